@@ -1,0 +1,3 @@
+from vae_explorer.cli import main
+
+raise SystemExit(main())

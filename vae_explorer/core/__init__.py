@@ -1,0 +1,1 @@
+"""Qt-free engine: data, model, training, evaluation, imputation, checkpoints."""

@@ -1,0 +1,101 @@
+"""Latent-space helpers: encode a dataset, build latent grids (the manifold picture)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .model import IMAGE_SIDE, VAE, as_image_tensor
+
+
+@torch.no_grad()
+def encode_images(
+    model: VAE, images: Any, batch_size: int = 5000
+) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior means and log-variances [N, latent_dim] as fresh float32 numpy arrays."""
+    was_training = model.training
+    model.eval()
+    x = as_image_tensor(images)
+    device = model.device
+    mus, logvars = [], []
+    for start in range(0, x.shape[0], batch_size):
+        mu, logvar = model.encode(x[start : start + batch_size].to(device))
+        mus.append(mu.float().cpu())
+        logvars.append(logvar.float().cpu())
+    model.train(was_training)
+    if not mus:
+        empty = np.zeros((0, model.latent_dim), np.float32)
+        return empty, empty.copy()
+    return torch.cat(mus).numpy().copy(), torch.cat(logvars).numpy().copy()
+
+
+def gaussian_grid_axis(n: int, tail: float = 0.05) -> np.ndarray:
+    """n points spaced by the inverse Gaussian CDF on [tail, 1 - tail] (AEVB paper, Keras).
+
+    Equal steps in probability, so each tile covers an equal share of the prior's mass.
+    """
+    if n < 1:
+        raise ValueError(f"grid size must be >= 1, got {n}")
+    p = np.linspace(tail, 1 - tail, n)
+    return np.sqrt(2.0) * _erfinv(2 * p - 1)
+
+
+def _erfinv(y: np.ndarray) -> np.ndarray:
+    return torch.special.erfinv(torch.as_tensor(y, dtype=torch.float64)).numpy()
+
+
+def linear_grid_axis(lo: float, hi: float, n: int) -> np.ndarray:
+    return np.linspace(lo, hi, n)
+
+
+def grid_latents(
+    x_values: np.ndarray,
+    y_values: np.ndarray,
+    latent_dim: int = 2,
+    dims: tuple[int, int] = (0, 1),
+) -> np.ndarray:
+    """Latent codes [ny * nx, latent_dim] for a grid; row 0 is the TOP row (largest y).
+
+    Dimensions other than ``dims`` are held at 0 (the prior mean).
+    """
+    xs = np.asarray(x_values, np.float32)
+    ys = np.asarray(y_values, np.float32)[::-1]
+    gx, gy = np.meshgrid(xs, ys)
+    z = np.zeros((gx.size, latent_dim), np.float32)
+    z[:, dims[0]] = gx.ravel()
+    if latent_dim > 1:
+        z[:, dims[1]] = gy.ravel()
+    return z
+
+
+@torch.no_grad()
+def decode_latents(model: VAE, z: Any) -> np.ndarray:
+    """Mean images [N, 28, 28] float32 in [0, 1] for latent codes z [N, latent_dim]."""
+    was_training = model.training
+    model.eval()
+    zt = torch.as_tensor(np.asarray(z, np.float32)).to(model.device)
+    out = model.decode(zt).float().cpu().numpy().reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
+    model.train(was_training)
+    return out
+
+
+def tile_images(images: np.ndarray, rows: int, cols: int, pad: int = 0) -> np.ndarray:
+    """Arrange [rows*cols, h, w] images into one [rows*h, cols*w] mosaic (row-major)."""
+    n, h, w = images.shape
+    if n != rows * cols:
+        raise ValueError(f"need {rows * cols} images for a {rows}x{cols} mosaic, got {n}")
+    if pad:
+        images = np.pad(images, ((0, 0), (0, pad), (0, pad)), constant_values=1.0)
+        h, w = h + pad, w + pad
+    return images.reshape(rows, cols, h, w).transpose(0, 2, 1, 3).reshape(rows * h, cols * w)
+
+
+@torch.no_grad()
+def interpolate(model: VAE, z_start: Any, z_end: Any, steps: int = 10) -> np.ndarray:
+    """Decoded images [steps, 28, 28] along the straight line from z_start to z_end."""
+    a = np.asarray(z_start, np.float32)
+    b = np.asarray(z_end, np.float32)
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+    return decode_latents(model, (1 - t) * a + t * b)

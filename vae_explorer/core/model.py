@@ -1,0 +1,225 @@
+"""The variational auto-encoder: configuration, networks and the two likelihoods.
+
+The default configuration is the classic AEVB / Keras-example model: 784 -> 256 (tanh) ->
+(mu, log sigma^2) in R^2, decoder 2 -> 256 (tanh) -> 784 (sigmoid).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+IMAGE_SIDE = 28
+IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE
+LIKELIHOODS = ("bernoulli", "gaussian")
+ARCHS = ("mlp", "conv")
+
+# The "gaussian" likelihood is N(x; mean, 1/2 I): its negative log-density is exactly the
+# summed squared error (the seed's loss) plus a constant, so training on squared error is
+# maximum likelihood and the reported ELBO is a true bound on a proper density.
+GAUSSIAN_VARIANCE = 0.5
+_GAUSSIAN_LOG_NORMALISER = 0.5 * IMAGE_PIXELS * math.log(2 * math.pi * GAUSSIAN_VARIANCE)
+
+
+class ConfigError(ValueError):
+    """A model or training configuration value is out of range."""
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    """Sizes, likelihood and architecture of a VAE."""
+
+    latent_dim: int = 2
+    hidden_dim: int = 256
+    likelihood: str = "bernoulli"
+    arch: str = "mlp"
+
+    def __post_init__(self) -> None:
+        for name in ("latent_dim", "hidden_dim"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
+        if self.likelihood not in LIKELIHOODS:
+            raise ConfigError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
+        if self.arch not in ARCHS:
+            raise ConfigError(f"arch must be one of {ARCHS}, got {self.arch!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (int(v) if isinstance(v, np.integer) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VAEConfig:
+        known = {k: data[k] for k in ("latent_dim", "hidden_dim", "likelihood", "arch") if k in data}
+        return cls(**known)
+
+
+class _ConvEncoder(nn.Module):
+    def __init__(self, hidden_dim: int, latent_dim: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 4, stride=2, padding=1)  # 28 -> 14
+        self.conv2 = nn.Conv2d(32, 64, 4, stride=2, padding=1)  # 14 -> 7
+        self.fc = nn.Linear(64 * 7 * 7, hidden_dim)
+        self.fc_mu = nn.Linear(hidden_dim, latent_dim)
+        self.fc_logvar = nn.Linear(hidden_dim, latent_dim)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = x.view(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
+        h = F.relu(self.conv1(h))
+        h = F.relu(self.conv2(h))
+        h = F.relu(self.fc(h.flatten(1)))
+        return self.fc_mu(h), self.fc_logvar(h)
+
+
+class _ConvDecoder(nn.Module):
+    def __init__(self, hidden_dim: int, latent_dim: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(latent_dim, hidden_dim)
+        self.fc2 = nn.Linear(hidden_dim, 64 * 7 * 7)
+        self.deconv1 = nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1)  # 7 -> 14
+        self.deconv2 = nn.ConvTranspose2d(32, 1, 4, stride=2, padding=1)  # 14 -> 28
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.fc(z))
+        h = F.relu(self.fc2(h)).view(-1, 64, 7, 7)
+        h = F.relu(self.deconv1(h))
+        return self.deconv2(h).flatten(1)
+
+
+class VAE(nn.Module):
+    """Gaussian-posterior VAE with a Bernoulli or fixed-variance Gaussian decoder.
+
+    The MLP layers are named enc_hidden / enc_mu / enc_logvar / dec_hidden / dec_out so a
+    checkpoint's tensors read plainly.
+    """
+
+    def __init__(self, config: VAEConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or VAEConfig()
+        c = self.config
+        if c.arch == "mlp":
+            self.enc_hidden = nn.Linear(IMAGE_PIXELS, c.hidden_dim)
+            self.enc_mu = nn.Linear(c.hidden_dim, c.latent_dim)
+            self.enc_logvar = nn.Linear(c.hidden_dim, c.latent_dim)
+            self.dec_hidden = nn.Linear(c.latent_dim, c.hidden_dim)
+            self.dec_out = nn.Linear(c.hidden_dim, IMAGE_PIXELS)
+        else:
+            self.encoder = _ConvEncoder(c.hidden_dim, c.latent_dim)
+            self.decoder = _ConvDecoder(c.hidden_dim, c.latent_dim)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    # --- networks -------------------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior q(z|x) = N(mu, diag(exp(logvar))) for images x [B, 784] in [0, 1]."""
+        if self.config.arch == "mlp":
+            h = torch.tanh(self.enc_hidden(x))
+            return self.enc_mu(h), self.enc_logvar(h)
+        return self.encoder(x)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """Pre-sigmoid decoder output [B, 784]; the mean image is its sigmoid."""
+        if self.config.arch == "mlp":
+            return self.dec_out(torch.tanh(self.dec_hidden(z)))
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Mean image [B, 784] in [0, 1] for latent codes z [B, latent_dim]."""
+        return torch.sigmoid(self.decode_logits(z))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encode(x)
+        return self.decode_logits(self.reparameterize(mu, logvar)), mu, logvar
+
+    # --- sampling -------------------------------------------------------------------------
+    @staticmethod
+    def reparameterize(
+        mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """z = mu + sigma * eps, eps ~ N(0, I): a sample of q(z|x) differentiable in mu, logvar."""
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + torch.exp(0.5 * logvar) * eps
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Mean images [n, 784] of n draws z ~ p(z) = N(0, I)."""
+        z = torch.randn((n, self.latent_dim), generator=generator, device=self.device)
+        return self.decode(z)
+
+    # --- densities ------------------------------------------------------------------------
+    def log_likelihood(
+        self, x: torch.Tensor, logits: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """log p(x|z) summed over pixels (only where mask is True, if given); shape [...].
+
+        Bernoulli on greyscale targets is the (cross-entropy) convention of the Keras and
+        PyTorch examples, computed from logits so it never takes log(0).
+        """
+        if self.config.likelihood == "bernoulli":
+            per_pixel = x * logits - F.softplus(logits)
+            if mask is not None:
+                per_pixel = per_pixel * mask
+            return per_pixel.sum(-1)
+        sq = (x - torch.sigmoid(logits)).square()
+        if mask is None:
+            return -sq.sum(-1) / (2 * GAUSSIAN_VARIANCE) - _GAUSSIAN_LOG_NORMALISER
+        count = mask.sum(-1, dtype=sq.dtype)
+        per_pixel_norm = _GAUSSIAN_LOG_NORMALISER / IMAGE_PIXELS
+        return -(sq * mask).sum(-1) / (2 * GAUSSIAN_VARIANCE) - per_pixel_norm * count
+
+    def sample_pixels(
+        self, logits: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Draw x ~ p(x|z), clipped to [0, 1] for the Gaussian so it stays an image."""
+        mean = torch.sigmoid(logits)
+        if self.config.likelihood == "bernoulli":
+            u = torch.rand(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+            return (u < mean).to(mean.dtype)
+        noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        return (mean + math.sqrt(GAUSSIAN_VARIANCE) * noise).clamp_(0.0, 1.0)
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) summed over latent dims; shape [B]."""
+    return -0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(-1)
+
+
+def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; mu, diag(exp(logvar))) summed over the last dim."""
+    return -0.5 * (
+        (z - mu).square() * torch.exp(-logvar) + logvar + math.log(2 * math.pi)
+    ).sum(-1)
+
+
+def log_standard_normal(z: torch.Tensor) -> torch.Tensor:
+    """log N(z; 0, I) summed over the last dim."""
+    return -0.5 * (z.square() + math.log(2 * math.pi)).sum(-1)
+
+
+def as_image_tensor(images: Any, device: torch.device | str | None = None) -> torch.Tensor:
+    """Images as float32 [N, 784] in [0, 1]: accepts uint8 (0-255) or float arrays/tensors."""
+    t = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
+    if t.dtype == torch.uint8:
+        t = t.to(torch.float32) / 255.0
+    else:
+        t = t.to(torch.float32)
+    if t.ndim >= 2 and t.shape[-2:] == (IMAGE_SIDE, IMAGE_SIDE):
+        t = t.reshape(*t.shape[:-2], IMAGE_PIXELS)
+    if t.ndim == 1:
+        t = t.unsqueeze(0)
+    if t.ndim != 2 or t.shape[1] != IMAGE_PIXELS:
+        raise ValueError(
+            f"images must have shape [N, 784] or [N, 28, 28], got {tuple(np.shape(images))}"
+        )
+    return t.to(device) if device is not None else t
