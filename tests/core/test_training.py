@@ -1,0 +1,177 @@
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from vae_explorer.core.devices import DeviceError, available_devices, resolve_device
+from vae_explorer.core.fast_mlp import MLPStep
+from vae_explorer.core.model import VAE, ConfigError, VAEConfig, kl_divergence
+from vae_explorer.core.training import (
+    BatchMetrics,
+    EpochSummary,
+    Snapshot,
+    TrainConfig,
+    TrainingControl,
+    TrainingFailed,
+    TrainingFinished,
+    TrainingStarted,
+    train,
+)
+
+
+def _run(model, images, **kw):
+    test = kw.pop("test", None)
+    control = kw.pop("control", None)
+    return list(train(model, images, TrainConfig(**kw), test, control))
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_hand_written_gradients_match_autograd(likelihood):
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(latent_dim=3, hidden_dim=20, likelihood=likelihood))
+    x = torch.rand(8, 784)
+    eps = torch.randn(8, 3)
+    beta = 0.7
+    recon, kl = MLPStep(m, beta)(x, eps)
+    fast = {n: p.grad.clone() for n, p in m.named_parameters()}
+    for p in m.parameters():
+        p.grad = None
+    mu, logvar = m.encode(x)
+    z = mu + torch.exp(0.5 * logvar) * eps
+    recon_ref = -m.log_likelihood(x, m.decode_logits(z)).mean()
+    kl_ref = kl_divergence(mu, logvar).mean()
+    (recon_ref + beta * kl_ref).backward()
+    assert torch.allclose(recon, recon_ref, rtol=1e-5)
+    assert torch.allclose(kl, kl_ref, rtol=1e-5)
+    for n, p in m.named_parameters():
+        assert torch.allclose(fast[n], p.grad, rtol=1e-4, atol=1e-6), n
+
+
+def test_event_stream_and_learning(small_images):
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(hidden_dim=64))
+    events = _run(m, small_images, epochs=3, batch_size=50, log_every=10, lr=2e-3,
+                  test=small_images[:500])  # fmt: skip
+    assert isinstance(events[0], TrainingStarted) and events[0].batches_per_epoch == 40
+    batches = [e for e in events if isinstance(e, BatchMetrics)]
+    epochs = [e for e in events if isinstance(e, EpochSummary)]
+    snaps = [e for e in events if isinstance(e, Snapshot)]
+    assert len(batches) == 12 and len(epochs) == 3 and len(snaps) == 3
+    assert "Epoch" in type(epochs[0]).__name__
+    assert all(np.isclose(b.loss, b.recon + b.kl) for b in batches)
+    assert epochs[-1].train_loss < epochs[0].train_loss - 5  # it learns
+    assert epochs[-1].test_elbo > epochs[0].test_elbo
+    assert snaps[-1].test_mu.shape == (500, 2) and snaps[-1].test_logvar.shape == (500, 2)
+    finished = events[-1]
+    assert isinstance(finished, TrainingFinished) and not finished.stopped
+    assert [h["epoch"] for h in finished.history] == [1, 2, 3]
+
+
+def test_snapshot_is_a_copy_the_consumer_owns(small_images):
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(hidden_dim=16))
+    snaps = [e for e in _run(m, small_images[:400], epochs=2, batch_size=100, test=small_images[:50])
+             if isinstance(e, Snapshot)]  # fmt: skip
+    first = snaps[0].state_dict["enc_hidden.weight"]
+    assert not torch.equal(first, m.enc_hidden.weight.detach())  # trained on after the copy
+    assert first.data_ptr() != m.enc_hidden.weight.data_ptr()
+
+
+def test_mid_epoch_snapshots(small_images):
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(hidden_dim=16))
+    snaps = [e for e in _run(m, small_images, epochs=1, batch_size=100, snapshot_every=5)
+             if isinstance(e, Snapshot)]  # fmt: skip
+    assert [s.batch for s in snaps] == [5, 10, 15, 20]
+    assert snaps[0].test_mu is None
+
+
+@pytest.mark.parametrize("arch", ["mlp", "conv"])
+def test_same_seed_same_losses(small_images, arch):
+    def losses():
+        torch.manual_seed(1)
+        m = VAE(VAEConfig(hidden_dim=16, arch=arch))
+        return [e.loss for e in _run(m, small_images[:600], epochs=2, batch_size=60, log_every=5,
+                                     seed=3) if isinstance(e, BatchMetrics)]  # fmt: skip
+
+    a, b = losses(), losses()
+    assert a == b and len(a) == 4
+
+
+def test_stop_takes_effect_within_one_batch(small_images):
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(hidden_dim=16))
+    control = TrainingControl()
+    gen = train(m, small_images, TrainConfig(epochs=5, batch_size=10, log_every=1), None, control)
+    seen = []
+    for ev in gen:
+        if isinstance(ev, BatchMetrics):
+            seen.append(ev.batch)
+            if ev.batch == 3:
+                control.stop()
+        if isinstance(ev, TrainingFinished):
+            assert ev.stopped
+    assert seen == [1, 2, 3]
+
+
+def test_pause_blocks_until_resumed(small_images):
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(hidden_dim=16))
+    control = TrainingControl()
+    gen = train(m, small_images[:200], TrainConfig(epochs=1, batch_size=10, log_every=1), None,
+                control)  # fmt: skip
+    next(gen)  # started
+    control.pause()
+    threading.Timer(0.3, control.resume).start()
+    ev = next(gen)
+    assert isinstance(ev, BatchMetrics) and not control.paused
+
+
+def test_diverging_run_stops_and_restores_last_good_weights(small_images):
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(hidden_dim=64))
+    events = _run(m, small_images, epochs=3, batch_size=20, log_every=1, lr=1e9)
+    failed = [e for e in events if isinstance(e, TrainingFailed)]
+    assert failed and "non-finite" in failed[0].message and "learning rate" in failed[0].message
+    assert all(torch.isfinite(p).all() for p in m.parameters())
+    assert not any(isinstance(e, TrainingFinished) for e in events)
+
+
+def test_batch_larger_than_dataset_uses_whole_set(small_images):
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(hidden_dim=8))
+    events = _run(m, small_images[:30], epochs=1, batch_size=1000)
+    assert events[0].batches_per_epoch == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"epochs": 0}, {"batch_size": -5}, {"lr": 0}, {"lr": float("nan")}, {"beta": -1},
+     {"lr_schedule": "zigzag"}],
+)  # fmt: skip
+def test_bad_train_config_is_refused(kwargs):
+    with pytest.raises(ConfigError):
+        TrainConfig(**kwargs)
+
+
+def test_devices():
+    assert available_devices()[-1] == "cpu"
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == available_devices()[0]
+    with pytest.raises(DeviceError, match="unknown device"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="CUDA"):
+            resolve_device("cuda")
+        with pytest.raises(DeviceError):
+            train(VAE(), np.zeros((10, 784), np.float32), TrainConfig(device="cuda"))
+
+
+def test_cosine_schedule_decays_lr(small_images):
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(hidden_dim=8))
+    epochs = [e for e in _run(m, small_images[:500], epochs=3, batch_size=100, lr=1e-2,
+                              lr_schedule="cosine") if isinstance(e, EpochSummary)]  # fmt: skip
+    lrs = [e.lr for e in epochs]
+    assert lrs[0] > lrs[1] > lrs[2] > 0

@@ -1,0 +1,1 @@
+"""Subcommands of the `vae-explorer` CLI, one module each (see vae_explorer/cli.py)."""

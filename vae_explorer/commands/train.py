@@ -1,0 +1,143 @@
+"""`vae-explorer train`: headless training with a progress bar; Ctrl-C saves what it has."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..core.checkpoints import save_checkpoint
+from ..core.data import DATASETS
+from ..core.devices import DEVICE_CHOICES
+from ..core.model import ARCHS, LIKELIHOODS
+from ..core.training import LR_SCHEDULES, TrainConfig
+from ._common import add_dataset_arguments, die, positive_float, positive_int
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a VAE and save it as a .safetensors checkpoint",
+        description="Train a VAE headless. Ctrl-C stops and saves the model trained so far.",
+    )
+    add_dataset_arguments(p)
+    p.add_argument("--likelihood", choices=LIKELIHOODS, default="bernoulli",
+                   help="bernoulli = cross-entropy, gaussian = squared error")  # fmt: skip
+    p.add_argument("--arch", choices=ARCHS, default="mlp")
+    p.add_argument("--latent-dim", type=positive_int, default=2)
+    p.add_argument("--hidden-dim", type=positive_int, default=256)
+    p.add_argument("--epochs", type=positive_int, default=50)
+    p.add_argument("--batch-size", type=positive_int, default=100)
+    p.add_argument("--lr", type=positive_float, default=TrainConfig.lr)
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=TrainConfig.lr_schedule)
+    p.add_argument("--beta", type=float, default=1.0, help="KL weight (1 = the ELBO)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    p.add_argument("--out", type=Path, required=True, help="checkpoint path (.safetensors)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from ..core.evaluation import evaluate
+    from ..core.model import VAE, ConfigError, VAEConfig
+    from ..core.training import (
+        BatchMetrics,
+        EpochSummary,
+        TrainingControl,
+        TrainingFailed,
+        TrainingFinished,
+        TrainingStarted,
+        train,
+    )
+    from ._common import load_train_test
+
+    try:
+        model_config = VAEConfig(args.latent_dim, args.hidden_dim, args.likelihood, args.arch)
+        config = TrainConfig(
+            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+            lr_schedule=args.lr_schedule, beta=args.beta, seed=args.seed, device=args.device,
+        )  # fmt: skip
+    except ConfigError as exc:
+        return die(str(exc))
+    train_set, test_set = load_train_test(args)
+    torch.manual_seed(args.seed)
+    model = VAE(model_config)
+    control = TrainingControl()
+    bar = None
+    finished: TrainingFinished | None = None
+    failure: str | None = None
+    history: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    events = train(model, train_set.images, config, test_set.images, control)
+    try:
+        for ev in events:
+            if isinstance(ev, TrainingStarted):
+                bar = tqdm(
+                    total=ev.epochs * ev.batches_per_epoch, unit="batch", disable=args.quiet,
+                    dynamic_ncols=True, desc=f"train on {ev.device}",
+                )  # fmt: skip
+            elif isinstance(ev, BatchMetrics) and bar is not None:
+                bar.update(ev.batches_per_epoch * (ev.epoch - 1) + ev.batch - bar.n)
+                bar.set_description(f"epoch {ev.epoch}/{config.epochs}")
+                bar.set_postfix(loss=f"{ev.loss:.2f}", kl=f"{ev.kl:.2f}",
+                                img_s=f"{ev.images_per_second:,.0f}")  # fmt: skip
+            elif isinstance(ev, EpochSummary):
+                history.append(_record(ev))
+                if bar is not None:
+                    bar.write(
+                        f"epoch {ev.epoch:3d}  train loss {ev.train_loss:8.3f}  "
+                        f"test ELBO {ev.test_elbo:9.3f}  ({ev.seconds:.2f} s)"
+                    )
+            elif isinstance(ev, TrainingFailed):
+                failure = ev.message
+            elif isinstance(ev, TrainingFinished):
+                finished = ev
+    except KeyboardInterrupt:
+        control.stop()
+        if bar is not None:
+            bar.write("interrupted: saving the model trained so far")
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.perf_counter() - started
+    metrics = evaluate(model, test_set.images)
+    epochs_done = finished.epochs_completed if finished else len(history)
+    metadata = {
+        "dataset": args.dataset,
+        "command": "vae-explorer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        if sys.argv and sys.argv[0].endswith(("vae-explorer", "__main__.py"))
+        else _reconstruct_command(args),
+        "train_config": {**config.__dict__},
+        "epochs_completed": epochs_done,
+        "history": history,
+        "test_metrics": metrics,
+        "train_seconds": round(seconds, 2),
+    }
+    path = save_checkpoint(model, args.out, metadata)
+    print(
+        f"saved {path} after {epochs_done} epoch(s) in {seconds:.1f} s: test ELBO "
+        f"{metrics['elbo']:.3f}, reconstruction {metrics['recon']:.3f}, KL {metrics['kl']:.3f}"
+    )
+    if failure:
+        print(f"error: {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _record(ev: Any) -> dict[str, Any]:
+    return {k: v for k, v in ev.__dict__.items() if k != "epochs"}
+
+
+def _reconstruct_command(args: argparse.Namespace) -> str:
+    parts = ["vae-explorer", "train", "--dataset", args.dataset]
+    for flag in ("likelihood", "arch", "latent_dim", "hidden_dim", "epochs", "batch_size", "lr",
+                 "lr_schedule", "beta", "seed", "device", "out"):  # fmt: skip
+        parts += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]
+    return " ".join(shlex.quote(p) for p in parts)
