@@ -65,7 +65,7 @@ def _open_maybe_gzip(path: Path) -> io.BufferedIOBase:
 def _read_exact(stream: io.BufferedIOBase, n: int, path: Path, what: str) -> bytes:
     try:
         data = stream.read(n)
-    except (EOFError, OSError, zlib.error) as exc:
+    except (EOFError, OSError, ValueError, zlib.error) as exc:
         raise IDXError(path, f"corrupt or truncated gzip data while reading {what} ({exc})") from exc
     if len(data) != n:
         raise IDXError(path, f"file is truncated: {what} needs {n} bytes, found {len(data)}")
@@ -80,6 +80,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     if path.stat().st_size == 0:
         raise IDXError(path, "file is empty")
     with _open_maybe_gzip(path) as stream:
+        is_gzip = isinstance(stream, gzip.GzipFile)
         magic = _read_exact(stream, 4, path, "the 4-byte magic number")
         if magic[0] != 0 or magic[1] != 0:
             raise IDXError(
@@ -94,14 +95,22 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         shape = tuple(
             int(v) for v in np.frombuffer(_read_exact(stream, 4 * ndim, path, "the dimensions"), ">u4")
         )
-        count = int(np.prod(shape, dtype=np.int64))
+        count = 1
+        for dim in shape:  # Python ints: a hostile header cannot overflow the product
+            count *= dim
         nbytes = count * dtype.itemsize
+        if not is_gzip and nbytes > path.stat().st_size - 4 - 4 * ndim:
+            raise IDXError(
+                path,
+                f"file is truncated: the header declares shape {shape} ({nbytes} bytes of data) "
+                f"but the file holds {path.stat().st_size - 4 - 4 * ndim}",
+            )
         if nbytes > _MAX_IDX_BYTES:
             raise IDXError(path, f"declared size {shape} ({nbytes} bytes) is implausibly large")
         body = _read_exact(stream, nbytes, path, f"the data of shape {shape}")
         try:
             trailing = stream.read(1)
-        except (EOFError, OSError, zlib.error) as exc:
+        except (EOFError, OSError, ValueError, zlib.error) as exc:
             raise IDXError(path, f"corrupt or truncated gzip data after the body ({exc})") from exc
         if trailing:
             raise IDXError(path, f"unexpected data after the {nbytes}-byte body of shape {shape}")
