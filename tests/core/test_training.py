@@ -175,3 +175,20 @@ def test_cosine_schedule_decays_lr(small_images):
                               lr_schedule="cosine") if isinstance(e, EpochSummary)]  # fmt: skip
     lrs = [e.lr for e in epochs]
     assert lrs[0] > lrs[1] > lrs[2] > 0
+
+
+def test_weight_average_is_what_the_run_leaves_and_snapshots(small_images):
+    torch.manual_seed(0)
+    raw = VAE(VAEConfig(hidden_dim=16))
+    torch.manual_seed(0)
+    averaged = VAE(VAEConfig(hidden_dim=16))
+    _run(raw, small_images[:1000], epochs=2, batch_size=50)
+    events = _run(averaged, small_images[:1000], epochs=2, batch_size=50, ema_decay=0.9)
+    snap = [e for e in events if isinstance(e, Snapshot)][-1]
+    # Same seed, same steps: only the averaging differs, so the weights must differ...
+    assert not torch.allclose(raw.dec_out.weight, averaged.dec_out.weight)
+    # ...and the final snapshot holds exactly the weights the model is left with.
+    for k, v in averaged.state_dict().items():
+        assert torch.equal(snap.state_dict[k], v)
+    with pytest.raises(ConfigError):
+        TrainConfig(ema_decay=1.0)

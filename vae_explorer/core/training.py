@@ -7,6 +7,7 @@ the loop checks between batches, so a stop takes effect within one batch.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -33,6 +34,7 @@ class TrainConfig:
     batch_size: int = 100
     lr: float = 1e-3
     lr_schedule: str = "constant"
+    ema_decay: float = 0.0  # > 0: evaluate and keep an exponential moving average of weights
     beta: float = 1.0
     seed: int = 0
     device: str = "auto"
@@ -50,6 +52,8 @@ class TrainConfig:
             raise ConfigError(f"KL weight beta must be a number >= 0, got {self.beta!r}")
         if self.snapshot_every < 0:
             raise ConfigError(f"snapshot_every must be >= 0, got {self.snapshot_every!r}")
+        if not (isinstance(self.ema_decay, (int, float)) and 0 <= self.ema_decay < 1):
+            raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
 
@@ -156,6 +160,35 @@ class TrainingControl:
 
 
 # --- the loop -----------------------------------------------------------------------------
+class _WeightAverage:
+    """Polyak/EMA average of the parameters, with the usual warm-up of the decay so early
+    averages are not dominated by the random initialisation."""
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        self.params = [p for p in model.parameters()]
+        self.average = [p.detach().clone() for p in self.params]
+        self.decay = decay
+
+    def update(self, step: int) -> None:
+        decay = min(self.decay, (1 + step) / (10 + step))
+        torch._foreach_lerp_(self.average, [p.detach() for p in self.params], 1 - decay)
+
+    @contextlib.contextmanager
+    def applied(self) -> Iterator[None]:
+        """Temporarily put the averaged weights into the model."""
+        raw = [p.detach().clone() for p in self.params]
+        self.copy_into_model()
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                torch._foreach_copy_([p.data for p in self.params], raw)
+
+    def copy_into_model(self) -> None:
+        with torch.no_grad():
+            torch._foreach_copy_([p.data for p in self.params], self.average)
+
+
 def state_dict_copy(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """Detached CPU copies of the weights, safe to hand to another thread."""
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
@@ -231,14 +264,21 @@ def _train_loop(
     total_steps = config.epochs * batches
     history: list[dict[str, Any]] = []
     last_good = state_dict_copy(model)
+    average = _WeightAverage(model, config.ema_decay) if config.ema_decay > 0 else None
+
+    def evaluated_weights() -> contextlib.AbstractContextManager[None]:
+        return average.applied() if average is not None else contextlib.nullcontext()
+
     yield TrainingStarted(str(device), config.epochs, batches, train_x.shape[0])
 
     def snapshot(epoch: int, batch: int) -> Snapshot:
         mu = logvar = None
-        if test_x is not None:
-            mu, logvar = encode_images(model, test_x)
-            model.train()
-        return Snapshot(epoch, batch, state_dict_copy(model), model.config, mu, logvar)
+        with evaluated_weights():
+            if test_x is not None:
+                mu, logvar = encode_images(model, test_x)
+                model.train()
+            weights = state_dict_copy(model)
+        return Snapshot(epoch, batch, weights, model.config, mu, logvar)
 
     step = 0
     epoch = 0
@@ -259,6 +299,8 @@ def _train_loop(
                 window_start += resumed
                 epoch_start += resumed
             if control.stopped:
+                if average is not None:
+                    average.copy_into_model()
                 model.eval()
                 yield TrainingFinished(epoch - 1, True, history)
                 return
@@ -276,6 +318,8 @@ def _train_loop(
                 optimizer.zero_grad(set_to_none=True)
                 (recon_mean + config.beta * kl_mean).backward()
             optimizer.step()
+            if average is not None:
+                average.update(step)
             step += 1
             torch.stack([recon_mean.detach(), kl_mean.detach()], out=terms[b])
             if (b + 1) % config.log_every == 0 or b + 1 == batches:
@@ -304,7 +348,8 @@ def _train_loop(
         seconds = time.perf_counter() - epoch_start
         train_recon, train_kl = terms.double().mean(0).tolist()
         train_loss = train_recon + config.beta * train_kl
-        test = _test_metrics(model, test_x, config.seed) if test_x is not None else (None,) * 3
+        with evaluated_weights():
+            test = _test_metrics(model, test_x, config.seed) if test_x is not None else (None,) * 3
         model.train()
         record = {
             "epoch": epoch,
@@ -320,5 +365,7 @@ def _train_loop(
         history.append(record)
         yield EpochSummary(epochs=config.epochs, **record)  # type: ignore[arg-type]
         yield snapshot(epoch, batches)
+    if average is not None:
+        average.copy_into_model()
     model.eval()
     yield TrainingFinished(epoch, False, history)
