@@ -30,9 +30,13 @@ def segment_distance(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
 
 
 def footprint(
-    x0: float, y0: float, x1: float, y1: float, radius: float, softness: float = 1.0
+    x0: float, y0: float, x1: float, y1: float, radius: float, softness: float | None = None
 ) -> np.ndarray:
-    """Coverage [28, 28] in [0, 1] of a round brush dragged from (x0, y0) to (x1, y1)."""
+    """Coverage [28, 28] in [0, 1] of a round brush dragged from (x0, y0) to (x1, y1).
+
+    ``softness`` (the width of the fading rim, in pixels) defaults to min(1, radius), so a
+    one-pixel brush is a crisp pencil and larger ones have MNIST's soft edge.
+    """
     coords = np.array([x0, y0, x1, y1], np.float64)
     if not np.all(np.isfinite(coords)):
         return np.zeros((SIDE, SIDE), np.float32)
@@ -40,7 +44,7 @@ def footprint(
     x0, y0, x1, y1 = np.clip(coords, -1e4, 1e4).tolist()
     d = segment_distance(x0, y0, x1, y1)
     r = float(np.clip(radius, MIN_RADIUS, MAX_RADIUS))
-    s = max(float(softness), 1e-6)
+    s = max(min(1.0, r) if softness is None else float(softness), 1e-6)
     return np.clip((r + s / 2 - d) / s, 0.0, 1.0).astype(np.float32)
 
 
