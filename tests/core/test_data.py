@@ -186,7 +186,7 @@ def _fake_dataset(monkeypatch, tmp_path):
     """A downloadable dataset whose four files are served from memory."""
     files = {}
     rng = np.random.default_rng(1)
-    for split, (img, lab) in data_mod.SPLIT_FILES.items():
+    for img, lab in data_mod.SPLIT_FILES.values():
         n = 4
         for stem, arr in ((img, rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)),
                           (lab, rng.integers(0, 10, n, dtype=np.uint8))):  # fmt: skip

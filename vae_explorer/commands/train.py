@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from ..core.checkpoints import save_checkpoint
-from ..core.data import DATASETS
 from ..core.devices import DEVICE_CHOICES
 from ..core.model import ARCHS, LIKELIHOODS
 from ..core.training import LR_SCHEDULES, TrainConfig
@@ -111,9 +110,7 @@ def run(args: argparse.Namespace) -> int:
     epochs_done = finished.epochs_completed if finished else len(history)
     metadata = {
         "dataset": args.dataset,
-        "command": "vae-explorer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        if sys.argv and sys.argv[0].endswith(("vae-explorer", "__main__.py"))
-        else _reconstruct_command(args),
+        "command": _reconstruct_command(args),
         "train_config": {**config.__dict__},
         "epochs_completed": epochs_done,
         "history": history,
@@ -136,7 +133,10 @@ def _record(ev: Any) -> dict[str, Any]:
 
 
 def _reconstruct_command(args: argparse.Namespace) -> str:
+    """The full command with every setting spelled out, defaults included."""
     parts = ["vae-explorer", "train", "--dataset", args.dataset]
+    if args.data_dir:
+        parts += ["--data-dir", str(args.data_dir)]
     for flag in ("likelihood", "arch", "latent_dim", "hidden_dim", "epochs", "batch_size", "lr",
                  "lr_schedule", "beta", "seed", "device", "out"):  # fmt: skip
         parts += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]

@@ -1,0 +1,91 @@
+"""The headless CLI: train, eval, Ctrl-C saves, and clean errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from vae_explorer.cli import main
+from vae_explorer.core.checkpoints import load_checkpoint
+from vae_explorer.core.data import SPLIT_FILES, write_idx
+
+
+@pytest.fixture
+def data_dir(tmp_path, mnist_test):
+    """A small folder of the four IDX files made from real test digits."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for split, n in (("train", 600), ("test", 200)):
+        img, lab = SPLIT_FILES[split]
+        write_idx(folder / f"{img}.gz", mnist_test.images[:n])
+        write_idx(folder / f"{lab}.gz", mnist_test.labels[:n])
+    return folder
+
+
+def test_train_then_eval(tmp_path, data_dir, capsys):
+    out = tmp_path / "m.safetensors"
+    code = main(["train", "--data-dir", str(data_dir), "--epochs", "2", "--hidden-dim", "32",
+                 "--batch-size", "50", "--out", str(out), "--quiet"])  # fmt: skip
+    assert code == 0
+    ckpt = load_checkpoint(out)
+    assert ckpt.config.hidden_dim == 32 and ckpt.metadata["epochs_completed"] == 2
+    assert "--hidden-dim" in ckpt.metadata["command"]
+    assert len(ckpt.metadata["history"]) == 2
+    recorded = ckpt.metadata["test_metrics"]["elbo"]
+    capsys.readouterr()
+    assert main(["eval", str(out), "--data-dir", str(data_dir), "--json", "--iwae", "5"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["elbo"] == pytest.approx(recorded)
+    assert metrics["log_likelihood"] > metrics["elbo"] - 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--epochs", "0", "--out", "x"], "must be >= 1"),
+        (["train", "--lr", "-1", "--out", "x"], "positive"),
+        (["train", "--device", "tpu", "--out", "x"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_are_refused(args, message, capsys):
+    with pytest.raises(SystemExit):
+        main(args)
+    assert message in capsys.readouterr().err
+
+
+def test_eval_of_a_bad_file_is_a_clean_error(tmp_path, capsys):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x80\x04junk")
+    assert main(["eval", str(bad)]) == 2
+    assert "pickle" in capsys.readouterr().err
+
+
+def test_missing_dataset_folder_is_a_clean_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--data-dir", str(tmp_path / "none"), "--out", str(tmp_path / "m")])
+    assert "no such folder" in str(info.value)
+
+
+def test_ctrl_c_saves_the_model_trained_so_far(tmp_path, data_dir):
+    out = tmp_path / "interrupted.safetensors"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vae_explorer", "train", "--data-dir", str(data_dir), "--epochs",
+         "100000", "--batch-size", "50", "--hidden-dim", "16", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    deadline = time.time() + 120
+    for line in proc.stdout:  # wait for the first finished epoch
+        if "test ELBO" in line or time.time() > deadline:
+            break
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, output
+    assert "saving the model trained so far" in output
+    assert load_checkpoint(out).metadata["epochs_completed"] >= 1
