@@ -1,0 +1,113 @@
+"""numpy images to Qt: greyscale QImages and a crisp, aspect-keeping image widget."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPixmap
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+# Ten well-separated colours (Tableau 10), one per class, readable on a dark background.
+CLASS_COLORS = [
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+]
+
+
+def class_color(label: int) -> QColor:
+    return QColor(CLASS_COLORS[label % len(CLASS_COLORS)])
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """uint8 copy of an image: floats are taken as [0, 1], uint8 passes through."""
+    a = np.asarray(image)
+    if a.dtype == np.uint8:
+        return np.ascontiguousarray(a)
+    return np.ascontiguousarray(np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8))
+
+
+def gray_qimage(image: np.ndarray) -> QImage:
+    """A QImage (Grayscale8) that owns a copy of a 2-d image in [0, 1] or uint8."""
+    a = to_uint8(image)
+    if a.ndim != 2:
+        raise ValueError(f"expected a 2-d image, got shape {a.shape}")
+    h, w = a.shape
+    return QImage(a.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+
+
+def gray_pixmap(image: np.ndarray, scale: int = 1) -> QPixmap:
+    """A pixmap of the image enlarged by an integer factor without smoothing."""
+    qimg = gray_qimage(image)
+    if scale > 1:
+        qimg = qimg.scaled(qimg.width() * scale, qimg.height() * scale)
+    return QPixmap.fromImage(qimg)
+
+
+class ImageCanvas(QWidget):
+    """Shows one greyscale image as large as fits, square pixels, no smoothing.
+
+    ``clicked(fx, fy)`` gives the click position as fractions (0..1) of the image's width
+    and height, so a mosaic can tell which tile was hit. ``repainted`` follows each paint.
+    """
+
+    clicked = Signal(float, float)
+    repainted = Signal()
+
+    def __init__(self, parent: QWidget | None = None, min_side: int = 112) -> None:
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self._array: np.ndarray | None = None
+        self._min_side = min_side
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    def sizeHint(self) -> QSize:
+        return QSize(280, 280)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self._min_side, self._min_side)
+
+    def set_image(self, image: np.ndarray | None) -> None:
+        """Show ``image`` (2-d, [0, 1] floats or uint8); None clears the view."""
+        self._array = None if image is None else np.array(image, copy=True)
+        self._image = None if image is None else gray_qimage(image)
+        self.update()
+
+    def image(self) -> np.ndarray | None:
+        """The array currently shown (a copy the widget owns)."""
+        return self._array
+
+    def target_rect(self) -> QRectF:
+        """Where the image is drawn in widget coordinates (centred, aspect kept)."""
+        if self._image is None:
+            return QRectF(self.rect())
+        iw, ih = self._image.width(), self._image.height()
+        s = min(self.width() / iw, self.height() / ih)
+        w, h = iw * s, ih * s
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        p.fillRect(self.rect(), self.palette().window())
+        if self._image is not None:
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+            p.drawImage(self.target_rect(), self._image)
+        p.end()
+        self.repainted.emit()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._image is None or event.button() != Qt.MouseButton.LeftButton:
+            return super().mousePressEvent(event)
+        r = self.target_rect()
+        pos: QPointF = event.position()
+        if r.contains(pos):
+            self.clicked.emit((pos.x() - r.x()) / r.width(), (pos.y() - r.y()) / r.height())
+        event.accept()

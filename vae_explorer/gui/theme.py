@@ -1,0 +1,58 @@
+"""One dark look for Qt widgets and pyqtgraph plots, and the app's QSettings."""
+
+from __future__ import annotations
+
+import os
+
+import pyqtgraph as pg
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+PLOT_BACKGROUND = "#1b1b1e"
+PLOT_FOREGROUND = "#c8c8c8"
+ORGANIZATION = "vae-explorer"
+APPLICATION = "VAE Explorer"
+SETTINGS_ENV = "VAE_EXPLORER_SETTINGS"  # a .ini path: tests and portable installs
+
+
+def configure_pyqtgraph() -> None:
+    """Plot colours; call before creating plots."""
+    pg.setConfigOptions(background=PLOT_BACKGROUND, foreground=PLOT_FOREGROUND, antialias=True)
+
+
+def app_settings() -> QSettings:
+    """The user's settings, or the .ini file named by $VAE_EXPLORER_SETTINGS."""
+    path = os.environ.get(SETTINGS_ENV)
+    if path:
+        return QSettings(path, QSettings.Format.IniFormat)
+    return QSettings(ORGANIZATION, APPLICATION)
+
+
+def apply_dark_theme(app: QApplication) -> None:
+    """Fusion style with a dark palette, matching the plots."""
+    app.setStyle("Fusion")
+    p = QPalette()
+    base, window, text = QColor("#202124"), QColor("#2b2b2f"), QColor("#e6e6e6")
+    p.setColor(QPalette.ColorRole.Window, window)
+    p.setColor(QPalette.ColorRole.WindowText, text)
+    p.setColor(QPalette.ColorRole.Base, base)
+    p.setColor(QPalette.ColorRole.AlternateBase, window)
+    p.setColor(QPalette.ColorRole.ToolTipBase, QColor("#3a3a3f"))
+    p.setColor(QPalette.ColorRole.ToolTipText, text)
+    p.setColor(QPalette.ColorRole.Text, text)
+    p.setColor(QPalette.ColorRole.Button, QColor("#36363b"))
+    p.setColor(QPalette.ColorRole.ButtonText, text)
+    p.setColor(QPalette.ColorRole.BrightText, QColor("#ff6b6b"))
+    p.setColor(QPalette.ColorRole.Highlight, QColor("#4e79a7"))
+    p.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+    p.setColor(QPalette.ColorRole.Link, QColor("#7aa7d8"))
+    p.setColor(QPalette.ColorRole.PlaceholderText, QColor("#8a8a8a"))
+    disabled = QColor("#7a7a7a")
+    for role in (
+        QPalette.ColorRole.WindowText,
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+    ):
+        p.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    app.setPalette(p)
