@@ -435,3 +435,28 @@ def test_runner_is_never_backlogged(qtbot, monkeypatch):
         runner.shutdown()
     assert calls == [1, 20]  # the running job, then only the newest request
     assert [r.token for r in results] == [1, 20]
+
+
+def test_every_tool_has_a_tooltip_naming_its_shortcut(panel):
+    shortcuts = {
+        "ink": "B", "mask": "M", "eraser": "E",
+    }  # fmt: skip
+    for tool, key in shortcuts.items():
+        assert f"({key})" in panel.tool_actions[tool].toolTip()
+    assert "Ctrl+Z" in panel.undo_action.toolTip()
+    assert "Ctrl+Shift+Z" in panel.redo_action.toolTip()
+    assert "Del" in panel.clear_action.toolTip() and "G" in panel.grid_action.toolTip()
+    assert "[" in panel.size_spin.toolTip() and "Ctrl+Return" in panel.impute_button.toolTip()
+    for button in panel.preset_buttons.values():
+        assert button.toolTip()
+    for widget in (panel.method_combo, panel.steps_spin, panel.live_check, panel.random_button):
+        assert widget.toolTip()
+
+
+def test_latent_label_shows_the_encoding(qtbot, panel):
+    with qtbot.waitSignal(panel.encoded, timeout=2000) as blocker:
+        panel.set_model(make_model(2))
+    mu = blocker.args[0]
+    assert f"{mu[0]:.2f}" in panel.latent_label.text()
+    panel.set_model(None)
+    assert panel.latent_label.text() == ""

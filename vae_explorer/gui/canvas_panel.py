@@ -120,7 +120,9 @@ class CanvasPanel(QWidget):
         self._result_token = -1
         self._update_enabled()
         self._update_tiles()
-        if model is not None:
+        if model is None:
+            self.latent_label.setText("")
+        else:
             self._encode_timer.start()
             if self.live_check.isChecked():
                 self._impute_timer.start()
@@ -351,6 +353,12 @@ class CanvasPanel(QWidget):
         layout.addWidget(mask_box)
 
         layout.addWidget(self._build_impute_box())
+        self.latent_label = QLabel(self)
+        self.latent_label.setToolTip(
+            "Posterior mean and standard deviation of the drawing's encoding q(z|x), "
+            "missing pixels as 0; the latent view marks it with its uncertainty ellipse"
+        )
+        layout.addWidget(self.latent_label)
         self.message_label = QLabel(self)
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -501,6 +509,9 @@ class CanvasPanel(QWidget):
         x = np.where(self.canvas.mask(), 0.0, self.canvas.ink()).reshape(1, -1)
         mu, logvar = encode_images(self._model, x.astype(np.float32))
         self.last_encoding = (mu[0].copy(), logvar[0].copy())
+        self.latent_label.setText(
+            f"Encoded at z = {_vector(mu[0])}, σ = {_vector(np.exp(0.5 * logvar[0]))}"
+        )
         self.encoded.emit(mu[0].copy(), logvar[0].copy())
 
     def _update_tiles(self) -> None:
@@ -516,7 +527,7 @@ class CanvasPanel(QWidget):
             text = "Impute to fill in" if mask.any() else "nothing masked"
             self.imputed_tile.set_image(None, placeholder=text)
         else:
-            self.imputed_tile.set_image(self._result.image)
+            self.imputed_tile.set_image(self._result.image, outline=mask)
         if self._result is None or (not self._dirty and self._result_token == self._token):
             self.imputed_tile.set_title("Imputed")
         elif self.live_check.isChecked() or self.runner.is_busy():
@@ -546,6 +557,12 @@ class CanvasPanel(QWidget):
 
     def _set_message(self, text: str) -> None:
         self.message_label.setText(text)
+
+
+def _vector(v: np.ndarray, shown: int = 3) -> str:
+    """A short text form of a latent vector: (0.12, -1.30) or (0.12, -1.30, 0.40, …)."""
+    parts = [f"{x:.2f}" for x in np.asarray(v).tolist()[:shown]]
+    return "(" + ", ".join(parts) + (", …)" if len(v) > shown else ")")
 
 
 def _single_shot(parent: QWidget, ms: int, slot: Any) -> QTimer:

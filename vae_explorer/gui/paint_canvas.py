@@ -301,6 +301,27 @@ def _draw_grid(p: QPainter, r: QRectF, cell: int) -> None:
         p.drawLine(QPointF(r.left(), y), QPointF(r.right(), y))
 
 
+def _draw_outline(p: QPainter, r: QRectF, region: np.ndarray) -> None:
+    """Trace the edges between pixels inside and outside ``region``."""
+    cell = r.width() / SIDE
+    p.setPen(QPen(QColor(*MASK_RGB, 220), 1))
+    padded = np.pad(region, 1)
+    inside = padded[1:-1, 1:-1]
+    # Horizontal edges: above row i (between i-1 and i); vertical: left of column j.
+    for i, j in np.argwhere(inside & ~padded[:-2, 1:-1]):
+        y = r.y() + i * cell
+        p.drawLine(QPointF(r.x() + j * cell, y), QPointF(r.x() + (j + 1) * cell, y))
+    for i, j in np.argwhere(inside & ~padded[2:, 1:-1]):
+        y = r.y() + (i + 1) * cell
+        p.drawLine(QPointF(r.x() + j * cell, y), QPointF(r.x() + (j + 1) * cell, y))
+    for i, j in np.argwhere(inside & ~padded[1:-1, :-2]):
+        x = r.x() + j * cell
+        p.drawLine(QPointF(x, r.y() + i * cell), QPointF(x, r.y() + (i + 1) * cell))
+    for i, j in np.argwhere(inside & ~padded[1:-1, 2:]):
+        x = r.x() + (j + 1) * cell
+        p.drawLine(QPointF(x, r.y() + i * cell), QPointF(x, r.y() + (i + 1) * cell))
+
+
 def _same(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
     return bool(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]))
 
@@ -313,6 +334,7 @@ class ImageTile(QWidget):
         self._title = title
         self._image: np.ndarray | None = None
         self._mask: np.ndarray | None = None
+        self._outline: np.ndarray | None = None
         self._placeholder = ""
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setMinimumSize(84, 100)
@@ -330,11 +352,17 @@ class ImageTile(QWidget):
         return None if self._image is None else self._image.copy()
 
     def set_image(
-        self, image: np.ndarray | None, mask: np.ndarray | None = None, placeholder: str = ""
+        self,
+        image: np.ndarray | None,
+        mask: np.ndarray | None = None,
+        placeholder: str = "",
+        outline: np.ndarray | None = None,
     ) -> None:
-        """Show ``image``, ``mask`` (True = missing) drawn opaque; None shows ``placeholder``."""
+        """Show ``image`` with ``mask`` (True = missing) drawn opaque and the border of the
+        ``outline`` region traced in the mask colour; None shows ``placeholder``."""
         self._image = None if image is None else np.asarray(image, np.float32).reshape(SIDE, SIDE)
         self._mask = None if mask is None else np.asarray(mask, bool).reshape(SIDE, SIDE)
+        self._outline = None if outline is None else np.asarray(outline, bool).reshape(SIDE, SIDE)
         self._placeholder = placeholder
         self.update()
 
@@ -359,6 +387,8 @@ class ImageTile(QWidget):
             p.drawImage(r, gray_qimage(self._image))
             if self._mask is not None and self._mask.any():
                 p.drawImage(r, mask_qimage(self._mask, alpha=255))
+            if self._outline is not None and self._outline.any():
+                _draw_outline(p, r, self._outline)
         elif self._placeholder:
             p.setPen(self.palette().placeholderText().color())
             p.drawText(
