@@ -142,13 +142,42 @@ def test_failed_save_leaves_the_previous_file_intact(saved, tiny_model, monkeypa
     assert [p.name for p in saved.parent.iterdir()] == [saved.name]  # no temp file left behind
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
-def test_save_to_read_only_folder(tmp_path, tiny_model):
+def test_interrupted_mid_write_leaves_previous_file_and_no_temp(saved, tiny_model, monkeypatch):
+    before = saved.read_bytes()
+    real_fdopen = os.fdopen
+
+    class _Interrupted:
+        def __init__(self, fd, mode):
+            self.f = real_fdopen(fd, mode)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            self.f.write(data[: len(data) // 2])
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(ck.os, "fdopen", _Interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tiny_model, saved)
+    assert saved.read_bytes() == before
+    assert [p.name for p in saved.parent.iterdir()] == [saved.name]
+
+
+def test_save_to_read_only_folder(tmp_path, tiny_model, monkeypatch):
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o500)
+    if os.geteuid() == 0:  # root ignores folder permissions: make the OS answer as it would
+        def refuse(*args, **kwargs):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(ck.tempfile, "mkstemp", refuse)
     try:
-        with pytest.raises(CheckpointError, match="cannot save"):
+        with pytest.raises(CheckpointError, match="cannot save .*Permission denied"):
             save_checkpoint(tiny_model, ro / "m.safetensors")
     finally:
         ro.chmod(0o700)

@@ -72,11 +72,14 @@ def save_checkpoint(
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp_name, path)
-    except OSError as exc:
+    except BaseException as exc:  # an interrupt mid-write must not leave the temp file either
         Path(tmp_name).unlink(missing_ok=True)
-        raise CheckpointError(
-            f"could not save {path}: {exc.strerror or exc}; any previous file there is unchanged"
-        ) from exc
+        if isinstance(exc, OSError):
+            raise CheckpointError(
+                f"could not save {path}: {exc.strerror or exc}; any previous file there is "
+                "unchanged"
+            ) from exc
+        raise
     return path
 
 
