@@ -66,7 +66,7 @@ def main() -> int:
     panel = CanvasPanel()
     panel.setWindowTitle("Canvas and imputation")
     panel.resize(560, 940)
-    panel.live_check.setChecked(False)
+    panel.live_check.setChecked(True)
     panel.set_model(model)
     panel.set_test_images(test.images, test.labels)
     panel.show()

@@ -18,11 +18,9 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -67,6 +65,12 @@ def _preset_mask(name: str, seed: int) -> np.ndarray | None:
         return None
     mask = masks.make_mask(name, 1, fraction=0.5, seed=seed)[0]
     return np.asarray(mask, bool).reshape(SIDE, SIDE)
+
+
+def _heading(text: str) -> QLabel:
+    label = QLabel(f"<b>{text}</b>")
+    label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return label
 
 
 def _tip(text: str, shortcut: str) -> str:
@@ -311,48 +315,24 @@ class CanvasPanel(QWidget):
         for act in (self.undo_action, self.redo_action, self.clear_action, self.grid_action):
             tools.addWidget(self._tool_button(act, text_beside=False))
         layout.addLayout(tools)
-        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.canvas, 4)
 
-        digit_box = QGroupBox("Test digit")
-        row = QHBoxLayout(digit_box)
-        self.random_button = QPushButton("Random digit")
-        self.random_button.setToolTip(self.random_action.toolTip())
-        self.random_button.clicked.connect(self.random_action.trigger)
-        self.index_spin = QSpinBox(self)
-        self.index_spin.setPrefix("#")
-        self.index_spin.setRange(0, 0)
-        self.index_spin.setToolTip("Index of the test digit to load")
-        self.index_spin.setKeyboardTracking(False)
-        self.load_button = QPushButton("Load")
-        self.load_button.setToolTip("Load the test digit with this index")
-        self.load_button.clicked.connect(self._on_load_clicked)
-        row.addWidget(self.random_button)
-        row.addStretch(1)
-        row.addWidget(QLabel("Index"))
-        row.addWidget(self.index_spin)
-        row.addWidget(self.load_button)
-        layout.addWidget(digit_box)
-
-        mask_box = QGroupBox("Preset masks")
-        grid = QGridLayout(mask_box)
-        grid.setSpacing(4)
-        self.preset_buttons: dict[str, QToolButton] = {}
-        for i, (name, text, tip) in enumerate(PRESETS):
-            button = self._preset_button(name, text, tip)
-            grid.addWidget(button, 0, i)
-            self.preset_buttons[name] = button
-        self.clear_mask_button = QToolButton(self)
-        self.clear_mask_button.setText("No mask")
-        self.clear_mask_button.setIcon(canvas_icons.mask_icon(np.zeros((SIDE, SIDE), bool)))
-        self.clear_mask_button.setIconSize(QSize(32, 32))
-        self.clear_mask_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
-        self.clear_mask_button.setAutoRaise(True)
-        self.clear_mask_button.setToolTip("Remove the mask: every pixel observed")
-        self.clear_mask_button.clicked.connect(self.canvas.clear_mask)
-        grid.addWidget(self.clear_mask_button, 0, len(PRESETS))
-        layout.addWidget(mask_box)
-
-        layout.addWidget(self._build_impute_box())
+        form = QGridLayout()
+        form.setHorizontalSpacing(6)
+        form.setVerticalSpacing(4)
+        form.setColumnStretch(1, 1)
+        form.addWidget(_heading("Test digit"), 0, 0)
+        form.addLayout(self._build_digit_row(), 0, 1)
+        form.addWidget(_heading("Mask"), 1, 0)
+        form.addLayout(self._build_preset_row(), 1, 1)
+        form.addWidget(_heading("Impute"), 2, 0)
+        form.addLayout(self._build_impute_row(), 2, 1)
+        layout.addLayout(form)
+        tiles = QHBoxLayout()
+        tiles.setSpacing(6)
+        for tile in (self.original_tile, self.masked_tile, self.imputed_tile):
+            tiles.addWidget(tile)
+        layout.addLayout(tiles, 1)
         self.latent_label = QLabel(self)
         self.latent_label.setToolTip(
             "Posterior mean and standard deviation of the drawing's encoding q(z|x), "
@@ -364,23 +344,56 @@ class CanvasPanel(QWidget):
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.message_label)
 
-    def _preset_button(self, name: str, text: str, tip: str) -> QToolButton:
+    def _build_digit_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.random_button = QPushButton("Random")
+        self.random_button.setToolTip(self.random_action.toolTip())
+        self.random_button.clicked.connect(self.random_action.trigger)
+        self.index_spin = QSpinBox(self)
+        self.index_spin.setPrefix("#")
+        self.index_spin.setRange(0, 0)
+        self.index_spin.setToolTip("Index of the test digit to load")
+        self.index_spin.setKeyboardTracking(False)
+        self.load_button = QPushButton("Load #")
+        self.load_button.setToolTip("Load the test digit with this index")
+        self.load_button.clicked.connect(self._on_load_clicked)
+        row.addWidget(self.random_button)
+        row.addStretch(1)
+        row.addWidget(self.index_spin)
+        row.addWidget(self.load_button)
+        return row
+
+    def _build_preset_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.setSpacing(2)
+        self.preset_buttons: dict[str, QToolButton] = {}
+        for name, text, tip in PRESETS:
+            mask = _preset_mask(name, 1)
+            icon = canvas_icons.mask_icon(mask) if mask is not None else None
+            button = self._small_button(text, f"<b>{text}</b>: {tip}", icon)
+            button.clicked.connect(lambda _=False, n=name: self.apply_preset_mask(n))
+            row.addWidget(button)
+            self.preset_buttons[name] = button
+        self.clear_mask_button = self._small_button(
+            "No mask", "<b>No mask</b>: every pixel observed",
+            canvas_icons.mask_icon(np.zeros((SIDE, SIDE), bool)),
+        )
+        self.clear_mask_button.clicked.connect(self.canvas.clear_mask)
+        row.addWidget(self.clear_mask_button)
+        row.addStretch(1)
+        return row
+
+    def _small_button(self, text: str, tip: str, icon: QIcon | None) -> QToolButton:
         button = QToolButton(self)
-        button.setText(text.replace(" ", "\n", 1) if " " in text else text)
-        mask = _preset_mask(name, 1)
-        if mask is not None:
-            button.setIcon(canvas_icons.mask_icon(mask))
-        button.setIconSize(QSize(32, 32))
-        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        button.setText(text)
+        if icon is not None:
+            button.setIcon(icon)
+        button.setIconSize(QSize(26, 26))
         button.setAutoRaise(True)
         button.setToolTip(tip)
-        button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        button.clicked.connect(lambda _=False, n=name: self.apply_preset_mask(n))
         return button
 
-    def _build_impute_box(self) -> QGroupBox:
-        box = QGroupBox("Imputation")
-        v = QVBoxLayout(box)
+    def _build_impute_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
         self.method_combo = QComboBox(self)
         for method in available_methods():
@@ -399,6 +412,7 @@ class CanvasPanel(QWidget):
         self.method_combo.currentIndexChanged.connect(self._on_method_changed)
         self.steps_spin = QSpinBox(self)
         self.steps_spin.setRange(1, 2000)
+        self.steps_spin.setPrefix("steps ")
         self.steps_spin.setToolTip("Chain length (Gibbs, Metropolis) or importance rounds")
         self.steps_spin.setKeyboardTracking(False)
         self.steps_spin.valueChanged.connect(self._on_steps_changed)
@@ -409,24 +423,19 @@ class CanvasPanel(QWidget):
         self.live_check.setChecked(True)
         self.live_check.setToolTip("Impute again as you paint (skips stale frames, never lags)")
         self.live_check.toggled.connect(self._on_live_changed)
-        row.addWidget(QLabel("Method"))
         row.addWidget(self.method_combo, 1)
-        row.addWidget(QLabel("Steps"))
         row.addWidget(self.steps_spin)
         row.addWidget(self.impute_button)
         row.addWidget(self.live_check)
-        v.addLayout(row)
-        tiles = QHBoxLayout()
         self.original_tile = ImageTile("Original")
         self.original_tile.setToolTip("The canvas as painted, all pixels")
         self.masked_tile = ImageTile("Masked")
         self.masked_tile.setToolTip("What the model sees: missing pixels in pink")
         self.imputed_tile = ImageTile("Imputed")
-        self.imputed_tile.setToolTip("Observed pixels as painted, missing ones filled by the model")
-        for tile in (self.original_tile, self.masked_tile, self.imputed_tile):
-            tiles.addWidget(tile)
-        v.addLayout(tiles)
-        return box
+        self.imputed_tile.setToolTip(
+            "Observed pixels as painted, missing ones (outlined) filled in by the model"
+        )
+        return row
 
     # --- slots ----------------------------------------------------------------------------
     def _on_canvas_changed(self) -> None:

@@ -336,8 +336,8 @@ class ImageTile(QWidget):
         self._mask: np.ndarray | None = None
         self._outline: np.ndarray | None = None
         self._placeholder = ""
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.setMinimumSize(84, 100)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(76, 96)
 
     def title(self) -> str:
         return self._title
