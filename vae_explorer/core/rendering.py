@@ -34,7 +34,7 @@ def ema_smooth(values: np.ndarray, weight: float) -> np.ndarray:
 
 
 def posterior_ellipse(
-    mu: Sequence[float], logvar: Sequence[float], n_sigma: float = 1.0, points: int = 64
+    mu: Sequence[float], logvar: Sequence[float], n_sigma: float = 1.0, points: int = 65
 ) -> tuple[np.ndarray, np.ndarray]:
     """Closed outline (x, y) of the n-sigma contour of an axis-aligned 2-d Gaussian.
 

@@ -67,6 +67,9 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         configure_pyqtgraph()
+        # Decodes in this thread are tiny: one intra-op thread keeps them fast and leaves
+        # the other cores to the training worker (which sets its own count).
+        torch.set_num_threads(1)
         self.setWindowTitle("VAE Explorer")
         self.settings = app_settings()
         self.model: VAE | None = None
@@ -375,6 +378,9 @@ class MainWindow(QMainWindow):
     ) -> None:
         """Make ``model`` current (the window owns it) and refresh every view."""
         model.eval()
+        if self.posterior is not None and len(self.posterior[0]) != model.latent_dim:
+            self.posterior = None
+            self.scatter.set_posterior(None, None)
         self.model, self.model_path = model, path
         if meta is not None:
             self.model_meta = meta
@@ -655,25 +661,48 @@ class MainWindow(QMainWindow):
             self.save_model(path)
 
     def export_view(self, path: str | Path) -> bool:
-        """Write the latent scatter as PNG or SVG (by suffix)."""
-        import pyqtgraph.exporters as exporters
-
+        """Write the latent scatter as PNG (pyqtgraph's exporter) or SVG (by suffix)."""
         path = str(path)
-        item = self.scatter.plot.getPlotItem()
         try:
-            exporter = (
-                exporters.SVGExporter(item)
-                if path.lower().endswith(".svg")
-                else exporters.ImageExporter(item)
-            )
-            if isinstance(exporter, exporters.ImageExporter):
+            if path.lower().endswith(".svg"):
+                self._export_svg(path)
+            else:
+                import pyqtgraph.exporters as exporters
+
+                item = self.scatter.plot.getPlotItem()
+                exporter = exporters.ImageExporter(item)
                 exporter.parameters()["width"] = max(1200, int(item.width()))
-            exporter.export(path)
+                exporter.export(path)
         except Exception as exc:  # noqa: BLE001 - exporters raise many kinds
             self.show_error("Export failed", f"{path}: {exc}")
             return False
         self.statusBar().showMessage(f"Exported {path}", 8000)
         return True
+
+    def _export_svg(self, path: str) -> None:
+        # pyqtgraph 0.14's SVGExporter cannot parse the path syntax Qt 6.12 writes, so the
+        # view is rendered straight into a QSvgGenerator, with the points as real circles.
+        from PySide6.QtCore import QRect, QSize
+        from PySide6.QtGui import QPainter
+        from PySide6.QtSvg import QSvgGenerator
+
+        view = self.scatter.plot
+        size = view.viewport().size()
+        gen = QSvgGenerator()
+        gen.setFileName(path)
+        gen.setSize(QSize(size.width(), size.height()))
+        gen.setViewBox(QRect(0, 0, size.width(), size.height()))
+        gen.setTitle("VAE Explorer latent space")
+        cloud = self.scatter.cloud
+        cloud.setExportMode(True, {})
+        try:
+            p = QPainter(gen)
+            view.render(p)
+            p.end()
+        finally:
+            cloud.setExportMode(False)
+        if not Path(path).is_file():
+            raise OSError("the SVG file was not written")
 
     def export_latents(self, path: str | Path) -> bool:
         """Write the test set's latents (mu, logvar, label) as CSV."""
@@ -728,6 +757,8 @@ class MainWindow(QMainWindow):
         """Stop a running training and wait for its thread, then save the layout."""
         self._closing = True
         self.save_settings()
+        if self.canvas is not None and hasattr(self.canvas, "shutdown"):
+            self.canvas.shutdown()
         if not self.runner.stop(wait_ms=CLOSE_WAIT_MS):
             self.statusBar().showMessage("Waiting for the training thread to stop…")
         super().closeEvent(event)

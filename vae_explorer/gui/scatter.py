@@ -532,7 +532,7 @@ class LatentScatterView(QWidget):
     def set_posterior(self, mu: np.ndarray | None, logvar: np.ndarray | None) -> None:
         """Mark a posterior q(z|x) (full-dim mu/logvar) with 1 and 2 sigma ellipses."""
         items = (self.posterior_marker, self.posterior_1sd, self.posterior_2sd)
-        if mu is None or logvar is None:
+        if mu is None or logvar is None or len(mu) <= max(self._dims):
             for item in items:
                 item.setVisible(False)
             return

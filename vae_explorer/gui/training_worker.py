@@ -31,6 +31,10 @@ from ..core.training import (
     train,
 )
 
+# torch's intra-op thread count at start-up (before the GUI thread lowers its own), the
+# same default the headless CLI trains with.
+DEFAULT_TORCH_THREADS = torch.get_num_threads()
+
 
 @dataclass(frozen=True)
 class TrainingJob:
@@ -65,8 +69,7 @@ class TrainingWorker(QObject):
         finished: TrainingFinished | None = None
         try:
             job = self.job
-            if job.torch_threads:
-                torch.set_num_threads(job.torch_threads)
+            torch.set_num_threads(job.torch_threads or DEFAULT_TORCH_THREADS)
             train_set = load_dataset(job.dataset, "train", root=job.data_root)
             test_set = load_dataset(job.dataset, "test", root=job.data_root)
             images = train_set.images[: job.train_limit] if job.train_limit else train_set.images

@@ -1,0 +1,56 @@
+"""Fixtures for the GUI tests: isolated settings, a small trained checkpoint, the window."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+
+def pytest_collection_modifyitems(items):
+    # The offscreen platform warns about window hints it cannot honour: not a failure.
+    for item in items:
+        if "tests/gui" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.qt_log_ignore("propagateSizeHints"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path, monkeypatch):
+    """Every test gets its own QSettings file, never the user's."""
+    monkeypatch.setenv("VAE_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
+
+
+@pytest.fixture(scope="session")
+def small_checkpoint(tmp_path_factory, small_images):
+    """A 2-d MLP VAE trained for two short epochs on 2,000 test digits (a few seconds)."""
+    import torch
+
+    from vae_explorer.core.checkpoints import save_checkpoint
+    from vae_explorer.core.model import VAE, VAEConfig
+    from vae_explorer.core.training import EpochSummary, TrainConfig, train
+
+    torch.set_num_threads(1)  # a shared 2-core box: more threads only spin
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(latent_dim=2, hidden_dim=64))
+    history = []
+    for ev in train(model, small_images, TrainConfig(epochs=2, batch_size=50, lr=3e-3)):
+        if isinstance(ev, EpochSummary):
+            history.append({"epoch": ev.epoch, "train_loss": ev.train_loss})
+    path = tmp_path_factory.mktemp("ckpt") / "small.safetensors"
+    save_checkpoint(model, path, {"dataset": "mnist", "history": history, "epochs_completed": 2})
+    return path
+
+
+@pytest.fixture
+def window(qtbot, small_checkpoint):
+    """The main window on the small model, shown; closed (and its worker stopped) after."""
+    from vae_explorer.gui.main_window import MainWindow
+
+    w = MainWindow(small_checkpoint, load_default=False)
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    w.show()
+    qtbot.waitExposed(w)
+    QApplication.processEvents()
+    yield w
+    w.close()
+    assert not w.runner.is_running()
