@@ -27,10 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import (
-    canvas_icons,
-    pyside_compat,  # noqa: F401  (must run before heavy Qt use)
-)
+from . import canvas_icons
 from .impute_runner import (
     METHOD_LABELS,
     ImputeRequest,

@@ -22,10 +22,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from . import (
-    brush,
-    pyside_compat,  # noqa: F401  (must run before heavy Qt use)
-)
+from . import brush
 from .images import gray_qimage
 
 SIDE = brush.SIDE
