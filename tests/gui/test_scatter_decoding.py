@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from gui_helpers import data_pos, decode, send_mouse, set_view
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QApplication
@@ -27,8 +28,7 @@ def test_click_decodes_that_z(window, qtbot):
     px = window.scatter.vb.viewPixelSize()
     assert abs(z[0] - target[0]) <= 1.5 * px[0] and abs(z[1] - target[1]) <= 1.5 * px[1]
     np.testing.assert_allclose(window.preview.canvas.image(), decode(window.model, z), atol=1e-6)
-    assert window.scatter.cross_v.isVisible()
-    assert abs(window.scatter.cross_v.value() - z[0]) < 1e-6
+    assert window.scatter.crosshair_pos() == pytest.approx((z[0], z[1]))
 
 
 def test_drag_decodes_the_latest_position_without_backlog(window, qtbot):
@@ -123,13 +123,15 @@ def test_posterior_marker_and_ellipses(window):
     window._on_canvas_encoded(mu, logvar)
     s = window.scatter
     assert s.posterior_marker.isVisible()
-    px, py = s.posterior_marker.getData()
-    assert (px[0], py[0]) == (0.5, -1.0)
-    ex, ey = s.posterior_1sd.getData()
-    assert np.isclose(ex.max() - ex.min(), 2 * 0.5, atol=1e-3)
-    assert np.isclose(ey.max() - ey.min(), 2 * 0.2, atol=1e-3)
-    ex2, _ = s.posterior_2sd.getData()
-    assert np.isclose(ex2.max() - ex2.min(), 4 * 0.5, atol=1e-3)
+    assert (s.posterior_marker.pos().x(), s.posterior_marker.pos().y()) == (0.5, -1.0)
+    r1 = s.posterior_1sd.path().boundingRect()
+    assert np.isclose(r1.width(), 2 * 0.5, atol=1e-4)
+    assert np.isclose(r1.height(), 2 * 0.2, atol=1e-4)
+    assert np.isclose(r1.center().x(), 0.5) and np.isclose(r1.center().y(), -1.0)
+    r2 = s.posterior_2sd.path().boundingRect()
+    assert np.isclose(r2.width(), 4 * 0.5, atol=1e-4)
+    window._on_canvas_encoded(None, None)
+    assert not s.posterior_marker.isVisible()
 
 
 def test_grid_overlay_sits_on_the_visible_range(window, qtbot):

@@ -78,7 +78,10 @@ class ImageCanvas(QWidget):
     def set_image(self, image: np.ndarray | None) -> None:
         """Show ``image`` (2-d, [0, 1] floats or uint8); None clears the view."""
         self._array = None if image is None else np.array(image, copy=True)
-        self._image = None if image is None else gray_qimage(image)
+        # RGB32 takes the raster engine's fast path for an unsmoothed, scaled draw.
+        self._image = (
+            None if image is None else gray_qimage(image).convertToFormat(QImage.Format.Format_RGB32)
+        )
         self.update()
 
     def image(self) -> np.ndarray | None:

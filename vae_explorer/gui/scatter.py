@@ -14,11 +14,13 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import internals as pg_internals
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPainter, QPixmap
+from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFrame,
+    QGraphicsItem,
+    QGraphicsPathItem,
     QHBoxLayout,
     QLabel,
     QVBoxLayout,
@@ -45,6 +47,7 @@ class PointCloudItem(pg.GraphicsObject):
         self._class_visible = np.ones(len(colors), bool)
         self._visible_mask: np.ndarray | None = None
         self._bounds = QRectF()
+        self._brect: QRectF | None = None
         self._atlas, self._atlas_dpr = QPixmap(), 0.0
         self._src: np.ndarray = np.zeros((len(colors), 4))
         self._frags = pg_internals.PrimitiveArray(QPainter.PixmapFragment, 10)
@@ -83,6 +86,7 @@ class PointCloudItem(pg.GraphicsObject):
 
     def _update_bounds(self) -> None:
         m = self.visible_mask()
+        self._brect = None
         if not m.any():
             self._bounds = QRectF()
             return
@@ -101,15 +105,20 @@ class PointCloudItem(pg.GraphicsObject):
         return self._size / 2 + 1
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
-        if self._bounds.isNull():
-            return QRectF()
-        px = self.pixelLength(pg.Point(1, 0)) or 0.0
-        py = self.pixelLength(pg.Point(0, 1)) or 0.0
-        pad = self.pixelPadding()
-        return self._bounds.adjusted(-px * pad, -py * pad, px * pad, py * pad)
+        # Qt asks for this many times per paint: cache it until the data or view changes.
+        if self._brect is None:
+            if self._bounds.isNull():
+                self._brect = QRectF()
+            else:
+                px = self.pixelLength(pg.Point(1, 0)) or 0.0
+                py = self.pixelLength(pg.Point(0, 1)) or 0.0
+                pad = self.pixelPadding()
+                self._brect = self._bounds.adjusted(-px * pad, -py * pad, px * pad, py * pad)
+        return QRectF(self._brect)
 
     def viewTransformChanged(self) -> None:  # noqa: N802 - pyqtgraph hook
         self.prepareGeometryChange()
+        self._brect = None
 
     # --- drawing ---------------------------------------------------------------------------
     def _ensure_atlas(self, dpr: float) -> None:
@@ -145,8 +154,9 @@ class PointCloudItem(pg.GraphicsObject):
         px = t.m11() * self._x + t.m21() * self._y + t.dx()
         py = t.m12() * self._x + t.m22() * self._y + t.dy()
         keep = self.visible_mask()
-        if widget is not None:
-            w, h = widget.width(), widget.height()
+        device = p.device()
+        if device is not None:  # the viewport, or the item cache's pixmap
+            w, h = device.width() / dpr, device.height() / dpr
             keep = keep & (px > -10) & (px < w + 10) & (py > -10) & (py < h + 10)
         idx = np.flatnonzero(keep)
         if idx.size == 0:
@@ -184,6 +194,47 @@ class PointCloudItem(pg.GraphicsObject):
         p.restore()
 
 
+def _ring_path(radius: float) -> QPainterPath:
+    path = QPainterPath()
+    path.addEllipse(QPointF(0, 0), radius, radius)
+    return path
+
+
+def _crosshair_path(radius: float, arm: float) -> QPainterPath:
+    path = _ring_path(radius)
+    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        path.moveTo(dx * (radius - 3), dy * (radius - 3))
+        path.lineTo(dx * arm, dy * arm)
+    return path
+
+
+def _star_path(radius: float) -> QPainterPath:
+    points = []
+    for k in range(10):
+        r = radius if k % 2 == 0 else radius * 0.45
+        a = math.pi / 2 + k * math.pi / 5
+        points.append(QPointF(r * math.cos(a), -r * math.sin(a)))
+    path = QPainterPath(points[0])
+    for pt in points[1:]:
+        path.lineTo(pt)
+    path.closeSubpath()
+    return path
+
+
+class PixelMarker(QGraphicsPathItem):
+    """A marker of fixed pixel size at a data position (ignores the view's scaling).
+
+    Plain QGraphicsPathItem: far cheaper to repaint than a one-point ScatterPlotItem.
+    """
+
+    def __init__(self, path: QPainterPath, pen: QPen, brush: QBrush | None) -> None:
+        super().__init__(path)
+        self.setPen(pen)
+        if brush is not None:
+            self.setBrush(brush)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+
+
 class ClassLegend(pg.LegendItem):
     """A legend whose rows (symbol or name) toggle their class when clicked."""
 
@@ -217,9 +268,7 @@ class ClassLegend(pg.LegendItem):
     def row_rect(self, label: int) -> QRectF:
         """The row of ``label`` in this item's coordinates (for tests and hit testing)."""
         sample, text = self.items[label]
-        return sample.mapRectToParent(sample.boundingRect()).united(
-            text.mapRectToParent(text.boundingRect())
-        )
+        return sample.mapRectToParent(sample.boundingRect()).united(text.mapRectToParent(text.boundingRect()))
 
     def _on_proxy_visible_changed(self, label: int) -> None:
         visible = self._proxies[label].isVisible()
@@ -276,21 +325,29 @@ class _PlotView(pg.PlotWidget):
             return None
         return self.vb.mapSceneToView(scene_pos)
 
+    # A left press inside the plot (legend excepted) belongs to decoding: it skips
+    # pyqtgraph's scene machinery (hover bookkeeping, click synthesis), which would cost
+    # about a millisecond per event on the latency-critical path.
     def mousePressEvent(self, ev: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        if ev.button() == Qt.MouseButton.LeftButton:
+        if ev.button() == Qt.MouseButton.LeftButton and not self._pressing:
             data = self._in_plot(ev.position())
             if data is not None:
                 self._pressing = True
+                ev.accept()
                 self.pressed.emit(data)
+                return
         super().mousePressEvent(ev)
 
     def mouseMoveEvent(self, ev: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._pressing:
+            if ev.buttons() & Qt.MouseButton.LeftButton:
+                scene = self.mapToScene(ev.position().toPoint())
+                self.dragged.emit(self.vb.mapSceneToView(scene))
+                ev.accept()
+                return
+            self._pressing = False  # the release happened elsewhere
         data = self._in_plot(ev.position())
-        if self._pressing and ev.buttons() & Qt.MouseButton.LeftButton:
-            if data is None:
-                data = self.vb.mapSceneToView(self.mapToScene(ev.position().toPoint()))
-            self.dragged.emit(data)
-        elif data is not None and not ev.buttons():
+        if data is not None and not ev.buttons():
             self.hovered.emit(data)
         else:
             self.left.emit()
@@ -300,6 +357,8 @@ class _PlotView(pg.PlotWidget):
         if ev.button() == Qt.MouseButton.LeftButton and self._pressing:
             self._pressing = False
             self.released.emit(self.vb.mapSceneToView(self.mapToScene(ev.position().toPoint())))
+            ev.accept()
+            return
         super().mouseReleaseEvent(ev)
 
     def leaveEvent(self, ev) -> None:  # noqa: N802 - Qt override
@@ -374,27 +433,30 @@ class LatentScatterView(QWidget):
         self.vb.setAspectLocked(True)
         self.cloud = PointCloudItem()
         self.cloud.setZValue(5)
+        # Moving the crosshair must not re-render 10,000 points and the antialiased grid:
+        # the points and both axes (which draw the grid) are cached as device pixmaps.
+        cache = QGraphicsItem.CacheMode.DeviceCoordinateCache
+        self.cloud.setCacheMode(cache)
+        for name in ("left", "bottom"):
+            pi.getAxis(name).setCacheMode(cache)
         self.vb.addItem(self.cloud)
         self.overlay = pg.ImageItem(axisOrder="row-major")
         self.overlay.setZValue(0)
         self.overlay.setOpacity(0.9)
         self.overlay.setVisible(False)
         self.vb.addItem(self.overlay, ignoreBounds=True)
-        dash = pg.mkPen("#ffffff", width=1, style=Qt.PenStyle.DashLine)
-        self.cross_v = pg.InfiniteLine(angle=90, pen=dash, movable=False)
-        self.cross_h = pg.InfiniteLine(angle=0, pen=dash, movable=False)
-        self.cross_dot = pg.ScatterPlotItem(size=11, symbol="+", pen=pg.mkPen("w", width=2))
-        for item in (self.cross_v, self.cross_h, self.cross_dot):
-            item.setZValue(20)
-            item.setVisible(False)
-            self.vb.addItem(item, ignoreBounds=True)
-        self.posterior_marker = pg.ScatterPlotItem(
-            size=16, symbol="star", pen=pg.mkPen("k", width=1), brush=pg.mkBrush("#ffeb3b")
-        )
-        self.posterior_1sd = pg.PlotCurveItem(pen=pg.mkPen("#ffeb3b", width=2))
-        self.posterior_2sd = pg.PlotCurveItem(
-            pen=pg.mkPen("#ffeb3b", width=1, style=Qt.PenStyle.DashLine)
-        )
+        # A fixed-size crosshair (not lines across the view): moving it repaints only a
+        # small patch of the plot, which keeps click/drag-to-decode within a frame.
+        self.crosshair = PixelMarker(_crosshair_path(7.0, 16.0), pg.mkPen("w", width=2), None)
+        self.crosshair.setZValue(20)
+        self.crosshair.setVisible(False)
+        self.vb.addItem(self.crosshair, ignoreBounds=True)
+        yellow = QColor("#ffeb3b")
+        self.posterior_marker = PixelMarker(_star_path(9.0), pg.mkPen("k", width=1), QBrush(yellow))
+        self.posterior_1sd = QGraphicsPathItem()
+        self.posterior_1sd.setPen(pg.mkPen(yellow, width=2, cosmetic=True))
+        self.posterior_2sd = QGraphicsPathItem()
+        self.posterior_2sd.setPen(pg.mkPen(yellow, width=1, style=Qt.PenStyle.DashLine, cosmetic=True))
         for item in (self.posterior_1sd, self.posterior_2sd, self.posterior_marker):
             item.setZValue(25)
             item.setVisible(False)
@@ -413,9 +475,7 @@ class LatentScatterView(QWidget):
             combo.setToolTip("Latent dimension shown on this axis (the others are held at 0)")
             combo.currentIndexChanged.connect(self._on_dims_changed)
         self.overlay_check = QCheckBox("Decoded grid overlay")
-        self.overlay_check.setToolTip(
-            "Tile decoded digits over the region of latent space they come from"
-        )
+        self.overlay_check.setToolTip("Tile decoded digits over the region of latent space they come from")
         self.overlay_check.toggled.connect(self._on_overlay_toggled)
         self.hint = QLabel(
             "click / drag: decode   ·   right-drag: pan   ·   wheel: zoom   ·   legend: hide a class"
@@ -464,9 +524,7 @@ class LatentScatterView(QWidget):
     def dims(self) -> tuple[int, int]:
         return self._dims
 
-    def set_dataset(
-        self, images: np.ndarray | None, labels: np.ndarray, classes: list[str]
-    ) -> None:
+    def set_dataset(self, images: np.ndarray | None, labels: np.ndarray, classes: list[str]) -> None:
         """The test images (for hover thumbnails), their labels and the class names."""
         self._images = images
         self._labels = np.asarray(labels, np.int64)
@@ -521,13 +579,15 @@ class LatentScatterView(QWidget):
 
     # --- overlays --------------------------------------------------------------------------
     def set_crosshair(self, xy: np.ndarray | None) -> None:
-        show = xy is not None
-        for item in (self.cross_v, self.cross_h, self.cross_dot):
-            item.setVisible(show)
+        """Mark the decoded point (shown dims), or hide the mark."""
+        self.crosshair.setVisible(xy is not None)
         if xy is not None:
-            self.cross_v.setPos(float(xy[0]))
-            self.cross_h.setPos(float(xy[1]))
-            self.cross_dot.setData([float(xy[0])], [float(xy[1])])
+            self.crosshair.setPos(float(xy[0]), float(xy[1]))
+
+    def crosshair_pos(self) -> tuple[float, float] | None:
+        if not self.crosshair.isVisible():
+            return None
+        return self.crosshair.pos().x(), self.crosshair.pos().y()
 
     def set_posterior(self, mu: np.ndarray | None, logvar: np.ndarray | None) -> None:
         """Mark a posterior q(z|x) (full-dim mu/logvar) with 1 and 2 sigma ellipses."""
@@ -539,10 +599,13 @@ class LatentScatterView(QWidget):
         d = self._dims
         m = (float(mu[d[0]]), float(mu[d[1]]) if len(mu) > 1 else 0.0)
         lv = (float(logvar[d[0]]), float(logvar[d[1]]) if len(logvar) > 1 else 0.0)
-        self.posterior_marker.setData([m[0]], [m[1]])
+        self.posterior_marker.setPos(m[0], m[1])
         for item, k in ((self.posterior_1sd, 1.0), (self.posterior_2sd, 2.0)):
             ex, ey = posterior_ellipse(m, lv, k)
-            item.setData(ex, ey)
+            path = QPainterPath(QPointF(ex[0], ey[0]))
+            for x, y in zip(ex[1:].tolist(), ey[1:].tolist(), strict=True):
+                path.lineTo(x, y)
+            item.setPath(path)
         for item in items:
             item.setVisible(True)
 
@@ -630,7 +693,5 @@ class LatentScatterView(QWidget):
             return
         label = int(self._labels[i])
         name = self._classes[label] if label < len(self._classes) else str(label)
-        at = self.data_to_viewport(
-            float(self.cloud.points()[0][i]), float(self.cloud.points()[1][i])
-        )
+        at = self.data_to_viewport(float(self.cloud.points()[0][i]), float(self.cloud.points()[1][i]))
         self.hover.show_item(i, self._images[i], f"{name}  ·  #{i}", at)

@@ -18,7 +18,7 @@ SETTINGS_ENV = "VAE_EXPLORER_SETTINGS"  # a .ini path: tests and portable instal
 
 def configure_pyqtgraph() -> None:
     """Plot colours; call before creating plots."""
-    pg.setConfigOptions(background=PLOT_BACKGROUND, foreground=PLOT_FOREGROUND, antialias=True)
+    pg.setConfigOptions(background=PLOT_BACKGROUND, foreground=PLOT_FOREGROUND, antialias=False)
 
 
 def app_settings() -> QSettings:
