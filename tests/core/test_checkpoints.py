@@ -52,6 +52,26 @@ class _Exploit:
         return (os.system, ("touch PWNED_BY_PICKLE",))
 
 
+def test_every_low_byte_of_the_header_length_loads(tmp_path, tiny_model):
+    """The first byte of a safetensors file is the low byte of its header length: a file
+    whose header is 0x80 (pickle's magic) or b"P" long is still a checkpoint."""
+    first_bytes = set()
+    for pad in range(0, 264):
+        path = save_checkpoint(tiny_model, tmp_path / "m.safetensors", {"note": "x" * pad})
+        first_bytes.add(path.read_bytes()[0])
+        assert load_checkpoint(path).metadata["note"] == "x" * pad
+    assert {0x80, ord("P")} <= first_bytes  # headers are padded to multiples of 8
+
+
+def test_saved_file_gets_normal_permissions(tmp_path, tiny_model):
+    old = os.umask(0o022)
+    try:
+        path = save_checkpoint(tiny_model, tmp_path / "m.safetensors")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def test_a_pickle_is_refused_without_running_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     bad = tmp_path / "evil.safetensors"

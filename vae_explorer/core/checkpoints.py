@@ -71,6 +71,7 @@ def save_checkpoint(
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp_name, 0o666 & ~_current_umask())  # mkstemp makes it private (0600)
         os.replace(tmp_name, path)
     except BaseException as exc:  # an interrupt mid-write must not leave the temp file either
         Path(tmp_name).unlink(missing_ok=True)
@@ -83,14 +84,21 @@ def save_checkpoint(
     return path
 
 
-def _describe_foreign(head: bytes) -> str | None:
-    if head[:1] == b"\x80" or head[:2] in (b"(d", b"}q", b"(l", b"]q"):
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _describe_foreign(head: bytes) -> str:
+    """What a file that is not safetensors looks like, for the error message."""
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return "a Python pickle (e.g. from torch.save); pickles can run code, so they are refused"
     if head[:2] == b"PK":
         return "a zip archive (a torch.save file?); only .safetensors checkpoints are accepted"
     if head[:2] == b"\x1f\x8b":
         return "a gzip file, not a checkpoint"
-    return None
+    return "not a safetensors checkpoint"
 
 
 def read_header(path: Path) -> dict[str, Any]:
@@ -98,21 +106,20 @@ def read_header(path: Path) -> dict[str, Any]:
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:
-            head = f.read(8)
-            foreign = _describe_foreign(head)
-            if foreign:
-                raise CheckpointError(f"{path}: this file is {foreign}")
-            if len(head) < 8:
+            head = f.read(9)
+            if len(head) < 9:
                 raise CheckpointError(f"{path}: file is too short to be a checkpoint ({size} bytes)")
-            (header_len,) = struct.unpack("<Q", head)
-            if header_len == 0 or header_len > min(_MAX_HEADER_BYTES, size - 8):
-                raise CheckpointError(
-                    f"{path}: not a safetensors file (header length {header_len} does not fit "
-                    f"a {size}-byte file)"
-                )
-            raw = f.read(header_len)
+            (header_len,) = struct.unpack("<Q", head[:8])
+            # A safetensors file is an 8-byte length and a JSON object that fits in the file;
+            # anything else is described by its magic bytes (never by guessing from byte 0,
+            # which is the low byte of that length and can be anything).
+            if head[8:9] != b"{" or not 2 <= header_len <= min(_MAX_HEADER_BYTES, size - 8):
+                raise CheckpointError(f"{path}: this file is {_describe_foreign(head)}")
+            raw = head[8:] + f.read(header_len - 1)
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if len(raw) != header_len:
+        raise CheckpointError(f"{path}: the file is truncated inside its header")
     try:
         header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
