@@ -1,7 +1,7 @@
 """Live training curves: per-batch loss / reconstruction / KL and the per-epoch test -ELBO.
 
 Points are appended to growing numpy buffers as events arrive; a QTimer redraws at most
-~20 times a second, whatever the event rate. Both plots auto-range so the newest points
+10 times a second, whatever the event rate. Both plots auto-range so the newest points
 stay in view.
 """
 
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from ..core.rendering import ema_smooth
 
-REDRAW_MS = 50
+REDRAW_MS = 100  # at most 10 redraws a second, whatever the event rate
 
 SERIES = {
     # name: (plot, colour, legend text)
@@ -50,7 +50,6 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.kl_plot = self.addPlot(row=1, col=0)
         self.kl_plot.setXLink(self.nats_plot)
         for plot, label in ((self.nats_plot, "nats / image"), (self.kl_plot, "KL (nats)")):
-            plot.showGrid(x=True, y=True, alpha=0.15)
             plot.setLabel("left", label)
             plot.setMenuEnabled(False)
             plot.hideButtons()

@@ -8,6 +8,7 @@ thread; snapshots arrive as copies and are applied at most every ``SCATTER_REFRE
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ from .samples import SamplesPanel
 from .scatter import LatentScatterView
 from .theme import app_settings, configure_pyqtgraph
 from .training_panel import TrainingPanel
-from .training_worker import TrainingJob, TrainingRunner
+from .training_worker import TrainingJob, TrainingRunner, prepare_runtime
 
 try:  # built in parallel by the canvas engineer; the window works without it
     from .canvas_panel import CanvasPanel
@@ -57,19 +58,19 @@ DEFAULT_CHECKPOINT = PROJECT_ROOT / "trained" / "mnist-bernoulli-z2.safetensors"
 SCATTER_REFRESH_MS = 250
 VIEW_FOLLOW_MS = 120
 CLOSE_WAIT_MS = 3000
+CANVAS_REFRESH_S = 2.0
 
 
 class MainWindow(QMainWindow):
     """VAE Explorer's window. Public methods taking paths bypass the file dialogs."""
 
-    def __init__(
-        self, checkpoint_path: str | Path | None = None, load_default: bool = True
-    ) -> None:
+    def __init__(self, checkpoint_path: str | Path | None = None, load_default: bool = True) -> None:
         super().__init__()
         configure_pyqtgraph()
         # Decodes in this thread are tiny: one intra-op thread keeps them fast and leaves
         # the other cores to the training worker (which sets its own count).
         torch.set_num_threads(1)
+        prepare_runtime()
         self.setWindowTitle("VAE Explorer")
         self.settings = app_settings()
         self.model: VAE | None = None
@@ -102,6 +103,10 @@ class MainWindow(QMainWindow):
 
         self._scatter_timer = QTimer(self, singleShot=True, interval=SCATTER_REFRESH_MS)
         self._scatter_timer.timeout.connect(self._on_scatter_timer)
+        self._staged_steps: list[Any] = []
+        self._canvas_updated_at = 0.0
+        self._stage_timer = QTimer(self, interval=0)
+        self._stage_timer.timeout.connect(self._on_stage_timer)
         self._view_timer = QTimer(self, singleShot=True, interval=VIEW_FOLLOW_MS)
         self._view_timer.timeout.connect(self._on_view_timer)
         self._connect()
@@ -154,9 +159,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.preview_dock], [330], Qt.Orientation.Horizontal)
         self.resizeDocks([self.preview_dock, self.grid_dock], [360, 420], Qt.Orientation.Vertical)
 
-    def _action(
-        self, text: str, slot, shortcut: QKeySequence | str | None = None, tip: str = ""
-    ) -> QAction:
+    def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None, tip: str = "") -> QAction:
         a = QAction(text, self)
         if shortcut is not None:
             a.setShortcut(QKeySequence(shortcut))
@@ -174,9 +177,7 @@ class MainWindow(QMainWindow):
             QKeySequence.StandardKey.Open,
             "Open a .safetensors checkpoint",
         )
-        self.save_action = self._action(
-            "&Save model", self._on_save_triggered, QKeySequence.StandardKey.Save
-        )
+        self.save_action = self._action("&Save model", self._on_save_triggered, QKeySequence.StandardKey.Save)
         self.save_as_action = self._action(
             "Save model &as…", self._on_save_as_triggered, QKeySequence("Ctrl+Shift+S")
         )
@@ -186,9 +187,7 @@ class MainWindow(QMainWindow):
         self.export_svg_action = self._action(
             "Export view as S&VG…", lambda: self._on_export_triggered("svg")
         )
-        self.export_csv_action = self._action(
-            "Export &latents as CSV…", self._on_export_csv_triggered
-        )
+        self.export_csv_action = self._action("Export &latents as CSV…", self._on_export_csv_triggered)
         self.quit_action = self._action("&Quit", self.close, QKeySequence("Ctrl+Q"))
         for a in (
             self.open_action,
@@ -213,9 +212,7 @@ class MainWindow(QMainWindow):
             self.dataset_actions[key] = a
             m.addAction(a)
         m.addSeparator()
-        self.open_folder_action = self._action(
-            "Open folder of IDX files…", self._on_open_folder_triggered
-        )
+        self.open_folder_action = self._action("Open folder of IDX files…", self._on_open_folder_triggered)
         m.addAction(self.open_folder_action)
 
         m = bar.addMenu("&View")
@@ -233,9 +230,7 @@ class MainWindow(QMainWindow):
         self.overlay_action.toggled.connect(self.scatter.overlay_check.setChecked)
         self.scatter.overlay_check.toggled.connect(self.overlay_action.setChecked)
         m.addAction(self.overlay_action)
-        m.addAction(
-            self._action("&Reset zoom", self._on_reset_zoom_triggered, QKeySequence("Ctrl+0"))
-        )
+        m.addAction(self._action("&Reset zoom", self._on_reset_zoom_triggered, QKeySequence("Ctrl+0")))
 
         m = bar.addMenu("&Help")
         m.addAction(self._action("&About VAE Explorer", self._on_about_triggered))
@@ -309,9 +304,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{title}: {text}", 20000)
         if self._closing:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self
-        )
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.setModal(False)
         box.show()
@@ -323,9 +316,7 @@ class MainWindow(QMainWindow):
             like = "cross-entropy" if c.likelihood == "bernoulli" else "squared error"
             self.model_label.setText(f"Model: {name} ({c.arch.upper()}, z={c.latent_dim}, {like})")
         title = (
-            DATASETS[self.dataset_key].title
-            if self.dataset_key in DATASETS
-            else Path(self.dataset_key).name
+            DATASETS[self.dataset_key].title if self.dataset_key in DATASETS else Path(self.dataset_key).name
         )
         n = len(self.test_set) if self.test_set is not None else 0
         self.dataset_label.setText(f"Data: {title} ({n:,} test images)")
@@ -375,8 +366,14 @@ class MainWindow(QMainWindow):
         meta: dict[str, Any] | None = None,
         path: Path | None = None,
         latents: tuple[np.ndarray, np.ndarray] | None = None,
+        staged: bool = False,
     ) -> None:
-        """Make ``model`` current (the window owns it) and refresh every view."""
+        """Make ``model`` current (the window owns it) and refresh every view.
+
+        ``staged`` (snapshots while training): the scatter and preview update now, the
+        grid, samples, canvas and overlay one per event-loop pass, so no single block of
+        GUI work is long enough to make the window stutter.
+        """
         model.eval()
         if self.posterior is not None and len(self.posterior[0]) != model.latent_dim:
             self.posterior = None
@@ -385,25 +382,31 @@ class MainWindow(QMainWindow):
         if meta is not None:
             self.model_meta = meta
         self.scatter.set_latent_dim(model.latent_dim)
-        if (
-            latents is not None
-            and self.test_set is not None
-            and len(latents[0]) == len(self.test_set)
-        ):
+        if latents is not None and self.test_set is not None and len(latents[0]) == len(self.test_set):
             self.latents = latents
             self.scatter.set_latents(*latents)
         else:
             self._encode_and_show()
-        self.grid.set_model(model, self.scatter.dims)
-        self.samples.set_model(model)
+        steps = [
+            lambda: self.grid.set_model(model, self.scatter.dims),
+            lambda: self.samples.set_model(model),
+            self._refresh_overlay,
+        ]
+        # The canvas copies the model and may re-impute live: while training, at most
+        # every CANVAS_REFRESH_S seconds.
+        now = time.monotonic()
         if self.canvas is not None and hasattr(self.canvas, "set_model"):
-            self.canvas.set_model(model)
-        self._refresh_overlay()
-        z = (
-            self.current_z
-            if self.current_z is not None and len(self.current_z) == model.latent_dim
-            else None
-        )
+            if not staged or now - self._canvas_updated_at >= CANVAS_REFRESH_S:
+                self._canvas_updated_at = now
+                steps.append(lambda: self.canvas.set_model(model))
+        self._staged_steps = steps if staged else []
+        if staged:
+            self._stage_timer.start()
+        else:
+            self._stage_timer.stop()
+            for step in steps:
+                step()
+        z = self.current_z if self.current_z is not None and len(self.current_z) == model.latent_dim else None
         self.show_latent(z if z is not None else np.zeros(model.latent_dim, np.float32))
         self._update_status()
 
@@ -424,12 +427,7 @@ class MainWindow(QMainWindow):
         if self.runner.is_running():
             self.stop_training()
         ds = ckpt.metadata.get("dataset")
-        if (
-            isinstance(ds, str)
-            and ds in DATASETS
-            and ds != self.dataset_key
-            or self.test_set is None
-        ):
+        if isinstance(ds, str) and ds in DATASETS and ds != self.dataset_key or self.test_set is None:
             self.set_dataset(ds if isinstance(ds, str) and ds in DATASETS else self.dataset_key)
         history = ckpt.metadata.get("history")
         self._history = list(history) if isinstance(history, list) else []
@@ -483,9 +481,7 @@ class MainWindow(QMainWindow):
             return
         recon = decode_latents(self.model, self.latents[0][index : index + 1])[0]
         label = int(self.test_set.labels[index])
-        self.preview.show_pair(
-            index, self.test_set.classes[label], self.test_set.images[index], recon
-        )
+        self.preview.show_pair(index, self.test_set.classes[label], self.test_set.images[index], recon)
 
     def _on_dims_changed(self, _x: int, _y: int) -> None:
         self.grid.set_dims(self.scatter.dims)
@@ -581,7 +577,7 @@ class MainWindow(QMainWindow):
         if not self._scatter_timer.isActive():
             self._scatter_timer.start()
 
-    def _on_scatter_timer(self) -> None:
+    def _on_scatter_timer(self, final: bool = False) -> None:
         snap, self._pending_snapshot = self._pending_snapshot, None
         if snap is None:
             return
@@ -592,10 +588,16 @@ class MainWindow(QMainWindow):
         latents = (snap.test_mu, snap.test_logvar) if snap.test_mu is not None else None
         was_new_shape = self.model is None or self.model.latent_dim != model.latent_dim
         meta = self._training_meta(snap.epoch)
-        self.set_model(model, meta, None, latents)  # type: ignore[arg-type]
+        self.set_model(model, meta, None, latents, staged=not final)  # type: ignore[arg-type]
         if was_new_shape:
             self.scatter.vb.autoRange(padding=0.05)
         self.snapshots_applied += 1
+
+    def _on_stage_timer(self) -> None:
+        if self._staged_steps:
+            self._staged_steps.pop(0)()
+        if not self._staged_steps:
+            self._stage_timer.stop()
 
     def _training_meta(self, epochs: int) -> dict[str, Any]:
         job = self._job
@@ -615,7 +617,9 @@ class MainWindow(QMainWindow):
     def _on_training_done(self, finished: TrainingFinished) -> None:
         if self._scatter_timer.isActive():
             self._scatter_timer.stop()
-        self._on_scatter_timer()  # the last snapshot becomes the current model
+        self._on_scatter_timer(final=True)  # the last snapshot becomes the current model
+        if self.model is not None and self.canvas is not None and hasattr(self.canvas, "set_model"):
+            self.canvas.set_model(self.model)
         epochs = finished.epochs_completed
         self.training.on_done(finished.stopped, epochs, self._failed)
         for a in (self.open_action, self.open_folder_action, *self.dataset_actions.values()):
@@ -728,17 +732,13 @@ class MainWindow(QMainWindow):
             self.export_view(path)
 
     def _on_export_csv_triggered(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export latents", self._last_dir(), "CSV (*.csv)"
-        )
+        path, _ = QFileDialog.getSaveFileName(self, "Export latents", self._last_dir(), "CSV (*.csv)")
         if path:
             self._remember_dir(path)
             self.export_latents(path if path.endswith(".csv") else path + ".csv")
 
     def _on_open_folder_triggered(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self, "Folder with the four IDX files", self._last_dir()
-        )
+        folder = QFileDialog.getExistingDirectory(self, "Folder with the four IDX files", self._last_dir())
         if folder:
             self.set_dataset(folder)
 

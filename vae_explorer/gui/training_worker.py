@@ -8,6 +8,7 @@ they work while ``run`` never returns to this thread's event loop.
 
 from __future__ import annotations
 
+import sys
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,30 @@ from ..core.training import (
 # torch's intra-op thread count at start-up (before the GUI thread lowers its own), the
 # same default the headless CLI trains with.
 DEFAULT_TORCH_THREADS = torch.get_num_threads()
+
+
+_prepared = False
+
+
+def prepare_runtime() -> None:
+    """Make training in a worker thread gentle on the GUI thread; once per process.
+
+    * The first torch optimizer imports ~800 modules (torch._dynamo, sympy...), holding
+      the GIL for about a second: done here, before the window shows, it cannot freeze
+      the window when the first run starts.
+    * A 1 ms GIL switch interval (default 5 ms) bounds how long the GUI thread waits for
+      the GIL while the worker runs Python between torch calls.
+    """
+    global _prepared
+    if _prepared:
+        return
+    _prepared = True
+    sys.setswitchinterval(0.001)
+    param = torch.zeros(1, requires_grad=True)
+    try:
+        torch.optim.Adam([param], lr=1e-3, fused=True)
+    except (RuntimeError, TypeError):
+        torch.optim.Adam([param], lr=1e-3)
 
 
 @dataclass(frozen=True)
