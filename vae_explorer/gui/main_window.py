@@ -582,7 +582,9 @@ class MainWindow(QMainWindow):
         if snap is None:
             return
         same = self.model is not None and self.model.config == snap.config
-        model = self.model if same and self.model_path is None else VAE(snap.config)
+        # Our own copy: reuse it when the shapes match (loading weights is far cheaper
+        # than building and randomly initialising a new network).
+        model = self.model if same else VAE(snap.config)
         assert model is not None
         model.load_state_dict(snap.state_dict)
         latents = (snap.test_mu, snap.test_logvar) if snap.test_mu is not None else None

@@ -535,6 +535,8 @@ class LatentScatterView(QWidget):
 
     def set_latent_dim(self, latent_dim: int) -> None:
         """Offer dims 0..latent_dim-1 on each axis; keeps the current pair when it fits."""
+        if latent_dim == self._latent_dim and self.x_dim.count() == latent_dim:
+            return
         self._latent_dim = latent_dim
         x, y = self._dims
         if x >= latent_dim or y >= latent_dim or x == y:
