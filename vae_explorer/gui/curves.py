@@ -45,7 +45,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumHeight(220)
+        self.setMinimumHeight(170)
         self.nats_plot = self.addPlot(row=0, col=0)
         self.kl_plot = self.addPlot(row=1, col=0)
         self.kl_plot.setXLink(self.nats_plot)

@@ -415,7 +415,7 @@ class MainWindow(QMainWindow):
             return
         self.latents = encode_images(self.model, self.test_set.images)
         self.scatter.set_latents(*self.latents)
-        self.scatter.vb.autoRange(padding=0.05)
+        self.scatter.vb.enableAutoRange()
 
     def open_model(self, path: str | Path) -> bool:
         """Load a checkpoint; errors go to the user, the current model stays."""
@@ -527,7 +527,7 @@ class MainWindow(QMainWindow):
         self._refresh_overlay()
 
     def _on_reset_zoom_triggered(self) -> None:
-        self.scatter.vb.autoRange(padding=0.05)
+        self.scatter.vb.enableAutoRange()
 
     # --- training --------------------------------------------------------------------------
     def start_training(self, job: TrainingJob) -> None:
@@ -549,6 +549,7 @@ class MainWindow(QMainWindow):
         for a in (self.open_action, self.open_folder_action, *self.dataset_actions.values()):
             a.setEnabled(False)
         self.epoch_label.setText("Epoch: starting…")
+        self.scatter.vb.enableAutoRange()  # a new latent space: follow it as it forms
         self.runner.start(job)
 
     def _on_pause_requested(self, pause: bool) -> None:
@@ -592,7 +593,7 @@ class MainWindow(QMainWindow):
         meta = self._training_meta(snap.epoch)
         self.set_model(model, meta, None, latents, staged=not final)  # type: ignore[arg-type]
         if was_new_shape:
-            self.scatter.vb.autoRange(padding=0.05)
+            self.scatter.vb.enableAutoRange()
         self.snapshots_applied += 1
 
     def _on_stage_timer(self) -> None:

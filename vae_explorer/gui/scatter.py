@@ -48,6 +48,9 @@ class PointCloudItem(pg.GraphicsObject):
         self._visible_mask: np.ndarray | None = None
         self._bounds = QRectF()
         self._brect: QRectF | None = None
+        self._version = 0
+        self._cache = QPixmap()
+        self._cache_key: tuple | None = None
         self._atlas, self._atlas_dpr = QPixmap(), 0.0
         self._src: np.ndarray = np.zeros((len(colors), 4))
         self._frags = pg_internals.PrimitiveArray(QPainter.PixmapFragment, 10)
@@ -60,6 +63,7 @@ class PointCloudItem(pg.GraphicsObject):
         self._y = np.array(y, np.float64)
         self._labels = np.asarray(labels, np.int64) % len(self._colors)
         self._visible_mask = None
+        self._version += 1
         self._update_bounds()
         self.informViewBoundsChanged()
         self.update()
@@ -67,10 +71,16 @@ class PointCloudItem(pg.GraphicsObject):
     def set_class_visible(self, label: int, visible: bool) -> None:
         self._class_visible[label] = visible
         self._visible_mask = None
+        self._version += 1
         self.prepareGeometryChange()
         self._update_bounds()
         self.informViewBoundsChanged()
         self.update()
+
+    def show_all_classes(self) -> None:
+        for label in range(len(self._class_visible)):
+            self._class_visible[label] = True
+        self.set_class_visible(0, True)
 
     def class_visible(self, label: int) -> bool:
         return bool(self._class_visible[label])
@@ -151,13 +161,32 @@ class PointCloudItem(pg.GraphicsObject):
         dpr = widget.devicePixelRatioF() if widget is not None else 1.0
         self._ensure_atlas(dpr)
         t = p.transform()
+        if widget is None:  # rendered into an image (export): draw directly
+            device = p.device()
+            self._draw_points(p, t, device.width(), device.height(), dpr)
+            return
+        # The rendered points are kept in a viewport-sized pixmap: a repaint that only
+        # moves the crosshair or a marker blits it instead of drawing 10,000 points again.
+        w, h = widget.width(), widget.height()
+        key = (t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy(), w, h, dpr, self._version)
+        if key != self._cache_key:
+            pm = QPixmap(max(1, math.ceil(w * dpr)), max(1, math.ceil(h * dpr)))
+            pm.setDevicePixelRatio(dpr)
+            pm.fill(Qt.GlobalColor.transparent)
+            cp = QPainter(pm)
+            self._draw_points(cp, t, w, h, dpr)
+            cp.end()
+            self._cache, self._cache_key = pm, key
+        p.save()
+        p.resetTransform()
+        p.drawPixmap(0, 0, self._cache)
+        p.restore()
+
+    def _draw_points(self, p: QPainter, t, w: float, h: float, dpr: float) -> None:
+        """All visible points, mapped by ``t`` to device pixels, in one fragment call."""
         px = t.m11() * self._x + t.m21() * self._y + t.dx()
         py = t.m12() * self._x + t.m22() * self._y + t.dy()
-        keep = self.visible_mask()
-        device = p.device()
-        if device is not None:  # the viewport, or the item cache's pixmap
-            w, h = device.width() / dpr, device.height() / dpr
-            keep = keep & (px > -10) & (px < w + 10) & (py > -10) & (py < h + 10)
+        keep = self.visible_mask() & (px > -10) & (px < w + 10) & (py > -10) & (py < h + 10)
         idx = np.flatnonzero(keep)
         if idx.size == 0:
             return
@@ -433,10 +462,9 @@ class LatentScatterView(QWidget):
         self.vb.setAspectLocked(True)
         self.cloud = PointCloudItem()
         self.cloud.setZValue(5)
-        # Moving the crosshair must not re-render 10,000 points and the antialiased grid:
-        # the points and both axes (which draw the grid) are cached as device pixmaps.
+        # Moving the crosshair must not re-render the axes and their grid lines: both axes
+        # are cached as device pixmaps (the point cloud keeps its own pixmap).
         cache = QGraphicsItem.CacheMode.DeviceCoordinateCache
-        self.cloud.setCacheMode(cache)
         for name in ("left", "bottom"):
             pi.getAxis(name).setCacheMode(cache)
         self.vb.addItem(self.cloud)
@@ -531,7 +559,7 @@ class LatentScatterView(QWidget):
         if classes != self._classes:
             self._classes = list(classes)
             self.legend.set_classes(self._classes)
-            self.cloud._class_visible[:] = True
+            self.cloud.show_all_classes()
 
     def set_latent_dim(self, latent_dim: int) -> None:
         """Offer dims 0..latent_dim-1 on each axis; keeps the current pair when it fits."""

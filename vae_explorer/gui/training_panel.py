@@ -113,7 +113,6 @@ class TrainingPanel(QWidget):
         self.progress.setFormat("idle")
         self.progress.setValue(0)
         self.status = QLabel("")
-        self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.curves = TrainingCurves()
@@ -245,8 +244,8 @@ class TrainingPanel(QWidget):
             f"epoch {ev.epoch}/{epochs} · batch {ev.batch}/{ev.batches_per_epoch} · ETA {eta}"
         )
         self.status.setText(
-            f"loss {ev.loss:.2f} · recon {ev.recon:.2f} · KL {ev.kl:.2f} · "
-            f"{ev.images_per_second:,.0f} images/s"
+            f"loss {ev.loss:.1f} · recon {ev.recon:.1f} · KL {ev.kl:.2f} · "
+            f"{ev.images_per_second:,.0f} img/s"
         )
 
     def on_epoch(self, ev: EpochSummary) -> None:
