@@ -1,6 +1,6 @@
 """Train the shipped models in trained/ with the CLI and record command and metrics.
 
-    .venv/bin/python scripts/train_shipped.py [NAME ...]
+    .venv/bin/python scripts/train_shipped.py [--retrain] [NAME ...]
 
 Each model is trained by `vae-explorer train` (its exact command goes into the checkpoint's
 metadata and the JSON beside it), then evaluated by `vae-explorer eval --iwae 1000 --json`.
@@ -24,13 +24,16 @@ MODELS = {
 IWAE_K = 1000
 
 
-def main(names: list[str]) -> None:
+def main(argv: list[str]) -> None:
+    retrain = "--retrain" in argv
+    names = [a for a in argv if a != "--retrain"]
     exe = str(Path(sys.executable).with_name("vae-explorer"))
     for name in names or list(MODELS):
         out = f"trained/{name}.safetensors"
         args = ["train", *shlex.split(MODELS[name]), "--out", out, "--quiet"]
-        print("vae-explorer", " ".join(args), flush=True)
-        subprocess.run([exe, *args], cwd=ROOT, check=True)
+        if retrain or not (ROOT / out).exists():
+            print("vae-explorer", " ".join(args), flush=True)
+            subprocess.run([exe, *args], cwd=ROOT, check=True)
         result = subprocess.run(
             [exe, "eval", out, "--iwae", str(IWAE_K), "--json"],
             cwd=ROOT, check=True, capture_output=True, text=True,
