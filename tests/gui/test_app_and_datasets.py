@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from gui_helpers import decode
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QPushButton
 
 
 def test_run_app_builds_the_window_and_runs_the_loop(qtbot, small_checkpoint, monkeypatch):
@@ -53,3 +53,45 @@ def test_a_one_dimensional_latent_space(window, qtbot):
     window.show_latent(z)
     np.testing.assert_allclose(window.preview.canvas.image(), decode(window.model, z), atol=1e-6)
     assert window.samples.mosaic is not None
+
+
+def test_download_runs_in_the_background_with_progress(window, qtbot, monkeypatch, tmp_path):
+    import vae_explorer.gui.dataset_download as dd
+
+    calls = []
+
+    def fake_download(name, progress=None):
+        calls.append(name)
+        for done in (0, 500_000, 1_000_000):
+            progress("t10k-images-idx3-ubyte", done, 1_000_000)
+        return tmp_path
+
+    monkeypatch.setattr(dd, "download_dataset", fake_download)
+    seen = []
+    window.downloader.progress.connect(lambda *a: seen.append(a))
+    with qtbot.waitSignal(window.downloader.finished, timeout=5000) as blocker:
+        window.download_dataset("fashion-mnist")
+    assert blocker.args == ["fashion-mnist", str(tmp_path)]
+    assert calls == ["fashion-mnist"] and seen[-1] == ("t10k-images-idx3-ubyte", 1_000_000, 1_000_000)
+    qtbot.waitUntil(lambda: window._download_dialog is None, timeout=2000)
+    assert not window.downloader.is_running()
+
+
+def test_a_download_can_be_cancelled(window, qtbot, monkeypatch):
+    import time
+
+    import vae_explorer.gui.dataset_download as dd
+
+    def slow_download(name, progress=None):
+        for i in range(1000):
+            progress("train-images-idx3-ubyte", i, 1000)
+            time.sleep(0.005)
+        raise AssertionError("not cancelled")
+
+    monkeypatch.setattr(dd, "download_dataset", slow_download)
+    with qtbot.waitSignal(window.downloader.progress, timeout=5000):
+        window.download_dataset("fashion-mnist")
+    with qtbot.waitSignal(window.downloader.failed, timeout=5000) as blocker:
+        window._download_dialog.findChild(QPushButton).click()  # the dialog's Cancel
+    assert blocker.args == ["download cancelled"]
+    assert "cancelled" in window.statusBar().currentMessage()

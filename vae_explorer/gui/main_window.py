@@ -22,13 +22,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QProgressDialog,
     QScrollArea,
     QWidget,
 )
 
 from .. import __version__
 from ..core.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from ..core.data import DATASETS, PROJECT_ROOT, Dataset, DatasetError, load_dataset
+from ..core.data import DATASETS, PROJECT_ROOT, Dataset, DatasetError, load_dataset, locate_dataset
 from ..core.latent import (
     decode_latents,
     encode_images,
@@ -39,6 +40,7 @@ from ..core.latent import (
 from ..core.model import VAE, VAEConfig
 from ..core.rendering import latent_plane, write_latents_csv
 from ..core.training import BatchMetrics, EpochSummary, Snapshot, TrainingFinished, TrainingStarted
+from .dataset_download import DatasetDownloader
 from .decoder_preview import DecoderPreview
 from .latent_grid import LatentGridPanel
 from .samples import SamplesPanel
@@ -97,6 +99,8 @@ class MainWindow(QMainWindow):
         self.samples = SamplesPanel()
         self.canvas = CanvasPanel() if CanvasPanel is not None else None
         self.runner = TrainingRunner(self)
+        self.downloader = DatasetDownloader(self)
+        self._download_dialog: QProgressDialog | None = None
         self._build_docks()
         self._build_menus()
         self._build_status_bar()
@@ -214,6 +218,18 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         self.open_folder_action = self._action("Open folder of IDX files…", self._on_open_folder_triggered)
         m.addAction(self.open_folder_action)
+        self.download_actions: dict[str, QAction] = {}
+        for key, info in DATASETS.items():
+            if info.url is None:
+                continue
+            a = self._action(
+                f"Download {info.title}…",
+                lambda _=False, k=key: self.download_dataset(k),
+                tip=f"Fetch {info.title} into the user cache (checksummed)",
+            )
+            a.setEnabled(locate_dataset(key, "test") is None)
+            self.download_actions[key] = a
+            m.addAction(a)
 
         m = bar.addMenu("&View")
         for dock in (
@@ -259,6 +275,10 @@ class MainWindow(QMainWindow):
         t.pauseRequested.connect(self._on_pause_requested)
         t.stopRequested.connect(self.stop_training)
         t.datasetChanged.connect(self.set_dataset)
+        d = self.downloader
+        d.progress.connect(self._on_download_progress)
+        d.finished.connect(self._on_download_finished)
+        d.failed.connect(self._on_download_failed)
         r = self.runner
         r.started.connect(self._on_training_started)
         r.batchMetrics.connect(self._on_batch_metrics)
@@ -358,6 +378,51 @@ class MainWindow(QMainWindow):
         self.training.set_dataset(key, title)
         for k, a in self.dataset_actions.items():
             a.setChecked(k == key)
+
+    def download_dataset(self, name: str) -> None:
+        """Fetch a downloadable dataset in the background, then show it."""
+        if self.downloader.is_running():
+            return
+        info = DATASETS[name]
+        dialog = QProgressDialog(f"Downloading {info.title}…", "Cancel", 0, 0, self)
+        dialog.setWindowTitle("Download")
+        dialog.setMinimumDuration(0)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.canceled.connect(self.downloader.cancel)
+        dialog.show()
+        self._download_dialog = dialog
+        self.statusBar().showMessage(f"Downloading {info.title}…")
+        self.downloader.start(name)
+
+    def _on_download_progress(self, label: str, done: int, total: int) -> None:
+        dialog = self._download_dialog
+        if dialog is None:
+            return
+        dialog.setLabelText(f"{label}: {done / 1e6:.1f} of {total / 1e6:.1f} MB" if total else label)
+        dialog.setMaximum(max(total, 1) if total else 0)
+        dialog.setValue(min(done, total) if total else 0)
+
+    def _close_download_dialog(self) -> None:
+        if self._download_dialog is not None:
+            self._download_dialog.close()
+            self._download_dialog.deleteLater()
+            self._download_dialog = None
+
+    def _on_download_finished(self, name: str, _folder: str) -> None:
+        self._close_download_dialog()
+        if name in self.download_actions:
+            self.download_actions[name].setEnabled(False)
+        self.statusBar().showMessage(f"Downloaded {DATASETS[name].title}", 8000)
+        if not self._closing:
+            self.set_dataset(name)
+
+    def _on_download_failed(self, message: str) -> None:
+        self._close_download_dialog()
+        if message == "download cancelled":
+            self.statusBar().showMessage("Download cancelled", 8000)
+        else:
+            self.show_error("Download failed", message)
 
     # --- model -----------------------------------------------------------------------------
     def set_model(
@@ -762,6 +827,8 @@ class MainWindow(QMainWindow):
         self.save_settings()
         if self.canvas is not None and hasattr(self.canvas, "shutdown"):
             self.canvas.shutdown()
+        if self.downloader.is_running():
+            self.downloader.cancel(wait_ms=CLOSE_WAIT_MS)
         if not self.runner.stop(wait_ms=CLOSE_WAIT_MS):
             self.statusBar().showMessage("Waiting for the training thread to stop…")
         super().closeEvent(event)

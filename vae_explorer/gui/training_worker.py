@@ -8,7 +8,6 @@ they work while ``run`` never returns to this thread's event loop.
 
 from __future__ import annotations
 
-import sys
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,19 +40,16 @@ _prepared = False
 
 
 def prepare_runtime() -> None:
-    """Make training in a worker thread gentle on the GUI thread; once per process.
+    """Warm torch up in the GUI thread before the window shows; once per process.
 
-    * The first torch optimizer imports ~800 modules (torch._dynamo, sympy...), holding
-      the GIL for about a second: done here, before the window shows, it cannot freeze
-      the window when the first run starts.
-    * A 1 ms GIL switch interval (default 5 ms) bounds how long the GUI thread waits for
-      the GIL while the worker runs Python between torch calls.
+    The first torch optimizer imports ~800 modules (torch._dynamo, sympy...), holding the
+    GIL for about a second: done in the worker, that would freeze the window just as the
+    first training run starts.
     """
     global _prepared
     if _prepared:
         return
     _prepared = True
-    sys.setswitchinterval(0.001)
     param = torch.zeros(1, requires_grad=True)
     try:
         torch.optim.Adam([param], lr=1e-3, fused=True)
