@@ -16,8 +16,11 @@ def test_run_app_builds_the_window_and_runs_the_loop(qtbot, small_checkpoint, mo
     app = QApplication.instance()
     monkeypatch.setattr(type(app), "exec", lambda self: shown.extend(self.topLevelWidgets()) or 0)
     assert app_module.run_app(str(small_checkpoint)) == 0
-    windows = [w for w in shown if w.objectName() == "" and w.windowTitle() == "VAE Explorer"]
+    from vae_explorer.gui.main_window import MainWindow
+
+    windows = [w for w in shown if isinstance(w, MainWindow)]
     assert windows and windows[0].model_path.name == "small.safetensors"
+    assert windows[0].windowTitle() == "small.safetensors — VAE Explorer"
     for w in windows:
         w.close()
         w.deleteLater()

@@ -120,3 +120,38 @@ def test_layout_and_preferences_persist(qtbot, small_checkpoint):
     assert w2.grid.grid_size() == 9
     assert not w2.samples_dock.isVisible()
     w2.close()
+
+
+def test_opening_a_model_fills_the_training_form(window, tmp_path):
+    import torch
+
+    from vae_explorer.core.checkpoints import save_checkpoint
+    from vae_explorer.core.model import VAE, VAEConfig
+
+    torch.manual_seed(3)
+    model = VAE(VAEConfig(latent_dim=3, hidden_dim=48, likelihood="gaussian"))
+    path = save_checkpoint(
+        model,
+        tmp_path / "g.safetensors",
+        {"dataset": "mnist", "train_config": {"epochs": 7, "lr": 0.002, "beta": 0.5}},
+    )
+    assert window.open_model(path)
+    t = window.training
+    assert t.likelihood.currentData() == "gaussian" and t.latent_dim.value() == 3
+    assert t.hidden_dim.value() == 48 and t.epochs.value() == 7
+    assert t.lr.value() == 0.002 and t.beta.value() == 0.5
+    assert "squared error" in window.model_label.text()
+
+
+def test_training_form_persists(qtbot, small_checkpoint):
+    from vae_explorer.gui.main_window import MainWindow
+
+    w = MainWindow(small_checkpoint, load_default=False)
+    qtbot.addWidget(w)
+    w.training.epochs.setValue(13)
+    w.training.beta.setValue(2.5)
+    w.close()
+    w2 = MainWindow(None, load_default=False)
+    qtbot.addWidget(w2)
+    assert w2.training.epochs.value() == 13 and w2.training.beta.value() == 2.5
+    w2.close()

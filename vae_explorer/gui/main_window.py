@@ -7,6 +7,7 @@ thread; snapshots arrive as copies and are applied at most every ``SCATTER_REFRE
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -306,6 +307,12 @@ class MainWindow(QMainWindow):
         self.grid.size_spin.setValue(int(s.value("grid/size", 15)))
         self.scatter.overlay_check.setChecked(s.value("view/overlay", "false") in (True, "true"))
         self.training.smooth_check.setChecked(s.value("train/smooth", "false") in (True, "true"))
+        form = s.value("train/form")
+        if isinstance(form, str):
+            try:
+                self.training.restore_form_state(json.loads(form))
+            except (ValueError, AttributeError):
+                pass
 
     def save_settings(self) -> None:
         s = self.settings
@@ -315,6 +322,7 @@ class MainWindow(QMainWindow):
         s.setValue("grid/size", self.grid.grid_size())
         s.setValue("view/overlay", self.scatter.overlay_check.isChecked())
         s.setValue("train/smooth", self.training.smooth_check.isChecked())
+        s.setValue("train/form", json.dumps(self.training.form_state()))
         s.sync()
 
     # --- messages --------------------------------------------------------------------------
@@ -335,6 +343,7 @@ class MainWindow(QMainWindow):
             name = self.model_path.name if self.model_path else "unsaved model"
             like = "cross-entropy" if c.likelihood == "bernoulli" else "squared error"
             self.model_label.setText(f"Model: {name} ({c.arch.upper()}, z={c.latent_dim}, {like})")
+            self.setWindowTitle(f"{name} — VAE Explorer")
         title = (
             DATASETS[self.dataset_key].title if self.dataset_key in DATASETS else Path(self.dataset_key).name
         )
@@ -497,6 +506,8 @@ class MainWindow(QMainWindow):
         history = ckpt.metadata.get("history")
         self._history = list(history) if isinstance(history, list) else []
         self.training.curves.set_history(self._history)
+        tc = ckpt.metadata.get("train_config")
+        self.training.set_model_config(ckpt.model.config, tc if isinstance(tc, dict) else None)
         self.epoch_label.setText("")
         self.set_model(ckpt.model, dict(ckpt.metadata), Path(path))
         self.settings.setValue("paths/last_model", str(path))

@@ -458,6 +458,8 @@ class LatentScatterView(QWidget):
         pi.setLabel("left", "z[1]")
         pi.setMenuEnabled(False)
         pi.hideButtons()
+        for name in ("left", "bottom"):
+            pi.getAxis(name).enableAutoSIPrefix(False)
         self.vb = self.plot.vb
         self.vb.setAspectLocked(True)
         self.cloud = PointCloudItem()

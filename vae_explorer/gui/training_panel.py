@@ -56,12 +56,9 @@ class TrainingPanel(QWidget):
         for text, value in LIKELIHOOD_CHOICES:
             self.likelihood.addItem(text, value)
         self.likelihood.setToolTip(
-            "Decoder likelihood p(x|z): Bernoulli = cross-entropy loss, "
-            "Gaussian = squared-error loss"
+            "Decoder likelihood p(x|z): Bernoulli = cross-entropy loss, Gaussian = squared-error loss"
         )
-        self.latent_dim = self._int_spin(
-            1, 64, 2, "Dimensions of z (2 shows the latent space directly)"
-        )
+        self.latent_dim = self._int_spin(1, 64, 2, "Dimensions of z (2 shows the latent space directly)")
         self.hidden_dim = self._int_spin(8, 4096, 256, "Hidden units of encoder and decoder")
         self.arch = QComboBox()
         for text, value in ARCH_CHOICES:
@@ -169,6 +166,57 @@ class TrainingPanel(QWidget):
         self.dataset.setCurrentIndex(i)
         self.dataset.blockSignals(False)
 
+    def set_model_config(self, config: VAEConfig, train_config: dict | None = None) -> None:
+        """Fill the form from an opened model (and the settings it was trained with)."""
+        for combo, value in ((self.likelihood, config.likelihood), (self.arch, config.arch)):
+            i = combo.findData(value)
+            if i >= 0:
+                combo.setCurrentIndex(i)
+        self.latent_dim.setValue(config.latent_dim)
+        self.hidden_dim.setValue(config.hidden_dim)
+        tc = train_config or {}
+        for spin, key in (
+            (self.epochs, "epochs"),
+            (self.batch_size, "batch_size"),
+            (self.lr, "lr"),
+            (self.beta, "beta"),
+            (self.seed, "seed"),
+        ):
+            value = tc.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                spin.setValue(type(spin.value())(value))
+
+    def form_state(self) -> dict:
+        """The form's values (for QSettings)."""
+        return {
+            "likelihood": self.likelihood.currentData(),
+            "arch": self.arch.currentData(),
+            "latent_dim": self.latent_dim.value(),
+            "hidden_dim": self.hidden_dim.value(),
+            "epochs": self.epochs.value(),
+            "batch_size": self.batch_size.value(),
+            "lr": self.lr.value(),
+            "beta": self.beta.value(),
+            "seed": self.seed.value(),
+            "device": self.device.currentData(),
+        }
+
+    def restore_form_state(self, state: dict) -> None:
+        """Undo :meth:`form_state`; unknown or invalid values are ignored."""
+        try:
+            config = VAEConfig(
+                latent_dim=int(state.get("latent_dim", 2)),
+                hidden_dim=int(state.get("hidden_dim", 256)),
+                likelihood=str(state.get("likelihood", "bernoulli")),
+                arch=str(state.get("arch", "mlp")),
+            )
+        except (ValueError, TypeError):
+            return
+        self.set_model_config(config, state)
+        i = self.device.findData(state.get("device"))
+        if i >= 0:
+            self.device.setCurrentIndex(i)
+
     def job(self) -> TrainingJob:
         """The run described by the form (ConfigError for impossible values)."""
         key = self.dataset.currentData()
@@ -192,9 +240,7 @@ class TrainingPanel(QWidget):
             log_every=max(1, 5000 // batch),
             snapshot_every=max(1, 30_000 // batch),
         )
-        return TrainingJob(
-            model_config, train_config, name, root, self.train_limit, self.torch_threads
-        )
+        return TrainingJob(model_config, train_config, name, root, self.train_limit, self.torch_threads)
 
     def set_running(self, running: bool) -> None:
         for w in (
@@ -244,8 +290,7 @@ class TrainingPanel(QWidget):
             f"epoch {ev.epoch}/{epochs} · batch {ev.batch}/{ev.batches_per_epoch} · ETA {eta}"
         )
         self.status.setText(
-            f"loss {ev.loss:.1f} · recon {ev.recon:.1f} · KL {ev.kl:.2f} · "
-            f"{ev.images_per_second:,.0f} img/s"
+            f"loss {ev.loss:.1f} · recon {ev.recon:.1f} · KL {ev.kl:.2f} · {ev.images_per_second:,.0f} img/s"
         )
 
     def on_epoch(self, ev: EpochSummary) -> None:
