@@ -22,6 +22,8 @@ def test_clicking_a_grid_tile_decodes_its_z(window, qtbot):
     qtbot.mouseClick(grid.canvas, Qt.MouseButton.LeftButton, pos=_tile_center(grid.canvas, 10, 2, 7))
     z = window.preview.z
     np.testing.assert_allclose(z, grid.tile_latent(2, 7))
+    h = grid.canvas._highlight
+    assert (h.x(), h.y(), h.width()) == (7 * 28, 2 * 28, 28)  # the picked tile is outlined
     xs, ys = grid.axes()
     assert np.isclose(z[0], xs[7]) and np.isclose(z[1], ys[::-1][2])  # row 0 is the top
     np.testing.assert_allclose(window.preview.canvas.image(), decode(window.model, z), atol=1e-6)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPixmap
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 # Ten well-separated colours (Tableau 10), one per class, readable on a dark background.
@@ -64,6 +64,7 @@ class ImageCanvas(QWidget):
     def __init__(self, parent: QWidget | None = None, min_side: int = 112) -> None:
         super().__init__(parent)
         self._image: QImage | None = None
+        self._highlight: QRectF | None = None
         self._array: np.ndarray | None = None
         self._min_side = min_side
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -88,6 +89,11 @@ class ImageCanvas(QWidget):
         """The array currently shown (a copy the widget owns)."""
         return self._array
 
+    def set_highlight(self, rect: QRectF | None) -> None:
+        """Outline ``rect`` (in image pixels) over the image, e.g. the picked tile."""
+        self._highlight = rect
+        self.update()
+
     def target_rect(self) -> QRectF:
         """Where the image is drawn in widget coordinates (centred, aspect kept)."""
         if self._image is None:
@@ -102,7 +108,14 @@ class ImageCanvas(QWidget):
         p.fillRect(self.rect(), self.palette().window())
         if self._image is not None:
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-            p.drawImage(self.target_rect(), self._image)
+            r = self.target_rect()
+            p.drawImage(r, self._image)
+            if self._highlight is not None:
+                sx, sy = r.width() / self._image.width(), r.height() / self._image.height()
+                h = self._highlight
+                p.setPen(QPen(QColor("#ffeb3b"), 2))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawRect(QRectF(r.x() + h.x() * sx, r.y() + h.y() * sy, h.width() * sx, h.height() * sy))
         p.end()
         self.repainted.emit()
 

@@ -105,6 +105,8 @@ class LatentGridPanel(QWidget):
         dims = self._dims if self._model.latent_dim > 1 else (0, 0)
         self._z = grid_latents(self._xs, self._ys, self._model.latent_dim, dims)
         images = decode_latents(self._model, self._z)
+        if self.mosaic is None or self.mosaic.shape != (28 * n, 28 * n):
+            self.canvas.set_highlight(None)  # a new layout: the old pick means nothing
         self.mosaic = tile_images(images, n, n)
         self.canvas.set_image(self.mosaic)
         self.gridChanged.emit()
@@ -128,4 +130,5 @@ class LatentGridPanel(QWidget):
             return
         n = self.grid_size()
         row, col = min(int(fy * n), n - 1), min(int(fx * n), n - 1)
+        self.canvas.set_highlight(QRectF(col * 28, row * 28, 28, 28))
         self.latentPicked.emit(self.tile_latent(row, col))

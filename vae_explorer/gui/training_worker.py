@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
 from ..core.data import load_dataset
 from ..core.latent import encode_images
@@ -37,6 +37,7 @@ DEFAULT_TORCH_THREADS = torch.get_num_threads()
 
 
 _prepared = False
+_orphans: list[QThread] = []  # threads that outlived a closed window, until they finish
 
 
 def prepare_runtime() -> None:
@@ -185,6 +186,14 @@ class TrainingRunner(QObject):
             ok = thread.wait(wait_ms)
             if ok:
                 self._cleanup()
+            else:
+                # Still busy (e.g. reading a slow disk): let the thread outlive its owner
+                # instead of destroying a running QThread, and let it delete itself.
+                _orphans.append(thread)
+                thread.setParent(QCoreApplication.instance())
+                thread.finished.connect(thread.deleteLater)
+                thread.finished.connect(lambda: _orphans.remove(thread))
+                self._thread = self._worker = None
             return ok
         return not thread.isRunning()
 
