@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from .model import (
+    GAUSSIAN_VARIANCE,
     IMAGE_PIXELS,
     VAE,
     as_image_tensor,
@@ -44,11 +45,14 @@ from .model import (
 METHODS = ("single", "pseudo_gibbs", "mwg", "importance")
 FILLS = ("zero", "mean")
 REFILLS = ("sample", "mean")
+INITS = ("fill", "importance", "prior")
 DEFAULT_METHOD = "importance"
 # Chosen with benchmarks/imputation_bench.py: each imputes one canvas image in well under
 # 50 ms on a laptop CPU and, on the middle-rows mask, is close to its method's plateau.
-DEFAULT_STEPS = {"single": 1, "pseudo_gibbs": 50, "mwg": 50, "importance": 2}
+DEFAULT_STEPS = {"single": 1, "pseudo_gibbs": 20, "mwg": 30, "importance": 2}
 DEFAULT_SAMPLES = {"single": 1, "pseudo_gibbs": 8, "mwg": 8, "importance": 500}
+DEFAULT_INIT = "importance"
+_INIT_SAMPLES = 100  # importance draws per image used to start the chains (init="importance")
 # Rows of decoder output held at once (~60 MB of float32 logits); larger batches are chunked.
 _ROWS_PER_CHUNK = 20_000
 
@@ -86,6 +90,7 @@ def impute(
     seed: int = 0,
     fill: str | float | Any = "zero",
     refill: str = "sample",
+    init: str = DEFAULT_INIT,
 ) -> torch.Tensor:
     """Impute the missing pixels (mask True) of ``images``; returns float32 [B, 784].
 
@@ -95,7 +100,7 @@ def impute(
     device; the result is on the input tensor's device (CPU for numpy input).
     """
     return impute_multiple(
-        model, images, mask, method, steps, samples, seed, fill, refill, num_imputations=1
+        model, images, mask, method, steps, samples, seed, fill, refill, init, num_imputations=1
     ).images
 
 
@@ -109,6 +114,7 @@ def impute_multiple(
     seed: int = 0,
     fill: str | float | Any = "zero",
     refill: str = "sample",
+    init: str = DEFAULT_INIT,
     num_imputations: int = 8,
     pixel_noise: bool = False,
 ) -> Imputation:
@@ -119,12 +125,17 @@ def impute_multiple(
     for "single" a draw from q(z | x_filled)); with ``pixel_noise`` the pixels are sampled
     from p(x_mis | z) instead, which adds the decoder's pixel noise to the spread.
     ``refill`` ("sample" or "mean") is how pseudo-Gibbs refills the missing pixels between
-    steps; "mwg" always samples, as its correctness needs.
+    steps; "mwg" always samples, as its correctness needs. ``init`` is how the two chains
+    start: "fill" encodes the filled image (Rezende et al.'s cold start), "importance"
+    draws each chain's first z by importance resampling from p(z | x_obs) (100 draws),
+    "prior" draws it from p(z) (the exact start when nothing is observed; tests use it).
     """
     if method not in METHODS:
         raise ValueError(f"unknown imputation method {method!r}; choose one of {METHODS}")
     if refill not in REFILLS:
         raise ValueError(f"refill must be one of {REFILLS}, got {refill!r}")
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
     steps = DEFAULT_STEPS[method] if steps is None else int(steps)
     samples = DEFAULT_SAMPLES[method] if samples is None else int(samples)
     if steps < 1 or samples < 1 or num_imputations < 1:
@@ -148,7 +159,7 @@ def impute_multiple(
             elif method == "single":
                 rows = num_imputations
             else:
-                rows = max(samples, num_imputations)
+                rows = max(samples, num_imputations, _INIT_SAMPLES if init == "importance" else 1)
             chunk = max(1, _ROWS_PER_CHUNK // rows)
             parts: list[_Part] = []
             for start in range(0, b_all, chunk):
@@ -159,9 +170,9 @@ def impute_multiple(
                 if method == "single":
                     part = _single(*args)
                 elif method == "pseudo_gibbs":
-                    part = _pseudo_gibbs(*args, refill=refill)
+                    part = _pseudo_gibbs(*args, refill=refill, init=init)
                 elif method == "mwg":
-                    part = _mwg(*args)
+                    part = _mwg(*args, init=init)
                 else:
                     part = _importance(*args)
                 if pixel_noise:
@@ -198,7 +209,7 @@ def _as_mask(mask: Any, n: int) -> torch.Tensor:
     return t.expand(n, IMAGE_PIXELS) if t.shape[0] == 1 else t
 
 
-def marginal_mean_image(model: VAE, n: int = 2048, seed: int = 0) -> torch.Tensor:
+def marginal_mean_image(model: VAE, n: int = 512, seed: int = 0) -> torch.Tensor:
     """E_p(z)[decoder mean], the model's estimate of the dataset's mean image; [784]."""
     device = model.device
     g = torch.Generator(device=device).manual_seed(seed)
@@ -234,16 +245,32 @@ def _single(model, x, m, x_fill, steps, samples, n_draws, g) -> _Part:  # type: 
     return _Part(mean, draws)
 
 
+def _exact_pixels(model: VAE, logits: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """x ~ p(x|z) exactly: unlike ``model.sample_pixels`` the Gaussian is not clipped to [0, 1].
+
+    The Metropolis-Hastings ratio uses the model's unclipped density, so the x-step must
+    draw from that same density or the chain's target shifts. Chain states only; never shown.
+    """
+    if model.config.likelihood == "bernoulli":
+        return model.sample_pixels(logits, g)
+    noise = torch.randn(logits.shape, generator=g, device=logits.device, dtype=logits.dtype)
+    return torch.sigmoid(logits) + math.sqrt(GAUSSIAN_VARIANCE) * noise
+
+
 def _tile(t: torch.Tensor, c: int) -> torch.Tensor:
     """[b, ...] -> [c * b, ...], chain-major (rows k*b .. k*b+b-1 are chain k)."""
     return t.repeat(c, *([1] * (t.ndim - 1)))
 
 
-def _pseudo_gibbs(model, x, m, x_fill, steps, samples, n_draws, g, refill="sample") -> _Part:  # type: ignore[no-untyped-def]
+def _pseudo_gibbs(model, x, m, x_fill, steps, samples, n_draws, g, refill="sample", init="fill"):  # type: ignore[no-untyped-def]
     b = x.shape[0]
     c = max(samples, n_draws)
     mc = _tile(m, c)
     xc = _tile(x_fill, c)
+    if init != "fill":
+        _, logits = _start(model, x, m, x_fill, c, g, init)
+        new = model.sample_pixels(logits, g) if refill == "sample" else torch.sigmoid(logits)
+        xc = torch.where(mc, new, xc)
     burn = steps // 2
     acc = torch.zeros_like(xc)
     for t in range(steps):
@@ -258,7 +285,45 @@ def _pseudo_gibbs(model, x, m, x_fill, steps, samples, n_draws, g, refill="sampl
     return _Part(acc.view(c, b, -1)[:samples].mean(0), mean.view(c, b, -1)[:n_draws])
 
 
-def _mwg(model, x, m, x_fill, steps, samples, n_draws, g) -> _Part:  # type: ignore[no-untyped-def]
+def _start(model, x, m, x_fill, c, g, init):  # type: ignore[no-untyped-def]
+    """First chain states: z from p(z) ("prior") or by importance resampling; chain-major."""
+    if init == "prior":
+        z0 = torch.randn((c * x.shape[0], model.latent_dim), generator=g, device=x.device)
+        return z0, model.decode_logits(z0)
+    return _sir_init(model, x, m, x_fill, c, g)
+
+
+def _sir_init(model, x, m, x_fill, c, g):  # type: ignore[no-untyped-def]
+    """c starting states per image by importance resampling from p(z | x_obs); chain-major.
+
+    Starting a chain near its target removes most of the burn-in a cold start from the
+    filled image needs (a VAE's Gibbs chain moves in small steps when many pixels are set).
+    """
+    b = x.shape[0]
+    mu, logvar = model.encode(x_fill)
+    _, z, log_w = _weighted_draws(model, x, m, mu, logvar, _INIT_SAMPLES, g)
+    w = torch.softmax(log_w.double(), 1).float()
+    idx = torch.multinomial(w, c, replacement=True, generator=g)
+    z0 = torch.gather(z, 1, idx[:, :, None].expand(-1, -1, z.shape[2]))  # [b, c, d]
+    z0 = z0.transpose(0, 1).reshape(c * b, -1)
+    return z0, model.decode_logits(z0)
+
+
+def _weighted_draws(model, x, m, mu, logvar, k, g):  # type: ignore[no-untyped-def]
+    """k draws z ~ q per image, their decoder logits and log importance weights for x_obs."""
+    b = x.shape[0]
+    eps = torch.randn((b, k, mu.shape[1]), generator=g, device=x.device)
+    z = mu[:, None] + torch.exp(0.5 * logvar)[:, None] * eps
+    logits = model.decode_logits(z.reshape(-1, z.shape[-1])).view(b, k, -1)
+    log_w = (
+        model.log_likelihood(x[:, None, :], logits, mask=(~m)[:, None, :])
+        + log_standard_normal(z)
+        - log_normal(z, mu[:, None], logvar[:, None])
+    )
+    return logits, z, log_w
+
+
+def _mwg(model, x, m, x_fill, steps, samples, n_draws, g, init="fill") -> _Part:  # type: ignore[no-untyped-def]
     """Metropolis-within-Gibbs on (z, x_mis) targeting p(z, x_mis | x_obs).
 
     z-step: independent proposal z' ~ q(z|x) with x = (x_obs, current x_mis), accepted
@@ -268,10 +333,13 @@ def _mwg(model, x, m, x_fill, steps, samples, n_draws, g) -> _Part:  # type: ign
     c = max(samples, n_draws)
     mc = _tile(m, c)
     xc = _tile(x_fill, c)
-    mu, logvar = model.encode(xc)
-    z = _sample_z(mu, logvar, g)
-    logits = model.decode_logits(z)
-    xc = torch.where(mc, model.sample_pixels(logits, g), xc)
+    if init != "fill":
+        z, logits = _start(model, x, m, x_fill, c, g, init)
+    else:
+        mu, logvar = model.encode(xc)
+        z = _sample_z(mu, logvar, g)
+        logits = model.decode_logits(z)
+    xc = torch.where(mc, _exact_pixels(model, logits, g), xc)
     burn = steps // 2
     acc = torch.zeros_like(xc)
     prob_sum = torch.zeros(xc.shape[0], device=xc.device)
@@ -297,7 +365,7 @@ def _mwg(model, x, m, x_fill, steps, samples, n_draws, g) -> _Part:  # type: ign
         logits = torch.where(take[:, None], logits_new, logits)
         if t >= burn:
             acc += torch.sigmoid(logits)
-        xc = torch.where(mc, model.sample_pixels(logits, g), xc)
+        xc = torch.where(mc, _exact_pixels(model, logits, g), xc)
     acc /= steps - burn
     return _Part(
         acc.view(c, b, -1)[:samples].mean(0),
@@ -309,19 +377,10 @@ def _mwg(model, x, m, x_fill, steps, samples, n_draws, g) -> _Part:  # type: ign
 
 def _importance(model, x, m, x_fill, steps, samples, n_draws, g) -> _Part:  # type: ignore[no-untyped-def]
     """Self-normalised importance sampling; later rounds re-encode the previous imputation."""
-    b, k = x.shape[0], samples
-    observed = (~m)[:, None, :]
     x_q = x_fill
     for _ in range(steps):
         mu, logvar = model.encode(x_q)
-        eps = torch.randn((b, k, mu.shape[1]), generator=g, device=x.device)
-        z = mu[:, None] + torch.exp(0.5 * logvar)[:, None] * eps
-        logits = model.decode_logits(z.reshape(-1, z.shape[-1])).view(b, k, -1)
-        log_w = (
-            model.log_likelihood(x[:, None, :], logits, mask=observed)
-            + log_standard_normal(z)
-            - log_normal(z, mu[:, None], logvar[:, None])
-        )
+        logits, _, log_w = _weighted_draws(model, x, m, mu, logvar, samples, g)
         w = torch.softmax(log_w.double(), dim=1).to(x.dtype)  # [b, k]
         means = torch.sigmoid(logits)
         mean = torch.einsum("bk,bkp->bp", w, means)
@@ -370,3 +429,92 @@ def _assemble(
         accepted_fraction=cat("accepted_fraction"),
         ess=cat("ess"),
     )
+
+
+# --- evaluation ---------------------------------------------------------------------------
+@dataclass
+class EvalRow:
+    """One row of the imputation table: a method, or a reference (complete / masked)."""
+
+    name: str
+    mse: float  # mean squared error per missing pixel (0-1 scale)
+    accuracy: float | None  # classifier accuracy on the imputed images
+    ms_per_image: float | None  # wall time of the batched imputation, per image
+    extra: str = ""  # diagnostics: mwg acceptance, importance ESS
+
+
+def evaluate_imputations(
+    model: VAE,
+    images: Any,
+    mask: Any,
+    methods: tuple[str, ...] | list[str] = METHODS,
+    labels: Any = None,
+    classifier: Any = None,
+    steps: int | None = None,
+    samples: int | None = None,
+    seed: int = 0,
+    fill: str = "zero",
+    progress: Any = None,
+) -> list[EvalRow]:
+    """Missing-pixel MSE, classifier accuracy and time for each method, with reference rows.
+
+    "complete" is the classifier on the original images and "masked" on the images with
+    their missing pixels set to the fill (what the model is given). ``classifier`` needs a
+    ``predict(images) -> labels`` method; without it accuracies are None.
+    """
+    import time
+
+    x = as_image_tensor(images)
+    m = _as_mask(mask, x.shape[0])
+    n_missing = int(m.sum())
+    labels_np = None if labels is None else np.asarray(labels).astype(np.int64)
+
+    def accuracy(imgs: torch.Tensor) -> float | None:
+        if classifier is None or labels_np is None:
+            return None
+        return float((np.asarray(classifier.predict(imgs)) == labels_np).mean())
+
+    def mse(imgs: torch.Tensor) -> float:
+        return float(((imgs - x)[m].double().square().sum() / max(n_missing, 1)).item())
+
+    fill_vec = _fill_vector(model, fill, model.device).cpu()
+    masked = torch.where(m, fill_vec.expand_as(x), x)
+    rows = [EvalRow("complete", 0.0, accuracy(x), None), EvalRow("masked", mse(masked),
+                                                               accuracy(masked), None)]  # fmt: skip
+    for method in methods:
+        if progress is not None:
+            progress(method)
+        start = time.perf_counter()
+        res = impute_multiple(model, x, m, method, steps, samples, seed, fill, num_imputations=1)
+        seconds = time.perf_counter() - start
+        extra = ""
+        if res.acceptance is not None:
+            extra = f"acceptance {float(res.acceptance.mean()):.3f}"
+        elif res.ess is not None:
+            extra = f"ESS {float(res.ess.mean()):.1f} of {res.samples}"
+        rows.append(
+            EvalRow(
+                method,
+                mse(res.images),
+                accuracy(res.images),
+                1000 * seconds / max(x.shape[0], 1),
+                extra,
+            )
+        )
+    return rows
+
+
+def format_table(rows: list[EvalRow], reference: str = "single") -> str:
+    """The evaluation rows as a fixed-width text table; "vs single" is the relative MSE."""
+    base = next((r.mse for r in rows if r.name == reference), None)
+    lines = [
+        f"{'method':<14}{'MSE (missing)':>14}{'vs ' + reference:>11}{'accuracy':>10}"
+        f"{'ms/image':>10}  notes",
+        "-" * 72,
+    ]
+    for r in rows:
+        rel = f"{100 * (r.mse / base - 1):+.1f}%" if base and r.name not in ("complete",) else ""
+        acc = f"{100 * r.accuracy:.2f}%" if r.accuracy is not None else "-"
+        ms = f"{r.ms_per_image:.3f}" if r.ms_per_image is not None else "-"
+        lines.append(f"{r.name:<14}{r.mse:>14.5f}{rel:>11}{acc:>10}{ms:>10}  {r.extra}".rstrip())
+    return "\n".join(lines)
