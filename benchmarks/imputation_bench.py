@@ -11,6 +11,7 @@ accuracy; imputing ONE image at default settings takes < 50 ms on CPU (median of
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -36,15 +37,19 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CKPTS = [ROOT / "trained" / f"mnist-{lik}-z2.safetensors" for lik in ("bernoulli", "gaussian")]
 
 
-def latency_ms(model, image, mask, method, repeats=30, **kw) -> float:
-    """Median wall time of imputing one image, after a warm-up call."""
+def latency_ms(model, image, mask, method, repeats=30, **kw) -> tuple[float, float]:
+    """(median, min) wall time of imputing one image, after a warm-up call.
+
+    On a shared machine the median carries other processes' load; the minimum is what the
+    computation itself costs. Both are printed; the target is judged on the median.
+    """
     impute(model, image, mask, method=method, **kw)
     times = []
     for i in range(repeats):
         t = time.perf_counter()
         impute(model, image, mask, method=method, seed=i, **kw)
         times.append(1000 * (time.perf_counter() - t))
-    return statistics.median(times)
+    return statistics.median(times), min(times)
 
 
 def main() -> int:
@@ -83,14 +88,17 @@ def main() -> int:
               f"(target >= 15%), accuracy {100 * by[best].accuracy:.2f}% vs "
               f"{100 * by['single'].accuracy:.2f}%  -> {'PASS' if ok else 'FAIL'}")  # fmt: skip
         verdict &= gain >= 0.15 and acc_ok
-        print("\none canvas image, default settings (median of 30, ms):")
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"\none canvas image, default settings (30 runs; load average {load:.1f} "
+              f"on {os.cpu_count()} CPUs):")
         one, one_mask = x[:1], mask[:1]
         for method in METHODS:
-            ms = latency_ms(model, one, one_mask, method)
+            ms, fastest = latency_ms(model, one, one_mask, method)
             ok = ms < 50
             verdict &= ok
             print(f"  {method:<13} steps={DEFAULT_STEPS[method]:<4} samples={DEFAULT_SAMPLES[method]:<5}"
-                  f" {ms:7.2f} ms  {'PASS' if ok else 'FAIL'} (< 50 ms)")  # fmt: skip
+                  f" median {ms:7.2f} ms, min {fastest:6.2f} ms  "
+                  f"{'PASS' if ok else 'FAIL'} (< 50 ms)")  # fmt: skip
         if args.sweep:
             sweep(model, x, y, mask, clf)
     print(f"\noverall: {'PASS' if verdict else 'FAIL'}")
@@ -113,7 +121,7 @@ def sweep(model, x, y, mask, clf) -> None:
             out = impute(model, x, mask, method=method, **kw)
             mse = float((out - xt)[m].square().mean())
             acc = float((clf.predict(out) == np.asarray(y)).mean())
-            ms = latency_ms(model, x[:1], mask[:1], method, repeats=10, **kw)
+            ms, _ = latency_ms(model, x[:1], mask[:1], method, repeats=10, **kw)
             print(f"  {method:<13} {str(kw):<45} MSE {mse:.5f}  acc {100 * acc:6.2f}%  {ms:7.2f} ms")
 
 

@@ -261,3 +261,9 @@ def test_property_observed_untouched_and_values_in_range(method, seed, fraction,
     m = torch.as_tensor(mask)
     assert torch.equal(out[~m], as_image_tensor(x)[~m])
     assert torch.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+
+
+def test_small_jobs_leave_the_thread_setting_as_they_found_it(sharp_model, digits):
+    before = torch.get_num_threads()
+    impute(sharp_model, digits[:1], make_mask("middle_rows"), method="pseudo_gibbs", **FAST)
+    assert torch.get_num_threads() == before
