@@ -44,7 +44,7 @@ def main(argv: list[str]) -> None:
         meta = load_checkpoint(ROOT / out).metadata
         record = {
             "checkpoint": out,
-            "command": "vae-explorer " + " ".join(args[:-1]),
+            "command": meta["command"],
             "dataset": meta["dataset"],
             "train_seconds": meta["train_seconds"],
             "epochs_completed": meta["epochs_completed"],

@@ -206,3 +206,58 @@ def test_save_to_read_only_folder(tmp_path, tiny_model, monkeypatch):
 def test_save_into_missing_folder_is_a_clear_error(tmp_path, tiny_model):
     with pytest.raises(CheckpointError, match="cannot save"):
         save_checkpoint(tiny_model, tmp_path / "no" / "such" / "m.safetensors")
+
+
+def test_hostile_config_is_refused_before_allocating(saved):
+    _rewrite_header(saved, lambda h: h["__metadata__"].update(config='{"hidden_dim": 16000}'))
+    with pytest.raises(CheckpointError, match="shape"):
+        load_checkpoint(saved)
+    _rewrite_header(saved, lambda h: h["__metadata__"].update(config='{"hidden_dim": 10000000}'))
+    with pytest.raises(CheckpointError, match="at most"):
+        load_checkpoint(saved)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda h: h["__metadata__"].update(note="[" * 100_000),
+        lambda h: h["__metadata__"].update(note="9" * 5000),
+        "huge-offset",
+    ],
+)
+def test_absurd_json_gives_a_clean_error_or_loads(saved, edit):
+    if edit == "huge-offset":  # a 5000-digit integer: Python's int parser refuses it
+        raw = saved.read_bytes()
+        (n,) = struct.unpack("<Q", raw[:8])
+        header = raw[8 : 8 + n].replace(b'"data_offsets":[0,', b'"data_offsets":[' + b"9" * 5000 + b",", 1)
+        assert b"9" * 5000 in header
+        saved.write_bytes(struct.pack("<Q", len(header)) + header + raw[8 + n :])
+    else:
+        _rewrite_header(saved, edit)
+    try:
+        load_checkpoint(saved)
+    except CheckpointError:
+        pass
+
+
+def test_non_float_tensors_are_refused(tmp_path, tiny_model):
+    from safetensors.torch import save_file
+
+    tensors = {k: v.clone() for k, v in tiny_model.state_dict().items()}
+    tensors["enc_mu.bias"] = tensors["enc_mu.bias"].to(torch.float8_e4m3fn)
+    meta = {"format": "vae-explorer", "format_version": "1",
+            "config": json.dumps(tiny_model.config.to_dict())}  # fmt: skip
+    save_file(tensors, tmp_path / "m.safetensors", metadata=meta)
+    with pytest.raises(CheckpointError, match="dtype"):
+        load_checkpoint(tmp_path / "m.safetensors")
+
+
+def test_metadata_types_survive_the_round_trip(tmp_path, tiny_model):
+    import numpy as np
+
+    meta = {"note": "42", "flag": "true", "title": "null", "n": np.int64(3), "xs": np.arange(3)}
+    loaded = load_checkpoint(save_checkpoint(tiny_model, tmp_path / "m.safetensors", meta)).metadata
+    assert loaded["note"] == "42" and loaded["flag"] == "true" and loaded["title"] == "null"
+    assert loaded["n"] == 3 and loaded["xs"] == [0, 1, 2]
+    with pytest.raises(CheckpointError, match="cannot be stored"):
+        save_checkpoint(tiny_model, tmp_path / "x.safetensors", {"bad": object()})

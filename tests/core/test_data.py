@@ -3,6 +3,7 @@
 import dataclasses
 import gzip
 import hashlib
+import http.client
 import io
 import urllib.error
 from pathlib import Path
@@ -159,6 +160,19 @@ def test_folder_with_a_missing_file(tmp_path):
         load_dataset("mnist", "train", root=tmp_path)
 
 
+def test_wrong_shape_is_refused_from_the_header_without_inflating_the_body(tmp_path):
+    img, _ = _write_split(tmp_path)
+    header = bytes([0, 0, 8, 3]) + np.asarray((200_000, 32, 32), ">u4").tobytes()
+    img.write_bytes(gzip.compress(header))  # declares 200 MB, holds none of it
+    with pytest.raises(IDXError, match="N x 28 x 28"):
+        load_dataset("mnist", "train", root=tmp_path)
+
+
+def test_unknown_split_without_root():
+    with pytest.raises(DatasetError, match="unknown split"):
+        load_dataset("mnist", "valid")
+
+
 def test_unknown_names_and_folders(tmp_path):
     with pytest.raises(DatasetError, match="unknown dataset"):
         load_dataset("cifar", "train")
@@ -217,6 +231,8 @@ def test_download_checks_and_writes_atomically(monkeypatch, tmp_path):
     "failure, message",
     [
         ("offline", "check the network"),
+        ("incomplete", "could not download"),
+        ("oversized", "more than"),
         ("http", "HTTP 404"),
         ("short", "stopped after"),
         ("checksum", "checksum mismatch"),
@@ -232,6 +248,10 @@ def test_download_failures_leave_no_partial_file(monkeypatch, tmp_path, failure,
             raise urllib.error.URLError("Name or service not known")
         if failure == "http":
             raise urllib.error.HTTPError(url, 404, "Not Found", {}, None)
+        if failure == "incomplete":
+            raise http.client.IncompleteRead(b"partial")
+        if failure == "oversized":
+            return _FakeResponse(b"\0" * (data_mod._MAX_DOWNLOAD_BYTES + (1 << 16)), declared=0)
         if failure == "short":
             return _FakeResponse(payload[: len(payload) // 2], declared=len(payload))
         return _FakeResponse(gzip.compress(files[stem] + b"x"))

@@ -93,3 +93,18 @@ def test_as_image_tensor_accepts_uint8_and_rejects_wrong_shapes():
     assert t.shape == (2, 784) and t.dtype == torch.float32 and float(t.max()) == 1.0
     with pytest.raises(ValueError, match="784"):
         as_image_tensor(np.zeros((2, 27, 27)))
+
+
+def test_float_images_outside_unit_range_are_refused():
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        as_image_tensor(np.full((1, 784), 255.0, np.float32))
+
+
+def test_grid_axis_edge_cases():
+    from vae_explorer.core.latent import gaussian_grid_axis
+
+    assert gaussian_grid_axis(1).tolist() == [0.0]
+    axis = gaussian_grid_axis(5)
+    assert axis[2] == pytest.approx(0.0, abs=1e-12) and axis[0] == pytest.approx(-1.6449, abs=1e-3)
+    with pytest.raises(ValueError):
+        gaussian_grid_axis(5, tail=0.0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from vae_explorer.core.checkpoints import load_checkpoint
-from vae_explorer.core.data import load_dataset
+from vae_explorer.core.data import DatasetError, load_dataset
 from vae_explorer.core.evaluation import evaluate
 
 TRAINED = Path(__file__).resolve().parents[2] / "trained"
@@ -27,7 +27,10 @@ def test_shipped_model_reproduces_its_recorded_metrics(name):
     assert ckpt.config.latent_dim == 2 and ckpt.config.hidden_dim == 256
     assert ckpt.metadata["command"] == record["command"]
     assert ckpt.metadata["test_metrics"] == record["test_metrics"]
-    test = load_dataset(record["dataset"], "test")
+    try:
+        test = load_dataset(record["dataset"], "test")
+    except DatasetError:
+        pytest.skip(f"{record['dataset']} is not installed here (Debian: dataset-fashion-mnist)")
     metrics = evaluate(ckpt.model, test.images)
     for key in ("elbo", "recon", "kl"):
         assert metrics[key] == pytest.approx(record["test_metrics"][key], abs=1e-3)

@@ -25,6 +25,7 @@ FORMAT_NAME = "vae-explorer"
 FORMAT_VERSION = 1
 SUFFIX = ".safetensors"
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
+_FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
 class CheckpointError(Exception):
@@ -58,7 +59,11 @@ def save_checkpoint(
     for key, value in (metadata or {}).items():
         if key in meta:
             continue
-        meta[key] = value if isinstance(value, str) else json.dumps(value)
+        try:
+            # Every value is JSON, strings too, so "42" comes back as "42", not 42.
+            meta[str(key)] = json.dumps(value, default=_json_default)
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"metadata {key!r} cannot be stored: {exc}") from exc
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     payload = save(tensors, metadata=meta)
     folder = path.parent if str(path.parent) else Path(".")
@@ -71,7 +76,7 @@ def save_checkpoint(
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp_name, 0o666 & ~_current_umask())  # mkstemp makes it private (0600)
+        os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp makes it private (0600)
         os.replace(tmp_name, path)
     except BaseException as exc:  # an interrupt mid-write must not leave the temp file either
         Path(tmp_name).unlink(missing_ok=True)
@@ -84,10 +89,22 @@ def save_checkpoint(
     return path
 
 
-def _current_umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# Read once at import: os.umask can only be read by setting it, which would race with
+# other threads creating files.
+_UMASK = _read_umask()
+
+
+def _json_default(value: Any) -> Any:
+    """numpy scalars and arrays in metadata become plain numbers and lists."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
 def _describe_foreign(head: bytes) -> str:
@@ -122,7 +139,7 @@ def read_header(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: the file is truncated inside its header")
     try:
         header = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, absurd nesting/numbers
         raise CheckpointError(f"{path}: corrupt safetensors header ({exc})") from exc
     if not isinstance(header, dict):
         raise CheckpointError(f"{path}: corrupt safetensors header (not a JSON object)")
@@ -180,8 +197,10 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str = "cpu") -> 
         tensors = load_file(str(path), device=map_location)
     except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
         raise CheckpointError(f"{path}: corrupt tensor data ({exc})") from exc
-    model = VAE(config)
-    expected = model.state_dict()
+    # Shapes come from a model on the "meta" device: a hostile config (hidden_dim = 10**7)
+    # is refused by comparing shapes before any real memory is allocated for it.
+    with torch.device("meta"):
+        expected = VAE(config).state_dict()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     if missing or unexpected:
@@ -191,15 +210,18 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str = "cpu") -> 
         )
     for name, tensor in tensors.items():
         want = expected[name]
-        if tuple(tensor.shape) != tuple(want.shape) or not tensor.dtype.is_floating_point:
+        if tensor.dtype not in _FLOAT_DTYPES:
+            raise CheckpointError(f"{path}: tensor {name!r} has dtype {tensor.dtype}, not a float")
+        if tuple(tensor.shape) != tuple(want.shape):
             raise CheckpointError(
-                f"{path}: tensor {name!r} has shape {tuple(tensor.shape)} ({tensor.dtype}) but "
-                f"the config needs {tuple(want.shape)}"
+                f"{path}: tensor {name!r} has shape {tuple(tensor.shape)} but the config needs "
+                f"{tuple(want.shape)}"
             )
         if not torch.isfinite(tensor).all():
             raise CheckpointError(f"{path}: tensor {name!r} contains NaN or infinite values")
+    model = VAE(config)
     model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
-    model.eval()
+    model.to(map_location).eval()
     return Checkpoint(model, metadata, path)
 
 
@@ -208,13 +230,13 @@ def _decode_metadata(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
     for key, value in raw.items():
         if not isinstance(value, str):
             raise CheckpointError(f"{path}: metadata value {key!r} is not a string")
-        if key in ("format", "app_version", "dataset", "command"):
+        if key in ("format", "app_version"):
             out[key] = value
             continue
         try:
             out[key] = json.loads(value)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             if key == "config":
                 raise CheckpointError(f"{path}: the model config in the metadata is not JSON") from None
-            out[key] = value
+            out[key] = value  # a plain string written by another tool
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import io
 import os
 import tempfile
@@ -34,8 +35,11 @@ _IDX_DTYPES = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
-# The largest file we accept: guards against a header that declares terabytes.
-_MAX_IDX_BYTES = 1 << 31
+# The largest body we accept (MNIST's largest file is 47 MB): a small gzip file must not be
+# able to make us inflate gigabytes.
+_MAX_IDX_BYTES = 256 << 20
+# The most a download may deliver per file before it is cut off (the largest is ~26 MB).
+_MAX_DOWNLOAD_BYTES = 64 << 20
 
 
 class DatasetError(Exception):
@@ -53,8 +57,11 @@ class IDXError(DatasetError):
 
 # --- reading ------------------------------------------------------------------------------
 def _open_maybe_gzip(path: Path) -> io.BufferedIOBase:
-    with open(path, "rb") as f:
-        head = f.read(2)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+    except OSError as exc:
+        raise IDXError(path, f"cannot read the file ({exc.strerror or exc})") from exc
     if head == b"\x1f\x8b":
         return gzip.open(path, "rb")  # type: ignore[return-value]
     if path.suffix == ".gz":
@@ -72,8 +79,16 @@ def _read_exact(stream: io.BufferedIOBase, n: int, path: Path, what: str) -> byt
     return data
 
 
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read one IDX file (raw or gzip) into a native-endian numpy array, validating it."""
+def read_idx(
+    path: str | os.PathLike[str],
+    expect_dtype: np.dtype | type | None = None,
+    expect_tail: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """Read one IDX file (raw or gzip) into a native-endian numpy array, validating it.
+
+    ``expect_dtype`` / ``expect_tail`` (the dimensions after the first) are checked from the
+    header, before the body is read, so a wrong file is refused without inflating it.
+    """
     path = Path(path)
     if not path.is_file():
         raise IDXError(path, "file not found")
@@ -95,6 +110,12 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         shape = tuple(
             int(v) for v in np.frombuffer(_read_exact(stream, 4 * ndim, path, "the dimensions"), ">u4")
         )
+        if expect_dtype is not None and dtype.newbyteorder("=") != np.dtype(expect_dtype):
+            what = "unsigned bytes" if np.dtype(expect_dtype) == np.uint8 else str(expect_dtype)
+            raise IDXError(path, f"data must be {what}, found {dtype.newbyteorder('=')}")
+        if expect_tail is not None and shape[1:] != expect_tail:
+            want = " x ".join(["N", *map(str, expect_tail)]) if expect_tail else "one-dimensional"
+            raise IDXError(path, f"data must be {want}, found shape {shape}")
         count = 1
         for dim in shape:  # Python ints: a hostile header cannot overflow the product
             count *= dim
@@ -181,7 +202,7 @@ DATASETS = {
         "Fashion-MNIST",
         FASHION_CLASSES,
         [Path("/usr/share/datasets/fashion-mnist")],
-        url="http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        url="https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
         sha256={
             "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
             "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
@@ -230,16 +251,8 @@ def read_split(folder: Path, split: str, classes: list[str], name: str = "custom
             raise DatasetError(f"{folder}: missing {stem} (or {stem}.gz) for the {split} split")
         paths.append(p)
     image_path, label_path = paths
-    images = read_idx(image_path)
-    labels = read_idx(label_path)
-    if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
-        raise IDXError(image_path, f"images must be N x 28 x 28, found shape {images.shape}")
-    if images.dtype != np.uint8:
-        raise IDXError(image_path, f"images must be unsigned bytes, found {images.dtype}")
-    if labels.ndim != 1:
-        raise IDXError(label_path, f"labels must be one-dimensional, found shape {labels.shape}")
-    if labels.dtype != np.uint8:
-        raise IDXError(label_path, f"labels must be unsigned bytes, found {labels.dtype}")
+    images = read_idx(image_path, np.uint8, (IMAGE_SIDE, IMAGE_SIDE))
+    labels = read_idx(label_path, np.uint8, ())
     if labels.shape[0] != images.shape[0]:
         raise IDXError(
             label_path,
@@ -280,6 +293,8 @@ def load_dataset(
     ``root``: a folder of the four standard IDX files (used instead of the usual places);
     ``download``: fetch a missing downloadable dataset into the user cache folder.
     """
+    if split not in SPLIT_FILES:
+        raise DatasetError(f"unknown split {split!r}; use 'train' or 'test'")
     if root is not None:
         folder = Path(root)
         if not folder.is_dir():
@@ -330,6 +345,8 @@ def download_dataset(
         try:
             with os.fdopen(fd, "wb") as out:
                 _fetch(url, out, stem, progress, opener)
+                out.flush()
+                os.fsync(out.fileno())
             digest = _sha256_of_gzip(tmp)
             if digest != expected:
                 raise DatasetError(
@@ -359,11 +376,16 @@ def _fetch(
                     break
                 out.write(chunk)
                 done += len(chunk)
+                if done > _MAX_DOWNLOAD_BYTES:
+                    raise DatasetError(
+                        f"{url}: the server sent more than {_MAX_DOWNLOAD_BYTES >> 20} MB; "
+                        "stopped (this is not the expected file)"
+                    )
                 if progress:
                     progress(label, done, total)
     except urllib.error.HTTPError as exc:
         raise DatasetError(f"{url}: the server answered HTTP {exc.code} ({exc.reason})") from exc
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         raise DatasetError(
             f"{url}: could not download ({reason}); check the network connection, or install "

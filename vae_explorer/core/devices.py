@@ -41,7 +41,11 @@ def resolve_device(name: str = "auto") -> torch.device:
                 f"{torch.__version__}, built with CUDA {torch.version.cuda or 'none'}); "
                 "choose 'cpu' or 'auto'"
             )
-        return torch.device(name)
+        device = torch.device(name)
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise DeviceError(f"{name} was requested but this machine has {count} CUDA GPU(s)")
+        return device
     if name == "mps" and not _mps_available():
         raise DeviceError("MPS (Apple GPU) was requested but is not available; choose 'cpu' or 'auto'")
     return torch.device(name)

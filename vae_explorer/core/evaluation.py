@@ -6,7 +6,6 @@ import math
 from typing import Any
 
 import torch
-
 import torch.nn.functional as F
 
 from .model import (
@@ -53,8 +52,9 @@ def evaluate(
         x = x_all[start : start + batch_size].to(device)
         mu, logvar = model.encode(x)
         z = model.reparameterize(mu, logvar, generator)
-        recon_sum += float(-model.log_likelihood(x, model.decode_logits(z)).double().sum())
-        kl_sum += float(kl_divergence(mu, logvar).double().sum())
+        # Sums are widened on the CPU: Apple's MPS has no float64.
+        recon_sum += float(-model.log_likelihood(x, model.decode_logits(z)).cpu().double().sum())
+        kl_sum += float(kl_divergence(mu, logvar).cpu().double().sum())
         if iwae_samples:
             ll_sum += float(_iwae_log_likelihood(model, x, mu, logvar, iwae_samples, generator).sum())
     model.train(was_training)
@@ -85,7 +85,7 @@ def _iwae_log_likelihood(
             z = mub[:, None] + torch.exp(0.5 * lvb)[:, None] * eps  # [b, s, d]
             log_px = _log_px_of_samples(model, xb, z)
             log_w = log_px + log_standard_normal(z) - log_normal(z, mub[:, None], lvb[:, None])
-            log_w_parts.append(log_w.double())
+            log_w_parts.append(log_w.cpu().double())
         log_w_all = torch.cat(log_w_parts, dim=1)
         out.append(torch.logsumexp(log_w_all, dim=1) - math.log(k))
     return torch.cat(out)

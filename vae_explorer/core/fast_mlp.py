@@ -4,7 +4,7 @@ Autograd spends about as long on bookkeeping and separate element-wise kernels a
 large matrix products take for this small model on a CPU. Writing the gradients out lets
 each layer's bias add fuse into its product (addmm), reuse the activations, and write the
 gradients straight into preallocated ``.grad`` buffers, so the step is close to the cost of
-its matrix products. ``tests/core/test_fast_mlp.py`` checks it against autograd.
+its matrix products. ``tests/core/test_training.py`` checks it against autograd.
 """
 
 from __future__ import annotations

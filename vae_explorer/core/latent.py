@@ -38,6 +38,10 @@ def gaussian_grid_axis(n: int, tail: float = 0.05) -> np.ndarray:
     """
     if n < 1:
         raise ValueError(f"grid size must be >= 1, got {n}")
+    if not 0 < tail < 0.5:
+        raise ValueError(f"tail must be in (0, 0.5), got {tail}")
+    if n == 1:
+        return np.zeros(1)
     p = np.linspace(tail, 1 - tail, n)
     return np.sqrt(2.0) * _erfinv(2 * p - 1)
 

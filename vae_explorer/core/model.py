@@ -19,6 +19,8 @@ IMAGE_SIDE = 28
 IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHS = ("mlp", "conv")
+MAX_LATENT_DIM = 1024
+MAX_HIDDEN_DIM = 16384
 
 # The "gaussian" likelihood is N(x; mean, 1/2 I): its negative log-density is exactly the
 # summed squared error (the seed's loss) plus a constant, so training on squared error is
@@ -41,10 +43,12 @@ class VAEConfig:
     arch: str = "mlp"
 
     def __post_init__(self) -> None:
-        for name in ("latent_dim", "hidden_dim"):
+        for name, limit in (("latent_dim", MAX_LATENT_DIM), ("hidden_dim", MAX_HIDDEN_DIM)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
+            if value > limit:
+                raise ConfigError(f"{name} must be at most {limit}, got {value!r}")
         if self.likelihood not in LIKELIHOODS:
             raise ConfigError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
         if self.arch not in ARCHS:
@@ -214,6 +218,11 @@ def as_image_tensor(images: Any, device: torch.device | str | None = None) -> to
         t = t.to(torch.float32) / 255.0
     else:
         t = t.to(torch.float32)
+        if t.numel() and (float(t.min()) < 0.0 or float(t.max()) > 1.0):
+            raise ValueError(
+                "float images must hold pixel values in [0, 1] (pass uint8 for 0-255), got "
+                f"values in [{float(t.min()):g}, {float(t.max()):g}]"
+            )
     if t.ndim >= 2 and t.shape[-2:] == (IMAGE_SIDE, IMAGE_SIDE):
         t = t.reshape(*t.shape[:-2], IMAGE_PIXELS)
     if t.ndim == 1:

@@ -242,6 +242,8 @@ def train(
     n = train_x.shape[0]
     if n == 0:
         raise ConfigError("the training set is empty")
+    if test_x is not None and test_x.shape[0] == 0:
+        raise ConfigError("the test set is empty (pass None to train without one)")
     batch_size = min(config.batch_size, n)
     batches = n // batch_size  # drop the ragged last batch: equal-sized steps
     return _train_loop(model, train_x, test_x, config, control, device, batch_size, batches)
@@ -325,30 +327,36 @@ def _train_loop(
             step += 1
             torch.stack([recon_mean.detach(), kl_mean.detach()], out=terms[b])
             if (b + 1) % config.log_every == 0 or b + 1 == batches:
-                recon_w, kl_w = terms[window_from : b + 1].double().mean(0).tolist()
+                recon_w, kl_w = terms[window_from : b + 1].cpu().double().mean(0).tolist()
                 loss_w = recon_w + config.beta * kl_w
-                if not math.isfinite(loss_w):
+                candidate = state_dict_copy(model) if math.isfinite(loss_w) else None
+                if candidate is None or not all(torch.isfinite(v).all() for v in candidate.values()):
                     model.load_state_dict(last_good)
                     model.eval()
                     yield TrainingFailed(
-                        "the loss became non-finite (inf or NaN) at epoch "
-                        f"{epoch}, batch {b + 1}: the learning rate ({config.lr:g}) is probably "
-                        "too high. Training stopped; the model keeps its last good weights.",
+                        f"the loss became non-finite (inf or NaN) at epoch {epoch}, batch {b + 1}: "
+                        f"the learning rate ({config.lr:g}) is probably too high. Training "
+                        "stopped; the model keeps its last good weights.",
                         epoch,
                         b + 1,
                     )
                     return
-                last_good = state_dict_copy(model)
-                rate = (b + 1 - window_from) * batch_size / max(
-                    time.perf_counter() - window_start, 1e-9
-                )
+                last_good = candidate
+                now = time.perf_counter()
+                rate = (b + 1 - window_from) * batch_size / max(now - window_start, 1e-9)
                 yield BatchMetrics(epoch, b + 1, batches, loss_w, recon_w, kl_w, rate)
+                # Time the consumer spends on an event is not training time.
+                epoch_start += time.perf_counter() - now
                 window_from = b + 1
                 window_start = time.perf_counter()
             if config.snapshot_every and (b + 1) % config.snapshot_every == 0 and b + 1 < batches:
+                paused_at = time.perf_counter()
                 yield snapshot(epoch, b + 1)
+                elapsed = time.perf_counter() - paused_at
+                epoch_start += elapsed
+                window_start += elapsed
         seconds = time.perf_counter() - epoch_start
-        train_recon, train_kl = terms.double().mean(0).tolist()
+        train_recon, train_kl = terms.cpu().double().mean(0).tolist()
         train_loss = train_recon + config.beta * train_kl
         with evaluated_weights():
             test = _test_metrics(model, test_x, config.seed) if test_x is not None else (None,) * 3
