@@ -5,12 +5,31 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QApplication
 
+# Created at collection time, before any test runs: code elsewhere that renders offscreen
+# (the figures command) then reuses it instead of starting a bare QGuiApplication, which
+# would make Qt abort the run at the first widget built afterwards.
+_APP = QApplication.instance() or QApplication(["vae-explorer-tests"])
+
 
 def pytest_collection_modifyitems(items):
     # The offscreen platform warns about window hints it cannot honour: not a failure.
     for item in items:
         if "tests/gui" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.qt_log_ignore("propagateSizeHints"))
+
+
+@pytest.fixture(autouse=True)
+def _widgets_possible():
+    """Widgets need a QApplication; a bare QGuiApplication left by an earlier test (e.g.
+    offscreen figure rendering) would make Qt abort the whole run at the first widget."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None and not isinstance(app, QApplication):
+        pytest.fail(
+            f"a {type(app).__name__} (not a QApplication) is already running in this process, "
+            "created by an earlier test: widgets cannot be built. Run tests/gui separately."
+        )
 
 
 @pytest.fixture(autouse=True)
