@@ -61,7 +61,7 @@ DEFAULT_CHECKPOINT = PROJECT_ROOT / "trained" / "mnist-bernoulli-z2.safetensors"
 SCATTER_REFRESH_MS = 250
 VIEW_FOLLOW_MS = 120
 CLOSE_WAIT_MS = 3000
-CANVAS_REFRESH_S = 2.0
+CANVAS_REFRESH_S = 5.0
 
 
 class MainWindow(QMainWindow):
@@ -304,7 +304,10 @@ class MainWindow(QMainWindow):
         key = s.value("dataset", "mnist")
         if isinstance(key, str) and (key in DATASETS or Path(key).is_dir()):
             self.dataset_key = key
-        self.grid.size_spin.setValue(int(s.value("grid/size", 15)))
+        try:  # a damaged or hand-edited settings file must not stop the app from starting
+            self.grid.size_spin.setValue(int(s.value("grid/size", 15)))
+        except (TypeError, ValueError):
+            pass
         self.scatter.overlay_check.setChecked(s.value("view/overlay", "false") in (True, "true"))
         self.training.smooth_check.setChecked(s.value("train/smooth", "false") in (True, "true"))
         form = s.value("train/form")
