@@ -112,12 +112,18 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         """Show a loaded model's per-epoch history (train loss, test -ELBO, KL)."""
         self.data = {name: _Series() for name in SERIES}
         for rec in history:
-            e = float(rec.get("epoch", 0))
+            if not isinstance(rec, dict):  # the history comes from a file: skip what is odd
+                continue
+            e = _number(rec.get("epoch", 0))
+            if e is None:
+                continue
             for name, key in (("loss", "train_loss"), ("recon", "train_recon"), ("kl", "train_kl")):
-                if rec.get(key) is not None:
-                    self.data[name].append(e, float(rec[key]))
-            if rec.get("test_elbo") is not None:
-                self.data["test"].append(e, -float(rec["test_elbo"]))
+                v = _number(rec.get(key))
+                if v is not None:
+                    self.data[name].append(e, v)
+            v = _number(rec.get("test_elbo"))
+            if v is not None:
+                self.data["test"].append(e, -v)
         self._dirty = True
         self._on_redraw_timer()
 
@@ -137,3 +143,14 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             if self.smoothing > 0 and name != "test":
                 y = ema_smooth(y, self.smoothing)
             item.setData(x, y)
+
+
+def _number(value: object) -> float | None:
+    """``value`` as a finite float, or None (for values read from a checkpoint's metadata)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        v = float(value)
+    except OverflowError:  # a huge int
+        return None
+    return v if np.isfinite(v) else None

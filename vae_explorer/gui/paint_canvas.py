@@ -29,6 +29,7 @@ SIDE = brush.SIDE
 TOOLS = ("ink", "mask", "eraser")
 MASK_RGB = (236, 64, 122)  # pink: stands out against both black paper and white ink
 MASK_ALPHA = 150
+UNDO_LIMIT = 500  # undo steps kept (~8 kB each): a long session's history stays bounded
 BACKGROUND = QColor(40, 40, 46)
 
 
@@ -91,6 +92,7 @@ class PaintCanvas(QWidget):
         self._last: tuple[float, float] | None = None
         self._hover: QPointF | None = None
         self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self.setMouseTracking(True)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 from PySide6.QtCore import Qt, Signal
@@ -183,7 +184,11 @@ class TrainingPanel(QWidget):
             (self.seed, "seed"),
         ):
             value = tc.get(key)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
+            # From a file: only finite numbers, clamped to the field's range before the cast.
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if isinstance(value, int) or math.isfinite(value):  # a huge int clamps fine
+                value = min(max(value, spin.minimum()), spin.maximum())
                 spin.setValue(type(spin.value())(value))
 
     def form_state(self) -> dict:

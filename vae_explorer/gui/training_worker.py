@@ -15,9 +15,10 @@ from typing import Any
 import torch
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
-from ..core.data import load_dataset
+from ..core.data import DatasetError, load_dataset
+from ..core.devices import DeviceError
 from ..core.latent import encode_images
-from ..core.model import VAE, VAEConfig
+from ..core.model import VAE, ConfigError, VAEConfig
 from ..core.training import (
     BatchMetrics,
     EpochSummary,
@@ -124,6 +125,9 @@ class TrainingWorker(QObject):
                         logvar,
                     )
                 )
+        except (DatasetError, DeviceError, ConfigError) as exc:
+            # The user's input (data, device, settings): a message, not a crash report.
+            self.failed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 - every error must reach the window
             traceback.print_exc()
             self.failed.emit(f"{type(exc).__name__}: {exc}")
