@@ -713,3 +713,39 @@ def test_odd_metadata_in_a_valid_checkpoint(window, qtbot, tmp_path, monkeypatch
     assert c.epochs >= 1 and c.batch_size >= 1 and c.lr > 0 and c.beta >= 0
     assert_scatter_decodes(window, qtbot)
     assert window.save_model(tmp_path / "again.safetensors")
+
+
+_EXIT_SCRIPT = r"""
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from vae_explorer.gui.main_window import MainWindow
+
+app = QApplication(sys.argv[:1])
+w = MainWindow(sys.argv[1], load_default=False)
+t = w.training
+t.train_limit, t.torch_threads = 2000, 1
+t.epochs.setValue(500)
+t.batch_size.setValue(50)
+t.hidden_dim.setValue(64)
+w.show()
+w.runner.batchMetrics.connect(lambda ev: QTimer.singleShot(0, w.close))
+QTimer.singleShot(0, t.start_button.click)
+QTimer.singleShot(60_000, lambda: app.exit(3))  # a safety net, never the way out
+sys.exit(app.exec())
+"""
+
+
+def test_the_app_exits_cleanly_when_closed_during_training(small_checkpoint, tmp_path):
+    """The whole process: close mid-run, the event loop ends, exit status 0, no traceback."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "VAE_EXPLORER_SETTINGS": str(tmp_path / "s.ini")}
+    proc = subprocess.run(
+        [sys.executable, "-c", _EXIT_SCRIPT, str(small_checkpoint)],
+        env=env, capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    err = "\n".join(line for line in proc.stderr.splitlines() if "propagateSizeHints" not in line)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "QThread" not in err, err
