@@ -749,3 +749,45 @@ def test_the_app_exits_cleanly_when_closed_during_training(small_checkpoint, tmp
     err = "\n".join(line for line in proc.stderr.splitlines() if "propagateSizeHints" not in line)
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "QThread" not in err, err
+
+
+# --- exports and opening during a run -----------------------------------------------------
+@pytest.mark.parametrize("name", ["view.png", "view.svg", "z.csv"])
+def test_an_export_that_cannot_be_written_is_reported(window, tmp_path, name):
+    target = tmp_path / "no such folder" / name
+    export = window.export_latents if name.endswith(".csv") else window.export_view
+    assert not export(target)
+    text = told(window)
+    assert "Export failed" in text and ("no such folder" in text.lower() or "No such file" in text), text
+    assert not target.exists()
+
+
+def test_a_png_the_image_writer_refuses_is_reported(window, tmp_path, monkeypatch):
+    """QImage.save fails quietly (permissions, full disk): the window must not say Exported."""
+    from PySide6.QtGui import QImage
+
+    monkeypatch.setattr(QImage, "save", lambda self, *a, **k: False)
+    assert not window.export_view(tmp_path / "view.png")
+    assert "could not be written" in told(window)
+    assert not window.statusBar().currentMessage().startswith("Exported")
+
+
+def test_opening_a_model_during_a_run_is_refused(window, qtbot, tmp_path):
+    """(The menu item is disabled while training; the path-taking method refuses too, since
+    the run's final snapshot would otherwise replace the opened model.)"""
+    small_run(window, epochs=500)
+    qtbot.mouseClick(window.training.start_button, LEFT)
+    qtbot.waitUntil(lambda: window.training.curves.series("loss")[0].size > 0, timeout=30_000)
+    assert not window.open_action.isEnabled()
+    assert not window.open_model(_good_file(tmp_path / "other.safetensors"))
+    assert "stop the training run" in told(window)
+    assert window.runner.is_running()
+    window.stop_training()
+    qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=5_000)
+    assert window.open_action.isEnabled()
+    assert window.open_model(tmp_path / "other.safetensors")
+    qtbot.wait(SCATTER_SETTLE_MS)
+    assert window.model_path == tmp_path / "other.safetensors"
+
+
+SCATTER_SETTLE_MS = 400  # longer than the window's snapshot throttle

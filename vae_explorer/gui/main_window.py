@@ -502,7 +502,9 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot open the model", str(exc))
             return False
         if self.runner.is_running():
-            self.stop_training()
+            # The run's final snapshot would replace the opened model when it arrives.
+            self.show_error("Open model", "stop the training run before opening a model")
+            return False
         ds = ckpt.metadata.get("dataset")
         if isinstance(ds, str) and ds in DATASETS and ds != self.dataset_key or self.test_set is None:
             self.set_dataset(ds if isinstance(ds, str) and ds in DATASETS else self.dataset_key)
@@ -750,6 +752,8 @@ class MainWindow(QMainWindow):
         """Write the latent scatter as PNG (pyqtgraph's exporter) or SVG (by suffix)."""
         path = str(path)
         try:
+            if not Path(path).parent.is_dir():  # checked first: Qt would only log a warning
+                raise OSError(f"no such folder {Path(path).parent}")
             if path.lower().endswith(".svg"):
                 self._export_svg(path)
             else:
@@ -758,7 +762,8 @@ class MainWindow(QMainWindow):
                 item = self.scatter.plot.getPlotItem()
                 exporter = exporters.ImageExporter(item)
                 exporter.parameters()["width"] = max(1200, int(item.width()))
-                exporter.export(path)
+                if not exporter.export(path):
+                    raise OSError("the image could not be written (no permission, or a full disk?)")
         except Exception as exc:  # noqa: BLE001 - exporters raise many kinds
             self.show_error("Export failed", f"{path}: {exc}")
             return False
