@@ -153,6 +153,20 @@ def test_a_bad_idx_folder_is_refused_and_the_dataset_stays(window, tmp_path, mon
     assert window.dataset_actions["mnist"].isChecked()
 
 
+def test_a_folder_of_empty_splits(window, qtbot, tmp_path, monkeypatch):
+    """Zero images: shown as an empty scatter; training says the training set is empty."""
+    folder = _idx_folder(tmp_path / "data", n_train=0, n_test=0)
+    _open_folder(window, monkeypatch, folder)
+    assert window.dataset_key == str(folder) and len(window.test_set) == 0
+    window.grid.refresh()
+    window.samples.new_button.click()
+    assert not window.canvas.random_button.isEnabled()
+    small_run(window)
+    qtbot.mouseClick(window.training.start_button, LEFT)
+    qtbot.waitUntil(lambda: not window.runner.is_running() and bool(window.last_error), timeout=10_000)
+    assert "training set is empty" in told(window)
+
+
 def test_a_folder_without_training_files_fails_at_start_with_a_message(window, qtbot, tmp_path, monkeypatch):
     """The test split alone is enough to look at; training then names the missing file."""
     folder = _idx_folder(tmp_path / "data")
@@ -253,6 +267,13 @@ def _good_file(path: Path) -> Path:
     return save_checkpoint(VAE(VAEConfig(latent_dim=2, hidden_dim=32)), path, {"dataset": "mnist"})
 
 
+def _nan_weights(path: Path) -> None:
+    model = load_checkpoint(path).model
+    with torch.no_grad():
+        model.dec_out.bias[3] = float("nan")
+    save_checkpoint(model, path, {"dataset": "mnist"})
+
+
 def _meta(key: str, value: str):
     return lambda p: _rewrite_header(p, lambda h: h["__metadata__"].update({key: value}))
 
@@ -268,6 +289,8 @@ BAD_CHECKPOINTS = {
     "shapes do not match": (_meta("config", '{"latent_dim": 3, "hidden_dim": 32}'), ("shape",)),
     "no metadata": (lambda p: _rewrite_header(p, lambda h: h.pop("__metadata__")), ("not a VAE Explorer",)),
     "torch.save zip": (lambda p: torch.save({"w": torch.zeros(3)}, p), ("zip",)),
+    "config not JSON": (_meta("config", "{not json"), ("not JSON",)),
+    "NaN weights": (lambda p: _nan_weights(p), ("NaN",)),
 }
 
 
