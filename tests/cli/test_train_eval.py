@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import os
 import signal
 import subprocess
@@ -61,7 +62,7 @@ def test_bad_arguments_are_refused(args, message, capsys):
 
 def test_eval_of_a_bad_file_is_a_clean_error(tmp_path, capsys):
     bad = tmp_path / "bad.safetensors"
-    bad.write_bytes(b"\x80\x04junk")
+    bad.write_bytes(pickle.dumps({"weights": list(range(100))}))
     assert main(["eval", str(bad)]) == 2
     assert "pickle" in capsys.readouterr().err
 
