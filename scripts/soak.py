@@ -40,6 +40,8 @@ class SoakPlan:
     hidden_dim: int = 64
     scatter_clicks: int = 300
     scatter_drags: int = 60
+    scatter_hovers: int = 200  # moves without a button: hover thumbnails
+    zooms: int = 40  # wheel steps on the scatter (in, then out): the grid follows the view
     drag_moves: int = 8
     grid_clicks: int = 100
     strokes: int = 60
@@ -107,7 +109,7 @@ def _settled_rss(app: Any) -> int:
 def run_soak(window: Any, plan: SoakPlan) -> SoakReport:
     """Train in ``window`` while scripted input lands on its views; measure memory."""
     from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtGui import QMouseEvent, QWheelEvent
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
@@ -140,6 +142,22 @@ def run_soak(window: Any, plan: SoakPlan) -> SoakReport:
             app.processEvents()
         send(vp, QEvent.Type.MouseButtonRelease, scatter_point(), no_button)
 
+    def scatter_hover() -> None:
+        send(window.scatter.plot.viewport(), QEvent.Type.MouseMove, scatter_point(), no_button)
+
+    zoom_in = [True]
+
+    def zoom() -> None:
+        vp = window.scatter.plot.viewport()
+        p = scatter_point()
+        delta = 120 if zoom_in[0] else -120
+        zoom_in[0] = not zoom_in[0]
+        ev = QWheelEvent(
+            p, QPointF(vp.mapToGlobal(p.toPoint())), QPoint(0, 0), QPoint(0, delta),
+            no_button, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
+        )  # fmt: skip
+        QApplication.sendEvent(vp, ev)
+
     def grid_click() -> None:
         canvas = window.grid.canvas
         r = canvas.target_rect()
@@ -170,6 +188,8 @@ def run_soak(window: Any, plan: SoakPlan) -> SoakReport:
     actions: dict[str, tuple[int, Callable[[], None]]] = {
         "scatter clicks": (plan.scatter_clicks, scatter_click),
         "scatter drags": (plan.scatter_drags, scatter_drag),
+        "scatter hovers": (plan.scatter_hovers, scatter_hover),
+        "zooms": (plan.zooms, zoom),
         "grid clicks": (plan.grid_clicks, grid_click),
         "canvas strokes": (plan.strokes if panel is not None else 0, stroke),
     }
@@ -267,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scatter-clicks", type=int, default=5000)
     p.add_argument("--scatter-drags", type=int, default=1000)
     p.add_argument("--drag-moves", type=int, default=d.drag_moves)
+    p.add_argument("--scatter-hovers", type=int, default=3000)
+    p.add_argument("--zooms", type=int, default=400)
     p.add_argument("--grid-clicks", type=int, default=2000)
     p.add_argument("--strokes", type=int, default=1500)
     p.add_argument("--during-share", type=float, default=d.during_share,
@@ -281,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         batch_size=a.batch_size,
         scatter_clicks=a.scatter_clicks,
         scatter_drags=a.scatter_drags,
+        scatter_hovers=a.scatter_hovers,
+        zooms=a.zooms,
         drag_moves=a.drag_moves,
         grid_clicks=a.grid_clicks,
         strokes=a.strokes,

@@ -32,6 +32,8 @@ def test_soak_while_training(window, capsys):
         train_images=4000,
         scatter_clicks=400,
         scatter_drags=80,
+        scatter_hovers=300,
+        zooms=40,
         grid_clicks=200,
         strokes=120,
         timeout_s=50,
@@ -44,6 +46,8 @@ def test_soak_while_training(window, capsys):
     assert report.done == {
         "scatter clicks": plan.scatter_clicks,
         "scatter drags": plan.scatter_drags,
+        "scatter hovers": plan.scatter_hovers,
+        "zooms": plan.zooms,
         "grid clicks": plan.grid_clicks,
         "canvas strokes": plan.strokes,
     }
