@@ -50,8 +50,9 @@ FILLS = ("zero", "mean")
 REFILLS = ("sample", "mean")
 INITS = ("fill", "importance", "prior")
 DEFAULT_METHOD = "importance"
-# Chosen with benchmarks/imputation_bench.py: each imputes one canvas image in well under
-# 50 ms on a laptop CPU and, on the middle-rows mask, is close to its method's plateau.
+# Chosen with benchmarks/imputation_bench.py: each imputes one canvas image in under 10 ms on
+# a 2-core CPU (limit 50 ms) and, on the middle-rows mask, is near its method's plateau
+# (longer chains or more draws gained < 3% MSE for 2-5x the time).
 DEFAULT_STEPS = {"single": 1, "pseudo_gibbs": 20, "mwg": 30, "importance": 2}
 DEFAULT_SAMPLES = {"single": 1, "pseudo_gibbs": 8, "mwg": 8, "importance": 500}
 DEFAULT_INIT = "importance"
