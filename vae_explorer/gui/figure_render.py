@@ -15,15 +15,21 @@ from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QImage, QPaint
 
 from ..core.figures import class_colours, to_uint8
 
-_app: QGuiApplication | None = None
+_app: QGuiApplication | None = None  # kept alive for the process
 
 
 def ensure_gui_app() -> None:
-    """A QGuiApplication is needed for fonts; start an offscreen one if none is running."""
+    """Fonts need an application object; start an offscreen one if none is running.
+
+    It is a full QApplication, not a QGuiApplication: the process may go on to show widgets
+    (tests do), and Qt cannot upgrade a running QGuiApplication.
+    """
     global _app
     if QGuiApplication.instance() is None:
+        from PySide6.QtWidgets import QApplication
+
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        _app = QGuiApplication([])
+        _app = QApplication([])
 
 
 def array_to_qimage(image: np.ndarray) -> QImage:
