@@ -389,7 +389,9 @@ def test_a_failed_save_keeps_the_previous_file(window, tmp_path, monkeypatch, fa
 def test_a_diverging_run_stops_tells_and_keeps_a_usable_model(window, qtbot):
     small_run(window)
     t = window.training
-    t.lr.setMaximum(1e6)  # the form caps the rate at 1; lift the cap to force the blow-up
+    t.lr.setValue(1e6)
+    assert t.lr.value() == t.lr.maximum() == 1.0  # the form caps the rate ...
+    t.lr.setMaximum(1e6)  # ... so lift the cap to force the blow-up
     t.lr.setValue(1e6)
     assert t.job().train_config.lr == 1e6
     model, before = window.model, weights(window.model)
