@@ -261,3 +261,11 @@ def test_metadata_types_survive_the_round_trip(tmp_path, tiny_model):
     assert loaded["n"] == 3 and loaded["xs"] == [0, 1, 2]
     with pytest.raises(CheckpointError, match="cannot be stored"):
         save_checkpoint(tiny_model, tmp_path / "x.safetensors", {"bad": object()})
+
+
+@pytest.mark.parametrize("keep", [9, 40, 100])
+def test_a_file_cut_inside_its_header_says_truncated(saved, keep):
+    """Not "not a safetensors checkpoint": the start of the header is there, the rest is not."""
+    saved.write_bytes(saved.read_bytes()[:keep])
+    with pytest.raises(CheckpointError, match="truncated inside its header"):
+        load_checkpoint(saved)

@@ -130,8 +130,16 @@ def read_header(path: Path) -> dict[str, Any]:
             # A safetensors file is an 8-byte length and a JSON object that fits in the file;
             # anything else is described by its magic bytes (never by guessing from byte 0,
             # which is the low byte of that length and can be anything).
+            foreign = _describe_foreign(head)
+            header_start = head[8:9] == b"{" and foreign.startswith("not a")
+            if header_start and size - 8 < header_len <= _MAX_HEADER_BYTES:
+                # The start of a safetensors header that the file is too short to hold.
+                raise CheckpointError(
+                    f"{path}: the file is truncated inside its header ({size} bytes; the header "
+                    f"alone needs {header_len + 8})"
+                )
             if head[8:9] != b"{" or not 2 <= header_len <= min(_MAX_HEADER_BYTES, size - 8):
-                raise CheckpointError(f"{path}: this file is {_describe_foreign(head)}")
+                raise CheckpointError(f"{path}: this file is {foreign}")
             raw = head[8:] + f.read(header_len - 1)
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot read ({exc.strerror or exc})") from exc
