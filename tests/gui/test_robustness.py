@@ -519,6 +519,7 @@ def test_closing_the_window_during_training(qtbot, small_checkpoint, capfd):
     w = MainWindow(small_checkpoint, load_default=False)
     qtbot.addWidget(w)
     w.show()
+    w.canvas.live_check.setChecked(False)  # time the training worker, not a canvas job
     small_run(w, epochs=500)
     qtbot.mouseClick(w.training.start_button, LEFT)
     qtbot.waitUntil(lambda: w.training.curves.series("loss")[0].size > 0, timeout=30_000)
