@@ -167,17 +167,18 @@ def test_a_folder_of_empty_splits(window, qtbot, tmp_path, monkeypatch):
     assert "training set is empty" in told(window)
 
 
-def test_a_folder_without_training_files_fails_at_start_with_a_message(window, qtbot, tmp_path, monkeypatch):
-    """The test split alone is enough to look at; training then names the missing file."""
+@pytest.mark.parametrize("damage, phrase", [(Path.unlink, "missing"), (_truncate, "truncated")])
+def test_a_bad_training_split_fails_at_start(window, qtbot, tmp_path, monkeypatch, damage, phrase):
+    """The test split alone is enough to look at; training then names the bad file."""
     folder = _idx_folder(tmp_path / "data")
-    (folder / "train-images-idx3-ubyte.gz").unlink()
+    damage(folder / "train-images-idx3-ubyte.gz")
     _open_folder(window, monkeypatch, folder)
     assert window.dataset_key == str(folder)
     model, before = window.model, weights(window.model)
     small_run(window)
     qtbot.mouseClick(window.training.start_button, LEFT)
     qtbot.waitUntil(lambda: not window.runner.is_running() and bool(window.last_error), timeout=10_000)
-    assert "train-images-idx3-ubyte" in told(window) and "missing" in window.last_error
+    assert "train-images-idx3-ubyte" in told(window) and phrase in window.last_error
     assert "failed" in window.training.progress.format()
     assert window.model is model and same_weights(weights(model), before)
     assert window.training.start_button.isEnabled()
