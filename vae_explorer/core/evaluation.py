@@ -6,7 +6,6 @@ import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from .model import (
     _GAUSSIAN_LOG_NORMALISER,
@@ -75,6 +74,7 @@ def _iwae_log_likelihood(
     """log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x), z_k ~ q(z|x); [B] float64."""
     images_per_chunk = max(1, _IWAE_ROWS_PER_CHUNK // k)
     samples_per_chunk = min(k, _IWAE_ROWS_PER_CHUNK)
+    workspace = _Workspace()
     out = []
     for start in range(0, x.shape[0], images_per_chunk):
         xb, mub, lvb = (t[start : start + images_per_chunk] for t in (x, mu, logvar))
@@ -83,7 +83,7 @@ def _iwae_log_likelihood(
             s = min(samples_per_chunk, k - s0)
             eps = torch.randn((xb.shape[0], s, mub.shape[1]), generator=generator, device=x.device)
             z = mub[:, None] + torch.exp(0.5 * lvb)[:, None] * eps  # [b, s, d]
-            log_px = _log_px_of_samples(model, xb, z)
+            log_px = _log_px_of_samples(model, xb, z, workspace)
             log_w = log_px + log_standard_normal(z) - log_normal(z, mub[:, None], lvb[:, None])
             log_w_parts.append(log_w.cpu().double())
         log_w_all = torch.cat(log_w_parts, dim=1)
@@ -91,7 +91,25 @@ def _iwae_log_likelihood(
     return torch.cat(out)
 
 
-def _log_px_of_samples(model: VAE, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+class _Workspace:
+    """Reusable decoder-output buffers: fresh 10 MB tensors per chunk cost page faults and,
+    with glibc's allocator, let the process's memory grow with the number of chunks."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, torch.Tensor] = {}
+
+    def get(self, name: str, rows: int, cols: int, like: torch.Tensor) -> torch.Tensor:
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape[0] < rows or buf.shape[1] != cols or buf.device != like.device:
+            buf = torch.empty((rows, cols), dtype=like.dtype, device=like.device)
+            self._buffers[name] = buf
+        return buf[:rows]
+
+
+@torch.no_grad()
+def _log_px_of_samples(
+    model: VAE, x: torch.Tensor, z: torch.Tensor, workspace: _Workspace | None = None
+) -> torch.Tensor:
     """log p(x_b | z_bs) for images x [b, D] and latents z [b, s, d]; [b, s].
 
     For the MLP decoder the terms that pair x with the output layer are regrouped so they
@@ -103,14 +121,19 @@ def _log_px_of_samples(model: VAE, x: torch.Tensor, z: torch.Tensor) -> torch.Te
     if model.config.arch != "mlp":
         logits = model.decode_logits(z.reshape(-1, d)).view(b, s, -1)
         return model.log_likelihood(x[:, None, :], logits)
-    out_layer = model.dec_out
-    h = torch.tanh(model.dec_hidden(z.reshape(-1, d)))  # [b*s, H]
-    logits = torch.addmm(out_layer.bias, h, out_layer.weight.t())  # [b*s, D]
-    x_w = x @ out_layer.weight  # [b, H]
-    x_c = x @ out_layer.bias  # [b]
+    workspace = workspace or _Workspace()
+    hidden, out_layer = model.dec_hidden, model.dec_out
+    rows = b * s
+    h = workspace.get("hidden", rows, hidden.out_features, z)
+    torch.addmm(hidden.bias, z.reshape(-1, d), hidden.weight.t(), out=h).tanh_()
+    logits = workspace.get("logits", rows, out_layer.out_features, z)
+    torch.addmm(out_layer.bias, h, out_layer.weight.t(), out=logits)
     if model.config.likelihood == "bernoulli":
-        x_dot_logits = torch.bmm(h.view(b, s, -1), x_w[:, :, None]).squeeze(-1) + x_c[:, None]
-        return x_dot_logits - F.softplus(logits).sum(-1).view(b, s)
+        x_dot_logits = torch.bmm(h.view(b, s, -1), (x @ out_layer.weight)[:, :, None]).squeeze(-1)
+        x_dot_logits += (x @ out_layer.bias)[:, None]
+        softplus = workspace.get("softplus", rows, out_layer.out_features, z)
+        torch.ops.aten.softplus.out(logits, 1, 20, out=softplus)
+        return x_dot_logits - softplus.sum(-1).view(b, s)
     mean = logits.sigmoid_()
     x_dot_mean = torch.bmm(mean.view(b, s, -1), x[:, :, None]).squeeze(-1)
     sq = x.square().sum(-1)[:, None] - 2 * x_dot_mean + mean.square().sum(-1).view(b, s)
