@@ -47,21 +47,22 @@ class MLPStep:
         mean = torch.sigmoid(logits)
         if self.bernoulli:
             # -log p(x|z) = softplus(l) - x*l ; d/dl = sigmoid(l) - x.
-            recon = (torch.nn.functional.softplus(logits) - x * logits).sum() * inv_b
+            x_dot_logits = torch.dot(x.reshape(-1), logits.reshape(-1))  # no [B, 784] temporary
+            recon = (torch.nn.functional.softplus(logits).sum() - x_dot_logits) * inv_b
             dlogits = mean.sub_(x)
         else:
             # N(x; sigmoid(l), 1/2): -log p = sum (x - s)^2 + const ; d/dl = 2 (s - x) s (1 - s).
             diff = mean - x
             recon = diff.square().sum() * inv_b + _GAUSSIAN_LOG_NORMALISER
             dlogits = diff.mul_(mean).mul_(1.0 - mean).mul_(2.0)
-        dlogits.mul_(inv_b)
+        # dlogits is left unscaled; the 1/B of the batch mean is folded into the products below.
         var = logvar.exp()
         kl = -0.5 * (1 + logvar - mu.square() - var).sum() * inv_b
         # Backward through the decoder.
-        torch.mm(dlogits.t(), h2, out=m.dec_out.weight.grad)
-        torch.sum(dlogits, 0, out=m.dec_out.bias.grad)
+        m.dec_out.weight.grad.addmm_(dlogits.t(), h2, beta=0, alpha=inv_b)
+        torch.sum(dlogits, 0, out=m.dec_out.bias.grad).mul_(inv_b)
         da2 = torch.mm(dlogits, m.dec_out.weight)
-        da2.mul_(1.0 - h2.square())
+        da2.mul_(h2.square_().neg_().add_(1.0).mul_(inv_b))  # h2 is not needed after this
         torch.mm(da2.t(), z, out=m.dec_hidden.weight.grad)
         torch.sum(da2, 0, out=m.dec_hidden.bias.grad)
         dz = torch.mm(da2, m.dec_hidden.weight)
