@@ -38,3 +38,20 @@ def tiny_model():
 
     torch.manual_seed(0)
     return VAE(VAEConfig(latent_dim=2, hidden_dim=32))
+
+
+@pytest.fixture
+def make_idx_folder(tmp_path, mnist_test):
+    """Builds a folder of the four IDX files from real test digits: make(n_train, n_test)."""
+    from vae_explorer.core.data import SPLIT_FILES, write_idx
+
+    def make(n_train: int = 600, n_test: int = 200):
+        folder = tmp_path / "data"
+        folder.mkdir(exist_ok=True)
+        for split, n in (("train", n_train), ("test", n_test)):
+            img, lab = SPLIT_FILES[split]
+            write_idx(folder / f"{img}.gz", mnist_test.images[:n])
+            write_idx(folder / f"{lab}.gz", mnist_test.labels[:n])
+        return folder
+
+    return make

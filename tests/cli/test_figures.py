@@ -7,20 +7,13 @@ import torch
 
 from vae_explorer.cli import main
 from vae_explorer.core.checkpoints import save_checkpoint
-from vae_explorer.core.data import SPLIT_FILES, write_idx
 from vae_explorer.core.figures import read_png_size
 from vae_explorer.core.model import VAE, VAEConfig
 
 
 @pytest.fixture
-def data_dir(tmp_path, mnist_test):
-    folder = tmp_path / "data"
-    folder.mkdir()
-    for split, n in (("train", 100), ("test", 300)):
-        img, lab = SPLIT_FILES[split]
-        write_idx(folder / f"{img}.gz", mnist_test.images[:n])
-        write_idx(folder / f"{lab}.gz", mnist_test.labels[:n])
-    return folder
+def data_dir(make_idx_folder):
+    return make_idx_folder(100, 300)
 
 
 @pytest.mark.parametrize("latent_dim", [2, 3])

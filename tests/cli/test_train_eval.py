@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import pickle
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -14,19 +14,11 @@ import pytest
 
 from vae_explorer.cli import main
 from vae_explorer.core.checkpoints import load_checkpoint
-from vae_explorer.core.data import SPLIT_FILES, write_idx
 
 
 @pytest.fixture
-def data_dir(tmp_path, mnist_test):
-    """A small folder of the four IDX files made from real test digits."""
-    folder = tmp_path / "data"
-    folder.mkdir()
-    for split, n in (("train", 600), ("test", 200)):
-        img, lab = SPLIT_FILES[split]
-        write_idx(folder / f"{img}.gz", mnist_test.images[:n])
-        write_idx(folder / f"{lab}.gz", mnist_test.labels[:n])
-    return folder
+def data_dir(make_idx_folder):
+    return make_idx_folder(600, 200)
 
 
 def test_train_then_eval(tmp_path, data_dir, capsys):
