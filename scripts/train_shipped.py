@@ -15,7 +15,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMON = "--latent-dim 2 --hidden-dim 256 --epochs 50 --batch-size 100 --lr 3e-3 --lr-schedule cosine --seed 0 --device cpu"
+COMMON = (
+    "--latent-dim 2 --hidden-dim 256 --epochs 50 --batch-size 100 --lr 3e-3 --lr-schedule cosine "
+    "--seed 0 --device cpu"
+)
 MODELS = {
     "mnist-bernoulli-z2": f"--dataset mnist --likelihood bernoulli {COMMON}",
     "mnist-gaussian-z2": f"--dataset mnist --likelihood gaussian {COMMON}",
