@@ -41,6 +41,7 @@ from ..core.latent import (
 from ..core.model import VAE, VAEConfig
 from ..core.rendering import latent_plane, write_latents_csv
 from ..core.training import BatchMetrics, EpochSummary, Snapshot, TrainingFinished, TrainingStarted
+from .cpu_threads import use_one_cpu_thread_in_this_thread
 from .dataset_download import DatasetDownloader
 from .decoder_preview import DecoderPreview
 from .latent_grid import LatentGridPanel
@@ -71,8 +72,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         configure_pyqtgraph()
         # Decodes in this thread are tiny: one intra-op thread keeps them fast and leaves
-        # the other cores to the training worker (which sets its own count).
-        torch.set_num_threads(1)
+        # the cores to the training worker's own thread team (see cpu_threads).
+        if not use_one_cpu_thread_in_this_thread():
+            torch.set_num_threads(1)
         prepare_runtime()
         self.setWindowTitle("VAE Explorer")
         self.settings = app_settings()
