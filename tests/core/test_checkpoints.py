@@ -4,10 +4,10 @@ import json
 import os
 import pickle
 import struct
-from pathlib import Path
 
 import pytest
 import torch
+from checkpoint_files import rewrite_header
 
 from vae_explorer.core import checkpoints as ck
 from vae_explorer.core.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
@@ -37,14 +37,6 @@ def test_round_trip_keeps_weights_config_and_metadata(tmp_path, arch):
     assert not loaded.model.training
 
 
-def _rewrite_header(path: Path, edit) -> None:
-    raw = path.read_bytes()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
-    edit(header)
-    body = json.dumps(header).encode()
-    body += b" " * ((8 - len(body) % 8) % 8)
-    path.write_bytes(struct.pack("<Q", len(body)) + body + raw[8 + n :])
 
 
 class _Exploit:
@@ -114,7 +106,7 @@ def test_truncated_files(saved, keep):
     ],
 )  # fmt: skip
 def test_wrong_metadata_or_shapes(saved, edit, message):
-    _rewrite_header(saved, edit)
+    rewrite_header(saved, edit)
     with pytest.raises(CheckpointError, match=message):
         load_checkpoint(saved)
 
@@ -209,10 +201,10 @@ def test_save_into_missing_folder_is_a_clear_error(tmp_path, tiny_model):
 
 
 def test_hostile_config_is_refused_before_allocating(saved):
-    _rewrite_header(saved, lambda h: h["__metadata__"].update(config='{"hidden_dim": 16000}'))
+    rewrite_header(saved, lambda h: h["__metadata__"].update(config='{"hidden_dim": 16000}'))
     with pytest.raises(CheckpointError, match="shape"):
         load_checkpoint(saved)
-    _rewrite_header(saved, lambda h: h["__metadata__"].update(config='{"hidden_dim": 10000000}'))
+    rewrite_header(saved, lambda h: h["__metadata__"].update(config='{"hidden_dim": 10000000}'))
     with pytest.raises(CheckpointError, match="at most"):
         load_checkpoint(saved)
 
@@ -233,7 +225,7 @@ def test_absurd_json_gives_a_clean_error_or_loads(saved, edit):
         assert b"9" * 5000 in header
         saved.write_bytes(struct.pack("<Q", len(header)) + header + raw[8 + n :])
     else:
-        _rewrite_header(saved, edit)
+        rewrite_header(saved, edit)
     try:
         load_checkpoint(saved)
     except CheckpointError:

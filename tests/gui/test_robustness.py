@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from checkpoint_files import rewrite_header
 from gui_helpers import data_pos, decode, send_mouse, set_view
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtTest import QTest
@@ -253,14 +254,6 @@ class _Exploit:
         return (os.system, (f"touch {self.flag}",))
 
 
-def _rewrite_header(path: Path, edit) -> None:
-    raw = path.read_bytes()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
-    edit(header)
-    body = json.dumps(header).encode()
-    body += b" " * ((8 - len(body) % 8) % 8)
-    path.write_bytes(struct.pack("<Q", len(body)) + body + raw[8 + n :])
 
 
 def _good_file(path: Path) -> Path:
@@ -276,7 +269,7 @@ def _nan_weights(path: Path) -> None:
 
 
 def _meta(key: str, value: str):
-    return lambda p: _rewrite_header(p, lambda h: h["__metadata__"].update({key: value}))
+    return lambda p: rewrite_header(p, lambda h: h["__metadata__"].update({key: value}))
 
 
 BAD_CHECKPOINTS = {
@@ -284,7 +277,7 @@ BAD_CHECKPOINTS = {
     "truncated in the weights": (lambda p: p.write_bytes(p.read_bytes()[:-1000]), ("truncated",)),
     "newer format": (_meta("format_version", "99"), ("newer",)),
     "shapes do not match": (_meta("config", '{"latent_dim": 3, "hidden_dim": 32}'), ("shape",)),
-    "no metadata": (lambda p: _rewrite_header(p, lambda h: h.pop("__metadata__")), ("not a VAE Explorer",)),
+    "no metadata": (lambda p: rewrite_header(p, lambda h: h.pop("__metadata__")), ("not a VAE Explorer",)),
     "torch.save zip": (lambda p: torch.save({"w": torch.zeros(3)}, p), ("zip",)),
     "config not JSON": (_meta("config", "{not json"), ("not JSON",)),
     "NaN weights": (lambda p: _nan_weights(p), ("NaN",)),
