@@ -98,3 +98,26 @@ def test_a_download_can_be_cancelled(window, qtbot, monkeypatch):
         window._download_dialog.findChild(QPushButton).click()  # the dialog's Cancel
     assert blocker.args == ["download cancelled"]
     assert "cancelled" in window.statusBar().currentMessage()
+
+
+def test_a_saved_layout_larger_than_the_screen_opens_inside_it(qtbot):
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QApplication
+
+    from vae_explorer.gui.main_window import MainWindow
+    from vae_explorer.gui.theme import app_settings
+
+    area = QApplication.primaryScreen().availableGeometry()
+    big = MainWindow(load_default=False)
+    qtbot.addWidget(big)
+    big.show()
+    qtbot.waitExposed(big)
+    big.setGeometry(QRect(area.left() + 500, area.top() + 400, area.width() + 600, area.height() + 400))
+    assert big.width() > area.width()  # the saved layout really is larger than the screen
+    app_settings().setValue("window/geometry", big.saveGeometry())
+    big.close()
+    w = MainWindow(load_default=False)
+    qtbot.addWidget(w)
+    assert w.width() <= area.width() and w.height() <= area.height()
+    assert area.contains(w.geometry().topLeft())
+    w.close()

@@ -18,6 +18,7 @@ import torch
 from PySide6.QtCore import QByteArray, QRectF, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -145,12 +146,18 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _build_docks(self) -> None:
-        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+    @staticmethod
+    def _scrolled(widget: QWidget) -> QScrollArea:
+        """``widget`` in a frameless scroll area, so its dock can be narrower than it."""
         scroll = QScrollArea()
-        scroll.setWidget(self.training)
+        scroll.setWidget(widget)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        return scroll
+
+    def _build_docks(self) -> None:
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        scroll = self._scrolled(self.training)
         scroll.setMinimumWidth(330)
         self.training_dock = self._dock("Training", "training_dock", scroll, left)
         self.preview_dock = self._dock("Decoder preview", "preview_dock", self.preview, right)
@@ -159,7 +166,9 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.grid_dock, self.samples_dock)
         self.canvas_dock: QDockWidget | None = None
         if self.canvas is not None:
-            self.canvas_dock = self._dock("Canvas", "canvas_dock", self.canvas, right)
+            # The canvas's tool row is wide; scrolled, it no longer sets the whole right
+            # dock area's minimum width (which pushed the window past a 1400-px screen).
+            self.canvas_dock = self._dock("Canvas", "canvas_dock", self._scrolled(self.canvas), right)
             self.tabifyDockWidget(self.samples_dock, self.canvas_dock)
         self.grid_dock.raise_()
         self.resizeDocks([self.training_dock], [360], Qt.Orientation.Horizontal)
@@ -293,6 +302,21 @@ class MainWindow(QMainWindow):
             self.canvas.encoded.connect(self._on_canvas_encoded)
 
     # --- settings --------------------------------------------------------------------------
+    def _fit_to_screen(self) -> None:
+        """Keep the window on the screen it opens on: a layout saved on a larger screen (or
+        a second monitor since unplugged) must not open partly out of view."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        width, height = min(self.width(), area.width()), min(self.height(), area.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        x = min(max(self.x(), area.left()), area.right() - width + 1)
+        y = min(max(self.y(), area.top()), area.bottom() - height + 1)
+        if (x, y) != (self.x(), self.y()):
+            self.move(x, y)
+
     def _restore_settings(self) -> None:
         s = self.settings
         geometry = s.value("window/geometry")
@@ -300,6 +324,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1400, 900)
+        self._fit_to_screen()
         state = s.value("window/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QGraphicsPathItem,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -511,6 +512,10 @@ class LatentScatterView(QWidget):
             "click / drag: decode   ·   right-drag: pan   ·   wheel: zoom   ·   legend: hide a class"
         )
         self.hint.setStyleSheet("color: #999;")
+        # A hint, not a control: it may be cut short rather than widen the window.
+        self.hint.setMinimumWidth(1)
+        self.hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.hint.setToolTip(self.hint.text())
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 4, 6, 0)
         bar.addWidget(QLabel("x:"))
