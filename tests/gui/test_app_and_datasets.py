@@ -121,3 +121,13 @@ def test_a_saved_layout_larger_than_the_screen_opens_inside_it(qtbot):
     assert w.width() <= area.width() and w.height() <= area.height()
     assert area.contains(w.geometry().topLeft())
     w.close()
+
+
+def test_the_default_layout_fits_a_1400_by_900_screen(qtbot):
+    from vae_explorer.gui.main_window import MainWindow
+
+    w = MainWindow(load_default=False)
+    qtbot.addWidget(w)
+    hint = w.minimumSizeHint()
+    assert hint.width() <= 1400 and hint.height() <= 900, (hint.width(), hint.height())
+    w.close()
