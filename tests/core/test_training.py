@@ -148,7 +148,7 @@ def test_batch_larger_than_dataset_uses_whole_set(small_images):
 @pytest.mark.parametrize(
     "kwargs",
     [{"epochs": 0}, {"batch_size": -5}, {"lr": 0}, {"lr": float("nan")}, {"beta": -1},
-     {"lr_schedule": "zigzag"}],
+     {"lr_schedule": "zigzag"}, {"matmul_precision": "int8"}],
 )  # fmt: skip
 def test_bad_train_config_is_refused(kwargs):
     with pytest.raises(ConfigError):
@@ -192,3 +192,26 @@ def test_weight_average_is_what_the_run_leaves_and_snapshots(small_images):
         assert torch.equal(snap.state_dict[k], v)
     with pytest.raises(ConfigError):
         TrainConfig(ema_decay=1.0)
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_bf16_products_give_nearly_the_fp32_gradients(likelihood):
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(latent_dim=2, hidden_dim=64, likelihood=likelihood))
+    x = torch.rand(32, 784)
+    eps = torch.randn(32, 2)
+    grads = []
+    for bf16 in (False, True):
+        MLPStep(m, 1.0, bf16_products=bf16)(x, eps)
+        grads.append({n: p.grad.clone() for n, p in m.named_parameters()})
+    for n, exact in grads[0].items():
+        err = (grads[1][n] - exact).norm() / exact.norm().clamp_min(1e-12)
+        assert err < 0.05, (n, float(err))
+
+
+def test_precision_choice():
+    from vae_explorer.core.training import use_bf16_products
+
+    cpu = torch.device("cpu")
+    assert use_bf16_products("bfloat16", cpu) and not use_bf16_products("float32", cpu)
+    assert not use_bf16_products("auto", torch.device("meta"))

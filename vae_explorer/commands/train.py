@@ -12,7 +12,7 @@ from typing import Any
 from ..core.checkpoints import save_checkpoint
 from ..core.devices import DEVICE_CHOICES
 from ..core.model import ARCHS, LIKELIHOODS
-from ..core.training import LR_SCHEDULES, TrainConfig
+from ..core.training import LR_SCHEDULES, MATMUL_PRECISIONS, TrainConfig
 from ._common import add_dataset_arguments, die, positive_float, positive_int
 
 
@@ -33,6 +33,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--lr", type=positive_float, default=TrainConfig.lr)
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=TrainConfig.lr_schedule)
     p.add_argument("--beta", type=float, default=1.0, help="KL weight (1 = the ELBO)")
+    p.add_argument("--matmul-precision", choices=MATMUL_PRECISIONS, default=TrainConfig.matmul_precision,
+                   help="bf16 for the MLP's large products (auto: where the CPU has it)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     p.add_argument("--out", type=Path, required=True, help="checkpoint path (.safetensors)")
@@ -62,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         config = TrainConfig(
             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
             lr_schedule=args.lr_schedule, beta=args.beta, seed=args.seed, device=args.device,
+            matmul_precision=args.matmul_precision,
         )  # fmt: skip
     except ConfigError as exc:
         return die(str(exc))
@@ -138,6 +141,6 @@ def _reconstruct_command(args: argparse.Namespace) -> str:
     if args.data_dir:
         parts += ["--data-dir", str(args.data_dir)]
     for flag in ("likelihood", "arch", "latent_dim", "hidden_dim", "epochs", "batch_size", "lr",
-                 "lr_schedule", "beta", "seed", "device", "out"):  # fmt: skip
+                 "lr_schedule", "beta", "matmul_precision", "seed", "device", "out"):  # fmt: skip
         parts += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]
     return " ".join(shlex.quote(p) for p in parts)

@@ -17,11 +17,14 @@ from .model import _GAUSSIAN_LOG_NORMALISER, VAE
 class MLPStep:
     """Computes the beta-ELBO loss and fills ``param.grad`` for every MLP parameter."""
 
-    def __init__(self, model: VAE, beta: float) -> None:
+    def __init__(self, model: VAE, beta: float, bf16_products: bool = False) -> None:
         if model.config.arch != "mlp":
             raise ValueError("MLPStep only handles the MLP architecture")
         self.m = model
         self.beta = beta
+        # bf16 for the five 784 x 256 products only (fp32 weights, activations, Adam): on
+        # CPUs with native bf16 they run 3-4x faster, and they dominate the step's time.
+        self.bf16 = bf16_products
         self.bernoulli = model.config.likelihood == "bernoulli"
         for p in model.parameters():
             if p.grad is None:
@@ -35,15 +38,27 @@ class MLPStep:
         m, beta = self.m, self.beta
         batch = x.shape[0]
         inv_b = 1.0 / batch
+        if self.bf16:
+            low = torch.bfloat16
+            x_low = x.to(low)
+            w1_low = m.enc_hidden.weight.detach().to(low)
+            wo_low = m.dec_out.weight.detach().to(low)
         # Encoder.
-        h1 = torch.addmm(m.enc_hidden.bias, x, m.enc_hidden.weight.t()).tanh_()
+        if self.bf16:
+            h1 = (x_low @ w1_low.t()).float().add_(m.enc_hidden.bias).tanh_()
+        else:
+            h1 = torch.addmm(m.enc_hidden.bias, x, m.enc_hidden.weight.t()).tanh_()
         mu = torch.addmm(m.enc_mu.bias, h1, m.enc_mu.weight.t())
         logvar = torch.addmm(m.enc_logvar.bias, h1, m.enc_logvar.weight.t())
         std = torch.exp(0.5 * logvar)
         z = torch.addcmul(mu, std, eps)
         # Decoder.
         h2 = torch.addmm(m.dec_hidden.bias, z, m.dec_hidden.weight.t()).tanh_()
-        logits = torch.addmm(m.dec_out.bias, h2, m.dec_out.weight.t())
+        if self.bf16:
+            h2_low = h2.to(low)
+            logits = (h2_low @ wo_low.t()).float().add_(m.dec_out.bias)
+        else:
+            logits = torch.addmm(m.dec_out.bias, h2, m.dec_out.weight.t())
         mean = torch.sigmoid(logits)
         if self.bernoulli:
             # -log p(x|z) = softplus(l) - x*l ; d/dl = sigmoid(l) - x.
@@ -59,9 +74,14 @@ class MLPStep:
         var = logvar.exp()
         kl = -0.5 * (1 + logvar - mu.square() - var).sum() * inv_b
         # Backward through the decoder.
-        m.dec_out.weight.grad.addmm_(dlogits.t(), h2, beta=0, alpha=inv_b)
+        if self.bf16:
+            dlogits_low = dlogits.to(low)
+            m.dec_out.weight.grad.copy_(dlogits_low.t() @ h2_low).mul_(inv_b)
+            da2 = (dlogits_low @ wo_low).float()
+        else:
+            m.dec_out.weight.grad.addmm_(dlogits.t(), h2, beta=0, alpha=inv_b)
+            da2 = torch.mm(dlogits, m.dec_out.weight)
         torch.sum(dlogits, 0, out=m.dec_out.bias.grad).mul_(inv_b)
-        da2 = torch.mm(dlogits, m.dec_out.weight)
         da2.mul_(h2.square_().neg_().add_(1.0).mul_(inv_b))  # h2 is not needed after this
         torch.mm(da2.t(), z, out=m.dec_hidden.weight.grad)
         torch.sum(da2, 0, out=m.dec_hidden.bias.grad)
@@ -75,7 +95,10 @@ class MLPStep:
         torch.sum(dlogvar, 0, out=m.enc_logvar.bias.grad)
         da1 = torch.mm(dmu, m.enc_mu.weight).addmm_(dlogvar, m.enc_logvar.weight)
         da1.mul_(1.0 - h1.square())
-        torch.mm(da1.t(), x, out=m.enc_hidden.weight.grad)
+        if self.bf16:
+            m.enc_hidden.weight.grad.copy_(da1.to(low).t() @ x_low)
+        else:
+            torch.mm(da1.t(), x, out=m.enc_hidden.weight.grad)
         torch.sum(da1, 0, out=m.enc_hidden.bias.grad)
         return recon, kl
 

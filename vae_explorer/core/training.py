@@ -24,6 +24,19 @@ from .latent import encode_images
 from .model import VAE, ConfigError, as_image_tensor, kl_divergence
 
 LR_SCHEDULES = ("constant", "cosine")
+MATMUL_PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def use_bf16_products(precision: str, device: torch.device) -> bool:
+    """Whether the MLP step should run its large products in bf16 for this setting."""
+    if precision == "bfloat16":
+        return True
+    if precision == "float32" or device.type != "cpu":
+        return False
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,9 @@ class TrainConfig:
     lr: float = 3e-3
     lr_schedule: str = "cosine"
     ema_decay: float = 0.0  # > 0: evaluate and keep an exponential moving average of weights
+    # "bfloat16": the MLP's five large products in bf16 (weights, activations and Adam stay
+    # fp32); "auto" does so on CPUs with native bf16, where it trains ~1.6x faster.
+    matmul_precision: str = "auto"
     beta: float = 1.0
     seed: int = 0
     device: str = "auto"
@@ -56,6 +72,10 @@ class TrainConfig:
             raise ConfigError(f"snapshot_every must be >= 0, got {self.snapshot_every!r}")
         if not (isinstance(self.ema_decay, (int, float)) and 0 <= self.ema_decay < 1):
             raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
+        if self.matmul_precision not in MATMUL_PRECISIONS:
+            raise ConfigError(
+                f"matmul_precision must be one of {MATMUL_PRECISIONS}, got {self.matmul_precision!r}"
+            )
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
 
@@ -263,7 +283,11 @@ def _train_loop(
     generator = torch.Generator(device=device).manual_seed(config.seed)
     shuffle_gen = torch.Generator().manual_seed(config.seed)
     optimizer = _make_optimizer(model, config.lr, device)
-    fast_step = MLPStep(model, config.beta) if model.config.arch == "mlp" else None
+    fast_step = (
+        MLPStep(model, config.beta, use_bf16_products(config.matmul_precision, device))
+        if model.config.arch == "mlp"
+        else None
+    )
     latent_dim = model.latent_dim
     total_steps = config.epochs * batches
     history: list[dict[str, Any]] = []
