@@ -94,12 +94,3 @@ def tile_images(images: np.ndarray, rows: int, cols: int, pad: int = 0) -> np.nd
         images = np.pad(images, ((0, 0), (0, pad), (0, pad)), constant_values=1.0)
         h, w = h + pad, w + pad
     return images.reshape(rows, cols, h, w).transpose(0, 2, 1, 3).reshape(rows * h, cols * w)
-
-
-@torch.no_grad()
-def interpolate(model: VAE, z_start: Any, z_end: Any, steps: int = 10) -> np.ndarray:
-    """Decoded images [steps, 28, 28] along the straight line from z_start to z_end."""
-    a = np.asarray(z_start, np.float32)
-    b = np.asarray(z_end, np.float32)
-    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
-    return decode_latents(model, (1 - t) * a + t * b)
