@@ -119,7 +119,7 @@ def bench_drag(app, w, seconds: float = 2.0) -> None:
     vp = w.scatter.plot.viewport()
     rep = Repaints(w.preview.canvas)
     decodes = []
-    w.scatter.latentDragged.connect(decodes.append)
+    w.state.currentZChanged.connect(lambda: decodes.append(w.state.current_z))
     (x0, x1), (y0, y1) = w.scatter.visible_range()
     cx, cy, r = (x0 + x1) / 2, (y0 + y1) / 2, 0.35 * min(x1 - x0, y1 - y0)
     send_mouse(vp, QEvent.Type.MouseButtonPress, w.scatter.data_to_viewport(cx + r, cy))
@@ -194,9 +194,11 @@ def bench_scatter(app, model, reps_base: int = 5, reps_new: int = 25) -> tuple[f
     import pyqtgraph as pg
 
     from vae_explorer.core.data import load_dataset
+    from vae_explorer.core.figures import CLASS_PALETTE
     from vae_explorer.core.latent import encode_images
-    from vae_explorer.gui.images import CLASS_COLORS
-    from vae_explorer.gui.scatter import POINT_SIZE, LatentScatterView
+    from vae_explorer.gui.scatter import LatentScatterView
+    from vae_explorer.gui.scatter.point_cloud import POINT_SIZE
+    from vae_explorer.gui.state import ExplorerState
 
     tr, te = load_dataset("mnist", "train"), load_dataset("mnist", "test")
     images = np.concatenate([tr.images, te.images])
@@ -209,7 +211,7 @@ def bench_scatter(app, model, reps_base: int = 5, reps_new: int = 25) -> tuple[f
     # The straightforward way: one ScatterPlotItem per class, shared brush, no pen, setData.
     base = pg.PlotWidget()
     base.resize(900, 700)
-    items = [pg.ScatterPlotItem(size=POINT_SIZE, pen=None, brush=pg.mkBrush(c)) for c in CLASS_COLORS]
+    items = [pg.ScatterPlotItem(size=POINT_SIZE, pen=None, brush=pg.mkBrush(c)) for c in CLASS_PALETTE]
     for it in items:
         base.addItem(it)
     masks = [labels == k for k in range(10)]
@@ -222,15 +224,14 @@ def bench_scatter(app, model, reps_base: int = 5, reps_new: int = 25) -> tuple[f
             it.setData(m[mk, 0], m[mk, 1])
         base.viewport().repaint()
 
-    view = LatentScatterView()
+    view = LatentScatterView(ExplorerState())
     view.resize(900, 740)
-    view.set_dataset(None, labels, tr.classes)
     view.show()
     view.vb.setRange(xRange=(-4, 4), yRange=(-4, 4))
     app.processEvents()
 
     def refresh_new(m) -> None:
-        view.set_latents(m)
+        view.cloud.set_data(m[:, 0], m[:, 1], labels)
         view.plot.viewport().repaint()
 
     refresh_base(mu)
@@ -298,7 +299,7 @@ def window_throughput(app, w, epochs: int, threads: int) -> tuple:
     def on_epoch(ev: EpochSummary) -> None:
         train_s[0] += ev.seconds
 
-    w.runner.epochFinished.connect(on_epoch)
+    w.trainer.epochFinished.connect(on_epoch)
     delays: list[float] = []
     last = [time.perf_counter()]
     probe = QTimer(interval=10)
@@ -327,23 +328,23 @@ def window_throughput(app, w, epochs: int, threads: int) -> tuple:
 
     clicker = QTimer(interval=250)
     clicker.timeout.connect(on_click)
-    snapshots0 = w.snapshots_applied
+    snapshots0 = w.trainer.snapshots_applied
     t0 = time.perf_counter()
     w.start_training(job)
     last[0] = time.perf_counter()
     probe.start()
     clicker.start()
     loop = QEventLoop()
-    w.runner.done.connect(loop.quit)
+    w.trainer.done.connect(loop.quit)
     loop.exec()  # the real event loop, as in the app
     wall = time.perf_counter() - t0
     probe.stop()
     clicker.stop()
-    w.runner.epochFinished.disconnect(on_epoch)
+    w.trainer.epochFinished.disconnect(on_epoch)
     paints = np.asarray(rep.times)
     lat = [paints[k] - t for t in clicks if (k := np.searchsorted(paints, t)) < paints.size]
     n = epochs * 60_000
-    return n / wall, n / train_s[0], delays, w.snapshots_applied - snapshots0, lat
+    return n / wall, n / train_s[0], delays, w.trainer.snapshots_applied - snapshots0, lat
 
 
 def main() -> int:
@@ -361,8 +362,8 @@ def main() -> int:
     args = ap.parse_args()
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    from vae_explorer.gui.main_window import MainWindow
     from vae_explorer.gui.theme import apply_dark_theme
+    from vae_explorer.gui.window import MainWindow
 
     apply_dark_theme(app)
     ckpt = ensure_model(args.checkpoint, args.threads)
@@ -381,7 +382,7 @@ def main() -> int:
     bench_drag(app, w)
     g = bench_grid(app, w)
     print(f"grid 20x20      : {ms(g)}   (target < 25 ms: {'PASS' if pct(g, 95) < 0.025 else 'FAIL'}, by p95)")
-    base, new = bench_scatter(app, w.model)
+    base, new = bench_scatter(app, w.state.model)
     ratio = base / new
     print(f"scatter speed-up: {ratio:.1f}x  (target >= 5x: {'PASS' if ratio >= 5 else 'FAIL'})")
 

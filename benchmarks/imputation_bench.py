@@ -89,8 +89,10 @@ def main() -> int:
               f"{100 * by['single'].accuracy:.2f}%  -> {'PASS' if ok else 'FAIL'}")  # fmt: skip
         verdict &= gain >= 0.15 and acc_ok
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        print(f"\none canvas image, default settings (30 runs; load average {load:.1f} "
-              f"on {os.cpu_count()} CPUs):")
+        print(
+            f"\none canvas image, default settings (30 runs; load average {load:.1f} "
+            f"on {os.cpu_count()} CPUs):"
+        )
         one, one_mask = x[:1], mask[:1]
         for method in METHODS:
             ms, fastest = latency_ms(model, one, one_mask, method)

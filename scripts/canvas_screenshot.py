@@ -51,24 +51,23 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from vae_explorer.core.data import load_dataset
-    from vae_explorer.gui.canvas_panel import CanvasPanel
+    from vae_explorer.gui.canvas import CanvasPanel
+    from vae_explorer.gui.state import ExplorerState
 
     app = QApplication(sys.argv[:1])
-    try:
-        from vae_explorer.gui.theme import apply_dark_theme
+    from vae_explorer.gui.theme import apply_dark_theme
 
-        apply_dark_theme(app)
-    except ImportError:
-        app.setStyle("Fusion")
+    apply_dark_theme(app)
 
     model = trained_model(args.epochs)
     test = load_dataset("mnist", "test")
-    panel = CanvasPanel()
+    state = ExplorerState()
+    state.set_dataset("mnist", test)
+    state.set_model(model)
+    panel = CanvasPanel(state)
     panel.setWindowTitle("Canvas and imputation")
     panel.resize(560, 940)
     panel.live_check.setChecked(True)
-    panel.set_model(model)
-    panel.set_test_images(test.images, test.labels)
     panel.show()
     panel.load_test_digit(args.index)
     panel.apply_preset_mask("middle_rows")

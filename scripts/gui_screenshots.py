@@ -47,8 +47,8 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     app = QApplication(sys.argv[:1])
-    from vae_explorer.gui.main_window import MainWindow
     from vae_explorer.gui.theme import APPLICATION, ORGANIZATION, apply_dark_theme
+    from vae_explorer.gui.window import MainWindow
 
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
@@ -65,7 +65,7 @@ def main() -> int:
         w.canvas.load_test_digit(3)
         pump(app, 400)
     # Decode a point, select a test image (input vs reconstruction), hover another.
-    mu = w.latents[0]
+    mu = w.state.latents[0]
     mouse(vp, QEvent.Type.MouseButtonPress, s.data_to_viewport(float(mu[7, 0]), float(mu[7, 1])))
     mouse(
         vp,
@@ -106,12 +106,12 @@ def main() -> int:
     w.training.epochs.setValue(20)
     w.training.start_button.click()
     t0 = time.perf_counter()
-    while w.runner.is_running() and len(w._history) < args.epochs and time.perf_counter() - t0 < 300:
+    while w.trainer.is_running() and len(w.state.history) < args.epochs and time.perf_counter() - t0 < 300:
         pump(app, 200)
     pump(app, 700)
     w.grab().save(str(args.out / "training.png"))
     w.training.stop_button.click()
-    while w.runner.is_running():
+    while w.trainer.is_running():
         pump(app, 100)
     w.close()
     for p in sorted(args.out.glob("*.png")):

@@ -220,12 +220,12 @@ def run_soak(window: Any, plan: SoakPlan) -> SoakReport:
 
     done = dict.fromkeys(actions, 0)
     epochs: list[int] = []
-    window.runner.epochFinished.connect(lambda ev: epochs.append(ev.epoch))
+    window.trainer.epochFinished.connect(lambda ev: epochs.append(ev.epoch))
     errors: list[str] = []
     finished: list[Any] = []
-    window.runner.done.connect(finished.append)
-    window.runner.failed.connect(lambda m: errors.append(f"training failed: {m}"))
-    applied_before = window.snapshots_applied
+    window.trainer.done.connect(finished.append)
+    window.trainer.failed.connect(lambda m: errors.append(f"training failed: {m}"))
+    applied_before = window.trainer.snapshots_applied
     t0 = time.perf_counter()
     QTest.mouseClick(t.start_button, left)
     rss_first: int | None = None
@@ -243,7 +243,7 @@ def run_soak(window: Any, plan: SoakPlan) -> SoakReport:
         ):
             QTest.mouseClick(t.stop_button, left)
             stop_sent = True
-        if rss_first is None and epochs and window.snapshots_applied > applied_before:
+        if rss_first is None and epochs and window.trainer.snapshots_applied > applied_before:
             rss_first = _settled_rss(app)
         if rss_trained is None and not running:
             rss_trained = _settled_rss(app)
@@ -291,8 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--zooms", type=int, default=400)
     p.add_argument("--grid-clicks", type=int, default=2000)
     p.add_argument("--strokes", type=int, default=1500)
-    p.add_argument("--during-share", type=float, default=d.during_share,
-                   help="share of each kind of input that lands while training runs")
+    p.add_argument(
+        "--during-share",
+        type=float,
+        default=d.during_share,
+        help="share of each kind of input that lands while training runs",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds before giving up")
     p.add_argument("--model", help="checkpoint to open first (default: the shipped model)")
@@ -319,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QtMsgType, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
-    from vae_explorer.gui.main_window import MainWindow
+    from vae_explorer.gui.window import MainWindow
 
     errors: list[str] = []
 

@@ -11,8 +11,10 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .commands import eval as eval_command
+from .commands import figures, impute_eval, train
 
-COMMAND_MODULES = ("train", "eval", "impute_eval", "figures")
+COMMANDS = (train, eval_command, impute_eval, figures)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,16 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="open the desktop app (the default)")
     gui.add_argument("checkpoint", nargs="?", help="a .safetensors model to open")
     gui.set_defaults(func=_run_gui)
-    import importlib
-
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"vae_explorer.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"vae_explorer.commands.{name}":
-                raise
-            continue
-        module.add_parser(sub)
+    for command in COMMANDS:
+        command.add_parser(sub)
     return parser
 
 

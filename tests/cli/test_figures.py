@@ -7,7 +7,6 @@ import torch
 
 from vae_explorer.cli import main
 from vae_explorer.core.checkpoints import save_checkpoint
-from vae_explorer.core.figures import read_png_size
 from vae_explorer.core.model import VAE, VAEConfig
 
 
@@ -29,11 +28,11 @@ def test_writes_the_three_figures(tmp_path, data_dir, latent_dim, capsys):
     names = sorted(p.name for p in out.iterdir())
     assert names == ["tiny-imputation.png", "tiny-latent-grid.png", "tiny-latents.png"]
     assert sorted(p.rsplit("/", 1)[-1] for p in printed) == names
-    w, h = read_png_size(out / "tiny-latent-grid.png")
+    w, h = _png_size(out / "tiny-latent-grid.png")
     assert w >= 8 * 28 * 2 and h >= 8 * 28 * 2  # a grid of 8x8 tiles, enlarged twice
-    w, h = read_png_size(out / "tiny-imputation.png")
+    w, h = _png_size(out / "tiny-imputation.png")
     assert h >= 6 * 30 * 2 and w >= 6 * 30 * 2  # rows: original, masked, four methods
-    w, h = read_png_size(out / "tiny-latents.png")
+    w, h = _png_size(out / "tiny-latents.png")
     assert w > h >= 400  # the plot plus a legend column
 
 
@@ -43,3 +42,11 @@ def test_refuses_unknown_methods(tmp_path, capsys):
     save_checkpoint(VAE(VAEConfig(hidden_dim=8)), ckpt)
     assert main(["figures", str(ckpt), "--out", str(tmp_path), "--methods", "magic"]) == 2
     assert "--methods" in capsys.readouterr().err
+
+
+def _png_size(path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        assert im.format == "PNG"
+        return im.size

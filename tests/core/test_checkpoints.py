@@ -4,6 +4,8 @@ import json
 import os
 import pickle
 import struct
+import tempfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -35,8 +37,6 @@ def test_round_trip_keeps_weights_config_and_metadata(tmp_path, arch):
     for k, v in model.state_dict().items():
         assert torch.equal(v, loaded.model.state_dict()[k])
     assert not loaded.model.training
-
-
 
 
 class _Exploit:
@@ -156,23 +156,13 @@ def test_failed_save_leaves_the_previous_file_intact(saved, tiny_model, monkeypa
 
 def test_interrupted_mid_write_leaves_previous_file_and_no_temp(saved, tiny_model, monkeypatch):
     before = saved.read_bytes()
-    real_fdopen = os.fdopen
+    real_write_bytes = Path.write_bytes
 
-    class _Interrupted:
-        def __init__(self, fd, mode):
-            self.f = real_fdopen(fd, mode)
+    def interrupted(self, data):
+        real_write_bytes(self, data[: len(data) // 2])
+        raise KeyboardInterrupt
 
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.f.close()
-
-        def write(self, data):
-            self.f.write(data[: len(data) // 2])
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(ck.os, "fdopen", _Interrupted)
+    monkeypatch.setattr(Path, "write_bytes", interrupted)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(tiny_model, saved)
     assert saved.read_bytes() == before
@@ -184,10 +174,11 @@ def test_save_to_read_only_folder(tmp_path, tiny_model, monkeypatch):
     ro.mkdir()
     ro.chmod(0o500)
     if os.geteuid() == 0:  # root ignores folder permissions: make the OS answer as it would
+
         def refuse(*args, **kwargs):
             raise PermissionError(13, "Permission denied")
 
-        monkeypatch.setattr(ck.tempfile, "mkstemp", refuse)
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
     try:
         with pytest.raises(CheckpointError, match="cannot save .*Permission denied"):
             save_checkpoint(tiny_model, ro / "m.safetensors")

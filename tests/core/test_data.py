@@ -20,6 +20,7 @@ from vae_explorer.core.data import (
     read_idx,
     write_idx,
 )
+from vae_explorer.core.data import download as download_mod
 
 
 def test_bundled_mnist_matches_the_published_counts(mnist_test):
@@ -251,7 +252,7 @@ def test_download_failures_leave_no_partial_file(monkeypatch, tmp_path, failure,
         if failure == "incomplete":
             raise http.client.IncompleteRead(b"partial")
         if failure == "oversized":
-            return _FakeResponse(b"\0" * (data_mod._MAX_DOWNLOAD_BYTES + (1 << 16)), declared=0)
+            return _FakeResponse(b"\0" * (download_mod._MAX_DOWNLOAD_BYTES + (1 << 16)), declared=0)
         if failure == "short":
             return _FakeResponse(payload[: len(payload) // 2], declared=len(payload))
         return _FakeResponse(gzip.compress(files[stem] + b"x"))
@@ -260,3 +261,41 @@ def test_download_failures_leave_no_partial_file(monkeypatch, tmp_path, failure,
     with pytest.raises(DatasetError, match=message):
         download_dataset("fake", dest, opener=opener)
     assert list(dest.iterdir()) == []
+
+
+# --- DatasetRef ---------------------------------------------------------------------------
+def test_dataset_ref_names_a_registered_set_or_a_folder(tmp_path):
+    from vae_explorer.core.data import DatasetRef
+
+    mnist = DatasetRef.from_key("mnist")
+    assert (mnist.key, mnist.name, mnist.root) == ("mnist", "mnist", None)
+    assert mnist.title == "MNIST digits" and mnist.metadata_name == "mnist"
+    fashion = DatasetRef.from_key("fashion-mnist")
+    assert fashion.title == "Fashion-MNIST" and fashion.metadata_name == "fashion-mnist"
+    folder = DatasetRef.from_key(str(tmp_path / "my digits"))
+    assert folder.root == tmp_path / "my digits" and folder.key == str(tmp_path / "my digits")
+    assert folder.title == "Folder: my digits" and folder.metadata_name == "custom"
+    assert DatasetRef.from_key(folder.key) == folder  # key round-trips
+    with pytest.raises(DatasetError):
+        DatasetRef.from_key("")
+
+
+def test_dataset_ref_loads_its_split(tmp_path, make_idx_folder):
+    from vae_explorer.core.data import DatasetRef
+
+    ds = DatasetRef.from_key("mnist").load("test")
+    assert len(ds) == 10000 and ds.classes[3] == "3"
+    folder = make_idx_folder(30, 20)
+    custom = DatasetRef.from_key(str(folder)).load("train")
+    assert custom.images.shape == (30, 28, 28) and custom.source == folder
+    with pytest.raises(DatasetError, match="no such folder"):
+        DatasetRef.from_key(str(tmp_path / "absent")).load("test")
+
+
+def test_the_data_layer_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, vae_explorer.core.data; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

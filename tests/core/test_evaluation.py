@@ -57,11 +57,11 @@ def test_evaluation_is_reproducible_and_validates(tiny_model, small_images):
 
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
 def test_regrouped_mlp_likelihood_matches_the_direct_one(likelihood):
-    from vae_explorer.core.evaluation import _log_px_of_samples
+    from vae_explorer.core.importance import log_px_of_samples
 
     torch.manual_seed(0)
     model = VAE(VAEConfig(latent_dim=3, hidden_dim=16, likelihood=likelihood))
     x = torch.rand(4, 784)
     z = torch.randn(4, 6, 3)
     direct = model.log_likelihood(x[:, None, :], model.decode_logits(z.reshape(-1, 3)).view(4, 6, -1))
-    assert torch.allclose(_log_px_of_samples(model, x, z), direct, rtol=1e-5, atol=1e-2)
+    assert torch.allclose(log_px_of_samples(model, x, z), direct, rtol=1e-5, atol=1e-2)

@@ -15,9 +15,7 @@ from vae_explorer.core.checkpoints import CheckpointError, load_checkpoint, save
 from vae_explorer.core.data import DatasetError, IDXError, read_idx, write_idx
 from vae_explorer.core.model import VAE, VAEConfig
 
-FUZZ = settings(
-    max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+FUZZ = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _valid_idx() -> bytes:

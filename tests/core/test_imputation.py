@@ -8,8 +8,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vae_explorer.core import imputation as imp
 from vae_explorer.core.imputation import METHODS, impute, impute_multiple, marginal_mean_image
+from vae_explorer.core.imputation import api as imp
 from vae_explorer.core.masks import make_mask
 from vae_explorer.core.model import VAE, VAEConfig, as_image_tensor
 
@@ -267,3 +267,11 @@ def test_small_jobs_leave_the_thread_setting_as_they_found_it(sharp_model, digit
     before = torch.get_num_threads()
     impute(sharp_model, digits[:1], make_mask("middle_rows"), method="pseudo_gibbs", **FAST)
     assert torch.get_num_threads() == before
+
+
+def test_every_method_has_a_label():
+    from vae_explorer.core.imputation import METHOD_LABELS
+
+    assert tuple(METHOD_LABELS) == METHODS
+    assert METHOD_LABELS["mwg"] == "Metropolis-within-Gibbs"
+    assert METHOD_LABELS["importance"] == "Importance-weighted"

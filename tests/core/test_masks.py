@@ -55,3 +55,16 @@ def test_names_are_forgiving_about_spelling_but_reject_unknown_ones():
         make_mask("top_left")
     with pytest.raises(ValueError, match="fraction"):
         make_mask("random", fraction=1.5)
+
+
+def test_every_mask_has_a_label_and_a_preset():
+    from vae_explorer.core.masks import MASK_DESCRIPTIONS, MASK_LABELS, preset_mask
+
+    assert tuple(MASK_LABELS) == MASK_NAMES and tuple(MASK_DESCRIPTIONS) == MASK_NAMES
+    assert MASK_LABELS["middle_rows"] == "Middle rows" and MASK_LABELS["random"] == "Random 50%"
+    for name in MASK_NAMES:
+        m = preset_mask(name, seed=4)
+        assert m.shape == (28, 28) and m.dtype == bool
+        assert np.array_equal(m, make_mask(name, 1, fraction=0.5, seed=4)[0].reshape(28, 28))
+    assert preset_mask("random", 1).sum() == 392
+    assert not np.array_equal(preset_mask("random", 1), preset_mask("random", 2))

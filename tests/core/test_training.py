@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from vae_explorer.core.devices import DeviceError, available_devices, resolve_device
-from vae_explorer.core.fast_mlp import MLPStep
 from vae_explorer.core.model import VAE, ConfigError, VAEConfig, kl_divergence
 from vae_explorer.core.training import (
     BatchMetrics,
@@ -18,6 +17,7 @@ from vae_explorer.core.training import (
     TrainingStarted,
     train,
 )
+from vae_explorer.core.training.mlp_step import MLPStep
 
 
 def _run(model, images, **kw):

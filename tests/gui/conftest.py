@@ -62,7 +62,7 @@ def small_checkpoint(tmp_path_factory, small_images):
 @pytest.fixture
 def window(qtbot, small_checkpoint):
     """The main window on the small model, shown; closed (and its worker stopped) after."""
-    from vae_explorer.gui.main_window import MainWindow
+    from vae_explorer.gui.window import MainWindow
 
     w = MainWindow(small_checkpoint, load_default=False)
     qtbot.addWidget(w)
@@ -72,4 +72,4 @@ def window(qtbot, small_checkpoint):
     QApplication.processEvents()
     yield w
     w.close()
-    assert not w.runner.is_running()
+    assert not w.trainer.is_running()

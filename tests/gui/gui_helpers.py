@@ -8,8 +8,13 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 
-def send_mouse(widget, kind: QEvent.Type, pos: QPointF, button=Qt.MouseButton.LeftButton,
-               buttons=Qt.MouseButton.LeftButton) -> None:
+def send_mouse(
+    widget,
+    kind: QEvent.Type,
+    pos: QPointF,
+    button=Qt.MouseButton.LeftButton,
+    buttons=Qt.MouseButton.LeftButton,
+) -> None:
     """Deliver a real QMouseEvent to ``widget`` (QTest cannot move with a button held)."""
     global_pos = QPointF(widget.mapToGlobal(pos.toPoint()))
     ev = QMouseEvent(kind, pos, global_pos, button, buttons, Qt.KeyboardModifier.NoModifier)

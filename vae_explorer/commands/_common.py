@@ -46,6 +46,11 @@ def load_split(args: Any, split: str) -> Any:
     """Load one split for a subcommand, turning data errors into a clean exit."""
     from ..core.data import DatasetError, load_dataset
 
+    if args.dataset not in DATASETS and not args.data_dir:
+        raise SystemExit(
+            f"error: the model was trained on a folder of IDX files (dataset {args.dataset!r}): "
+            "pass that folder with --data-dir, or name a dataset with --dataset"
+        )
     try:
         return load_dataset(args.dataset, split, root=args.data_dir, download=args.download)
     except DatasetError as exc:

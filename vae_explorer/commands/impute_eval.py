@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.checkpoints import CheckpointError, load_checkpoint
     from ..core.classifier import load_or_train_classifier
     from ..core.devices import DeviceError, resolve_device
+    from ..core.image import IMAGE_PIXELS
     from ..core.imputation import METHODS, evaluate_imputations, format_table
     from ..core.masks import make_mask
     from ._common import load_split
@@ -86,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     missing = int(mask.sum()) // max(n, 1)
     print(f"{ckpt.path}: {model.config.likelihood}, z={model.latent_dim}; {args.dataset} test, "
-          f"{n} images; mask {args.mask} ({missing} of 784 pixels missing); device {device}")  # fmt: skip
+          f"{n} images; mask {args.mask} ({missing} of {IMAGE_PIXELS} pixels missing); "
+          f"device {device}")  # fmt: skip
     print(format_table(rows))
     return 0

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import sys
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
-from ..core.checkpoints import save_checkpoint
 from ..core.devices import DEVICE_CHOICES
 from ..core.model import ARCHS, LIKELIHOODS
 from ..core.training import LR_SCHEDULES, MATMUL_PRECISIONS, TrainConfig
@@ -43,21 +43,23 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
     from tqdm import tqdm
 
-    from ..core.evaluation import evaluate
-    from ..core.model import VAE, ConfigError, VAEConfig
+    from ..core.data import DatasetError
+    from ..core.devices import DeviceError
+    from ..core.model import ConfigError, VAEConfig
     from ..core.training import (
         BatchMetrics,
         EpochSummary,
+        Snapshot,
         TrainingControl,
         TrainingFailed,
         TrainingFinished,
+        TrainingJob,
         TrainingStarted,
-        train,
+        run_job,
+        save_snapshot,
     )
-    from ._common import load_train_test
 
     try:
         model_config = VAEConfig(args.latent_dim, args.hidden_dim, args.likelihood, args.arch)
@@ -68,61 +70,55 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
     except ConfigError as exc:
         return die(str(exc))
-    train_set, test_set = load_train_test(args)
-    torch.manual_seed(args.seed)
-    model = VAE(model_config)
+    job = TrainingJob(
+        model_config, config, dataset=str(args.data_dir) if args.data_dir else args.dataset,
+        command=_reconstruct_command(args), download=args.download,
+    )  # fmt: skip
     control = TrainingControl()
+    ctrl_c = _CtrlC(control)
     bar = None
+    last: Snapshot | None = None
     finished: TrainingFinished | None = None
     failure: str | None = None
-    history: list[dict[str, Any]] = []
-    started = time.perf_counter()
-    events = train(model, train_set.images, config, test_set.images, control)
     try:
-        for ev in events:
-            if isinstance(ev, TrainingStarted):
-                bar = tqdm(
-                    total=ev.epochs * ev.batches_per_epoch, unit="batch", disable=args.quiet,
-                    dynamic_ncols=True, desc=f"train on {ev.device}",
-                )  # fmt: skip
-            elif isinstance(ev, BatchMetrics) and bar is not None:
-                bar.update(ev.batches_per_epoch * (ev.epoch - 1) + ev.batch - bar.n)
-                bar.set_description(f"epoch {ev.epoch}/{config.epochs}")
-                bar.set_postfix(loss=f"{ev.loss:.2f}", kl=f"{ev.kl:.2f}",
-                                img_s=f"{ev.images_per_second:,.0f}")  # fmt: skip
-            elif isinstance(ev, EpochSummary):
-                history.append(_record(ev))
-                if bar is not None:
+        with ctrl_c:
+            for ev in run_job(job, control):
+                if isinstance(ev, TrainingStarted):
+                    ctrl_c.training = True
+                    bar = tqdm(
+                        total=ev.epochs * ev.batches_per_epoch, unit="batch", disable=args.quiet,
+                        dynamic_ncols=True, desc=f"train on {ev.device}",
+                    )  # fmt: skip
+                elif isinstance(ev, BatchMetrics) and bar is not None:
+                    bar.update(ev.batches_per_epoch * (ev.epoch - 1) + ev.batch - bar.n)
+                    bar.set_description(f"epoch {ev.epoch}/{config.epochs}")
+                    bar.set_postfix(loss=f"{ev.loss:.2f}", kl=f"{ev.kl:.2f}",
+                                    img_s=f"{ev.images_per_second:,.0f}")  # fmt: skip
+                elif isinstance(ev, EpochSummary) and bar is not None:
                     bar.write(
                         f"epoch {ev.epoch:3d}  train loss {ev.train_loss:8.3f}  "
                         f"test ELBO {ev.test_elbo:9.3f}  ({ev.seconds:.2f} s)"
                     )
-            elif isinstance(ev, TrainingFailed):
-                failure = ev.message
-            elif isinstance(ev, TrainingFinished):
-                finished = ev
-    except KeyboardInterrupt:
-        control.stop()
-        if bar is not None:
-            bar.write("interrupted: saving the model trained so far")
+                elif isinstance(ev, Snapshot):
+                    last = ev
+                    if ctrl_c.interrupted and bar is not None:
+                        bar.write("interrupted: saving the model trained so far")
+                elif isinstance(ev, TrainingFailed):
+                    failure = ev.message
+                elif isinstance(ev, TrainingFinished):
+                    finished = ev
+    except DatasetError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    except (ConfigError, DeviceError) as exc:
+        return die(str(exc))
     finally:
         if bar is not None:
             bar.close()
-    seconds = time.perf_counter() - started
-    metrics = evaluate(model, test_set.images)
-    epochs_done = finished.epochs_completed if finished else len(history)
-    metadata = {
-        "dataset": args.dataset,
-        "command": _reconstruct_command(args),
-        "train_config": {**config.__dict__},
-        "epochs_completed": epochs_done,
-        "history": history,
-        "test_metrics": metrics,
-        "train_seconds": round(seconds, 2),
-    }
-    path = save_checkpoint(model, args.out, metadata)
+    assert last is not None and finished is not None  # run_job ends with both
+    path = save_snapshot(args.out, last, finished.metadata)
+    metrics, seconds = finished.metadata["test_metrics"], finished.metadata["train_seconds"]
     print(
-        f"saved {path} after {epochs_done} epoch(s) in {seconds:.1f} s: test ELBO "
+        f"saved {path} after {finished.epochs_completed} epoch(s) in {seconds:.1f} s: test ELBO "
         f"{metrics['elbo']:.3f}, reconstruction {metrics['recon']:.3f}, KL {metrics['kl']:.3f}"
     )
     if failure:
@@ -131,8 +127,30 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _record(ev: Any) -> dict[str, Any]:
-    return {k: v for k, v in ev.__dict__.items() if k != "epochs"}
+class _CtrlC:
+    """While training, Ctrl-C asks the run to stop (it then saves what it has); before
+    training starts, or a second time, it interrupts as usual."""
+
+    def __init__(self, control: Any) -> None:
+        self.control = control
+        self.training = False
+        self.interrupted = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if not self.training or self.interrupted:
+            raise KeyboardInterrupt
+        self.interrupted = True
+        self.control.stop()
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _reconstruct_command(args: argparse.Namespace) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,11 @@ from typing import Any
 import torch
 
 from .. import __version__
+from .files import atomic_path
 from .model import VAE, ConfigError, VAEConfig
 
 FORMAT_NAME = "vae-explorer"
 FORMAT_VERSION = 1
-SUFFIX = ".safetensors"
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
@@ -43,9 +42,7 @@ class Checkpoint:
         return self.model.config
 
 
-def save_checkpoint(
-    model: VAE, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None
-) -> Path:
+def save_checkpoint(model: VAE, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None) -> Path:
     """Write ``model`` and ``metadata`` (JSON-serialisable values) atomically to ``path``."""
     from safetensors.torch import save
 
@@ -66,38 +63,14 @@ def save_checkpoint(
             raise CheckpointError(f"metadata {key!r} cannot be stored: {exc}") from exc
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     payload = save(tensors, metadata=meta)
-    folder = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(payload)
     except OSError as exc:
-        raise CheckpointError(f"cannot save to {folder}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp makes it private (0600)
-        os.replace(tmp_name, path)
-    except BaseException as exc:  # an interrupt mid-write must not leave the temp file either
-        Path(tmp_name).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise CheckpointError(
-                f"could not save {path}: {exc.strerror or exc}; any previous file there is "
-                "unchanged"
-            ) from exc
-        raise
+        raise CheckpointError(
+            f"cannot save {path}: {exc.strerror or exc}; any previous file there is unchanged"
+        ) from exc
     return path
-
-
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# Read once at import: os.umask can only be read by setting it, which would race with
-# other threads creating files.
-_UMASK = _read_umask()
 
 
 def _json_default(value: Any) -> Any:

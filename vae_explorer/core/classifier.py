@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .model import IMAGE_PIXELS, as_image_tensor
+from .image import IMAGE_PIXELS
+from .model import as_image_tensor
 
 CACHE_ENV = "VAE_EXPLORER_CACHE_DIR"
 RECIPE_VERSION = 1
@@ -58,8 +59,7 @@ class DigitClassifier(nn.Module):
         x = as_image_tensor(images)
         device = next(self.parameters()).device
         preds = [
-            self(x[s : s + batch_size].to(device)).argmax(1).cpu()
-            for s in range(0, x.shape[0], batch_size)
+            self(x[s : s + batch_size].to(device)).argmax(1).cpu() for s in range(0, x.shape[0], batch_size)
         ]
         self.train(was_training)
         return torch.cat(preds).numpy() if preds else np.zeros(0, np.int64)
@@ -72,9 +72,7 @@ class DigitClassifier(nn.Module):
         return float((self.predict(images) == labels).mean())
 
 
-def train_classifier(
-    images: Any, labels: Any, config: ClassifierConfig | None = None
-) -> DigitClassifier:
+def train_classifier(images: Any, labels: Any, config: ClassifierConfig | None = None) -> DigitClassifier:
     """Train a DigitClassifier on CPU with Adam; deterministic for a given seed."""
     config = config or ClassifierConfig()
     x = as_image_tensor(images)

@@ -1,4 +1,9 @@
-"""Latent-space helpers: encode a dataset, build latent grids (the manifold picture)."""
+"""Latent-space helpers: encode a dataset, build latent grids (the manifold picture).
+
+A grid's axes come from :func:`grid_axes`, in one of two spacings: "gaussian" (equal shares
+of the prior's mass, the AEVB paper's manifold) or "visible" (tiles filling the part of
+latent space on screen).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from .model import IMAGE_SIDE, VAE, as_image_tensor
+from .image import IMAGE_SIDE
+from .model import VAE, as_image_tensor
+
+GRID_SPACINGS = ("gaussian", "visible")
+Range = tuple[float, float]
 
 
 @torch.no_grad()
-def encode_images(
-    model: VAE, images: Any, batch_size: int = 5000
-) -> tuple[np.ndarray, np.ndarray]:
+def encode_images(model: VAE, images: Any, batch_size: int = 5000) -> tuple[np.ndarray, np.ndarray]:
     """Posterior means and log-variances [N, latent_dim] as fresh float32 numpy arrays."""
     was_training = model.training
     model.eval()
@@ -50,8 +57,32 @@ def _erfinv(y: np.ndarray) -> np.ndarray:
     return torch.special.erfinv(torch.as_tensor(y, dtype=torch.float64)).numpy()
 
 
-def linear_grid_axis(lo: float, hi: float, n: int) -> np.ndarray:
-    return np.linspace(lo, hi, n)
+def tile_centres(lo: float, hi: float, n: int) -> np.ndarray:
+    """Centres of n equal tiles covering [lo, hi]: lo + d/2, ..., hi - d/2 with d = (hi - lo)/n."""
+    if n < 1:
+        raise ValueError(f"grid size must be >= 1, got {n}")
+    d = (hi - lo) / n
+    return np.linspace(lo + d / 2, hi - d / 2, n)
+
+
+def grid_axes(
+    n: int, spacing: str = "gaussian", visible: tuple[Range, Range] | None = None, tail: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
+    """x and y values (ascending) of an n x n latent grid.
+
+    "gaussian": inverse-normal-CDF quantiles on [tail, 1 - tail], the same for x and y;
+    "visible": the centres of n x n equal tiles over ``visible`` = ((x0, x1), (y0, y1)), so
+    a mosaic drawn on that rectangle puts each decoded image over its own z.
+    """
+    if spacing == "gaussian":
+        axis = gaussian_grid_axis(n, tail)
+        return axis, axis.copy()
+    if spacing == "visible":
+        if visible is None:
+            raise ValueError('the "visible" spacing needs the visible range ((x0, x1), (y0, y1))')
+        (x0, x1), (y0, y1) = visible
+        return tile_centres(x0, x1, n), tile_centres(y0, y1, n)
+    raise ValueError(f"unknown grid spacing {spacing!r}; choose one of {GRID_SPACINGS}")
 
 
 def grid_latents(

@@ -9,12 +9,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import IMAGE_PIXELS, IMAGE_SIDE
+from .image import IMAGE_PIXELS, IMAGE_SIDE
 
 MIDDLE_ROWS = (9, 19)  # half-open row range removed by "middle_rows": rows 9..18
 CENTRE_SQUARE = (7, 21)  # half-open row/column range of the "centre_square" mask (14x14)
 MASK_NAMES = ("middle_rows", "left_half", "bottom_half", "centre_square", "random")
 DEFAULT_MASK = "middle_rows"
+PRESET_FRACTION = 0.5  # share of pixels the "random" preset hides
+# What the user reads for each mask (the canvas' preset buttons, figure titles).
+MASK_LABELS = {
+    "middle_rows": "Middle rows",
+    "left_half": "Left half",
+    "bottom_half": "Bottom half",
+    "centre_square": "Centre square",
+    "random": "Random 50%",
+}
+# One line on what each mask hides (tooltips).
+MASK_DESCRIPTIONS = {
+    "middle_rows": "Rows 9-18 missing, as in the seed article's figure",
+    "left_half": "Columns 0-13 missing",
+    "bottom_half": "Rows 14-27 missing",
+    "centre_square": "The central 14x14 square missing",
+    "random": "A new random half of the pixels missing at each click",
+}
 
 
 def middle_rows() -> np.ndarray:
@@ -74,6 +91,12 @@ _FIXED = {
 def mask_image(name: str, fraction: float = 0.5, seed: int = 0) -> np.ndarray:
     """One named mask as bool [28, 28] (True = missing)."""
     return make_mask(name, 1, fraction=fraction, seed=seed)[0].reshape(IMAGE_SIDE, IMAGE_SIDE)
+
+
+def preset_mask(name: str, seed: int = 0) -> np.ndarray:
+    """The canvas' preset ``name`` as bool [28, 28] (True = missing); "random" hides
+    ``PRESET_FRACTION`` of the pixels, chosen by ``seed``."""
+    return mask_image(name, fraction=PRESET_FRACTION, seed=seed)
 
 
 def make_mask(name: str, n: int = 1, fraction: float = 0.5, seed: int = 0) -> np.ndarray:

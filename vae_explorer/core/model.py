@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-IMAGE_SIDE = 28
-IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE
+from .image import IMAGE_PIXELS, IMAGE_SIDE
+
 LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHS = ("mlp", "conv")
 MAX_LATENT_DIM = 1024
@@ -182,9 +182,7 @@ class VAE(nn.Module):
         per_pixel_norm = _GAUSSIAN_LOG_NORMALISER / IMAGE_PIXELS
         return -(sq * mask).sum(-1) / (2 * GAUSSIAN_VARIANCE) - per_pixel_norm * count
 
-    def sample_pixels(
-        self, logits: torch.Tensor, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
+    def sample_pixels(self, logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw x ~ p(x|z), clipped to [0, 1] for the Gaussian so it stays an image."""
         mean = torch.sigmoid(logits)
         if self.config.likelihood == "bernoulli":
@@ -201,9 +199,7 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """log N(z; mu, diag(exp(logvar))) summed over the last dim."""
-    return -0.5 * (
-        (z - mu).square() * torch.exp(-logvar) + logvar + math.log(2 * math.pi)
-    ).sum(-1)
+    return -0.5 * ((z - mu).square() * torch.exp(-logvar) + logvar + math.log(2 * math.pi)).sum(-1)
 
 
 def log_standard_normal(z: torch.Tensor) -> torch.Tensor:
@@ -229,6 +225,7 @@ def as_image_tensor(images: Any, device: torch.device | str | None = None) -> to
         t = t.unsqueeze(0)
     if t.ndim != 2 or t.shape[1] != IMAGE_PIXELS:
         raise ValueError(
-            f"images must have shape [N, 784] or [N, 28, 28], got {tuple(np.shape(images))}"
+            f"images must have shape [N, {IMAGE_PIXELS}] or [N, {IMAGE_SIDE}, {IMAGE_SIDE}], got "
+            f"{tuple(np.shape(images))}"
         )
     return t.to(device) if device is not None else t

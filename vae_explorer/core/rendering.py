@@ -112,8 +112,11 @@ def write_latents_csv(
         w = csv.writer(f)
         w.writerow(header)
         for i in range(mu.shape[0]):
-            label = int(labels[i]) if labels is not None else ""
-            name = classes[label] if classes is not None and label != "" else ""
+            label: int | str = ""
+            name = ""
+            if labels is not None:
+                label = int(labels[i])
+                name = classes[label] if classes is not None else ""
             row: list[object] = [i, label, name]
             row += [f"{v:.6g}" for v in mu[i].tolist()]
             if logvar is not None:

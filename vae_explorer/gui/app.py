@@ -12,12 +12,13 @@ from .theme import APPLICATION, ORGANIZATION, apply_dark_theme, configure_pyqtgr
 def run_app(checkpoint_path: str | None = None) -> int:
     """Create the application and main window, open ``checkpoint_path`` (or the shipped
     model) and run the event loop; returns the exit code."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     apply_dark_theme(app)
     configure_pyqtgraph()
-    from .main_window import MainWindow
+    from .window import MainWindow
 
     window = MainWindow(checkpoint_path)
     window.show()

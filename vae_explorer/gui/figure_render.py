@@ -13,7 +13,9 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QImage, QPainter, QPen
 
-from ..core.figures import class_colours, to_uint8
+from ..core.figures import class_colours
+from ..core.files import atomic_path
+from ..core.image import to_uint8
 
 _app: QGuiApplication | None = None  # kept alive for the process
 
@@ -50,8 +52,9 @@ def _font(size: int, bold: bool = False) -> QFont:
 
 def _save(img: QImage, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
-    if not img.save(str(path), "PNG"):
-        raise OSError(f"could not write {path}")
+    with atomic_path(path) as tmp:
+        if not img.save(str(tmp)):  # PNG, by the suffix
+            raise OSError(f"could not write {path} (no permission, or a full disk?)")
     return path
 
 

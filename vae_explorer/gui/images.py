@@ -7,31 +7,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-# Ten well-separated colours (Tableau 10), one per class, readable on a dark background.
-CLASS_COLORS = [
-    "#4e79a7",
-    "#f28e2b",
-    "#e15759",
-    "#76b7b2",
-    "#59a14f",
-    "#edc948",
-    "#b07aa1",
-    "#ff9da7",
-    "#9c755f",
-    "#bab0ac",
-]
-
-
-def class_color(label: int) -> QColor:
-    return QColor(CLASS_COLORS[label % len(CLASS_COLORS)])
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """uint8 copy of an image: floats are taken as [0, 1], uint8 passes through."""
-    a = np.asarray(image)
-    if a.dtype == np.uint8:
-        return np.ascontiguousarray(a)
-    return np.ascontiguousarray(np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8))
+from ..core.image import to_uint8
 
 
 def gray_qimage(image: np.ndarray) -> QImage:

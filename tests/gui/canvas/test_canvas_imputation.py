@@ -1,0 +1,184 @@
+"""Imputation from the canvas: each method, live imputation, the worker never backlogged,
+errors shown, and shutdown leaving no thread behind."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from canvas_helpers import LEFT, digits, expected_preset, make_model, set_size, stroke
+from PySide6.QtCore import Qt
+
+from vae_explorer.core.imputation import METHODS
+from vae_explorer.gui import workers
+from vae_explorer.gui.canvas import impute_runner
+
+
+def setup_masked_digit(state, panel, model) -> np.ndarray:
+    state.set_dataset("synthetic", digits())
+    state.set_model(model)
+    panel.load_test_digit(1)
+    panel.apply_preset_mask("middle_rows")
+    return panel.canvas.ink_array()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_impute_keeps_observed_pixels_and_fills_missing_ones(qtbot, state, panel, method):
+    ink = setup_masked_digit(state, panel, make_model(2))
+    panel.method_combo.setCurrentIndex(panel.method_combo.findData(method))
+    if method != "single":
+        panel.steps_spin.setValue(2)
+    with qtbot.waitSignal(panel.imputed, timeout=10000) as blocker:
+        qtbot.mouseClick(panel.impute_button, LEFT)
+    out = blocker.args[0]
+    mask = expected_preset("middle_rows")
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    np.testing.assert_array_equal(out[~mask], ink[~mask])
+    filled = out[mask]
+    assert np.all((filled >= 0) & (filled <= 1))
+    assert np.abs(filled - ink[mask]).max() > 0.05  # the model filled them in
+    np.testing.assert_array_equal(panel.imputed_image(), out)
+    np.testing.assert_array_equal(panel.masked_tile.image(), ink)
+    assert panel.imputed_tile.title() == "Imputed"
+    assert "ms" in panel.message_label.text()
+
+
+def test_method_sets_its_default_steps(panel):
+    from vae_explorer.core.imputation import DEFAULT_STEPS, METHOD_LABELS
+
+    for method in METHODS:
+        index = panel.method_combo.findData(method)
+        assert panel.method_combo.itemText(index) == METHOD_LABELS[method]
+        panel.method_combo.setCurrentIndex(index)
+        assert panel.steps_spin.value() == DEFAULT_STEPS[method]
+
+
+def test_single_pass_matches_decoding_the_zero_filled_encoding(qtbot, state, panel):
+    model = make_model(2)
+    ink = setup_masked_digit(state, panel, model)
+    panel.method_combo.setCurrentIndex(panel.method_combo.findData("single"))
+    assert not panel.steps_spin.isEnabled()
+    with qtbot.waitSignal(panel.imputed, timeout=5000) as blocker:
+        panel.impute()
+    mask = expected_preset("middle_rows")
+    with torch.no_grad():
+        x = torch.from_numpy(np.where(mask, 0, ink).reshape(1, 784))
+        decoded = model.decode(model.encode(x)[0]).numpy().reshape(28, 28)
+    np.testing.assert_allclose(blocker.args[0][mask], decoded[mask], atol=1e-5)
+
+
+def test_empty_mask_returns_the_drawing_unchanged(qtbot, state, panel):
+    state.set_dataset("synthetic", digits())
+    state.set_model(make_model(2))
+    panel.load_test_digit(2)
+    assert not panel.canvas.mask_array().any()
+    with qtbot.waitSignal(panel.imputed, timeout=10000) as blocker:
+        panel.impute()
+    np.testing.assert_array_equal(blocker.args[0], panel.canvas.ink_array())
+
+
+def test_all_missing_mask_gives_a_model_image(qtbot, state, panel):
+    state.set_model(make_model(10))
+    panel.canvas.set_ink(np.ones((28, 28), np.float32))
+    panel.canvas.set_mask(np.ones((28, 28), bool))
+    with qtbot.waitSignal(panel.imputed, timeout=10000) as blocker:
+        panel.impute()
+    out = blocker.args[0]
+    assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+    assert not np.allclose(out, 1.0)
+
+
+def test_ctrl_return_imputes(qtbot, state, panel):
+    setup_masked_digit(state, panel, make_model(2))
+    panel.canvas.setFocus()
+    with qtbot.waitSignal(panel.imputed, timeout=10000):
+        qtbot.keyClick(panel.canvas, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+
+def test_live_imputation_follows_painting(qtbot, state, panel):
+    setup_masked_digit(state, panel, make_model(2))
+    panel.method_combo.setCurrentIndex(panel.method_combo.findData("single"))
+    with qtbot.waitSignal(panel.imputed, timeout=5000):
+        panel.live_check.setChecked(True)
+    set_size(panel, 1)
+    with qtbot.waitSignal(panel.imputed, timeout=5000) as blocker:
+        stroke(qtbot, panel, [(2, 2), (2, 10)])
+    assert np.all(blocker.args[0][2, 2:11] == 1.0)  # the new observed ink is in the result
+    qtbot.waitUntil(lambda: panel.imputed_tile.title() == "Imputed", timeout=5000)
+    # Turning live off: further strokes leave the imputation marked out of date.
+    panel.live_check.setChecked(False)
+    stroke(qtbot, panel, [(25, 2)])
+    qtbot.waitUntil(lambda: panel.imputed_tile.title() == "Imputed (out of date)", timeout=5000)
+
+
+def test_saving_the_model_keeps_the_imputation(qtbot, state, panel, tmp_path):
+    setup_masked_digit(state, panel, make_model(2))
+    with qtbot.waitSignal(panel.imputed, timeout=10000) as blocker:
+        panel.impute()
+    version = panel.worker_model_version()
+    state.mark_saved(tmp_path / "model.safetensors")  # modelChanged, the same weights
+    assert panel.worker_model_version() == version
+    np.testing.assert_array_equal(panel.imputed_image(), blocker.args[0])
+
+
+def slow_run_request(monkeypatch, delay_s: float = 0.05):
+    """Make the worker's job slow; returns (tokens run, an event set when a job starts)."""
+    calls: list[int] = []
+    started = threading.Event()
+    real = impute_runner.run_request
+
+    def slow(request):
+        calls.append(request.token)
+        started.set()
+        time.sleep(delay_s)  # on the worker thread: the job itself is slow
+        return real(request)
+
+    monkeypatch.setattr(impute_runner, "run_request", slow)
+    return calls, started
+
+
+def test_requests_faster_than_the_worker_are_coalesced(qtbot, state, make_panel, monkeypatch):
+    calls, _ = slow_run_request(monkeypatch)
+    panel = make_panel()
+    setup_masked_digit(state, panel, make_model(2))
+    results = []
+    panel.imputed.connect(results.append)
+    first = panel._token + 1
+    for _ in range(20):
+        panel.impute()
+    qtbot.waitUntil(lambda: not panel.runner.is_busy(), timeout=5000)
+    assert calls == [first, first + 19]  # the running job, then only the newest request
+    assert len(results) == 2
+    assert panel.impute_button.text() == "Impute"
+    assert panel.imputed_tile.title() == "Imputed"
+
+
+def test_shutdown_with_a_running_imputation_leaves_no_thread(qtbot, state, make_panel, monkeypatch):
+    calls, started = slow_run_request(monkeypatch, delay_s=0.3)
+    panel = make_panel()
+    setup_masked_digit(state, panel, make_model(2))
+    panel.impute()
+    assert started.wait(5)
+    panel.impute()  # pending behind the running one: dropped by the shutdown
+    assert panel.runner.is_busy() and workers.running_workers() == 1
+    panel.shutdown()
+    assert workers.running_workers() == 0
+    panel.impute()  # after shutdown: ignored
+    qtbot.wait(50)
+    assert len(calls) == 1 and workers.running_workers() == 0
+
+
+def test_an_imputation_error_is_shown_to_the_user(qtbot, state, panel, monkeypatch):
+    setup_masked_digit(state, panel, make_model(2))
+
+    def broken(*args, **kwargs):
+        raise ValueError("no good")
+
+    monkeypatch.setattr(impute_runner, "impute", broken)
+    panel.impute()
+    qtbot.waitUntil(lambda: "Imputation failed" in panel.message_label.text(), timeout=5000)
+    assert "no good" in panel.message_label.text()
+    qtbot.waitUntil(lambda: not panel.runner.is_busy(), timeout=5000)

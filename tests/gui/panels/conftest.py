@@ -1,0 +1,55 @@
+"""Fixtures for the panels alone: a real ExplorerState on a small test set and small VAEs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="session")
+def small_test_set(mnist_test):
+    """The first 300 MNIST test digits as a Dataset."""
+    from vae_explorer.core.data import Dataset
+
+    return Dataset(
+        "mnist", "test", mnist_test.images[:300], mnist_test.labels[:300], list(mnist_test.classes)
+    )
+
+
+@pytest.fixture
+def make_model():
+    """``make_model(seed, latent_dim=2)``: a small untrained MLP VAE, the same for a seed."""
+    from vae_explorer.core.model import VAE, VAEConfig
+
+    def make(seed: int = 0, latent_dim: int = 2):
+        torch.manual_seed(seed)
+        return VAE(VAEConfig(latent_dim=latent_dim, hidden_dim=32))
+
+    return make
+
+
+@pytest.fixture
+def state(small_test_set, make_model):
+    """An ExplorerState showing the small test set with a small model, z at the origin."""
+    from vae_explorer.gui.state import ExplorerState
+
+    s = ExplorerState()
+    s.set_dataset("mnist", small_test_set)
+    s.set_model(make_model(0), {}, None)
+    return s
+
+
+@pytest.fixture
+def count_decodes(monkeypatch):
+    """Counts the state's calls to core's decoder (the grid cache's misses)."""
+    import vae_explorer.gui.state as state_module
+
+    calls = []
+    real = state_module.decode_latents
+
+    def counting(model, z):
+        calls.append(len(z))
+        return real(model, z)
+
+    monkeypatch.setattr(state_module, "decode_latents", counting)
+    return calls

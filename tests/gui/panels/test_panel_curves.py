@@ -1,0 +1,61 @@
+"""The training curves alone: throttled redraws, the first point at once, odd histories."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def curves(qtbot):
+    from vae_explorer.gui.panels import TrainingCurves
+
+    view = TrainingCurves()
+    qtbot.addWidget(view)
+    return view
+
+
+def drawn(curves, name: str) -> np.ndarray:
+    x, _ = curves.items[name].getData()
+    return np.zeros(0) if x is None else x
+
+
+def test_a_burst_of_batches_is_drawn_at_once_then_at_most_10_times_a_second(curves, qtbot):
+    curves.add_batch(0.01, 200.0, 190.0, 5.0)
+    assert drawn(curves, "loss").size == 1  # something moves as soon as a run reports
+    redraws = curves.redraws
+    for i in range(2, 500):
+        curves.add_batch(i / 100, 200.0 - i / 10, 190.0, 5.0)
+    assert curves.redraws == redraws  # the burst waits for the throttle
+    qtbot.waitUntil(lambda: drawn(curves, "loss").size == 499, timeout=2000)
+    assert curves.redraws <= redraws + 2
+    assert curves.series("kl")[0].size == 499 and curves.series("recon")[0].size == 499
+
+
+def test_smoothing_redraws_the_batch_curves_but_not_the_test_points(curves, qtbot):
+    for i in range(1, 50):
+        curves.add_batch(i / 10, float(i % 2) * 10, 0.0, 1.0)
+    curves.add_test(1.0, 185.0)
+    curves.redraw()
+    curves.set_smoothing(0.9)
+    qtbot.waitUntil(lambda: np.ptp(curves.items["loss"].getData()[1][-10:]) < 5, timeout=2000)
+    np.testing.assert_array_equal(curves.items["test"].getData()[1], [185.0])
+    np.testing.assert_array_equal(curves.series("loss")[1][:2], [10.0, 0.0])  # raw data kept
+
+
+def test_odd_history_records_are_skipped(curves):
+    curves.set_history(
+        [
+            1,
+            "a",
+            None,
+            {"epoch": "x"},
+            {"epoch": 1, "train_loss": float("inf")},
+            {"epoch": 2, "train_loss": 150.0, "train_kl": 10**400, "test_elbo": -140.0},
+        ]  # fmt: skip
+    )
+    assert list(curves.series("loss")[1]) == [150.0]
+    assert curves.series("kl")[0].size == 0 and list(curves.series("test")[1]) == [140.0]
+    curves.clear_data()
+    assert all(curves.series(name)[0].size == 0 for name in ("loss", "recon", "kl", "test"))
+    assert drawn(curves, "loss").size == 0

@@ -1,0 +1,227 @@
+"""The training dock alone: form -> core TrainingJob, hostile remembered values, the
+readout of a run (and its average speed), and how the panel follows the state."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from PySide6.QtCore import Qt
+
+LEFT = Qt.MouseButton.LeftButton
+
+
+@pytest.fixture
+def panel(qtbot, state):
+    from vae_explorer.gui.panels import TrainingPanel
+
+    view = TrainingPanel(state)
+    qtbot.addWidget(view)
+    view.resize(380, 800)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def type_into(qtbot, spin, text: str) -> None:
+    edit = spin.lineEdit()
+    edit.selectAll()
+    qtbot.keyClicks(edit, text)
+    qtbot.keyClick(edit, Qt.Key.Key_Tab)
+
+
+# --- the form -----------------------------------------------------------------------------
+def test_start_sends_the_forms_run_as_a_core_training_job(panel, qtbot):
+    from vae_explorer.core.training import TrainingJob
+
+    type_into(qtbot, panel.epochs, "7")
+    type_into(qtbot, panel.batch_size, "250")
+    type_into(qtbot, panel.latent_dim, "3")
+    panel.likelihood.setCurrentIndex(panel.likelihood.findData("gaussian"))
+    panel.beta.setValue(0.5)
+    panel.train_limit = 500
+    with qtbot.waitSignal(panel.startRequested, timeout=1000) as signal:
+        qtbot.mouseClick(panel.start_button, LEFT)
+    job = signal.args[0]
+    assert isinstance(job, TrainingJob)
+    assert job.dataset == "mnist" and job.train_limit == 500 and job.torch_threads is None
+    assert job.model_config.latent_dim == 3 and job.model_config.likelihood == "gaussian"
+    c = job.train_config
+    assert (c.epochs, c.batch_size, c.beta) == (7, 250, 0.5)
+    assert c.log_every == 30 and c.snapshot_every == 240  # ~8 points, 1 snapshot per 60,000 images
+    assert "GUI" in job.command
+    assert panel.progress.format() == "loading data…"
+
+
+def test_the_form_round_trips_through_settings(panel, state):
+    from vae_explorer.gui.panels import TrainingPanel
+
+    panel.epochs.setValue(13)
+    panel.beta.setValue(2.5)
+    panel.lr.setValue(0.0042)
+    panel.arch.setCurrentIndex(panel.arch.findData("conv"))
+    saved = json.loads(json.dumps(panel.form_state()))
+    other = TrainingPanel(state)
+    other.restore_form_state(saved)
+    assert other.form_state() == panel.form_state()
+    other.deleteLater()
+
+
+HOSTILE = [
+    float("inf"),
+    -float("inf"),
+    float("nan"),
+    json.loads("1e400"),  # inf, as a settings file can spell it
+    10**400,
+    -(10**30),
+    -5,
+    1234.5,  # a fraction for the integer fields, out of range for the others
+    "x",
+    "12",
+    None,
+    True,
+    [1, 2],
+    {"a": {"b": [None]}},
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=repr)
+def test_hostile_remembered_values_are_ignored(panel, value):
+    before = panel.form_state()
+    keys = (
+        "likelihood",
+        "arch",
+        "latent_dim",
+        "hidden_dim",
+        "epochs",
+        "batch_size",
+        "lr",
+        "beta",
+        "seed",
+        "device",
+    )
+    panel.restore_form_state({k: value for k in keys})
+    assert panel.form_state() == before
+    c = panel.job().train_config
+    assert c.epochs >= 1 and c.batch_size >= 1 and c.lr > 0 and c.beta >= 0 and math.isfinite(c.lr)
+
+
+@pytest.mark.parametrize("junk", [None, "x", [1, 2], 3, {"epochs": {"nested": [1]}}], ids=repr)
+def test_a_remembered_form_that_is_not_a_form_is_ignored(panel, junk):
+    before = panel.form_state()
+    panel.restore_form_state(junk)
+    assert panel.form_state() == before
+
+
+def test_good_values_beside_bad_ones_are_restored(panel):
+    panel.restore_form_state(
+        {"epochs": 9, "lr": float("nan"), "beta": 3, "batch_size": 1e9, "likelihood": "gaussian"}
+    )
+    assert panel.epochs.value() == 9 and panel.beta.value() == 3.0 and panel.batch_size.value() == 100
+    assert panel.likelihood.currentData() == "gaussian"
+
+
+# --- following the state ------------------------------------------------------------------
+def run_events(panel, epochs=2, batches=4):
+    """Feed the panel the events of a short run, as the window's controller does."""
+    from vae_explorer.core.training import BatchMetrics, EpochSummary, TrainingStarted
+
+    panel.on_started(TrainingStarted("cpu", epochs, batches, 400))
+    for e in range(1, epochs + 1):
+        for b in range(1, batches + 1):
+            panel.on_batch(BatchMetrics(e, b, batches, 200.0 - b, 190.0, 5.0, 723.0))
+        panel.on_epoch(EpochSummary(e, epochs, 190, 180, 5, -185.0, 180, 5, 0.1, 1e-3))
+
+
+def test_an_opened_model_fills_the_form_and_clears_the_last_runs_readout(panel, state, make_model):
+    state.set_training(True)
+    run_events(panel)
+    state.set_model(make_model(4), {}, None)  # the run's final model (training still on)
+    state.set_training(False)
+    panel.on_done(False, 2, False)
+    assert panel.progress.format() == "finished after 2 epoch(s)" and "img/s" in panel.status.text()
+    state.mark_saved("/tmp/run.safetensors")  # saving is not a new model: the readout stays
+    assert panel.progress.format() == "finished after 2 epoch(s)"
+    opened = make_model(5, latent_dim=3)
+    state.set_model(
+        opened, {"train_config": {"epochs": 7, "lr": 0.002, "beta": 0.5, "batch_size": "x"}}, None
+    )
+    assert panel.progress.format() == "idle" and panel.status.text() == ""
+    assert panel.latent_dim.value() == 3 and panel.epochs.value() == 7
+    assert panel.lr.value() == 0.002 and panel.beta.value() == 0.5 and panel.batch_size.value() == 100
+
+
+def test_snapshots_while_training_leave_the_form_alone(panel, state, make_model):
+    state.set_training(True)
+    panel.epochs.setValue(3)
+    state.set_model(make_model(6), {"train_config": {"epochs": 99}}, None, live=True)
+    assert panel.epochs.value() == 3
+
+
+def test_the_buttons_follow_the_training_state(panel, state, qtbot):
+    assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+    state.set_training(True)
+    assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    assert not panel.epochs.isEnabled() and panel.progress.format() == "loading data…"
+    with qtbot.waitSignal(panel.pauseRequested) as paused:
+        qtbot.mouseClick(panel.pause_button, LEFT)
+    assert paused.args == [True] and panel.pause_button.text() == "Resume"
+    with qtbot.waitSignal(panel.stopRequested):
+        qtbot.mouseClick(panel.stop_button, LEFT)
+    state.set_training(False)
+    assert panel.start_button.isEnabled() and panel.pause_button.text() == "Pause"
+    assert not panel.pause_button.isChecked() and panel.epochs.isEnabled()
+
+
+def test_the_dataset_combo_asks_and_then_shows_the_states_dataset(
+    panel, state, qtbot, small_test_set, tmp_path
+):
+    from vae_explorer.core.data import Dataset
+
+    panel.dataset.setFocus()
+    with qtbot.waitSignal(panel.datasetRequested) as request:
+        qtbot.keyClick(panel.dataset, Qt.Key.Key_Down)
+    assert request.args == ["fashion-mnist"]
+    assert panel.dataset.currentData() == "mnist"  # nobody loaded it: the state's stays shown
+    folder = tmp_path / "my-digits"
+    copy = Dataset("custom", "test", small_test_set.images, small_test_set.labels, small_test_set.classes)
+    state.set_dataset(str(folder), copy)
+    assert panel.dataset.currentData() == str(folder) and panel.dataset.currentText() == "Folder: my-digits"
+
+
+def test_an_opened_models_history_fills_the_curves_but_not_during_a_run(panel, state):
+    state.set_history(
+        [{"epoch": 1, "train_loss": 190.0, "test_elbo": -185.0}, {"epoch": 2, "train_loss": 170.0}]
+    )
+    x, y = panel.curves.series("loss")
+    assert list(x) == [1, 2] and list(y) == [190.0, 170.0]
+    assert list(panel.curves.series("test")[1]) == [185.0]
+    state.set_training(True)
+    run_events(panel, epochs=1)
+    state.set_history([{"epoch": 1, "train_loss": 1.0}])  # a snapshot's history: the live curves stay
+    assert panel.curves.series("loss")[0].size == 4
+
+
+def test_the_speed_after_a_run_is_the_runs_average_without_pauses(panel, monkeypatch):
+    """Issue 9 item 6: not the last batch window's speed (723 img/s here)."""
+    import vae_explorer.gui.panels.training_readout as readout
+    from vae_explorer.core.training import BatchMetrics, TrainingStarted
+
+    clock = [100.0]
+    monkeypatch.setattr(readout.time, "perf_counter", lambda: clock[0])
+    panel.on_started(TrainingStarted("cpu", 2, 10, 1000))  # 100 images per batch
+    clock[0] = 101.0
+    panel.on_batch(BatchMetrics(1, 5, 10, 150.0, 140.0, 5.0, 723.0))
+    assert "723 img/s" in panel.status.text()  # while it runs: the latest window's speed
+    panel.pause_button.setEnabled(True)
+    panel.pause_button.setChecked(True)
+    clock[0] = 131.0  # 30 s paused
+    panel.pause_button.setChecked(False)
+    clock[0] = 134.0
+    panel.on_batch(BatchMetrics(2, 10, 10, 120.0, 110.0, 5.0, 723.0))
+    panel.on_done(False, 2, False)
+    # 2,000 images in 4 s of training (34 s of wall time less 30 s of pause)
+    assert panel.status.text() == "loss 120.0 · recon 110.0 · KL 5.00 · 500 img/s on average"
+    assert panel.progress.format() == "finished after 2 epoch(s)"
+    assert panel.progress.value() == panel.progress.maximum()

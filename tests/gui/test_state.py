@@ -1,0 +1,183 @@
+"""ExplorerState alone: its parts stay consistent with each other, and it says what changed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vae_explorer.core.data import Dataset
+from vae_explorer.core.latent import decode_latents, encode_images
+from vae_explorer.core.model import VAE, VAEConfig
+from vae_explorer.gui import state as state_module
+from vae_explorer.gui.state import ExplorerState
+
+
+def _model(latent_dim: int = 2, seed: int = 0) -> VAE:
+    torch.manual_seed(seed)
+    return VAE(VAEConfig(latent_dim=latent_dim, hidden_dim=16))
+
+
+def _dataset(mnist_test, n: int = 300) -> Dataset:
+    return Dataset("mnist", "test", mnist_test.images[:n], mnist_test.labels[:n], mnist_test.classes)
+
+
+class Recorder:
+    """Counts every signal of a state."""
+
+    NAMES = (
+        "modelChanged",
+        "datasetChanged",
+        "latentsChanged",
+        "dimsChanged",
+        "currentZChanged",
+        "pickedIndexChanged",
+        "canvasPosteriorChanged",
+        "gridChanged",
+        "visibleRangeChanged",
+        "overlayChanged",
+        "historyChanged",
+        "trainingChanged",
+        "modifiedChanged",
+    )
+
+    def __init__(self, state: ExplorerState) -> None:
+        self.counts = dict.fromkeys(self.NAMES, 0)
+        for name in self.NAMES:
+            getattr(state, name).connect(lambda *_, n=name: self._hit(n))
+
+    def _hit(self, name: str) -> None:
+        self.counts[name] += 1
+
+    def fired(self) -> set[str]:
+        return {n for n, c in self.counts.items() if c}
+
+    def reset(self) -> None:
+        self.counts = dict.fromkeys(self.NAMES, 0)
+
+
+@pytest.fixture
+def state(mnist_test):
+    s = ExplorerState()
+    s.set_dataset("mnist", _dataset(mnist_test))
+    s.set_model(_model(), {"epochs_completed": 3}, "m.safetensors", modified=False)
+    return s
+
+
+def test_latents_always_belong_to_the_current_model_and_test_set(state, mnist_test):
+    mu, logvar = encode_images(state.model, state.test_set.images)
+    np.testing.assert_allclose(state.latents[0], mu, atol=1e-6)
+    np.testing.assert_allclose(state.latents[1], logvar, atol=1e-6)
+    other = _model(seed=1)
+    state.set_model(other)
+    np.testing.assert_allclose(state.latents[0], encode_images(other, state.test_set.images)[0], atol=1e-6)
+    state.set_dataset("mnist", _dataset(mnist_test, 120))
+    assert state.latents[0].shape == (120, 2)
+
+
+def test_handed_over_latents_are_used_only_when_they_fit(state):
+    n = len(state.test_set)
+    given = (np.full((n, 2), 7.0, np.float32), np.zeros((n, 2), np.float32))
+    state.set_model(_model(seed=2), latents=given)
+    assert state.latents[0] is given[0]
+    wrong = (np.zeros((n - 1, 2), np.float32), np.zeros((n - 1, 2), np.float32))
+    state.set_model(_model(seed=3), latents=wrong)
+    assert state.latents[0].shape == (n, 2) and not np.all(state.latents[0] == 0)
+
+
+def test_a_model_of_another_latent_size_resets_what_depends_on_it(state):
+    state.set_current_z([0.5, -0.5])
+    state.set_canvas_posterior([0.1, 0.2], [-1.0, -1.0])
+    rec = Recorder(state)
+    state.set_model(_model(latent_dim=5))
+    assert state.dims == (0, 1) and state.current_z.shape == (5,) and not state.current_z.any()
+    assert state.canvas_posterior is None
+    assert {"modelChanged", "latentsChanged", "currentZChanged", "canvasPosteriorChanged"} <= rec.fired()
+    state.set_dims(4, 2)
+    state.set_model(_model(latent_dim=3))
+    assert state.dims == (0, 1)  # dim 4 does not exist any more
+    state.set_model(_model(latent_dim=1))
+    assert state.dims == (0, 0)
+
+
+def test_same_size_models_keep_the_users_point_and_dims(state):
+    state.set_model(_model(latent_dim=4))
+    state.set_dims(3, 1)
+    state.set_current_z([1, 2, 3, 4])
+    state.set_model(_model(latent_dim=4, seed=5))
+    assert state.dims == (3, 1)
+    np.testing.assert_array_equal(state.current_z, [1, 2, 3, 4])
+
+
+def test_setters_refuse_values_that_do_not_fit(state):
+    rec = Recorder(state)
+    state.set_dims(0, 7)  # no such dim
+    state.set_current_z([1.0, 2.0, 3.0])  # wrong size
+    state.set_current_z([np.nan, 0.0])  # not finite
+    state.set_picked_index(10**6)  # not in the test set
+    state.set_canvas_posterior([0.0], [0.0])  # wrong size: taken as "nothing drawn"
+    state.set_visible_range((0, np.inf), (0, 1))
+    assert rec.fired() == set()
+    state.set_grid(size=10**9, spacing="spiral")
+    assert state.grid_size == 30 and state.grid_spacing == "gaussian"
+
+
+def test_a_new_dataset_clears_the_picked_image(state, mnist_test):
+    state.set_picked_index(5)
+    assert state.picked_index == 5
+    rec = Recorder(state)
+    state.set_dataset("mnist", _dataset(mnist_test, 100))
+    assert state.picked_index is None
+    assert {"datasetChanged", "latentsChanged", "pickedIndexChanged"} <= rec.fired()
+
+
+def test_the_plane_point_fills_the_shown_dims_only(state):
+    state.set_model(_model(latent_dim=4))
+    state.set_dims(2, 0)
+    state.set_current_z_from_plane([1.5, -0.5])
+    np.testing.assert_array_equal(state.current_z, [-0.5, 0.0, 1.5, 0.0])
+
+
+def test_modified_follows_training_and_saving(state):
+    assert not state.modified
+    rec = Recorder(state)
+    state.set_model(_model(seed=9), live=True)
+    assert state.modified and state.model_path is None and state.live
+    state.mark_saved("x.safetensors", {"epochs_completed": 1})
+    assert not state.modified and state.model_path == "x.safetensors"
+    assert state.model_meta == {"epochs_completed": 1}
+    assert rec.counts["modifiedChanged"] == 2
+    state.set_training(True)
+    state.set_training(False)
+    assert not state.live
+
+
+def test_the_decoded_grid_is_computed_once_per_model_and_view(state, monkeypatch):
+    calls = []
+    real = state_module.decode_latents
+    monkeypatch.setattr(state_module, "decode_latents", lambda m, z: calls.append(len(z)) or real(m, z))
+    state.set_grid(size=6, spacing="visible")
+    state.set_visible_range((-1, 1), (0, 2))
+    a = state.decoded_grid()
+    b = state.decoded_grid("visible")  # what the scatter overlay asks for
+    assert a is b and calls == [36]
+    np.testing.assert_allclose(a.xs, np.linspace(-1 + 1 / 6, 1 - 1 / 6, 6))
+    assert a.extent == pytest.approx((-1.0, 0.0, 2.0, 2.0))
+    np.testing.assert_allclose(
+        a.mosaic[:28, :28], decode_latents(state.model, a.tile_latent(0, 0)[None])[0], atol=1e-6
+    )
+    assert a.tile_latent(0, 0)[1] == pytest.approx(a.ys[-1])  # row 0 is the top row
+    state.decoded_grid("gaussian")
+    state.set_visible_range((-2, 2), (0, 2))
+    state.decoded_grid("gaussian")  # the Gaussian grid does not depend on the view
+    assert calls == [36, 36]
+    state.decoded_grid("visible")
+    state.set_model(_model(seed=4))
+    state.decoded_grid("visible")
+    assert calls == [36, 36, 36, 36]
+
+
+def test_no_model_no_pictures():
+    s = ExplorerState()
+    assert s.model is None and s.latents is None
+    assert s.decoded_grid() is None and s.decode(np.zeros((1, 2))) is None

@@ -1,0 +1,143 @@
+"""The one background-work helper: results in order on the GUI thread, errors as messages,
+newest-only requests, shutdown that waits."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from PySide6.QtCore import QThread
+
+from vae_explorer.core.data import DatasetError
+from vae_explorer.gui.workers import LatestOnlyRunner, Worker, running_workers, wait_for_workers
+
+
+def _gui_thread() -> QThread:
+    return QThread.currentThread()
+
+
+def test_a_generator_job_yields_in_order_then_returns_then_finishes(qtbot):
+    def job(n):
+        yield from range(n)
+        return "ignored: a generator's return value is not its result"
+
+    seen: list[tuple[str, object, bool]] = []
+    gui = _gui_thread()
+    worker = Worker(job, 5, name="test-gen")
+    worker.yielded.connect(lambda v: seen.append(("yielded", v, QThread.currentThread() is gui)))
+    worker.returned.connect(lambda v: seen.append(("returned", v, QThread.currentThread() is gui)))
+    worker.finished.connect(lambda: seen.append(("finished", None, QThread.currentThread() is gui)))
+    with qtbot.waitSignal(worker.finished, timeout=5000):
+        worker.start()
+    assert [(k, v) for k, v, _ in seen] == [("yielded", i) for i in range(5)] + [
+        ("returned", None),
+        ("finished", None),
+    ]
+    assert all(on_gui for _, _, on_gui in seen)  # even plain lambdas run on the GUI thread
+
+
+def test_a_function_job_returns_its_value_and_reports_progress(qtbot):
+    holder: dict[str, Worker] = {}
+
+    def job(x):
+        for i in range(3):
+            holder["w"].report(i)
+        return x * 2
+
+    worker = Worker(job, 21, name="test-fn")
+    holder["w"] = worker
+    progress: list[object] = []
+    worker.progress.connect(progress.append)
+    with qtbot.waitSignal(worker.returned, timeout=5000) as blocker:
+        worker.start()
+    assert blocker.args == [42] and progress == [0, 1, 2]
+
+
+def test_a_user_error_is_a_message_without_traceback(qtbot, capfd):
+    def job():
+        raise DatasetError("the folder /x has no test images")
+
+    worker = Worker(job, name="test-user-error")
+    with qtbot.waitSignal(worker.failed, timeout=5000) as blocker:
+        worker.start()
+    assert blocker.args == ["the folder /x has no test images"]
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_bug_is_a_message_with_its_type_and_a_traceback_on_stderr(qtbot, capfd):
+    def job():
+        yield 1
+        raise ZeroDivisionError("oops")
+
+    worker = Worker(job, name="test-bug")
+    failed: list[str] = []
+    worker.failed.connect(failed.append)
+    with qtbot.waitSignal(worker.finished, timeout=5000):
+        worker.start()
+    assert failed == ["ZeroDivisionError: oops"]
+    assert "Traceback" in capfd.readouterr().err
+
+
+def test_latest_only_runner_runs_the_newest_request_next(qtbot):
+    gate = threading.Event()
+    ran: list[int] = []
+
+    def job(request):
+        if request == 0:
+            gate.wait(5)
+        ran.append(request)
+        return request
+
+    runner = LatestOnlyRunner(job, "test-latest")
+    results: list[object] = []
+    runner.returned.connect(results.append)
+    busy: list[bool] = []
+    runner.busyChanged.connect(busy.append)
+    for request in range(20):
+        runner.submit(request)
+    gate.set()
+    qtbot.waitUntil(lambda: not runner.is_busy(), timeout=5000)
+    assert ran == [0, 19] and results == [0, 19]
+    assert busy == [True, False]
+
+
+def test_shutdown_drops_pending_work_and_waits_for_the_running_job(qtbot):
+    started = threading.Event()
+
+    def job(request):
+        started.set()
+        time.sleep(0.2)
+        return request
+
+    runner = LatestOnlyRunner(job, "test-shutdown")
+    runner.submit(1)
+    runner.submit(2)
+    assert started.wait(5)
+    runner.shutdown()
+    assert running_workers() == 0
+    runner.submit(3)  # after shutdown: ignored
+    assert not runner.is_busy() or running_workers() == 0
+
+
+def test_wait_for_workers_delivers_what_they_posted(qtbot):
+    def job():
+        time.sleep(0.05)
+        return "done"
+
+    worker = Worker(job, name="test-wait")
+    got: list[object] = []
+    worker.returned.connect(got.append)
+    worker.start()
+    assert wait_for_workers(5000)
+    assert got == ["done"] and running_workers() == 0
+
+
+@pytest.mark.parametrize("ms", [50])
+def test_wait_for_workers_gives_up_on_a_job_that_does_not_end(qtbot, ms):
+    release = threading.Event()
+    worker = Worker(lambda: release.wait(10), name="test-stuck")
+    worker.start()
+    assert not wait_for_workers(ms)
+    release.set()
+    qtbot.waitUntil(lambda: running_workers() == 0, timeout=5000)

@@ -1,0 +1,124 @@
+"""The app entry point, menus, and what the window remembers (layout, form, settings)."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtWidgets import QApplication
+
+
+def test_run_app_builds_the_window_and_runs_the_loop(qtbot, small_checkpoint, monkeypatch):
+    from vae_explorer.gui import app as app_module
+
+    shown = []
+    app = QApplication.instance()
+    monkeypatch.setattr(type(app), "exec", lambda self: shown.extend(self.topLevelWidgets()) or 0)
+    assert app_module.run_app(str(small_checkpoint)) == 0
+    from vae_explorer.gui.window import MainWindow
+
+    windows = [w for w in shown if isinstance(w, MainWindow)]
+    assert windows and windows[0].state.model_path.name == "small.safetensors"
+    assert windows[0].windowTitle() == "small.safetensors — VAE Explorer"
+    for w in windows:
+        w.close()
+        w.deleteLater()
+
+
+def test_a_saved_layout_larger_than_the_screen_opens_inside_it(qtbot):
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QApplication
+
+    from vae_explorer.gui.theme import app_settings
+    from vae_explorer.gui.window import MainWindow
+
+    area = QApplication.primaryScreen().availableGeometry()
+    big = MainWindow(load_default=False)
+    qtbot.addWidget(big)
+    big.show()
+    qtbot.waitExposed(big)
+    big.setGeometry(QRect(area.left() + 500, area.top() + 400, area.width() + 600, area.height() + 400))
+    assert big.width() > area.width()  # the saved layout really is larger than the screen
+    app_settings().setValue("window/geometry", big.saveGeometry())
+    big.close()
+    w = MainWindow(load_default=False)
+    qtbot.addWidget(w)
+    assert w.width() <= area.width() and w.height() <= area.height()
+    assert area.contains(w.geometry().topLeft())
+    w.close()
+
+
+def test_the_default_layout_fits_a_1400_by_900_screen(qtbot):
+    from vae_explorer.gui.window import MainWindow
+
+    w = MainWindow(load_default=False)
+    qtbot.addWidget(w)
+    hint = w.minimumSizeHint()
+    assert hint.width() <= 1400 and hint.height() <= 900, (hint.width(), hint.height())
+    w.close()
+
+
+def test_menu_actions_exist_with_shortcuts(window):
+    assert window.menus.open.shortcut().toString() == "Ctrl+O"
+    assert window.menus.save.shortcut().toString() == "Ctrl+S"
+    assert window.menus.quit.shortcut().toString() == "Ctrl+Q"
+    titles = [a.text() for a in window.menuBar().actions()]
+    assert titles == ["&File", "&Dataset", "&View", "&Help"]
+
+
+def test_layout_and_preferences_persist(qtbot, small_checkpoint):
+    from vae_explorer.gui.window import MainWindow
+
+    w = MainWindow(small_checkpoint, load_default=False)
+    qtbot.addWidget(w)
+    w.grid.size_spin.setValue(9)
+    w.samples_dock.hide()
+    w.show()
+    w.close()
+    w2 = MainWindow(small_checkpoint, load_default=False)
+    qtbot.addWidget(w2)
+    w2.show()
+    assert w2.grid.grid_size() == 9
+    assert not w2.samples_dock.isVisible()
+    w2.close()
+
+
+def test_training_form_persists(qtbot, small_checkpoint):
+    from vae_explorer.gui.window import MainWindow
+
+    w = MainWindow(small_checkpoint, load_default=False)
+    qtbot.addWidget(w)
+    w.training.epochs.setValue(13)
+    w.training.beta.setValue(2.5)
+    w.close()
+    w2 = MainWindow(None, load_default=False)
+    qtbot.addWidget(w2)
+    assert w2.training.epochs.value() == 13 and w2.training.beta.value() == 2.5
+    w2.close()
+
+
+def test_a_corrupt_settings_file_gives_a_sane_window(qtbot, small_checkpoint):
+    """A hand-edited or damaged settings file: bad values are ignored, the form stays valid."""
+    from vae_explorer.gui.theme import app_settings
+    from vae_explorer.gui.window import MainWindow
+
+    s = app_settings()
+    bad_form = {"epochs": 0, "batch_size": -5, "lr": float("nan"), "beta": -1, "latent_dim": "x"}
+    s.setValue("train/form", json.dumps(bad_form))
+    s.setValue("grid/size", "lots")
+    s.setValue("window/geometry", "garbage")
+    s.setValue("dataset", "/no/such/folder")
+    s.sync()
+    w = MainWindow(small_checkpoint, load_default=False)
+    qtbot.addWidget(w)
+    w.show()
+    c = w.training.job().train_config
+    assert c.epochs >= 1 and c.batch_size >= 1 and c.lr > 0 and c.beta >= 0
+    assert w.grid.grid_size() >= 2 and w.state.dataset_key == "mnist"
+    s.setValue("train/form", json.dumps({"epochs": 0, "batch_size": -5, "lr": -1.0, "beta": -1.0}))
+    s.sync()
+    w2 = MainWindow(small_checkpoint, load_default=False)
+    qtbot.addWidget(w2)
+    c = w2.training.job().train_config
+    assert c.epochs >= 1 and c.batch_size >= 1 and c.lr > 0 and c.beta >= 0
+    w.close()
+    w2.close()

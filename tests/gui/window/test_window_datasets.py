@@ -1,0 +1,249 @@
+"""Datasets through the window: the Dataset menu, IDX folders good and bad, downloads."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import shutil
+import struct
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QFileDialog, QPushButton
+from window_helpers import (
+    LEFT,
+    same_weights,
+    small_run,
+    told,
+    weights,
+)
+
+from vae_explorer.core.data import write_idx
+
+
+def _idx_folder(folder: Path, n_train: int = 120, n_test: int = 60) -> Path:
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), np.uint8))
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
+    return folder
+
+
+TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
+
+
+TEST_LABELS = "t10k-labels-idx1-ubyte.gz"
+
+
+def _truncate(p: Path) -> None:
+    p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+
+
+def _raw(p: Path, payload: bytes) -> None:
+    p.unlink()
+    p.with_suffix("").write_bytes(payload)  # the raw (uncompressed) name
+
+
+DATA_FAULTS = {
+    "truncated gzip": (TEST_IMAGES, _truncate, "truncated"),
+    "not gzip": (TEST_IMAGES, lambda p: p.write_bytes(b"<html>not found</html>" * 9), "not a gzip"),
+    "wrong magic": (TEST_IMAGES, lambda p: _raw(p, b"\x01\x02\x08\x03" + bytes(200)), "bad magic"),
+    "wrong dtype": (TEST_IMAGES, lambda p: write_idx(p, np.zeros((60, 28, 28), ">i4")), "unsigned bytes"),
+    "wrong dims": (TEST_IMAGES, lambda p: write_idx(p, np.zeros((60, 14, 14), np.uint8)), "28 x 28"),
+    "counts differ": (TEST_LABELS, lambda p: write_idx(p, np.zeros(59, np.uint8)), "59 labels"),
+    "label out of range": (TEST_LABELS, lambda p: write_idx(p, np.full(60, 12, np.uint8)), "out of range"),
+    "file missing": (TEST_LABELS, lambda p: p.unlink(), "missing"),
+    "empty file": (TEST_IMAGES, lambda p: p.write_bytes(b""), "empty"),
+    "huge declared size": (
+        TEST_IMAGES,
+        lambda p: _raw(p, bytes([0, 0, 8, 3]) + struct.pack(">III", 60_000, 28, 28) + bytes(1000)),
+        "truncated",
+    ),
+}
+
+
+def _open_folder(window, monkeypatch, folder: Path) -> None:
+    """Dataset ▸ Open folder of IDX files…, the dialog answering ``folder``."""
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    window.menus.open_folder.trigger()
+
+
+def test_a_good_idx_folder_opens(window, tmp_path, monkeypatch):
+    """The control for the faults below: the same folder, unharmed, opens."""
+    folder = _idx_folder(tmp_path / "data")
+    _open_folder(window, monkeypatch, folder)
+    assert window.state.dataset_key == str(folder) and len(window.state.test_set) == 60
+    assert window.scatter.cloud.points()[0].shape == (60,)
+
+
+@pytest.mark.parametrize("fault", list(DATA_FAULTS))
+def test_a_bad_idx_folder_is_refused_and_the_dataset_stays(window, tmp_path, monkeypatch, fault):
+    name, damage, phrase = DATA_FAULTS[fault]
+    folder = _idx_folder(tmp_path / "data")
+    damage(folder / name)
+    before = window.state.test_set
+    _open_folder(window, monkeypatch, folder)
+    text = told(window)
+    assert phrase in text and name.split(".")[0] in text, text
+    assert window.last_error is not None and phrase in window.last_error
+    assert window.state.dataset_key == "mnist" and window.state.test_set is before
+    assert window.scatter.cloud.points()[0].shape == (10_000,)
+    assert window.training.dataset.currentData() == "mnist"
+    assert window.menus.datasets["mnist"].isChecked()
+
+
+def test_a_folder_of_empty_splits(window, qtbot, tmp_path, monkeypatch):
+    """Zero images: shown as an empty scatter; training says the training set is empty."""
+    folder = _idx_folder(tmp_path / "data", n_train=0, n_test=0)
+    _open_folder(window, monkeypatch, folder)
+    assert window.state.dataset_key == str(folder) and len(window.state.test_set) == 0
+    window.grid.refresh()
+    window.samples.new_button.click()
+    assert not window.canvas.random_button.isEnabled()
+    small_run(window)
+    qtbot.mouseClick(window.training.start_button, LEFT)
+    qtbot.waitUntil(lambda: not window.trainer.is_running() and bool(window.last_error), timeout=10_000)
+    assert "training set is empty" in told(window)
+
+
+@pytest.mark.parametrize("damage, phrase", [(Path.unlink, "missing"), (_truncate, "truncated")])
+def test_a_bad_training_split_fails_at_start(window, qtbot, tmp_path, monkeypatch, damage, phrase):
+    """The test split alone is enough to look at; training then names the bad file."""
+    folder = _idx_folder(tmp_path / "data")
+    damage(folder / "train-images-idx3-ubyte.gz")
+    _open_folder(window, monkeypatch, folder)
+    assert window.state.dataset_key == str(folder)
+    model, before = window.state.model, weights(window.state.model)
+    small_run(window)
+    qtbot.mouseClick(window.training.start_button, LEFT)
+    qtbot.waitUntil(lambda: not window.trainer.is_running() and bool(window.last_error), timeout=10_000)
+    assert "train-images-idx3-ubyte" in told(window) and phrase in window.last_error
+    assert "failed" in window.training.progress.format()
+    assert window.state.model is model and same_weights(weights(model), before)
+    assert window.training.start_button.isEnabled()
+
+
+def test_missing_dataset_folder_is_reported(window, tmp_path):
+    assert not window.set_dataset(str(tmp_path / "nowhere"))
+    assert "nowhere" in window.last_error
+    assert window.state.dataset_key == "mnist"
+
+
+def test_dataset_menu_switches_the_test_set(window):
+    from vae_explorer.core.data import locate_dataset
+
+    if locate_dataset("fashion-mnist", "test") is None:
+        pytest.skip("Fashion-MNIST is not installed here")
+    window.menus.datasets["fashion-mnist"].trigger()
+    assert window.state.dataset_key == "fashion-mnist"
+    assert window.training.dataset.currentData() == "fashion-mnist"
+    labels = [item[1].text for item in window.scatter.legend.items]
+    assert labels[0] == "T-shirt/top" and labels[9] == "Ankle boot"
+    assert window.state.latents[0].shape == (10_000, 2)
+    assert "Fashion-MNIST" in window.dataset_label.text()
+    window.training.dataset.setCurrentIndex(window.training.dataset.findData("mnist"))
+    assert window.state.dataset_key == "mnist" and window.menus.datasets["mnist"].isChecked()
+
+
+def test_download_runs_in_the_background_with_progress(window, qtbot, monkeypatch, tmp_path):
+    import vae_explorer.gui.window.downloads as dd
+
+    calls = []
+
+    def fake_download(name, progress=None):
+        calls.append(name)
+        for done in (0, 500_000, 1_000_000):
+            progress("t10k-images-idx3-ubyte", done, 1_000_000)
+        return tmp_path
+
+    monkeypatch.setattr(dd, "download_dataset", fake_download)
+    seen = []
+    window.downloader.progress.connect(lambda *a: seen.append(a))
+    with qtbot.waitSignal(window.downloader.finished, timeout=5000) as blocker:
+        window.download_dataset("fashion-mnist")
+    assert blocker.args == ["fashion-mnist", str(tmp_path)]
+    assert calls == ["fashion-mnist"] and seen[-1] == ("t10k-images-idx3-ubyte", 1_000_000, 1_000_000)
+    qtbot.waitUntil(lambda: window.downloader.dialog is None, timeout=2000)
+    assert not window.downloader.is_running()
+
+
+def test_a_download_can_be_cancelled(window, qtbot, monkeypatch):
+
+    import vae_explorer.gui.window.downloads as dd
+
+    def slow_download(name, progress=None):
+        for i in range(1000):
+            progress("train-images-idx3-ubyte", i, 1000)
+            time.sleep(0.005)
+        raise AssertionError("not cancelled")
+
+    monkeypatch.setattr(dd, "download_dataset", slow_download)
+    with qtbot.waitSignal(window.downloader.progress, timeout=5000):
+        window.download_dataset("fashion-mnist")
+    with qtbot.waitSignal(window.downloader.failed, timeout=5000) as blocker:
+        window.downloader.dialog.findChild(QPushButton).click()  # the dialog's Cancel
+    assert blocker.args == ["download cancelled"]
+    assert "cancelled" in window.statusBar().currentMessage()
+
+
+class _Response:
+    """A stand-in for urlopen's answer: ``body``, claiming ``length`` bytes."""
+
+    def __init__(self, body: bytes, length: int) -> None:
+        self.headers = {"Content-Length": str(length)}
+        self._body = io.BytesIO(body)
+
+    def read(self, n: int = -1) -> bytes:
+        return self._body.read(n)
+
+    def __enter__(self) -> _Response:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _no_network(url, timeout=None):
+    raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+
+def _http_404(url, timeout=None):
+    raise urllib.error.HTTPError(url, 404, "Not Found", {}, None)  # type: ignore[arg-type]
+
+
+_NOT_FASHION = gzip.compress(b"not fashion")
+
+
+DOWNLOAD_FAULTS = {
+    "no network": (_no_network, "check the network connection"),
+    "HTTP error": (_http_404, "HTTP 404"),
+    "truncated transfer": (lambda url, timeout=None: _Response(b"\x1f\x8b" + bytes(98), 5000), "try again"),
+    "checksum mismatch": (
+        lambda url, timeout=None: _Response(_NOT_FASHION, len(_NOT_FASHION)),
+        "checksum mismatch",
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", list(DOWNLOAD_FAULTS))
+def test_a_failed_download_is_reported_and_leaves_nothing(window, qtbot, monkeypatch, fault):
+    from vae_explorer.core.data import user_data_dir
+
+    opener, phrase = DOWNLOAD_FAULTS[fault]
+    monkeypatch.setattr(urllib.request, "urlopen", opener)
+    dest = user_data_dir() / "fashion-mnist"
+    shutil.rmtree(dest, ignore_errors=True)
+    before = window.state.test_set
+    with qtbot.waitSignal(window.downloader.failed, timeout=10_000):
+        window.download_dataset("fashion-mnist")
+    qtbot.waitUntil(lambda: not window.downloader.is_running(), timeout=5000)
+    text = told(window)
+    assert "Download failed" in text and phrase in text, text
+    assert window.downloader.dialog is None
+    assert window.state.dataset_key == "mnist" and window.state.test_set is before
+    assert not dest.exists() or list(dest.iterdir()) == []  # no partial or corrupt file

@@ -1,0 +1,255 @@
+"""Models and exports through the window: open, save, bad checkpoints, odd metadata, exports."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from checkpoint_files import rewrite_header
+from PySide6.QtWidgets import QFileDialog
+from window_helpers import (
+    assert_scatter_decodes,
+    good_file,
+    open_via_menu,
+    same_weights,
+    told,
+    weights,
+)
+
+from vae_explorer.core import checkpoints as ck
+from vae_explorer.core.checkpoints import load_checkpoint, save_checkpoint
+from vae_explorer.core.model import VAE, VAEConfig
+
+
+def test_save_and_open_a_model(window, tmp_path):
+    path = tmp_path / "mine.safetensors"
+    assert window.save_model(path)
+    assert path.is_file() and window.state.model_path == path
+    ckpt = load_checkpoint(path)
+    for k, v in window.state.model.state_dict().items():
+        np.testing.assert_array_equal(ckpt.model.state_dict()[k].numpy(), v.numpy())
+    assert ckpt.metadata["dataset"] == "mnist"
+    import torch
+
+    from vae_explorer.core.model import VAE, VAEConfig
+
+    torch.manual_seed(5)
+    window.state.set_model(VAE(VAEConfig(hidden_dim=16)))
+    assert window.open_model(path)
+    assert window.state.model.config.hidden_dim == 64
+    assert "mine.safetensors" in window.model_label.text()
+
+
+def test_opening_a_bad_file_keeps_the_model(window, tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x80\x04not a checkpoint")
+    model = window.state.model
+    assert not window.open_model(bad)
+    assert window.state.model is model
+    assert "pickle" in window.last_error
+
+
+def test_opening_a_model_fills_the_training_form(window, tmp_path):
+    import torch
+
+    from vae_explorer.core.checkpoints import save_checkpoint
+    from vae_explorer.core.model import VAE, VAEConfig
+
+    torch.manual_seed(3)
+    model = VAE(VAEConfig(latent_dim=3, hidden_dim=48, likelihood="gaussian"))
+    path = save_checkpoint(
+        model,
+        tmp_path / "g.safetensors",
+        {"dataset": "mnist", "train_config": {"epochs": 7, "lr": 0.002, "beta": 0.5}},
+    )
+    assert window.open_model(path)
+    t = window.training
+    assert t.likelihood.currentData() == "gaussian" and t.latent_dim.value() == 3
+    assert t.hidden_dim.value() == 48 and t.epochs.value() == 7
+    assert t.lr.value() == 0.002 and t.beta.value() == 0.5
+    assert "squared error" in window.model_label.text()
+
+
+class _Exploit:
+    """Unpickling this would create the file named by ``flag``."""
+
+    def __init__(self, flag: str) -> None:
+        self.flag = flag
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.flag}",))
+
+
+def _nan_weights(path: Path) -> None:
+    model = load_checkpoint(path).model
+    with torch.no_grad():
+        model.dec_out.bias[3] = float("nan")
+    save_checkpoint(model, path, {"dataset": "mnist"})
+
+
+def _meta(key: str, value: str):
+    return lambda p: rewrite_header(p, lambda h: h["__metadata__"].update({key: value}))
+
+
+BAD_CHECKPOINTS = {
+    "truncated in the header": (lambda p: p.write_bytes(p.read_bytes()[:40]), ("truncated inside",)),
+    "truncated in the weights": (lambda p: p.write_bytes(p.read_bytes()[:-1000]), ("truncated",)),
+    "newer format": (_meta("format_version", "99"), ("newer",)),
+    "shapes do not match": (_meta("config", '{"latent_dim": 3, "hidden_dim": 32}'), ("shape",)),
+    "no metadata": (lambda p: rewrite_header(p, lambda h: h.pop("__metadata__")), ("not a VAE Explorer",)),
+    "torch.save zip": (lambda p: torch.save({"w": torch.zeros(3)}, p), ("zip",)),
+    "config not JSON": (_meta("config", "{not json"), ("not JSON",)),
+    "NaN weights": (lambda p: _nan_weights(p), ("NaN",)),
+}
+
+
+def _assert_model_kept(window, model, before, path, title) -> None:
+    assert window.state.model is model and same_weights(weights(window.state.model), before)
+    assert window.state.model_path == path and window.windowTitle() == title
+    assert window.state.latents is not None and np.isfinite(window.state.latents[0]).all()
+
+
+def test_a_pickle_checkpoint_is_refused_without_running_it(window, qtbot, tmp_path, monkeypatch):
+    flag = tmp_path / "PWNED"
+    evil = tmp_path / "evil.safetensors"
+    evil.write_bytes(pickle.dumps(_Exploit(str(flag))))
+    model, before, path, title = (
+        window.state.model,
+        weights(window.state.model),
+        window.state.model_path,
+        window.windowTitle(),
+    )
+    open_via_menu(window, monkeypatch, evil)
+    assert not flag.exists(), "unpickling ran code from the file"
+    text = told(window)
+    assert "pickle" in text and "evil.safetensors" in text
+    _assert_model_kept(window, model, before, path, title)
+    assert_scatter_decodes(window, qtbot)
+
+
+@pytest.mark.parametrize("case", list(BAD_CHECKPOINTS))
+def test_a_bad_checkpoint_is_refused_and_the_model_stays(window, qtbot, tmp_path, monkeypatch, case):
+    damage, phrases = BAD_CHECKPOINTS[case]
+    bad = good_file(tmp_path / "bad.safetensors")
+    damage(bad)
+    model, before, path, title = (
+        window.state.model,
+        weights(window.state.model),
+        window.state.model_path,
+        window.windowTitle(),
+    )
+    open_via_menu(window, monkeypatch, bad)
+    text = told(window)
+    assert str(bad) in text and any(p in text for p in phrases), text
+    assert "Cannot open the model" in window.statusBar().currentMessage()
+    _assert_model_kept(window, model, before, path, title)
+    assert_scatter_decodes(window, qtbot)
+
+
+def test_an_unharmed_checkpoint_opens(window, tmp_path, monkeypatch):
+    """The control for the damage above."""
+    good = good_file(tmp_path / "good.safetensors")
+    open_via_menu(window, monkeypatch, good)
+    assert window.state.model_path == good and window.state.model.config.hidden_dim == 32
+
+
+def _save_via_menu(window, monkeypatch, path: Path) -> None:
+    """File ▸ Save model as…, the dialog answering ``path``."""
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    window.menus.save_as.trigger()
+
+
+def _read_only(monkeypatch) -> None:
+    """A read-only folder, as root sees one: creating the temporary file is refused."""
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+
+
+def _full_disk(monkeypatch) -> None:
+    def no_space(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ck.os, "fsync", no_space)
+
+
+@pytest.mark.parametrize("fault, phrase", [(_read_only, "Permission denied"), (_full_disk, "No space left")])
+def test_a_failed_save_keeps_the_previous_file(window, tmp_path, monkeypatch, fault, phrase):
+    path = tmp_path / "mine.safetensors"
+    _save_via_menu(window, monkeypatch, path)
+    assert window.state.model_path == path
+    good = path.read_bytes()
+    torch.manual_seed(9)
+    window.state.set_model(VAE(VAEConfig(hidden_dim=16)), {"dataset": "mnist"}, None)
+    fault(monkeypatch)
+    _save_via_menu(window, monkeypatch, path)
+    text = told(window)
+    assert phrase in text and "Cannot save the model" in text, text
+    assert path.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.safetensors", "settings.ini"]
+    assert window.state.model_path is None  # still unsaved: the title must not claim otherwise
+    assert "unsaved" in window.windowTitle()
+    monkeypatch.undo()
+    assert load_checkpoint(path).config.hidden_dim == 64
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"history": [1, "a", None, {"epoch": "x", "train_loss": "nan"}], "dataset": 42},
+        {"history": {"epoch": 1}, "train_config": [1, 2], "epochs_completed": "many"},
+        {"train_config": {"epochs": -3, "lr": "fast", "batch_size": 1e308, "beta": float("nan")}},
+        {"history": [{"epoch": 1, "train_loss": float("inf"), "test_elbo": None}], "dataset": "/etc"},
+        {"dataset": "fashion-mnist-but-not-really", "history": [{"epoch": i} for i in range(3)]},
+        {"train_config": {"epochs": 10**400, "seed": -(10**30)}, "history": [{"epoch": 10**400}]},
+    ],
+)
+def test_odd_metadata_in_a_valid_checkpoint(window, qtbot, tmp_path, monkeypatch, meta):
+    """Metadata the window reads (history, train_config, dataset) comes from the file too."""
+    torch.manual_seed(4)
+    path = save_checkpoint(VAE(VAEConfig(latent_dim=2, hidden_dim=32)), tmp_path / "odd.safetensors", meta)
+    open_via_menu(window, monkeypatch, path)
+    assert window.state.model_path == path  # the weights are fine: it opens
+    assert window.state.dataset_key == "mnist"
+    c = window.training.job().train_config
+    assert c.epochs >= 1 and c.batch_size >= 1 and c.lr > 0 and c.beta >= 0
+    assert_scatter_decodes(window, qtbot)
+    assert window.save_model(tmp_path / "again.safetensors")
+
+
+def test_exports(window, tmp_path):
+    assert window.export_view(tmp_path / "view.png")
+    assert (tmp_path / "view.png").stat().st_size > 10_000
+    assert window.export_view(tmp_path / "view.svg")
+    assert "<svg" in (tmp_path / "view.svg").read_text()[:2000]
+    assert window.export_latents(tmp_path / "z.csv")
+    lines = (tmp_path / "z.csv").read_text().splitlines()
+    assert lines[0].startswith("index,label,class,mu_0,mu_1,logvar_0,logvar_1")
+    assert len(lines) == 10_001
+
+
+@pytest.mark.parametrize("name", ["view.png", "view.svg", "z.csv"])
+def test_an_export_that_cannot_be_written_is_reported(window, tmp_path, name):
+    target = tmp_path / "no such folder" / name
+    export = window.export_latents if name.endswith(".csv") else window.export_view
+    assert not export(target)
+    text = told(window)
+    assert "Export failed" in text and ("no such folder" in text.lower() or "No such file" in text), text
+    assert not target.exists()
+
+
+def test_a_png_the_image_writer_refuses_is_reported(window, tmp_path, monkeypatch):
+    """QImage.save fails quietly (permissions, full disk): the window must not say Exported."""
+    from PySide6.QtGui import QImage
+
+    monkeypatch.setattr(QImage, "save", lambda self, *a, **k: False)
+    assert not window.export_view(tmp_path / "view.png")
+    assert "could not be written" in told(window)
+    assert not window.statusBar().currentMessage().startswith("Exported")

@@ -1,0 +1,164 @@
+"""The views working together in the window: docks, canvas, unusual latent sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from gui_helpers import data_pos, decode, send_mouse, set_view
+from PySide6.QtCore import QEvent, QPoint, Qt
+from window_helpers import (
+    LEFT,
+    good_file,
+    open_via_menu,
+)
+
+from vae_explorer.core.checkpoints import save_checkpoint
+from vae_explorer.core.model import VAE, VAEConfig
+
+
+def _tile_center(canvas, n: int, row: int, col: int) -> QPoint:
+    r = canvas.target_rect()
+    return QPoint(int(r.x() + (col + 0.5) * r.width() / n), int(r.y() + (row + 0.5) * r.height() / n))
+
+
+def test_clicking_a_grid_tile_decodes_its_z(window, qtbot):
+    window.grid_dock.raise_()
+    grid = window.grid
+    grid.size_spin.setValue(10)
+    assert grid.mosaic.shape == (280, 280)
+    qtbot.mouseClick(grid.canvas, Qt.MouseButton.LeftButton, pos=_tile_center(grid.canvas, 10, 2, 7))
+    z = window.preview.z
+    np.testing.assert_allclose(z, grid.tile_latent(2, 7))
+    h = grid.canvas._highlight
+    assert (h.x(), h.y(), h.width()) == (7 * 28, 2 * 28, 28)  # the picked tile is outlined
+    xs, ys = grid.axes()
+    assert np.isclose(z[0], xs[7]) and np.isclose(z[1], ys[::-1][2])  # row 0 is the top
+    np.testing.assert_allclose(window.preview.canvas.image(), decode(window.state.model, z), atol=1e-6)
+    # The mosaic tile is that same decoding.
+    np.testing.assert_allclose(grid.mosaic[56:84, 196:224], decode(window.state.model, z), atol=1e-6)
+
+
+def test_grid_follows_the_visible_range(window, qtbot):
+    grid = window.grid
+    grid.region.setCurrentIndex(1)
+    window.scatter.vb.setRange(xRange=(-1, 1), yRange=(0, 2), padding=0)
+
+    def matches() -> bool:
+        r = grid.extent()
+        (x0, x1), (y0, y1) = window.scatter.visible_range()
+        return bool(np.allclose([r.left(), r.right(), r.top(), r.bottom()], [x0, x1, y0, y1]))
+
+    qtbot.waitUntil(matches, timeout=3000)
+    (x0, x1), _ = window.scatter.visible_range()
+    assert x0 <= -1 + 1e-6 and x1 >= 1 - 1e-6
+
+
+def test_new_samples(window, qtbot):
+    window.samples_dock.raise_()
+    first = window.samples.mosaic.copy()
+    qtbot.mouseClick(window.samples.new_button, Qt.MouseButton.LeftButton)
+    assert window.samples.mosaic.shape == first.shape
+    assert not np.allclose(window.samples.mosaic, first)
+
+
+def test_a_one_dimensional_latent_space(window, qtbot):
+    from vae_explorer.core.model import VAE, VAEConfig
+
+    torch.manual_seed(2)
+    window.state.set_model(VAE(VAEConfig(latent_dim=1, hidden_dim=16)))
+    x, y = window.scatter.cloud.points()
+    np.testing.assert_allclose(x, window.state.latents[0][:, 0])
+    assert np.all(y == 0)
+    window.grid.refresh()
+    z = window.grid.tile_latent(0, 3)
+    assert z.shape == (1,)
+    window.state.set_current_z(z)
+    np.testing.assert_allclose(window.preview.canvas.image(), decode(window.state.model, z), atol=1e-6)
+    assert window.samples.mosaic is not None
+
+
+def _canvas(window, qtbot):
+    assert window.canvas is not None
+    window.canvas_dock.raise_()
+    panel = window.canvas
+    panel.live_check.setChecked(False)
+    return panel
+
+
+def _impute(qtbot, panel, method: str) -> np.ndarray:
+    panel.method_combo.setCurrentIndex(panel.method_combo.findData(method))
+    if panel.steps_spin.isEnabled():
+        panel.steps_spin.setValue(min(panel.steps_spin.value(), 20))  # keep the test quick
+    qtbot.waitUntil(lambda: not panel.runner.is_busy(), timeout=20_000)  # no stale result
+    with qtbot.waitSignal(panel.imputed, timeout=20_000) as blocker:
+        panel.impute()
+    return blocker.args[0]
+
+
+@pytest.mark.parametrize("latent_dim", [1, 10])
+def test_unusual_latent_sizes_work_everywhere(window, qtbot, tmp_path, monkeypatch, latent_dim):
+    torch.manual_seed(latent_dim)
+    path = save_checkpoint(
+        VAE(VAEConfig(latent_dim=latent_dim, hidden_dim=32)), tmp_path / f"z{latent_dim}.safetensors",
+        {"dataset": "mnist"},
+    )  # fmt: skip
+    open_via_menu(window, monkeypatch, path)
+    assert window.state.model.latent_dim == latent_dim and window.state.model_path == path
+    s = window.scatter
+    assert s.x_dim.count() == latent_dim and window.state.latents[0].shape == (10_000, latent_dim)
+    if latent_dim > 2:
+        assert s.x_dim.isEnabled()
+        s.x_dim.setCurrentIndex(9)
+        s.y_dim.setCurrentIndex(4)
+        assert window.state.dims == (9, 4)
+        np.testing.assert_allclose(s.cloud.points()[0], window.state.latents[0][:, 9])
+    else:
+        assert not s.x_dim.isEnabled()
+        assert np.all(s.cloud.points()[1] == 0)
+    # Scatter click and drag.
+    set_view(window)
+    vp = s.plot.viewport()
+    qtbot.mouseClick(vp, LEFT, pos=data_pos(window, 0.5, -1.0).toPoint())
+    z = window.preview.z
+    assert z.shape == (latent_dim,)
+    np.testing.assert_allclose(window.preview.canvas.image(), decode(window.state.model, z), atol=1e-6)
+    if latent_dim > 2:
+        assert abs(z[9] - 0.5) < 0.05 and abs(z[4] + 1.0) < 0.05
+        assert np.count_nonzero(z) <= 2
+    send_mouse(vp, QEvent.Type.MouseButtonPress, data_pos(window, -1, 1))
+    send_mouse(vp, QEvent.Type.MouseMove, data_pos(window, 1, 1), Qt.MouseButton.NoButton)
+    qtbot.waitUntil(lambda: window.preview.z[window.state.dims[0]] > 0.9, timeout=2000)
+    send_mouse(vp, QEvent.Type.MouseButtonRelease, data_pos(window, 1, 1), buttons=Qt.MouseButton.NoButton)
+    # Grid: every tile decodes its own z.
+    window.grid_dock.raise_()
+    window.grid.refresh()
+    zt = window.grid.tile_latent(1, 2)
+    assert zt.shape == (latent_dim,)
+    n = window.grid.grid_size()
+    np.testing.assert_allclose(window.grid.mosaic[28:56, 56:84], decode(window.state.model, zt), atol=1e-6)
+    assert window.grid.mosaic.shape == (28 * n, 28 * n)
+    # Canvas: encoding has the model's size, imputation works, the posterior is drawn.
+    panel = _canvas(window, qtbot)
+    with qtbot.waitSignal(window.state.canvasPosteriorChanged, timeout=5000):
+        panel.load_test_digit(5)
+    posterior = window.state.canvas_posterior
+    assert posterior is not None and posterior[0].shape == (latent_dim,)
+    panel.apply_preset_mask("middle_rows")
+    out = _impute(qtbot, panel, "single")
+    assert np.isfinite(out).all()
+    # ... and back to a 2-d model: nothing stale survives.
+    open_via_menu(window, monkeypatch, good_file(tmp_path / "z2.safetensors"))
+    assert window.state.dims == (0, 1) and window.preview.z.shape == (2,)
+    assert window.state.canvas_posterior is None or window.state.canvas_posterior[0].shape == (2,)
+
+
+def test_the_canvas_undo_history_is_bounded(window):
+    """Hours of painting must not grow memory without limit."""
+    from vae_explorer.gui.canvas.paint_canvas import UNDO_LIMIT
+
+    canvas = window.canvas.canvas
+    for i in range(UNDO_LIMIT + 50):
+        canvas.set_ink(np.full((28, 28), (i % 200 + 1) / 255, np.float32))
+    assert canvas.undo_stack.count() == UNDO_LIMIT
+    assert canvas.undo_stack.canUndo()

@@ -1,0 +1,62 @@
+"""Helpers shared by the window tests: what the user was told, weights, small runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from gui_helpers import data_pos, decode, set_view
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from vae_explorer.core.checkpoints import save_checkpoint
+from vae_explorer.core.model import VAE, VAEConfig
+
+LEFT = Qt.MouseButton.LeftButton
+STATIC_DIALOGS: list[str] = []
+
+
+def told(window) -> str:
+    """Everything the user was shown: open message boxes, static dialogs, the status bar."""
+    texts = [b.text() for b in window.findChildren(QMessageBox) if b.isVisible()]
+    return "\n".join([*texts, *STATIC_DIALOGS, window.statusBar().currentMessage()])
+
+
+def weights(model) -> dict[str, np.ndarray]:
+    return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+
+
+def same_weights(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def small_run(window, epochs: int = 2) -> None:
+    """Shrink the form's run to seconds: 2,000 images, batch 50, a small network."""
+    t = window.training
+    t.train_limit = 2000
+    t.torch_threads = 1
+    t.epochs.setValue(epochs)
+    t.batch_size.setValue(50)
+    t.hidden_dim.setValue(64)
+
+
+def assert_scatter_decodes(window, qtbot) -> None:
+    """A click on the scatter decodes a finite image of the current model."""
+    set_view(window)
+    vp = window.scatter.plot.viewport()
+    qtbot.mouseClick(vp, LEFT, pos=data_pos(window, 0.7, -0.4).toPoint())
+    image = window.preview.canvas.image()
+    assert np.isfinite(image).all()
+    np.testing.assert_allclose(image, decode(window.state.model, window.preview.z), atol=1e-6)
+
+
+def good_file(path: Path) -> Path:
+    torch.manual_seed(7)
+    return save_checkpoint(VAE(VAEConfig(latent_dim=2, hidden_dim=32)), path, {"dataset": "mnist"})
+
+
+def open_via_menu(window, monkeypatch, path: Path) -> None:
+    """File ▸ Open model…, the dialog answering ``path``."""
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    window.menus.open.trigger()

@@ -1,0 +1,231 @@
+"""The dataset registry: named datasets, where they live on disk, and loading one split.
+
+A :class:`DatasetRef` names what the user picked: one of the registered datasets, or a
+folder of the four IDX files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..image import IMAGE_SIDE
+from .idx import DatasetError, IDXError, read_idx
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+BUNDLED_DATASETS = PROJECT_ROOT / "resources" / "datasets"
+CUSTOM_DATASET = "custom"  # what checkpoints record for a folder of IDX files
+
+MNIST_CLASSES = [str(d) for d in range(10)]
+FASHION_CLASSES = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]  # fmt: skip
+
+SPLIT_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    title: str
+    classes: list[str]
+    search_dirs: list[Path]
+    url: str | None = None
+    # SHA-256 of each decompressed file: the content, not the gzip wrapper, is what counts.
+    sha256: dict[str, str] = field(default_factory=dict)
+
+
+def user_data_dir() -> Path:
+    """Where downloaded datasets live (per user, survives reinstalls)."""
+    override = os.environ.get("VAE_EXPLORER_DATA_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("vae-explorer")) / "datasets"
+
+
+DATASETS = {
+    "mnist": DatasetInfo(
+        "mnist",
+        "MNIST digits",
+        MNIST_CLASSES,
+        [BUNDLED_DATASETS / "mnist"],
+        sha256={
+            "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        },
+    ),
+    "fashion-mnist": DatasetInfo(
+        "fashion-mnist",
+        "Fashion-MNIST",
+        FASHION_CLASSES,
+        [Path("/usr/share/datasets/fashion-mnist")],
+        url="https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+        sha256={
+            "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        },
+    ),
+}
+
+
+@dataclass
+class Dataset:
+    """One split of an image dataset: uint8 images [N, 28, 28], uint8 labels [N]."""
+
+    name: str
+    split: str
+    images: np.ndarray
+    labels: np.ndarray
+    classes: list[str]
+    source: Path | None = None
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+
+def find_file(folder: Path, stem: str) -> Path | None:
+    """``folder/stem.gz`` or ``folder/stem``, whichever exists first."""
+    for candidate in (folder / f"{stem}.gz", folder / stem):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _folder_has_split(folder: Path, split: str) -> bool:
+    return all(find_file(folder, stem) for stem in SPLIT_FILES[split])
+
+
+def read_split(folder: Path, split: str, classes: list[str], name: str = CUSTOM_DATASET) -> Dataset:
+    """Read and cross-validate the images and labels of one split in ``folder``."""
+    if split not in SPLIT_FILES:
+        raise DatasetError(f"unknown split {split!r}; use 'train' or 'test'")
+    paths = []
+    for stem in SPLIT_FILES[split]:
+        p = find_file(folder, stem)
+        if p is None:
+            raise DatasetError(f"{folder}: missing {stem} (or {stem}.gz) for the {split} split")
+        paths.append(p)
+    image_path, label_path = paths
+    images = read_idx(image_path, np.uint8, (IMAGE_SIDE, IMAGE_SIDE))
+    labels = read_idx(label_path, np.uint8, ())
+    if labels.shape[0] != images.shape[0]:
+        raise IDXError(
+            label_path, f"{labels.shape[0]} labels but {image_path.name} has {images.shape[0]} images"
+        )
+    if labels.size and int(labels.max()) >= len(classes):
+        raise IDXError(label_path, f"label {int(labels.max())} out of range for {len(classes)} classes")
+    return Dataset(name, split, images, labels, list(classes), folder)
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    """The registry entry for ``name``; DatasetError naming the known ones otherwise."""
+    info = DATASETS.get(name)
+    if info is None:
+        raise DatasetError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+    return info
+
+
+def locate_dataset(name: str, split: str = "train") -> Path | None:
+    """The first folder holding ``name``'s files for ``split``: bundled/system, then cache."""
+    info = dataset_info(name)
+    for folder in [*info.search_dirs, user_data_dir() / name]:
+        if _folder_has_split(folder, split):
+            return folder
+    return None
+
+
+def load_dataset(
+    name: str = "mnist",
+    split: str = "train",
+    root: str | os.PathLike[str] | None = None,
+    download: bool = False,
+    progress: Progress | None = None,
+) -> Dataset:
+    """Load one split of a dataset.
+
+    ``root``: a folder of the four standard IDX files (used instead of the usual places);
+    ``download``: fetch a missing downloadable dataset into the user cache folder.
+    """
+    if split not in SPLIT_FILES:
+        raise DatasetError(f"unknown split {split!r}; use 'train' or 'test'")
+    if root is not None:
+        folder = Path(root)
+        if not folder.is_dir():
+            raise DatasetError(f"{folder}: no such folder")
+        classes = DATASETS[name].classes if name in DATASETS else MNIST_CLASSES
+        return read_split(folder, split, classes, name)
+    info = dataset_info(name)
+    found = locate_dataset(name, split)
+    if found is None:
+        if not download or info.url is None:
+            hint = (
+                "install the Debian package dataset-fashion-mnist, or download it from the app"
+                " (Dataset menu) or with --download"
+                if info.url
+                else "the bundled copy is missing from resources/datasets; reinstall the app"
+            )
+            raise DatasetError(f"{info.title} ({split}) was not found: {hint}")
+        from .download import download_dataset
+
+        found = download_dataset(name, progress=progress)
+    return read_split(found, split, info.classes, name)
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """What the user picked: a registered dataset, or a folder of the four IDX files.
+
+    ``name`` is a registry name; for a folder it only chooses the class names (MNIST's
+    digits by default). ``root`` is the folder, or None for the registered places.
+    """
+
+    name: str = "mnist"
+    root: Path | None = None
+
+    @classmethod
+    def from_key(cls, key: str | os.PathLike[str]) -> DatasetRef:
+        """ "mnist" / "fashion-mnist", or any other text as the path of a folder."""
+        text = os.fspath(key)
+        if text in DATASETS:
+            return cls(text)
+        if not text:
+            raise DatasetError("no dataset given: name one of " + ", ".join(DATASETS) + " or a folder")
+        return cls("mnist", Path(text))
+
+    @property
+    def key(self) -> str:
+        """The inverse of :meth:`from_key`: the name, or the folder's path."""
+        return str(self.root) if self.root is not None else self.name
+
+    @property
+    def title(self) -> str:
+        """What the user reads: "MNIST digits", or "Folder: <folder name>"."""
+        if self.root is not None:
+            return f"Folder: {self.root.name}"
+        info = DATASETS.get(self.name)
+        return info.title if info is not None else self.name
+
+    @property
+    def metadata_name(self) -> str:
+        """What a checkpoint records as its dataset: the name, or "custom" for a folder."""
+        return self.name if self.root is None and self.name in DATASETS else CUSTOM_DATASET
+
+    def load(self, split: str = "train", download: bool = False, progress: Progress | None = None) -> Dataset:
+        """One split; DatasetError (with what to do) if it is missing or malformed."""
+        return load_dataset(self.name, split, root=self.root, download=download, progress=progress)

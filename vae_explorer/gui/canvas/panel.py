@@ -1,0 +1,291 @@
+"""CanvasPanel: paint a digit, mask pixels away and watch the model fill them in.
+
+The panel reads the model and the test digits from the :class:`ExplorerState` and writes
+one thing back: the drawing's posterior q(z|x) (``state.set_canvas_posterior``), which the
+latent view marks; None while nothing is drawn. Imputation runs on a worker thread
+(:mod:`.impute_runner`) with the panel's own copy of the model, newest request first.
+While a training run streams snapshots, that copy is refreshed at most every
+``MODEL_REFRESH_MS`` (copying and re-imputing 4 times a second would only make the window
+stutter), and at once when the run ends.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget
+from superqt.utils import qthrottled
+
+from ...core.image import IMAGE_PIXELS
+from ...core.imputation import DEFAULT_STEPS, METHOD_LABELS
+from ...core.latent import encode_images
+from ...core.masks import preset_mask
+from ...core.model import VAE
+from ..state import ExplorerState
+from .controls import CanvasControls
+from .impute_runner import ImputeRequest, ImputeResult, make_runner
+
+ENCODE_INTERVAL_MS = 30
+IMPUTE_INTERVAL_MS = 30
+MODEL_REFRESH_MS = 5000  # while training: copy a snapshot for imputation at most this often
+
+
+class CanvasPanel(CanvasControls):
+    """Painting canvas with tools, test digits, preset masks and imputation."""
+
+    imputed = Signal(object)  # float32 [28, 28]: the image shown under "Imputed"
+
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        # The worker's own copy of state.model (never touched on this thread after the
+        # copy), and the state.model_version it was copied from.
+        self._worker_model: VAE | None = None
+        self._worker_model_version = -1
+        self._seen_model_version = -1
+        self._rng = np.random.default_rng()
+        self._random_mask_seed = 0
+        self._token = 0  # of the newest imputation request
+        self._result: ImputeResult | None = None
+        self._dirty = True  # the canvas or the settings changed since the last request
+        self.last_encoding: tuple[np.ndarray, np.ndarray] | None = None
+
+        self.runner = make_runner(self)
+        self.runner.returned.connect(self._on_runner_returned)
+        self.runner.failed.connect(self._on_runner_failed)
+        self.runner.busyChanged.connect(self._on_runner_busy_changed)
+        self._encode_later = qthrottled(self._encode, timeout=ENCODE_INTERVAL_MS, leading=False, parent=self)
+        self._impute_later = qthrottled(self.impute, timeout=IMPUTE_INTERVAL_MS, leading=False, parent=self)
+        self._refresh_model_later = qthrottled(
+            self._refresh_worker_model, timeout=MODEL_REFRESH_MS, leading=True, parent=self
+        )
+
+        self.random_action.triggered.connect(self._on_random_triggered)
+        self.impute_action.triggered.connect(self.impute)
+        self.load_button.clicked.connect(self._on_load_clicked)
+        for name, button in self.preset_buttons.items():
+            button.clicked.connect(lambda _=False, n=name: self.apply_preset_mask(n))
+        self.method_combo.currentIndexChanged.connect(self._on_method_changed)
+        self.steps_spin.valueChanged.connect(self._on_settings_changed)
+        self.live_check.toggled.connect(self._on_settings_changed)
+        self.canvas.changed.connect(self._on_canvas_changed)
+        state.modelChanged.connect(self._on_state_model_changed)
+        state.trainingChanged.connect(self._on_state_training_changed)
+        state.datasetChanged.connect(self._on_state_dataset_changed)
+
+        self._on_state_dataset_changed()
+        self._on_method_changed()
+        self._on_state_model_changed()
+
+    # --- public interface -----------------------------------------------------------------
+    def load_test_digit(self, index: int | None = None) -> int:
+        """Put test digit ``index`` (random if None) on the canvas; returns its index."""
+        test = self.state.test_set
+        if test is None or len(test) == 0:
+            raise RuntimeError("no test digits: the state has no test set")
+        if index is None:
+            index = int(self._rng.integers(len(test)))
+        index = int(np.clip(index, 0, len(test) - 1))
+        self.index_spin.blockSignals(True)
+        self.index_spin.setValue(index)
+        self.index_spin.blockSignals(False)
+        self.canvas.set_ink(test.images[index], text=f"Load test digit #{index}")
+        self._set_message(f"Test digit #{index} (label {test.labels[index]}) on the canvas.")
+        return index
+
+    def apply_preset_mask(self, name: str) -> None:
+        """Replace the mask with a named preset ("middle_rows", "left_half", ...); "random"
+        hides a new random half of the pixels at each call."""
+        if name == "random":
+            self._random_mask_seed += 1
+        mask = preset_mask(name, seed=self._random_mask_seed)
+        label = self.preset_buttons[name].text() if name in self.preset_buttons else name
+        self.canvas.set_mask(mask, text=f"Mask: {label}")
+
+    def impute(self) -> None:
+        """Impute the canvas now (on the worker thread); the result arrives via ``imputed``."""
+        self._impute_later.cancel()
+        method = self.method_combo.currentData()
+        if self._worker_model is None or method is None:
+            return
+        self._token += 1
+        self._dirty = False
+        self.runner.submit(
+            ImputeRequest(
+                token=self._token,
+                model=self._worker_model,
+                image=self.canvas.ink_array().reshape(-1),
+                mask=self.canvas.mask_array().reshape(-1),
+                method=method,
+                steps=self.steps_spin.value(),
+            )
+        )
+
+    def imputed_image(self) -> np.ndarray | None:
+        """The imputed image on show (float32 [28, 28]), or None."""
+        return self.imputed_tile.image()
+
+    def worker_model_version(self) -> int:
+        """The ``state.model_version`` the imputation worker's copy of the model is from."""
+        return self._worker_model_version
+
+    def shutdown(self) -> None:
+        """Drop pending work and wait for a running imputation (the window calls this when
+        it closes): no thread of the panel outlives it."""
+        for later in (self._encode_later, self._impute_later, self._refresh_model_later):
+            later.cancel()
+        self.runner.shutdown()
+
+    # --- the state ------------------------------------------------------------------------
+    def _on_state_model_changed(self) -> None:
+        if self.state.model_version == self._seen_model_version:
+            return  # saved or renamed: the same weights, nothing to redo
+        self._seen_model_version = self.state.model_version
+        self._encode_later()  # cheap: the posterior always belongs to the model on show
+        if self.state.live:
+            self._refresh_model_later()
+        else:
+            self._refresh_model_later.cancel()
+            self._refresh_worker_model()
+
+    def _on_state_training_changed(self, running: bool) -> None:
+        if not running:
+            self._refresh_model_later.cancel()
+            if self._worker_model_version != self.state.model_version:
+                self._refresh_worker_model()
+
+    def _on_state_dataset_changed(self) -> None:
+        test = self.state.test_set
+        self.index_spin.setRange(0, max(0, len(test) - 1) if test is not None else 0)
+        self._update_enabled()
+
+    def _refresh_worker_model(self) -> None:
+        """Give the imputation worker its own copy of the current model; forget the result
+        of the previous one and (live) impute again."""
+        model = self.state.model
+        self._worker_model = None if model is None else copy.deepcopy(model).eval()
+        self._worker_model_version = self.state.model_version
+        self._result = None
+        self._update_enabled()
+        self._update_tiles()
+        if model is not None and self.live_check.isChecked():
+            self._impute_later()
+
+    # --- the controls ---------------------------------------------------------------------
+    def _on_canvas_changed(self) -> None:
+        self._dirty = True
+        self._update_tiles()
+        self._encode_later()
+        if self.live_check.isChecked():
+            self._impute_later()
+
+    def _on_random_triggered(self) -> None:
+        self.load_test_digit(None)
+
+    def _on_load_clicked(self) -> None:
+        self.load_test_digit(self.index_spin.value())
+
+    def _on_method_changed(self) -> None:
+        method = self.method_combo.currentData()
+        if method is None:
+            return
+        self.steps_spin.blockSignals(True)
+        self.steps_spin.setValue(DEFAULT_STEPS.get(method, 1))
+        self.steps_spin.blockSignals(False)
+        self._update_enabled()
+        self._on_settings_changed()
+
+    def _on_settings_changed(self) -> None:
+        self._dirty = True
+        self._update_tiles()
+        if self.live_check.isChecked() and self.state.model is not None:
+            self._impute_later()
+
+    # --- the worker -----------------------------------------------------------------------
+    def _on_runner_busy_changed(self, busy: bool) -> None:
+        self.impute_button.setText("Imputing…" if busy else "Impute")
+        self._update_tiles()  # "updating…" ends with the last job
+
+    def _on_runner_failed(self, message: str) -> None:
+        self._set_message(f"Imputation failed: {message}")
+
+    def _on_runner_returned(self, result: ImputeResult) -> None:
+        if result.error is not None or result.image is None:
+            self._on_runner_failed(result.error or "no image")
+            return
+        self._result = result
+        self._update_tiles()
+        label = METHOD_LABELS.get(result.method, result.method)
+        steps = "" if result.method == "single" else f", {result.steps} steps"
+        missing = int(self.canvas.mask_array().sum())
+        self._set_message(
+            f"{label}{steps}: {result.seconds * 1000:.0f} ms · {missing} of {IMAGE_PIXELS} pixels missing"
+        )
+        self.imputed.emit(result.image.copy())
+
+    # --- helpers --------------------------------------------------------------------------
+    def _encode(self) -> None:
+        """Encode the visible drawing (missing pixels as 0) into state.canvas_posterior;
+        None while nothing is drawn or there is no model."""
+        model = self.state.model
+        if model is None or self.canvas.is_empty():
+            self.last_encoding = None
+            self.latent_label.setText("")
+            self.state.set_canvas_posterior(None, None)
+            return
+        x = np.where(self.canvas.mask_array(), 0.0, self.canvas.ink_array()).astype(np.float32)
+        mu, logvar = encode_images(model, x.reshape(1, -1))
+        self.last_encoding = (mu[0].copy(), logvar[0].copy())
+        self.latent_label.setText(f"Encoded at z = {_vector(mu[0])}, σ = {_vector(np.exp(0.5 * logvar[0]))}")
+        self.state.set_canvas_posterior(mu[0], logvar[0])
+
+    def _update_tiles(self) -> None:
+        ink, mask = self.canvas.ink_array(), self.canvas.mask_array()
+        self.original_tile.set_image(ink)
+        self.masked_tile.set_image(ink, mask)
+        if self.state.model is None:
+            self.imputed_tile.set_image(None, placeholder="no model")
+            self.imputed_tile.setEnabled(False)
+            return
+        self.imputed_tile.setEnabled(True)
+        result = self._result
+        if result is None or result.image is None:
+            self.imputed_tile.set_image(
+                None, placeholder="Impute to fill in" if mask.any() else "nothing masked"
+            )
+        else:
+            self.imputed_tile.set_image(result.image, outline=mask)
+        if result is None or (not self._dirty and result.token == self._token):
+            self.imputed_tile.set_title("Imputed")
+        elif self.live_check.isChecked() or self.runner.is_busy():
+            self.imputed_tile.set_title("Imputed (updating…)")
+        else:
+            self.imputed_tile.set_title("Imputed (out of date)")
+
+    def _update_enabled(self) -> None:
+        has_model = self.state.model is not None
+        for widget in (self.impute_button, self.method_combo, self.live_check):
+            widget.setEnabled(has_model)
+        self.impute_action.setEnabled(has_model)
+        self.steps_spin.setEnabled(has_model and self.method_combo.currentData() != "single")
+        test = self.state.test_set
+        has_digits = test is not None and len(test) > 0
+        for button in (self.random_button, self.load_button):
+            button.setEnabled(has_digits)
+        self.index_spin.setEnabled(has_digits)
+        self.random_action.setEnabled(has_digits)
+        if not has_model:
+            self._set_message("Load or train a model to encode and impute the drawing.")
+        elif self.message_label.text().startswith("Load or train") or not self.message_label.text():
+            self._set_message("Paint a digit or load a test digit, then mask pixels to impute.")
+
+    def _set_message(self, text: str) -> None:
+        self.message_label.setText(text)
+
+
+def _vector(v: np.ndarray, shown: int = 3) -> str:
+    """A short text form of a latent vector: (0.12, -1.30) or (0.12, -1.30, 0.40, …)."""
+    parts = [f"{x:.2f}" for x in np.asarray(v).tolist()[:shown]]
+    return "(" + ", ".join(parts) + (", …)" if len(v) > shown else ")")

@@ -1,0 +1,155 @@
+"""Live training curves: per-batch loss / reconstruction / KL and the per-epoch test -ELBO.
+
+Points are appended to growing numpy buffers as events arrive; a throttled redraw runs at
+most 10 times a second, whatever the event rate (the first point of a burst at once). Both
+plots auto-range so the newest points stay in view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+from superqt.utils import qthrottled
+
+from ...core.rendering import ema_smooth
+
+REDRAW_MS = 100  # at most 10 redraws a second, whatever the event rate
+
+SERIES = {
+    # name: (plot, colour, legend text)
+    "loss": ("nats", "#e0e0e0", "loss (−ELBO, β-weighted)"),
+    "recon": ("nats", "#4e79a7", "reconstruction"),
+    "test": ("nats", "#f28e2b", "test −ELBO (per epoch)"),
+    "kl": ("kl", "#59a14f", "KL"),
+}
+
+
+class _Series:
+    def __init__(self) -> None:
+        self.x = np.zeros(256)
+        self.y = np.zeros(256)
+        self.n = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.n == self.x.size:
+            self.x = np.concatenate([self.x, np.zeros_like(self.x)])
+            self.y = np.concatenate([self.y, np.zeros_like(self.y)])
+        self.x[self.n] = x
+        self.y[self.n] = y
+        self.n += 1
+
+
+class TrainingCurves(pg.GraphicsLayoutWidget):
+    """Two stacked plots sharing the epoch axis: nats (loss, recon, test) and KL."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumHeight(170)
+        self.nats_plot = self.addPlot(row=0, col=0)
+        self.kl_plot = self.addPlot(row=1, col=0)
+        self.kl_plot.setXLink(self.nats_plot)
+        for plot, label in ((self.nats_plot, "nats / image"), (self.kl_plot, "KL (nats)")):
+            plot.setLabel("left", label)
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.enableAutoRange()
+        self.kl_plot.setLabel("bottom", "epoch")
+        self.ci.layout.setRowStretchFactor(0, 3)
+        self.ci.layout.setRowStretchFactor(1, 2)
+        legend = self.nats_plot.addLegend(
+            offset=(-5, 5), labelTextColor="#ddd", brush=pg.mkBrush(30, 30, 30, 180)
+        )
+        self.kl_plot.addLegend(offset=(-5, 5), labelTextColor="#ddd", brush=pg.mkBrush(30, 30, 30, 180))
+        self.data = {name: _Series() for name in SERIES}
+        self.items: dict[str, pg.PlotDataItem] = {}
+        for name, (which, color, text) in SERIES.items():
+            plot = self.nats_plot if which == "nats" else self.kl_plot
+            if name == "test":
+                item = plot.plot(
+                    pen=pg.mkPen(color, width=2),
+                    symbol="o",
+                    symbolSize=6,
+                    symbolBrush=color,
+                    symbolPen=None,
+                    name=text,
+                )
+            else:
+                item = plot.plot(pen=pg.mkPen(color, width=1.5), name=text)
+            item.setClipToView(True)
+            self.items[name] = item
+        del legend
+        self.smoothing = 0.0
+        self.redraws = 0
+        self._redraw_later = qthrottled(
+            self._redraw, timeout=REDRAW_MS, timer_type=Qt.TimerType.CoarseTimer, parent=self
+        )
+
+    def clear_data(self) -> None:
+        self.data = {name: _Series() for name in SERIES}
+        self.redraw()
+
+    def add_batch(self, x: float, loss: float, recon: float, kl: float) -> None:
+        self.data["loss"].append(x, loss)
+        self.data["recon"].append(x, recon)
+        self.data["kl"].append(x, kl)
+        self._redraw_later()
+
+    def add_test(self, epoch: float, neg_elbo: float) -> None:
+        self.data["test"].append(epoch, neg_elbo)
+        self._redraw_later()
+
+    def set_smoothing(self, weight: float) -> None:
+        self.smoothing = weight
+        self._redraw_later()
+
+    def set_history(self, history: list[dict[str, Any]]) -> None:
+        """Show a loaded model's per-epoch history (train loss, test -ELBO, KL)."""
+        self.data = {name: _Series() for name in SERIES}
+        for rec in history:
+            if not isinstance(rec, dict):  # the history comes from a file: skip what is odd
+                continue
+            e = _number(rec.get("epoch", 0))
+            if e is None:
+                continue
+            for name, key in (("loss", "train_loss"), ("recon", "train_recon"), ("kl", "train_kl")):
+                v = _number(rec.get(key))
+                if v is not None:
+                    self.data[name].append(e, v)
+            v = _number(rec.get("test_elbo"))
+            if v is not None:
+                self.data["test"].append(e, -v)
+        self.redraw()
+
+    def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The raw (unsmoothed) data of a series, for tests."""
+        s = self.data[name]
+        return s.x[: s.n].copy(), s.y[: s.n].copy()
+
+    def redraw(self) -> None:
+        """Draw the data now (and drop a pending throttled redraw)."""
+        self._redraw_later.cancel()
+        self._redraw()
+
+    def _redraw(self) -> None:
+        self.redraws += 1
+        for name, item in self.items.items():
+            s = self.data[name]
+            x, y = s.x[: s.n], s.y[: s.n]
+            if self.smoothing > 0 and name != "test":
+                y = ema_smooth(y, self.smoothing)
+            item.setData(x, y)
+
+
+def _number(value: object) -> float | None:
+    """``value`` as a finite float, or None (for values read from a checkpoint's metadata)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        v = float(value)
+    except OverflowError:  # a huge int
+        return None
+    return v if np.isfinite(v) else None

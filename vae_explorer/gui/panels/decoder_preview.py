@@ -1,0 +1,113 @@
+"""The decoder preview dock: the decoded image of the current z, large and crisp.
+
+Below it, when a test point is picked, that image's input and reconstruction. Both follow
+the state: the large image is decode(state.current_z) under the current model; the pair
+belongs to state.picked_index, so it is cleared when nothing is picked or the dataset
+changes and re-decoded when the model changes (never an old image beside a new model).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from ..images import ImageCanvas
+from ..state import ExplorerState
+
+COORDS_HINT = "click or drag in the latent scatter to decode a point"
+PAIR_HINT = "click a point to compare an input with its reconstruction"
+
+
+class DecoderPreview(QWidget):
+    """Shows decode(state.current_z), its coordinates, and the picked test image's pair."""
+
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self.canvas = ImageCanvas(min_side=140)
+        self.canvas.setToolTip("The decoder's mean image for the latent point marked by the crosshair")
+        self.coords = QLabel(COORDS_HINT)
+        self.coords.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.coords.setWordWrap(True)
+        self.input_view = ImageCanvas(min_side=56)
+        self.recon_view = ImageCanvas(min_side=56)
+        self.input_view.setToolTip("The selected test image")
+        self.recon_view.setToolTip("Its reconstruction: decode(mean of q(z|x))")
+        self.selected = QLabel(PAIR_HINT)
+        self.selected.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.selected.setWordWrap(True)
+        self.selected.setStyleSheet("color: #aaa;")
+        pair = QGridLayout()
+        pair.addWidget(QLabel("input"), 0, 0, Qt.AlignmentFlag.AlignHCenter)
+        pair.addWidget(QLabel("reconstruction"), 0, 1, Qt.AlignmentFlag.AlignHCenter)
+        pair.addWidget(self.input_view, 1, 0)
+        pair.addWidget(self.recon_view, 1, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(self.canvas, 3)
+        lay.addWidget(self.coords)
+        lay.addSpacing(6)
+        lay.addLayout(pair, 1)
+        lay.addWidget(self.selected)
+
+        state.currentZChanged.connect(self._on_current_z_changed)
+        state.modelChanged.connect(self._on_model_changed)
+        state.pickedIndexChanged.connect(self._on_picked_index_changed)
+        state.datasetChanged.connect(self._on_dataset_changed)
+        state.latentsChanged.connect(self._on_latents_changed)
+        self._show_decoded()
+        self._show_pair()
+
+    @property
+    def z(self) -> np.ndarray | None:
+        """The latent code on show (the state's current z)."""
+        return self._state.current_z
+
+    # --- drawing ---------------------------------------------------------------------------
+    def _show_decoded(self) -> None:
+        z = self._state.current_z
+        images = self._state.decode(z[None]) if z is not None else None
+        if images is None or z is None:
+            self.canvas.set_image(None)
+            self.coords.setText(COORDS_HINT)
+            return
+        self.canvas.set_image(images[0])
+        shown = ", ".join(f"{v:+.2f}" for v in z[:6])
+        more = ", …" if z.size > 6 else ""
+        self.coords.setText(f"z = ({shown}{more})")
+
+    def _show_pair(self) -> None:
+        """The picked test image and decode(its posterior mean), or nothing."""
+        s = self._state
+        index, test, latents = s.picked_index, s.test_set, s.latents
+        recon = None
+        if index is not None and test is not None and latents is not None:
+            recon = s.decode(latents[0][index : index + 1])
+        if recon is None or index is None or test is None:
+            self.input_view.set_image(None)
+            self.recon_view.set_image(None)
+            self.selected.setText(PAIR_HINT)
+            return
+        label = int(test.labels[index])
+        caption = test.classes[label] if 0 <= label < len(test.classes) else str(label)
+        self.input_view.set_image(test.images[index])
+        self.recon_view.set_image(recon[0])
+        self.selected.setText(f"test image #{index}: {caption}")
+
+    # --- slots -----------------------------------------------------------------------------
+    def _on_current_z_changed(self) -> None:
+        self._show_decoded()
+
+    def _on_model_changed(self) -> None:
+        self._show_decoded()
+        self._show_pair()
+
+    def _on_picked_index_changed(self) -> None:
+        self._show_pair()
+
+    def _on_dataset_changed(self) -> None:
+        self._show_pair()
+
+    def _on_latents_changed(self) -> None:
+        self._show_pair()

@@ -1,0 +1,206 @@
+"""The training dock: the run's settings, start / pause / stop, the live readout, curves.
+
+The panel asks and shows; the window's training controller trains. It follows the state:
+its buttons follow ``trainingChanged``, the dataset combo follows ``datasetChanged``, an
+opened model fills the form and clears the last run's readout, an opened model's history
+fills the curves. The controller feeds the live run in through :meth:`on_started`,
+:meth:`on_batch`, :meth:`on_epoch` and :meth:`on_done` with core's events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QSlider, QVBoxLayout, QWidget
+
+from ...core.data import DatasetError, DatasetRef
+from ...core.model import VAEConfig
+from ...core.training import BatchMetrics, EpochSummary, TrainingJob, TrainingStarted
+from ..state import ExplorerState
+from .curves import TrainingCurves
+from .training_form import TrainingForm
+from .training_readout import TrainingReadout
+
+
+class TrainingPanel(QWidget):
+    """Form + controls + progress + live curves.
+
+    ``startRequested(job)`` (a core ``TrainingJob``), ``pauseRequested(bool pause)``,
+    ``stopRequested()``, ``datasetRequested(key)`` (the user picked another dataset: the
+    window loads it into the state; the combo shows the state's dataset either way).
+    """
+
+    startRequested = Signal(object)
+    pauseRequested = Signal(bool)
+    stopRequested = Signal()
+    datasetRequested = Signal(str)
+
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self.form = f = TrainingForm()
+        # The fields, by name, for the window's settings and for tests.
+        self.dataset, self.likelihood, self.arch, self.device = f.dataset, f.likelihood, f.arch, f.device
+        self.latent_dim, self.hidden_dim, self.epochs = f.latent_dim, f.hidden_dim, f.epochs
+        self.batch_size, self.lr, self.beta, self.seed = f.batch_size, f.lr, f.beta, f.seed
+
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Train a new model with these settings")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current batch; the model so far is kept")
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(b)
+        self.readout = TrainingReadout()
+        self.progress, self.status = self.readout.progress, self.readout.status
+
+        self.curves = TrainingCurves()
+        self.smooth_check = QCheckBox("Smooth")
+        self.smooth_check.setToolTip("Exponential moving average of the per-batch curves")
+        self.smooth_slider = QSlider(Qt.Orientation.Horizontal)
+        self.smooth_slider.setRange(0, 99)
+        self.smooth_slider.setValue(60)
+        self.smooth_slider.setEnabled(False)
+        smooth = QHBoxLayout()
+        smooth.addWidget(self.smooth_check)
+        smooth.addWidget(self.smooth_slider, 1)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(self.form)
+        lay.addLayout(buttons)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.status)
+        lay.addWidget(self.curves, 1)
+        lay.addLayout(smooth)
+
+        self.train_limit: int | None = None  # use only the first N training images (tests, demos)
+        self.torch_threads: int | None = None  # the run's intra-op threads; None = torch's default
+        self._model_version = -1  # the last model seen, so a re-save is not a "new model"
+
+        self.start_button.clicked.connect(self._on_start_clicked)
+        self.pause_button.toggled.connect(self._on_pause_toggled)
+        self.stop_button.clicked.connect(self.stopRequested)
+        self.dataset.currentIndexChanged.connect(self._on_dataset_index_changed)
+        self.smooth_check.toggled.connect(self._on_smoothing_changed)
+        self.smooth_slider.valueChanged.connect(self._on_smoothing_changed)
+        state.trainingChanged.connect(self._on_training_changed)
+        state.datasetChanged.connect(self._on_dataset_changed)
+        state.modelChanged.connect(self._on_model_changed)
+        state.historyChanged.connect(self._on_history_changed)
+        self._show_dataset()
+        self.set_running(state.training)
+        self._on_model_changed()
+        self._on_history_changed()
+
+    # --- the form --------------------------------------------------------------------------
+    def set_model_config(self, config: VAEConfig, train_config: dict[str, Any] | None = None) -> None:
+        """Fill the form from a model's config (and the settings it was trained with)."""
+        self.form.set_model_config(config, train_config)
+
+    def form_state(self) -> dict[str, Any]:
+        """The form's values (for QSettings)."""
+        return self.form.form_state()
+
+    def restore_form_state(self, state: object) -> None:
+        """Undo :meth:`form_state`; values of the wrong type or out of range are ignored."""
+        self.form.restore_form_state(state)
+
+    def job(self) -> TrainingJob:
+        """The run described by the form (ConfigError for impossible values)."""
+        return self.form.job(self.train_limit, self.torch_threads)
+
+    def set_running(self, running: bool) -> None:
+        """Lock the form and Start while a run trains; Pause and Stop only then."""
+        for w in self.form.fields():
+            w.setEnabled(not running)
+        self.start_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        if not running:
+            with QSignalBlocker(self.pause_button):
+                self.pause_button.setChecked(False)
+                self.pause_button.setText("Pause")
+
+    def _show_dataset(self) -> None:
+        """Select the state's dataset in the combo (adding a folder's entry) silently."""
+        key = self._state.dataset_key
+        i = self.dataset.findData(key)
+        if i < 0:
+            try:
+                title = DatasetRef.from_key(key).title
+            except DatasetError:
+                return
+            self.dataset.addItem(title, key)
+            i = self.dataset.count() - 1
+        with QSignalBlocker(self.dataset):
+            self.dataset.setCurrentIndex(i)
+
+    # --- the run (called by the window's training controller with core's events) ----------
+    def on_started(self, ev: TrainingStarted) -> None:
+        self.readout.on_started(ev)
+
+    def on_batch(self, ev: BatchMetrics) -> None:
+        self.curves.add_batch(ev.progress, ev.loss, ev.recon, ev.kl)
+        self.readout.on_batch(ev)
+
+    def on_epoch(self, ev: EpochSummary) -> None:
+        if ev.test_elbo is not None:
+            self.curves.add_test(ev.epoch, -ev.test_elbo)
+
+    def on_done(self, stopped: bool, epochs: int, failed: bool) -> None:
+        self.set_running(False)
+        self.readout.on_done(stopped, epochs, failed)
+
+    # --- slots -----------------------------------------------------------------------------
+    def _on_start_clicked(self) -> None:
+        try:
+            job = self.job()
+        except ValueError as exc:
+            self.readout.show_error(str(exc))
+            return
+        self.curves.clear_data()
+        self.readout.loading()
+        self.startRequested.emit(job)
+
+    def _on_pause_toggled(self, paused: bool) -> None:
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.readout.set_paused(paused)
+        self.pauseRequested.emit(paused)
+
+    def _on_dataset_index_changed(self, _index: int) -> None:
+        self.datasetRequested.emit(str(self.dataset.currentData()))
+        self._show_dataset()  # a refused request leaves the state's dataset selected
+
+    def _on_smoothing_changed(self) -> None:
+        on = self.smooth_check.isChecked()
+        self.smooth_slider.setEnabled(on)
+        self.curves.set_smoothing(self.smooth_slider.value() / 100 if on else 0.0)
+
+    def _on_training_changed(self, running: bool) -> None:
+        self.set_running(running)
+        if running:  # a new run: nothing of the last one stays on show
+            self.curves.clear_data()
+            self.readout.loading()
+
+    def _on_dataset_changed(self) -> None:
+        self._show_dataset()
+
+    def _on_model_changed(self) -> None:
+        """A model opened (not a snapshot or the end of a run, nor a re-save): the form
+        shows its settings and the last run's readout goes."""
+        s = self._state
+        new = s.model_version != self._model_version
+        self._model_version = s.model_version
+        if not new or s.live or s.training or s.model is None:
+            return
+        train_config = s.model_meta.get("train_config")
+        self.form.set_model_config(s.model.config, train_config if isinstance(train_config, dict) else None)
+        self.readout.clear()
+
+    def _on_history_changed(self) -> None:
+        if not self._state.training:  # while training the run's own events draw the curves
+            self.curves.set_history(self._state.history)

@@ -1,0 +1,231 @@
+"""The training form: the settings of a new run, and what a run is built from them.
+
+Values come from three places: the user, a remembered form (settings) and an opened
+model's config. The last two are files the user may have edited or damaged, so every
+value is checked (type, finiteness, range) before it reaches a spin box; a bad one is
+ignored, never raised.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
+
+from ... import __version__
+from ...core.data import DATASETS
+from ...core.devices import available_devices
+from ...core.model import VAEConfig
+from ...core.training import TrainConfig, TrainingJob
+
+LIKELIHOOD_CHOICES = [
+    ("Cross-entropy (Bernoulli)", "bernoulli"),
+    ("Squared error (Gaussian)", "gaussian"),
+]
+ARCH_CHOICES = [("MLP", "mlp"), ("Convolutional", "conv")]
+GUI_COMMAND = f"VAE Explorer {__version__} (GUI)"  # what a checkpoint records as its maker
+
+
+class TrainingForm(QWidget):
+    """Dataset, model and optimiser settings as labelled fields (a QFormLayout)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.dataset = QComboBox()
+        for name, info in DATASETS.items():
+            self.dataset.addItem(info.title, name)
+        self.dataset.setToolTip("Training data (also shown in the latent scatter)")
+        self.likelihood = _combo(
+            LIKELIHOOD_CHOICES,
+            "Decoder likelihood p(x|z): Bernoulli = cross-entropy loss, Gaussian = squared-error loss",
+        )
+        self.latent_dim = _int_spin(1, 64, 2, "Dimensions of z (2 shows the latent space directly)")
+        self.hidden_dim = _int_spin(8, 4096, 256, "Hidden units of encoder and decoder")
+        self.arch = _combo(ARCH_CHOICES, None)
+        self.epochs = _int_spin(1, 10_000, 20, "Passes over the training set")
+        self.batch_size = _int_spin(1, 60_000, 100, "Images per gradient step")
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(5)
+        self.lr.setRange(0.00001, 1.0)
+        self.lr.setSingleStep(0.0005)
+        self.lr.setValue(TrainConfig.lr)
+        self.lr.setToolTip("Peak Adam learning rate, annealed to 0 over the run by a cosine")
+        self.beta = QDoubleSpinBox()
+        self.beta.setDecimals(3)
+        self.beta.setRange(0.0, 100.0)
+        self.beta.setSingleStep(0.1)
+        self.beta.setValue(1.0)
+        self.beta.setToolTip("KL weight β (1 = the ELBO; > 1 = β-VAE)")
+        self.seed = _int_spin(0, 2**31 - 1, 0, "Random seed (initial weights, batches, noise)")
+        self.device = QComboBox()
+        for dev in available_devices():
+            self.device.addItem(dev.upper() if dev != "mps" else "Apple GPU (MPS)", dev)
+        self.device.setToolTip("Only devices present on this machine are offered")
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for label, field in (
+            ("Dataset", self.dataset),
+            ("Likelihood", self.likelihood),
+            ("Latent dim", self.latent_dim),
+            ("Hidden units", self.hidden_dim),
+            ("Architecture", self.arch),
+            ("Epochs", self.epochs),
+            ("Batch size", self.batch_size),
+            ("Learning rate", self.lr),
+            ("KL weight β", self.beta),
+            ("Seed", self.seed),
+            ("Device", self.device),
+        ):
+            form.addRow(label, field)
+
+    def fields(self) -> tuple[QWidget, ...]:
+        """Every input of the form (disabled together while a run trains)."""
+        return (
+            self.dataset,
+            self.likelihood,
+            self.latent_dim,
+            self.hidden_dim,
+            self.arch,
+            self.epochs,
+            self.batch_size,
+            self.lr,
+            self.beta,
+            self.seed,
+            self.device,
+        )
+
+    def _spins(self) -> dict[str, QSpinBox | QDoubleSpinBox]:
+        return {
+            "latent_dim": self.latent_dim,
+            "hidden_dim": self.hidden_dim,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "beta": self.beta,
+            "seed": self.seed,
+        }
+
+    # --- filling the form ------------------------------------------------------------------
+    def set_model_config(self, config: VAEConfig, train_config: dict[str, Any] | None = None) -> None:
+        """Fill the form from an opened model (and the settings it was trained with).
+
+        Numbers from the file are clamped into each field's range (a model trained for
+        more epochs than the field allows still fills it); odd values are skipped."""
+        _select(self.likelihood, config.likelihood)
+        _select(self.arch, config.arch)
+        values: dict[str, Any] = {"latent_dim": config.latent_dim, "hidden_dim": config.hidden_dim}
+        if isinstance(train_config, dict):
+            values.update({k: train_config.get(k) for k in ("epochs", "batch_size", "lr", "beta", "seed")})
+        spins = self._spins()
+        for key, value in values.items():
+            _set_number(spins[key], checked_number(spins[key], value, clamp=True))
+
+    def form_state(self) -> dict[str, Any]:
+        """The form's values (for QSettings)."""
+        values: dict[str, Any] = {
+            "likelihood": self.likelihood.currentData(),
+            "arch": self.arch.currentData(),
+        }
+        values.update({key: spin.value() for key, spin in self._spins().items()})
+        values["device"] = self.device.currentData()
+        return values
+
+    def restore_form_state(self, state: object) -> None:
+        """Undo :meth:`form_state`. Each value is used only if it has the right type and
+        lies in its field's range (finite); anything else (a damaged or hand-edited
+        settings file) is ignored and the field keeps its value."""
+        if not isinstance(state, dict):
+            return
+        for combo, key in ((self.likelihood, "likelihood"), (self.arch, "arch"), (self.device, "device")):
+            value = state.get(key)
+            if isinstance(value, str):
+                _select(combo, value)
+        for key, spin in self._spins().items():
+            _set_number(spin, checked_number(spin, state.get(key), clamp=False))
+
+    # --- the run ---------------------------------------------------------------------------
+    def job(self, train_limit: int | None = None, torch_threads: int | None = None) -> TrainingJob:
+        """The run the form describes (ConfigError, a ValueError, for impossible values)."""
+        model_config = VAEConfig(
+            latent_dim=self.latent_dim.value(),
+            hidden_dim=self.hidden_dim.value(),
+            likelihood=self.likelihood.currentData(),
+            arch=self.arch.currentData(),
+        )
+        batch = self.batch_size.value()
+        train_config = TrainConfig(
+            epochs=self.epochs.value(),
+            batch_size=batch,
+            lr=self.lr.value(),
+            beta=self.beta.value(),
+            seed=self.seed.value(),
+            device=self.device.currentData(),
+            # ~8 curve points and one scatter snapshot per epoch of 60,000 images (an epoch
+            # takes well under a second here): the views stay live while the GUI thread's
+            # share of the CPU (and GIL) stays small.
+            log_every=max(1, 7500 // batch),
+            snapshot_every=max(1, 60_000 // batch),
+        )
+        return TrainingJob(
+            model_config,
+            train_config,
+            dataset=str(self.dataset.currentData()),
+            train_limit=train_limit,
+            torch_threads=torch_threads,
+            command=GUI_COMMAND,
+        )
+
+
+def checked_number(spin: QSpinBox | QDoubleSpinBox, value: object, clamp: bool) -> int | float | None:
+    """``value`` as a number ``spin`` can take, or None when it cannot: not a number (or a
+    bool), NaN or infinite, a fraction for an integer field, or out of the field's range
+    (unless ``clamp``, which pulls a finite number into the range)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    integer = isinstance(spin, QSpinBox)
+    if integer and isinstance(value, float) and not value.is_integer():
+        return None
+    lo, hi = spin.minimum(), spin.maximum()
+    if not lo <= value <= hi:  # exact for huge ints too: no float conversion before this
+        if not clamp:
+            return None
+        value = lo if value < lo else hi
+    return int(value) if integer else float(value)
+
+
+def _set_number(spin: QSpinBox | QDoubleSpinBox, number: int | float | None) -> None:
+    if number is None:
+        return
+    if isinstance(spin, QSpinBox):
+        spin.setValue(int(number))
+    else:
+        spin.setValue(float(number))
+
+
+def _int_spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
+    s = QSpinBox()
+    s.setRange(lo, hi)
+    s.setValue(value)
+    s.setToolTip(tip)
+    s.setGroupSeparatorShown(True)
+    return s
+
+
+def _combo(choices: list[tuple[str, str]], tip: str | None) -> QComboBox:
+    c = QComboBox()
+    for text, value in choices:
+        c.addItem(text, value)
+    if tip:
+        c.setToolTip(tip)
+    return c
+
+
+def _select(combo: QComboBox, value: object) -> None:
+    """Select the item whose data is ``value``; nothing happens for an unknown value."""
+    i = combo.findData(value)
+    if i >= 0:
+        combo.setCurrentIndex(i)

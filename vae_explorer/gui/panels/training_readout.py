@@ -1,0 +1,110 @@
+"""The live readout of a training run: a progress bar (epoch, batch, ETA) and one status
+line (loss terms and speed). After the run it says how it ended and the run's average
+speed: images trained / wall time of the run with pauses left out (the last batch
+window's speed, shown while training, says little about a whole run)."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QProgressBar
+
+from ...core.rendering import eta_seconds, format_duration
+from ...core.training import BatchMetrics, TrainingStarted
+
+
+class TrainingReadout:
+    """Owns ``progress`` and ``status`` (the panel lays them out) and the run's clock."""
+
+    def __init__(self) -> None:
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.status = QLabel("")
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._started_at = 0.0
+        self._paused_for = 0.0
+        self._paused_at: float | None = None
+        self._total_batches = 0
+        self._images_per_batch = 0.0
+        self._last: BatchMetrics | None = None  # the run's latest batch event
+        self._done_batches = 0
+        self._elapsed = 0.0  # run time (pauses excluded) at the latest batch event
+        self.clear()
+
+    def clear(self) -> None:
+        """Back to "idle" with no text: nothing left over from an earlier run."""
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.status.setText("")
+        self._last = None
+
+    def loading(self) -> None:
+        """A run was asked for: say so at once, before its first event arrives."""
+        self.clear()
+        self.progress.setFormat("loading data…")
+
+    def show_error(self, message: str) -> None:
+        self.status.setText(f"<span style='color:#ff7b72'>{message}</span>")
+
+    # --- the run's clock -------------------------------------------------------------------
+    def _now(self) -> float:
+        """Seconds since the run started, pauses excluded."""
+        now = time.perf_counter()
+        paused = self._paused_for + (now - self._paused_at if self._paused_at is not None else 0.0)
+        return now - self._started_at - paused
+
+    def set_paused(self, paused: bool) -> None:
+        now = time.perf_counter()
+        if paused and self._paused_at is None:
+            self._paused_at = now
+        elif not paused and self._paused_at is not None:
+            self._paused_for += now - self._paused_at
+            self._paused_at = None
+
+    # --- events ----------------------------------------------------------------------------
+    def on_started(self, ev: TrainingStarted) -> None:
+        self._started_at = time.perf_counter()
+        self._paused_for, self._paused_at = 0.0, None
+        self._total_batches = ev.epochs * ev.batches_per_epoch
+        self._images_per_batch = ev.train_images / max(ev.batches_per_epoch, 1)
+        self._last, self._done_batches, self._elapsed = None, 0, 0.0
+        self.progress.setRange(0, max(self._total_batches, 1))
+        self.progress.setValue(0)
+        self.progress.setFormat(f"epoch 1/{ev.epochs}")
+        self.status.setText(
+            f"Training on {ev.device.upper()}: {ev.train_images:,} images, "
+            f"{ev.batches_per_epoch} batches per epoch"
+        )
+
+    def on_batch(self, ev: BatchMetrics) -> None:
+        done = (ev.epoch - 1) * ev.batches_per_epoch + ev.batch
+        self._last, self._done_batches, self._elapsed = ev, done, self._now()
+        self.progress.setValue(done)
+        eta = format_duration(eta_seconds(done, self._total_batches, self._elapsed))
+        epochs = max(1, self._total_batches // ev.batches_per_epoch)
+        self.progress.setFormat(
+            f"epoch {ev.epoch}/{epochs} · batch {ev.batch}/{ev.batches_per_epoch} · ETA {eta}"
+        )
+        self.status.setText(_metrics_text(ev, ev.images_per_second))
+
+    def on_done(self, stopped: bool, epochs: int, failed: bool) -> None:
+        word = "failed" if failed else ("stopped" if stopped else "finished")
+        self.progress.setFormat(f"{word} after {epochs} epoch(s)")
+        if not stopped and not failed:
+            self.progress.setValue(self.progress.maximum())
+        rate = self.average_speed()
+        if self._last is not None and rate is not None:
+            self.status.setText(_metrics_text(self._last, rate) + " on average")
+
+    def average_speed(self) -> float | None:
+        """Images per second over the run so far (pauses excluded), or None before the
+        first batch event."""
+        if self._last is None or self._elapsed <= 0:
+            return None
+        return self._done_batches * self._images_per_batch / self._elapsed
+
+
+def _metrics_text(ev: BatchMetrics, images_per_second: float) -> str:
+    return f"loss {ev.loss:.1f} · recon {ev.recon:.1f} · KL {ev.kl:.2f} · {images_per_second:,.0f} img/s"

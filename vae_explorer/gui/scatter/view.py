@@ -1,0 +1,355 @@
+"""The latent scatter: the test set's latents coloured by class; click or drag to decode.
+
+The view shows what the :class:`ExplorerState` holds (points from ``state.latents`` in
+``state.dims``, the crosshair at ``state.current_z``, the canvas' posterior, the decoded
+grid overlay) and turns the user's input into the state's setters: a press or drag sets
+the current z, a click on a point picks that test image (on empty space it clears the
+pick), the combos set the shown dims, the checkbox the overlay, the view range (debounced)
+the visible range. It keeps no copy of the state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt.utils import qdebounced, qthrottled
+
+from ...core.rendering import nearest_point
+from ..state import ExplorerState
+from .hover_card import HoverCard
+from .legend import ClassLegend
+from .markers import PosteriorMarker, make_crosshair
+from .plot import LatentPlot
+from .point_cloud import PointCloudItem
+
+HOVER_RADIUS_PX = 6.0  # a point this close to the cursor (on screen) is hovered or picked
+CLICK_SLOP_PX = 3  # a press and release this close are a click, not a drag
+HOVER_MS = 15  # hover moves are coalesced: the card follows the latest one
+VIEW_FOLLOW_MS = 120  # the state's visible range follows zooming and panning after a pause
+LIVE_OVERLAY_MS = 250  # while training, the overlay is decoded at most this often
+HINT = "click / drag: decode   ·   right-drag: pan   ·   wheel: zoom   ·   legend: hide a class"
+
+Range = tuple[tuple[float, float], tuple[float, float]]
+
+
+class LatentScatterView(QWidget):
+    """The central view: latents, legend, crosshair, canvas posterior and grid overlay."""
+
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._build_plot()
+        self._build_bar()
+        self._press_pos: QPointF | None = None
+        # A drag decodes the LATEST position once per event-loop pass (no stale backlog);
+        # hover moves are coalesced the same way; the visible range follows after a pause.
+        self._decode_drag = qthrottled(self._decode_at, timeout=0, leading=False)
+        self._hover_later = qthrottled(self._show_hover_at, timeout=HOVER_MS, leading=False)
+        self._publish_range_later = qdebounced(self._publish_range, timeout=VIEW_FOLLOW_MS)
+        self._refresh_overlay_live = qthrottled(self._refresh_overlay, timeout=LIVE_OVERLAY_MS)
+
+        self.plot.pressed.connect(self._on_plot_pressed)
+        self.plot.dragged.connect(self._on_plot_dragged)
+        self.plot.released.connect(self._on_plot_released)
+        self.plot.hovered.connect(self._on_plot_hovered)
+        self.plot.left.connect(self._on_plot_left)
+        self.vb.sigRangeChanged.connect(self._on_view_range_changed)
+        self.vb.sigTransformChanged.connect(self._on_view_transform_changed)
+        self.legend.classToggled.connect(self._on_legend_class_toggled)
+        for combo in (self.x_dim, self.y_dim):
+            combo.currentIndexChanged.connect(self._on_dim_combo_changed)
+        self.overlay_check.toggled.connect(self._on_overlay_check_toggled)
+
+        state.datasetChanged.connect(self._on_dataset_changed)
+        state.modelChanged.connect(self._on_model_changed)
+        state.latentsChanged.connect(self._on_latents_changed)
+        state.dimsChanged.connect(self._on_dims_changed)
+        state.currentZChanged.connect(self._on_current_z_changed)
+        state.canvasPosteriorChanged.connect(self._on_canvas_posterior_changed)
+        state.overlayChanged.connect(self._on_overlay_changed)
+        state.gridChanged.connect(self._on_overlay_source_changed)
+        state.visibleRangeChanged.connect(self._on_overlay_source_changed)
+
+        self._on_dataset_changed()
+        self._on_model_changed()
+        self._on_latents_changed()
+        self._on_current_z_changed()
+        self._on_canvas_posterior_changed()
+        self._on_overlay_changed(state.overlay)
+
+    def _build_plot(self) -> None:
+        self.plot = LatentPlot()
+        pi = self.plot.getPlotItem()
+        pi.showGrid(x=True, y=True, alpha=0.15)
+        pi.setMenuEnabled(False)
+        pi.hideButtons()
+        # Moving the crosshair must not re-render the axes and their grid lines: both axes
+        # are cached as device pixmaps (the point cloud keeps its own pixmap).
+        for name in ("left", "bottom"):
+            pi.getAxis(name).enableAutoSIPrefix(False)
+            pi.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.vb = self.plot.vb
+        self.vb.setAspectLocked(True)
+        self.cloud = PointCloudItem()
+        self.cloud.setZValue(5)
+        self.vb.addItem(self.cloud)
+        self.overlay = pg.ImageItem(axisOrder="row-major")
+        self.overlay.setZValue(0)
+        self.overlay.setOpacity(0.9)
+        self.overlay.setVisible(False)
+        self.vb.addItem(self.overlay, ignoreBounds=True)
+        self.crosshair = make_crosshair()
+        self.crosshair.setZValue(20)
+        self.crosshair.setVisible(False)
+        self.vb.addItem(self.crosshair, ignoreBounds=True)
+        self.posterior_marker = PosteriorMarker()
+        self.posterior_marker.setZValue(25)
+        self.vb.addItem(self.posterior_marker, ignoreBounds=True)
+        self.legend = ClassLegend()
+        self.legend.setParentItem(self.vb)
+        self.legend.anchor((1, 0), (1, 0), offset=(-8, 8))
+        self.legend.setZValue(30)
+        self.plot.exclude = self.legend
+        self.hover = HoverCard(self.plot)
+
+    def _build_bar(self) -> None:
+        self.x_dim = QComboBox()
+        self.y_dim = QComboBox()
+        for combo in (self.x_dim, self.y_dim):
+            combo.setToolTip("Latent dimension shown on this axis (the others are held at 0)")
+        self.overlay_check = QCheckBox("Decoded grid overlay")
+        self.overlay_check.setToolTip("Tile decoded digits over the region of latent space they come from")
+        self.hint = QLabel(HINT)
+        self.hint.setStyleSheet("color: #999;")
+        # A hint, not a control: it may be cut short rather than widen the window.
+        self.hint.setMinimumWidth(1)
+        self.hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.hint.setToolTip(self.hint.text())
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 4, 6, 0)
+        bar.addWidget(QLabel("x:"))
+        bar.addWidget(self.x_dim)
+        bar.addWidget(QLabel("y:"))
+        bar.addWidget(self.y_dim)
+        bar.addSpacing(12)
+        bar.addWidget(self.overlay_check)
+        bar.addStretch(1)
+        bar.addWidget(self.hint)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addLayout(bar)
+        lay.addWidget(self.plot, 1)
+
+    # --- for the window, the benchmark and tests -------------------------------------------
+    def reset_zoom(self) -> None:
+        """Fit the view to the shown points and follow them as they move (autorange)."""
+        self.vb.enableAutoRange()
+
+    def visible_range(self) -> Range:
+        """The data rectangle on screen: ((x0, x1), (y0, y1)) in the shown dims."""
+        (x0, x1), (y0, y1) = self.vb.viewRange()
+        return (x0, x1), (y0, y1)
+
+    def crosshair_pos(self) -> tuple[float, float] | None:
+        """Where the crosshair is (shown dims), or None while it is hidden."""
+        if not self.crosshair.isVisible():
+            return None
+        return self.crosshair.pos().x(), self.crosshair.pos().y()
+
+    def data_to_viewport(self, x: float, y: float) -> QPointF:
+        """Widget coordinates of the plot's viewport for a point in the shown dims."""
+        scene = self.vb.mapViewToScene(QPointF(x, y))
+        return QPointF(self.plot.mapFromScene(scene))
+
+    # --- state -> view ---------------------------------------------------------------------
+    def _on_dataset_changed(self) -> None:
+        test = self.state.test_set
+        self.legend.set_classes(test.classes if test is not None else [])
+        self.cloud.show_all_classes()
+        self.hover.hide()
+        self.reset_zoom()
+
+    def _on_model_changed(self) -> None:
+        if self._sync_dim_combos():
+            self.reset_zoom()  # another latent dimension: a new space
+        self._on_overlay_source_changed()
+
+    def _on_latents_changed(self) -> None:
+        self._refresh_points()
+        # A model opened or made (not a training snapshot): show its whole space.
+        if not (self.state.live or self.state.training):
+            self.reset_zoom()
+
+    def _on_dims_changed(self) -> None:
+        self._sync_dim_combos()
+        x, y = self.state.dims
+        pi = self.plot.getPlotItem()
+        pi.setLabel("bottom", f"z[{x}]")
+        pi.setLabel("left", f"z[{y}]")
+        self._refresh_points()
+        self._on_current_z_changed()
+        self._on_canvas_posterior_changed()
+        self._on_overlay_source_changed()
+
+    def _on_current_z_changed(self) -> None:
+        xy = self._shown(self.state.current_z)
+        self.crosshair.setVisible(xy is not None)
+        if xy is not None:
+            self.crosshair.setPos(xy[0], xy[1])
+
+    def _on_canvas_posterior_changed(self) -> None:
+        posterior = self.state.canvas_posterior
+        mean = logvar = None
+        if posterior is not None:
+            mean, logvar = self._shown(posterior[0]), self._shown(posterior[1])
+        if mean is None or logvar is None:
+            self.posterior_marker.setVisible(False)
+            return
+        self.posterior_marker.show_posterior(mean, logvar, self.vb.viewPixelSize())
+
+    def _on_overlay_changed(self, on: bool) -> None:
+        self.overlay_check.setChecked(on)
+        if on:
+            self._publish_range_later.flush()  # the overlay covers what is on screen now
+        self._refresh_overlay()
+
+    def _on_overlay_source_changed(self) -> None:
+        if not self.state.overlay:
+            return
+        if self.state.live:  # snapshots arrive many times a second: decode at most every 250 ms
+            self._refresh_overlay_live()
+        else:
+            self._refresh_overlay_live.cancel()
+            self._refresh_overlay()
+
+    def _sync_dim_combos(self) -> bool:
+        """Offer dims 0..latent_dim-1 and select the state's; True if the count changed."""
+        dim = self.state.latent_dim
+        changed = self.x_dim.count() != dim
+        for combo, value in zip((self.x_dim, self.y_dim), self.state.dims, strict=True):
+            combo.blockSignals(True)
+            if changed:
+                combo.clear()
+                combo.addItems([f"z[{i}]" for i in range(dim)])
+            combo.setCurrentIndex(value)
+            combo.setEnabled(dim > 2)
+            combo.blockSignals(False)
+        return changed
+
+    def _shown(self, z: np.ndarray | None) -> tuple[float, float] | None:
+        """The shown dims of a full code, or None when it does not fit the current model."""
+        dim = self.state.latent_dim
+        if z is None or len(z) != dim or max(self.state.dims) >= dim:
+            return None
+        x, y = self.state.dims
+        return float(z[x]), float(z[y]) if dim > 1 else 0.0
+
+    def _refresh_points(self) -> None:
+        test, latents = self.state.test_set, self.state.latents
+        dim = self.state.latent_dim
+        if test is None or latents is None or latents[0].shape != (len(test), dim):
+            self.cloud.clear()
+            return
+        mu = latents[0]
+        x, y = self.state.dims
+        self.cloud.set_data(mu[:, x], mu[:, y] if dim > 1 else np.zeros(len(mu)), test.labels)
+
+    def _refresh_overlay(self) -> None:
+        grid = self.state.decoded_grid("visible") if self.state.overlay else None
+        if grid is None:
+            self.overlay.setVisible(False)
+            return
+        # ImageItem row 0 is drawn at the rect's top (smallest y), so flip rows.
+        self.overlay.setImage(np.ascontiguousarray(grid.mosaic[::-1]), levels=(0.0, 1.0))
+        self.overlay.setRect(QRectF(*grid.extent))
+        self.overlay.setVisible(True)
+
+    # --- view -> state ---------------------------------------------------------------------
+    def _on_plot_pressed(self, pos: QPointF) -> None:
+        self._hide_hover()
+        self._press_pos = pos
+        self._decode_drag.cancel()
+        self._decode_at(pos)
+
+    def _on_plot_dragged(self, pos: QPointF) -> None:
+        self._decode_drag(pos)
+
+    def _on_plot_released(self, pos: QPointF) -> None:
+        self._decode_drag.flush(restart_timer=False)
+        start, self._press_pos = self._press_pos, None
+        if start is None:
+            return
+        a = self.data_to_viewport(start.x(), start.y())
+        b = self.data_to_viewport(pos.x(), pos.y())
+        if (a - b).manhattanLength() <= CLICK_SLOP_PX:
+            i = self._point_near(start)
+            self.state.set_picked_index(i if i >= 0 else None)
+
+    def _decode_at(self, pos: QPointF) -> None:
+        self.state.set_current_z_from_plane((pos.x(), pos.y()))
+
+    def _on_dim_combo_changed(self) -> None:
+        x, y = self.x_dim.currentIndex(), self.y_dim.currentIndex()
+        if x >= 0 and y >= 0:
+            self.state.set_dims(x, y)
+
+    def _on_overlay_check_toggled(self, on: bool) -> None:
+        self.state.set_overlay(on)
+
+    def _on_view_range_changed(self) -> None:
+        self._publish_range_later()
+
+    def _publish_range(self) -> None:
+        self.state.set_visible_range(*self.visible_range())
+
+    def _on_view_transform_changed(self) -> None:
+        if self.posterior_marker.isVisible():  # its smallest drawn size is in pixels
+            self._on_canvas_posterior_changed()
+
+    def _on_legend_class_toggled(self, label: int, visible: bool) -> None:
+        self.cloud.set_class_visible(label, visible)
+
+    # --- hover -----------------------------------------------------------------------------
+    def _on_plot_hovered(self, pos: QPointF) -> None:
+        self._hover_later(pos)
+
+    def _on_plot_left(self) -> None:
+        self._hide_hover()
+
+    def _hide_hover(self) -> None:
+        """Hide the card and drop a hover still pending, so it cannot show up again."""
+        self._hover_later.cancel()
+        self.hover.hide()
+
+    def _show_hover_at(self, pos: QPointF) -> None:
+        test = self.state.test_set
+        i = self._point_near(pos) if test is not None else -1
+        if test is None or i < 0 or i >= len(test):
+            self.hover.hide()
+            return
+        label = int(test.labels[i])
+        name = test.classes[label] if label < len(test.classes) else str(label)
+        xs, ys = self.cloud.points()
+        at = self.data_to_viewport(float(xs[i]), float(ys[i]))
+        self.hover.show_item(i, test.images[i], f"{name}  ·  #{i}", at)
+
+    def _point_near(self, pos: QPointF) -> int:
+        """The shown point within HOVER_RADIUS_PX of ``pos`` on screen, or -1."""
+        x, y = self.cloud.points()
+        if x.size == 0:
+            return -1
+        sx, sy = self.vb.viewPixelSize()
+        i, dist = nearest_point(x, y, pos.x(), pos.y(), sx, sy, self.cloud.visible_mask())
+        return i if dist <= HOVER_RADIUS_PX else -1

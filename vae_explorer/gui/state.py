@@ -1,0 +1,373 @@
+"""ExplorerState: the one place for the app's state; views subscribe to its signals.
+
+Every view takes the state in its constructor, reads what it shows from it, and changes it
+only through its setters. The state keeps its parts consistent with each other: the
+latents always belong to the current model AND the current test set (a new model or a new
+dataset re-encodes, or takes latents handed over with it), the current z always has the
+model's latent dimension, the shown dims always fit it, a picked test index always points
+into the current test set. So no view can show a value left over from an earlier state.
+
+Derived pictures that several views show (the decoded latent grid) are computed here once
+per (model, grid) and cached, so the grid dock and the scatter overlay never decode the
+same grid twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from ..core.data import Dataset
+from ..core.latent import decode_latents, encode_images, grid_axes, grid_latents, tile_images
+from ..core.model import VAE
+from ..core.rendering import latent_plane
+
+Range = tuple[tuple[float, float], tuple[float, float]]
+GRID_SPACINGS = ("gaussian", "visible")
+DEFAULT_GRID_SIZE = 15
+GRID_SIZE_RANGE = (5, 30)
+
+
+@dataclass(frozen=True)
+class DecodedGrid:
+    """An N x N grid of decoded codes: axes (rows ascending), full codes, mosaic (row 0 at
+    the top, i.e. the LARGEST y), and the latent rectangle the mosaic covers."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    z: np.ndarray  # [N * N, latent_dim], row-major from the top row
+    mosaic: np.ndarray  # float32 [28 N, 28 N]
+    extent: tuple[float, float, float, float]  # x, y, width, height in latent units
+
+    @property
+    def size(self) -> int:
+        return len(self.xs)
+
+    def tile_latent(self, row: int, col: int) -> np.ndarray:
+        return self.z[row * self.size + col].copy()
+
+
+class ExplorerState(QObject):
+    """Model, data, latents, view parameters and training status of one window."""
+
+    modelChanged = Signal()  # the model, its metadata or its file changed
+    datasetChanged = Signal()
+    latentsChanged = Signal()
+    dimsChanged = Signal()
+    currentZChanged = Signal()
+    pickedIndexChanged = Signal()
+    canvasPosteriorChanged = Signal()
+    gridChanged = Signal()  # grid size or spacing
+    visibleRangeChanged = Signal()
+    overlayChanged = Signal(bool)
+    historyChanged = Signal()
+    trainingChanged = Signal(bool)
+    modifiedChanged = Signal(bool)  # the current model differs from its file (or has none)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._model: VAE | None = None
+        self._model_version = 0
+        self._meta: dict[str, Any] = {}
+        self._path: Any = None
+        self._modified = False
+        self._live = False
+        self._dataset_key = "mnist"
+        self._test_set: Dataset | None = None
+        self._latents: tuple[np.ndarray, np.ndarray] | None = None
+        self._dims = (0, 1)
+        self._current_z: np.ndarray | None = None
+        self._picked: int | None = None
+        self._posterior: tuple[np.ndarray, np.ndarray] | None = None
+        self._grid_size = DEFAULT_GRID_SIZE
+        self._grid_spacing = "gaussian"
+        self._visible: Range = ((-3.0, 3.0), (-3.0, 3.0))
+        self._overlay = False
+        self._history: list[dict[str, Any]] = []
+        self._training = False
+        self._grid_cache: dict[tuple[Any, ...], DecodedGrid] = {}
+
+    # --- model -----------------------------------------------------------------------------
+    @property
+    def model(self) -> VAE | None:
+        """The GUI's own CPU copy of the current model (never the one being trained)."""
+        return self._model
+
+    @property
+    def model_version(self) -> int:
+        """Grows by one with every new model or snapshot: a cache key for derived pictures."""
+        return self._model_version
+
+    @property
+    def model_meta(self) -> dict[str, Any]:
+        return self._meta
+
+    @property
+    def model_path(self) -> Any:
+        return self._path
+
+    @property
+    def live(self) -> bool:
+        """True while the current model is a snapshot of a run still in progress."""
+        return self._live
+
+    @property
+    def modified(self) -> bool:
+        return self._modified
+
+    @property
+    def latent_dim(self) -> int:
+        return self._model.latent_dim if self._model is not None else 2
+
+    def set_model(
+        self,
+        model: VAE,
+        meta: dict[str, Any] | None = None,
+        path: Any = None,
+        latents: tuple[np.ndarray, np.ndarray] | None = None,
+        live: bool = False,
+        modified: bool | None = None,
+    ) -> None:
+        """Make ``model`` current (the state owns it from now on).
+
+        ``latents`` (test mu, logvar) computed elsewhere are used when they match the test
+        set; otherwise the test set is encoded here. ``live``: a snapshot of a running
+        training (views that are costly to refresh may do it less often).
+        """
+        model.eval()
+        old_dim = self.latent_dim if self._model is not None else None
+        self._model = model
+        self._model_version += 1
+        self._grid_cache.clear()
+        self._meta = dict(meta) if meta is not None else {}
+        self._path = path
+        self._live = live
+        self._set_modified(path is None if modified is None else modified)
+        dim = model.latent_dim
+        if old_dim != dim:
+            self._fit_to_latent_dim(dim)
+        self._latents = self._matching_latents(latents)
+        self.modelChanged.emit()
+        self.latentsChanged.emit()
+        if self._current_z is None:
+            self.set_current_z(np.zeros(dim, np.float32))
+
+    def mark_saved(self, path: Any, meta: dict[str, Any] | None = None) -> None:
+        """The current model now lives in ``path``."""
+        self._path = path
+        if meta is not None:
+            self._meta = dict(meta)
+        self._set_modified(False)
+        self.modelChanged.emit()
+
+    def _set_modified(self, modified: bool) -> None:
+        if modified != self._modified:
+            self._modified = modified
+            self.modifiedChanged.emit(modified)
+
+    def _fit_to_latent_dim(self, dim: int) -> None:
+        x, y = self._dims
+        if x >= dim or y >= dim or (x == y and dim > 1):
+            self._dims = (0, min(1, dim - 1))
+            self.dimsChanged.emit()
+        if self._current_z is not None and len(self._current_z) != dim:
+            self._current_z = None  # set_model puts a fresh origin in its place
+        if self._posterior is not None and len(self._posterior[0]) != dim:
+            self._posterior = None
+            self.canvasPosteriorChanged.emit()
+
+    def _matching_latents(
+        self, latents: tuple[np.ndarray, np.ndarray] | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        test, model = self._test_set, self._model
+        if test is None or model is None:
+            return None
+        if latents is not None:
+            mu, logvar = latents
+            if mu.shape == (len(test), model.latent_dim) and logvar.shape == mu.shape:
+                return mu, logvar
+        return encode_images(model, test.images)
+
+    # --- data ------------------------------------------------------------------------------
+    @property
+    def dataset_key(self) -> str:
+        """ "mnist", "fashion-mnist" or the folder of IDX files on show."""
+        return self._dataset_key
+
+    @property
+    def test_set(self) -> Dataset | None:
+        return self._test_set
+
+    @property
+    def latents(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Test-set (mu, logvar) [N, latent_dim] of the current model, or None."""
+        return self._latents
+
+    def set_dataset(self, key: str, test_set: Dataset) -> None:
+        """Show ``test_set`` (the test split of dataset ``key``); re-encodes it."""
+        self._dataset_key = key
+        self._test_set = test_set
+        self._latents = self._matching_latents(None)
+        self._picked = None
+        self.datasetChanged.emit()
+        self.latentsChanged.emit()
+        self.pickedIndexChanged.emit()
+
+    # --- what is shown ---------------------------------------------------------------------
+    @property
+    def dims(self) -> tuple[int, int]:
+        """The two latent dimensions on the scatter's x and y axes."""
+        return self._dims
+
+    def set_dims(self, x: int, y: int) -> None:
+        dim = self.latent_dim
+        if not (0 <= x < dim and 0 <= y < dim) or (x, y) == self._dims:
+            return
+        self._dims = (x, y)
+        self.dimsChanged.emit()
+
+    @property
+    def current_z(self) -> np.ndarray | None:
+        """The full latent code being decoded (the crosshair), [latent_dim] float32."""
+        return self._current_z
+
+    def set_current_z(self, z: Any) -> None:
+        z = np.array(z, np.float32).reshape(-1)
+        if len(z) != self.latent_dim or not np.all(np.isfinite(z)):
+            return
+        self._current_z = z
+        self.currentZChanged.emit()
+
+    def set_current_z_from_plane(self, xy: Any) -> None:
+        """A code from a point of the scatter: the shown dims from ``xy``, the others 0."""
+        xy = np.asarray(xy, np.float64).reshape(-1)
+        self.set_current_z(latent_plane(xy.tolist(), self.latent_dim, self._dims))
+
+    @property
+    def picked_index(self) -> int | None:
+        """The test image picked on the scatter, or None."""
+        return self._picked
+
+    def set_picked_index(self, index: int | None) -> None:
+        test = self._test_set
+        if index is not None and (test is None or not 0 <= index < len(test)):
+            index = None
+        if index != self._picked:
+            self._picked = index
+            self.pickedIndexChanged.emit()
+
+    @property
+    def canvas_posterior(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """q(z|x) of the canvas drawing: (mu, logvar) [latent_dim], or None (nothing drawn)."""
+        return self._posterior
+
+    def set_canvas_posterior(self, mu: Any, logvar: Any) -> None:
+        if mu is None or logvar is None:
+            posterior = None
+        else:
+            m = np.array(mu, np.float32).reshape(-1)
+            lv = np.array(logvar, np.float32).reshape(-1)
+            posterior = (m, lv) if len(m) == len(lv) == self.latent_dim else None
+        if posterior is None and self._posterior is None:
+            return
+        self._posterior = posterior
+        self.canvasPosteriorChanged.emit()
+
+    # --- the decoded grid and the scatter's view -------------------------------------------
+    @property
+    def grid_size(self) -> int:
+        return self._grid_size
+
+    @property
+    def grid_spacing(self) -> str:
+        """ "gaussian" (prior quantiles) or "visible" (the scatter's visible range)."""
+        return self._grid_spacing
+
+    def set_grid(self, size: int | None = None, spacing: str | None = None) -> None:
+        lo, hi = GRID_SIZE_RANGE
+        size = self._grid_size if size is None else int(min(max(size, lo), hi))
+        spacing = self._grid_spacing if spacing not in GRID_SPACINGS else spacing
+        if (size, spacing) != (self._grid_size, self._grid_spacing):
+            self._grid_size, self._grid_spacing = size, spacing
+            self.gridChanged.emit()
+
+    @property
+    def visible_range(self) -> Range:
+        return self._visible
+
+    def set_visible_range(self, xr: tuple[float, float], yr: tuple[float, float]) -> None:
+        visible = ((float(xr[0]), float(xr[1])), (float(yr[0]), float(yr[1])))
+        if visible != self._visible and all(np.isfinite(v) for r in visible for v in r):
+            self._visible = visible
+            self.visibleRangeChanged.emit()
+
+    @property
+    def overlay(self) -> bool:
+        """Whether the decoded grid is tiled over the scatter."""
+        return self._overlay
+
+    def set_overlay(self, on: bool) -> None:
+        if bool(on) != self._overlay:
+            self._overlay = bool(on)
+            self.overlayChanged.emit(self._overlay)
+
+    def decoded_grid(self, spacing: str | None = None) -> DecodedGrid | None:
+        """The grid of ``spacing`` (default: the grid dock's) decoded by the current model;
+        computed once per model, dims, size and (for "visible") range."""
+        model = self._model
+        if model is None:
+            return None
+        spacing = spacing or self._grid_spacing
+        n = self._grid_size
+        key = (self._model_version, self._dims, n, spacing, self._visible if spacing == "visible" else None)
+        cached = self._grid_cache.get(key)
+        if cached is not None:
+            return cached
+        xs, ys = grid_axes(n, spacing, self._visible)
+        dims = self._dims if model.latent_dim > 1 else (0, 0)
+        z = grid_latents(xs, ys, model.latent_dim, dims)
+        mosaic = tile_images(decode_latents(model, z), n, n)
+        dx = (xs[-1] - xs[0]) / max(n - 1, 1)
+        dy = (ys[-1] - ys[0]) / max(n - 1, 1)
+        extent = (
+            float(xs[0] - dx / 2),
+            float(ys[0] - dy / 2),
+            float(xs[-1] - xs[0] + dx),
+            float(ys[-1] - ys[0] + dy),
+        )
+        grid = DecodedGrid(xs, ys, z, mosaic, extent)
+        if len(self._grid_cache) > 8:
+            self._grid_cache.clear()
+        self._grid_cache[key] = grid
+        return grid
+
+    def decode(self, z: Any) -> np.ndarray | None:
+        """Mean images [B, 28, 28] of codes ``z`` [B, latent_dim] under the current model."""
+        if self._model is None:
+            return None
+        return decode_latents(self._model, z)
+
+    # --- training --------------------------------------------------------------------------
+    @property
+    def training(self) -> bool:
+        """A training run is in progress (its snapshots become the current model)."""
+        return self._training
+
+    def set_training(self, running: bool) -> None:
+        if bool(running) != self._training:
+            self._training = bool(running)
+            if not running:
+                self._live = False
+            self.trainingChanged.emit(self._training)
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """Per-epoch records of the current model's training (may be empty)."""
+        return self._history
+
+    def set_history(self, history: list[dict[str, Any]]) -> None:
+        self._history = list(history)
+        self.historyChanged.emit()

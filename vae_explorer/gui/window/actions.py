@@ -1,0 +1,205 @@
+"""The window's menus, shortcuts and file dialogs (thin: the work is in MainWindow's
+path-taking methods, which tests and scripts call directly)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from ... import __version__
+from ...core.data import DATASETS, PROJECT_ROOT, locate_dataset
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+MODEL_FILTER = "VAE Explorer models (*.safetensors)"
+
+
+class WindowMenus:
+    """Builds the menu bar of ``window`` and keeps its actions as attributes."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        bar = window.menuBar()
+        m = bar.addMenu("&File")
+        self.open = self._action(
+            "&Open model…",
+            self._on_open_triggered,
+            QKeySequence.StandardKey.Open,
+            "Open a .safetensors checkpoint",
+        )
+        self.save = self._action(
+            "&Save model", self._on_save_triggered, QKeySequence.StandardKey.Save, "Save the current model"
+        )
+        self.save_as = self._action(
+            "Save model &as…",
+            self._on_save_as_triggered,
+            "Ctrl+Shift+S",
+            "Save the current model to a new file",
+        )
+        self.export_png = self._action(
+            "Export view as &PNG…",
+            lambda: self._on_export_triggered("png"),
+            tip="The latent scatter as an image",
+        )
+        self.export_svg = self._action(
+            "Export view as S&VG…",
+            lambda: self._on_export_triggered("svg"),
+            tip="The latent scatter as a drawing",
+        )
+        self.export_csv = self._action(
+            "Export &latents as CSV…",
+            self._on_export_csv_triggered,
+            tip="mu, logvar and label of every test image",
+        )
+        self.quit = self._action("&Quit", window.close, "Ctrl+Q", "Close VAE Explorer")
+        for a in (
+            self.open,
+            self.save,
+            self.save_as,
+            None,
+            self.export_png,
+            self.export_svg,
+            self.export_csv,
+            None,
+        ):
+            m.addSeparator() if a is None else m.addAction(a)
+        m.addAction(self.quit)
+
+        m = bar.addMenu("&Dataset")
+        self.dataset_group = QActionGroup(window)
+        self.datasets: dict[str, QAction] = {}
+        for key, info in DATASETS.items():
+            a = self._action(
+                info.title, lambda _=False, k=key: window.set_dataset(k), tip=f"Show {info.title}"
+            )
+            a.setCheckable(True)
+            self.dataset_group.addAction(a)
+            self.datasets[key] = a
+            m.addAction(a)
+        m.addSeparator()
+        self.open_folder = self._action(
+            "Open folder of IDX files…",
+            self._on_open_folder_triggered,
+            tip="Any folder with the four IDX files",
+        )
+        m.addAction(self.open_folder)
+        self.downloads: dict[str, QAction] = {}
+        for key, info in DATASETS.items():
+            if info.url is None:
+                continue
+            a = self._action(
+                f"Download {info.title}…",
+                lambda _=False, k=key: window.download_dataset(k),
+                tip=f"Fetch {info.title} into the user cache (checksummed)",
+            )
+            a.setEnabled(locate_dataset(key, "test") is None)
+            self.downloads[key] = a
+            m.addAction(a)
+
+        self.view_menu = bar.addMenu("&View")
+        self.overlay = QAction("Decoded grid &overlay", window, checkable=True)
+        self.overlay.setStatusTip("Tile decoded digits over the region of latent space they come from")
+        self.overlay.toggled.connect(window.state.set_overlay)
+        window.state.overlayChanged.connect(self.overlay.setChecked)
+        self.reset_zoom = self._action("&Reset zoom", window.scatter.reset_zoom, "Ctrl+0", "Show every point")
+
+        m = bar.addMenu("&Help")
+        m.addAction(self._action("&About VAE Explorer", self._on_about_triggered))
+
+    def fill_view_menu(self, docks: list[Any]) -> None:
+        for dock in docks:
+            self.view_menu.addAction(dock.toggleViewAction())
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.overlay)
+        self.view_menu.addAction(self.reset_zoom)
+
+    def while_training(self, running: bool) -> None:
+        """Actions that would replace the model or the data are off during a run."""
+        for a in (self.open, self.open_folder, *self.datasets.values()):
+            a.setEnabled(not running)
+
+    def _action(
+        self,
+        text: str,
+        slot: Any,
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+        tip: str = "",
+    ) -> QAction:
+        a = QAction(text, self.window)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setStatusTip(tip)
+            a.setToolTip(tip)
+        a.triggered.connect(slot)
+        return a
+
+    # --- dialogs ---------------------------------------------------------------------------
+    def _last_dir(self) -> str:
+        value = self.window.settings.value("paths/last_dir", str(Path.home()))
+        return value if isinstance(value, str) and Path(value).is_dir() else str(Path.home())
+
+    def _remember_dir(self, path: str) -> None:
+        self.window.settings.setValue("paths/last_dir", str(Path(path).parent))
+
+    def _save_name(self, title: str, flt: str, suffix: str) -> str | None:
+        path, _ = QFileDialog.getSaveFileName(self.window, title, self._last_dir(), flt)
+        if not path:
+            return None
+        if not path.lower().endswith(suffix):
+            path += suffix
+        self._remember_dir(path)
+        return path
+
+    def _on_open_triggered(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open model", self._last_dir(), MODEL_FILTER)
+        if path:
+            self._remember_dir(path)
+            self.window.open_model(path)
+
+    def _on_save_triggered(self) -> None:
+        path = self.window.state.model_path
+        if path is None or PROJECT_ROOT / "trained" in Path(path).parents:
+            self._on_save_as_triggered()
+        else:
+            self.window.save_model(path)
+
+    def _on_save_as_triggered(self) -> None:
+        path = self._save_name("Save model", MODEL_FILTER, ".safetensors")
+        if path:
+            self.window.save_model(path)
+
+    def _on_export_triggered(self, kind: str) -> None:
+        flt = "PNG image (*.png)" if kind == "png" else "SVG drawing (*.svg)"
+        path = self._save_name("Export view", flt, "." + kind)
+        if path:
+            self.window.export_view(path)
+
+    def _on_export_csv_triggered(self) -> None:
+        path = self._save_name("Export latents", "CSV (*.csv)", ".csv")
+        if path:
+            self.window.export_latents(path)
+
+    def _on_open_folder_triggered(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self.window, "Folder with the four IDX files", self._last_dir()
+        )
+        if folder:
+            self.window.set_dataset(folder)
+
+    def _on_about_triggered(self) -> None:
+        import torch
+
+        QMessageBox.about(
+            self.window,
+            "About VAE Explorer",
+            f"<b>VAE Explorer {__version__}</b><p>Train a variational auto-encoder "
+            "(Kingma &amp; Welling, 2014) and look inside it: live curves, the latent space, "
+            "click-and-drag decoding, the latent manifold, painting and imputation.</p>"
+            f"<p>Python {sys.version.split()[0]} · PyTorch {torch.__version__}</p>",
+        )

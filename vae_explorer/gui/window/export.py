@@ -1,0 +1,129 @@
+"""Exports of the latent view (PNG, SVG) and of the latents (CSV), each written atomically.
+
+Every export goes to a temporary file beside the target and is renamed over it only once
+it is complete and checked: a full disk or a read-only folder leaves the earlier export of
+that name as it was and is reported, never "Exported" over a truncated file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from PySide6.QtCore import QRect, QSize
+from PySide6.QtGui import QPainter
+from PySide6.QtSvg import QSvgGenerator
+
+from ...core.rendering import write_latents_csv
+from ..scatter import LatentScatterView
+from ..state import ExplorerState
+
+MIN_PNG_WIDTH = 1200
+
+
+class ExportError(OSError):
+    """An export that could not be written; the message names the file and the cause."""
+
+
+@contextlib.contextmanager
+def atomic_target(path: Path) -> Iterator[Path]:
+    """A temporary path (same folder and suffix) renamed to ``path`` when the block ends
+    without error; removed otherwise."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise ExportError(f"no such folder {folder}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=folder)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _write_checked(path: Path, write: Callable[[Path], None], check: Callable[[Path], bool]) -> Path:
+    with atomic_target(path) as tmp:
+        write(tmp)
+        if not check(tmp):
+            raise ExportError("the file was not written completely (no permission, or a full disk?)")
+    return path
+
+
+def export_png(scatter: LatentScatterView, path: str | os.PathLike[str]) -> Path:
+    """The scatter's plot as a PNG at least ``MIN_PNG_WIDTH`` pixels wide."""
+    import pyqtgraph.exporters as exporters
+
+    item = scatter.plot.getPlotItem()
+    exporter = exporters.ImageExporter(item)
+    exporter.parameters()["width"] = max(MIN_PNG_WIDTH, int(item.width()))
+
+    def write(tmp: Path) -> None:
+        if not exporter.export(str(tmp)):
+            raise ExportError("the image could not be written (no permission, or a full disk?)")
+
+    return _write_checked(Path(path), write, _png_complete)
+
+
+def _png_complete(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(8)
+        f.seek(max(0, os.path.getsize(path) - 12))
+        tail = f.read()
+    return head == b"\x89PNG\r\n\x1a\n" and b"IEND" in tail
+
+
+def export_svg(scatter: LatentScatterView, path: str | os.PathLike[str]) -> Path:
+    """The scatter's plot as SVG, with the points as real circles.
+
+    pyqtgraph 0.14's SVGExporter cannot parse the path syntax Qt 6.12 writes, so the view
+    is rendered straight into a QSvgGenerator.
+    """
+    view = scatter.plot
+    size = view.viewport().size()
+
+    def write(tmp: Path) -> None:
+        gen = QSvgGenerator()
+        gen.setFileName(str(tmp))
+        gen.setSize(QSize(size.width(), size.height()))
+        gen.setViewBox(QRect(0, 0, size.width(), size.height()))
+        gen.setTitle("VAE Explorer latent space")
+        scatter.cloud.setExportMode(True, {})
+        try:
+            painter = QPainter(gen)
+            view.render(painter)
+            if not painter.end():
+                raise ExportError("the SVG could not be written (no permission, or a full disk?)")
+        finally:
+            scatter.cloud.setExportMode(False)
+
+    return _write_checked(Path(path), write, _svg_complete)
+
+
+def _svg_complete(path: Path) -> bool:
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        f.seek(max(0, size - 64))
+        return b"</svg>" in f.read()
+
+
+def export_latents_csv(state: ExplorerState, path: str | os.PathLike[str]) -> Path:
+    """The test set's latents (mu, logvar) with labels and class names, one row an image."""
+    latents, test = state.latents, state.test_set
+    if latents is None or test is None:
+        raise ExportError("no latents to export: open or train a model first")
+
+    def write(tmp: Path) -> None:
+        write_latents_csv(tmp, latents[0], latents[1], test.labels, test.classes)
+
+    expected_rows = len(latents[0]) + 1
+    return _write_checked(Path(path), write, lambda tmp: _line_count(tmp) == expected_rows)
+
+
+def _line_count(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for _ in f)

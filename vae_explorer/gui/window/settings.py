@@ -1,0 +1,114 @@
+"""What the window remembers between sessions (QSettings), every value validated.
+
+A settings file can be old, hand-edited or damaged: a value of the wrong type or out of
+range is dropped with a log line, never passed on to a widget (where an infinite width or
+an int beyond 32 bits would raise inside a slot and abort the app at every start).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from ...core.data import DATASETS
+from ..state import GRID_SIZE_RANGE, GRID_SPACINGS
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+log = logging.getLogger(__name__)
+MAX_STATE_BYTES = 1 << 20
+
+
+def _bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    return None
+
+
+def _int_in(value: Any, lo: int, hi: int) -> int | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not math.isfinite(number) or number != int(number) or not lo <= number <= hi:
+        return None
+    return int(number)
+
+
+def _bytes(value: Any) -> QByteArray | None:
+    if isinstance(value, QByteArray) and 0 < value.size() <= MAX_STATE_BYTES:
+        return value
+    return None
+
+
+def _dropped(settings: QSettings, key: str, value: Any) -> None:
+    log.warning("settings %s: ignoring %s = %.80r", settings.fileName(), key, value)
+
+
+def restore(window: MainWindow, settings: QSettings) -> None:
+    """Apply the remembered geometry, layout, dataset, grid, overlay and training form."""
+
+    def read(key: str, parse: Any, *args: Any) -> Any:
+        raw = settings.value(key)
+        if raw is None:
+            return None
+        value = parse(raw, *args)
+        if value is None:
+            _dropped(settings, key, raw)
+        return value
+
+    geometry = read("window/geometry", _bytes)
+    if geometry is None or not window.restoreGeometry(geometry):
+        window.resize(1400, 900)
+    layout = read("window/state", _bytes)
+    if layout is not None and not window.restoreState(layout):
+        _dropped(settings, "window/state", layout)
+    key = settings.value("dataset")
+    if isinstance(key, str) and (key in DATASETS or Path(key).is_dir()):
+        window.dataset_key_at_start = key
+    elif key is not None:
+        _dropped(settings, "dataset", key)
+    state = window.state
+    size = read("grid/size", _int_in, *GRID_SIZE_RANGE)
+    spacing = settings.value("grid/spacing")
+    if spacing is not None and spacing not in GRID_SPACINGS:
+        _dropped(settings, "grid/spacing", spacing)
+        spacing = None
+    state.set_grid(size=size, spacing=spacing)
+    overlay = read("view/overlay", _bool)
+    if overlay is not None:
+        state.set_overlay(overlay)
+    smooth = read("train/smooth", _bool)
+    if smooth is not None:
+        window.training.smooth_check.setChecked(smooth)
+    form = settings.value("train/form")
+    if isinstance(form, str) and len(form) < MAX_STATE_BYTES:
+        try:
+            values = json.loads(form)
+        except ValueError:
+            values = None
+        if isinstance(values, dict):
+            window.training.restore_form_state(values)
+        else:
+            _dropped(settings, "train/form", form)
+
+
+def save(window: MainWindow, settings: QSettings) -> None:
+    state = window.state
+    settings.setValue("window/geometry", window.saveGeometry())
+    settings.setValue("window/state", window.saveState())
+    settings.setValue("dataset", state.dataset_key)
+    settings.setValue("grid/size", state.grid_size)
+    settings.setValue("grid/spacing", state.grid_spacing)
+    settings.setValue("view/overlay", state.overlay)
+    settings.setValue("train/smooth", window.training.smooth_check.isChecked())
+    settings.setValue("train/form", json.dumps(window.training.form_state()))
+    settings.sync()

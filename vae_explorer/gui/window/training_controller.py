@@ -1,0 +1,170 @@
+"""Runs core's training job in the background and turns its events into app state.
+
+The job (core's ``run_job``) runs in a worker thread and owns its model; the GUI only ever
+gets copies (a Snapshot's state dict and numpy latents, made by core). Snapshots become the
+state's current model at most every ``SNAPSHOT_INTERVAL_MS`` (the latest one wins); the
+final one always does. Pause and stop go through core's thread-safe ``TrainingControl``:
+stop acts within one batch.
+"""
+
+from __future__ import annotations
+
+import torch
+from PySide6.QtCore import QObject, Signal
+from superqt.utils import qthrottled
+
+from ...core.model import VAE
+from ...core.training import (
+    BatchMetrics,
+    EpochSummary,
+    Snapshot,
+    TrainingControl,
+    TrainingFailed,
+    TrainingFinished,
+    TrainingJob,
+    TrainingStarted,
+    run_job,
+)
+from ..state import ExplorerState
+from ..workers import Worker
+
+SNAPSHOT_INTERVAL_MS = 250
+# torch's intra-op thread count at start-up, before the GUI thread lowers its own: the same
+# default the headless CLI trains with.
+DEFAULT_TORCH_THREADS = torch.get_num_threads()
+_prepared = False
+
+
+def prepare_runtime() -> None:
+    """Warm torch up in the GUI thread before the window shows; once per process.
+
+    The first torch optimizer imports ~800 modules (torch._dynamo, sympy...), holding the
+    GIL for about a second: done in the worker, that would freeze the window just as the
+    first training run starts.
+    """
+    global _prepared
+    if _prepared:
+        return
+    _prepared = True
+    param = torch.zeros(1, requires_grad=True)
+    try:
+        torch.optim.Adam([param], lr=1e-3, fused=True)
+    except (RuntimeError, TypeError):
+        torch.optim.Adam([param], lr=1e-3)
+
+
+class TrainingController(QObject):
+    """At most one run at a time. Signals are the run's events, on the GUI thread; ``done``
+    (a TrainingFinished) always comes last, also after a failure."""
+
+    started = Signal(object)  # TrainingStarted
+    batchMetrics = Signal(object)  # BatchMetrics
+    epochFinished = Signal(object)  # EpochSummary
+    snapshotApplied = Signal(object)  # Snapshot, once it is the state's current model
+    failed = Signal(str)  # a message for the user
+    done = Signal(object)  # TrainingFinished
+
+    def __init__(self, state: ExplorerState, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.control = TrainingControl()
+        self.job: TrainingJob | None = None
+        self.snapshots_applied = 0
+        self._worker: Worker | None = None
+        self._finished: TrainingFinished | None = None
+        self._failed = False
+        self._latest: Snapshot | None = None
+        self._apply_later = qthrottled(self._apply_latest, timeout=SNAPSHOT_INTERVAL_MS, leading=True)
+
+    # --- control ---------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        """A run was started and its end (``done``) has not been delivered yet."""
+        return self._worker is not None
+
+    @property
+    def failed_run(self) -> bool:
+        return self._failed
+
+    def start(self, job: TrainingJob) -> None:
+        if self.is_running():
+            raise RuntimeError("a training run is already in progress")
+        self.control = TrainingControl()
+        self.job, self._finished, self._failed, self._latest = job, None, False, None
+        threads = job.torch_threads or DEFAULT_TORCH_THREADS
+        worker = Worker(
+            run_job, job, self.control, name="vae-training", setup=lambda: torch.set_num_threads(threads)
+        )
+        worker.yielded.connect(self._on_worker_yielded)
+        worker.failed.connect(self._on_worker_failed)
+        worker.finished.connect(self._on_worker_finished)
+        self._worker = worker
+        self.state.set_training(True)
+        worker.start()
+
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.control.resume()
+
+    @property
+    def paused(self) -> bool:
+        return self.control.paused
+
+    def stop(self, wait_ms: int = 0) -> bool:
+        """Ask the run to stop; with ``wait_ms``, block until it has ended and its final
+        snapshot and ``done`` were delivered (True), or the time ran out (False)."""
+        self.control.stop()
+        worker = self._worker
+        if worker is None:
+            return True
+        return worker.wait(wait_ms) if wait_ms else False
+
+    # --- events ----------------------------------------------------------------------------
+    def _on_worker_yielded(self, ev: object) -> None:
+        if isinstance(ev, BatchMetrics):
+            self.batchMetrics.emit(ev)
+        elif isinstance(ev, Snapshot):
+            if self._failed and not ev.history:
+                return  # a run that failed before its first epoch ended: keep the old model
+            if not all(bool(torch.isfinite(t).all()) for t in ev.state_dict.values()):
+                return  # never let blown-up weights become the current model
+            self._latest = ev
+            self._apply_later()
+        elif isinstance(ev, EpochSummary):
+            self.epochFinished.emit(ev)
+        elif isinstance(ev, TrainingStarted):
+            self.started.emit(ev)
+        elif isinstance(ev, TrainingFailed):
+            self._on_worker_failed(ev.message)
+        elif isinstance(ev, TrainingFinished):
+            self._finished = ev
+
+    def _on_worker_failed(self, message: str) -> None:
+        self._failed = True
+        self.failed.emit(message)
+
+    def _apply_latest(self) -> None:
+        snap, self._latest = self._latest, None
+        if snap is None:
+            return
+        state = self.state
+        current = state.model
+        # Reuse the state's own copy when the shapes match: loading weights is far cheaper
+        # than building and randomly initialising a new network.
+        model = current if current is not None and current.config == snap.config else VAE(snap.config)
+        model.load_state_dict(snap.state_dict)
+        mu, logvar = snap.test_mu, snap.test_logvar
+        latents = (mu, logvar) if mu is not None and logvar is not None else None
+        state.set_model(model, snap.metadata, None, latents, live=self.is_running(), modified=True)
+        state.set_history(snap.history)
+        self.snapshots_applied += 1
+        self.snapshotApplied.emit(snap)
+
+    def _on_worker_finished(self) -> None:
+        self._worker = None
+        self._apply_later.cancel()
+        self._apply_latest()  # the last snapshot becomes the current model, not live
+        finished = self._finished or TrainingFinished(0, True, [])
+        self.state.set_training(False)
+        self.done.emit(finished)

@@ -1,0 +1,209 @@
+"""The one way the GUI runs work in the background.
+
+A job is a plain core function or generator (training, imputation, downloads...): a
+``Worker`` runs it on its own QThread and re-emits, on the GUI thread, what it yields
+(``yielded``), what it returns (``returned``), or the error it raised (``failed``, a message
+for the user); ``finished`` always comes last. A ``LatestOnlyRunner`` keeps one worker busy
+with the NEWEST request and drops the ones overtaken while it was busy (live imputation).
+
+Stopping is the job's business (core's ``TrainingControl``, a cancel ``threading.Event``):
+a thread cannot be interrupted safely. ``wait_for_workers`` at shutdown waits for every
+running worker; one that does not end in time is left to finish on its own instead of
+being destroyed while it runs (which would abort the process).
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, Qt, QThread, Signal
+
+from ..core.checkpoints import CheckpointError
+from ..core.data import DatasetError
+from ..core.devices import DeviceError
+from ..core.model import ConfigError
+
+# Errors that are the user's input (a file, a folder, a setting): a message, no traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    DatasetError,
+    DeviceError,
+    ConfigError,
+    CheckpointError,
+    OSError,
+)
+
+_running: set[Worker] = set()
+
+
+def error_message(exc: BaseException) -> str:
+    """The text the user sees for ``exc``."""
+    if isinstance(exc, USER_ERRORS):
+        return str(exc) or type(exc).__name__
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class _Thread(QThread):
+    def __init__(self, worker: Worker) -> None:
+        super().__init__()
+        self._worker = worker
+
+    def run(self) -> None:
+        self._worker._run_in_thread()
+
+
+class Worker(QObject):
+    """Runs ``fn(*args, **kwargs)`` once on a new thread; iterates it if it is a generator.
+
+    Every public signal is emitted on the GUI thread (the thread side only posts to a
+    queued relay), so any receiver, a lambda included, runs there and never races the job.
+    ``report(item)`` (callable from the job's thread) arrives as ``progress(item)``.
+    """
+
+    yielded = Signal(object)
+    progress = Signal(object)
+    returned = Signal(object)
+    failed = Signal(str)
+    finished = Signal()
+    _relay = Signal(str, object)
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        name: str = "worker",
+        setup: Callable[[], Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        self._fn, self._args, self._kwargs = fn, args, kwargs
+        self._setup = setup
+        self._thread = _Thread(self)
+        self._thread.setObjectName(name)
+        self._thread.finished.connect(self._on_thread_finished)
+        self._relay.connect(self._on_relay, Qt.ConnectionType.QueuedConnection)
+
+    def start(self) -> Worker:
+        _running.add(self)
+        self._thread.start()
+        return self
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    def wait(self, ms: int) -> bool:
+        """Block until the thread ends (True) or ``ms`` pass (False). When it ended, what
+        it posted (its last results, ``finished``) is delivered before this returns."""
+        return self._wait(QDeadlineTimer(ms))
+
+    def _wait(self, deadline: QDeadlineTimer) -> bool:
+        if not self._thread.wait(deadline):
+            return False
+        QCoreApplication.sendPostedEvents(self)
+        return True
+
+    def report(self, item: Any) -> None:
+        """Send ``item`` to the GUI thread as ``progress`` (call from the job)."""
+        self._relay.emit("progress", item)
+
+    def _run_in_thread(self) -> None:
+        try:
+            if self._setup is not None:
+                self._setup()
+            result = self._fn(*self._args, **self._kwargs)
+            if inspect.isgenerator(result):
+                for item in result:
+                    self._relay.emit("yielded", item)
+                result = None
+            self._relay.emit("returned", result)
+        except BaseException as exc:  # noqa: BLE001 - every error must reach the window
+            if not isinstance(exc, USER_ERRORS):
+                traceback.print_exc()
+            self._relay.emit("failed", error_message(exc))
+
+    def _on_relay(self, kind: str, payload: Any) -> None:
+        getattr(self, kind).emit(payload)
+
+    def _on_thread_finished(self) -> None:
+        self.finished.emit()
+        _running.discard(self)
+        self._thread.deleteLater()
+        self.deleteLater()
+
+
+def start_worker(fn: Callable[..., Any], *args: Any, name: str = "worker", **kwargs: Any) -> Worker:
+    """``Worker(fn, *args, **kwargs).start()``: connect to its signals right away (they
+    are queued to this thread, so none is missed)."""
+    return Worker(fn, *args, name=name, **kwargs).start()
+
+
+def wait_for_workers(ms: int) -> bool:
+    """Wait (at most ``ms`` in all) for every running worker; True if all ended."""
+    deadline = QDeadlineTimer(ms)
+    ok = True
+    for worker in list(_running):
+        if not worker._wait(deadline):
+            ok = False  # left to finish on its own; destroying a running QThread aborts
+    return ok
+
+
+def running_workers() -> int:
+    return sum(1 for w in _running if w.is_running())
+
+
+class LatestOnlyRunner(QObject):
+    """Runs ``fn(request)`` for at most one request at a time; a request made while busy
+    waits in ONE pending slot that newer requests overwrite, so however fast they come the
+    worker computes the latest one next and never builds a backlog."""
+
+    returned = Signal(object)  # fn's result for a request
+    failed = Signal(str)
+    busyChanged = Signal(bool)
+
+    def __init__(self, fn: Callable[[Any], Any], name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._fn = fn
+        self._name = name
+        self._worker: Worker | None = None
+        self._pending: Any = None
+        self._has_pending = False
+        self._closed = False
+
+    def is_busy(self) -> bool:
+        return self._worker is not None
+
+    def submit(self, request: Any) -> None:
+        if self._closed:
+            return
+        if self._worker is not None:
+            self._pending, self._has_pending = request, True
+            return
+        self._start(request)
+        self.busyChanged.emit(True)
+
+    def shutdown(self, wait_ms: int = 30_000) -> None:
+        """Drop the pending request and wait for the running one."""
+        self._closed = True
+        self._pending, self._has_pending = None, False
+        if self._worker is not None:
+            self._worker.wait(wait_ms)
+
+    def _start(self, request: Any) -> None:
+        worker = Worker(self._fn, request, name=self._name)
+        worker.returned.connect(self.returned)
+        worker.failed.connect(self.failed)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        worker.start()
+
+    def _on_finished(self) -> None:
+        self._worker = None
+        if self._has_pending and not self._closed:
+            request, self._pending, self._has_pending = self._pending, None, False
+            self._start(request)
+        else:
+            self.busyChanged.emit(False)
