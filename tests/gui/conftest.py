@@ -33,6 +33,17 @@ def _widgets_possible():
 
 
 @pytest.fixture(autouse=True)
+def _discard_unsaved_models_on_close(monkeypatch):
+    """Closing a window with a trained, unsaved model asks Save/Discard/Cancel (a modal
+    dialog). Tests answer Discard unless they test the question itself."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from vae_explorer.gui.window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "ask_unsaved", lambda self: QMessageBox.StandardButton.Discard)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path, monkeypatch):
     """Every test gets its own QSettings file, never the user's."""
     monkeypatch.setenv("VAE_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))

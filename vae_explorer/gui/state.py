@@ -21,6 +21,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ..core.data import Dataset
+from ..core.image import IMAGE_PIXELS
 from ..core.latent import decode_latents, encode_images, grid_axes, grid_latents, tile_images
 from ..core.model import VAE
 from ..core.rendering import latent_plane
@@ -60,6 +61,7 @@ class ExplorerState(QObject):
     currentZChanged = Signal()
     pickedIndexChanged = Signal()
     canvasPosteriorChanged = Signal()
+    canvasImageChanged = Signal()  # the canvas drawing's pixels (the posterior view's source)
     gridChanged = Signal()  # grid size or spacing
     visibleRangeChanged = Signal()
     overlayChanged = Signal(bool)
@@ -82,6 +84,7 @@ class ExplorerState(QObject):
         self._current_z: np.ndarray | None = None
         self._picked: int | None = None
         self._posterior: tuple[np.ndarray, np.ndarray] | None = None
+        self._canvas_image: np.ndarray | None = None
         self._grid_size = DEFAULT_GRID_SIZE
         self._grid_spacing = "gaussian"
         self._visible: Range = ((-3.0, 3.0), (-3.0, 3.0))
@@ -275,6 +278,29 @@ class ExplorerState(QObject):
             return
         self._posterior = posterior
         self.canvasPosteriorChanged.emit()
+
+    @property
+    def canvas_image(self) -> np.ndarray | None:
+        """The canvas drawing as the model sees it (missing pixels as 0): float32 [784] in
+        [0, 1], or None (nothing drawn). The posterior view computes from it."""
+        return self._canvas_image
+
+    def set_canvas_image(self, image: Any) -> None:
+        """``image``: [784] or [28, 28], uint8 0-255 or float in [0, 1]; None clears it.
+        Raises ValueError (naming the shape or the bad values) for anything else."""
+        if image is None:
+            new = None
+        else:
+            a = np.asarray(image)
+            if a.size != IMAGE_PIXELS:
+                raise ValueError(f"canvas image must have {IMAGE_PIXELS} pixels, got shape {a.shape}")
+            new = (a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)).reshape(-1)
+            if not np.all(np.isfinite(new)) or new.min() < 0.0 or new.max() > 1.0:
+                raise ValueError("canvas image pixels must be finite and in [0, 1]")
+        old = self._canvas_image
+        if not (new is old or (new is not None and old is not None and np.array_equal(new, old))):
+            self._canvas_image = new
+            self.canvasImageChanged.emit()
 
     # --- the decoded grid and the scatter's view -------------------------------------------
     @property

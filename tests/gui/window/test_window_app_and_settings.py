@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 
@@ -122,3 +124,26 @@ def test_a_corrupt_settings_file_gives_a_sane_window(qtbot, small_checkpoint):
     assert c.epochs >= 1 and c.batch_size >= 1 and c.lr > 0 and c.beta >= 0
     w.close()
     w2.close()
+
+
+def test_f1_lists_every_shortcut_from_the_actions_themselves(window, qtbot):
+    from vae_explorer.gui.window.help import ShortcutsDialog
+
+    QTest.keyClick(window, Qt.Key.Key_F1)
+    dialog = window.menus.shortcuts_dialog
+    assert isinstance(dialog, ShortcutsDialog) and dialog.isVisible()
+    t = dialog.table
+    rows = {(t.item(i, 0).text(), t.item(i, 1).text()): t.item(i, 2).text() for i in range(t.rowCount())}
+    assert rows[("Window", "Quit")] == "Ctrl+Q"
+    assert rows[("Window", "Reset zoom")] == "Ctrl+0"
+    assert rows[("Window", "Open model")] == "Ctrl+O"
+    assert "Ctrl+Z" in rows[("Canvas", "Undo")]
+    assert rows[("Latent scatter", "Decode a point of latent space")] == "click / drag"
+    # Every key listed belongs to a real action of the window.
+    from PySide6.QtGui import QAction
+
+    keys = {s.toString() for a in window.findChildren(QAction) for s in a.shortcuts()}
+    for (area, _), listed in rows.items():
+        if area in ("Window", "Canvas"):
+            assert all(k in keys for k in listed.split(" / ")), listed
+    dialog.close()

@@ -251,11 +251,12 @@ def test_a_batch_larger_than_the_training_set(window, qtbot):
 _EXIT_SCRIPT = r"""
 import sys
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 from vae_explorer.gui.window import MainWindow
 
 app = QApplication(sys.argv[:1])
 w = MainWindow(sys.argv[1], load_default=False)
+w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard  # the run's model is not wanted
 t = w.training
 t.train_limit, t.torch_threads = 2000, 1
 t.epochs.setValue(500)

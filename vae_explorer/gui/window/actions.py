@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -109,6 +110,13 @@ class WindowMenus:
         self.reset_zoom = self._action("&Reset zoom", window.scatter.reset_zoom, "Ctrl+0", "Show every point")
 
         m = bar.addMenu("&Help")
+        self.shortcuts = self._action(
+            "&Keyboard shortcuts and controls",
+            self._on_shortcuts_triggered,
+            QKeySequence.StandardKey.HelpContents,
+            "Every key and mouse control of the window",
+        )
+        m.addAction(self.shortcuts)
         m.addAction(self._action("&About VAE Explorer", self._on_about_triggered))
 
     def fill_view_menu(self, docks: list[Any]) -> None:
@@ -162,17 +170,23 @@ class WindowMenus:
             self._remember_dir(path)
             self.window.open_model(path)
 
-    def _on_save_triggered(self) -> None:
+    def save_interactively(self) -> bool:
+        """File ▸ Save: to the model's own file, or ask for one (never over a shipped
+        model). True if the model was saved."""
         path = self.window.state.model_path
         if path is None or PROJECT_ROOT / "trained" in Path(path).parents:
-            self._on_save_as_triggered()
-        else:
-            self.window.save_model(path)
+            return self.save_as_interactively()
+        return self.window.save_model(path)
+
+    def save_as_interactively(self) -> bool:
+        path = self._save_name("Save model", MODEL_FILTER, ".safetensors")
+        return bool(path) and self.window.save_model(path)
+
+    def _on_save_triggered(self) -> None:
+        self.save_interactively()
 
     def _on_save_as_triggered(self) -> None:
-        path = self._save_name("Save model", MODEL_FILTER, ".safetensors")
-        if path:
-            self.window.save_model(path)
+        self.save_as_interactively()
 
     def _on_export_triggered(self, kind: str) -> None:
         flt = "PNG image (*.png)" if kind == "png" else "SVG drawing (*.svg)"
@@ -191,6 +205,14 @@ class WindowMenus:
         )
         if folder:
             self.window.set_dataset(folder)
+
+    def _on_shortcuts_triggered(self) -> None:
+        from .help import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.shortcuts_dialog = dialog
 
     def _on_about_triggered(self) -> None:
         import torch

@@ -287,7 +287,17 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot save the model", str(exc))
             return False
         state.mark_saved(saved, meta)
-        self.statusBar().showMessage(f"Saved {saved}", 8000)
+        if state.training:
+            # The file holds this snapshot; the run goes on and its later weights are not in it.
+            epochs = meta.get("epochs_completed", 0)
+            total = self.trainer.job.train_config.epochs if self.trainer.job is not None else "?"
+            self.statusBar().showMessage(
+                f"Saved the snapshot after epoch {epochs} of {total} to {saved}; the run goes on "
+                "(save again when it ends to keep the final model)",
+                15000,
+            )
+        else:
+            self.statusBar().showMessage(f"Saved {saved}", 8000)
         return True
 
     # --- exports ---------------------------------------------------------------------------
@@ -360,9 +370,45 @@ class MainWindow(QMainWindow):
             )
 
     # --- closing ---------------------------------------------------------------------------
+    def ask_unsaved(self) -> QMessageBox.StandardButton:
+        """Save / Discard / Cancel for a model that exists nowhere else (tests replace it)."""
+        training = self.trainer.is_running()
+        text = (
+            "A model is training. Save it before quitting?"
+            if training
+            else "The current model was trained here and is not saved. Save it before quitting?"
+        )
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved model", text, parent=self)
+        box.setInformativeText(
+            "Save stops the run and saves the model as trained so far."
+            if training
+            else "Discard loses the trained weights."
+        )
+        Button = QMessageBox.StandardButton
+        box.setStandardButtons(Button.Save | Button.Discard | Button.Cancel)
+        box.setDefaultButton(Button.Save)
+        return Button(box.exec())
+
+    def _may_close(self) -> bool:
+        """False if the user chose to keep the window (Cancel, or a save that failed)."""
+        if not (self.state.modified or self.trainer.is_running()):
+            return True
+        Button = QMessageBox.StandardButton
+        answer = self.ask_unsaved()
+        if answer == Button.Cancel:
+            return False
+        if answer == Button.Save:
+            self.trainer.stop(wait_ms=CLOSE_WAIT_MS)
+            if not self.menus.save_interactively():
+                return False
+        return True
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        """Stop training, imputation and downloads and wait for their threads, then save
-        the layout."""
+        """Ask about an unsaved model, stop training, imputation and downloads and wait for
+        their threads, then save the layout."""
+        if not self._closing and not self._may_close():
+            event.ignore()
+            return
         self._closing = True
         settings.save(self, self.settings)
         self.canvas.shutdown()

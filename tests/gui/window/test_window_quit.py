@@ -1,0 +1,104 @@
+"""Quitting never loses a trained model silently (issue 9 items 1 and 2)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+from window_helpers import LEFT, small_run
+
+from vae_explorer.core.checkpoints import load_checkpoint
+from vae_explorer.gui.window import MainWindow
+
+Button = QMessageBox.StandardButton
+
+
+@pytest.fixture
+def trained_window(qtbot, small_checkpoint):
+    """A window whose current model was just trained here (not saved anywhere)."""
+    w = MainWindow(small_checkpoint, load_default=False)
+    qtbot.addWidget(w)
+    w.show()
+    small_run(w, epochs=1)
+    qtbot.mouseClick(w.training.start_button, LEFT)
+    qtbot.waitUntil(lambda: not w.trainer.is_running(), timeout=30_000)
+    assert w.state.modified and w.state.model_path is None
+    return w
+
+
+def _answer(window, monkeypatch, button) -> list[str]:
+    asked: list[str] = []
+
+    def ask():
+        asked.append("asked")
+        return button
+
+    monkeypatch.setattr(window, "ask_unsaved", ask)
+    return asked
+
+
+def test_cancel_keeps_the_window_and_the_model(trained_window, monkeypatch):
+    w = trained_window
+    asked = _answer(w, monkeypatch, Button.Cancel)
+    model = w.state.model
+    QTest.keyClick(w, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)  # the Quit shortcut
+    assert asked == ["asked"] and w.isVisible() and w.state.model is model
+    _answer(w, monkeypatch, Button.Discard)
+    w.close()
+    assert not w.isVisible()
+
+
+def test_save_writes_the_model_then_closes(trained_window, monkeypatch, tmp_path):
+    w = trained_window
+    target = tmp_path / "kept.safetensors"
+    _answer(w, monkeypatch, Button.Save)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    weights = {k: v.clone() for k, v in w.state.model.state_dict().items()}
+    w.menus.quit.trigger()
+    assert not w.isVisible()
+    saved = load_checkpoint(target)
+    assert all((saved.model.state_dict()[k] == v).all() for k, v in weights.items())
+    assert saved.metadata["epochs_completed"] == 1
+
+
+def test_a_save_dialog_cancelled_keeps_the_window_open(trained_window, monkeypatch):
+    w = trained_window
+    _answer(w, monkeypatch, Button.Save)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
+    w.close()
+    assert w.isVisible() and w.state.modified
+    _answer(w, monkeypatch, Button.Discard)
+    w.close()
+
+
+def test_quitting_during_a_run_can_save_what_was_trained(qtbot, small_checkpoint, monkeypatch, tmp_path):
+    w = MainWindow(small_checkpoint, load_default=False)
+    qtbot.addWidget(w)
+    w.show()
+    small_run(w, epochs=500)
+    qtbot.mouseClick(w.training.start_button, LEFT)
+    qtbot.waitUntil(lambda: w.trainer.snapshots_applied >= 1, timeout=30_000)
+    target = tmp_path / "mid-run.safetensors"
+    asked = _answer(w, monkeypatch, Button.Save)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    w.close()
+    assert asked == ["asked"] and not w.isVisible() and not w.trainer.is_running()
+    assert load_checkpoint(target).metadata["epochs_completed"] >= 1
+
+
+def test_no_question_for_a_model_that_is_saved(window, monkeypatch):
+    asked = _answer(window, monkeypatch, Button.Cancel)
+    window.close()
+    assert asked == [] and not window.isVisible()
+
+
+def test_saving_during_a_run_says_it_is_a_snapshot(window, qtbot, tmp_path):
+    small_run(window, epochs=500)
+    qtbot.mouseClick(window.training.start_button, LEFT)
+    qtbot.waitUntil(lambda: window.trainer.snapshots_applied >= 1, timeout=30_000)
+    assert window.save_model(tmp_path / "snap.safetensors")
+    message = window.statusBar().currentMessage()
+    assert "snapshot after epoch" in message and "of 500" in message and "run goes on" in message
+    window.stop_training()
+    qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=10_000)

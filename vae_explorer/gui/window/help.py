@@ -1,0 +1,78 @@
+"""Help ▸ Keyboard shortcuts and controls: every shortcut the window has, read from its
+actions (so the page can never list a key that does not work), plus the mouse controls."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+MOUSE_CONTROLS = (
+    ("Latent scatter", "Decode a point of latent space", "click / drag"),
+    ("Latent scatter", "Input and reconstruction of a test image", "click a point"),
+    ("Latent scatter", "Thumbnail of a test image", "hover a point"),
+    ("Latent scatter", "Pan / zoom", "right-drag / wheel"),
+    ("Latent scatter", "Hide or show a class", "click it in the legend"),
+    ("Latent grid", "Decode a tile's z in the preview", "click a tile"),
+    ("Canvas (mouse)", "Paint with the current tool", "left-drag"),
+)
+
+
+def _keys(action: QAction) -> str:
+    return " / ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
+
+
+def shortcut_rows(window: QWidget) -> list[tuple[str, str, str]]:
+    """(area, what it does, keys) for every action of ``window`` that has a shortcut."""
+    rows: list[tuple[str, str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    canvas = getattr(window, "canvas", None)
+    for action in window.findChildren(QAction):
+        keys = _keys(action)
+        text = action.text().replace("&", "").rstrip("…").strip()
+        if not keys or not text or (text, keys) in seen:
+            continue
+        seen.add((text, keys))
+        parent = action.parent()
+        in_canvas = canvas is not None and isinstance(parent, QWidget) and (
+            parent is canvas or canvas.isAncestorOf(parent)
+        )
+        area = "Canvas" if in_canvas else "Window"
+        rows.append((area, text, keys))
+    rows.sort(key=lambda r: (r[0] != "Window", r[0], r[1]))
+    return rows + list(MOUSE_CONTROLS)
+
+
+class ShortcutsDialog(QDialog):
+    """A table of shortcuts and mouse controls."""
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self.setWindowTitle("Keyboard shortcuts and controls")
+        rows = shortcut_rows(window)
+        self.table = QTableWidget(len(rows), 3)
+        self.table.setHorizontalHeaderLabels(["Where", "What", "Keys / mouse"])
+        for i, row in enumerate(rows):
+            for j, text in enumerate(row):
+                self.table.setItem(i, j, QTableWidgetItem(text))
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.table)
+        lay.addWidget(buttons)
+        self.resize(560, 560)
