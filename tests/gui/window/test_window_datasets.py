@@ -247,3 +247,41 @@ def test_a_failed_download_is_reported_and_leaves_nothing(window, qtbot, monkeyp
     assert window.downloader.dialog is None
     assert window.state.dataset_key == "mnist" and window.state.test_set is before
     assert not dest.exists() or list(dest.iterdir()) == []  # no partial or corrupt file
+
+
+def test_opening_a_model_shows_the_dataset_it_was_trained_on(window):
+    from vae_explorer.core.data import locate_dataset
+    from vae_explorer.gui.window.main_window import shipped_model_for
+
+    fashion = shipped_model_for("fashion-mnist")
+    if fashion is None or locate_dataset("fashion-mnist", "test") is None:
+        pytest.skip("Fashion-MNIST (data or shipped model) is not here")
+    assert window.state.dataset_key == "mnist"
+    assert window.open_model(fashion)
+    assert window.state.dataset_key == "fashion-mnist"
+    labels = [item[1].text for item in window.scatter.legend.items]
+    assert labels[0] == "T-shirt/top"
+
+
+def test_choosing_another_dataset_offers_its_shipped_model(window, monkeypatch):
+    from vae_explorer.core.data import locate_dataset
+    from vae_explorer.gui.window.main_window import shipped_model_for
+
+    if shipped_model_for("fashion-mnist") is None or locate_dataset("fashion-mnist", "test") is None:
+        pytest.skip("Fashion-MNIST (data or shipped model) is not here")
+    asked: list[tuple[str, str]] = []
+    monkeypatch.setattr(window, "ask_open_matching", lambda a, b: asked.append((a, b)) or True)
+    window.menus.datasets["fashion-mnist"].trigger()
+    assert asked == [("MNIST digits", "Fashion-MNIST")]
+    assert window.state.model_path == shipped_model_for("fashion-mnist")
+    assert window.state.model_meta["dataset"] == "fashion-mnist"
+    # Declined: the dataset changes, the model stays.
+    monkeypatch.setattr(window, "ask_open_matching", lambda a, b: False)
+    window.training.dataset.setCurrentIndex(window.training.dataset.findData("mnist"))
+    assert window.state.dataset_key == "mnist"
+    assert window.state.model_path == shipped_model_for("fashion-mnist")
+
+
+def test_a_model_of_the_shown_dataset_is_not_questioned(window, monkeypatch):
+    monkeypatch.setattr(window, "ask_open_matching", lambda a, b: pytest.fail("asked"))
+    assert window.choose_dataset("mnist")

@@ -76,7 +76,7 @@ class WindowMenus:
         self.datasets: dict[str, QAction] = {}
         for key, info in DATASETS.items():
             a = self._action(
-                info.title, lambda _=False, k=key: window.set_dataset(k), tip=f"Show {info.title}"
+                info.title, lambda _=False, k=key: window.choose_dataset(k), tip=f"Show {info.title}"
             )
             a.setCheckable(True)
             self.dataset_group.addAction(a)

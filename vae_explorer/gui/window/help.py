@@ -42,8 +42,10 @@ def shortcut_rows(window: QWidget) -> list[tuple[str, str, str]]:
             continue
         seen.add((text, keys))
         parent = action.parent()
-        in_canvas = canvas is not None and isinstance(parent, QWidget) and (
-            parent is canvas or canvas.isAncestorOf(parent)
+        in_canvas = (
+            canvas is not None
+            and isinstance(parent, QWidget)
+            and (parent is canvas or canvas.isAncestorOf(parent))
         )
         area = "Canvas" if in_canvas else "Window"
         rows.append((area, text, keys))

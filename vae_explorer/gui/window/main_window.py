@@ -32,7 +32,16 @@ from .actions import WindowMenus
 from .downloads import CANCELLED, DatasetDownloader
 from .training_controller import TrainingController, prepare_runtime
 
-DEFAULT_CHECKPOINT = PROJECT_ROOT / "trained" / "mnist-bernoulli-z2.safetensors"
+SHIPPED_MODELS = PROJECT_ROOT / "trained"
+DEFAULT_CHECKPOINT = SHIPPED_MODELS / "mnist-bernoulli-z2.safetensors"
+
+
+def shipped_model_for(dataset: str) -> Path | None:
+    """The shipped model trained on ``dataset`` (the Bernoulli one), if there is one."""
+    path = SHIPPED_MODELS / f"{dataset}-bernoulli-z2.safetensors"
+    return path if path.is_file() else None
+
+
 CLOSE_WAIT_MS = 3000
 METADATA_KEYS_NOT_SAVED = ("config", "format", "format_version", "app_version")
 
@@ -150,7 +159,7 @@ class MainWindow(QMainWindow):
         t.startRequested.connect(self.start_training)
         t.pauseRequested.connect(self._on_pause_requested)
         t.stopRequested.connect(self.stop_training)
-        t.datasetRequested.connect(self.set_dataset)
+        t.datasetRequested.connect(self.choose_dataset)
         d = self.downloader
         d.finished.connect(self._on_download_finished)
         d.failed.connect(self._on_download_failed)
@@ -211,6 +220,35 @@ class MainWindow(QMainWindow):
             a.setChecked(k == state.dataset_key)
 
     # --- dataset ---------------------------------------------------------------------------
+    def choose_dataset(self, key: str) -> bool:
+        """The user picked dataset ``key`` (menu, training form): show it, and when the
+        current model was trained on another dataset, offer the shipped model for this one."""
+        if not self.set_dataset(key):
+            return False
+        trained_on = self.state.model_meta.get("dataset")
+        shipped = shipped_model_for(key)
+        if (
+            isinstance(trained_on, str)
+            and trained_on in DATASETS
+            and trained_on != key
+            and shipped is not None
+            and self.ask_open_matching(DATASETS[trained_on].title, DATASETS[key].title)
+        ):
+            self.open_model(shipped)
+        return True
+
+    def ask_open_matching(self, trained_on: str, shown: str) -> bool:
+        """Yes/No: open the shipped model of the dataset now shown (tests replace it)."""
+        answer = QMessageBox.question(
+            self,
+            "Model and data differ",
+            f"The current model was trained on {trained_on}, so its latent space means little "
+            f"for {shown}. Open the shipped {shown} model?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def set_dataset(self, key: str) -> bool:
         """Show dataset ``key`` ("mnist", "fashion-mnist" or a folder of IDX files)."""
         if self.trainer.is_running():
