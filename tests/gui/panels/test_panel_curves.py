@@ -59,3 +59,25 @@ def test_odd_history_records_are_skipped(curves):
     curves.clear_data()
     assert all(curves.series(name)[0].size == 0 for name in ("loss", "recon", "kl", "test"))
     assert drawn(curves, "loss").size == 0
+
+
+def test_the_legend_never_covers_a_plot_and_axes_have_no_si_prefix(qtbot):
+    from vae_explorer.gui.panels.curves import TrainingCurves
+
+    curves = TrainingCurves()
+    qtbot.addWidget(curves)
+    for width, height in ((330, 250), (260, 180)):
+        curves.resize(width, height)
+        curves.show()
+        qtbot.waitExposed(curves)
+        for i in range(1, 40):
+            curves.add_batch(i / 100, 200 - i, 190 - i, 1 + i / 10)
+        curves.redraw()
+        legend = curves.legend.sceneBoundingRect()
+        assert len(curves.legend.items) == 4  # loss, recon, test, KL
+        for plot in (curves.nats_plot, curves.kl_plot):
+            assert not legend.intersects(plot.vb.sceneBoundingRect())
+    for plot in (curves.nats_plot, curves.kl_plot):
+        assert "x0.001" not in plot.getAxis("bottom").labelString()
+    assert curves.kl_plot.getAxis("bottom").labelString().strip().startswith("<span")  # "epoch", no prefix
+    assert "(x" not in curves.kl_plot.getAxis("bottom").labelString()

@@ -225,3 +225,33 @@ def test_the_speed_after_a_run_is_the_runs_average_without_pauses(panel, monkeyp
     assert panel.status.text() == "loss 120.0 · recon 110.0 · KL 5.00 · 500 img/s on average"
     assert panel.progress.format() == "finished after 2 epoch(s)"
     assert panel.progress.value() == panel.progress.maximum()
+
+
+@pytest.mark.parametrize(
+    "field, typed, used, phrase, good",
+    [
+        ("lr", "100", 1.0, "largest allowed value, 1,", "0.002"),
+        ("batch_size", "0", 1, "smallest allowed value, 1,", "64"),
+    ],
+)
+def test_a_typed_value_out_of_range_is_pulled_in_and_said(qtbot, field, typed, used, phrase, good):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from vae_explorer.gui.panels.training_form import TrainingForm
+
+    form = TrainingForm()
+    qtbot.addWidget(form)
+    form.show()
+    spin = getattr(form, field)
+    assert "Allowed:" in spin.toolTip()
+    spin.setFocus()
+    spin.selectAll()
+    QTest.keyClicks(spin, typed)
+    QTest.keyClick(spin, Qt.Key.Key_Return)
+    assert spin.value() == used
+    assert form.range_note.isVisible() and phrase in form.range_note.text(), form.range_note.text()
+    spin.selectAll()
+    QTest.keyClicks(spin, good)
+    QTest.keyClick(spin, Qt.Key.Key_Return)
+    assert spin.value() == float(good) and not form.range_note.isVisible()

@@ -49,39 +49,37 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumHeight(170)
-        self.nats_plot = self.addPlot(row=0, col=0)
-        self.kl_plot = self.addPlot(row=1, col=0)
+        # The legend sits in its own row above the plots, so it never covers a curve,
+        # however small the dock.
+        self.legend = pg.LegendItem(colCount=2, labelTextColor="#ddd", horSpacing=12, verSpacing=-6)
+        self.addItem(self.legend, row=0, col=0)
+        self.nats_plot = self.addPlot(row=1, col=0)
+        self.kl_plot = self.addPlot(row=2, col=0)
         self.kl_plot.setXLink(self.nats_plot)
         for plot, label in ((self.nats_plot, "nats / image"), (self.kl_plot, "KL (nats)")):
             plot.setLabel("left", label)
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.enableAutoRange()
+            for axis in ("left", "bottom"):
+                # Epochs below 1 would read "epoch (x0.001)" with ticks 200...600.
+                plot.getAxis(axis).enableAutoSIPrefix(False)
         self.kl_plot.setLabel("bottom", "epoch")
-        self.ci.layout.setRowStretchFactor(0, 3)
-        self.ci.layout.setRowStretchFactor(1, 2)
-        legend = self.nats_plot.addLegend(
-            offset=(-5, 5), labelTextColor="#ddd", brush=pg.mkBrush(30, 30, 30, 180)
-        )
-        self.kl_plot.addLegend(offset=(-5, 5), labelTextColor="#ddd", brush=pg.mkBrush(30, 30, 30, 180))
+        self.ci.layout.setRowStretchFactor(1, 3)
+        self.ci.layout.setRowStretchFactor(2, 2)
         self.data = {name: _Series() for name in SERIES}
         self.items: dict[str, pg.PlotDataItem] = {}
         for name, (which, color, text) in SERIES.items():
             plot = self.nats_plot if which == "nats" else self.kl_plot
             if name == "test":
                 item = plot.plot(
-                    pen=pg.mkPen(color, width=2),
-                    symbol="o",
-                    symbolSize=6,
-                    symbolBrush=color,
-                    symbolPen=None,
-                    name=text,
+                    pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6, symbolBrush=color, symbolPen=None
                 )
             else:
-                item = plot.plot(pen=pg.mkPen(color, width=1.5), name=text)
+                item = plot.plot(pen=pg.mkPen(color, width=1.5))
             item.setClipToView(True)
+            self.legend.addItem(item, text)
             self.items[name] = item
-        del legend
         self.smoothing = 0.0
         self.redraws = 0
         self._redraw_later = qthrottled(

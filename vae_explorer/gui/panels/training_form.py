@@ -11,7 +11,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QSpinBox,
+    QWidget,
+)
 
 from ... import __version__
 from ...core.data import DATASETS
@@ -45,13 +54,13 @@ class TrainingForm(QWidget):
         self.arch = _combo(ARCH_CHOICES, None)
         self.epochs = _int_spin(1, 10_000, 20, "Passes over the training set")
         self.batch_size = _int_spin(1, 60_000, 100, "Images per gradient step")
-        self.lr = QDoubleSpinBox()
+        self.lr = _DoubleSpinBox()
         self.lr.setDecimals(5)
         self.lr.setRange(0.00001, 1.0)
         self.lr.setSingleStep(0.0005)
         self.lr.setValue(TrainConfig.lr)
         self.lr.setToolTip("Peak Adam learning rate, annealed to 0 over the run by a cosine")
-        self.beta = QDoubleSpinBox()
+        self.beta = _DoubleSpinBox()
         self.beta.setDecimals(3)
         self.beta.setRange(0.0, 100.0)
         self.beta.setSingleStep(0.1)
@@ -79,6 +88,48 @@ class TrainingForm(QWidget):
             ("Device", self.device),
         ):
             form.addRow(label, field)
+        # A typed value outside a field's range is pulled into it; this line says so.
+        self.range_note = QLabel()
+        self.range_note.setWordWrap(True)
+        self.range_note.setStyleSheet("color: #f2b05e;")
+        self.range_note.setVisible(False)
+        form.addRow(self.range_note)
+        self._typed: dict[str, str] = {}
+        names = {
+            "latent_dim": "Latent dim",
+            "hidden_dim": "Hidden units",
+            "epochs": "Epochs",
+            "batch_size": "Batch size",
+            "lr": "Learning rate",
+            "beta": "KL weight β",
+            "seed": "Seed",
+        }
+        for key, spin in self._spins().items():
+            spin.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
+            spin.setToolTip(f"{spin.toolTip()}<br>Allowed: {_number_text(spin, spin.minimum())} – "
+                            f"{_number_text(spin, spin.maximum())}")  # fmt: skip
+            spin.lineEdit().textEdited.connect(lambda text, k=key: self._typed.__setitem__(k, text))
+            spin.editingFinished.connect(lambda k=key, s=spin, n=names[key]: self._on_field_edited(k, s, n))
+
+    def _on_field_edited(self, key: str, spin: QSpinBox | QDoubleSpinBox, name: str) -> None:
+        typed = self._typed.pop(key, None)
+        if typed is None:
+            return
+        try:
+            number = float(typed.replace(spin.locale().groupSeparator(), "").replace(",", ".").strip())
+        except ValueError:
+            return
+        lo, hi = spin.minimum(), spin.maximum()
+        if lo <= number <= hi:
+            self.range_note.setVisible(False)
+            return
+        bound, word = (lo, "smallest") if number < lo else (hi, "largest")
+        _set_number(spin, bound)
+        self.range_note.setText(
+            f"{name}: {typed} is outside the allowed range {_number_text(spin, lo)} – "
+            f"{_number_text(spin, hi)}; the {word} allowed value, {_number_text(spin, bound)}, is used."
+        )
+        self.range_note.setVisible(True)
 
     def fields(self) -> tuple[QWidget, ...]:
         """Every input of the form (disabled together while a run trains)."""
@@ -206,8 +257,36 @@ def _set_number(spin: QSpinBox | QDoubleSpinBox, number: int | float | None) -> 
         spin.setValue(float(number))
 
 
+def _lenient(state: QValidator.State, text: str) -> QValidator.State:
+    """Let a number outside the range be typed (Intermediate, corrected when the edit ends,
+    with a note) instead of swallowing the keystroke without a word."""
+    if state != QValidator.State.Invalid:
+        return state
+    try:
+        float(text.replace(",", "").strip())
+    except ValueError:
+        return state
+    return QValidator.State.Intermediate
+
+
+class _SpinBox(QSpinBox):
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:  # Qt override
+        state, text, pos = super().validate(text, pos)
+        return _lenient(state, text), text, pos
+
+
+class _DoubleSpinBox(QDoubleSpinBox):
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:  # Qt override
+        state, text, pos = super().validate(text, pos)
+        return _lenient(state, text), text, pos
+
+
+def _number_text(spin: QSpinBox | QDoubleSpinBox, value: float) -> str:
+    return f"{int(value):,}" if isinstance(spin, QSpinBox) else f"{value:g}"
+
+
 def _int_spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
-    s = QSpinBox()
+    s = _SpinBox()
     s.setRange(lo, hi)
     s.setValue(value)
     s.setToolTip(tip)
