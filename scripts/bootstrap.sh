@@ -12,16 +12,20 @@ TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-stamp=.venv/.installed-$( (cat pyproject.toml; echo "$TORCH_SPEC ${1:-app}") | sha256sum | cut -c1-16)
-if [ ! -f "$stamp" ]; then
+# One stamp for both modes: "test" installs a superset of "app", so the app never reinstalls
+# after the tests have run (and the tests reinstall only to add their tools).
+mode=${1:-app}
+stamp=.venv/.installed-$( (cat pyproject.toml; echo "$TORCH_SPEC") | sha256sum | cut -c1-16)
+if [ ! -f "$stamp" ] || { [ "$mode" = test ] && [ "$(cat "$stamp")" != test ]; }; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
   if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
     .venv/bin/python -m pip install -q --disable-pip-version-check "$TORCH_SPEC"
   fi
-  if [ "${1:-app}" = test ]; then
+  if [ "$mode" = test ]; then
     .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
   else
     .venv/bin/python -m pip install -q --disable-pip-version-check -e .
   fi
-  touch "$stamp"
+  rm -f .venv/.installed-*
+  echo "$mode" > "$stamp"
 fi
