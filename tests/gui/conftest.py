@@ -41,6 +41,12 @@ def _discard_unsaved_models_on_close(monkeypatch):
     from vae_explorer.gui.window import MainWindow
 
     monkeypatch.setattr(MainWindow, "ask_unsaved", lambda self: QMessageBox.StandardButton.Discard)
+    yield
+    # pytest-qt closes the test's widgets after this fixture is undone: close windows now,
+    # while the answer is still Discard, so no modal question blocks the run.
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, MainWindow) and widget.isVisible():
+            widget.close()
 
 
 @pytest.fixture(autouse=True)

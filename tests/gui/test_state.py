@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from vae_explorer.core import grid as grid_module
 from vae_explorer.core.data import Dataset
 from vae_explorer.core.latent import decode_latents, encode_images
 from vae_explorer.core.model import VAE, VAEConfig
-from vae_explorer.gui import state as state_module
 from vae_explorer.gui.state import ExplorerState
 
 
@@ -154,8 +154,8 @@ def test_modified_follows_training_and_saving(state):
 
 def test_the_decoded_grid_is_computed_once_per_model_and_view(state, monkeypatch):
     calls = []
-    real = state_module.decode_latents
-    monkeypatch.setattr(state_module, "decode_latents", lambda m, z: calls.append(len(z)) or real(m, z))
+    real = grid_module.decode_latents
+    monkeypatch.setattr(grid_module, "decode_latents", lambda m, z: calls.append(len(z)) or real(m, z))
     state.set_grid(size=6, spacing="visible")
     state.set_visible_range((-1, 1), (0, 2))
     a = state.decoded_grid()
@@ -181,3 +181,14 @@ def test_no_model_no_pictures():
     s = ExplorerState()
     assert s.model is None and s.latents is None
     assert s.decoded_grid() is None and s.decode(np.zeros((1, 2))) is None
+
+
+def test_the_overlay_and_the_grid_dock_always_show_the_same_grid(state):
+    assert state.grid_spacing == "gaussian" and not state.overlay
+    state.set_overlay(True)
+    assert state.grid_spacing == "visible"  # the dock follows the overlay
+    assert state.decoded_grid() is state.decoded_grid("visible")
+    state.set_grid(spacing="gaussian")
+    assert not state.overlay  # a Gaussian-spaced grid cannot lie over the scatter
+    state.set_grid(spacing="visible")
+    assert not state.overlay  # choosing visible spacing alone does not switch the overlay on

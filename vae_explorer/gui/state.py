@@ -14,15 +14,15 @@ same grid twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ..core.data import Dataset
+from ..core.grid import DecodedGrid, decode_grid
 from ..core.image import IMAGE_PIXELS
-from ..core.latent import decode_latents, encode_images, grid_axes, grid_latents, tile_images
+from ..core.latent import decode_latents, encode_images
 from ..core.model import VAE
 from ..core.rendering import latent_plane
 
@@ -30,25 +30,6 @@ Range = tuple[tuple[float, float], tuple[float, float]]
 GRID_SPACINGS = ("gaussian", "visible")
 DEFAULT_GRID_SIZE = 15
 GRID_SIZE_RANGE = (5, 30)
-
-
-@dataclass(frozen=True)
-class DecodedGrid:
-    """An N x N grid of decoded codes: axes (rows ascending), full codes, mosaic (row 0 at
-    the top, i.e. the LARGEST y), and the latent rectangle the mosaic covers."""
-
-    xs: np.ndarray
-    ys: np.ndarray
-    z: np.ndarray  # [N * N, latent_dim], row-major from the top row
-    mosaic: np.ndarray  # float32 [28 N, 28 N]
-    extent: tuple[float, float, float, float]  # x, y, width, height in latent units
-
-    @property
-    def size(self) -> int:
-        return len(self.xs)
-
-    def tile_latent(self, row: int, col: int) -> np.ndarray:
-        return self.z[row * self.size + col].copy()
 
 
 class ExplorerState(QObject):
@@ -313,12 +294,16 @@ class ExplorerState(QObject):
         return self._grid_spacing
 
     def set_grid(self, size: int | None = None, spacing: str | None = None) -> None:
+        """Grid size (clamped to GRID_SIZE_RANGE) and spacing. The overlay shows the grid of
+        the visible range, so choosing Gaussian spacing turns the overlay off."""
         lo, hi = GRID_SIZE_RANGE
         size = self._grid_size if size is None else int(min(max(size, lo), hi))
         spacing = self._grid_spacing if spacing not in GRID_SPACINGS else spacing
         if (size, spacing) != (self._grid_size, self._grid_spacing):
             self._grid_size, self._grid_spacing = size, spacing
             self.gridChanged.emit()
+            if spacing != "visible":
+                self.set_overlay(False)
 
     @property
     def visible_range(self) -> Range:
@@ -336,9 +321,14 @@ class ExplorerState(QObject):
         return self._overlay
 
     def set_overlay(self, on: bool) -> None:
+        """Tile the decoded grid over the scatter. The grid dock then shows the same grid
+        (visible-range spacing), so both show the same digits and a picked tile is the
+        same tile in both."""
         if bool(on) != self._overlay:
             self._overlay = bool(on)
             self.overlayChanged.emit(self._overlay)
+            if on:
+                self.set_grid(spacing="visible")
 
     def decoded_grid(self, spacing: str | None = None) -> DecodedGrid | None:
         """The grid of ``spacing`` (default: the grid dock's) decoded by the current model;
@@ -352,19 +342,7 @@ class ExplorerState(QObject):
         cached = self._grid_cache.get(key)
         if cached is not None:
             return cached
-        xs, ys = grid_axes(n, spacing, self._visible)
-        dims = self._dims if model.latent_dim > 1 else (0, 0)
-        z = grid_latents(xs, ys, model.latent_dim, dims)
-        mosaic = tile_images(decode_latents(model, z), n, n)
-        dx = (xs[-1] - xs[0]) / max(n - 1, 1)
-        dy = (ys[-1] - ys[0]) / max(n - 1, 1)
-        extent = (
-            float(xs[0] - dx / 2),
-            float(ys[0] - dy / 2),
-            float(xs[-1] - xs[0] + dx),
-            float(ys[-1] - ys[0] + dy),
-        )
-        grid = DecodedGrid(xs, ys, z, mosaic, extent)
+        grid = decode_grid(model, n, spacing, self._dims, self._visible)
         if len(self._grid_cache) > 8:
             self._grid_cache.clear()
         self._grid_cache[key] = grid

@@ -177,7 +177,7 @@ def test_an_imputation_error_is_shown_to_the_user(qtbot, state, panel, monkeypat
     def broken(*args, **kwargs):
         raise ValueError("no good")
 
-    monkeypatch.setattr(impute_runner, "impute", broken)
+    monkeypatch.setattr(impute_runner, "impute_multiple", broken)
     panel.impute()
     qtbot.waitUntil(lambda: "Imputation failed" in panel.message_label.text(), timeout=5000)
     assert "no good" in panel.message_label.text()

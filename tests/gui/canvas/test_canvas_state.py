@@ -90,7 +90,7 @@ def test_no_model_means_no_encoding_and_no_imputation(qtbot, state, panel):
         state.canvas_posterior[0], encoding(model, panel.canvas.ink_array())[0], atol=1e-6
     )
     assert panel.impute_button.isEnabled() and panel.imputed_tile.isEnabled()
-    assert panel.message_label.text().startswith("Paint a digit")
+    assert panel.message_label.text().startswith("Paint or load a test")
 
 
 def test_a_new_model_re_encodes_the_drawing(qtbot, state, panel):

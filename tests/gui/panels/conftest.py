@@ -41,8 +41,8 @@ def state(small_test_set, make_model):
 
 @pytest.fixture
 def count_decodes(monkeypatch):
-    """Counts the state's calls to core's decoder (the grid cache's misses)."""
-    import vae_explorer.gui.state as state_module
+    """Counts the grid decodes (the state's grid cache misses)."""
+    import vae_explorer.core.grid as state_module
 
     calls = []
     real = state_module.decode_latents

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -147,3 +148,77 @@ def test_f1_lists_every_shortcut_from_the_actions_themselves(window, qtbot):
         if area in ("Window", "Canvas"):
             assert all(k in keys for k in listed.split(" / ")), listed
     dialog.close()
+
+
+_BUG_SCRIPT = r"""
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+from vae_explorer.gui import app as app_module
+from vae_explorer.gui.window import MainWindow
+
+def boom():
+    raise RuntimeError("a bug in a slot")
+
+def check_then_quit():
+    w = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)][0]
+    print("LAST_ERROR:", w.last_error, flush=True)
+    print("ALIVE:", w.isVisible(), flush=True)
+    w.close()
+
+QTimer.singleShot(300, boom)
+QTimer.singleShot(800, check_then_quit)
+QTimer.singleShot(60_000, lambda: QApplication.instance().exit(3))
+sys.exit(app_module.run_app(sys.argv[1]))
+"""
+
+
+def test_an_exception_in_a_slot_is_reported_and_the_app_lives_on(small_checkpoint, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "VAE_EXPLORER_SETTINGS": str(tmp_path / "s.ini")}
+    proc = subprocess.run(
+        [sys.executable, "-c", _BUG_SCRIPT, str(small_checkpoint)],
+        env=env, capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "LAST_ERROR: RuntimeError: a bug in a slot" in proc.stdout
+    assert "ALIVE: True" in proc.stdout
+    assert "Traceback" in proc.stderr and "a bug in a slot" in proc.stderr  # the details, for a report
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("grid/size", 2**40),
+        ("grid/size", "1e400"),
+        ("grid/size", -3),
+        ("grid/spacing", "spiral"),
+        ("view/overlay", "maybe"),
+        ("train/smooth", 7),
+        ("train/form", json.dumps({"epochs": 10**40, "lr": "inf", "batch_size": float("inf"), "beta": [1]})),
+        ("train/form", "[1, 2, 3]"),
+        ("train/form", "{" * 5000),
+        ("window/state", "not a layout"),
+    ],
+)
+def test_every_remembered_value_is_checked_before_use(qtbot, small_checkpoint, key, value):
+    """Values that once aborted the app at every start (issue 10) are dropped with a log line."""
+    from vae_explorer.gui.state import GRID_SIZE_RANGE, GRID_SPACINGS
+    from vae_explorer.gui.theme import app_settings
+    from vae_explorer.gui.window import MainWindow
+
+    s = app_settings()
+    s.setValue(key, value)
+    s.sync()
+    w = MainWindow(small_checkpoint, load_default=False)
+    qtbot.addWidget(w)
+    w.show()
+    lo, hi = GRID_SIZE_RANGE
+    assert lo <= w.state.grid_size <= hi and w.state.grid_spacing in GRID_SPACINGS
+    assert isinstance(w.state.overlay, bool)
+    c = w.training.job().train_config
+    assert 1 <= c.epochs <= 10_000 and c.batch_size >= 1 and 0 < c.lr <= 1 and c.beta >= 0
+    w.close()

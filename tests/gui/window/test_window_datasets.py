@@ -251,7 +251,7 @@ def test_a_failed_download_is_reported_and_leaves_nothing(window, qtbot, monkeyp
 
 def test_opening_a_model_shows_the_dataset_it_was_trained_on(window):
     from vae_explorer.core.data import locate_dataset
-    from vae_explorer.gui.window.main_window import shipped_model_for
+    from vae_explorer.gui.window.datasets import shipped_model_for
 
     fashion = shipped_model_for("fashion-mnist")
     if fashion is None or locate_dataset("fashion-mnist", "test") is None:
@@ -265,7 +265,7 @@ def test_opening_a_model_shows_the_dataset_it_was_trained_on(window):
 
 def test_choosing_another_dataset_offers_its_shipped_model(window, monkeypatch):
     from vae_explorer.core.data import locate_dataset
-    from vae_explorer.gui.window.main_window import shipped_model_for
+    from vae_explorer.gui.window.datasets import shipped_model_for
 
     if shipped_model_for("fashion-mnist") is None or locate_dataset("fashion-mnist", "test") is None:
         pytest.skip("Fashion-MNIST (data or shipped model) is not here")

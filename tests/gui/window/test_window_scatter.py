@@ -129,3 +129,76 @@ def test_overlay_menu_action_and_checkbox_agree(window):
     assert [r.left(), r.top(), r.width(), r.height()] == pytest.approx(list(grid.extent), abs=1e-6)
     s.overlay_check.setChecked(False)
     assert not window.menus.overlay.isChecked() and not s.overlay.isVisible()
+
+
+# --- layout and input (issue 9, items 10-12) ---------------------------------------------
+def at_default_size(window, qtbot):
+    """The window at its default 1400 x 900 with the Canvas tab on top, laid out."""
+    window.resize(1400, 900)
+    qtbot.waitUntil(lambda: window.size().width() == 1400, timeout=3000)
+    window.canvas_dock.raise_()
+    qtbot.waitUntil(lambda: window.canvas.isVisible(), timeout=3000)
+    QApplication.processEvents()
+
+
+def test_every_canvas_control_is_visible_at_1400_by_900_without_scrollbars(window, qtbot):
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLabel, QScrollArea
+
+    at_default_size(window, qtbot)
+    scroll = window.canvas_dock.widget()
+    assert isinstance(scroll, QScrollArea)
+    assert not scroll.verticalScrollBar().isVisible() and not scroll.horizontalScrollBar().isVisible()
+    panel = window.canvas
+    viewport = scroll.viewport().rect()
+    controls = [panel.canvas, panel.original_tile, panel.masked_tile, panel.imputed_tile]
+    controls += [panel.spread_tile, panel.draws_strip, panel.latent_label, panel.message_label]
+    controls += [
+        w for kind in (QAbstractButton, QAbstractSpinBox, QComboBox) for w in panel.findChildren(kind)
+    ]
+    controls += [w for w in panel.findChildren(QLabel) if w.text()]
+    assert panel.load_button in controls and panel.size_spin in controls
+    for w in controls:
+        assert w.isVisible(), w
+        r = w.rect().translated(w.mapTo(scroll.viewport(), w.rect().topLeft()))
+        assert viewport.contains(r), (w, r, viewport)
+    window.canvas.load_test_digit(3)
+    qtbot.waitUntil(lambda: panel.latent_label.text().startswith("Encoded at"), timeout=3000)
+    text = panel.latent_label.text()
+    assert panel.latent_label.fontMetrics().horizontalAdvance(text) <= panel.latent_label.width()
+
+
+def test_canvas_undo_keys_work_after_a_canvas_toolbar_button_is_clicked(window, qtbot):
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QToolButton
+
+    at_default_size(window, qtbot)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+    panel, left = window.canvas, Qt.MouseButton.LeftButton
+    canvas = panel.canvas
+    qtbot.mousePress(canvas, left, pos=canvas.pixel_center(6, 6).toPoint())
+    QTest.mouseMove(canvas, canvas.pixel_center(6, 14).toPoint())
+    qtbot.mouseRelease(canvas, left, pos=canvas.pixel_center(6, 14).toPoint())
+    painted = canvas.ink_array()
+    assert painted.any()
+    for action in (panel.tool_actions["mask"], panel.tool_actions["ink"]):
+        button = next(b for b in panel.findChildren(QToolButton) if b.defaultAction() is action)
+        qtbot.mouseClick(button, left)
+    focus = QApplication.focusWidget()
+    assert focus is not None
+    qtbot.keyClick(focus, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not canvas.ink_array().any()
+    redo = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Z, redo)
+    np.testing.assert_array_equal(canvas.ink_array(), painted)
+
+
+def test_scatter_legend_is_beside_the_data_and_the_hint_is_whole(window, qtbot):
+    at_default_size(window, qtbot)
+    s = window.scatter
+    s.reset_zoom()
+    QApplication.processEvents()
+    assert not s.legend.sceneBoundingRect().intersects(s.vb.sceneBoundingRect())
+    hint = s.hint
+    assert hint.fontMetrics().horizontalAdvance(hint.text()) <= hint.width()
+    assert "wheel: zoom" in hint.text()

@@ -162,3 +162,17 @@ def test_the_canvas_undo_history_is_bounded(window):
         canvas.set_ink(np.full((28, 28), (i % 200 + 1) / 255, np.float32))
     assert canvas.undo_stack.count() == UNDO_LIMIT
     assert canvas.undo_stack.canUndo()
+
+
+def test_the_overlay_and_the_grid_dock_show_one_grid(window, qtbot):
+    from vae_explorer.gui.panels.latent_grid import REGION_GAUSSIAN, REGION_VISIBLE
+
+    grid = window.grid
+    assert grid.region.currentText() == REGION_GAUSSIAN
+    window.scatter.overlay_check.click()  # the user turns the overlay on
+    assert window.state.overlay and grid.region.currentText() == REGION_VISIBLE
+    qtbot.waitUntil(lambda: window.scatter.overlay.isVisible(), timeout=3000)
+    shown = window.state.decoded_grid("visible")
+    np.testing.assert_array_equal(grid.mosaic, shown.mosaic)  # the dock shows the overlay's digits
+    grid.region.setCurrentText(REGION_GAUSSIAN)  # back to prior quantiles: the overlay goes off
+    assert not window.state.overlay and not window.scatter.overlay_check.isChecked()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
 from gui_helpers import data_pos, decode, set_view
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtCore import QEventLoop, Qt
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from vae_explorer.core.checkpoints import save_checkpoint
 from vae_explorer.core.model import VAE, VAEConfig
@@ -59,4 +60,8 @@ def good_file(path: Path) -> Path:
 def open_via_menu(window, monkeypatch, path: Path) -> None:
     """File ▸ Open model…, the dialog answering ``path``."""
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
-    window.menus.open.trigger()
+    window.menus.open.trigger()  # read in the background: wait until it is shown (or refused)
+    deadline = time.monotonic() + 30
+    while window.opening and time.monotonic() < deadline:
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    assert not window.opening, "the checkpoint was not opened within 30 s"

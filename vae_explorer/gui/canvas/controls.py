@@ -1,7 +1,8 @@
 """What the canvas panel looks like: its widgets, actions, shortcuts, icons and tooltips.
 
-``CanvasControls`` builds the tool row, the canvas, the test-digit / mask / impute rows,
-the Original / Masked / Imputed tiles and the message lines, and wires what only touches
+``CanvasControls`` builds the tool row, the canvas beside the Original / Masked / Imputed
+/ Spread tiles, the strip of imputation draws, the test-image / mask / impute rows and
+the message lines, and wires what only touches
 the canvas itself (tools, brush size, undo, redo, clear, grid). ``CanvasPanel``
 (:mod:`.panel`) adds what the panel does with the app state: loading digits, preset
 masks, encoding and imputation.
@@ -30,8 +31,9 @@ from PySide6.QtWidgets import (
 from ...core.imputation import METHOD_LABELS, METHODS
 from ...core.masks import MASK_DESCRIPTIONS, MASK_LABELS, MASK_NAMES, preset_mask
 from . import icons
+from .impute_runner import DRAWS
 from .paint_canvas import SIDE, PaintCanvas
-from .tiles import ImageTile
+from .tiles import ImageStrip, ImageTile
 
 TOOL_INFO = {
     "ink": ("Ink", "B", "Ink brush: paint strokes like MNIST's; right-drag erases"),
@@ -46,6 +48,39 @@ METHOD_TIP = (
     "targets the model's true conditional<br>"
     "<b>Importance-weighted</b>: weighted average over draws from q(z|x)"
 )
+IMPUTE_TIP = (
+    "Fill in the missing pixels with the model <b>(Ctrl+Return)</b>; press again for new "
+    "draws (a new random seed)"
+)
+DRAWS_TIP = (
+    "Several imputations drawn from the chosen method: each is one fill-in the model finds "
+    "likely. Where they disagree, the model is unsure. Impute again for new draws."
+)
+SPREAD_TIP = (
+    "How sure the model is, pixel by pixel: the standard deviation of the draws "
+    "(black: all draws agree; pale yellow: the largest spread on show; a pixel in [0, 1] "
+    "spreads at most 0.5). Observed pixels are 0."
+)
+# The steps box in plain words, per method: (prefix, tooltip).
+STEPS_WORDS = {
+    "single": ("steps ", "Single pass has no steps: it encodes once and decodes once"),
+    "pseudo_gibbs": (
+        "steps ",
+        "Chain steps: how many times the chain alternates: draw a code z for the current image, then "
+        "redraw the missing pixels from it. More steps: closer to the model's answer, slower.",
+    ),
+    "mwg": (
+        "steps ",
+        "Chain steps: how many times the chain proposes a new code z and accepts or rejects it, then "
+        "redraws the missing pixels. More steps: closer to the model's answer, slower.",
+    ),
+    "importance": (
+        "rounds ",
+        "Rounds of importance sampling: each round encodes the image filled in by the "
+        "previous round, draws 500 codes z from that guess and weights each by how well it "
+        "explains the observed pixels. More rounds: a better guess, slower.",
+    ),
+}
 LATENT_TIP = (
     "Posterior mean and standard deviation of the drawing's encoding q(z|x), "
     "missing pixels as 0; the latent view marks it with its uncertainty ellipse"
@@ -61,6 +96,15 @@ def _heading(text: str) -> QLabel:
     label = QLabel(f"<b>{text}</b>")
     label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return label
+
+
+class MessageLabel(QLabel):
+    """A word-wrapped label with a fixed room of two lines and no height-for-width: with
+    it, the dock's scroll area would size the whole panel by its preferred height (the
+    canvas at full size) and show a scrollbar it does not need."""
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
+        return False
 
 
 class CanvasControls(QWidget):
@@ -140,80 +184,93 @@ class CanvasControls(QWidget):
         # Connected by the panel, which knows the test set and the model.
         self.random_action = self._action("Random digit", ["R"], "Load a random test digit")
         self.impute_action = self._action(
-            "Impute", ["Ctrl+Return"], "Fill in the missing pixels with the model"
+            "Impute", ["Ctrl+Return"], "Fill in the missing pixels with the model (new draws each time)"
         )
 
     # --- layout ---------------------------------------------------------------------------
-    def _tool_button(self, action: QAction, text_beside: bool = True) -> QToolButton:
+    def _tool_button(self, action: QAction) -> QToolButton:
+        """An icon-only button (its tooltip names it and its shortcut)."""
         button = QToolButton(self)
         button.setDefaultAction(action)
-        button.setIconSize(QSize(22, 22))
+        button.setIconSize(QSize(20, 20))
         button.setAutoRaise(True)
-        button.setToolButtonStyle(
-            Qt.ToolButtonStyle.ToolButtonTextBesideIcon
-            if text_beside
-            else Qt.ToolButtonStyle.ToolButtonIconOnly
-        )
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         return button
 
     def _build_ui(self) -> None:
+        """Compact enough for the default window's Canvas dock (about 320 x 400 px): icon
+        tool buttons, the canvas beside the result tiles, one line per control row."""
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.setSpacing(6)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(4)
 
         tools = QHBoxLayout()
-        tools.setSpacing(2)
+        tools.setSpacing(1)
         for act in self.tool_actions.values():
             tools.addWidget(self._tool_button(act))
-        tools.addSpacing(8)
-        size_label = QLabel("Size")
+        tools.addSpacing(6)
         self.size_spin = QSpinBox(self)
         self.size_spin.setRange(1, 12)
         self.size_spin.setSuffix(" px")
         self.size_spin.setValue(self.canvas.brush_size())
         self.size_spin.setToolTip(tip("Brush diameter in canvas pixels", "[ / ]"))
-        size_label.setToolTip(self.size_spin.toolTip())
         self.size_spin.valueChanged.connect(self.canvas.set_brush_size)
-        tools.addWidget(size_label)
         tools.addWidget(self.size_spin)
         tools.addStretch(1)
         for act in (self.undo_action, self.redo_action, self.clear_action, self.grid_action):
-            tools.addWidget(self._tool_button(act, text_beside=False))
+            tools.addWidget(self._tool_button(act))
         layout.addLayout(tools)
-        layout.addWidget(self.canvas, 4)
+
+        main = QHBoxLayout()
+        main.setSpacing(6)
+        main.addWidget(self.canvas, 3)
+        main.addLayout(self._build_tiles(), 2)
+        layout.addLayout(main, 1)
+        self.draws_strip = ImageStrip(f"{DRAWS} draws: other fill-ins the model finds likely", DRAWS)
+        self.draws_strip.setToolTip(DRAWS_TIP)
+        layout.addWidget(self.draws_strip)
 
         form = QGridLayout()
         form.setHorizontalSpacing(6)
-        form.setVerticalSpacing(4)
+        form.setVerticalSpacing(2)
         form.setColumnStretch(1, 1)
-        form.addWidget(_heading("Test digit"), 0, 0)
+        self.digit_heading = _heading("Test digit")
+        form.addWidget(self.digit_heading, 0, 0)
         form.addLayout(self._build_digit_row(), 0, 1)
         form.addWidget(_heading("Mask"), 1, 0)
         form.addLayout(self._build_preset_row(), 1, 1)
-        form.addWidget(_heading("Impute"), 2, 0)
-        form.addLayout(self._build_impute_row(), 2, 1)
+        form.addLayout(self._build_impute_row(), 2, 0, 1, 2)
         layout.addLayout(form)
-        layout.addLayout(self._build_tiles(), 1)
         self.latent_label = QLabel(self)
         self.latent_label.setToolTip(LATENT_TIP)
         layout.addWidget(self.latent_label)
-        self.message_label = QLabel(self)
+        self.message_label = MessageLabel(self)
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message_label.setMinimumHeight(2 * self.message_label.fontMetrics().lineSpacing())
+        self.message_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.message_label)
+        # A click on the panel's background (or a button that takes no focus) focuses the
+        # canvas, so its shortcuts (Ctrl+Z...) keep working: without this the click gave
+        # focus to the dock's scroll area, outside the shortcuts' context.
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.setFocusProxy(self.canvas)
 
     def _build_digit_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
+        row.setSpacing(4)
         self.random_button = QPushButton("Random")
         self.random_button.setToolTip(self.random_action.toolTip())
         self.random_button.clicked.connect(self.random_action.trigger)
         self.index_spin = QSpinBox(self)
         self.index_spin.setPrefix("#")
         self.index_spin.setRange(0, 0)
-        self.index_spin.setToolTip("Index of the test digit to load")
+        self.index_spin.setToolTip("Index of the test image to load")
         self.index_spin.setKeyboardTracking(False)
         self.load_button = QPushButton("Load #")
-        self.load_button.setToolTip("Load the test digit with this index")
+        self.load_button.setToolTip("Load the test image with this index")
+        for button in (self.random_button, self.load_button):
+            button.setMinimumWidth(56)
         row.addWidget(self.random_button)
         row.addStretch(1)
         row.addWidget(self.index_spin)
@@ -244,26 +301,30 @@ class CanvasControls(QWidget):
         button = QToolButton(self)
         button.setText(text)
         button.setIcon(icon)
-        button.setIconSize(QSize(26, 26))
+        button.setIconSize(QSize(22, 22))
         button.setAutoRaise(True)
         button.setToolTip(tooltip)
         return button
 
     def _build_impute_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
+        row.setSpacing(4)
         self.method_combo = QComboBox(self)
         for method in METHODS:
             self.method_combo.addItem(METHOD_LABELS.get(method, method), method)
         self.method_combo.setCurrentIndex(max(0, self.method_combo.findData("importance")))
         self.method_combo.setToolTip(METHOD_TIP)
+        self.method_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.method_combo.setMinimumContentsLength(5)
         self.steps_spin = QSpinBox(self)
-        self.steps_spin.setRange(1, 2000)
-        self.steps_spin.setPrefix("steps ")
-        self.steps_spin.setToolTip("Chain length (Gibbs, Metropolis) or importance rounds")
+        self.steps_spin.setRange(1, 999)
         self.steps_spin.setKeyboardTracking(False)
         self.impute_button = QPushButton("Impute")
-        self.impute_button.setToolTip(self.impute_action.toolTip())
+        self.impute_button.setToolTip(IMPUTE_TIP)
         self.impute_button.clicked.connect(self.impute_action.trigger)
+        self.impute_button.setMinimumWidth(56)
         self.live_check = QCheckBox("Live")
         self.live_check.setChecked(True)
         self.live_check.setToolTip("Impute again as you paint (skips stale frames, never lags)")
@@ -271,21 +332,31 @@ class CanvasControls(QWidget):
         row.addWidget(self.steps_spin)
         row.addWidget(self.impute_button)
         row.addWidget(self.live_check)
+        self.show_steps_for("importance")
         return row
 
-    def _build_tiles(self) -> QHBoxLayout:
+    def show_steps_for(self, method: str) -> None:
+        """Name the steps box in plain words for ``method`` (rounds, or chain steps)."""
+        prefix, text = STEPS_WORDS.get(method, STEPS_WORDS["single"])
+        self.steps_spin.setPrefix(prefix)
+        self.steps_spin.setToolTip(text)
+
+    def _build_tiles(self) -> QGridLayout:
         self.original_tile = ImageTile("Original")
         self.original_tile.setToolTip("The canvas as painted, all pixels")
         self.masked_tile = ImageTile("Masked")
         self.masked_tile.setToolTip("What the model sees: missing pixels in pink")
         self.imputed_tile = ImageTile("Imputed")
         self.imputed_tile.setToolTip(
-            "Observed pixels as painted, missing ones (outlined) filled in by the model"
+            "Observed pixels as painted, missing ones (outlined) filled in by the model: "
+            "its best guess (the average over its possible fill-ins)"
         )
-        tiles = QHBoxLayout()
-        tiles.setSpacing(6)
-        for tile in (self.original_tile, self.masked_tile, self.imputed_tile):
-            tiles.addWidget(tile)
+        self.spread_tile = ImageTile("Spread", heat=True)
+        self.spread_tile.setToolTip(SPREAD_TIP)
+        tiles = QGridLayout()
+        tiles.setSpacing(4)
+        for i, tile in enumerate((self.original_tile, self.masked_tile, self.imputed_tile, self.spread_tile)):
+            tiles.addWidget(tile, i // 2, i % 2)
         return tiles
 
     # --- canvas -> controls ---------------------------------------------------------------

@@ -3,7 +3,10 @@
 The panel reads the model and the test digits from the :class:`ExplorerState` and writes
 one thing back: the drawing's posterior q(z|x) (``state.set_canvas_posterior``), which the
 latent view marks; None while nothing is drawn. Imputation runs on a worker thread
-(:mod:`.impute_runner`) with the panel's own copy of the model, newest request first.
+(:mod:`.impute_runner`) with the panel's own copy of the model, newest request first;
+each result brings several draws and their per-pixel spread (how sure the model is).
+A press of Impute draws with a new seed; live re-imputation while painting keeps the
+seed, so the picture only changes with the drawing.
 While a training run streams snapshots, that copy is refreshed at most every
 ``MODEL_REFRESH_MS`` (copying and re-imputing 4 times a second would only make the window
 stutter), and at once when the run ends.
@@ -24,11 +27,14 @@ from ...core.latent import encode_images
 from ...core.masks import preset_mask
 from ...core.model import VAE
 from ..state import ExplorerState
-from .controls import CanvasControls
+from .controls import SPREAD_TIP, CanvasControls, tip
 from .impute_runner import ImputeRequest, ImputeResult, make_runner
 
 ENCODE_INTERVAL_MS = 30
 IMPUTE_INTERVAL_MS = 30
+STEP_NOUNS = {"importance": "rounds", "pseudo_gibbs": "chain steps", "mwg": "chain steps"}
+DIGIT_CLASSES = [str(i) for i in range(10)]
+MIN_SPREAD_SCALE = 0.05  # the spread map's full scale is its largest std, at least this
 MODEL_REFRESH_MS = 5000  # while training: copy a snapshot for imputation at most this often
 
 
@@ -47,6 +53,7 @@ class CanvasPanel(CanvasControls):
         self._seen_model_version = -1
         self._rng = np.random.default_rng()
         self._random_mask_seed = 0
+        self._seed = 0  # of the imputation draws: a new one per press of Impute
         self._token = 0  # of the newest imputation request
         self._result: ImputeResult | None = None
         self._dirty = True  # the canvas or the settings changed since the last request
@@ -63,7 +70,7 @@ class CanvasPanel(CanvasControls):
         )
 
         self.random_action.triggered.connect(self._on_random_triggered)
-        self.impute_action.triggered.connect(self.impute)
+        self.impute_action.triggered.connect(self.impute_again)
         self.load_button.clicked.connect(self._on_load_clicked)
         for name, button in self.preset_buttons.items():
             button.clicked.connect(lambda _=False, n=name: self.apply_preset_mask(n))
@@ -81,19 +88,44 @@ class CanvasPanel(CanvasControls):
 
     # --- public interface -----------------------------------------------------------------
     def load_test_digit(self, index: int | None = None) -> int:
-        """Put test digit ``index`` (random if None) on the canvas; returns its index."""
+        """Put test image ``index`` (random if None) on the canvas; returns its index."""
         test = self.state.test_set
         if test is None or len(test) == 0:
-            raise RuntimeError("no test digits: the state has no test set")
+            raise RuntimeError("no test images: the state has no test set")
         if index is None:
             index = int(self._rng.integers(len(test)))
         index = int(np.clip(index, 0, len(test) - 1))
         self.index_spin.blockSignals(True)
         self.index_spin.setValue(index)
         self.index_spin.blockSignals(False)
-        self.canvas.set_ink(test.images[index], text=f"Load test digit #{index}")
-        self._set_message(f"Test digit #{index} (label {test.labels[index]}) on the canvas.")
+        noun = self.item_noun()
+        self.canvas.set_ink(test.images[index], text=f"Load test {noun} #{index}")
+        label = int(test.labels[index])
+        name = test.classes[label] if label < len(test.classes) else str(label)
+        self._set_message(f"Test {noun} #{index} (label {name}) on the canvas.")
         return index
+
+    def item_noun(self) -> str:
+        """ "digit" for a data set of digits (MNIST's ten classes "0"-"9"), else "image"."""
+        test = self.state.test_set
+        return "digit" if test is not None and is_digits(test.classes) else "image"
+
+    def impute_again(self) -> None:
+        """Impute with new draws (a new seed): what a press of Impute or Ctrl+Return does."""
+        self._seed += 1
+        self.impute()
+
+    def seed(self) -> int:
+        """The seed of the imputation draws on request (kept while painting live)."""
+        return self._seed
+
+    def imputation_draws(self) -> np.ndarray | None:
+        """The draws on show (float32 [DRAWS, 28, 28]), or None."""
+        return self.draws_strip.images()
+
+    def imputation_spread(self) -> np.ndarray | None:
+        """The per-pixel spread (std) of the draws on show (float32 [28, 28]), or None."""
+        return self.spread_tile.image()
 
     def apply_preset_mask(self, name: str) -> None:
         """Replace the mask with a named preset ("middle_rows", "left_half", ...); "random"
@@ -120,6 +152,7 @@ class CanvasPanel(CanvasControls):
                 mask=self.canvas.mask_array().reshape(-1),
                 method=method,
                 steps=self.steps_spin.value(),
+                seed=self._seed,
             )
         )
 
@@ -158,6 +191,11 @@ class CanvasPanel(CanvasControls):
 
     def _on_state_dataset_changed(self) -> None:
         test = self.state.test_set
+        noun = self.item_noun()
+        self.digit_heading.setText(f"<b>Test {noun}</b>")
+        self.random_action.setText(f"Random {noun}")
+        self.random_action.setToolTip(tip(f"Load a random test {noun}", "R"))
+        self.random_button.setToolTip(self.random_action.toolTip())
         self.index_spin.setRange(0, max(0, len(test) - 1) if test is not None else 0)
         self._update_enabled()
 
@@ -194,6 +232,7 @@ class CanvasPanel(CanvasControls):
         self.steps_spin.blockSignals(True)
         self.steps_spin.setValue(DEFAULT_STEPS.get(method, 1))
         self.steps_spin.blockSignals(False)
+        self.show_steps_for(method)
         self._update_enabled()
         self._on_settings_changed()
 
@@ -218,7 +257,9 @@ class CanvasPanel(CanvasControls):
         self._result = result
         self._update_tiles()
         label = METHOD_LABELS.get(result.method, result.method)
-        steps = "" if result.method == "single" else f", {result.steps} steps"
+        steps = (
+            "" if result.method == "single" else f", {result.steps} {STEP_NOUNS.get(result.method, 'steps')}"
+        )
         missing = int(self.canvas.mask_array().sum())
         self._set_message(
             f"{label}{steps}: {result.seconds * 1000:.0f} ms · {missing} of {IMAGE_PIXELS} pixels missing"
@@ -227,18 +268,20 @@ class CanvasPanel(CanvasControls):
 
     # --- helpers --------------------------------------------------------------------------
     def _encode(self) -> None:
-        """Encode the visible drawing (missing pixels as 0) into state.canvas_posterior;
-        None while nothing is drawn or there is no model."""
+        """Encode the visible drawing (missing pixels as 0) into state.canvas_posterior and
+        hand the drawing to state.canvas_image; None while nothing is drawn or no model."""
         model = self.state.model
         if model is None or self.canvas.is_empty():
             self.last_encoding = None
             self.latent_label.setText("")
+            self.state.set_canvas_image(None)
             self.state.set_canvas_posterior(None, None)
             return
         x = np.where(self.canvas.mask_array(), 0.0, self.canvas.ink_array()).astype(np.float32)
         mu, logvar = encode_images(model, x.reshape(1, -1))
         self.last_encoding = (mu[0].copy(), logvar[0].copy())
         self.latent_label.setText(f"Encoded at z = {_vector(mu[0])}, σ = {_vector(np.exp(0.5 * logvar[0]))}")
+        self.state.set_canvas_image(x.reshape(-1))
         self.state.set_canvas_posterior(mu[0], logvar[0])
 
     def _update_tiles(self) -> None:
@@ -252,11 +295,17 @@ class CanvasPanel(CanvasControls):
         self.imputed_tile.setEnabled(True)
         result = self._result
         if result is None or result.image is None:
-            self.imputed_tile.set_image(
-                None, placeholder="Impute to fill in" if mask.any() else "nothing masked"
-            )
+            placeholder = "Impute to fill in" if mask.any() else "nothing masked"
+            self.imputed_tile.set_image(None, placeholder=placeholder)
+            self.spread_tile.set_image(None, placeholder=placeholder)
+            self.draws_strip.set_images(None, placeholder=placeholder)
         else:
             self.imputed_tile.set_image(result.image, outline=mask)
+            self.spread_tile.set_image(result.spread)
+            top = float(result.spread.max()) if result.spread is not None else 0.0
+            self.spread_tile.set_heat_max(max(MIN_SPREAD_SCALE, top))
+            self.spread_tile.setToolTip(f"{SPREAD_TIP}<br>Largest spread here: <b>{top:.2f}</b>")
+            self.draws_strip.set_images(result.draws, outline=mask)
         if result is None or (not self._dirty and result.token == self._token):
             self.imputed_tile.set_title("Imputed")
         elif self.live_check.isChecked() or self.runner.is_busy():
@@ -278,11 +327,19 @@ class CanvasPanel(CanvasControls):
         self.random_action.setEnabled(has_digits)
         if not has_model:
             self._set_message("Load or train a model to encode and impute the drawing.")
-        elif self.message_label.text().startswith("Load or train") or not self.message_label.text():
-            self._set_message("Paint a digit or load a test digit, then mask pixels to impute.")
+        elif (
+            self.message_label.text().startswith(("Load or train", "Paint")) or not self.message_label.text()
+        ):
+            noun = self.item_noun()
+            self._set_message(f"Paint or load a test {noun}, then mask pixels to impute.")
 
     def _set_message(self, text: str) -> None:
         self.message_label.setText(text)
+
+
+def is_digits(classes: list[str]) -> bool:
+    """True for MNIST's classes "0" ... "9" (a folder of IDX files uses them too)."""
+    return list(classes) == DIGIT_CLASSES
 
 
 def _vector(v: np.ndarray, shown: int = 3) -> str:

@@ -1,28 +1,53 @@
-"""Small captioned 28x28 image tiles: the canvas' Original, Masked and Imputed views."""
+"""Small captioned 28x28 image tiles: the canvas' Original, Masked, Imputed and Spread
+views, and the strip of imputation draws."""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..images import gray_qimage
 from .paint_canvas import MASK_RGB, SIDE, mask_qimage
 
+SPREAD_MAX = 0.5  # the largest std a pixel in [0, 1] can have: the spread map's full scale
+TEXT_H = 16  # caption height under a tile
+
+
+def _heat_lut() -> np.ndarray:
+    """256 RGB entries from black through red and orange to pale yellow ("hot")."""
+    t = np.linspace(0.0, 1.0, 256)
+    rgb = np.stack([np.clip(3 * t, 0, 1), np.clip(3 * t - 1, 0, 1), np.clip(3 * t - 2, 0, 1)], 1)
+    return np.round(rgb * 255).astype(np.uint8)
+
+
+HEAT_LUT = _heat_lut()
+
+
+def heat_qimage(values: np.ndarray, vmax: float = SPREAD_MAX) -> QImage:
+    """An RGB QImage of a 2-d array, 0 black to ``vmax`` pale yellow (clipped)."""
+    v = np.asarray(values, np.float64)
+    index = np.clip(np.nan_to_num(v / max(vmax, 1e-12)) * 255, 0, 255).astype(np.uint8)
+    rgb = np.ascontiguousarray(HEAT_LUT[index])
+    h, w = v.shape
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
 
 class ImageTile(QWidget):
     """A small captioned view of one 28x28 image, optionally with the mask overlaid."""
 
-    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, parent: QWidget | None = None, heat: bool = False) -> None:
         super().__init__(parent)
         self._title = title
+        self._heat = heat  # a spread map: values drawn with HEAT_LUT, not grey
+        self._heat_max = SPREAD_MAX
         self._image: np.ndarray | None = None
         self._mask: np.ndarray | None = None
         self._outline: np.ndarray | None = None
         self._placeholder = ""
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(76, 96)
+        self.setMinimumSize(2 * SIDE + 4, 2 * SIDE + TEXT_H)
 
     def title(self) -> str:
         return self._title
@@ -31,6 +56,11 @@ class ImageTile(QWidget):
         if title != self._title:
             self._title = title
             self.update()
+
+    def set_heat_max(self, vmax: float) -> None:
+        """The value drawn brightest on a spread map."""
+        self._heat_max = float(vmax)
+        self.update()
 
     def image(self) -> np.ndarray | None:
         """The image shown, float32 [28, 28] (a copy), or None."""
@@ -52,24 +82,24 @@ class ImageTile(QWidget):
         self.update()
 
     def sizeHint(self) -> QSize:
-        return QSize(4 * SIDE + 8, 4 * SIDE + 28)
+        return QSize(3 * SIDE + 8, 3 * SIDE + TEXT_H)
 
-    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
-        return True
-
-    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
-        return width + 20
+    def image_rect(self) -> QRectF:
+        """Where the image is drawn: the largest integer multiple of 28 that fits."""
+        side = max(SIDE, min(self.width(), self.height() - TEXT_H))
+        side -= side % SIDE
+        return QRectF((self.width() - side) // 2, 0, side, side)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         p = QPainter(self)
-        text_h = 20
-        side = max(SIDE, min(self.width(), self.height() - text_h))
-        side -= side % SIDE
-        r = QRectF((self.width() - side) // 2, 0, side, side)
+        text_h = TEXT_H
+        r = self.image_rect()
         p.fillRect(r, QColor(0, 0, 0))
         if self._image is not None:
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-            p.drawImage(r, gray_qimage(self._image))
+            p.drawImage(
+                r, heat_qimage(self._image, self._heat_max) if self._heat else gray_qimage(self._image)
+            )
             if self._mask is not None and self._mask.any():
                 p.drawImage(r, mask_qimage(self._mask, alpha=255))
             if self._outline is not None and self._outline.any():
@@ -107,3 +137,62 @@ def _draw_outline(p: QPainter, r: QRectF, region: np.ndarray) -> None:
     for i, j in np.argwhere(inside & ~padded[1:-1, 2:]):
         x = r.x() + (j + 1) * cell
         p.drawLine(QPointF(x, r.y() + i * cell), QPointF(x, r.y() + (i + 1) * cell))
+
+
+class ImageStrip(QWidget):
+    """A row of 28x28 images (the imputation draws) under a caption, each as large as fits."""
+
+    def __init__(self, title: str, count: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._title = title
+        self._count = count
+        self._images: np.ndarray | None = None
+        self._outline: np.ndarray | None = None
+        self._placeholder = ""
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMinimumSize(count * (SIDE + 4), TEXT_H + int(1.5 * SIDE) + 2)
+
+    def sizeHint(self) -> QSize:
+        return QSize(self._count * (2 * SIDE + 4), TEXT_H + int(1.5 * SIDE) + 2)
+
+    def images(self) -> np.ndarray | None:
+        """The images on show, float32 [count, 28, 28] (a copy), or None."""
+        return None if self._images is None else self._images.copy()
+
+    def set_images(
+        self, images: np.ndarray | None, outline: np.ndarray | None = None, placeholder: str = ""
+    ) -> None:
+        """Show ``images`` [count, 28, 28] (each with ``outline``'s border); None: ``placeholder``."""
+        self._images = None if images is None else np.asarray(images, np.float32).reshape(-1, SIDE, SIDE)
+        self._outline = None if outline is None else np.asarray(outline, bool).reshape(SIDE, SIDE)
+        self._placeholder = placeholder
+        self.update()
+
+    def cell_rect(self, i: int) -> QRectF:
+        """Where image ``i`` is drawn."""
+        gap = 4
+        side = min((self.width() - gap * (self._count - 1)) / self._count, self.height() - TEXT_H)
+        side = max(side, 8.0)
+        total = self._count * side + gap * (self._count - 1)
+        x0 = (self.width() - total) / 2
+        return QRectF(x0 + i * (side + gap), TEXT_H, side, side)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        p.setPen(self.palette().windowText().color())
+        p.drawText(QRectF(0, 0, self.width(), TEXT_H), Qt.AlignmentFlag.AlignCenter, self._title)
+        images = self._images
+        for i in range(self._count):
+            r = self.cell_rect(i)
+            p.fillRect(r, QColor(0, 0, 0))
+            if images is not None and i < len(images):
+                p.drawImage(r, gray_qimage(images[i]))
+                if self._outline is not None and self._outline.any():
+                    _draw_outline(p, r, self._outline)
+            p.setPen(QPen(self.palette().mid().color(), 1))
+            p.drawRect(r.adjusted(0, 0, -1, -1))
+        if images is None and self._placeholder:
+            p.setPen(self.palette().placeholderText().color())
+            r = QRectF(0, TEXT_H, self.width(), self.height() - TEXT_H)
+            p.drawText(r, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder)
+        p.end()

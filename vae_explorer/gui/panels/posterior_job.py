@@ -13,7 +13,7 @@ import math
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -55,7 +55,7 @@ class PosteriorResult:
     source: str
     label: str
     seconds: float
-    posterior: Any = None  # core's Posterior
+    posterior: core_posterior.Posterior | None = None
     encoder_q: Gaussian | None = None
     best_q: Gaussian | None = None
     kl: float = math.nan  # KL(q || p(z|x)) = log p(x) - ELBO
@@ -63,7 +63,12 @@ class PosteriorResult:
     weights: np.ndarray | None = None  # [K], normalised
     iwae_ks: np.ndarray | None = None
     iwae_bounds: np.ndarray | None = None
-    error: str | None = None
+    density: np.ndarray | None = None  # float32 [G, G], the density with its peak at 1
+    levels: tuple[float, ...] = ()  # density values of the CONTOUR_MASSES contours
+    box: tuple[float, float, float, float] | None = None  # (x0, x1, y0, y1) to frame
+    contours: tuple[tuple[np.ndarray, np.ndarray], ...] = ()  # (x, y) per level, NaN between pieces
+    error: str | None = None  # the posterior failed: nothing to draw
+    note: str | None = None  # the posterior is fine, the importance sampling failed
 
 
 def run_request(request: PosteriorRequest) -> PosteriorResult:
@@ -74,26 +79,22 @@ def run_request(request: PosteriorRequest) -> PosteriorResult:
         post = core_posterior.exact_posterior(model, image)
         extra: dict[str, Any] = {}
         if request.importance:
-            z, w = core_posterior.importance_draws(model, image, request.draws, request.seed)
-            ks, bounds = core_posterior.iwae_curve(model, image, IWAE_KS)
-            extra = {
-                "draws": np.asarray(z, np.float64).reshape(-1, 2),
-                "weights": np.asarray(w, np.float64).reshape(-1),
-                "iwae_ks": np.asarray(ks, np.float64).reshape(-1),
-                "iwae_bounds": np.asarray(bounds, np.float64).reshape(-1),
-            }
-        kl = getattr(post, "kl_q_posterior", None)
-        return PosteriorResult(
+            extra = _importance(request)
+        result = PosteriorResult(
             request.token,
             request.source,
             request.label,
-            time.perf_counter() - start,
+            0.0,
             posterior=post,
-            encoder_q=_gaussian(post, "q"),
-            best_q=_gaussian(post, "q_star"),
-            kl=float(post.total_gap if kl is None else kl),
+            encoder_q=Gaussian(_vector(post.q_mu), _matrix(post.q_cov)),
+            best_q=Gaussian(_vector(post.qstar_mu), _matrix(post.qstar_cov)),
+            kl=float(post.kl_q_posterior),
+            density=density_image(post.log_density),
+            levels=tuple(mass_levels(post.log_density)),
             **extra,
         )
+        # The display's own sums (framing) run here too: the GUI thread only draws.
+        return replace(result, box=view_box(result), seconds=time.perf_counter() - start)
     except Exception as exc:  # noqa: BLE001 - shown in the panel, never a dead thread
         if not isinstance(exc, ValueError):
             traceback.print_exc()
@@ -103,18 +104,30 @@ def run_request(request: PosteriorRequest) -> PosteriorResult:
         )
 
 
-def _gaussian(post: Any, prefix: str) -> Gaussian | None:
-    """The Gaussian ``prefix`` of core's Posterior (mean with a cov or a diagonal logvar)."""
-    mean = getattr(post, f"{prefix}_mean", None)
-    if mean is None:
-        return None
-    cov = getattr(post, f"{prefix}_cov", None)
-    if cov is None:
-        logvar = getattr(post, f"{prefix}_logvar", None)
-        if logvar is None:
-            return None
-        cov = np.diag(np.exp(np.asarray(logvar, np.float64).reshape(-1)[:2]))
-    return Gaussian(np.asarray(mean, np.float64).reshape(-1)[:2], np.asarray(cov, np.float64).reshape(2, 2))
+def _importance(request: PosteriorRequest) -> dict[str, Any]:
+    """Draws from q with their weights and the IWAE curve; a failure becomes a note, so
+    the posterior is still shown."""
+    model, image = request.model, request.image
+    try:
+        z, w = core_posterior.importance_draws(model, image, request.draws, request.seed)
+        ks, bounds = core_posterior.iwae_curve(model, image, IWAE_KS)
+    except Exception as exc:  # noqa: BLE001 - shown beside the posterior
+        traceback.print_exc()
+        return {"note": f"importance sampling failed: {type(exc).__name__}: {exc}"}
+    return {
+        "draws": np.asarray(z, np.float64).reshape(-1, 2),
+        "weights": np.asarray(w, np.float64).reshape(-1),
+        "iwae_ks": np.asarray(ks, np.float64).reshape(-1),
+        "iwae_bounds": np.asarray(bounds, np.float64).reshape(-1),
+    }
+
+
+def _vector(a: Any) -> np.ndarray:
+    return np.asarray(a, np.float64).reshape(2).copy()
+
+
+def _matrix(a: Any) -> np.ndarray:
+    return np.asarray(a, np.float64).reshape(2, 2).copy()
 
 
 def gaussian_ellipse(
@@ -151,3 +164,26 @@ def density_image(log_density: np.ndarray) -> np.ndarray:
     """The density scaled to [0, 1] (its peak at 1), for the heat map and its contours."""
     a = np.asarray(log_density, np.float64)
     return np.exp(a - np.max(a)).astype(np.float32)
+
+
+def view_box(
+    result: PosteriorResult, mass: float = 0.999, pad: float = 0.15
+) -> tuple[float, float, float, float]:
+    """(x0, x1, y0, y1) that frames what matters: where the posterior holds ``mass`` of its
+    mass and both 2-sigma ellipses, with a margin (core's grid reaches far into the tails)."""
+    post = result.posterior
+    assert post is not None
+    xs, ys = (np.asarray(a, np.float64) for a in post.z_axes)
+    level = mass_levels(post.log_density, (mass,))[0]
+    rows, cols = np.nonzero(density_image(post.log_density) >= level)
+    px = [xs[cols.min()], xs[cols.max()]]
+    py = [ys[rows.min()], ys[rows.max()]]
+    for gauss in (result.encoder_q, result.best_q):
+        if gauss is not None:
+            ex, ey = gaussian_ellipse(gauss.mean, gauss.cov, 2.0)
+            px += [ex.min(), ex.max()]
+            py += [ey.min(), ey.max()]
+    x0, x1, y0, y1 = min(px), max(px), min(py), max(py)
+    mx = max(x1 - x0, 1e-6) * pad
+    my = max(y1 - y0, 1e-6) * pad
+    return x0 - mx, x1 + mx, y0 - my, y1 + my

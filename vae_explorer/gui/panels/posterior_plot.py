@@ -7,12 +7,22 @@ Display only: every number comes from a :class:`PosteriorResult` that core compu
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from .posterior_job import CONTOUR_MASSES, PosteriorResult, density_image, gaussian_ellipse, mass_levels
+from .posterior_job import (
+    CONTOUR_MASSES,
+    PosteriorRequest,
+    PosteriorResult,
+    density_image,
+    gaussian_ellipse,
+    run_request,
+    view_box,
+)
 
 HEAT_MAP = "inferno"
 Q_COLOUR = "#4fc3f7"  # the encoder's q(z|x)
@@ -21,21 +31,27 @@ MEAN_COLOUR = "#ffffff"
 CONTOUR_COLOUR = (220, 220, 220, 170)
 DRAW_COLOUR = (255, 255, 255, 150)
 LOG_PX_COLOUR = "#f28e2b"
-MAX_DRAW_SIZE = 16.0  # pixels, for the heaviest importance draw
+IWAE_MAX_HEIGHT = 170  # pixels: the IWAE plot stays small beside the latent plane
+IWAE_MIN_HEIGHT = 95
+MIN_HEIGHT = 150
+MAX_DRAW_SIZE = 14.0  # pixels, for the heaviest importance draw
 
 
 def _plain(plot: pg.PlotItem) -> None:
     plot.setMenuEnabled(False)
     plot.hideButtons()
+    for side in ("left", "bottom"):
+        plot.getAxis(side).enableAutoSIPrefix(False)  # latent units, never "(x0.001)"
 
 
-class PosteriorPlot(pg.GraphicsLayoutWidget):
-    """The latent plane (top), its legend, and the IWAE-vs-K plot (bottom, optional)."""
+class PosteriorPlot(QWidget):
+    """The latent plane (top), the IWAE-vs-K plot (below it, optional) and a legend that
+    wraps to the dock's width."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumHeight(220)
-        self.latent = self.addPlot(row=0, col=0)
+        self.view = pg.GraphicsLayoutWidget()
+        self.latent = self.view.addPlot(row=0, col=0)
         _plain(self.latent)
         self.latent.setAspectLocked(True)
         self.latent.setLabel("bottom", "z₁")
@@ -44,9 +60,9 @@ class PosteriorPlot(pg.GraphicsLayoutWidget):
         self.heatmap.setColorMap(pg.colormap.get(HEAT_MAP))
         self.heatmap.setZValue(-10)
         self.latent.addItem(self.heatmap)
-        self.contours = [pg.IsocurveItem(pen=pg.mkPen(CONTOUR_COLOUR, width=1), axisOrder="row-major") for _ in CONTOUR_MASSES]
-        for c in self.contours:
-            c.setParentItem(self.heatmap)  # shares the heat map's pixel -> latent mapping
+        self.contours = [
+            self.latent.plot(pen=pg.mkPen(CONTOUR_COLOUR, width=1), connect="finite") for _ in CONTOUR_MASSES
+        ]
         dash = Qt.PenStyle.DashLine
         self.q_items = [
             self.latent.plot(pen=pg.mkPen(Q_COLOUR, width=2)),
@@ -62,69 +78,61 @@ class PosteriorPlot(pg.GraphicsLayoutWidget):
         self.draws_item = pg.ScatterPlotItem(pen=None, brush=pg.mkBrush(*DRAW_COLOUR))
         self.latent.addItem(self.draws_item)
         self.latent.addItem(self.mean_item)
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.legend)
 
-        self.legend = pg.LegendItem(colCount=2, labelTextColor="#ddd", labelTextSize="8pt")
-        self.addItem(self.legend, row=1, col=0)
-        self._fill_legend()
-
-        self.iwae = self.addPlot(row=2, col=0)
+        self.iwae = self.view.addPlot(row=1, col=0)
         _plain(self.iwae)
         self.iwae.setLogMode(x=True, y=False)
         self.iwae.setLabel("bottom", "K (draws from q)")
         self.iwae.setLabel("left", "nats")
-        self.iwae.setTitle("K-sample IWAE bound vs log p(x)", size="9pt")
+        self.iwae.setTitle(
+            f"<span style='color:{Q_COLOUR}'>K-sample IWAE</span> vs "
+            f"<span style='color:{LOG_PX_COLOUR}'>log p(x)</span>",
+            size="9pt",
+        )
         self.iwae_curve = self.iwae.plot(
             pen=pg.mkPen(Q_COLOUR, width=2), symbol="o", symbolSize=5, symbolBrush=Q_COLOUR, symbolPen=None
         )
-        self.log_px_line = pg.InfiniteLine(
-            angle=0,
-            pen=pg.mkPen(LOG_PX_COLOUR, width=1.5, style=dash),
-            label="log p(x) (grid)",
-            labelOpts={"position": 0.2, "color": LOG_PX_COLOUR, "anchors": [(0, 1), (0, 1)]},
-        )
+        self.log_px_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(LOG_PX_COLOUR, width=1.5, style=dash))
         self.iwae.addItem(self.log_px_line)
-        self.ci.layout.setRowStretchFactor(0, 4)
-        self.ci.layout.setRowStretchFactor(2, 2)
+        self.view.ci.layout.setRowStretchFactor(0, 5)
         self.show_iwae(False)
 
-    def _fill_legend(self) -> None:
-        cmap = pg.colormap.get(HEAT_MAP)
-        samples = [
-            (
-                pg.PlotDataItem(
-                    [], [], pen=None, symbol="s", symbolBrush=cmap.map(0.8, "qcolor"), symbolPen=None
-                ),
-                "true posterior p(z|x)",
-            ),
-            (pg.PlotDataItem([], [], pen=pg.mkPen(CONTOUR_COLOUR)), "its 50% / 90% mass"),
-            (pg.PlotDataItem([], [], pen=pg.mkPen(Q_COLOUR, width=2)), "encoder q(z|x) 1σ, 2σ"),
-            (pg.PlotDataItem([], [], pen=pg.mkPen(QSTAR_COLOUR, width=2)), "best Gaussian q* 1σ, 2σ"),
-            (
-                pg.PlotDataItem([], [], pen=None, symbol="+", symbolPen=pg.mkPen(MEAN_COLOUR, width=2)),
-                "posterior mean",
-            ),
-        ]
-        self.draws_legend = pg.PlotDataItem(
-            [], [], pen=None, symbol="o", symbolSize=7, symbolBrush=DRAW_COLOUR, symbolPen=None
-        )
-        for item, name in samples:
-            self.legend.addItem(item, name)
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """Ask only for the minimum: the panel's numbers come first, the plot takes the rest
+        (its stretch)."""
+        return QSize(320, self.view.minimumHeight() + self.legend.sizeHint().height())
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
+        return False  # the wrapping legend must not make the plot claim its full height
 
     def show_iwae(self, on: bool) -> None:
-        """Show the IWAE plot and the draws' legend entry (importance sampling on)."""
+        """Show the IWAE plot and the draws in the legend (importance sampling on). The
+        plot leaves the layout when off, so the latent plane gets all the room."""
+        in_layout = self.iwae in self.view.ci.items
+        if on and not in_layout:
+            self.view.addItem(self.iwae, row=1, col=0)
+            self.view.ci.layout.setRowStretchFactor(1, 2)
+            self.view.ci.layout.setRowMaximumHeight(1, IWAE_MAX_HEIGHT)
+        elif not on and in_layout:
+            self.view.removeItem(self.iwae)
         self.iwae.setVisible(on)
-        self.ci.layout.setRowStretchFactor(2, 2 if on else 0)
-        self.ci.layout.setRowMaximumHeight(2, 1e6 if on else 0)
-        self.legend.removeItem(self.draws_legend)
-        if on:
-            self.legend.addItem(self.draws_legend, "draws from q (size = weight)")
+        self.view.setMinimumHeight(MIN_HEIGHT + (IWAE_MIN_HEIGHT if on else 0))
+        self.legend.setText(legend_html(on))
 
     # --- drawing --------------------------------------------------------------------------
-    def clear(self) -> None:
+    def show_nothing(self) -> None:
         """Nothing on show (no source, a wrong model, an error): no leftover picture."""
         self.heatmap.clear()
         for c in self.contours:
-            c.setData(None)
+            c.setData([], [])
         for item in (*self.q_items, *self.qstar_items, self.iwae_curve):
             item.setData([], [])
         self.mean_item.setData([], [])
@@ -134,15 +142,19 @@ class PosteriorPlot(pg.GraphicsLayoutWidget):
     def show_result(self, result: PosteriorResult) -> None:
         """Draw ``result`` (its posterior must be set)."""
         post = result.posterior
+        if post is None:
+            self.show_nothing()
+            return
         xs, ys = (np.asarray(a, np.float64) for a in post.z_axes)
-        image = density_image(post.log_density)
+        image = result.density if result.density is not None else density_image(post.log_density)
         self.heatmap.setImage(image, levels=(0.0, 1.0), autoLevels=False)
         dx = (xs[-1] - xs[0]) / max(len(xs) - 1, 1)
         dy = (ys[-1] - ys[0]) / max(len(ys) - 1, 1)
         self.heatmap.setRect(QRectF(xs[0] - dx / 2, ys[0] - dy / 2, dx * len(xs), dy * len(ys)))
-        for contour, level in zip(self.contours, mass_levels(post.log_density), strict=True):
-            contour.setData(image)
-            contour.setLevel(level)
+        for item, (cx, cy) in zip(
+            self.contours, result.contours or [([], [])] * len(self.contours), strict=True
+        ):
+            item.setData(cx, cy)
         for items, gauss in ((self.q_items, result.encoder_q), (self.qstar_items, result.best_q)):
             for n_sigma, item in enumerate(items, start=1):
                 if gauss is None:
@@ -169,5 +181,53 @@ class PosteriorPlot(pg.GraphicsLayoutWidget):
         else:
             self.iwae_curve.setData([], [])
             self.log_px_line.setVisible(False)
-        self.latent.autoRange(items=[self.heatmap])
+        x0, x1, y0, y1 = result.box if result.box is not None else view_box(result)
+        self.latent.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
+
+def legend_html(draws: bool) -> str:
+    """The legend as a two-column table of coloured symbols (fits a narrow dock)."""
+    heat = pg.colormap.get(HEAT_MAP).map(0.75, "qcolor").name()
+    entries = [
+        (heat, "■", "true posterior p(z|x)"),
+        ("#9e9e9e", "—", "its 50% / 90% mass"),
+        (Q_COLOUR, "◯", "encoder q(z|x) 1σ, 2σ"),
+        (QSTAR_COLOUR, "◯", "best Gaussian q* 1σ, 2σ"),
+        (None, "+", "posterior mean"),
+    ]
+    if draws:
+        entries.append((None, "●", "draws from q, size = weight"))
+    cells = []
+    for colour, symbol, text in entries:
+        style = "" if colour is None else f" style='color:{colour}'"
+        cells.append(f"<td><b{style}>{symbol}</b>&nbsp;{text}&nbsp;&nbsp;</td>")
+    rows = "".join(f"<tr>{''.join(cells[i : i + 2])}</tr>" for i in range(0, len(cells), 2))
+    return f"<table cellspacing='0' style='font-size:small'>{rows}</table>"
+
+
+def with_contours(result: PosteriorResult) -> PosteriorResult:
+    """``result`` with its mass contours traced (pyqtgraph's marching squares, plain numpy:
+    it runs on the worker thread, since tracing a 201 x 201 grid takes ~80 ms)."""
+    post = result.posterior
+    if post is None or result.density is None:
+        return result
+    xs, ys = (np.asarray(a, np.float64) for a in post.z_axes)
+    dx = (xs[-1] - xs[0]) / max(len(xs) - 1, 1)
+    dy = (ys[-1] - ys[0]) / max(len(ys) - 1, 1)
+    lines = []
+    for level in result.levels:
+        pieces = pg.functions.isocurve(result.density.T, level, connected=True, extendToEdge=True)
+        x: list[float] = []
+        y: list[float] = []
+        for piece in pieces:  # its points sit on cell edges: index i + 0.5 is grid point i
+            a = np.asarray(piece, np.float64).reshape(-1, 2)
+            x += [*(xs[0] + (a[:, 0] - 0.5) * dx), np.nan]
+            y += [*(ys[0] + (a[:, 1] - 0.5) * dy), np.nan]
+        lines.append((np.asarray(x), np.asarray(y)))
+    return replace(result, contours=tuple(lines))
+
+
+def compute(request: PosteriorRequest) -> PosteriorResult:
+    """The panel's worker job: core's posterior and everything the plot draws, off the GUI
+    thread."""
+    return with_contours(run_request(request))

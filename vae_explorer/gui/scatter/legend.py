@@ -24,7 +24,7 @@ class ClassLegend(pg.LegendItem):
 
     def __init__(self) -> None:
         super().__init__(
-            offset=(-10, 10),
+            offset=None,  # placed by the view, in the column beside the plot
             labelTextColor=SHOWN_TEXT,
             brush=pg.mkBrush(30, 30, 30, 200),
             pen=pg.mkPen("#555555"),

@@ -1,7 +1,8 @@
 """The scatter's points: one graphics item fed numpy arrays, drawn from a sprite atlas.
 
 Speed: :class:`PointCloudItem` keeps the points as arrays and draws them all with a single
-``QPainter.drawPixmapFragments`` call from a 10-sprite atlas (one dot per class), so a
+``QPainter.drawPixmapFragments`` call from a small sprite atlas (one dot per class, or
+one per entry of a 64-colour table when coloured by a value), so a
 refresh with new latents costs a couple of array copies instead of pyqtgraph's per-spot
 bookkeeping (never one QBrush per point). The rendered points are cached in a
 viewport-sized pixmap, so a repaint that only moves the crosshair blits it.
@@ -27,12 +28,15 @@ POINT_ALPHA = 210
 
 
 class PointCloudItem(pg.GraphicsObject):
-    """Many points, one colour per integer label, drawn in one fragment call (pixel sized)."""
+    """Many points, one colour per integer label (or per value index, see
+    :meth:`set_colour_indices`), drawn in one fragment call (pixel sized)."""
 
     def __init__(self, size: int = POINT_SIZE, colours: Sequence[str] = CLASS_PALETTE) -> None:
         super().__init__()
         self._size = size
         self._colours = [QColor(c) for c in colours]
+        self._table = self._colours  # the atlas' colours: the classes', or a value table
+        self._colour_index: np.ndarray | None = None  # per point, into _table; None: labels
         self._x = np.zeros(0)
         self._y = np.zeros(0)
         self._labels = np.zeros(0, np.int64)
@@ -55,7 +59,36 @@ class PointCloudItem(pg.GraphicsObject):
         self._x = np.array(x, np.float64)
         self._y = np.array(y, np.float64)
         self._labels = np.asarray(labels, np.int64) % len(self._colours)
+        if self._colour_index is not None and len(self._colour_index) != len(self._x):
+            self._use_table(self._colours, None)  # values for other points: classes again
         self._data_changed()
+
+    def set_colour_indices(self, indices: np.ndarray, table: Sequence[str]) -> None:
+        """Colour point i with ``table[indices[i]]`` (e.g. a value quantised into a colour
+        map); the labels still decide which points are shown."""
+        indices = np.asarray(indices, np.int64)
+        if indices.shape != self._x.shape:
+            raise ValueError(f"{len(indices)} colour indices for {len(self._x)} points")
+        self._use_table([QColor(c) for c in table], np.clip(indices, 0, len(table) - 1))
+        self._data_changed()
+
+    def use_class_colours(self) -> None:
+        """Colour the points by their labels again."""
+        if self._colour_index is not None:
+            self._use_table(self._colours, None)
+            self._data_changed()
+
+    def colour_indices(self) -> np.ndarray:
+        """Each point's entry in the colour table in use (its label when by class)."""
+        return self._labels if self._colour_index is None else self._colour_index
+
+    def colour_table(self) -> list[str]:
+        """The colours in use, as hex names."""
+        return [c.name() for c in self._table]
+
+    def _use_table(self, table: list[QColor], indices: np.ndarray | None) -> None:
+        self._table, self._colour_index = table, indices
+        self._atlas_dpr = 0.0  # rebuild the sprites
 
     def clear(self) -> None:
         """No points."""
@@ -135,12 +168,12 @@ class PointCloudItem(pg.GraphicsObject):
             return
         cell = self._size + 2
         w = int(math.ceil(cell * dpr))
-        pm = QPixmap(w * len(self._colours), w)
+        pm = QPixmap(w * len(self._table), w)
         pm.fill(Qt.GlobalColor.transparent)
         p = QPainter(pm)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setPen(Qt.PenStyle.NoPen)
-        for i, c in enumerate(self._colours):
+        for i, c in enumerate(self._table):
             fill = QColor(c)
             fill.setAlpha(POINT_ALPHA)
             p.setBrush(QBrush(fill))
@@ -149,7 +182,7 @@ class PointCloudItem(pg.GraphicsObject):
         p.end()
         pm.setDevicePixelRatio(dpr)
         self._atlas, self._atlas_dpr = pm, dpr
-        self._src = np.array([[i * w, 0, w, w] for i in range(len(self._colours))], np.float64)
+        self._src = np.array([[i * w, 0, w, w] for i in range(len(self._table))], np.float64)
 
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         if self._x.size == 0:
@@ -191,7 +224,7 @@ class PointCloudItem(pg.GraphicsObject):
         f = self._frags.ndarray()
         f[:, 0] = px[idx]
         f[:, 1] = py[idx]
-        f[:, 2:6] = self._src[self._labels[idx]]
+        f[:, 2:6] = self._src[self.colour_indices()[idx]]
         f[:, 6:10] = (1 / dpr, 1 / dpr, 0.0, 1.0)
         # PySide6: drawargs() is (pointer to the first fragment, count), Qt's C++ signature.
         fragments, count = self._frags.drawargs()
@@ -201,7 +234,7 @@ class PointCloudItem(pg.GraphicsObject):
         p.restore()
 
     def _paint_vector(self, p: QPainter) -> None:
-        """Exports (SVG/PNG via pyqtgraph exporters) get real circles, one brush per class."""
+        """Exports (SVG/PNG via pyqtgraph exporters) get real circles, one brush per colour."""
         t = p.transform()
         p.save()
         p.resetTransform()
@@ -209,8 +242,9 @@ class PointCloudItem(pg.GraphicsObject):
         p.setPen(Qt.PenStyle.NoPen)
         r = self._size / 2
         vis = self.visible_mask()
-        for label, colour in enumerate(self._colours):
-            sel = np.flatnonzero((self._labels == label) & vis)
+        index = self.colour_indices()
+        for entry, colour in enumerate(self._table):
+            sel = np.flatnonzero((index == entry) & vis)
             if sel.size == 0:
                 continue
             c = QColor(colour)

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QGraphicsItem,
     QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -27,6 +26,9 @@ from superqt.utils import qdebounced, qthrottled
 
 from ...core.rendering import nearest_point
 from ..state import ExplorerState
+from .colour_bar import ColourBarItem
+from .colour_by import ColourByControl
+from .hint import HintLabel
 from .hover_card import HoverCard
 from .legend import ClassLegend
 from .markers import PosteriorMarker, make_crosshair
@@ -38,7 +40,7 @@ CLICK_SLOP_PX = 3  # a press and release this close are a click, not a drag
 HOVER_MS = 15  # hover moves are coalesced: the card follows the latest one
 VIEW_FOLLOW_MS = 120  # the state's visible range follows zooming and panning after a pause
 LIVE_OVERLAY_MS = 250  # while training, the overlay is decoded at most this often
-HINT = "click / drag: decode   ·   right-drag: pan   ·   wheel: zoom   ·   legend: hide a class"
+SIDE_GAP = 6  # pixels between the plot's right edge and the legend / colour bar column
 
 Range = tuple[tuple[float, float], tuple[float, float]]
 
@@ -50,6 +52,7 @@ class LatentScatterView(QWidget):
         super().__init__(parent)
         self.state = state
         self._build_plot()
+        self.colour_by = ColourByControl(state, self.cloud, self.colour_bar, self)
         self._build_bar()
         self._press_pos: QPointF | None = None
         # A drag decodes the LATEST position once per event-loop pass (no stale backlog);
@@ -116,10 +119,16 @@ class LatentScatterView(QWidget):
         self.posterior_marker = PosteriorMarker()
         self.posterior_marker.setZValue(25)
         self.vb.addItem(self.posterior_marker, ignoreBounds=True)
+        # The class legend and the colour bar live in a column right of the data area, so
+        # they never cover points, whatever the zoom.
+        self.side = pg.GraphicsWidget()
+        pi.layout.addItem(self.side, 2, 3)
         self.legend = ClassLegend()
-        self.legend.setParentItem(self.vb)
-        self.legend.anchor((1, 0), (1, 0), offset=(-8, 8))
+        self.legend.setParentItem(self.side)
         self.legend.setZValue(30)
+        self.colour_bar = ColourBarItem()
+        self.colour_bar.setParentItem(self.side)
+        self.colour_bar.visibleChanged.connect(self._place_side_items)
         self.plot.exclude = self.legend
         self.hover = HoverCard(self.plot)
 
@@ -130,12 +139,7 @@ class LatentScatterView(QWidget):
             combo.setToolTip("Latent dimension shown on this axis (the others are held at 0)")
         self.overlay_check = QCheckBox("Decoded grid overlay")
         self.overlay_check.setToolTip("Tile decoded digits over the region of latent space they come from")
-        self.hint = QLabel(HINT)
-        self.hint.setStyleSheet("color: #999;")
-        # A hint, not a control: it may be cut short rather than widen the window.
-        self.hint.setMinimumWidth(1)
-        self.hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.hint.setToolTip(self.hint.text())
+        self.hint = HintLabel()
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 4, 6, 0)
         bar.addWidget(QLabel("x:"))
@@ -144,8 +148,11 @@ class LatentScatterView(QWidget):
         bar.addWidget(self.y_dim)
         bar.addSpacing(12)
         bar.addWidget(self.overlay_check)
-        bar.addStretch(1)
-        bar.addWidget(self.hint)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("Colour by:"))
+        bar.addWidget(self.colour_by.combo)
+        bar.addWidget(self.colour_by.progress)
+        bar.addWidget(self.hint, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
@@ -174,9 +181,22 @@ class LatentScatterView(QWidget):
         return QPointF(self.plot.mapFromScene(scene))
 
     # --- state -> view ---------------------------------------------------------------------
+    def _place_side_items(self) -> None:
+        """The legend at the top of the side column, the colour bar under it; the column as
+        wide as the wider of the two."""
+        self.legend.updateSize()
+        self.legend.setPos(SIDE_GAP, 0)
+        bar = self.colour_bar
+        bar.setPos(SIDE_GAP, self.legend.height() + 10 if self.legend.items else 0)
+        width = max(
+            self.legend.width() if self.legend.items else 0.0, bar.width() if bar.isVisible() else 0.0
+        )
+        self.plot.getPlotItem().layout.setColumnFixedWidth(3, SIDE_GAP + width + 2)
+
     def _on_dataset_changed(self) -> None:
         test = self.state.test_set
         self.legend.set_classes(test.classes if test is not None else [])
+        self._place_side_items()
         self.cloud.show_all_classes()
         self.hover.hide()
         self.reset_zoom()

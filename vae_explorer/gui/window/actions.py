@@ -168,7 +168,7 @@ class WindowMenus:
         path, _ = QFileDialog.getOpenFileName(self.window, "Open model", self._last_dir(), MODEL_FILTER)
         if path:
             self._remember_dir(path)
-            self.window.open_model(path)
+            self.window.open_model_in_background(path)
 
     def save_interactively(self) -> bool:
         """File ▸ Save: to the model's own file, or ask for one (never over a shipped
@@ -180,7 +180,7 @@ class WindowMenus:
 
     def save_as_interactively(self) -> bool:
         path = self._save_name("Save model", MODEL_FILTER, ".safetensors")
-        return bool(path) and self.window.save_model(path)
+        return path is not None and self.window.save_model(path)
 
     def _on_save_triggered(self) -> None:
         self.save_interactively()

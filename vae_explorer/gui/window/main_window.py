@@ -9,41 +9,38 @@ downloading datasets, exports, starting and stopping training, closing cleanly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QWidget,
+)
 
-from ...core.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from ...core.data import DATASETS, PROJECT_ROOT, DatasetError, DatasetRef
 from ...core.model import VAE, VAEConfig
 from ...core.training import EpochSummary, TrainingFinished, TrainingJob, TrainingStarted
 from ..canvas import CanvasPanel
 from ..cpu_threads import use_one_cpu_thread_in_this_thread
 from ..panels import DecoderPreview, LatentGridPanel, SamplesPanel, TrainingPanel
+from ..panels.posterior import PosteriorPanel
 from ..scatter import LatentScatterView
 from ..state import ExplorerState
 from ..theme import app_settings, configure_pyqtgraph
 from ..workers import wait_for_workers
-from . import export, settings
+from . import settings
 from .actions import WindowMenus
-from .downloads import CANCELLED, DatasetDownloader
+from .datasets import SHIPPED_MODELS, Datasets
+from .downloads import DatasetDownloader
+from .files import Files
 from .training_controller import TrainingController, prepare_runtime
 
-SHIPPED_MODELS = PROJECT_ROOT / "trained"
 DEFAULT_CHECKPOINT = SHIPPED_MODELS / "mnist-bernoulli-z2.safetensors"
-
-
-def shipped_model_for(dataset: str) -> Path | None:
-    """The shipped model trained on ``dataset`` (the Bernoulli one), if there is one."""
-    path = SHIPPED_MODELS / f"{dataset}-bernoulli-z2.safetensors"
-    return path if path.is_file() else None
-
-
 CLOSE_WAIT_MS = 3000
-METADATA_KEYS_NOT_SAVED = ("config", "format", "format_version", "app_version")
 
 
 class MainWindow(QMainWindow):
@@ -71,12 +68,22 @@ class MainWindow(QMainWindow):
         self.grid = LatentGridPanel(state)
         self.samples = SamplesPanel(state)
         self.canvas = CanvasPanel(state)
+        self.posterior = PosteriorPanel(state)
         self.trainer = TrainingController(state, self)
         self.downloader = DatasetDownloader(self)
+        self.datasets = Datasets(self)
+        self.files = Files(self)
         self._build_docks()
         self.menus = WindowMenus(self)
         self.menus.fill_view_menu(
-            [self.training_dock, self.preview_dock, self.grid_dock, self.samples_dock, self.canvas_dock]
+            [
+                self.training_dock,
+                self.preview_dock,
+                self.grid_dock,
+                self.samples_dock,
+                self.canvas_dock,
+                self.posterior_dock,
+            ]
         )
         self._build_status_bar()
         self._connect()
@@ -135,10 +142,12 @@ class MainWindow(QMainWindow):
         # area's minimum width (which pushed the window past a 1400-px screen).
         self.canvas_dock = self._dock("Canvas", "canvas_dock", self._scrolled(self.canvas), right)
         self.tabifyDockWidget(self.samples_dock, self.canvas_dock)
+        self.posterior_dock = self._dock("Posterior", "posterior_dock", self.posterior, right)
+        self.tabifyDockWidget(self.canvas_dock, self.posterior_dock)
         self.grid_dock.raise_()
         self.resizeDocks([self.training_dock], [360], Qt.Orientation.Horizontal)
         self.resizeDocks([self.preview_dock], [330], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.preview_dock, self.grid_dock], [360, 420], Qt.Orientation.Vertical)
+        self.resizeDocks([self.preview_dock, self.grid_dock], [300, 480], Qt.Orientation.Vertical)
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -153,7 +162,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         s = self.state
         s.modelChanged.connect(self._on_model_changed)
-        s.datasetChanged.connect(self._on_dataset_changed)
+        s.datasetChanged.connect(self.datasets.show_current)
         s.trainingChanged.connect(self._on_training_changed)
         t = self.training
         t.startRequested.connect(self.start_training)
@@ -161,8 +170,8 @@ class MainWindow(QMainWindow):
         t.stopRequested.connect(self.stop_training)
         t.datasetRequested.connect(self.choose_dataset)
         d = self.downloader
-        d.finished.connect(self._on_download_finished)
-        d.failed.connect(self._on_download_failed)
+        d.finished.connect(self.datasets._on_download_finished)
+        d.failed.connect(self.datasets._on_download_failed)
         r = self.trainer
         r.started.connect(self._on_training_started)
         r.batchMetrics.connect(self.training.on_batch)
@@ -211,31 +220,41 @@ class MainWindow(QMainWindow):
             done = state.model_meta.get("epochs_completed")
             self.epoch_label.setText(f"Epochs: {done}" if isinstance(done, int) else "Epochs: 0")
 
-    def _on_dataset_changed(self) -> None:
-        state = self.state
-        ref = DatasetRef.from_key(state.dataset_key)
-        n = len(state.test_set) if state.test_set is not None else 0
-        self.dataset_label.setText(f"Data: {ref.title} ({n:,} test images)")
-        for k, a in self.menus.datasets.items():
-            a.setChecked(k == state.dataset_key)
+    # --- files and datasets (the work is in files.py and datasets.py) ----------------------
+    def open_model(self, path: str | Path) -> bool:
+        """Load a checkpoint now; errors go to the user, the current model stays."""
+        return self.files.open_model(path)
 
-    # --- dataset ---------------------------------------------------------------------------
+    def open_model_in_background(self, path: str | Path) -> None:
+        self.files.open_model_in_background(path)
+
+    @property
+    def opening(self) -> bool:
+        """A checkpoint is being read in the background."""
+        return self.files.opening
+
+    def save_model(self, path: str | Path) -> bool:
+        """Save the current model (atomically) with its dataset and training history."""
+        return self.files.save_model(path)
+
+    def export_view(self, path: str | Path) -> bool:
+        """Write the latent scatter as PNG or SVG (by suffix)."""
+        return self.files.export_view(path)
+
+    def export_latents(self, path: str | Path) -> bool:
+        """Write the test set's latents (mu, logvar, label) as CSV."""
+        return self.files.export_latents(path)
+
+    def set_dataset(self, key: str) -> bool:
+        """Show dataset ``key`` ("mnist", "fashion-mnist" or a folder of IDX files)."""
+        return self.datasets.set_dataset(key)
+
     def choose_dataset(self, key: str) -> bool:
-        """The user picked dataset ``key`` (menu, training form): show it, and when the
-        current model was trained on another dataset, offer the shipped model for this one."""
-        if not self.set_dataset(key):
-            return False
-        trained_on = self.state.model_meta.get("dataset")
-        shipped = shipped_model_for(key)
-        if (
-            isinstance(trained_on, str)
-            and trained_on in DATASETS
-            and trained_on != key
-            and shipped is not None
-            and self.ask_open_matching(DATASETS[trained_on].title, DATASETS[key].title)
-        ):
-            self.open_model(shipped)
-        return True
+        """The user picked ``key``: show it and offer the model that goes with it."""
+        return self.datasets.choose_dataset(key)
+
+    def download_dataset(self, name: str) -> None:
+        self.datasets.download_dataset(name)
 
     def ask_open_matching(self, trained_on: str, shown: str) -> bool:
         """Yes/No: open the shipped model of the dataset now shown (tests replace it)."""
@@ -248,114 +267,6 @@ class MainWindow(QMainWindow):
             QMessageBox.StandardButton.Yes,
         )
         return answer == QMessageBox.StandardButton.Yes
-
-    def set_dataset(self, key: str) -> bool:
-        """Show dataset ``key`` ("mnist", "fashion-mnist" or a folder of IDX files)."""
-        if self.trainer.is_running():
-            self.show_error("Dataset", "stop the training run before changing the dataset")
-            self._on_dataset_changed()
-            return False
-        try:
-            test = DatasetRef.from_key(key).load("test")
-        except DatasetError as exc:
-            self.show_error("Cannot open the dataset", str(exc))
-            self._on_dataset_changed()
-            return False
-        self.state.set_dataset(key, test)
-        if self.state.model is not None:
-            self.scatter.reset_zoom()
-        return True
-
-    def download_dataset(self, name: str) -> None:
-        """Fetch a downloadable dataset in the background, then show it."""
-        if not self.downloader.is_running():
-            self.statusBar().showMessage(f"Downloading {DATASETS[name].title}…")
-            self.downloader.start(name)
-
-    def _on_download_finished(self, name: str, _folder: str) -> None:
-        if name in self.menus.downloads:
-            self.menus.downloads[name].setEnabled(False)
-        self.statusBar().showMessage(f"Downloaded {DATASETS[name].title}", 8000)
-        if not self._closing:
-            self.set_dataset(name)
-
-    def _on_download_failed(self, message: str) -> None:
-        if message == CANCELLED:
-            self.statusBar().showMessage("Download cancelled", 8000)
-        else:
-            self.show_error("Download failed", message)
-
-    # --- model files -----------------------------------------------------------------------
-    def open_model(self, path: str | Path) -> bool:
-        """Load a checkpoint; errors go to the user, the current model stays."""
-        if self.trainer.is_running():
-            # The run's final snapshot would replace the opened model when it arrives.
-            self.show_error("Open model", "stop the training run before opening a model")
-            return False
-        try:
-            ckpt = load_checkpoint(path)
-        except CheckpointError as exc:
-            self.show_error("Cannot open the model", str(exc))
-            return False
-        ds = ckpt.metadata.get("dataset")
-        wanted = ds if isinstance(ds, str) and ds in DATASETS else self.state.dataset_key
-        if self.state.test_set is None or wanted != self.state.dataset_key:
-            if not self.set_dataset(wanted) and self.state.test_set is None:
-                self.set_dataset(self.dataset_key_at_start)
-        history = ckpt.metadata.get("history")
-        self.state.set_history(list(history) if isinstance(history, list) else [])
-        self.state.set_model(ckpt.model, dict(ckpt.metadata), Path(path), modified=False)
-        self.scatter.reset_zoom()
-        self.settings.setValue("paths/last_model", str(path))
-        self.statusBar().showMessage(f"Opened {path}", 8000)
-        return True
-
-    def save_model(self, path: str | Path) -> bool:
-        """Save the current model (atomically) with its dataset and training history."""
-        state = self.state
-        if state.model is None:
-            return False
-        meta = {k: v for k, v in state.model_meta.items() if k not in METADATA_KEYS_NOT_SAVED}
-        meta.setdefault("dataset", DatasetRef.from_key(state.dataset_key).metadata_name)
-        if state.history:
-            meta["history"] = state.history
-        try:
-            saved = save_checkpoint(state.model, path, meta)
-        except CheckpointError as exc:
-            self.show_error("Cannot save the model", str(exc))
-            return False
-        state.mark_saved(saved, meta)
-        if state.training:
-            # The file holds this snapshot; the run goes on and its later weights are not in it.
-            epochs = meta.get("epochs_completed", 0)
-            total = self.trainer.job.train_config.epochs if self.trainer.job is not None else "?"
-            self.statusBar().showMessage(
-                f"Saved the snapshot after epoch {epochs} of {total} to {saved}; the run goes on "
-                "(save again when it ends to keep the final model)",
-                15000,
-            )
-        else:
-            self.statusBar().showMessage(f"Saved {saved}", 8000)
-        return True
-
-    # --- exports ---------------------------------------------------------------------------
-    def export_view(self, path: str | Path) -> bool:
-        """Write the latent scatter as PNG or SVG (by suffix)."""
-        write = export.export_svg if str(path).lower().endswith(".svg") else export.export_png
-        return self._export(lambda: write(self.scatter, path), path)
-
-    def export_latents(self, path: str | Path) -> bool:
-        """Write the test set's latents (mu, logvar, label) as CSV."""
-        return self._export(lambda: export.export_latents_csv(self.state, path), path)
-
-    def _export(self, write: Any, path: str | Path) -> bool:
-        try:
-            write()
-        except OSError as exc:
-            self.show_error("Export failed", f"{path}: {exc.strerror or exc}")
-            return False
-        self.statusBar().showMessage(f"Exported {path}", 8000)
-        return True
 
     # --- training --------------------------------------------------------------------------
     def start_training(self, job: TrainingJob) -> None:
@@ -450,6 +361,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         settings.save(self, self.settings)
         self.canvas.shutdown()
+        self.posterior.shutdown()
         if self.downloader.is_running():
             self.downloader.cancel(wait_ms=CLOSE_WAIT_MS)
         if not self.trainer.stop(wait_ms=CLOSE_WAIT_MS):

@@ -1,0 +1,224 @@
+"""The posterior dock alone: a real ExplorerState with a small VAE and core's exact
+posterior (wrapped to count, hold or break its calls where a test needs that)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QPointF, Qt
+
+from vae_explorer.core import posterior as core_posterior
+from vae_explorer.gui.panels import posterior_job
+from vae_explorer.gui.panels.posterior import NO_DRAWING, NO_MODEL, NO_PICK, PosteriorPanel
+from vae_explorer.gui.state import ExplorerState
+
+REAL_EXACT_POSTERIOR = core_posterior.exact_posterior
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Counts core's exact posteriors: the list records the sum of each image's pixels."""
+    made: list[float] = []
+
+    def counting(model, image):
+        made.append(float(np.asarray(image).sum()))
+        return REAL_EXACT_POSTERIOR(model, image)
+
+    monkeypatch.setattr(core_posterior, "exact_posterior", counting)
+    return made
+
+
+@pytest.fixture
+def panel(qtbot, state):
+    p = PosteriorPanel(state)
+    qtbot.addWidget(p)
+    p.resize(330, 600)
+    p.show()
+    yield p
+    p.shutdown()
+
+
+def image_sum(state, index) -> float:
+    return float((state.test_set.images[index].astype(np.float32) / 255.0).sum())
+
+
+def wait_for(qtbot, panel, label: str):
+    qtbot.waitUntil(lambda: panel.result is not None and panel.result.label.startswith(label), timeout=10000)
+    return panel.result
+
+
+def test_placeholders_without_model_or_image(qtbot, small_test_set, calls):
+    s = ExplorerState()
+    s.set_dataset("mnist", small_test_set)
+    p = PosteriorPanel(s)
+    qtbot.addWidget(p)
+    p.show()
+    assert p.message.text() == NO_MODEL and not p.plot.isVisible()
+    s.set_model(_model(0))
+    assert p.message.text() == NO_PICK and p.result is None
+    p.source_combo.setFocus()
+    qtbot.keyClick(p.source_combo, Qt.Key.Key_Down)  # a real key: "Canvas drawing"
+    assert p.source == "canvas" and p.message.text() == NO_DRAWING
+    assert calls == []
+    p.shutdown()
+
+
+def _model(seed: int, latent_dim: int = 2):
+    from vae_explorer.core.model import VAE, VAEConfig
+
+    torch.manual_seed(seed)
+    return VAE(VAEConfig(latent_dim=latent_dim, hidden_dim=32))
+
+
+def test_picking_draws_the_posterior_and_its_numbers(qtbot, panel, state, calls):
+    state.set_picked_index(7)
+    result = wait_for(qtbot, panel, "test image #7")
+    post = result.posterior
+    assert calls == [pytest.approx(image_sum(state, 7))]
+    heat = panel.plot.heatmap.image
+    assert np.allclose(heat, np.exp(post.log_density - post.log_density.max()), atol=1e-6)
+    xs, ys = post.z_axes
+    for row, col in ((0, 0), (10, 150), (200, 37)):  # pixel centres land on their grid points
+        centre = panel.plot.heatmap.mapToParent(QPointF(col + 0.5, row + 0.5))
+        assert (centre.x(), centre.y()) == pytest.approx((xs[col], ys[row]), abs=1e-6)
+    text = panel.numbers.text()
+    for value in (post.log_px, post.elbo, post.kl_q_posterior, post.approximation_gap, post.amortisation_gap):
+        assert f"{value:.2f}" in text
+    assert "amortisation gap" in text and "instead of fitting this one" in text
+    qx, qy = panel.plot.q_items[0].getData()
+    assert np.mean(qx[:-1]) == pytest.approx(post.q_mu[0], abs=1e-6)
+    assert panel.plot.qstar_items[1].getData()[0].size > 0
+    assert panel.plot.mean_item.data["x"][0] == pytest.approx(post.mean[0])
+    assert panel.message.isHidden() and panel.plot.isVisible()
+
+
+def test_a_new_pick_and_a_canvas_drawing_recompute(qtbot, panel, state, calls):
+    state.set_picked_index(3)
+    first = wait_for(qtbot, panel, "test image #3")
+    heat_first = panel.plot.heatmap.image.copy()
+    state.set_picked_index(4)
+    second = wait_for(qtbot, panel, "test image #4")
+    assert second.posterior.log_px != first.posterior.log_px
+    assert not np.array_equal(panel.plot.heatmap.image, heat_first)
+    drawing = np.zeros(784, np.float32)
+    drawing[300:420] = 1.0
+    state.set_canvas_image(drawing)
+    assert panel.source == "canvas"  # follows the source that changed last
+    third = wait_for(qtbot, panel, "the canvas drawing")
+    assert not np.allclose(third.posterior.mean, second.posterior.mean)
+    assert calls[-1] == pytest.approx(120.0)
+    state.set_picked_index(3)
+    assert panel.source == "picked"
+    wait_for(qtbot, panel, "test image #3")
+    assert np.allclose(panel.plot.heatmap.image, heat_first)
+
+
+def test_a_burst_of_requests_computes_only_the_newest(qtbot, panel, state, calls, monkeypatch):
+    started, release = threading.Event(), threading.Event()
+    counting = core_posterior.exact_posterior
+
+    def held(model, image):
+        started.set()
+        release.wait(10)
+        return counting(model, image)
+
+    monkeypatch.setattr(core_posterior, "exact_posterior", held)
+    for index in range(10):  # faster than the debounce: one request
+        state.set_picked_index(index)
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    for index in (20, 21, 22):  # each one past the debounce, while the worker is busy
+        state.set_picked_index(index)
+        qtbot.waitUntil(lambda n=index - 18: panel.requests_sent == n, timeout=5000)
+    release.set()
+    wait_for(qtbot, panel, "test image #22")
+    assert calls == [pytest.approx(image_sum(state, i)) for i in (9, 22)]
+
+
+def test_a_model_change_recomputes_and_a_3d_latent_says_so(qtbot, panel, state, calls):
+    state.set_picked_index(5)
+    first = wait_for(qtbot, panel, "test image #5")
+    state.set_model(_model(1))
+    qtbot.waitUntil(lambda: panel.result is not first and panel.result is not None, timeout=10000)
+    assert not np.allclose(panel.result.posterior.mean, first.posterior.mean)
+    n = len(calls)
+    state.set_model(_model(2, latent_dim=3))
+    assert panel.result is None and panel.plot.isHidden()
+    assert "needs a 2-d latent" in panel.message.text() and "3 dimensions" in panel.message.text()
+    assert panel.plot.heatmap.image is None  # no stale picture behind the message
+    qtbot.wait(DEBOUNCE_WAIT)
+    assert len(calls) == n
+
+
+DEBOUNCE_WAIT = 400  # longer than the panel's debounce: nothing may be computed after it
+
+
+def test_snapshots_while_training_are_throttled(qtbot, panel, state, calls):
+    state.set_picked_index(1)
+    wait_for(qtbot, panel, "test image #1")
+    n = len(calls)
+    for seed in range(5):
+        state.set_model(_model(seed + 10), live=True)
+    qtbot.waitUntil(lambda: len(calls) >= n + 1, timeout=10000)
+    assert len(calls) <= n + 2  # the first at once, the burst's last after the throttle
+
+
+def test_importance_sampling_shows_draws_and_the_iwae_curve(qtbot, panel, state, calls):
+    state.set_picked_index(2)
+    wait_for(qtbot, panel, "test image #2")
+    assert panel.plot.draws_item.data.size == 0 and not panel.plot.iwae.isVisible()
+    qtbot.mouseClick(panel.importance_box, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.result.draws is not None, timeout=10000)
+    result = panel.result
+    assert panel.plot.iwae.isVisible()
+    sizes = panel.plot.draws_item.data["size"]
+    assert sizes.size == panel.draws_spin.value()
+    assert np.argmax(sizes) == np.argmax(result.weights)  # the heaviest draw is the largest
+    ks, bounds = panel.plot.iwae_curve.getData()
+    assert ks.size == len(posterior_job.IWAE_KS) and np.allclose(bounds, result.iwae_bounds)
+    assert panel.plot.log_px_line.value() == pytest.approx(result.posterior.log_px)
+    old = result.draws.copy()
+    qtbot.mouseClick(panel.redraw_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.result is not result, timeout=10000)
+    assert not np.allclose(panel.result.draws, old)
+
+
+def test_an_error_in_core_is_shown_in_the_panel(qtbot, panel, state, calls, monkeypatch):
+    def broken(model, image):
+        raise ValueError("the image has NaN pixels")
+
+    monkeypatch.setattr(core_posterior, "exact_posterior", broken)
+    state.set_picked_index(6)
+    qtbot.waitUntil(lambda: "NaN pixels" in panel.message.text(), timeout=10000)
+    assert panel.message.isVisible() and panel.result is None and panel.plot.isHidden()
+
+
+def test_a_result_in_flight_is_dropped_when_the_model_turns_3d(qtbot, panel, state, calls, monkeypatch):
+    started, release = threading.Event(), threading.Event()
+    counting = core_posterior.exact_posterior
+
+    def held(model, image):
+        started.set()
+        release.wait(10)
+        return counting(model, image)
+
+    monkeypatch.setattr(core_posterior, "exact_posterior", held)
+    state.set_picked_index(8)
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    state.set_model(_model(3, latent_dim=3))
+    release.set()
+    qtbot.waitUntil(lambda: not panel.runner.is_busy(), timeout=10000)
+    assert calls and panel.result is None and panel.plot.heatmap.image is None
+    assert "needs a 2-d latent" in panel.message.text()
+
+
+def test_a_hidden_panel_computes_when_shown(qtbot, panel, state, calls):
+    panel.hide()
+    state.set_picked_index(11)
+    qtbot.wait(DEBOUNCE_WAIT)
+    assert calls == []
+    panel.show()
+    wait_for(qtbot, panel, "test image #11")
+    assert calls == [pytest.approx(image_sum(state, 11))]

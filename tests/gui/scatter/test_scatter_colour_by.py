@@ -1,0 +1,183 @@
+"""Colour the scatter by a per-image quantity (a fake core until core.posterior has the
+per-image functions); the legend and colour bar beside the plot, never over the data; the
+mouse hint never cut off."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from scatter_helpers import untrained_model
+
+from vae_explorer.gui.scatter import colour_by
+from vae_explorer.gui.scatter.colour_bar import TABLE_SIZE, format_value
+
+
+@pytest.fixture
+def fake_core(monkeypatch):
+    """compute_values replaced by a deterministic function of the model's latents: each
+    call is recorded with its model and quantity (and may report progress)."""
+    calls: list[tuple[object, str]] = []
+    gate = threading.Event()
+    gate.set()
+
+    def fake(model, images, quantity, progress=None):
+        from vae_explorer.core.latent import encode_images
+
+        calls.append((model, quantity))
+        mu, logvar = encode_images(model, images)
+        if progress is not None:
+            progress(len(images) // 2, len(images))
+        gate.wait(10)
+        offset = {"elbo": 0.0, "recon": 3.0, "kl": -2.0, "log_px": 7.0, "total_gap": 1.0}[quantity]
+        return (mu[:, 0] * 10 - logvar[:, 1] + offset).astype(np.float64)
+
+    monkeypatch.setattr(colour_by, "compute_values", fake)
+    fake.calls, fake.gate = calls, gate
+    return fake
+
+
+def expected(state, quantity):
+    from vae_explorer.core.latent import encode_images
+
+    mu, logvar = encode_images(state.model, state.test_set.images)
+    offset = {"elbo": 0.0, "recon": 3.0, "kl": -2.0, "log_px": 7.0, "total_gap": 1.0}[quantity]
+    return mu[:, 0] * 10 - logvar[:, 1] + offset
+
+
+def choose(qtbot, view, quantity):
+    control = view.colour_by
+    control.combo.setCurrentIndex(control.combo.findData(quantity))
+    qtbot.waitUntil(lambda: not control.is_busy() and view.colour_bar.isVisible(), timeout=10000)
+
+
+def test_colouring_by_a_quantity_follows_its_values_and_the_bar_shows_the_range(
+    qtbot, view, state, fake_core
+):
+    assert [view.colour_by.combo.itemText(i) for i in range(view.colour_by.combo.count())] == [
+        "class",
+        "ELBO",
+        "reconstruction",
+        "KL",
+        "log p(x)",
+        "total gap",
+    ]
+    np.testing.assert_array_equal(view.cloud.colour_indices(), state.test_set.labels)
+    assert not view.colour_bar.isVisible()
+    choose(qtbot, view, "elbo")
+    values = expected(state, "elbo")
+    index = view.cloud.colour_indices()
+    assert index.min() >= 0 and index.max() == TABLE_SIZE - 1 and len(np.unique(index)) > 30
+    order = np.argsort(values, kind="stable")
+    assert np.all(np.diff(index[order]) >= 0), "colour indices do not follow the values' order"
+    lo, hi = np.percentile(values, [1, 99])
+    assert view.colour_bar.range() == pytest.approx((lo, hi), rel=1e-5)
+    assert view.colour_bar.labels() == (format_value(lo), format_value(hi))
+    assert view.colour_bar.title().startswith("ELBO")
+    assert len(view.cloud.colour_table()) == TABLE_SIZE
+    # Class colouring comes back.
+    view.colour_by.set_quantity("class")
+    np.testing.assert_array_equal(view.cloud.colour_indices(), state.test_set.labels)
+    assert not view.colour_bar.isVisible()
+
+
+def test_values_are_cached_per_model_and_a_new_model_recomputes(qtbot, view, state, fake_core):
+    choose(qtbot, view, "kl")
+    choose(qtbot, view, "recon")
+    view.colour_by.set_quantity("class")
+    choose(qtbot, view, "kl")
+    assert [q for _, q in fake_core.calls] == ["kl", "recon"]  # the second KL: from the cache
+    assert fake_core.calls[0][0] is not state.model  # the worker computes on its own copy
+    before = view.cloud.colour_indices().copy()
+    state.set_model(untrained_model(2, seed=5))
+    qtbot.waitUntil(lambda: len(fake_core.calls) == 3 and not view.colour_by.is_busy(), timeout=10000)
+    assert fake_core.calls[-1][1] == "kl"
+    values = expected(state, "kl")
+    index = view.cloud.colour_indices()
+    assert np.all(np.diff(index[np.argsort(values, kind="stable")]) >= 0)
+    assert not np.array_equal(index, before)
+
+
+def test_progress_shows_while_computing(qtbot, view, state, fake_core):
+    fake_core.gate.clear()
+    control = view.colour_by
+    control.set_quantity("total_gap")
+    qtbot.waitUntil(lambda: control.progress.isVisible() and control.progress.value() == 50, timeout=10000)
+    assert "total gap" in control.progress.format()
+    fake_core.gate.set()
+    qtbot.waitUntil(lambda: not control.progress.isVisible(), timeout=10000)
+    assert view.colour_bar.isVisible()
+
+
+def test_log_px_and_gap_need_a_2d_latent(qtbot, view, state, fake_core):
+    choose(qtbot, view, "log_px")
+    state.set_model(untrained_model(3))
+    control = view.colour_by
+    items = control.combo.model()
+    for key in ("log_px", "total_gap"):
+        item = items.item(control.combo.findData(key))
+        assert not item.isEnabled() and "2-d latent" in item.toolTip()
+    assert control.quantity() == "class" and not view.colour_bar.isVisible()
+    assert items.item(control.combo.findData("elbo")).isEnabled()
+    state.set_model(untrained_model(2))
+    assert items.item(control.combo.findData("log_px")).isEnabled()
+
+
+def test_a_failed_computation_says_why_and_goes_back_to_classes(qtbot, view, state, monkeypatch):
+    def broken(model, images, quantity, progress=None):
+        raise RuntimeError("no per-image metrics here")
+
+    monkeypatch.setattr(colour_by, "compute_values", broken)
+    control = view.colour_by
+    control.set_quantity("elbo")
+    qtbot.waitUntil(lambda: not control.is_busy() and control.quantity() == "class", timeout=10000)
+    assert "ELBO" in control.message and "no per-image metrics here" in control.message
+    assert control.message in control.progress.toolTip() and control.progress.isVisible()
+    np.testing.assert_array_equal(view.cloud.colour_indices(), state.test_set.labels)
+
+
+def test_legend_and_colour_bar_never_cover_points_after_autorange(qtbot, view, state, fake_core):
+    choose(qtbot, view, "elbo")
+    view.reset_zoom()
+    qtbot.wait(10)  # nothing to wait for: let the autorange's layout pass run
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()
+    plot_area = view.vb.sceneBoundingRect()
+    for item in (view.legend, view.colour_bar):
+        rect = item.sceneBoundingRect()
+        assert rect.width() > 0 and not rect.intersects(plot_area), item
+        assert view.plot.sceneRect().contains(rect) or view.plot.viewport().rect().contains(
+            view.plot.mapFromScene(rect.center())
+        )
+    # Every point is inside the data area, none under the legend or the bar.
+    x, y = view.cloud.points()
+    (x0, x1), (y0, y1) = view.visible_range()
+    assert x.min() >= x0 and x.max() <= x1 and y.min() >= y0 and y.max() <= y1
+
+
+@pytest.mark.parametrize("width", [1000, 700, 520])
+def test_the_mouse_hint_is_never_cut_off(qtbot, view, width):
+    view.resize(width, 560)
+    qtbot.waitUntil(lambda: view.width() == width, timeout=2000)
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()
+    hint = view.hint
+    assert hint.fontMetrics().horizontalAdvance(hint.text()) <= hint.width()
+    assert "right-drag: pan" in hint.toolTip() and "wheel: zoom" in hint.toolTip()
+    if width >= 1000:
+        assert "wheel: zoom" in hint.text()
+
+
+def test_with_the_real_core_the_colours_follow_each_images_elbo(qtbot, view, state):
+    from vae_explorer.core.posterior import image_metrics
+
+    choose(qtbot, view, "elbo")
+    values = image_metrics(state.model, state.test_set.images)["elbo"]
+    index = view.cloud.colour_indices()
+    assert np.all(np.diff(index[np.argsort(values, kind="stable")]) >= 0)
+    assert view.colour_bar.range() == pytest.approx(tuple(np.percentile(values, [1, 99])), rel=1e-4)
+    values = colour_by.compute_values(state.model, state.test_set.images[:300], "total_gap")
+    assert values.shape == (300,) and np.all(values > -1e-3)  # a gap is never negative

@@ -1,0 +1,375 @@
+"""The posterior dock: the true posterior p(z|x) of one image beside the encoder's guess.
+
+The image is the picked test image or the canvas drawing (a selector; it follows whichever
+changed last). Core computes the exact 2-d posterior on a grid in a worker thread
+(``LatestOnlyRunner``: the newest request wins), with the panel's own copy of the model;
+requests are debounced while the user clicks or paints, and throttled while a training
+run sends snapshots. The panel shows a placeholder, never a stale plot, when there is no
+model, no image, or a model whose latent is not 2-d.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import math
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt.utils import qdebounced, qthrottled
+
+from ...core.model import VAE
+from ..state import ExplorerState
+from ..workers import LatestOnlyRunner
+from .posterior_job import PosteriorRequest, PosteriorResult
+from .posterior_plot import PosteriorPlot, compute
+
+DEBOUNCE_MS = 150  # while the user clicks around or paints
+LIVE_REFRESH_MS = 2000  # at most one posterior every 2 s while training snapshots arrive
+NUMBERS_MIN_HEIGHT = 110  # pixels: about two of the five quantities; the rest scroll
+SOURCES = {"picked": "Picked test image", "canvas": "Canvas drawing"}
+
+NO_MODEL = "Open or train a model to see the posterior of an image."
+NO_PICK = "Click a test point in the latent scatter to see the true posterior of that image."
+NO_DRAWING = "Draw on the canvas to see the true posterior of your drawing."
+NOT_2D = (
+    "The exact posterior needs a 2-d latent: this model's latent has {dim} dimensions, too many "
+    "to sum over a grid. Open or train a model with latent size 2."
+)
+
+# name, Posterior field (or "kl"), one line in plain words
+QUANTITIES = (
+    ("log p(x)", "log_px", "how likely the model finds this image (summed exactly over the grid)"),
+    ("ELBO", "elbo", "the encoder's lower bound on log p(x): what training maximises"),
+    ("KL(q ‖ p(z|x))", "kl", "how far the encoder's guess is from the true posterior (= log p(x) − ELBO)"),
+    (
+        "approximation gap",
+        "approximation_gap",
+        "what even the best Gaussian for this image loses, because the true posterior is not Gaussian",
+    ),
+    (
+        "amortisation gap",
+        "amortisation_gap",
+        "what the encoder loses by guessing for all images at once instead of fitting this one",
+    ),
+)
+
+
+class PosteriorPanel(QWidget):
+    """The exact posterior of the picked test image or the canvas drawing, with its gaps."""
+
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._token = 0
+        self._discard_upto = 0  # results of requests up to this token are out of date
+        self._shown: PosteriorResult | None = None
+        self._submitted_key: tuple[Any, ...] | None = None
+        self._model_copy: tuple[int, VAE] | None = None
+        self._stale = False  # a request was skipped while the panel was hidden
+        self._seed = 0
+        self._build()
+        self.runner = LatestOnlyRunner(compute, name="posterior", parent=self)
+        self.runner.returned.connect(self._on_runner_returned)
+        self.runner.failed.connect(self._on_runner_failed)
+        self.runner.busyChanged.connect(self._on_runner_busy_changed)
+        self._submit_later = qdebounced(self._submit_now, timeout=DEBOUNCE_MS, parent=self)
+        self._submit_live = qthrottled(self._submit_now, timeout=LIVE_REFRESH_MS, leading=True, parent=self)
+
+        self.source_combo.currentIndexChanged.connect(self._on_source_changed)
+        self.importance_box.toggled.connect(self._on_importance_toggled)
+        self.draws_spin.valueChanged.connect(self._on_draws_changed)
+        self.redraw_button.clicked.connect(self._on_redraw_clicked)
+        state.modelChanged.connect(self._on_model_changed)
+        state.pickedIndexChanged.connect(self._on_picked_index_changed)
+        state.canvasImageChanged.connect(self._on_canvas_image_changed)
+        self._schedule()
+
+    def _build(self) -> None:
+        self.source_combo = QComboBox()
+        for key, text in SOURCES.items():
+            self.source_combo.addItem(text, key)
+        self.source_combo.setToolTip("Which image's posterior to show (follows the one you changed last)")
+        self.importance_box = QCheckBox("Importance sampling")
+        self.importance_box.setToolTip(
+            "Show K draws from q(z|x), sized by their normalised importance weights, and how the "
+            "K-sample IWAE bound approaches log p(x) as K grows"
+        )
+        self.draws_spin = QSpinBox()
+        self.draws_spin.setRange(10, 1000)
+        self.draws_spin.setValue(100)
+        self.draws_spin.setPrefix("K ")
+        self.draws_spin.setToolTip("How many draws from q to show")
+        self.redraw_button = QToolButton()
+        self.redraw_button.setText("Redraw")
+        self.redraw_button.setToolTip("Draw another K points from q (a new seed)")
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet("color: #aaa;")
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setMinimumHeight(60)
+        self.plot = PosteriorPlot()
+        self.numbers = QLabel()
+        self.numbers.setWordWrap(True)
+        self.numbers.setTextFormat(Qt.TextFormat.RichText)
+        self.numbers.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # In a short dock the numbers scroll and the plot keeps its room.
+        self.numbers_area = _FullHeightScroll()
+        self.numbers_area.setWidget(self.numbers)
+        self.numbers_area.setWidgetResizable(True)
+        self.numbers_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.numbers_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.numbers_area.setMinimumHeight(NUMBERS_MIN_HEIGHT)
+        preferred, expanding = QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding
+        self.numbers_area.setSizePolicy(preferred, preferred)
+        self.plot.setSizePolicy(preferred, expanding)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Image:"))
+        top.addWidget(self.source_combo, 1)
+        sampling = QHBoxLayout()
+        sampling.setSpacing(4)
+        sampling.addWidget(self.importance_box)
+        sampling.addWidget(self.draws_spin)
+        sampling.addWidget(self.redraw_button)
+        sampling.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addLayout(top)
+        lay.addLayout(sampling)
+        lay.addWidget(self.caption)
+        lay.addWidget(self.message)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.numbers_area)
+        self._show_sampling_controls()
+
+    # --- what is on show (for tests and the window) -----------------------------------------
+    @property
+    def source(self) -> str:
+        """ "picked" or "canvas": whose posterior the panel follows."""
+        return str(self.source_combo.currentData())
+
+    @property
+    def result(self) -> PosteriorResult | None:
+        """The result on show, or None (a placeholder or an error is shown instead)."""
+        return self._shown
+
+    @property
+    def requests_sent(self) -> int:
+        """How many requests went to the worker so far (each past the debounce/throttle)."""
+        return self._token
+
+    def set_source(self, source: str) -> None:
+        index = self.source_combo.findData(source)
+        if index >= 0:
+            self.source_combo.setCurrentIndex(index)
+
+    def shutdown(self) -> None:
+        """Drop pending requests and wait for the running one (window close)."""
+        self._submit_later.cancel()
+        self._submit_live.cancel()
+        self.runner.shutdown()
+
+    # --- requests ---------------------------------------------------------------------------
+    def _image(self) -> tuple[np.ndarray, str, Any] | str:
+        """(image float32 [784], its caption, an identity key) of the source, or the reason
+        there is none (a placeholder text)."""
+        s = self._state
+        if s.model is None:
+            return NO_MODEL
+        if s.latent_dim != 2:
+            return NOT_2D.format(dim=s.latent_dim)
+        if self.source == "canvas":
+            drawing = s.canvas_image
+            if drawing is None:
+                return NO_DRAWING
+            return drawing, "the canvas drawing", ("canvas", id(drawing))
+        index, test = s.picked_index, s.test_set
+        if index is None or test is None:
+            return NO_PICK
+        label = int(test.labels[index])
+        name = test.classes[label] if 0 <= label < len(test.classes) else str(label)
+        image = test.images[index].astype(np.float32).reshape(-1) / 255.0
+        return image, f"test image #{index} ({name})", ("picked", s.dataset_key, index)
+
+    def _schedule(self, live: bool = False) -> None:
+        """Show the placeholder now if there is nothing to compute; else ask for a new
+        posterior (debounced, or throttled while training snapshots arrive)."""
+        if isinstance(self._image(), str):
+            self._submit_now()
+        elif live:
+            self._submit_live()
+        else:
+            self._submit_later()
+
+    def _submit_now(self) -> None:
+        found = self._image()
+        if isinstance(found, str):
+            self._show_placeholder(found)
+            return
+        if not self.isVisible():
+            self._stale = True  # computed when the dock is shown
+            return
+        image, label, identity = found
+        s = self._state
+        key = (s.model_version, identity, self._sampling_key())
+        if key == self._submitted_key:
+            return
+        self._submitted_key = key
+        self._token += 1
+        self.runner.submit(
+            PosteriorRequest(
+                self._token,
+                self._worker_model(),
+                image,
+                self.source,
+                label,
+                importance=self.importance_box.isChecked(),
+                draws=self.draws_spin.value(),
+                seed=self._seed,
+            )
+        )
+
+    def _sampling_key(self) -> tuple[Any, ...]:
+        if not self.importance_box.isChecked():
+            return (False,)
+        return (True, self.draws_spin.value(), self._seed)
+
+    def _worker_model(self) -> VAE:
+        """A copy of the state's model that only the worker thread uses (one per version)."""
+        s = self._state
+        assert s.model is not None
+        if self._model_copy is None or self._model_copy[0] != s.model_version:
+            self._model_copy = (s.model_version, copy.deepcopy(s.model))
+        return self._model_copy[1]
+
+    # --- showing ----------------------------------------------------------------------------
+    def _show_placeholder(self, text: str, discard: bool = True) -> None:
+        if discard:
+            self._discard_upto = self._token  # a result still in flight is out of date
+        self._submitted_key = None
+        self._shown = None
+        self.plot.show_nothing()
+        self.plot.setVisible(False)
+        self.numbers.clear()
+        self.caption.clear()
+        self.message.setStyleSheet("")
+        self.message.setText(text)
+        self.message.setVisible(True)
+
+    def _show_error(self, text: str) -> None:
+        self._show_placeholder(f"Could not compute the posterior: {text}", discard=False)
+        self.message.setStyleSheet("color: #ef5350;")
+
+    def _show_result(self, result: PosteriorResult) -> None:
+        self._shown = result
+        self.message.setVisible(False)
+        self.plot.setVisible(True)
+        self.plot.show_result(result)
+        self.numbers.setText(numbers_html(result))
+        self.numbers_area.updateGeometry()  # its size hint follows the text
+        note = f" · {result.note}" if result.note else ""
+        self.caption.setText(f"Posterior of {result.label} · {result.seconds * 1000:.0f} ms{note}")
+
+    def _show_sampling_controls(self) -> None:
+        on = self.importance_box.isChecked()
+        self.draws_spin.setEnabled(on)
+        self.redraw_button.setEnabled(on)
+        self.plot.show_iwae(on)
+
+    # --- slots ------------------------------------------------------------------------------
+    def _on_runner_returned(self, result: PosteriorResult) -> None:
+        if result.token <= self._discard_upto:
+            return
+        if self._shown is not None and result.token < self._shown.token:
+            return
+        if result.error is not None or result.posterior is None:
+            self._show_error(result.error or "no result")
+            return
+        self._show_result(result)
+
+    def _on_runner_failed(self, message: str) -> None:
+        self._show_error(message)
+
+    def _on_runner_busy_changed(self, busy: bool) -> None:
+        text = self.caption.text().removesuffix(" · computing…")
+        self.caption.setText(text + " · computing…" if busy and self._shown is not None else text)
+
+    def _on_model_changed(self) -> None:
+        self._schedule(live=self._state.live)
+
+    def _on_picked_index_changed(self) -> None:
+        if self._state.picked_index is not None:
+            self.set_source("picked")
+        self._schedule()
+
+    def _on_canvas_image_changed(self) -> None:
+        if self._state.canvas_image is not None:
+            self.set_source("canvas")
+        self._schedule()
+
+    def _on_source_changed(self, _index: int) -> None:
+        self._schedule()
+
+    def _on_importance_toggled(self, _on: bool) -> None:
+        self._show_sampling_controls()
+        self._schedule()
+
+    def _on_draws_changed(self, _value: int) -> None:
+        self._schedule()
+
+    def _on_redraw_clicked(self) -> None:
+        self._seed += 1
+        self._schedule()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self._schedule()
+
+
+class _FullHeightScroll(QScrollArea):
+    """A scroll area that asks for its whole content's height (so the numbers show in full
+    when the dock has room) but may shrink to its minimum and scroll."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        hint = super().sizeHint()
+        inner = self.widget()
+        if inner is not None:
+            width = self.viewport().width() or hint.width()
+            hint.setHeight(max(inner.heightForWidth(width), inner.sizeHint().height()) + 2)
+        return hint
+
+
+def numbers_html(result: PosteriorResult) -> str:
+    """The five quantities in nats, each with its one-line explanation."""
+    post = result.posterior
+    if post is None:
+        return ""
+    rows = []
+    for name, field, words in QUANTITIES:
+        value = result.kl if field == "kl" else float(getattr(post, field))
+        shown = f"{value:.2f}" if math.isfinite(value) else "–"
+        rows.append(
+            f"<tr><td><b>{html.escape(name)}</b></td>"
+            f"<td align='right'>&nbsp;{shown}&nbsp;nats</td></tr>"
+            f"<tr><td colspan='2' style='color:#9e9e9e; font-size:small; padding-bottom:3px'>"
+            f"{html.escape(words)}</td></tr>"
+        )
+    return "<table width='100%' cellspacing='0'>" + "".join(rows) + "</table>"

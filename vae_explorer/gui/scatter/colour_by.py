@@ -1,0 +1,219 @@
+"""Colour the scatter by a per-image quantity: class, ELBO, reconstruction, KL, log p(x),
+total gap.
+
+The values come from core (``vae_explorer.core.posterior``: ``image_metrics`` for the
+ELBO and its two terms, ``image_gaps`` for log p(x) and the gap, which need a 2-d latent);
+they are computed in a :class:`~vae_explorer.gui.workers.Worker` with progress, one job at
+a time (a newer request waits in one slot), and cached per model version, test set and
+quantity. The cloud gets them as indices into a 64-colour table; the colour bar beside the
+plot shows the range.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import QComboBox, QProgressBar
+
+from ...core.model import VAE
+from ..state import ExplorerState
+from ..workers import Worker
+from .colour_bar import ColourBarItem, colour_table, quantise, value_range
+from .point_cloud import PointCloudItem
+
+# key -> (menu text, colour bar title, what it is, in plain words)
+QUANTITIES: dict[str, tuple[str, str, str]] = {
+    "class": ("class", "", "Each point in its class's colour (the legend names them)"),
+    "elbo": ("ELBO", "ELBO (nats)", "The evidence lower bound of each test image: higher is better"),
+    "recon": ("reconstruction", "recon. (nats)", "How badly each image is reconstructed (nats)"),
+    "kl": ("KL", "KL (nats)", "KL(q(z|x) || p(z)): how far each image's code is from the prior"),
+    "log_px": ("log p(x)", "log p(x) (nats)", "Each image's exact log-likelihood (quadrature)"),
+    "total_gap": ("total gap", "gap (nats)", "log p(x) - ELBO: what the encoder's guess costs"),
+}
+METRICS = ("elbo", "recon", "kl")  # from image_metrics; the others from image_gaps
+NEEDS_2D = ("log_px", "total_gap")
+NEEDS_2D_TIP = "Needs a model with a 2-d latent space (exact integration over a grid)"
+CacheKey = tuple[int, str, int, str]
+
+
+def compute_values(
+    model: VAE, images: np.ndarray, quantity: str, progress: Callable[..., Any] | None = None
+) -> np.ndarray:
+    """float64 [N]: ``quantity`` of each image under ``model`` (core does the maths)."""
+    from ...core import posterior
+
+    name = "image_metrics" if quantity in METRICS else "image_gaps"
+    fn = getattr(posterior, name, None)
+    if fn is None:
+        raise RuntimeError(f"colouring by {QUANTITIES[quantity][0]} needs core.posterior.{name}")
+    out = fn(model, images) if quantity in METRICS else fn(model, images, progress)
+    values = np.asarray(out[quantity], np.float64).reshape(-1)
+    if values.shape != (len(images),):
+        raise ValueError(f"{name} gave {values.size} values for {len(images)} images")
+    return values
+
+
+class ColourByControl(QObject):
+    """The "Colour by" combo, its progress bar and colour bar, and the cloud's colours."""
+
+    def __init__(
+        self, state: ExplorerState, cloud: PointCloudItem, bar: ColourBarItem, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.state, self.cloud, self.bar = state, cloud, bar
+        self._table = colour_table()
+        self._cache: dict[CacheKey, np.ndarray] = {}
+        # The newest values per (dataset, size, quantity), whatever their model: shown,
+        # marked "updating", while a training run's newer snapshot is being computed.
+        self._latest: dict[tuple[str, int, str], np.ndarray] = {}
+        self._worker: Worker | None = None
+        self._running: CacheKey | None = None
+        self.calls = 0  # jobs started (tests check the cache with it)
+        self.message = ""  # the last error, or ""
+        self.combo = QComboBox()
+        for key, (text, _, tip) in QUANTITIES.items():
+            self.combo.addItem(text, key)
+            self.combo.setItemData(self.combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.combo.setToolTip("Colour the points by their class or by a per-image quantity")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setMaximumWidth(90)
+        self.progress.setVisible(False)
+        self.combo.currentIndexChanged.connect(self._on_combo_changed)
+        state.modelChanged.connect(self._on_source_changed)
+        state.datasetChanged.connect(self._on_source_changed)
+        state.latentsChanged.connect(self.apply)
+        self._on_source_changed()
+
+    def quantity(self) -> str:
+        return str(self.combo.currentData())
+
+    def set_quantity(self, key: str) -> None:
+        self.combo.setCurrentIndex(self.combo.findData(key))
+
+    def is_busy(self) -> bool:
+        return self._worker is not None
+
+    # --- state -> view ---------------------------------------------------------------------
+    def _key(self, quantity: str) -> CacheKey | None:
+        test = self.state.test_set
+        if test is None or self.state.model is None:
+            return None
+        return (self.state.model_version, self.state.dataset_key, len(test), quantity)
+
+    def _on_source_changed(self) -> None:
+        """A new model or data set: offer what fits it, forget values of older ones."""
+        version = self.state.model_version
+        self._cache = {k: v for k, v in self._cache.items() if k[0] == version}
+        model_2d = self.state.latent_dim == 2
+        items = self.combo.model()
+        assert isinstance(items, QStandardItemModel)
+        for key in NEEDS_2D:
+            item = items.item(self.combo.findData(key))
+            item.setEnabled(model_2d)
+            item.setToolTip(QUANTITIES[key][2] if model_2d else NEEDS_2D_TIP)
+        if self.quantity() in NEEDS_2D and not model_2d:
+            self.set_quantity("class")  # applies
+            return
+        self.apply()
+
+    def _on_combo_changed(self) -> None:
+        self.message = ""
+        if not self.is_busy():
+            self.progress.setVisible(False)  # an earlier failure's note
+        self.apply()
+
+    def apply(self) -> None:
+        """Colour the cloud by the chosen quantity: cached values now, else start a job
+        (the previous colours stay, marked as updating, while it runs)."""
+        quantity = self.quantity()
+        key = self._key(quantity)
+        if quantity == "class" or key is None:
+            self.cloud.use_class_colours()
+            self.bar.setVisible(False)
+            return
+        title = QUANTITIES[quantity][1]
+        values = self._cache.get(key)
+        if values is None:
+            self._start(key)
+            live = self.state.training or self.state.live
+            values = self._latest.get(key[1:]) if live else None
+            title += " (updating)"
+        if values is None or len(values) != len(self.cloud.points()[0]):
+            return  # nothing yet for these points
+        lo, hi = value_range(values)
+        self.cloud.set_colour_indices(quantise(values, lo, hi, len(self._table)), self._table)
+        self.bar.set_values(title, lo, hi)
+        self.bar.setVisible(True)
+
+    # --- the worker ------------------------------------------------------------------------
+    def _start(self, key: CacheKey) -> None:
+        if self._worker is not None:
+            return  # the running job's end starts the newest request (apply again)
+        model, test = self.state.model, self.state.test_set
+        if model is None or test is None:
+            return
+        job_model = copy.deepcopy(model).eval()  # the worker's own; the state's may change
+        images = test.images
+        quantity = key[3]
+        holder: list[Worker] = []
+
+        def report(*args: Any) -> None:
+            holder[0].report(args)
+
+        worker = Worker(compute_values, job_model, images, quantity, report, name="scatter-colours")
+        holder.append(worker)
+        worker.progress.connect(self._on_worker_progress)
+        worker.returned.connect(lambda values, key=key: self._on_worker_returned(key, values))
+        worker.failed.connect(self._on_worker_failed)
+        worker.finished.connect(self._on_worker_finished)
+        self._worker, self._running = worker, key
+        self.calls += 1
+        self.progress.setValue(0)
+        self.progress.setFormat(f"{QUANTITIES[quantity][0]} %p%")
+        self.progress.setVisible(True)
+        worker.start()
+
+    def _on_worker_progress(self, args: tuple[Any, ...]) -> None:
+        fraction = _fraction(args)
+        if fraction is not None:
+            self.progress.setValue(int(round(100 * fraction)))
+
+    def _on_worker_returned(self, key: CacheKey, values: np.ndarray) -> None:
+        self._cache[key] = values
+        self._latest[key[1:]] = values
+
+    def _on_worker_failed(self, message: str) -> None:
+        text = f"Could not colour by {QUANTITIES[self.quantity()][0]}: {message}"
+        self.set_quantity("class")
+        self.message = text
+        self.progress.setFormat("failed")
+        self.progress.setToolTip(text)
+
+    def _on_worker_finished(self) -> None:
+        self._worker, self._running = None, None
+        if not self.message:
+            self.progress.setVisible(False)
+        self.apply()  # the values just cached, or the newest request
+
+    def shutdown(self, wait_ms: int = 30_000) -> None:
+        """Wait for a running job (the window's close)."""
+        if self._worker is not None:
+            self._worker.wait(wait_ms)
+
+
+def _fraction(args: tuple[Any, ...]) -> float | None:
+    """A progress report as a fraction: (done, total) or (fraction,)."""
+    try:
+        if len(args) >= 2 and float(args[1]) > 0:
+            return min(max(float(args[0]) / float(args[1]), 0.0), 1.0)
+        if len(args) == 1:
+            return min(max(float(args[0]), 0.0), 1.0)
+    except (TypeError, ValueError):
+        return None
+    return None

@@ -1,0 +1,90 @@
+"""Datasets in the window: choosing one (and the model that goes with it), loading its test
+split into the state, downloading Fashion-MNIST in the background."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ...core.data import DATASETS, PROJECT_ROOT, DatasetError, DatasetRef
+from .downloads import CANCELLED
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+SHIPPED_MODELS = PROJECT_ROOT / "trained"
+
+
+def shipped_model_for(dataset: str) -> Path | None:
+    """The shipped model trained on ``dataset`` (the Bernoulli one), if there is one."""
+    path = SHIPPED_MODELS / f"{dataset}-bernoulli-z2.safetensors"
+    return path if path.is_file() else None
+
+
+class Datasets:
+    """The window's dataset actions; MainWindow exposes them as its own methods."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+
+    def show_current(self) -> None:
+        """The status bar and the Dataset menu follow the state's dataset."""
+        state = self.window.state
+        ref = DatasetRef.from_key(state.dataset_key)
+        n = len(state.test_set) if state.test_set is not None else 0
+        self.window.dataset_label.setText(f"Data: {ref.title} ({n:,} test images)")
+        for k, a in self.window.menus.datasets.items():
+            a.setChecked(k == state.dataset_key)
+
+    def choose_dataset(self, key: str) -> bool:
+        """The user picked dataset ``key`` (menu, training form): show it, and when the
+        current model was trained on another dataset, offer the shipped model for this one."""
+        if not self.set_dataset(key):
+            return False
+        trained_on = self.window.state.model_meta.get("dataset")
+        shipped = shipped_model_for(key)
+        if (
+            isinstance(trained_on, str)
+            and trained_on in DATASETS
+            and trained_on != key
+            and shipped is not None
+            and self.window.ask_open_matching(DATASETS[trained_on].title, DATASETS[key].title)
+        ):
+            self.window.open_model(shipped)
+        return True
+
+    def set_dataset(self, key: str) -> bool:
+        """Show dataset ``key`` ("mnist", "fashion-mnist" or a folder of IDX files)."""
+        if self.window.trainer.is_running():
+            self.window.show_error("Dataset", "stop the training run before changing the dataset")
+            self.show_current()
+            return False
+        try:
+            test = DatasetRef.from_key(key).load("test")
+        except DatasetError as exc:
+            self.window.show_error("Cannot open the dataset", str(exc))
+            self.show_current()
+            return False
+        self.window.state.set_dataset(key, test)
+        if self.window.state.model is not None:
+            self.window.scatter.reset_zoom()
+        return True
+
+    def download_dataset(self, name: str) -> None:
+        """Fetch a downloadable dataset in the background, then show it."""
+        if not self.window.downloader.is_running():
+            self.window.statusBar().showMessage(f"Downloading {DATASETS[name].title}…")
+            self.window.downloader.start(name)
+
+    def _on_download_finished(self, name: str, _folder: str) -> None:
+        if name in self.window.menus.downloads:
+            self.window.menus.downloads[name].setEnabled(False)
+        self.window.statusBar().showMessage(f"Downloaded {DATASETS[name].title}", 8000)
+        if not self.window._closing:
+            self.set_dataset(name)
+
+    def _on_download_failed(self, message: str) -> None:
+        if message == CANCELLED:
+            self.window.statusBar().showMessage("Download cancelled", 8000)
+        else:
+            self.window.show_error("Download failed", message)

@@ -1,0 +1,146 @@
+"""Files in the window: opening models (now, or in the background with a busy indicator),
+saving them, and exporting the view and the latents (each atomically)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import QProgressDialog
+
+from ...core.checkpoints import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from ...core.data import DATASETS, DatasetRef
+from ..workers import Worker
+from . import export
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+METADATA_KEYS_NOT_SAVED = ("config", "format", "format_version", "app_version")
+
+
+class Files:
+    """The window's model files and exports; MainWindow exposes them as its own methods."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self._open_token = 0
+        self._opening: set[int] = set()
+
+    def open_model(self, path: str | Path) -> bool:
+        """Load a checkpoint now (scripts, tests, the first model); errors go to the user,
+        the current model stays."""
+        if self._refuse_open_while_training():
+            return False
+        try:
+            ckpt = load_checkpoint(path)
+        except (CheckpointError, OSError, MemoryError) as exc:
+            self._on_model_load_failed(str(exc) if not isinstance(exc, MemoryError) else "out of memory")
+            return False
+        return self._show_checkpoint(ckpt, Path(path))
+
+    def open_model_in_background(self, path: str | Path) -> None:
+        """File ▸ Open: read the checkpoint in a worker (a large file takes seconds) with a
+        busy indicator; the newest request wins. ``opening`` is True until it is shown."""
+        if self._refuse_open_while_training():
+            return
+        self._open_token += 1
+        token, path = self._open_token, Path(path)
+        dialog = QProgressDialog(f"Opening {path.name}…", "", 0, 0, self.window)
+        dialog.setCancelButton(None)
+        dialog.setWindowTitle("Open model")
+        dialog.setMinimumDuration(400)
+        worker = Worker(load_checkpoint, path, name="open-model")
+        worker.returned.connect(lambda ckpt: self._on_model_loaded(token, ckpt, path))
+        worker.failed.connect(lambda message: self._on_model_loaded(token, None, path, message))
+        worker.finished.connect(dialog.deleteLater)
+        worker.finished.connect(lambda: self._opening.discard(token))
+        self._opening.add(token)
+        worker.start()
+
+    @property
+    def opening(self) -> bool:
+        """A checkpoint is being read in the background."""
+        return bool(self._opening)
+
+    def _refuse_open_while_training(self) -> bool:
+        if self.window.trainer.is_running():
+            # The run's final snapshot would replace the opened model when it arrives.
+            self.window.show_error("Open model", "stop the training run before opening a model")
+            return True
+        return False
+
+    def _on_model_loaded(self, token: int, ckpt: Checkpoint | None, path: Path, error: str = "") -> None:
+        if token != self._open_token:
+            return  # overtaken by a newer Open
+        if ckpt is None:
+            self._on_model_load_failed(error)
+        else:
+            self._show_checkpoint(ckpt, path)
+
+    def _on_model_load_failed(self, message: str) -> None:
+        self.window.show_error("Cannot open the model", message)
+
+    def _show_checkpoint(self, ckpt: Checkpoint, path: Path) -> bool:
+        if self._refuse_open_while_training():
+            return False
+        ds = ckpt.metadata.get("dataset")
+        wanted = ds if isinstance(ds, str) and ds in DATASETS else self.window.state.dataset_key
+        if self.window.state.test_set is None or wanted != self.window.state.dataset_key:
+            if not self.window.set_dataset(wanted) and self.window.state.test_set is None:
+                self.window.set_dataset(self.window.dataset_key_at_start)
+        history = ckpt.metadata.get("history")
+        self.window.state.set_history(list(history) if isinstance(history, list) else [])
+        self.window.state.set_model(ckpt.model, dict(ckpt.metadata), path, modified=False)
+        self.window.scatter.reset_zoom()
+        self.window.settings.setValue("paths/last_model", str(path))
+        self.window.statusBar().showMessage(f"Opened {path}", 8000)
+        return True
+
+    def save_model(self, path: str | Path) -> bool:
+        """Save the current model (atomically) with its dataset and training history."""
+        state = self.window.state
+        if state.model is None:
+            return False
+        meta = {k: v for k, v in state.model_meta.items() if k not in METADATA_KEYS_NOT_SAVED}
+        meta.setdefault("dataset", DatasetRef.from_key(state.dataset_key).metadata_name)
+        if state.history:
+            meta["history"] = state.history
+        try:
+            saved = save_checkpoint(state.model, path, meta)
+        except CheckpointError as exc:
+            self.window.show_error("Cannot save the model", str(exc))
+            return False
+        state.mark_saved(saved, meta)
+        if state.training:
+            # The file holds this snapshot; the run goes on and its later weights are not in it.
+            epochs = meta.get("epochs_completed", 0)
+            total = (
+                self.window.trainer.job.train_config.epochs if self.window.trainer.job is not None else "?"
+            )
+            self.window.statusBar().showMessage(
+                f"Saved the snapshot after epoch {epochs} of {total} to {saved}; the run goes on "
+                "(save again when it ends to keep the final model)",
+                15000,
+            )
+        else:
+            self.window.statusBar().showMessage(f"Saved {saved}", 8000)
+        return True
+
+    def export_view(self, path: str | Path) -> bool:
+        """Write the latent scatter as PNG or SVG (by suffix)."""
+        write = export.export_svg if str(path).lower().endswith(".svg") else export.export_png
+        return self._export(lambda: write(self.window.scatter, path), path)
+
+    def export_latents(self, path: str | Path) -> bool:
+        """Write the test set's latents (mu, logvar, label) as CSV."""
+        return self._export(lambda: export.export_latents_csv(self.window.state, path), path)
+
+    def _export(self, write: Any, path: str | Path) -> bool:
+        try:
+            write()
+        except OSError as exc:
+            self.window.show_error("Export failed", f"{path}: {exc.strerror or exc}")
+            return False
+        self.window.statusBar().showMessage(f"Exported {path}", 8000)
+        return True
