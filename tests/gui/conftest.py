@@ -33,20 +33,22 @@ def _widgets_possible():
 
 
 @pytest.fixture(autouse=True)
-def _discard_unsaved_models_on_close(monkeypatch):
+def _discard_unsaved_models_on_close():
     """Closing a window with a trained, unsaved model asks Save/Discard/Cancel (a modal
-    dialog). Tests answer Discard unless they test the question itself."""
+    dialog). Tests answer Discard unless they test the question itself. (Its own patch
+    context: a test's ``monkeypatch.undo()`` must not bring the modal dialog back.)"""
     from PySide6.QtWidgets import QMessageBox
 
     from vae_explorer.gui.window import MainWindow
 
-    monkeypatch.setattr(MainWindow, "ask_unsaved", lambda self: QMessageBox.StandardButton.Discard)
-    yield
-    # pytest-qt closes the test's widgets after this fixture is undone: close windows now,
-    # while the answer is still Discard, so no modal question blocks the run.
-    for widget in QApplication.topLevelWidgets():
-        if isinstance(widget, MainWindow) and widget.isVisible():
-            widget.close()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MainWindow, "ask_unsaved", lambda self: QMessageBox.StandardButton.Discard)
+        yield
+        # pytest-qt closes the test's widgets after this fixture ends: close windows now,
+        # while the answer is still Discard, so no modal question blocks the run.
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, MainWindow) and not widget._closing:
+                widget.close()
 
 
 @pytest.fixture(autouse=True)

@@ -157,6 +157,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from vae_explorer.gui import app as app_module
 from vae_explorer.gui.window import MainWindow
 
+app = QApplication(sys.argv[:1])  # the timers below need it; run_app uses it
+
+
 def boom():
     raise RuntimeError("a bug in a slot")
 

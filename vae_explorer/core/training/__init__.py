@@ -1,6 +1,7 @@
 """Training: settings (:mod:`.config`), events and controls (:mod:`.events`), the loop
-(:mod:`.loop`), its hand-derived MLP step (:mod:`.mlp_step`) and one run from data to
-checkpoint metadata (:mod:`.job`), shared by the CLI and the window."""
+(:mod:`.loop`), its hand-derived MLP step (:mod:`.mlp_step`), its thread count under
+background load (:mod:`.threads`), what a non-finite run tells the user (:mod:`.diagnosis`)
+and one run from data to checkpoint metadata (:mod:`.job`), shared by the CLI and the window."""
 
 from .config import LR_SCHEDULES, MATMUL_PRECISIONS, TrainConfig, use_bf16_products
 from .events import (

@@ -21,6 +21,7 @@ from ..devices import resolve_device
 from ..latent import encode_images
 from ..model import VAE, ConfigError, as_image_tensor, kl_divergence
 from .config import TrainConfig, use_bf16_products
+from .diagnosis import NonFinite, failure_message
 from .events import (
     BatchMetrics,
     EpochSummary,
@@ -32,6 +33,7 @@ from .events import (
     TrainingStarted,
 )
 from .mlp_step import MLPStep
+from .threads import ThreadTuner
 
 
 class _WeightAverage:
@@ -133,6 +135,30 @@ def train(
     return _train_loop(model, train_x, test_x, config, control, device, batch_size, batches)
 
 
+def _what_went_non_finite(
+    model: VAE, window: torch.Tensor, loss: float, train_x: torch.Tensor, epoch: int, first_batch: int,
+) -> NonFinite:  # fmt: skip
+    """Which part went non-finite first in a logging window of per-batch (recon, kl) terms."""
+    bad_pixels = int((~torch.isfinite(train_x)).sum())
+    bad = ~torch.isfinite(window)
+    rows = bad.any(1).nonzero().flatten().tolist()
+    if rows:
+        row = rows[0]
+        recon_bad, kl_bad = bool(bad[row, 0]), bool(bad[row, 1])
+        # Both at once: the update before left non-finite weights (its gradients overflowed).
+        seen = "both" if recon_bad and kl_bad else "recon" if recon_bad else "kl"
+        batch = first_batch + row + 1
+    elif not math.isfinite(loss):
+        seen, batch = "weighted_kl", first_batch + window.shape[0]
+    else:
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        finite_grads = all(bool(torch.isfinite(g).all()) for g in grads)
+        seen, batch = ("weights" if finite_grads else "gradients"), first_batch + window.shape[0]
+    if bad_pixels:
+        seen = "data"
+    return NonFinite(seen, epoch, batch, bad_pixels)
+
+
 def _train_loop(
     model: VAE,
     train_x: torch.Tensor,
@@ -144,14 +170,38 @@ def _train_loop(
     batches: int,
 ) -> Iterator[TrainingEvent]:
     model.to(device).train()
-    generator = torch.Generator(device=device).manual_seed(config.seed)
-    shuffle_gen = torch.Generator().manual_seed(config.seed)
     optimizer = _make_optimizer(model, config.lr, device)
     fast_step = (
         MLPStep(model, config.beta, use_bf16_products(config.matmul_precision, device))
         if model.config.arch == "mlp"
         else None
     )
+    # Thread count adapts to background load for the fast step (its results do not depend
+    # on it); other steps keep the caller's setting.
+    tuner = ThreadTuner(enabled=fast_step is not None and device.type == "cpu")
+    try:
+        yield from _epochs(
+            model, train_x, test_x, config, control, device, batch_size, batches, optimizer, fast_step, tuner
+        )
+    finally:
+        tuner.restore()
+
+
+def _epochs(
+    model: VAE,
+    train_x: torch.Tensor,
+    test_x: torch.Tensor | None,
+    config: TrainConfig,
+    control: TrainingControl,
+    device: torch.device,
+    batch_size: int,
+    batches: int,
+    optimizer: torch.optim.Optimizer,
+    fast_step: MLPStep | None,
+    tuner: ThreadTuner,
+) -> Iterator[TrainingEvent]:
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    shuffle_gen = torch.Generator().manual_seed(config.seed)
     latent_dim = model.latent_dim
     total_steps = config.epochs * batches
     history: list[dict[str, Any]] = []
@@ -173,6 +223,8 @@ def _train_loop(
         # One gather per epoch, then each batch is a contiguous view: no per-batch indexing.
         perm = torch.randperm(train_x.shape[0], generator=shuffle_gen).to(device)
         shuffled = train_x.index_select(0, perm)
+        # The bf16 products read the epoch's data converted once, not once per batch.
+        shuffled_low = shuffled.to(torch.bfloat16) if fast_step is not None and fast_step.bf16 else None
         # Per-step (recon, kl) go into one preallocated buffer: no host sync per batch.
         terms = torch.zeros((batches, 2), device=device)
         window_from = 0
@@ -197,34 +249,36 @@ def _train_loop(
                 lr = 0.5 * config.lr * (1 + math.cos(math.pi * step / total_steps))
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-            x = shuffled[b * batch_size : (b + 1) * batch_size]
+            rows = slice(b * batch_size, (b + 1) * batch_size)
+            x = shuffled[rows]
+            tuner.begin()
             if fast_step is not None:
                 eps = torch.randn((x.shape[0], latent_dim), generator=generator, device=device)
-                recon_mean, kl_mean = fast_step(x, eps)
+                recon_mean, kl_mean = fast_step(
+                    x, eps, shuffled_low[rows] if shuffled_low is not None else None
+                )
             else:
                 recon, kl = _elbo_terms(model, x, generator)
                 recon_mean, kl_mean = recon.mean(), kl.mean()
                 optimizer.zero_grad(set_to_none=True)
                 (recon_mean + config.beta * kl_mean).backward()
             optimizer.step()
+            tuner.end()
             if average is not None:
                 average.update(step)
             step += 1
             torch.stack([recon_mean.detach(), kl_mean.detach()], out=terms[b])
-            if (b + 1) % config.log_every == 0 or b + 1 == batches:
+            # The run's first batch is reported at once: something moves within a second.
+            if (b + 1) % config.log_every == 0 or b + 1 == batches or (epoch == 1 and b == 0):
                 recon_w, kl_w = terms[window_from : b + 1].cpu().double().mean(0).tolist()
                 loss_w = recon_w + config.beta * kl_w
                 candidate = state_dict_copy(model) if math.isfinite(loss_w) else None
                 if candidate is None or not all(torch.isfinite(v).all() for v in candidate.values()):
+                    window = terms[window_from : b + 1].cpu()
+                    found = _what_went_non_finite(model, window, loss_w, train_x, epoch, window_from)
                     model.load_state_dict(last_good)
                     model.eval()
-                    yield TrainingFailed(
-                        f"the loss became non-finite (inf or NaN) at epoch {epoch}, batch {b + 1}: "
-                        f"the learning rate ({config.lr:g}) is probably too high. Training "
-                        "stopped; the model keeps its last good weights.",
-                        epoch,
-                        b + 1,
-                    )
+                    yield TrainingFailed(failure_message(found, config), epoch, b + 1)
                     return
                 last_good = candidate
                 now = time.perf_counter()

@@ -2,9 +2,12 @@
 
 Autograd spends about as long on bookkeeping and separate element-wise kernels as the five
 large matrix products take for this small model on a CPU. Writing the gradients out lets
-each layer's bias add fuse into its product (addmm), reuse the activations, and write the
-gradients straight into preallocated ``.grad`` buffers, so the step is close to the cost of
-its matrix products. ``tests/core/test_training.py`` checks it against autograd.
+each layer's bias add fuse into its product (addmm), reuse the activations, write the
+gradients straight into preallocated ``.grad`` buffers and keep the passes over the
+[B, 784] tensors to the few the maths needs (the Bernoulli loss is read off the sigmoid the
+gradient needs anyway, not from a separate softplus), so the step costs little more than
+its products. ``tests/core/test_training.py`` and ``test_mlp_step_fused.py`` check it
+against autograd.
 """
 
 from __future__ import annotations
@@ -12,6 +15,29 @@ from __future__ import annotations
 import torch
 
 from ..model import _GAUSSIAN_LOG_NORMALISER, VAE
+
+# log(max(s, 1 - s)) is summed as the log of products of this many factors: each factor is
+# in [0.5, 1], so a product stays >= 2**-112, well inside float32's normal range.
+_PRODUCT_CHUNK = 112
+
+
+def bernoulli_nll_sum(logits: torch.Tensor, x: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    """sum(softplus(l) - x * l) over all entries, given ``probs`` = sigmoid(l) (0-d tensor).
+
+    softplus(l) = relu(l) - log(sigmoid(|l|)) and sigmoid(|l|) = max(s, 1 - s), so the
+    sigmoid the gradient needs replaces the (several times dearer) softplus kernel; the
+    logs are taken of chunked products (one log per 112 pixels). Exact to float32 rounding
+    for any logits (|l| large included).
+    """
+    closer = torch.maximum(probs, 1.0 - probs).reshape(-1)
+    n = closer.numel() - closer.numel() % _PRODUCT_CHUNK
+    log_sum = closer[:n].view(-1, _PRODUCT_CHUNK).prod(1).log_().sum()
+    if n < closer.numel():
+        log_sum = log_sum + closer[n:].log().sum()
+    # Row sums first: a reduction split across threads would change the last bits with the
+    # thread count, and the loop changes that count under load (threads.py).
+    rows = torch.addcmul(logits.clamp_min(0.0), x, logits, value=-1.0)
+    return rows.sum(-1).sum() - log_sum
 
 
 class MLPStep:
@@ -28,81 +54,103 @@ class MLPStep:
         self.bernoulli = model.config.likelihood == "bernoulli"
         for p in model.parameters():
             _grad(p)
+        # Low-precision copies of the two large weights, refreshed in place once per step.
+        self._w1_low: torch.Tensor | None = None
+        self._wo_low: torch.Tensor | None = None
+
+    def _low_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """bf16 copies of the two 784 x 256 weights as they are now (no new allocation)."""
+        w1, wo = self.m.enc_hidden.weight.detach(), self.m.dec_out.weight.detach()
+        if self._w1_low is None or self._w1_low.shape != w1.shape or self._w1_low.device != w1.device:
+            self._w1_low = torch.empty_like(w1, dtype=torch.bfloat16)
+        if self._wo_low is None or self._wo_low.shape != wo.shape or self._wo_low.device != wo.device:
+            self._wo_low = torch.empty_like(wo, dtype=torch.bfloat16)
+        return self._w1_low.copy_(w1), self._wo_low.copy_(wo)
 
     @torch.no_grad()
-    def __call__(self, x: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean reconstruction NLL and mean KL over the batch (0-d tensors, no sync)."""
+    def __call__(
+        self, x: torch.Tensor, eps: torch.Tensor, x_low: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean reconstruction NLL and mean KL over the batch (0-d tensors, no sync).
+
+        ``x_low``: the batch already in bf16 (the loop converts each epoch's data once), used
+        by the bf16 products; converted here when not given.
+        """
         m, beta = self.m, self.beta
         g_w1, g_b1 = _grad(m.enc_hidden.weight), _grad(m.enc_hidden.bias)
         g_wmu, g_bmu = _grad(m.enc_mu.weight), _grad(m.enc_mu.bias)
         g_wlv, g_blv = _grad(m.enc_logvar.weight), _grad(m.enc_logvar.bias)
         g_w2, g_b2 = _grad(m.dec_hidden.weight), _grad(m.dec_hidden.bias)
         g_wo, g_bo = _grad(m.dec_out.weight), _grad(m.dec_out.bias)
-        batch = x.shape[0]
-        inv_b = 1.0 / batch
+        inv_b = 1.0 / x.shape[0]
         if self.bf16:
-            low = torch.bfloat16
-            x_low = x.to(low)
-            w1_low = m.enc_hidden.weight.detach().to(low)
-            wo_low = m.dec_out.weight.detach().to(low)
-        # Encoder.
-        if self.bf16:
-            h1 = (x_low @ w1_low.t()).float().add_(m.enc_hidden.bias).tanh_()
+            x_lo = x.to(torch.bfloat16) if x_low is None else x_low
+            w1_low, wo_low = self._low_weights()
+            h1 = _tanh_of_half_((x_lo @ w1_low.t()).float().add_(m.enc_hidden.bias).mul_(2.0))
         else:
-            h1 = torch.addmm(m.enc_hidden.bias, x, m.enc_hidden.weight.t()).tanh_()
+            h1 = _tanh_of_half_(torch.addmm(m.enc_hidden.bias, x, m.enc_hidden.weight.t(), beta=2, alpha=2))
+        # Encoder heads.
         mu = torch.addmm(m.enc_mu.bias, h1, m.enc_mu.weight.t())
         logvar = torch.addmm(m.enc_logvar.bias, h1, m.enc_logvar.weight.t())
-        std = torch.exp(0.5 * logvar)
+        var = logvar.exp()
+        std = var.sqrt()
         z = torch.addcmul(mu, std, eps)
         # Decoder.
-        h2 = torch.addmm(m.dec_hidden.bias, z, m.dec_hidden.weight.t()).tanh_()
+        h2 = _tanh_of_half_(torch.addmm(m.dec_hidden.bias, z, m.dec_hidden.weight.t(), beta=2, alpha=2))
         if self.bf16:
-            h2_low = h2.to(low)
+            h2_low = h2.to(torch.bfloat16)
             logits = (h2_low @ wo_low.t()).float().add_(m.dec_out.bias)
         else:
             logits = torch.addmm(m.dec_out.bias, h2, m.dec_out.weight.t())
         mean = torch.sigmoid(logits)
         if self.bernoulli:
             # -log p(x|z) = softplus(l) - x*l ; d/dl = sigmoid(l) - x.
-            x_dot_logits = torch.dot(x.reshape(-1), logits.reshape(-1))  # no [B, 784] temporary
-            recon = (torch.nn.functional.softplus(logits).sum() - x_dot_logits) * inv_b
+            recon = bernoulli_nll_sum(logits, x, mean) * inv_b
             dlogits = mean.sub_(x)
         else:
             # N(x; sigmoid(l), 1/2): -log p = sum (x - s)^2 + const ; d/dl = 2 (s - x) s (1 - s).
             diff = mean - x
-            recon = diff.square().sum() * inv_b + _GAUSSIAN_LOG_NORMALISER
+            recon = diff.square().sum(1).sum() * inv_b + _GAUSSIAN_LOG_NORMALISER
             dlogits = diff.mul_(mean).mul_(1.0 - mean).mul_(2.0)
-        # dlogits is left unscaled; the 1/B of the batch mean is folded into the products below.
-        var = logvar.exp()
-        kl = -0.5 * (1 + logvar - mu.square() - var).sum() * inv_b
-        # Backward through the decoder.
+        # KL = -0.5 sum(1 + logvar - mu^2 - var) = 0.5 (|mu|^2 + sum(var - logvar) - B*d).
+        kl = (torch.addcmul(var - logvar, mu, mu).sum() - mu.numel()) * (0.5 * inv_b)
+        # Backward through the decoder. dlogits is left unscaled; the 1/B of the batch mean
+        # is folded into the products and sums below.
         if self.bf16:
-            dlogits_low = dlogits.to(low)
+            dlogits_low = dlogits.to(torch.bfloat16)
             g_wo.copy_(dlogits_low.t() @ h2_low).mul_(inv_b)
             da2 = (dlogits_low @ wo_low).float()
         else:
             g_wo.addmm_(dlogits.t(), h2, beta=0, alpha=inv_b)
             da2 = torch.mm(dlogits, m.dec_out.weight)
         torch.sum(dlogits, 0, out=g_bo).mul_(inv_b)
-        da2.mul_(h2.square_().neg_().add_(1.0).mul_(inv_b))  # h2 is not needed after this
+        # tanh' = 1 - h^2, with the 1/B folded in: da2 *= (1 - h2^2) / B.
+        da2.mul_(torch.addcmul(h2.new_full((), inv_b), h2, h2, value=-inv_b))
         torch.mm(da2.t(), z, out=g_w2)
         torch.sum(da2, 0, out=g_b2)
         dz = torch.mm(da2, m.dec_hidden.weight)
         # Through the reparameterisation and the KL term.
+        # (beta may be huge: scalar * tensor overflows to inf, where alpha= would raise.)
         dmu = dz + (beta * inv_b) * mu
-        dlogvar = dz * eps * (0.5 * std) + (0.5 * beta * inv_b) * (var - 1.0)
+        dlogvar = dz.mul_(eps).mul_(std).mul_(0.5).add_((0.5 * beta * inv_b) * var.sub_(1.0))
         torch.mm(dmu.t(), h1, out=g_wmu)
         torch.sum(dmu, 0, out=g_bmu)
         torch.mm(dlogvar.t(), h1, out=g_wlv)
         torch.sum(dlogvar, 0, out=g_blv)
         da1 = torch.mm(dmu, m.enc_mu.weight).addmm_(dlogvar, m.enc_logvar.weight)
-        da1.mul_(1.0 - h1.square())
+        da1.mul_(h1.mul_(h1).neg_().add_(1.0))
         if self.bf16:
-            g_w1.copy_(da1.to(low).t() @ x_low)
+            g_w1.copy_(da1.to(torch.bfloat16).t() @ x_lo)
         else:
             torch.mm(da1.t(), x, out=g_w1)
         torch.sum(da1, 0, out=g_b1)
         return recon, kl
+
+
+def _tanh_of_half_(doubled: torch.Tensor) -> torch.Tensor:
+    """tanh(a) in place, given 2a: tanh(a) = 2 sigmoid(2a) - 1. torch's CPU sigmoid kernel is
+    about twice as fast as its tanh; the doubling is folded into the layer's addmm."""
+    return doubled.sigmoid_().mul_(2.0).sub_(1.0)
 
 
 def _grad(p: torch.Tensor) -> torch.Tensor:

@@ -367,4 +367,6 @@ class MainWindow(QMainWindow):
         if not self.trainer.stop(wait_ms=CLOSE_WAIT_MS):
             self.statusBar().showMessage("Waiting for the training thread to stop…")
         wait_for_workers(CLOSE_WAIT_MS)
+        for box in self.findChildren(QMessageBox):  # open error messages go with the window
+            box.close()
         super().closeEvent(event)
