@@ -15,8 +15,9 @@ from .solve import solve_batch
 
 GAP_KEYS = ("log_px", "elbo", "total_gap", "approximation_gap", "amortisation_gap")
 GAPS_GRID = 64  # uniform quadrature grid per image (log p(x) agrees with 201 x 201 to ~1e-5 nats)
-GAPS_NODES = 24  # Chebyshev points per axis decoded per image (more where not resolved)
-GAPS_FIT_STEPS = 100  # Adam steps of the q* fit's first round (as exact_posterior)
+GAPS_NODES = 17  # Chebyshev points per axis decoded per image (nested 33, 65 where not resolved)
+GAPS_FIT_STEPS = 100  # Adam steps of the q* fit's first round
+GAPS_FIT_SIDE = 21  # fit quadrature points per axis
 IMAGES_PER_BATCH = 256
 
 Progress = Callable[[int, int], Any]
@@ -32,11 +33,15 @@ def image_gaps(
     """Per-image log p(x), ELBO and gaps in nats: float64 arrays [N] keyed by GAP_KEYS.
 
     ``images``: [N, 784] or [N, 28, 28], uint8 or float in [0, 1]. ``progress(done, total)``
-    is called after each batch of 256 images (and once with 0 at the start).
+    is called after each batch of 256 images (and once with 0 at the start). Faster than
+    exact_posterior per image: fewer Chebyshev points to start with (refined where needed)
+    and the ELBOs' quadrature points inside the box read off the interpolant, not decoded.
     """
     check_model(model)
     if not isinstance(grid, (int, np.integer)) or isinstance(grid, bool) or not 16 <= grid <= 2001:
         raise PosteriorError(f"grid must be a whole number from 16 to 2001, got {grid!r}")
+    if not isinstance(nodes, (int, np.integer)) or isinstance(nodes, bool) or not 5 <= nodes <= 96:
+        raise PosteriorError(f"nodes must be a whole number from 5 to 96, got {nodes!r}")
     x_all = many_images(images)
     n = x_all.shape[0]
     out = {key: np.empty(n) for key in GAP_KEYS}
@@ -44,7 +49,13 @@ def image_gaps(
         progress(0, n)
     for start in range(0, n, IMAGES_PER_BATCH):
         s = solve_batch(
-            model, x_all[start : start + IMAGES_PER_BATCH], int(grid), int(nodes), fit_steps=GAPS_FIT_STEPS
+            model,
+            x_all[start : start + IMAGES_PER_BATCH],
+            int(grid),
+            int(nodes),
+            fit_steps=GAPS_FIT_STEPS,
+            fit_side=GAPS_FIT_SIDE,
+            decode_elbo=False,
         )
         part = slice(start, start + len(s.log_px))
         out["log_px"][part] = s.log_px

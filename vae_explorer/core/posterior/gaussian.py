@@ -23,7 +23,8 @@ import torch
 
 from ..importance import Workspace
 from ..model import VAE
-from .grid import interpolate_at, log_likelihood_at
+from .chebyshev import LogJoint
+from .grid import log_likelihood_at
 
 GH_POINTS = 12  # Gauss-Hermite points per axis for an ELBO
 FIT_SIDE = 21  # fit grid points per axis, spanning +-FIT_RADIUS posterior sds
@@ -57,11 +58,26 @@ def gaussian_elbo(
     chol: np.ndarray,
     points: int = GH_POINTS,
     workspace: Workspace | None = None,
+    joint: LogJoint | None = None,
 ) -> np.ndarray:
-    """ELBO [b] in nats of q = N(mean [b, 2], chol chol^T) for images x [b, 784]."""
+    """ELBO [b] in nats of q = N(mean [b, 2], chol chol^T) for images x [b, 784].
+
+    With ``joint`` (the images' log-joint interpolants) the rule's points inside an image's
+    box take the interpolant (accurate to its tail estimate there) and only the points
+    outside (and all points of an image whose interpolant is not resolved) are decoded;
+    without it every point is decoded."""
     u, w = gauss_hermite(points)
     z = mean[:, None, :] + np.einsum("bij,sj->bsi", chol, u)
-    lik = log_likelihood_at(model, x, torch.from_numpy(z), workspace).double().numpy()
+    if joint is None:
+        lik = log_likelihood_at(model, x, torch.from_numpy(z), workspace).double().numpy()
+    else:
+        log_prior = -0.5 * np.square(z).sum(-1) - math.log(2 * math.pi)
+        lik = joint.at(z, np.zeros(len(z))) - log_prior
+        decode = ~joint.inside(z) | joint.unresolved()[:, None]
+        out_b, out_p = np.nonzero(decode)
+        if out_b.size:
+            z_out = torch.from_numpy(z[out_b, out_p][:, None, :])
+            lik[out_b, out_p] = log_likelihood_at(model, x[torch.from_numpy(out_b)], z_out, workspace)[:, 0]
     return lik @ w - kl_to_prior(mean, chol)
 
 
@@ -80,30 +96,39 @@ def kl_and_gradient(theta: np.ndarray, u: np.ndarray, log_p: np.ndarray) -> tupl
 
     theta [b, 5] = (m0, m1, log a, c10, log c): q = N(m, L L^T), L = [[a, 0], [c10, c]],
     normalised over the points (so mass pushed off the grid is not free); log_p [b, P] is
-    the target, normalised over the same points.
+    the target, normalised over the same points. (numpy in and out; see _kl_and_gradient.)
     """
+    kl, grad = _kl_and_gradient(torch.from_numpy(theta), torch.from_numpy(u), torch.from_numpy(log_p))
+    return kl.numpy(), grad.numpy()
+
+
+def _kl_and_gradient(
+    theta: torch.Tensor, u: torch.Tensor, log_p: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """kl_and_gradient on tensors (torch runs the [b, P] element-wise work on both cores)."""
     m0, m1, la, b, lc = (theta[:, i : i + 1] for i in range(5))
-    a, c = np.exp(la), np.exp(lc)
+    a, c = torch.exp(la), torch.exp(lc)
     v0 = (u[:, 0] - m0) / a
     v1 = (u[:, 1] - m1 - b * v0) / c
     s = -0.5 * (v0 * v0 + v1 * v1)
-    s -= s.max(-1, keepdims=True)
-    q = np.exp(s)
-    total = q.sum(-1, keepdims=True)
+    s -= s.amax(-1, keepdim=True)
+    q = torch.exp(s)
+    total = q.sum(-1, keepdim=True)
     q /= total
-    diff = s - np.log(total) - log_p
+    diff = s - torch.log(total) - log_p
     kl = (q * diff).sum(-1)
     g = q * (diff - kl[:, None])  # d KL / d s
     ds_dv0 = -v0 + v1 * b / c
-    grad = np.stack(
+    gv1 = g * v1
+    grad = torch.stack(
         [
             -(g * ds_dv0).sum(-1) / a[:, 0],
-            (g * v1).sum(-1) / c[:, 0],
+            gv1.sum(-1) / c[:, 0],
             -(g * ds_dv0 * v0).sum(-1),
-            (g * v0 * v1).sum(-1) / c[:, 0],
-            (g * v1 * v1).sum(-1),
+            (gv1 * v0).sum(-1) / c[:, 0],
+            (gv1 * v1).sum(-1),
         ],
-        axis=-1,
+        dim=-1,
     )
     return kl, grad
 
@@ -111,35 +136,37 @@ def kl_and_gradient(theta: np.ndarray, u: np.ndarray, log_p: np.ndarray) -> tupl
 def fit_gaussian(
     u: np.ndarray, log_p: np.ndarray, mean0: np.ndarray, chol0: np.ndarray, steps: int = FIT_STEPS
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Adam on kl_and_gradient from (mean0 [b, 2], chol0 [b, 2, 2]); cosine-decayed rate.
+    """Adam on kl_and_gradient from (mean0 [b, 2], chol0 [b, 2, 2]); cosine-decayed rate, in
+    float32 (the fit only has to land near the optimum: the ELBOs are computed afterwards).
 
     Returns the best mean, chol and discrete KL seen for each problem."""
-    theta = np.stack(
+    start = np.stack(
         [mean0[:, 0], mean0[:, 1], np.log(chol0[:, 0, 0]), chol0[:, 1, 0], np.log(chol0[:, 1, 1])], -1
     )
-    theta = np.clip(theta, -30.0, 30.0).astype(np.float32)
-    first = np.zeros_like(theta)
-    second = np.zeros_like(theta)
-    best_kl = np.full(theta.shape[0], np.inf)
-    best = theta.copy()
+    theta = torch.from_numpy(np.clip(start, -30.0, 30.0).astype(np.float32))
+    u_t = torch.from_numpy(np.asarray(u, dtype=np.float32))
+    log_p_t = torch.from_numpy(np.asarray(log_p, dtype=np.float32))
+    first = torch.zeros_like(theta)
+    second = torch.zeros_like(theta)
+    best_kl = torch.full((theta.shape[0],), float("inf"))
+    best = theta.clone()
     beta1, beta2 = 0.9, 0.999
-    for step in range(1, steps + 1):
-        kl, grad = kl_and_gradient(theta, u, log_p)
+    for step in range(1, steps + 2):
+        kl, grad = _kl_and_gradient(theta, u_t, log_p_t)
         better = kl < best_kl
-        best_kl = np.where(better, kl, best_kl)
-        best[better] = theta[better]
-        first = beta1 * first + (1 - beta1) * grad
-        second = beta2 * second + (1 - beta2) * grad * grad
+        best_kl = torch.where(better, kl, best_kl)
+        best = torch.where(better[:, None], theta, best)
+        if step > steps:
+            break
+        first.mul_(beta1).add_(grad, alpha=1 - beta1)
+        second.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         lr = FIT_LR * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * (step - 1) / steps)))
         corr = math.sqrt(1 - beta2**step) / (1 - beta1**step)
-        theta = theta - lr * corr * first / (np.sqrt(second) + 1e-12)
-    kl, _ = kl_and_gradient(theta, u, log_p)
-    better = kl < best_kl
-    best_kl = np.where(better, kl, best_kl)
-    best[better] = theta[better]
+        theta = theta - lr * corr * first / (second.sqrt() + 1e-12)
+    out = best.double().numpy()
     chol = np.zeros((theta.shape[0], 2, 2))
-    chol[:, 0, 0], chol[:, 1, 0], chol[:, 1, 1] = np.exp(best[:, 2]), best[:, 3], np.exp(best[:, 4])
-    return best[:, :2].copy(), chol, best_kl
+    chol[:, 0, 0], chol[:, 1, 0], chol[:, 1, 1] = np.exp(out[:, 2]), out[:, 3], np.exp(out[:, 4])
+    return out[:, :2].copy(), chol, best_kl.double().numpy()
 
 
 @lru_cache(maxsize=4)
@@ -157,19 +184,16 @@ def inverse_lower(chol: np.ndarray) -> np.ndarray:
     return inv
 
 
-def _target(
-    f_nodes: np.ndarray, box: np.ndarray, mean: np.ndarray, chol: np.ndarray, u: np.ndarray
-) -> np.ndarray:
+def _target(joint: LogJoint, mean: np.ndarray, chol: np.ndarray, u: np.ndarray) -> np.ndarray:
     """The log posterior at the fit points seen from frame (mean, chol), normalised over them."""
-    z = mean[:, None, :] + np.einsum("bij,pj->bpi", chol, u)
-    f = interpolate_at(f_nodes, box, z, f_nodes.max(axis=(1, 2)) - OFF_BOX_PENALTY)
+    z = mean[:, None, :] + np.einsum("bij,pj->bpi", chol, u.astype(np.float64))
+    f = joint.at(z, joint.top() - OFF_BOX_PENALTY)
     f -= f.max(-1, keepdims=True)
     return (f - np.log(np.exp(f).sum(-1, keepdims=True))).astype(np.float32)
 
 
 def best_gaussian(
-    f_nodes: np.ndarray,
-    box: np.ndarray,
+    joint: LogJoint,
     post_mean: np.ndarray,
     post_cov: np.ndarray,
     q_mu: np.ndarray,
@@ -187,7 +211,7 @@ def best_gaussian(
     u = fit_points(side, FIT_RADIUS).astype(np.float32)
     b = post_mean.shape[0]
     frame_chol = chol_2x2(post_cov)
-    log_p = _target(f_nodes, box, post_mean, frame_chol, u)
+    log_p = _target(joint, post_mean, frame_chol, u)
     whiten = inverse_lower(frame_chol)
     enc_mean = np.einsum("bij,bj->bi", whiten, q_mu - post_mean)
     enc_factor = whiten * q_sd[:, None, :]
@@ -204,6 +228,6 @@ def best_gaussian(
     chol = np.where(pick[:, None, None], chol[b:], chol[:b])
     mean1 = post_mean + np.einsum("bij,bj->bi", frame_chol, m)
     chol1 = frame_chol @ chol
-    log_p = _target(f_nodes, box, mean1, chol1, u)
+    log_p = _target(joint, mean1, chol1, u)
     m, chol, _ = fit_gaussian(u, log_p, np.zeros((b, 2)), eye.copy(), max(1, int(steps * SECOND_ROUND)))
     return mean1 + np.einsum("bij,bj->bi", chol1, m), chol1 @ chol

@@ -1,19 +1,17 @@
 """The log joint log p(x|z) + log p(z) on 2-d grids.
 
 Two steps make the exact posterior cheap: find the box that holds the posterior's mass
-(coarse passes that widen or zoom until the border is negligible), then run the decoder at
-Chebyshev points of that box only and interpolate the (smooth) log joint spectrally to any
-finer grid. A 201 x 201 grid decoded point by point is 40k decodes (16 GFLOP, more than
-this project's 2-core CPU does in 100 ms); 32 x 32 Chebyshev points reproduce it to well
-under 0.01 nats, and the interpolant's last coefficients say when they would not (then more
-points are used).
+(coarse passes that widen or zoom until the border is negligible; the first pass covers the
+encoder's q and the prior's bulk, so a narrow mode far from q is not missed), then run the
+decoder at Chebyshev points of that box only and interpolate the (smooth) log joint
+spectrally to any finer grid (chebyshev.py). A 201 x 201 grid decoded point by point is 40k
+decodes (16 GFLOP, more than this project's 2-core CPU does in 100 ms); 32 x 32 Chebyshev
+points reproduce it to well under 0.01 nats, and the interpolant's last coefficients say
+when they would not (then more points are used).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import numpy as np
 import torch
 
 from ..importance import Workspace, log_px_of_samples
@@ -24,9 +22,9 @@ COARSE = 13  # points per axis of a box-finding pass
 SIGNIFICANT = 18.0  # nats below the maximum: points above it carry the mass (e^-18 ~ 1.5e-8)
 START_SIGMAS = 8.0  # the first box: the encoder's mean +- this many of its sigmas
 MIN_HALF_WIDTH = 0.01  # ... but never narrower than this (a collapsed encoder sigma)
+PRIOR_HALF_WIDTH = 3.0  # ... and covering at least [-3, 3]^2 (a far, narrow mode of the posterior)
 MAX_ROUNDS = 14
-TAIL_TOLERANCE = 2e-3  # nats: largest allowed last Chebyshev coefficients
-MAX_NODES = 96
+STABLE_ZOOM = 0.5  # a pass is final when its next box keeps at least this share of each width
 _ROWS_PER_CHUNK = 8192  # decoder rows at once: ~25 MB of logits
 
 
@@ -105,7 +103,7 @@ def _next_box(box: torch.Tensor, sig: torch.Tensor) -> tuple[torch.Tensor, torch
         new_lo = torch.where(touch_lo, lo - width, lo + (first - 1) * cell)
         new_hi = torch.where(touch_hi, hi + width, lo + (last + 1) * cell)
         new[:, d, 0], new[:, d, 1] = new_lo, new_hi
-        stable &= ~touch_lo & ~touch_hi & (new_hi - new_lo >= 0.5 * width)
+        stable &= ~touch_lo & ~touch_hi & (new_hi - new_lo >= STABLE_ZOOM * width)
     return new, stable
 
 
@@ -114,12 +112,17 @@ def find_boxes(
 ) -> torch.Tensor:
     """Per image, the box [b, 2, 2] (dim, lo/hi) outside which the posterior is negligible.
 
-    Starts at the encoder's mean +- 8 sigmas; each pass decodes a 13 x 13 grid, widens the
-    box where points within 18 nats of the maximum touch its border, or zooms in on them.
+    Starts at the encoder's mean +- 8 sigmas, widened to cover at least [-3, 3]^2 (where the
+    prior has its mass: q can sit on a broad bump beside a far, narrow mode that holds
+    nearly all the mass); each pass decodes a 13 x 13 grid, widens the box where points
+    within 18 nats of the maximum touch its border, or zooms in on them.
     """
     sd = torch.exp(0.5 * logvar.double())
     half = torch.clamp(START_SIGMAS * sd, min=MIN_HALF_WIDTH)
     box = torch.stack([mu.double() - half, mu.double() + half], dim=-1)
+    if PRIOR_HALF_WIDTH > 0:
+        box[..., 0].clamp_(max=-PRIOR_HALF_WIDTH)
+        box[..., 1].clamp_(min=PRIOR_HALF_WIDTH)
     done = torch.zeros(x.shape[0], dtype=torch.bool)
     t = torch.linspace(0.0, 1.0, COARSE, dtype=torch.float64)
     for _ in range(MAX_ROUNDS):
@@ -134,94 +137,6 @@ def find_boxes(
     return box
 
 
-# --- Chebyshev interpolation -------------------------------------------------------------
-@lru_cache(maxsize=16)
-def chebyshev_nodes(n: int) -> np.ndarray:
-    """n Chebyshev extreme points in [0, 1], increasing (both ends included)."""
-    return (1.0 - np.cos(np.pi * np.arange(n) / (n - 1))) / 2.0
-
-
-def barycentric_matrix(n: int, t: np.ndarray) -> np.ndarray:
-    """B [..., n] with B @ values = the degree n-1 interpolant at t (in [0, 1]; same shape
-    prefix as t) through the n Chebyshev points; exact at the nodes."""
-    nodes = chebyshev_nodes(n)
-    w = (-1.0) ** np.arange(n)
-    w[0] *= 0.5
-    w[-1] *= 0.5
-    diff = t[..., None] - nodes
-    hit = diff == 0.0
-    diff = np.where(hit, 1.0, diff)
-    terms = w / diff
-    b = terms / terms.sum(-1, keepdims=True)
-    any_hit = hit.any(-1, keepdims=True)
-    return np.where(any_hit, hit.astype(np.float64), b)
-
-
-@lru_cache(maxsize=16)
-def _coefficient_matrix(n: int) -> np.ndarray:
-    """M with M @ values = Chebyshev coefficients of the interpolant (DCT-I)."""
-    big_n = n - 1
-    j = np.arange(n)
-    m = np.cos(np.pi * np.outer(j, j) / big_n) * (2.0 / big_n)
-    m[:, 0] *= 0.5
-    m[:, -1] *= 0.5
-    m[0] *= 0.5
-    m[-1] *= 0.5
-    return m
-
-
-def chebyshev_tail(values: np.ndarray) -> np.ndarray:
-    """Estimated interpolation error [b] of values [b, n, n] at Chebyshev points: the largest
-    of the last two coefficients along either axis (they decay geometrically when resolved)."""
-    n = values.shape[-1]
-    m = _coefficient_matrix(n)
-    coef = np.abs(m @ values @ m.T)
-    return np.maximum(coef[:, -2:, :].max(axis=(1, 2)), coef[:, :, -2:].max(axis=(1, 2)))
-
-
-def chebyshev_log_joint(
-    model: VAE, x: torch.Tensor, box: torch.Tensor, nodes: int, workspace: Workspace | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The log joint at nodes x nodes Chebyshev points of each box; values [b, n, n] (rows =
-    dim 1), the node count used per image and the tail error estimate. Images whose
-    interpolant is not resolved get twice the points (up to 96)."""
-    b = x.shape[0]
-    n_used = np.full(b, nodes)
-    values: list[np.ndarray | None] = [None] * b
-    tails = np.zeros(b)
-    todo = np.arange(b)
-    n = nodes
-    while todo.size:
-        t = torch.from_numpy(chebyshev_nodes(n))
-        bx = box[torch.from_numpy(todo)]
-        axes = bx[..., :1] + (bx[..., 1:] - bx[..., :1]) * t
-        f = log_joint(model, x[torch.from_numpy(todo)], grid_points(axes[:, 0], axes[:, 1]), workspace)
-        f_np = f.view(-1, n, n).numpy()
-        tail = chebyshev_tail(f_np)
-        redo = (tail > TAIL_TOLERANCE) & (2 * n - 1 <= MAX_NODES)
-        for k, i in enumerate(todo):
-            if not redo[k]:
-                values[i], tails[i], n_used[i] = f_np[k], tail[k], n
-        todo = todo[redo]
-        n = 2 * n - 1  # nested: the old points are a subset (not reused; simpler)
-    return _stack_ragged(values), n_used, tails
-
-
-def _stack_ragged(values: list[np.ndarray | None]) -> np.ndarray:
-    """Stack per-image node values; images with fewer nodes are re-interpolated to the most."""
-    n = max(v.shape[0] for v in values if v is not None)
-    out = np.empty((len(values), n, n))
-    t = chebyshev_nodes(n)
-    for i, v in enumerate(values):
-        assert v is not None
-        if v.shape[0] == n:
-            out[i] = v
-        else:
-            m = barycentric_matrix(v.shape[0], t)
-            out[i] = m @ v @ m.T
-    return out
-
-
 def log_cell_area(box: torch.Tensor, grid: int) -> torch.Tensor:
     """log(dz0 * dz1) of a uniform grid x grid over each box [b, 2, 2]; float64 [b]."""
     width = (box[..., 1] - box[..., 0]).double()
@@ -232,17 +147,3 @@ def uniform_axes(box: torch.Tensor, grid: int) -> torch.Tensor:
     """Axes [b, 2, grid] of the uniform grid over each box."""
     t = torch.linspace(0.0, 1.0, grid, dtype=torch.float64)
     return box[..., :1].double() + (box[..., 1:] - box[..., :1]).double() * t
-
-
-def interpolate_at(f_nodes: np.ndarray, box: np.ndarray, z: np.ndarray, outside: np.ndarray) -> np.ndarray:
-    """The Chebyshev interpolant of f_nodes [b, n, n] (rows = dim 1) over box [b, 2, 2] at
-    points z [b, P, 2]; points outside the box get ``outside`` [b] (no extrapolation)."""
-    n = f_nodes.shape[-1]
-    t = (z - box[:, None, :, 0]) / (box[:, None, :, 1] - box[:, None, :, 0])
-    inside = ((t >= 0) & (t <= 1)).all(-1)
-    t = np.clip(t, 0.0, 1.0)
-    rows = torch.bmm(
-        torch.from_numpy(barycentric_matrix(n, t[..., 1])), torch.from_numpy(f_nodes)
-    )  # [b, P, n]
-    values = (rows.numpy() * barycentric_matrix(n, t[..., 0])).sum(-1)
-    return np.where(inside, values, outside[:, None])

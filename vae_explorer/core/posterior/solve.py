@@ -10,8 +10,9 @@ import torch
 
 from ..importance import Workspace
 from ..model import VAE
-from .gaussian import FIT_STEPS, GH_POINTS, best_gaussian, gaussian_elbo
-from .grid import barycentric_matrix, chebyshev_log_joint, find_boxes, log_cell_area, uniform_axes
+from .chebyshev import chebyshev_log_joint
+from .gaussian import FIT_SIDE, FIT_STEPS, GH_POINTS, best_gaussian, gaussian_elbo
+from .grid import find_boxes, log_cell_area, uniform_axes
 
 
 @dataclass
@@ -42,18 +43,52 @@ def solve_batch(
     keep_grid: bool = False,
     gh_points: int = GH_POINTS,
     fit_steps: int = FIT_STEPS,
+    fit_side: int = FIT_SIDE,
+    decode_elbo: bool = True,
 ) -> BatchSolution:
-    """Box, Chebyshev log joint, quadrature on a uniform grid x grid, q* fit and both ELBOs."""
+    """Box, Chebyshev log joint, quadrature on a uniform grid x grid, q* fit and both ELBOs.
+
+    ``decode_elbo``: decode every Gauss-Hermite point of the ELBOs (else the points inside the
+    box take the log-joint interpolant; only those outside are decoded)."""
     was_training = model.training
     model.eval()
     try:
-        return _solve(model, x, grid, nodes, keep_grid, gh_points, fit_steps)
+        return _solve(model, x, grid, nodes, keep_grid, gh_points, fit_steps, fit_side, decode_elbo)
     finally:
         model.train(was_training)
 
 
+def _moments(f_grid: np.ndarray, box_t: torch.Tensor, grid: int) -> tuple[np.ndarray, ...]:
+    """log p(x), posterior mean [b, 2], covariance [b, 2, 2] and the mass on the grid's outer
+    ring from the log joint on the uniform grid (torch: threaded, no numpy temporaries)."""
+    f = torch.from_numpy(f_grid)
+    axes = uniform_axes(box_t, grid)  # [b, 2, G]
+    top = f.amax(dim=(1, 2), keepdim=True)
+    p = torch.exp(f - top)
+    total = p.sum(dim=(1, 2))
+    log_px = torch.log(total) + top[:, 0, 0] + log_cell_area(box_t, grid)
+    p /= total[:, None, None]
+    interior = p[:, 1:-1, 1:-1].sum(dim=(1, 2))
+    p0, p1 = p.sum(1), p.sum(2)  # marginals over dim 0 (columns) and dim 1 (rows)
+    m0, m1 = (p0 * axes[:, 0]).sum(-1), (p1 * axes[:, 1]).sum(-1)
+    d0, d1 = axes[:, 0] - m0[:, None], axes[:, 1] - m1[:, None]
+    c00, c11 = (p0 * d0 * d0).sum(-1), (p1 * d1 * d1).sum(-1)
+    c01 = torch.einsum("bij,bi,bj->b", p, d1, d0)
+    mean = torch.stack([m0, m1], -1)
+    cov = torch.stack([torch.stack([c00, c01], -1), torch.stack([c01, c11], -1)], -2)
+    return log_px.numpy(), mean.numpy(), cov.numpy(), (1.0 - interior).numpy()
+
+
 def _solve(
-    model: VAE, x: torch.Tensor, grid: int, nodes: int, keep_grid: bool, gh_points: int, fit_steps: int
+    model: VAE,
+    x: torch.Tensor,
+    grid: int,
+    nodes: int,
+    keep_grid: bool,
+    gh_points: int,
+    fit_steps: int,
+    fit_side: int,
+    decode_elbo: bool,
 ) -> BatchSolution:
     workspace = Workspace()
     x = x.to(model.device)
@@ -65,49 +100,24 @@ def _solve(
 
         raise PosteriorError("the model's encoder gives non-finite values (are its weights finite?)")
     box_t = find_boxes(model, x, mu_t, logvar_t, workspace)
-    f_nodes, n_used, tails = chebyshev_log_joint(model, x, box_t, nodes, workspace)
-    n = f_nodes.shape[-1]
-    interp = barycentric_matrix(n, np.linspace(0.0, 1.0, grid))  # [G, n]
-    f_grid = interp @ f_nodes @ interp.T  # [b, G, G], rows = dim 1
-    box = box_t.numpy()
-    axes = uniform_axes(box_t, grid).numpy()  # [b, 2, G]
-    top = f_grid.max(axis=(1, 2), keepdims=True)
-    p = np.exp(f_grid - top)
-    total = p.sum(axis=(1, 2))
-    log_px = np.log(total) + top[:, 0, 0] + log_cell_area(box_t, grid).numpy()
-    p /= total[:, None, None]
-    interior = p[:, 1:-1, 1:-1].sum(axis=(1, 2))
-    m0 = (p.sum(1) * axes[:, 0]).sum(-1)
-    m1 = (p.sum(2) * axes[:, 1]).sum(-1)
-    d0 = axes[:, 0] - m0[:, None]
-    d1 = axes[:, 1] - m1[:, None]
-    c00 = (p.sum(1) * d0 * d0).sum(-1)
-    c11 = (p.sum(2) * d1 * d1).sum(-1)
-    c01 = np.einsum("bij,bi,bj->b", p, d1, d0)
-    mean = np.stack([m0, m1], -1)
-    cov = np.stack([np.stack([c00, c01], -1), np.stack([c01, c11], -1)], -2)
+    joint = chebyshev_log_joint(model, x, box_t, nodes, workspace)
+    f_grid = joint.uniform(grid)  # [b, G, G], rows = dim 1
+    log_px, mean, cov, border = _moments(f_grid, box_t, grid)
 
     # q*: Adam on fixed quadratures (no decodes per step); see gaussian.best_gaussian.
     q_mu, q_logvar = mu_t.numpy(), logvar_t.numpy()
     sd = np.exp(0.5 * q_logvar)
-    fit_mean, fit_chol = best_gaussian(f_nodes, box, mean, cov, q_mu, sd, steps=fit_steps)
+    fit_mean, fit_chol = best_gaussian(joint, mean, cov, q_mu, sd, side=fit_side, steps=fit_steps)
 
     # Both ELBOs by the same Gauss-Hermite rule; q* is the better of the fit and the encoder.
     enc_chol = np.zeros_like(cov)
     enc_chol[:, 0, 0], enc_chol[:, 1, 1] = sd[:, 0], sd[:, 1]
-    elbos = gaussian_elbo(
-        model,
-        torch.cat([x, x]),
-        np.concatenate([q_mu, fit_mean]),
-        np.concatenate([enc_chol, fit_chol]),
-        gh_points,
-        workspace,
-    )
-    b = x.shape[0]
-    elbo, elbo_fit = elbos[:b], elbos[b:]
+    via = None if decode_elbo else joint
+    elbo = gaussian_elbo(model, x, q_mu, enc_chol, gh_points, workspace, via)
+    elbo_fit = gaussian_elbo(model, x, fit_mean, fit_chol, gh_points, workspace, via)
     use_fit = elbo_fit >= elbo
     return BatchSolution(
-        box=box,
+        box=joint.box,
         log_joint=f_grid if keep_grid else None,
         log_px=log_px,
         mean=mean,
@@ -118,7 +128,7 @@ def _solve(
         qstar_mean=np.where(use_fit[:, None], fit_mean, q_mu),
         qstar_chol=np.where(use_fit[:, None, None], fit_chol, enc_chol),
         elbo_qstar=np.maximum(elbo_fit, elbo),
-        border_mass=1.0 - interior,
-        interpolation_error=tails,
-        nodes=n_used,
+        border_mass=border,
+        interpolation_error=joint.tails,
+        nodes=joint.nodes,
     )
