@@ -2,33 +2,72 @@
 
 Each subcommand lives in vae_explorer/commands/<name>.py with ``add_parser(subparsers)``
 (which sets ``func``) so this file stays a short table of contents.
+
+Every error reaches the user as one line on stderr, never a traceback: exit status 2 for
+bad arguments or input (a file, a folder, a device, a setting), 1 for a failure while
+working (a diverged run, no memory, a disk error), 130 when interrupted. The commands are
+imported inside :func:`main`, so a Ctrl-C while they load (torch takes seconds) is a
+clean "interrupted" too.
 """
 
 from __future__ import annotations
 
-import argparse
+import os
+import signal
 import sys
-from collections.abc import Sequence
 
-from . import __version__
-from .commands import eval as eval_command
-from .commands import figures, impute_eval, train
 
-COMMANDS = (train, eval_command, impute_eval, figures)
+def _interrupted_while_starting(signum: int, frame: object) -> None:
+    """Ctrl-C before :func:`main` runs (imports take a moment): exit quietly, no traceback."""
+    os.write(2, b"\ninterrupted\n")
+    os._exit(130)
+
+
+# Installed first thing when this is the `vae-explorer` program (not when a test or a
+# script imports the module); main() restores the usual KeyboardInterrupt at once.
+if os.path.basename(sys.argv[0]) in ("vae-explorer", "__main__.py"):
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from types import ModuleType  # noqa: E402
+from typing import NoReturn  # noqa: E402
+
+from . import __version__  # noqa: E402
+
+COMMAND_MODULES = ("train", "eval", "impute_eval", "figures", "gaps")
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+DEBUG_ENV = "VAE_EXPLORER_DEBUG"  # set to 1 to see the traceback of an unexpected error
+EPILOG = "exit status: 0 done, 1 failed while working, 2 bad arguments or input, 130 interrupted"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the message and where to read the usage, not the
+    whole usage block (subcommand parsers are of this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def commands() -> list[ModuleType]:
+    """The subcommand modules, in the order of the help text."""
+    return [importlib.import_module(f".commands.{name}", __package__) for name in COMMAND_MODULES]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="vae-explorer",
         description="Train a variational auto-encoder and look inside it. "
         "Without a command, opens the desktop app.",
+        epilog=EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = sub.add_parser("gui", help="open the desktop app (the default)")
     gui.add_argument("checkpoint", nargs="?", help="a .safetensors model to open")
     gui.set_defaults(func=_run_gui)
-    for command in COMMANDS:
+    for command in commands():
         command.add_parser(sub)
     return parser
 
@@ -40,15 +79,72 @@ def _run_gui(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        return _run_gui(args)
+    """Run the command line; returns the exit status (see the module docstring)."""
+    if signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            return _run_gui(args)
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        detail = f" ({exc})" if str(exc) else ""
+        _say(f"\ninterrupted{detail}")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # output piped into `head`: not an error worth a word
+        _silence_stdout()
+        return EXIT_FAILED
+    except SystemExit:
+        raise
+    except Exception as exc:
+        return _report(exc)
+
+
+def _report(exc: Exception) -> int:
+    """One line for an error that escaped a command, and its exit status."""
+    from .core.checkpoints import CheckpointError
+    from .core.data import DatasetError
+    from .core.devices import DeviceError
+    from .core.files import show_path
+    from .core.model import ConfigError, InputError
+
+    if isinstance(exc, (CheckpointError, DatasetError, DeviceError, ConfigError, InputError)):
+        _say(f"error: {exc}")
+        return EXIT_BAD_INPUT
+    if isinstance(exc, MemoryError):
+        _say("error: not enough memory for this command; try smaller sizes (fewer images or samples)")
+        return EXIT_FAILED
+    if isinstance(exc, OSError):
+        where = f": {show_path(exc.filename)}" if exc.filename is not None else ""
+        _say(f"error: {exc.strerror or exc}{where}")
+        return EXIT_FAILED
+    if os.environ.get(DEBUG_ENV):
+        import traceback
+
+        traceback.print_exception(exc)
+    _say(
+        f"error: unexpected {type(exc).__name__}: {exc} (a bug: please report it; "
+        f"{DEBUG_ENV}=1 shows the traceback)"
+    )
+    return EXIT_FAILED
+
+
+def _say(line: str) -> None:
+    """Print to stderr, ignoring a stderr that is gone (a closed terminal)."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

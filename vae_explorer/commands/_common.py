@@ -1,23 +1,66 @@
-"""Argument types and helpers shared by the subcommands."""
+"""Argument types and helpers shared by the subcommands.
+
+Every number a user can type is bounded here, in argparse, so a size that could never
+run (a 3000 x 3000 grid, a seed beyond 64 bits) is refused at once with a one-line
+message instead of failing minutes later in the allocator or in torch.
+"""
 
 from __future__ import annotations
 
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from ..core.data import DATASETS
 
+MAX_SEED = 2**32 - 1  # numpy's and torch's generators both take it
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default (only where the help text does not already say it)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default is None or action.default is False:
+            return text
+        if action.default == argparse.SUPPRESS:
+            return text
+        return super()._get_help_string(action)
+
+
+def add_command(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """A subcommand parser with the shared help formatter."""
+    return sub.add_parser(name, formatter_class=HelpFormatter, **kwargs)  # type: ignore[no-any-return]
+
+
+def bounded_int(low: int, high: int, what: str = "") -> Callable[[str], int]:
+    """An argparse type for a whole number in [low, high], saying why when it is not."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low:,}, got {value:,}")
+        if value > high:
+            reason = f" ({what})" if what else ""
+            raise argparse.ArgumentTypeError(f"must be at most {high:,}{reason}, got {_short(value)}")
+        return value
+
+    parse.__name__ = "int"  # argparse names the type in its messages
+    return parse
+
+
+def _short(value: int) -> str:
+    digits = len(str(value))
+    return f"{value:,}" if digits <= 24 else f"a number with {digits} digits"
+
+
+positive_int = bounded_int(1, 2**31 - 1)
+seed_int = bounded_int(0, MAX_SEED, "the random generators' range")
 
 
 def positive_float(text: str) -> float:
@@ -30,13 +73,31 @@ def positive_float(text: str) -> float:
     return value
 
 
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def add_seed_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=seed_int, default=0,
+                   help=f"random seed, 0 to {MAX_SEED:,}; the same seed gives the same result")  # fmt: skip
+
+
 def die(message: str, code: int = 2) -> int:
     print(f"error: {message}", file=sys.stderr)
     return code
 
 
 def add_dataset_arguments(p: argparse.ArgumentParser, default: str | None = "mnist") -> None:
-    p.add_argument("--dataset", choices=sorted(DATASETS), default=default)
+    where = "" if default else " (default: the one the model was trained on)"
+    p.add_argument(
+        "--dataset", choices=sorted(DATASETS), default=default, help="a registered dataset" + where
+    )
     p.add_argument("--data-dir", help="a folder holding the four IDX files (.gz or raw)")
     p.add_argument("--download", action="store_true",
                    help="download the dataset if it is not on this machine")  # fmt: skip
@@ -47,15 +108,24 @@ def load_split(args: Any, split: str) -> Any:
     from ..core.data import DatasetError, load_dataset
 
     if args.dataset not in DATASETS and not args.data_dir:
-        raise SystemExit(
-            f"error: the model was trained on a folder of IDX files (dataset {args.dataset!r}): "
+        die(
+            f"the model was trained on a folder of IDX files (dataset {args.dataset!r}): "
             "pass that folder with --data-dir, or name a dataset with --dataset"
         )
+        raise SystemExit(2)
     try:
         return load_dataset(args.dataset, split, root=args.data_dir, download=args.download)
     except DatasetError as exc:
-        raise SystemExit(f"error: {exc}") from None
+        die(str(exc))
+        raise SystemExit(2) from None
 
 
 def load_train_test(args: Any) -> tuple[Any, Any]:
     return load_split(args, "train"), load_split(args, "test")
+
+
+def progress_bar(total: int, desc: str, unit: str, quiet: bool = False) -> Any:
+    """A tqdm bar on stderr (as `train` has), or a no-op one with ``quiet``."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=quiet, dynamic_ncols=True, file=sys.stderr)

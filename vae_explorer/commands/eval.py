@@ -6,18 +6,21 @@ import argparse
 import time
 from typing import Any
 
-from ._common import add_dataset_arguments, die
+from ._common import add_command, add_dataset_arguments, add_seed_argument, bounded_int, die
+
+MAX_IWAE = 1_000_000
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("eval", help="print a checkpoint's test metrics")
-    p.add_argument("checkpoint")
+    p = add_command(sub, "eval", help="print a checkpoint's test metrics", description=__doc__)
+    p.add_argument("checkpoint", help="a .safetensors model")
     add_dataset_arguments(p, default=None)
-    p.add_argument("--iwae", type=int, default=0, metavar="K",
-                   help="also estimate log p(x) with K importance samples")  # fmt: skip
-    p.add_argument("--split", choices=("train", "test"), default="test")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--iwae", type=bounded_int(0, MAX_IWAE, "K draws per image"), default=0, metavar="K",
+                   help="also estimate log p(x) with K importance samples per image (0: no)")  # fmt: skip
+    p.add_argument("--split", choices=("train", "test"), default="test", help="which split to score")
+    add_seed_argument(p)
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -26,10 +29,9 @@ def run(args: argparse.Namespace) -> int:
 
     from ..core.checkpoints import CheckpointError, load_checkpoint
     from ..core.evaluation import evaluate
-    from ._common import load_split
+    from ..core.files import show_path
+    from ._common import load_split, progress_bar
 
-    if args.iwae < 0:
-        return die("--iwae must be >= 0")
     try:
         ckpt = load_checkpoint(args.checkpoint)
     except CheckpointError as exc:
@@ -38,12 +40,20 @@ def run(args: argparse.Namespace) -> int:
         args.dataset = str(ckpt.metadata.get("dataset", "mnist"))
     data = load_split(args, args.split)
     start = time.perf_counter()
-    metrics = evaluate(ckpt.model, data.images, iwae_samples=args.iwae, seed=args.seed)
+    what = f"IWAE K={args.iwae}" if args.iwae else "ELBO"
+    with progress_bar(len(data), what, "img", quiet=args.quiet) as bar:
+
+        def progress(done: int) -> None:
+            bar.update(done - bar.n)
+
+        metrics = evaluate(ckpt.model, data.images, iwae_samples=args.iwae, seed=args.seed, progress=progress)
     seconds = time.perf_counter() - start
     if args.json:
         print(json.dumps({**metrics, "seconds": round(seconds, 2)}))
         return 0
-    print(f"{ckpt.path} on {args.dataset} {args.split} ({len(data)} images, {seconds:.1f} s)")
+    print(
+        f"{show_path(args.checkpoint)} on {args.dataset} {args.split} ({len(data)} images, {seconds:.1f} s)"
+    )
     print(f"  ELBO            {metrics['elbo']:10.3f} nats/image")
     print(f"  reconstruction  {metrics['recon']:10.3f}")
     print(f"  KL              {metrics['kl']:10.3f}")

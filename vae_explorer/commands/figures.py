@@ -13,25 +13,32 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import add_dataset_arguments, die, positive_int
+from ._common import add_command, add_dataset_arguments, add_seed_argument, bounded_int, die, positive_int
+
+# A grid of n x n decoded 28-pixel tiles is a picture 28 n pixels wide: 200 gives 5,600 px
+# (40,000 decodes, ~125 MB); a 3,000 grid would need 28 GB and an 84,000 px image.
+MAX_GRID = 200
+# The imputation figure has one row of 28 x 2 px per digit.
+MAX_DIGITS = 200
 
 
 def add_parser(sub: Any) -> None:
     from ..core.imputation import METHODS
     from ..core.masks import DEFAULT_MASK, MASK_NAMES
 
-    p = sub.add_parser("figures", help="write PNG figures for a checkpoint", description=__doc__)
-    p.add_argument("checkpoint")
+    p = add_command(sub, "figures", help="write PNG figures for a checkpoint", description=__doc__)
+    p.add_argument("checkpoint", help="a .safetensors model")
     p.add_argument("--out", required=True, help="folder for the PNGs (created if needed)")
-    p.add_argument("--grid", type=positive_int, default=20, help="latent grid size (default 20)")
+    p.add_argument("--grid", type=bounded_int(1, MAX_GRID, f"a {MAX_GRID * 28:,}-pixel-wide picture"),
+                   default=20, help="latent grid size (tiles per side)")  # fmt: skip
     p.add_argument("--scatter", type=positive_int, default=10_000,
-                   help="test images in the latent scatter (default 10000)")  # fmt: skip
-    p.add_argument("--digits", type=positive_int, default=10,
-                   help="test digits in the imputation figure (default 10)")  # fmt: skip
-    p.add_argument("--mask", default=DEFAULT_MASK, choices=MASK_NAMES)
+                   help="test images in the latent scatter (at most the whole split)")  # fmt: skip
+    p.add_argument("--digits", type=bounded_int(1, MAX_DIGITS, "one figure row each"), default=10,
+                   help="test digits in the imputation figure")  # fmt: skip
+    p.add_argument("--mask", default=DEFAULT_MASK, choices=MASK_NAMES, help="which pixels are missing")
     p.add_argument("--methods", default=",".join(METHODS),
                    help="imputation rows to show, comma-separated (default all)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0)
+    add_seed_argument(p)
     p.add_argument("--prefix", default=None, help="file name prefix (default: checkpoint name)")
     add_dataset_arguments(p, default=None)
     p.set_defaults(func=run)
@@ -40,6 +47,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..core.checkpoints import CheckpointError, load_checkpoint
     from ..core.figures import imputation_figure, latent_grid_figure
+    from ..core.files import show_path
     from ..core.imputation import METHODS, impute
     from ..core.latent import encode_images
     from ..core.masks import make_mask
@@ -59,12 +67,16 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return die(f"--out {show_path(out)} is a file; give a folder for the PNGs")
     except OSError as exc:
-        return die(f"cannot create {out}: {exc.strerror or exc}")
+        return die(f"cannot create {show_path(out)}: {exc.strerror or exc}")
     if args.dataset is None:
         args.dataset = str(ckpt.metadata.get("dataset", "mnist"))
     test = load_split(args, "test")
     prefix = args.prefix or Path(args.checkpoint).name.removesuffix(".safetensors")
+    if "/" in prefix or prefix in ("", ".", ".."):
+        return die(f"--prefix must be a plain file name, got {prefix!r}")
     desc = f"{model.config.likelihood}, z={model.latent_dim}"
     note = "" if model.latent_dim == 2 else " (first two latent dimensions)"
     written = []
@@ -93,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         title=f"Imputation, {args.mask.replace('_', ' ')} missing ({desc})", scale=2,
     ))  # fmt: skip
     for path in written:
-        print(path)
+        print(show_path(path))
     sys.stdout.flush()
     return 0
 

@@ -1,4 +1,10 @@
-"""`vae-explorer train`: headless training with a progress bar; Ctrl-C saves what it has."""
+"""`vae-explorer train`: headless training with a progress bar.
+
+Ctrl-C, SIGTERM and SIGHUP stop the run and save the model trained so far. The output
+path is checked before training starts; if saving still fails at the end, the model is
+saved to a fallback file and the message says where. A run that diverges saves its last
+good weights as NAME.last-good.safetensors (never under the name asked for) and exits 1.
+"""
 
 from __future__ import annotations
 
@@ -7,59 +13,63 @@ import shlex
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from ..core.devices import DEVICE_CHOICES
 from ..core.model import ARCHS, LIKELIHOODS
 from ..core.training import LR_SCHEDULES, MATMUL_PRECISIONS, TrainConfig
-from ._common import add_dataset_arguments, die, positive_float, positive_int
+from ._common import (
+    add_command,
+    add_dataset_arguments,
+    add_seed_argument,
+    bounded_int,
+    die,
+    finite_float,
+    positive_float,
+    positive_int,
+)
+
+LAST_GOOD_SUFFIX = ".last-good"
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "train",
         help="train a VAE and save it as a .safetensors checkpoint",
-        description="Train a VAE headless. Ctrl-C stops and saves the model trained so far.",
+        description=__doc__,
     )
     add_dataset_arguments(p)
     p.add_argument("--likelihood", choices=LIKELIHOODS, default="bernoulli",
                    help="bernoulli = cross-entropy, gaussian = squared error")  # fmt: skip
-    p.add_argument("--arch", choices=ARCHS, default="mlp")
-    p.add_argument("--latent-dim", type=positive_int, default=2)
-    p.add_argument("--hidden-dim", type=positive_int, default=256)
-    p.add_argument("--epochs", type=positive_int, default=50)
-    p.add_argument("--batch-size", type=positive_int, default=100)
-    p.add_argument("--lr", type=positive_float, default=TrainConfig.lr)
-    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=TrainConfig.lr_schedule)
-    p.add_argument("--beta", type=float, default=1.0, help="KL weight (1 = the ELBO)")
+    p.add_argument("--arch", choices=ARCHS, default="mlp", help="encoder/decoder networks")
+    p.add_argument("--latent-dim", type=positive_int, default=2, help="size of the latent code z")
+    p.add_argument("--hidden-dim", type=positive_int, default=256, help="units in the hidden layer")
+    p.add_argument("--epochs", type=bounded_int(1, 100_000), default=50, help="passes over the training set")
+    p.add_argument("--batch-size", type=positive_int, default=100, help="images per optimiser step")
+    p.add_argument("--lr", type=positive_float, default=TrainConfig.lr, help="peak learning rate (Adam)")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=TrainConfig.lr_schedule,
+                   help="how the learning rate changes over the run")  # fmt: skip
+    p.add_argument("--beta", type=finite_float, default=1.0, help="KL weight (1 = the ELBO)")
     p.add_argument("--matmul-precision", choices=MATMUL_PRECISIONS, default=TrainConfig.matmul_precision,
                    help="bf16 for the MLP's large products (auto: where the CPU has it)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    add_seed_argument(p)
+    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where to train")
     p.add_argument("--out", type=Path, required=True, help="checkpoint path (.safetensors)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from ..core.data import DatasetError
-    from ..core.devices import DeviceError
+    from ..core.devices import DeviceError, resolve_device
+    from ..core.files import check_writable, show_path
     from ..core.model import ConfigError, VAEConfig
-    from ..core.training import (
-        BatchMetrics,
-        EpochSummary,
-        Snapshot,
-        TrainingControl,
-        TrainingFailed,
-        TrainingFinished,
-        TrainingJob,
-        TrainingStarted,
-        run_job,
-        save_snapshot,
-    )
+    from ..core.training import TrainingJob
 
     try:
         model_config = VAEConfig(args.latent_dim, args.hidden_dim, args.likelihood, args.arch)
@@ -68,89 +78,224 @@ def run(args: argparse.Namespace) -> int:
             lr_schedule=args.lr_schedule, beta=args.beta, seed=args.seed, device=args.device,
             matmul_precision=args.matmul_precision,
         )  # fmt: skip
-    except ConfigError as exc:
+        resolve_device(args.device)
+    except (ConfigError, DeviceError) as exc:
         return die(str(exc))
+    try:  # before training, so a run never ends with nowhere to put its result
+        check_writable(args.out)
+    except OSError as exc:
+        return die(
+            f"cannot write the checkpoint to {show_path(args.out)}: {_reason(exc)} (nothing was trained)"
+        )
     job = TrainingJob(
         model_config, config, dataset=str(args.data_dir) if args.data_dir else args.dataset,
         command=_reconstruct_command(args), download=args.download,
     )  # fmt: skip
-    control = TrainingControl()
-    ctrl_c = _CtrlC(control)
-    bar = None
-    last: Snapshot | None = None
-    finished: TrainingFinished | None = None
-    failure: str | None = None
+    return _Run(args, config.epochs).train(job)
+
+
+class _Run:
+    """One CLI training run: the progress bar, the stop signals and the final save."""
+
+    def __init__(self, args: argparse.Namespace, epochs: int) -> None:
+        self.args = args
+        self.epochs = epochs
+        self.bar: Any = None
+
+    def train(self, job: Any) -> int:
+        from ..core.data import DatasetError
+        from ..core.devices import DeviceError
+        from ..core.model import ConfigError
+        from ..core.training import TrainingControl, run_job
+
+        control = TrainingControl()
+        stop = _StopSignals(control)
+        last = finished = failure = None
+        try:
+            with stop:
+                for ev in run_job(job, control):
+                    last, finished, failure = self._show(ev, stop, last, finished, failure)
+                assert last is not None and finished is not None  # run_job ends with both
+                stop.saving = True  # a signal now must not cut the save short
+                return self._save(last, finished, failure, stop)
+        except DatasetError as exc:
+            return die(str(exc))
+        except (ConfigError, DeviceError) as exc:
+            return die(str(exc))
+        finally:
+            self._quietly(lambda: self.bar is not None and self.bar.close())
+
+    def _show(
+        self, ev: Any, stop: _StopSignals, last: Any, finished: Any, failure: Any
+    ) -> tuple[Any, Any, Any]:
+        """Display one event; returns the (last snapshot, finish, failure) seen so far."""
+        from tqdm import tqdm
+
+        from ..core.training import (
+            BatchMetrics,
+            EpochSummary,
+            Snapshot,
+            TrainingFailed,
+            TrainingFinished,
+            TrainingStarted,
+        )
+
+        if isinstance(ev, TrainingStarted):
+            stop.training = True
+            self.bar = tqdm(
+                total=ev.epochs * ev.batches_per_epoch, unit="batch", disable=self.args.quiet,
+                dynamic_ncols=True, desc=f"train on {ev.device}",
+            )  # fmt: skip
+        elif isinstance(ev, BatchMetrics) and self.bar is not None:
+            bar = self.bar
+
+            def update() -> None:
+                bar.update(ev.batches_per_epoch * (ev.epoch - 1) + ev.batch - bar.n)
+                bar.set_description(f"epoch {ev.epoch}/{self.epochs}")
+                bar.set_postfix(
+                    loss=f"{ev.loss:.2f}", kl=f"{ev.kl:.2f}", img_s=f"{ev.images_per_second:,.0f}"
+                )
+
+            self._quietly(update)
+        elif isinstance(ev, EpochSummary):
+            self._write(
+                f"epoch {ev.epoch:3d}  train loss {ev.train_loss:8.3f}  "
+                f"test ELBO {ev.test_elbo:9.3f}  ({ev.seconds:.2f} s)"
+            )
+        elif isinstance(ev, Snapshot):
+            last = ev
+            if stop.signal_name:
+                self._write(f"interrupted ({stop.signal_name}): saving the model trained so far")
+        elif isinstance(ev, TrainingFailed):
+            failure = ev
+        elif isinstance(ev, TrainingFinished):
+            finished = ev
+        return last, finished, failure
+
+    def _save(self, last: Any, finished: Any, failure: Any, stop: _StopSignals) -> int:
+        from ..core.files import show_path
+
+        out = Path(self.args.out)
+        target = _last_good_path(out) if failure is not None else out
+        path, problem = _save_with_fallback(target, last, finished.metadata)
+        metrics, seconds = finished.metadata["test_metrics"], finished.metadata["train_seconds"]
+        summary = (
+            f"after {finished.epochs_completed} epoch(s) in {seconds:.1f} s: test ELBO "
+            f"{metrics['elbo']:.3f}, reconstruction {metrics['recon']:.3f}, KL {metrics['kl']:.3f}"
+        )
+        self._quietly(lambda: self.bar is not None and self.bar.close())
+        what = "the last good weights" if failure is not None else "the model"
+        if failure is not None:
+            _say(f"error: {failure.message}")
+        if path is None:
+            return die(f"{problem}; {what} could not be saved anywhere else either", 1)
+        if problem:
+            _say(f"error: {problem}")
+            _say(f"saved {what} to {show_path(path)} instead, {summary}")
+            return 1
+        if failure is not None:
+            _say(
+                f"saved the last good weights as {show_path(path)} ({summary}); "
+                f"{show_path(out)} was not written, because the run failed"
+            )
+            return 1
+        _say(f"saved {show_path(path)} {summary}", err=False)
+        return 0
+
+    def _write(self, line: str) -> None:
+        if self.bar is not None:
+            self._quietly(lambda: self.bar.write(line))
+
+    def _quietly(self, action: Any) -> None:
+        """Run a display action; a terminal that is gone (SIGHUP) turns the display off
+        instead of stopping the run before it saves."""
+        try:
+            action()
+        except (OSError, ValueError):
+            if self.bar is not None:
+                self.bar.disable = True
+
+
+def _say(line: str, err: bool = True) -> None:
     try:
-        with ctrl_c:
-            for ev in run_job(job, control):
-                if isinstance(ev, TrainingStarted):
-                    ctrl_c.training = True
-                    bar = tqdm(
-                        total=ev.epochs * ev.batches_per_epoch, unit="batch", disable=args.quiet,
-                        dynamic_ncols=True, desc=f"train on {ev.device}",
-                    )  # fmt: skip
-                elif isinstance(ev, BatchMetrics) and bar is not None:
-                    bar.update(ev.batches_per_epoch * (ev.epoch - 1) + ev.batch - bar.n)
-                    bar.set_description(f"epoch {ev.epoch}/{config.epochs}")
-                    bar.set_postfix(loss=f"{ev.loss:.2f}", kl=f"{ev.kl:.2f}",
-                                    img_s=f"{ev.images_per_second:,.0f}")  # fmt: skip
-                elif isinstance(ev, EpochSummary) and bar is not None:
-                    bar.write(
-                        f"epoch {ev.epoch:3d}  train loss {ev.train_loss:8.3f}  "
-                        f"test ELBO {ev.test_elbo:9.3f}  ({ev.seconds:.2f} s)"
-                    )
-                elif isinstance(ev, Snapshot):
-                    last = ev
-                    if ctrl_c.interrupted and bar is not None:
-                        bar.write("interrupted: saving the model trained so far")
-                elif isinstance(ev, TrainingFailed):
-                    failure = ev.message
-                elif isinstance(ev, TrainingFinished):
-                    finished = ev
-    except DatasetError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    except (ConfigError, DeviceError) as exc:
-        return die(str(exc))
-    finally:
-        if bar is not None:
-            bar.close()
-    assert last is not None and finished is not None  # run_job ends with both
-    path = save_snapshot(args.out, last, finished.metadata)
-    metrics, seconds = finished.metadata["test_metrics"], finished.metadata["train_seconds"]
-    print(
-        f"saved {path} after {finished.epochs_completed} epoch(s) in {seconds:.1f} s: test ELBO "
-        f"{metrics['elbo']:.3f}, reconstruction {metrics['recon']:.3f}, KL {metrics['kl']:.3f}"
-    )
-    if failure:
-        print(f"error: {failure}", file=sys.stderr)
-        return 1
-    return 0
+        print(line, file=sys.stderr if err else sys.stdout, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
-class _CtrlC:
-    """While training, Ctrl-C asks the run to stop (it then saves what it has); before
-    training starts, or a second time, it interrupts as usual."""
+def _reason(exc: OSError) -> str:
+    from ..core.files import show_path
+
+    text = str(exc.strerror or exc)
+    if exc.filename is not None and isinstance(exc, FileNotFoundError):
+        return f"the folder {show_path(exc.filename)} does not exist"
+    return text[0].lower() + text[1:] if text else text
+
+
+def _last_good_path(out: Path) -> Path:
+    """Where a failed run's last good weights go: NAME.last-good.safetensors beside --out."""
+    suffix = out.suffix or ".safetensors"
+    return out.with_name(out.name.removesuffix(out.suffix) + LAST_GOOD_SUFFIX + suffix)
+
+
+def fallback_paths(out: Path) -> list[Path]:
+    """Where to save when ``out`` cannot be written: the user cache folder, then the
+    working directory; the name says when it was saved so nothing is overwritten."""
+    from ..core.classifier import cache_dir
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    name = f"{out.name.removesuffix(out.suffix) or 'model'}-unsaved-{stamp}.safetensors"
+    return [cache_dir() / "unsaved-models" / name, Path.cwd() / name]
+
+
+def _save_with_fallback(target: Path, snapshot: Any, metadata: dict[str, Any]) -> tuple[Path | None, str]:
+    """(where it was saved or None, what went wrong with ``target`` or "")."""
+    from ..core.checkpoints import CheckpointError
+    from ..core.training import save_snapshot
+
+    try:
+        return save_snapshot(target, snapshot, metadata), ""
+    except CheckpointError as exc:
+        problem = str(exc)
+    for candidate in fallback_paths(target):
+        try:
+            candidate.parent.mkdir(parents=True, exist_ok=True)
+            return save_snapshot(candidate, snapshot, metadata), problem
+        except (CheckpointError, OSError):
+            continue
+    return None, problem
+
+
+class _StopSignals:
+    """While training, Ctrl-C, SIGTERM and SIGHUP ask the run to stop (it then saves what
+    it has); before training starts, or a second time, they interrupt as Ctrl-C does.
+    During the final save they are noted and otherwise ignored."""
 
     def __init__(self, control: Any) -> None:
         self.control = control
         self.training = False
-        self.interrupted = False
-        self._previous: Any = None
+        self.saving = False
+        self.signal_name = ""
+        self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if not self.training or self.interrupted:
-            raise KeyboardInterrupt
-        self.interrupted = True
+        name = signal.Signals(signum).name
+        if self.saving:
+            return
+        if not self.training or self.signal_name:
+            raise KeyboardInterrupt(name if signum != signal.SIGINT else "")
+        self.signal_name = name
         self.control.stop()
 
-    def __enter__(self) -> _CtrlC:
+    def __enter__(self) -> _StopSignals:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in STOP_SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
 
 
 def _reconstruct_command(args: argparse.Namespace) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .files import atomic_path, open_regular
 from .image import IMAGE_PIXELS
 from .model import as_image_tensor
 
@@ -132,7 +132,7 @@ def load_or_train_classifier(
     A cache file that is unreadable or mismatched is ignored and replaced (never trusted:
     safetensors holds only tensors, so loading it runs no code).
     """
-    from safetensors.torch import load_file, save
+    from safetensors.torch import load, save
 
     config = config or ClassifierConfig()
     imgs = np.asarray(images)
@@ -144,9 +144,9 @@ def load_or_train_classifier(
     if cache and path.is_file():
         try:
             net = DigitClassifier(config.hidden_dim, n_classes)
-            net.load_state_dict(load_file(str(path)))
+            net.load_state_dict(load(_read_capped(path, net)))
             return net.eval()
-        except Exception:  # a bad cache file is retrained, not fatal
+        except Exception:  # a bad (or changing) cache file is retrained, not fatal
             pass
     net = train_classifier(imgs, labs, config)
     if cache:
@@ -156,13 +156,22 @@ def load_or_train_classifier(
                 {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
                 metadata={"dataset": dataset, "key": key, "recipe": str(RECIPE_VERSION)},
             )
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            with os.fdopen(fd, "wb") as f:
-                f.write(payload)
-            os.replace(tmp, path)
+            with atomic_path(path) as tmp:  # a full disk leaves no partial file behind
+                tmp.write_bytes(payload)
         except OSError:
-            pass  # caching is an optimisation; a read-only cache folder is not an error
+            pass  # caching is an optimisation; a read-only or full cache folder is not an error
     return net
+
+
+def _read_capped(path: Path, net: DigitClassifier) -> bytes:
+    """The cache file's bytes, read into memory (never memory-mapped: a file that changes
+    while it is read must not crash the process), refusing one far larger than the net."""
+    limit = 2 * sum(p.numel() * p.element_size() for p in net.parameters()) + (1 << 20)
+    with open_regular(path) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path}: larger than a cached classifier can be")
+    return data
 
 
 def get_classifier(dataset: str = "mnist", root: str | None = None) -> DigitClassifier:

@@ -1,14 +1,23 @@
-"""Writing files so that a failure never leaves a truncated file or destroys an old one.
+"""Reading and writing files so that a fault is an ordinary error, never a crash or a loss.
 
-Every file the app writes (checkpoints, exports, figures) goes to a temporary file in the
-target's folder, is flushed to disk, and only then renamed over the target; any error
-removes the temporary file and leaves whatever was at the target untouched.
+Writing: every file the app writes (checkpoints, exports, figures, caches) goes to a
+temporary file in the target's folder, is flushed to disk, and only then renamed over the
+target; any error removes the temporary file and leaves whatever was at the target
+untouched. A symlink is written through (its target is replaced, the link stays), an
+existing file keeps its permissions, and a read-only file is refused, not replaced.
+
+Reading: :func:`open_regular` opens a file only if it is a regular file, so a folder, a
+named pipe (which would block) or a device (``/dev/zero`` never ends) is named for what
+it is. Torch-free: core/data uses it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,26 +34,145 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
+class NotAFileError(OSError):
+    """A path names something other than a regular file; ``kind`` says what ("a folder",
+    "a named pipe (FIFO)", "a character device (such as /dev/zero)", ...)."""
+
+    def __init__(self, kind: str, filename: str) -> None:
+        super().__init__(errno.EINVAL, f"Is {kind}, not a regular file", filename)
+        self.kind = kind
+
+
+def show_path(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> str:
+    """``path`` as printable text: bytes that are not UTF-8 appear as \\xNN escapes, so a
+    message about such a file can be printed and shown in the window."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def describe_kind(mode: int) -> str | None:
+    """What a file of this ``st_mode`` is when it is not a regular file ("a folder", ...);
+    None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device (such as /dev/zero)"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "something other than a regular file"
+
+
+def open_regular(path: str | os.PathLike[str]) -> io.BufferedReader:
+    """``path`` opened for binary reading if it is a regular file.
+
+    Raises FileNotFoundError, NotAFileError (saying what it is) or another OSError. The
+    open never blocks: a FIFO is opened non-blocking and refused from its fstat.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        kind = describe_kind(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise NotAFileError(kind, show_path(path))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def write_target(path: str | os.PathLike[str]) -> Path:
+    """Where a write to ``path`` lands: a symlink's final target (so the link survives and
+    the file it points to is updated), else ``path`` itself."""
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """Raise an OSError with a plain reason if ``path`` cannot be written as a file, by
+    creating (and removing) a temporary file beside it: a missing folder, a folder given as
+    the file, a read-only file, a folder or file system that refuses writes.
+
+    Used before long work (training) so that it does not end with nothing saved.
+    """
+    target = write_target(path)
+    _check_target(target)
+    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".check", dir=_folder(target))
+    os.close(fd)
+    os.unlink(name)
+    return target
+
+
+def _folder(target: Path) -> Path:
+    return target.parent if str(target.parent) else Path(".")
+
+
+def _check_target(target: Path) -> os.stat_result | None:
+    """The target's stat (None if it does not exist yet); OSError if it cannot be replaced."""
+    folder = _folder(target)
+    try:
+        folder_stat = folder.stat()
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, "No such folder", show_path(folder)) from None
+    if not stat.S_ISDIR(folder_stat.st_mode):
+        raise NotADirectoryError(errno.ENOTDIR, "Not a folder", show_path(folder))
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "It is a folder, not a file", show_path(target))
+    if stat.S_ISREG(st.st_mode) and not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        # Judged by the mode bits, not os.access: root may write anything, but a file
+        # someone made read-only is not to be replaced without a word.
+        raise PermissionError(errno.EACCES, "The file is read-only", show_path(target))
+    kind = describe_kind(st.st_mode)
+    if kind is not None:
+        raise NotAFileError(kind, show_path(target))
+    return st
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """A temporary path beside ``path`` (same suffix, so writers that choose a format by
     suffix still work); renamed to ``path`` when the block ends without error.
 
-    Raises OSError (FileNotFoundError for a missing folder) before anything is written.
+    Raises OSError before anything is written when the target cannot be replaced: a
+    missing folder (FileNotFoundError), a folder as the target (IsADirectoryError), a
+    read-only file (PermissionError), a folder that refuses new files.
     """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(2, "No such folder", str(folder))
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=folder)
+    target = write_target(path)
+    existing = _check_target(target)
+    folder = _folder(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=folder)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private (0600)
-        os.replace(tmp, path)
+        # mkstemp makes the file private (0600): an existing file keeps its own mode, a new
+        # one gets the usual mode for new files.
+        mode = stat.S_IMODE(existing.st_mode) if existing is not None else 0o666 & ~_UMASK
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
     except BaseException:  # an interrupt mid-write must not leave the temporary file either
         tmp.unlink(missing_ok=True)
         raise
+    _sync_folder(folder)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (best effort: not every system can fsync a folder)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .image import IMAGE_SIDE
-from .model import VAE, as_image_tensor
+from .devices import available_memory
+from .image import IMAGE_PIXELS, IMAGE_SIDE
+from .model import VAE, InputError, as_image_tensor
 
 GRID_SPACINGS = ("gaussian", "visible")
 Range = tuple[float, float]
@@ -106,13 +107,38 @@ def grid_latents(
 
 
 @torch.no_grad()
-def decode_latents(model: VAE, z: Any) -> np.ndarray:
-    """Mean images [N, 28, 28] float32 in [0, 1] for latent codes z [N, latent_dim]."""
+def decode_latents(model: VAE, z: Any, batch_size: int = 10_000) -> np.ndarray:
+    """Mean images [N, 28, 28] float32 in [0, 1] for latent codes z [N, latent_dim].
+
+    Decoded in batches into one output array, so memory is the result plus one batch; a
+    result that cannot fit in free memory is refused (InputError) before any work.
+    """
+    try:
+        zs = np.asarray(z, np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"latent codes must be an array of numbers ({exc})") from None
+    if zs.ndim == 1:
+        zs = zs[None]
+    if zs.ndim != 2 or zs.shape[1] != model.latent_dim:
+        raise InputError(
+            f"latent codes must have shape [N, {model.latent_dim}] (this model's latent size), got {zs.shape}"
+        )
+    needed = zs.shape[0] * IMAGE_PIXELS * 4
+    if needed > available_memory():
+        raise InputError(
+            f"decoding {zs.shape[0]:,} latent codes needs {needed / 1e9:,.1f} GB for the images, "
+            f"more than the {available_memory() / 1e9:,.1f} GB of memory free"
+        )
+    out = np.empty((zs.shape[0], IMAGE_SIDE, IMAGE_SIDE), np.float32)
     was_training = model.training
     model.eval()
-    zt = torch.as_tensor(np.asarray(z, np.float32)).to(model.device)
-    out = model.decode(zt).float().cpu().numpy().reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
-    model.train(was_training)
+    try:
+        for start in range(0, zs.shape[0], batch_size):
+            zt = torch.from_numpy(zs[start : start + batch_size]).to(model.device)
+            images = model.decode(zt).float().cpu().numpy()
+            out[start : start + batch_size] = images.reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
+    finally:
+        model.train(was_training)
     return out
 
 

@@ -33,6 +33,11 @@ class ConfigError(ValueError):
     """A model or training configuration value is out of range."""
 
 
+class InputError(ValueError):
+    """Images or latent codes given to a model are unusable: wrong shape, pixel values out
+    of range, NaN or infinity. The message names what was given and what is expected."""
+
+
 @dataclass(frozen=True)
 class VAEConfig:
     """Sizes, likelihood and architecture of a VAE."""
@@ -127,6 +132,11 @@ class VAE(nn.Module):
     # --- networks -------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior q(z|x) = N(mu, diag(exp(logvar))) for images x [B, 784] in [0, 1]."""
+        if x.ndim < 1 or x.shape[-1] != IMAGE_PIXELS:
+            raise InputError(
+                f"images must have {IMAGE_PIXELS} pixels each ({IMAGE_SIDE} x {IMAGE_SIDE}, flattened), "
+                f"got shape {tuple(x.shape)}"
+            )
         if self.config.arch == "mlp":
             h = torch.tanh(self.enc_hidden(x))
             return self.enc_mu(h), self.enc_logvar(h)
@@ -134,6 +144,11 @@ class VAE(nn.Module):
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         """Pre-sigmoid decoder output [B, 784]; the mean image is its sigmoid."""
+        if z.ndim < 1 or z.shape[-1] != self.config.latent_dim:
+            raise InputError(
+                f"latent codes must have {self.config.latent_dim} values each (this model's latent "
+                f"size), got shape {tuple(z.shape)}"
+            )
         if self.config.arch == "mlp":
             return self.dec_out(torch.tanh(self.dec_hidden(z)))
         return self.decoder(z)
@@ -208,24 +223,57 @@ def log_standard_normal(z: torch.Tensor) -> torch.Tensor:
 
 
 def as_image_tensor(images: Any, device: torch.device | str | None = None) -> torch.Tensor:
-    """Images as float32 [N, 784] in [0, 1]: accepts uint8 (0-255) or float arrays/tensors."""
-    t = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
+    """Images as float32 [N, 784] in [0, 1]: accepts uint8 (0-255) or float arrays/tensors.
+
+    The boundary where data enters the maths: wrong shapes, values outside [0, 1], NaN and
+    infinities are refused here (InputError naming how many and where), not deep in torch.
+    """
+    try:
+        t = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise InputError(f"images must be an array of numbers ({exc})") from None
     if t.dtype == torch.uint8:
         t = t.to(torch.float32) / 255.0
     else:
+        if t.is_complex():
+            raise InputError(f"images must hold real numbers, got {t.dtype}")
         t = t.to(torch.float32)
-        if t.numel() and (float(t.min()) < 0.0 or float(t.max()) > 1.0):
-            raise ValueError(
-                "float images must hold pixel values in [0, 1] (pass uint8 for 0-255), got "
-                f"values in [{float(t.min()):g}, {float(t.max()):g}]"
-            )
     if t.ndim >= 2 and t.shape[-2:] == (IMAGE_SIDE, IMAGE_SIDE):
         t = t.reshape(*t.shape[:-2], IMAGE_PIXELS)
     if t.ndim == 1:
         t = t.unsqueeze(0)
     if t.ndim != 2 or t.shape[1] != IMAGE_PIXELS:
-        raise ValueError(
+        raise InputError(
             f"images must have shape [N, {IMAGE_PIXELS}] or [N, {IMAGE_SIDE}, {IMAGE_SIDE}], got "
-            f"{tuple(np.shape(images))}"
+            f"{tuple(t.shape) if isinstance(images, torch.Tensor) else tuple(np.shape(images))}"
         )
+    if t.numel():
+        _check_finite(t)
+        low, high = float(t.min()), float(t.max())
+        if low < 0.0 or high > 1.0:
+            raise InputError(
+                "float images must hold pixel values in [0, 1] (pass uint8 for 0-255), got "
+                f"values in [{low:g}, {high:g}]"
+            )
     return t.to(device) if device is not None else t
+
+
+def _check_finite(t: torch.Tensor) -> None:
+    """InputError naming how many pixels are NaN / infinite and where the first few are."""
+    bad = ~torch.isfinite(t)
+    if not bool(bad.any()):
+        return
+    nan = int(torch.isnan(t).sum())
+    inf = int(bad.sum()) - nan
+    where = []
+    for image, pixel in bad.nonzero()[:3].tolist():
+        row, col = divmod(pixel, IMAGE_SIDE)
+        where.append(f"image {image} pixel {pixel} (row {row}, column {col})")
+    counts = " and ".join(
+        f"{n} {what}" for n, what in ((nan, "NaN"), (inf, "infinite (or too large for float32)")) if n
+    )
+    images = int(bad.any(1).sum())
+    raise InputError(
+        f"images contain {counts} pixel value(s) in {images} of {t.shape[0]} image(s), first at "
+        f"{'; '.join(where)}; pixel values must be finite numbers in [0, 1]"
+    )

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ..files import NotAFileError, open_regular, show_path
+
 
 class DatasetError(Exception):
     """A dataset cannot be found, downloaded or used; the message says what to do."""
@@ -23,7 +25,7 @@ class IDXError(DatasetError):
     """An IDX file is malformed. ``path`` names the file, ``fault`` what is wrong."""
 
     def __init__(self, path: str | os.PathLike[str], fault: str) -> None:
-        self.path = str(path)
+        self.path = show_path(path)
         self.fault = fault
         super().__init__(f"{self.path}: {fault}")
 
@@ -40,6 +42,8 @@ _IDX_DTYPES: dict[int, np.dtype[Any]] = {
 # The largest body we accept (MNIST's largest file is 47 MB): a small gzip file must not be
 # able to make us inflate gigabytes.
 _MAX_IDX_BYTES = 256 << 20
+# Image data has 3 dimensions, labels 1; numpy itself stops at 64.
+MAX_IDX_DIMS = 16
 
 
 def _native(dtype: np.dtype[Any]) -> np.dtype[Any]:
@@ -48,17 +52,34 @@ def _native(dtype: np.dtype[Any]) -> np.dtype[Any]:
 
 
 def open_maybe_gzip(path: Path) -> io.BufferedIOBase:
-    """``path`` opened for reading, through gzip when its content is gzip."""
+    """``path`` opened for reading, through gzip when its content is gzip.
+
+    IDXError if it cannot be read or is not a regular file (a folder, a named pipe, a
+    device such as /dev/zero), saying which.
+    """
     try:
-        with open(path, "rb") as f:
-            head = f.read(2)
+        f = open_regular(path)
+    except FileNotFoundError:
+        raise IDXError(show_path(path), "file not found") from None
+    except NotAFileError as exc:
+        raise IDXError(show_path(path), f"this is {exc.kind}, not an IDX file") from None
     except OSError as exc:
-        raise IDXError(path, f"cannot read the file ({exc.strerror or exc})") from exc
+        raise IDXError(show_path(path), f"cannot read the file ({exc.strerror or exc})") from exc
+    try:
+        head = f.read(2)
+        f.seek(0)
+    except OSError as exc:
+        f.close()
+        raise IDXError(show_path(path), f"cannot read the file ({exc.strerror or exc})") from exc
+    if not head:
+        f.close()
+        raise IDXError(show_path(path), "file is empty")
     if head == b"\x1f\x8b":
-        return gzip.GzipFile(path, "rb")
+        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
     if path.suffix == ".gz":
-        raise IDXError(path, "not a gzip file (the name ends in .gz but the content does not)")
-    return open(path, "rb")
+        f.close()
+        raise IDXError(show_path(path), "not a gzip file (the name ends in .gz but the content does not)")
+    return f  # type: ignore[return-value]
 
 
 def _read_exact(stream: io.BufferedIOBase, n: int, path: Path, what: str) -> bytes:
@@ -81,12 +102,9 @@ def read_idx(
     ``expect_dtype`` / ``expect_tail`` (the dimensions after the first) are checked from the
     header, before the body is read, so a wrong file is refused without inflating it.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise IDXError(path, "file not found")
-    if path.stat().st_size == 0:
-        raise IDXError(path, "file is empty")
+    path = Path(os.fsdecode(path))
     with open_maybe_gzip(path) as stream:
+        file_size = os.fstat(stream.fileno()).st_size
         is_gzip = isinstance(stream, gzip.GzipFile)
         magic = _read_exact(stream, 4, path, "the 4-byte magic number")
         if magic[0] != 0 or magic[1] != 0:
@@ -97,6 +115,10 @@ def read_idx(
         ndim = magic[3]
         if ndim == 0:
             raise IDXError(path, "IDX header declares 0 dimensions")
+        if ndim > MAX_IDX_DIMS:
+            raise IDXError(
+                path, f"IDX header declares {ndim} dimensions; at most {MAX_IDX_DIMS} are supported"
+            )
         shape = tuple(
             int(v) for v in np.frombuffer(_read_exact(stream, 4 * ndim, path, "the dimensions"), ">u4")
         )
@@ -110,11 +132,11 @@ def read_idx(
         for dim in shape:  # Python ints: a hostile header cannot overflow the product
             count *= dim
         nbytes = count * dtype.itemsize
-        if not is_gzip and nbytes > path.stat().st_size - 4 - 4 * ndim:
+        if not is_gzip and nbytes > file_size - 4 - 4 * ndim:
             raise IDXError(
                 path,
                 f"file is truncated: the header declares shape {shape} ({nbytes} bytes of data) "
-                f"but the file holds {path.stat().st_size - 4 - 4 * ndim}",
+                f"but the file holds {file_size - 4 - 4 * ndim}",
             )
         if nbytes > _MAX_IDX_BYTES:
             raise IDXError(path, f"declared size {shape} ({nbytes} bytes) is implausibly large")
@@ -125,7 +147,10 @@ def read_idx(
             raise IDXError(path, f"corrupt or truncated gzip data after the body ({exc})") from exc
         if trailing:
             raise IDXError(path, f"unexpected data after the {nbytes}-byte body of shape {shape}")
-    return np.frombuffer(body, dtype).reshape(shape).astype(_native(dtype))
+    try:
+        return np.frombuffer(body, dtype).reshape(shape).astype(_native(dtype))
+    except (ValueError, MemoryError) as exc:
+        raise IDXError(path, f"cannot hold data of shape {shape} ({exc})") from None
 
 
 def write_idx(path: str | os.PathLike[str], array: np.ndarray, compress: bool = True) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import show_path
 from ..image import IMAGE_SIDE
 from .idx import DatasetError, IDXError, read_idx
 
@@ -100,9 +101,13 @@ class Dataset:
 
 
 def find_file(folder: Path, stem: str) -> Path | None:
-    """``folder/stem.gz`` or ``folder/stem``, whichever exists first."""
+    """``folder/stem.gz`` or ``folder/stem``, whichever exists first.
+
+    Anything by that name counts (a pipe, a device, a folder): reading it then says what
+    it is, instead of calling a file that is there "missing".
+    """
     for candidate in (folder / f"{stem}.gz", folder / stem):
-        if candidate.is_file():
+        if candidate.exists():
             return candidate
     return None
 
@@ -165,9 +170,10 @@ def load_dataset(
     if split not in SPLIT_FILES:
         raise DatasetError(f"unknown split {split!r}; use 'train' or 'test'")
     if root is not None:
-        folder = Path(root)
+        folder = Path(os.fsdecode(root))
         if not folder.is_dir():
-            raise DatasetError(f"{folder}: no such folder")
+            what = "not a folder" if folder.exists() else "no such folder"
+            raise DatasetError(f"{show_path(folder)}: {what}")
         classes = DATASETS[name].classes if name in DATASETS else MNIST_CLASSES
         return read_split(folder, split, classes, name)
     info = dataset_info(name)

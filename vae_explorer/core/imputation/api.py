@@ -28,15 +28,16 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..devices import available_memory
 from ..image import IMAGE_PIXELS, IMAGE_SIDE
-from ..model import VAE, as_image_tensor
+from ..model import VAE, InputError, as_image_tensor
 from . import samplers
 from .samplers import INIT_SAMPLES, Part
 
@@ -124,6 +125,7 @@ def impute_multiple(
     init: str = DEFAULT_INIT,
     num_imputations: int = 8,
     pixel_noise: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> Imputation:
     """Point estimate plus ``num_imputations`` draws from the method's conditional.
 
@@ -136,6 +138,8 @@ def impute_multiple(
     start: "fill" encodes the filled image (Rezende et al.'s cold start), "importance"
     draws each chain's first z by importance resampling from p(z | x_obs) (100 draws),
     "prior" draws it from p(z) (the exact start when nothing is observed; tests use it).
+    Any ``samples`` fits in memory (draws and chains are taken in chunks); ``progress``
+    is called with the number of images done after each chunk of images.
     """
     if method not in METHODS:
         raise ValueError(f"unknown imputation method {method!r}; choose one of {METHODS}")
@@ -154,6 +158,7 @@ def impute_multiple(
     x_all = as_image_tensor(images).to(device)
     m_all = as_mask(mask, x_all.shape[0]).to(device)
     b_all = x_all.shape[0]
+    _check_result_fits(num_imputations, b_all)
     generator = torch.Generator(device=device).manual_seed(int(seed))
     was_training = model.training
     model.eval()
@@ -178,20 +183,69 @@ def impute_multiple(
                 if method == "single":
                     part = samplers.single(*args)
                 elif method == "pseudo_gibbs":
-                    part = samplers.pseudo_gibbs(*args, refill=refill, init=init)
+                    part = _chains(samplers.pseudo_gibbs, args, {"refill": refill, "init": init})
                 elif method == "mwg":
-                    part = samplers.mwg(*args, init=init)
+                    part = _chains(samplers.mwg, args, {"init": init})
                 else:
-                    part = samplers.importance(*args)
+                    part = samplers.importance(*args, max_rows=_ROWS_PER_CHUNK)
                 if pixel_noise:
                     part.draws = model.sample_pixels(torch.logit(part.draws, eps=1e-6), generator)
                 parts.append(part)
+                if progress is not None:
+                    progress(min(start + chunk, b_all))
     finally:
         model.train(was_training)
     return _assemble(parts, x_all, m_all, method, steps, samples, num_imputations, out_device)
 
 
 # --- helpers ------------------------------------------------------------------------------
+def _chains(sampler: Callable[..., Part], args: tuple[Any, ...], options: dict[str, Any]) -> Part:
+    """Run a chain sampler, splitting its chains into groups when images x chains would
+    exceed ``_ROWS_PER_CHUNK`` rows. Chains are independent, so the groups' estimates are
+    averaged by their chain counts and their draws concatenated."""
+    model, x, m, x_fill, steps, samples, n_draws, g = args
+    total = max(samples, n_draws)
+    per_group = max(1, _ROWS_PER_CHUNK // x.shape[0])
+    if total <= per_group:
+        return sampler(*args, **options)
+    mean = torch.zeros_like(x)
+    draws, acceptance, accepted = (
+        [],
+        torch.zeros(x.shape[0], device=x.device),
+        torch.zeros(x.shape[0], device=x.device),
+    )
+    for first in range(0, total, per_group):
+        chains = min(per_group, total - first)
+        counted = max(0, min(chains, samples - first))  # chains that enter the point estimate
+        wanted = max(0, min(chains, n_draws - first))  # chains whose final state is a draw
+        part = sampler(model, x, m, x_fill, steps, max(counted, 1), max(wanted, chains), g, **options)
+        if counted:
+            mean += part.mean * (counted / samples)
+        draws.append(part.draws[:wanted])
+        if part.acceptance is not None and part.accepted_fraction is not None:
+            acceptance += part.acceptance * (chains / total)
+            accepted += part.accepted_fraction * (chains / total)
+    has_acceptance = sampler is samplers.mwg
+    return Part(
+        mean,
+        torch.cat(draws),
+        acceptance=acceptance if has_acceptance else None,
+        accepted_fraction=accepted if has_acceptance else None,
+    )
+
+
+def _check_result_fits(num_imputations: int, images: int) -> None:
+    """InputError when the draws asked for ([M, B, 784] float32, held a few times over
+    while assembled) would not fit in the memory that is free."""
+    needed = 4 * num_imputations * images * IMAGE_PIXELS * 4
+    free = available_memory()
+    if needed > free:
+        raise InputError(
+            f"{num_imputations:,} imputations of {images:,} image(s) need about {needed / 1e9:,.1f} GB, "
+            f"more than the {free / 1e9:,.1f} GB of memory free; ask for fewer"
+        )
+
+
 _threads_lock = threading.Lock()
 _threads_users = 0
 _threads_saved = 1

@@ -38,12 +38,14 @@ def evaluate_imputations(
     seed: int = 0,
     fill: str = "zero",
     progress: Callable[[str], None] | None = None,
+    on_images: Callable[[str, int], None] | None = None,
 ) -> list[EvalRow]:
     """Missing-pixel MSE, classifier accuracy and time for each method, with reference rows.
 
     "complete" is the classifier on the original images and "masked" on the images with
     their missing pixels set to the fill (what the model is given). ``classifier`` needs a
-    ``predict(images) -> labels`` method; without it accuracies are None.
+    ``predict(images) -> labels`` method; without it accuracies are None. ``progress(method)``
+    is called as each method starts, ``on_images(method, images_done)`` as it goes.
     """
     x = as_image_tensor(images)
     m = as_mask(mask, x.shape[0])
@@ -66,7 +68,10 @@ def evaluate_imputations(
         if progress is not None:
             progress(method)
         start = time.perf_counter()
-        res = impute_multiple(model, x, m, method, steps, samples, seed, fill, num_imputations=1)
+        step = None if on_images is None else _for_method(on_images, method)
+        res = impute_multiple(
+            model, x, m, method, steps, samples, seed, fill, num_imputations=1, progress=step
+        )
         seconds = time.perf_counter() - start
         extra = ""
         if res.acceptance is not None:
@@ -85,16 +90,20 @@ def evaluate_imputations(
     return rows
 
 
+def _for_method(on_images: Callable[[str, int], None], method: str) -> Callable[[int], None]:
+    return lambda done: on_images(method, done)
+
+
 def format_table(rows: list[EvalRow], reference: str = "single") -> str:
     """The evaluation rows as a fixed-width text table; "vs single" is the relative MSE."""
     base = next((r.mse for r in rows if r.name == reference), None)
     lines = [
-        f"{'method':<14}{'MSE (missing)':>14}{'vs ' + reference:>11}{'accuracy':>10}{'ms/image':>10}  notes",
-        "-" * 72,
+        f"{'method':<14}{'MSE (missing)':>14}{'vs ' + reference:>11}{'accuracy':>10}{'ms/image':>12}  notes",
+        "-" * 74,
     ]
     for r in rows:
         rel = f"{100 * (r.mse / base - 1):+.1f}%" if base and r.name not in ("complete",) else ""
         acc = f"{100 * r.accuracy:.2f}%" if r.accuracy is not None else "-"
         ms = f"{r.ms_per_image:.3f}" if r.ms_per_image is not None else "-"
-        lines.append(f"{r.name:<14}{r.mse:>14.5f}{rel:>11}{acc:>10}{ms:>10}  {r.extra}".rstrip())
+        lines.append(f"{r.name:<14}{r.mse:>14.5f}{rel:>11}{acc:>10}{ms:>12}  {r.extra}".rstrip())
     return "\n".join(lines)

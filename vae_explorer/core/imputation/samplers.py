@@ -171,9 +171,15 @@ def mwg(
 
 def importance(
     model: VAE, x: torch.Tensor, m: torch.Tensor, x_fill: torch.Tensor, steps: int, samples: int,
-    n_draws: int, g: torch.Generator,
+    n_draws: int, g: torch.Generator, max_rows: int | None = None,
 ) -> Part:  # fmt: skip
-    """Self-normalised importance sampling; later rounds re-encode the previous imputation."""
+    """Self-normalised importance sampling; later rounds re-encode the previous imputation.
+
+    With more than ``max_rows`` draws in all (images x samples) the draws are taken in
+    chunks (:func:`_importance_chunked`), so memory stays bounded for any ``samples``.
+    """
+    if max_rows is not None and x.shape[0] * samples > max_rows:
+        return _importance_chunked(model, x, m, x_fill, steps, samples, n_draws, g, max_rows)
     x_q = x_fill
     mean = x_fill
     for _ in range(steps):
@@ -187,3 +193,54 @@ def importance(
     draws = torch.gather(means, 1, idx[:, :, None].expand(-1, -1, means.shape[2]))
     ess = 1.0 / w.double().square().sum(1)
     return Part(mean, draws.transpose(0, 1), ess=ess.float())
+
+
+def _importance_chunked(
+    model: VAE, x: torch.Tensor, m: torch.Tensor, x_fill: torch.Tensor, steps: int, samples: int,
+    n_draws: int, g: torch.Generator, max_rows: int,
+) -> Part:  # fmt: skip
+    """:func:`importance` over chunks of draws, with running (log-space) weight totals.
+
+    The weighted mean is rescaled as each chunk raises the total; each of the ``n_draws``
+    resampled draws is kept or replaced by a draw from the new chunk with probability
+    chunk weight / total weight (a one-item weighted reservoir), which is exactly
+    resampling from all the draws at once without holding them.
+    """
+    b, pixels = x.shape
+    per_chunk = max(1, max_rows // b)
+    x_q = x_fill
+    mean = x_fill
+    draws = torch.zeros((n_draws, b, pixels), dtype=x.dtype, device=x.device)
+    log_total = log_square = torch.full((b,), -math.inf, dtype=torch.float64, device=x.device)
+    for step in range(steps):
+        last = step == steps - 1
+        mu, logvar = model.encode(x_q)
+        log_total = torch.full((b,), -math.inf, dtype=torch.float64, device=x.device)
+        log_square = log_total.clone()
+        weighted = torch.zeros((b, pixels), dtype=torch.float64, device=x.device)
+        for start in range(0, samples, per_chunk):
+            k = min(per_chunk, samples - start)
+            logits, _, log_w = weighted_draws(model, x, mu, logvar, k, g, observed=~m)
+            lw = log_w.double()
+            means = torch.sigmoid(logits)
+            chunk_total = torch.logsumexp(lw, 1)
+            new_total = torch.logaddexp(log_total, chunk_total)
+            keep = torch.exp(log_total - new_total).nan_to_num(0.0)
+            rel = torch.exp(lw - new_total[:, None]).nan_to_num(0.0)
+            weighted = (
+                weighted * keep[:, None] + torch.einsum("bk,bkp->bp", rel.to(means.dtype), means).double()
+            )
+            log_square = torch.logaddexp(log_square, torch.logsumexp(2 * lw, 1))
+            if last:
+                replace = torch.rand((n_draws, b), generator=g, device=x.device) < (1 - keep)[None].to(
+                    x.dtype
+                )
+                w = torch.softmax(lw, 1).to(x.dtype)
+                idx = torch.multinomial(w, n_draws, replacement=True, generator=g)  # [b, M]
+                picked = torch.gather(means, 1, idx[:, :, None].expand(-1, -1, pixels)).transpose(0, 1)
+                draws = torch.where(replace[:, :, None], picked, draws)
+            log_total = new_total
+        mean = weighted.to(x.dtype)
+        x_q = torch.where(m, mean, x)
+    ess = torch.exp(2 * log_total - log_square)
+    return Part(mean, draws, ess=ess.float())

@@ -1,0 +1,209 @@
+"""CLI faults fed for real: every error is one line with the right exit status; sizes and
+seeds are bounded; Ctrl-C while starting is quiet; the output of `train` is checked before
+training; SIGTERM / SIGHUP save like Ctrl-C; a failed save falls back; a diverged run
+never leaves a file that looks like a result."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from checkpoint_files import remount_read_only, tmpfs
+
+from vae_explorer.cli import build_parser, main
+from vae_explorer.core.checkpoints import load_checkpoint, save_checkpoint
+from vae_explorer.core.model import VAE, VAEConfig
+
+
+@pytest.fixture
+def data_dir(make_idx_folder):
+    return make_idx_folder(600, 200)
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    torch.manual_seed(0)
+    return save_checkpoint(VAE(VAEConfig(hidden_dim=16)), tmp_path / "tiny.safetensors", {"dataset": "mnist"})
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str]:
+    """(exit status, stderr) of an in-process run, argparse exits included."""
+    try:
+        code = main(args)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    return code, capsys.readouterr().err
+
+
+def assert_one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+HUGE = str(10**23)
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (
+            ["train", "--seed", HUGE, "--out", "{tmp}/m.safetensors"],
+            2,
+            "--seed: must be at most 4,294,967,295",
+        ),
+        (["eval", "{ckpt}", "--seed", HUGE], 2, "--seed: must be at most"),
+        (["impute-eval", "{ckpt}", "--seed", HUGE], 2, "--seed: must be at most"),
+        (["figures", "{ckpt}", "--out", "{tmp}", "--seed", "-1"], 2, "--seed: must be >= 0"),
+        (["figures", "{ckpt}", "--out", "{tmp}", "--grid", "3000"], 2, "--grid: must be at most 200"),
+        (["impute-eval", "{ckpt}", "--samples", "3000000000"], 2, "--samples: must be at most 10,000,000"),
+        (["eval", "{ckpt}", "--iwae", HUGE], 2, "--iwae: must be at most 1,000,000"),
+        (["eval", "{tmp}"], 2, "this is a folder, not a checkpoint file"),
+        (["eval", "{tmp}/absent.safetensors"], 2, "no such file"),
+        (["eval", "{custom}"], 2, "pass that folder with --data-dir"),
+        (["train", "--data-dir", "{tmp}/none", "--out", "{tmp}/m.safetensors"], 2, "no such folder"),
+        (["train", "--epochs", "1", "--out", "{tmp}/no/such/m.safetensors"], 2, "folder .* does not exist"),
+        (["train", "--epochs", "1", "--out", "{tmp}"], 2, "is a folder, not a file"),
+        (["train", "--beta", "inf", "--out", "{tmp}/m.safetensors"], 2, "--beta: must be a finite number"),
+        (["frobnicate"], 2, "invalid choice"),
+    ],
+)
+def test_every_error_is_one_line_with_its_exit_status(tmp_path, checkpoint, capsys, argv, code, message):
+    custom = save_checkpoint(
+        VAE(VAEConfig(hidden_dim=8)), tmp_path / "custom.safetensors", {"dataset": "custom"}
+    )
+    names = {"tmp": str(tmp_path), "ckpt": str(checkpoint), "custom": str(custom)}
+    got, err = run_cli([a.format(**names) for a in argv], capsys)
+    assert got == code and re.search(message, assert_one_line(err)), err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+@pytest.mark.parametrize("command", ["train", "impute-eval"])
+def test_cuda_without_cuda_is_one_line(tmp_path, checkpoint, data_dir, capsys, command):
+    argv = (
+        ["train", "--data-dir", str(data_dir), "--out", str(tmp_path / "m.safetensors")]
+        if command == "train"
+        else ["impute-eval", str(checkpoint), "--data-dir", str(data_dir)]
+    )
+    code, err = run_cli([*argv, "--device", "cuda"], capsys)
+    assert code == 2 and "CUDA was requested" in assert_one_line(err)
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_ctrl_c_while_a_command_is_starting_is_one_quiet_line(checkpoint, data_dir):
+    """The commands import torch for a second or more: a Ctrl-C then used to print a
+    30-line KeyboardInterrupt traceback."""
+    for delay in (0.4, 1.0, 2.0):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vae_explorer", "eval", str(checkpoint), "--data-dir", str(data_dir),
+             "--iwae", "2000"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(delay)  # timing the signal, not waiting for a result
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert "Traceback" not in err, err
+        assert proc.returncode == 130 and err.strip().splitlines()[-1] == "interrupted", (delay, err)
+
+
+def test_train_to_a_read_only_file_system_fails_before_training(tmp_path, data_dir, capsys):
+    with tmpfs(tmp_path / "ro") as disk:
+        remount_read_only(disk)
+        code, err = run_cli(
+            ["train", "--data-dir", str(data_dir), "--out", str(disk / "m.safetensors")], capsys
+        )
+    assert code == 2 and "read-only file system (nothing was trained)" in assert_one_line(err)
+
+
+def _train_process(data_dir: Path, out: Path) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vae_explorer", "train", "--data-dir", str(data_dir), "--epochs", "100000",
+         "--batch-size", "50", "--hidden-dim", "16", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    deadline = time.time() + 180
+    for line in proc.stdout:  # wait for the first finished epoch
+        if "test ELBO" in line or time.time() > deadline:
+            break
+    return proc
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_stop_and_save_like_ctrl_c(tmp_path, data_dir, name):
+    out = tmp_path / "stopped.safetensors"
+    proc = _train_process(data_dir, out)
+    proc.send_signal(getattr(signal, name))
+    output, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 0, output
+    assert f"interrupted ({name}): saving the model trained so far" in output
+    assert f"saved {out}" in output and "Traceback" not in output
+    assert load_checkpoint(out).metadata["epochs_completed"] >= 1
+
+
+def test_a_save_that_fails_at_the_end_falls_back_and_says_where(tmp_path, data_dir):
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    proc = _train_process(data_dir, folder / "m.safetensors")
+    folder.rmdir()  # the output folder vanishes while training (an unplugged disk)
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 1, output
+    fallback_dir = Path(os.environ["VAE_EXPLORER_CACHE_DIR"]) / "unsaved-models"
+    (saved,) = fallback_dir.glob("m-unsaved-*.safetensors")
+    assert f"saved the model to {saved} instead" in output
+    assert "cannot save" in output and "Traceback" not in output
+    assert load_checkpoint(saved).metadata["epochs_completed"] >= 1
+
+
+def test_a_diverged_run_saves_only_its_last_good_weights_under_a_clear_name(tmp_path, data_dir, capsys):
+    out = tmp_path / "m.safetensors"
+    out.write_bytes(b"an earlier result the failed run must not touch")
+    code, err = run_cli(["train", "--data-dir", str(data_dir), "--epochs", "3", "--hidden-dim", "16",
+                         "--lr", "1e6", "--out", str(out), "--quiet"], capsys)  # fmt: skip
+    assert code == 1, err
+    last_good = tmp_path / "m.last-good.safetensors"
+    assert load_checkpoint(last_good).model is not None
+    assert out.read_bytes() == b"an earlier result the failed run must not touch"
+    assert "error: " in err and f"saved the last good weights as {last_good}" in err
+    assert f"{out} was not written" in err and "Traceback" not in err
+
+
+def test_eval_and_impute_eval_show_progress_bars(checkpoint, data_dir, capsys):
+    assert main(["eval", str(checkpoint), "--data-dir", str(data_dir), "--iwae", "50"]) == 0
+    err = capsys.readouterr().err
+    assert "IWAE K=50" in err and "200/200" in err
+    assert main(["impute-eval", str(checkpoint), "--data-dir", str(data_dir), "--n", "30",
+                 "--methods", "single,importance", "--samples", "20"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "single" in err and "importance" in err and "30/30" in err
+    assert main(["eval", str(checkpoint), "--data-dir", str(data_dir), "--quiet"]) == 0
+    assert "200/200" not in capsys.readouterr().err
+
+
+def test_every_option_has_help_and_train_help_shows_defaults(capsys):
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subparsers.choices.items():
+        for action in sub._actions:
+            assert action.help, f"{name} {action.option_strings or action.dest} has no help text"
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for shown in (
+        "(default: 50)",
+        "(default: 256)",
+        "(default: 100)",
+        "(default: bernoulli)",
+        "(default: 0)",
+    ):
+        assert shown in text

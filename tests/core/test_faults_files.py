@@ -1,0 +1,117 @@
+"""File-writing faults fed for real: a full disk (a small tmpfs, or an injected ENOSPC), a
+read-only file system, read-only files, symlinks, and the pre-flight check of an output."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+from checkpoint_files import remount_read_only, tmpfs
+
+from vae_explorer.core import classifier as clf_mod
+from vae_explorer.core.files import NotAFileError, atomic_path, check_writable, open_regular, show_path
+
+
+def test_atomic_path_keeps_mode_writes_through_links_and_refuses_read_only(tmp_path):
+    target = tmp_path / "data" / "export.csv"
+    target.parent.mkdir()
+    target.write_text("old")
+    target.chmod(0o600)
+    link = tmp_path / "latest.csv"
+    link.symlink_to(target)
+    with atomic_path(link) as tmp:
+        assert tmp.parent == target.parent  # the temporary file sits beside the real target
+        tmp.write_text("new")
+    assert link.is_symlink() and target.read_text() == "new"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    target.chmod(0o444)
+    with pytest.raises(PermissionError, match="read-only"), atomic_path(target):
+        raise AssertionError("the block must not run")
+    assert target.read_text() == "new"
+
+
+@pytest.mark.parametrize("case", ["missing-folder", "folder", "folder-as-parent", "device"])
+def test_check_writable_names_each_reason_before_any_work(tmp_path, case):
+    if case == "missing-folder":
+        path, error, reason = tmp_path / "no" / "m.safetensors", FileNotFoundError, "No such folder"
+    elif case == "folder":
+        path, error, reason = tmp_path, IsADirectoryError, "folder, not a file"
+    elif case == "folder-as-parent":
+        (tmp_path / "f").write_text("x")
+        path, error, reason = tmp_path / "f" / "m.safetensors", NotADirectoryError, "Not a folder"
+    else:
+        path, error, reason = Path("/dev/null"), NotAFileError, "character device"
+    with pytest.raises(error, match=reason):
+        check_writable(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["f"])
+
+
+def test_check_writable_on_a_read_only_file_system(tmp_path):
+    with tmpfs(tmp_path / "ro") as disk:
+        assert check_writable(disk / "m.safetensors") == disk / "m.safetensors"
+        remount_read_only(disk)
+        with pytest.raises(OSError) as info:
+            check_writable(disk / "m.safetensors")
+        assert info.value.errno == errno.EROFS
+
+
+def test_open_regular_never_blocks_on_a_pipe(tmp_path):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(NotAFileError, match="named pipe"):
+        open_regular(pipe)  # a plain open() would wait here for a writer, forever
+    regular = tmp_path / "f"
+    regular.write_bytes(b"ab")
+    with open_regular(regular) as f:
+        assert f.read() == b"ab"
+
+
+def test_show_path_makes_any_name_printable():
+    name = os.fsdecode(b"/tmp/caf\xe9.csv")
+    assert show_path(name) == "/tmp/caf\\xe9.csv"
+    assert show_path(b"/tmp/x\xff") == "/tmp/x\\xff"
+
+
+def _fast_classifier(monkeypatch):
+    """Skip the real training (seconds): the cache, not the classifier, is under test."""
+    monkeypatch.setattr(clf_mod, "train_classifier", lambda images, labels, config: clf_mod.DigitClassifier())
+
+
+def test_classifier_cache_on_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch):
+    _fast_classifier(monkeypatch)
+    images, labels = np.zeros((10, 28, 28), np.uint8), np.arange(10, dtype=np.uint8)
+    with tmpfs(tmp_path / "cache", size_kb=64) as disk:  # the cache file is ~800 KB
+        monkeypatch.setenv(clf_mod.CACHE_ENV, str(disk))
+        net = clf_mod.load_or_train_classifier("mnist", images, labels)
+        assert net.predict(images).shape == (10,)
+        assert list(disk.iterdir()) == []
+
+
+def test_classifier_cache_with_an_injected_enospc_leaves_no_temporary_file(tmp_path, monkeypatch):
+    _fast_classifier(monkeypatch)
+    monkeypatch.setenv(clf_mod.CACHE_ENV, str(tmp_path))
+    real_write = Path.write_bytes
+
+    def half_then_full(self, data):
+        real_write(self, data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", half_then_full)
+    images, labels = np.zeros((10, 28, 28), np.uint8), np.arange(10, dtype=np.uint8)
+    clf_mod.load_or_train_classifier("mnist", images, labels)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_truncated_classifier_cache_is_retrained_not_fatal(tmp_path, monkeypatch):
+    _fast_classifier(monkeypatch)
+    monkeypatch.setenv(clf_mod.CACHE_ENV, str(tmp_path))
+    images, labels = np.zeros((10, 28, 28), np.uint8), np.arange(10, dtype=np.uint8)
+    clf_mod.load_or_train_classifier("mnist", images, labels)
+    (cached,) = tmp_path.iterdir()
+    cached.write_bytes(cached.read_bytes()[:1000])
+    clf_mod.load_or_train_classifier("mnist", images, labels)
+    assert cached.stat().st_size > 1000  # rewritten whole
