@@ -24,13 +24,14 @@ from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, Qt, QThrea
 from ..core.checkpoints import CheckpointError
 from ..core.data import DatasetError
 from ..core.devices import DeviceError
-from ..core.model import ConfigError
+from ..core.model import ConfigError, InputError
 
 # Errors that are the user's input (a file, a folder, a setting): a message, no traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (
     DatasetError,
     DeviceError,
     ConfigError,
+    InputError,
     CheckpointError,
     OSError,
 )

@@ -8,10 +8,10 @@ import numpy as np
 import torch
 
 from ..image import IMAGE_PIXELS, IMAGE_SIDE
-from ..model import as_image_tensor
+from ..model import InputError, as_image_tensor
 
 
-class PosteriorError(ValueError):
+class PosteriorError(InputError):
     """The exact posterior cannot be computed for this model or input (e.g. latent_dim != 2)."""
 
 
