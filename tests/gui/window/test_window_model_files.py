@@ -253,3 +253,30 @@ def test_a_png_the_image_writer_refuses_is_reported(window, tmp_path, monkeypatc
     assert not window.export_view(tmp_path / "view.png")
     assert "could not be written" in told(window)
     assert not window.statusBar().currentMessage().startswith("Exported")
+
+
+@pytest.mark.parametrize("name", ["view.svg", "view.png", "z.csv"])
+def test_an_export_to_a_full_disk_is_reported_and_keeps_the_earlier_one(window, tmp_path, name):
+    """Issue 10: an SVG export to a full disk said "Exported" over a truncated file; PNG and
+    CSV destroyed the earlier export of that name. Now: reported, and the old file stays."""
+    from checkpoint_files import tmpfs
+
+    export = window.export_latents if name.endswith(".csv") else window.export_view
+    with tmpfs(tmp_path / "disk", size_kb=4096) as disk:
+        target = disk / name
+        assert export(target)  # the earlier export, complete
+        before = target.read_bytes()
+        filler = disk / "filler"
+        with open(filler, "wb", buffering=0) as f:  # fill the disk to the last block
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+            except OSError:
+                pass
+        window.last_error = None
+        assert not export(target)
+        assert "Export failed" in told(window) and not window.statusBar().currentMessage().startswith(
+            "Exported"
+        )
+        assert target.read_bytes() == before
+        assert sorted(p.name for p in disk.iterdir()) == sorted([name, "filler"])  # no temporary file left
