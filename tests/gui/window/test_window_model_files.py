@@ -280,3 +280,31 @@ def test_an_export_to_a_full_disk_is_reported_and_keeps_the_earlier_one(window, 
         )
         assert target.read_bytes() == before
         assert sorted(p.name for p in disk.iterdir()) == sorted([name, "filler"])  # no temporary file left
+
+
+def _yellow_fraction(png) -> float:
+    from PIL import Image
+
+    with Image.open(png) as im:
+        rgb = np.asarray(im.convert("RGB")).astype(int)
+    yellow = (rgb[..., 0] > 200) & (rgb[..., 1] > 190) & (rgb[..., 2] < 120)
+    return float(yellow.mean())
+
+
+def test_the_svg_export_draws_strokes_as_the_window_does_in_any_renderer(window, tmp_path):
+    """Issue 9 item 18: librsvg ignores vector-effect="non-scaling-stroke", so the canvas
+    ellipse (a 2-px stroke in a ~50x scaled group) became a solid yellow disc there."""
+    import shutil
+    import subprocess
+
+    window.state.set_canvas_posterior(np.array([0.5, 0.5], np.float32), np.array([-2.0, -2.0], np.float32))
+    assert window.export_view(tmp_path / "v.svg") and window.export_view(tmp_path / "v.png")
+    svg = (tmp_path / "v.svg").read_text()
+    assert "non-scaling-stroke" not in svg  # strokes are in their final coordinates
+    renderer = shutil.which("rsvg-convert")
+    if renderer is None:
+        pytest.skip("rsvg-convert (Debian librsvg2-bin) is not installed: checked the SVG text only")
+    subprocess.run([renderer, str(tmp_path / "v.svg"), "-o", str(tmp_path / "rsvg.png")], check=True)
+    in_svg, in_png = _yellow_fraction(tmp_path / "rsvg.png"), _yellow_fraction(tmp_path / "v.png")
+    assert in_png > 0  # the marker is there
+    assert in_svg < 3 * in_png + 1e-4, (in_svg, in_png)  # an outline, not a filled disc

@@ -7,16 +7,17 @@ that name as it was and is reported, never "Exported" over a truncated file.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QRect, QSize
 from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
 
+from ...core.files import atomic_path
 from ...core.rendering import write_latents_csv
 from ..scatter import LatentScatterView
 from ..state import ExplorerState
@@ -28,26 +29,8 @@ class ExportError(OSError):
     """An export that could not be written; the message names the file and the cause."""
 
 
-@contextlib.contextmanager
-def atomic_target(path: Path) -> Iterator[Path]:
-    """A temporary path (same folder and suffix) renamed to ``path`` when the block ends
-    without error; removed otherwise."""
-    folder = path.parent
-    if not folder.is_dir():
-        raise ExportError(f"no such folder {folder}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=folder)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _write_checked(path: Path, write: Callable[[Path], None], check: Callable[[Path], bool]) -> Path:
-    with atomic_target(path) as tmp:
+    with atomic_path(path) as tmp:
         write(tmp)
         if not check(tmp):
             raise ExportError("the file was not written completely (no permission, or a full disk?)")
@@ -101,7 +84,51 @@ def export_svg(scatter: LatentScatterView, path: str | os.PathLike[str]) -> Path
         finally:
             scatter.cloud.setExportMode(False)
 
-    return _write_checked(Path(path), write, _svg_complete)
+    def write_portable(tmp: Path) -> None:
+        write(tmp)
+        if _svg_complete(tmp):
+            tmp.write_text(strokes_in_final_coordinates(tmp.read_text(encoding="utf-8")), encoding="utf-8")
+
+    return _write_checked(Path(path), write_portable, _svg_complete)
+
+
+_GROUP = re.compile(r"<g\b[^>]*>")
+_MATRIX = re.compile(r'transform="matrix\(([^)]*)\)"')
+_NON_SCALING = ' vector-effect="non-scaling-stroke"'
+
+
+def _divided(attribute: re.Match[str], scale: float) -> str:
+    values = ",".join(f"{float(v) / scale:.6g}" for v in attribute.group(2).split(","))
+    return f'{attribute.group(1)}="{values}"'
+
+
+def strokes_in_final_coordinates(svg: str) -> str:
+    """Qt writes cosmetic pens as strokes inside a scaled group with
+    ``vector-effect="non-scaling-stroke"``, which renderers such as librsvg ignore: the
+    2-px outline of a posterior ellipse, scaled ~50x, became a solid disc there. Divide each
+    such group's stroke width and dashes by the group's scale and drop the attribute, so
+    every renderer draws what the window shows."""
+    out: list[str] = []
+    pos = 0
+    groups = list(_GROUP.finditer(svg))
+    for i, m in enumerate(groups):
+        end = groups[i + 1].start() if i + 1 < len(groups) else len(svg)
+        body = svg[m.end() : end]
+        tag = m.group(0)
+        matrix = _MATRIX.search(tag)
+        if _NON_SCALING in body and matrix is not None:
+            a, b, c, d = (float(v) for v in matrix.group(1).split(",")[:4])
+            scale = abs(a * d - b * c) ** 0.5
+            if scale > 0 and abs(scale - 1) > 1e-9:
+                tag = re.sub(
+                    r'(stroke-width|stroke-dasharray)="([^"]*)"', partial(_divided, scale=scale), tag
+                )
+            body = body.replace(_NON_SCALING, "")
+        out.append(svg[pos : m.start()])
+        out.append(tag + body)
+        pos = end
+    out.append(svg[pos:])
+    return "".join(out)
 
 
 def _svg_complete(path: Path) -> bool:
