@@ -136,12 +136,6 @@ class Worker(QObject):
         self.deleteLater()
 
 
-def start_worker(fn: Callable[..., Any], *args: Any, name: str = "worker", **kwargs: Any) -> Worker:
-    """``Worker(fn, *args, **kwargs).start()``: connect to its signals right away (they
-    are queued to this thread, so none is missed)."""
-    return Worker(fn, *args, name=name, **kwargs).start()
-
-
 def wait_for_workers(ms: int) -> bool:
     """Wait (at most ``ms`` in all) for every running worker; True if all ended."""
     deadline = QDeadlineTimer(ms)
