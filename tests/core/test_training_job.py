@@ -144,3 +144,64 @@ def test_a_failed_job_ends_with_the_last_good_weights(make_idx_folder, monkeypat
     assert snap.test_mu is not None and np.isfinite(snap.test_mu).all()
     assert finished.epochs_completed == 1 == finished.metadata["epochs_completed"]
     assert snap.metadata["history"] == finished.history and len(finished.history) == 1
+
+
+def test_snapshots_carry_the_latents_and_the_history_of_completed_epochs(make_idx_folder, tmp_path):
+    """Arrays contract: test_mu/test_logvar of exactly those weights, history/epochs, the
+    float16 history of each epoch-end snapshot's latents, weights at 1, 2, 3 (the budget)."""
+    from vae_explorer.core.history import TrainingHistory
+
+    job = _job(make_idx_folder(200, 40), epochs=4)
+    job = dataclasses.replace(job, train_config=dataclasses.replace(job.train_config, snapshot_every=2))
+    events = list(run_job(job))
+    snaps = [e for e in events if isinstance(e, Snapshot)]
+    ends = [s for s in snaps if len(s.history) == s.epoch]
+    mids = [s for s in snaps if len(s.history) < s.epoch]
+    assert len(ends) == 4 and mids  # snapshot_every=2 adds mid-epoch snapshots
+    for snap in snaps:
+        arrays = snap.arrays
+        assert arrays["test_mu"] is snap.test_mu and arrays["test_logvar"] is snap.test_logvar
+        done = len(snap.history)
+        assert arrays.get("history/epochs", np.zeros(0)).tolist() == list(range(1, done + 1))
+        if done:
+            assert arrays["history/test_mu"].shape == (done, 40, 2)
+            assert arrays["history/test_mu"].dtype == np.float16
+    for k, snap in enumerate(ends):
+        last = ends[-1].arrays
+        assert np.allclose(last["history/test_mu"][k], snap.test_mu, atol=2e-3, rtol=2e-3)
+        assert np.allclose(last["history/test_logvar"][k], snap.test_logvar, atol=2e-3, rtol=2e-3)
+    # Weights: epochs 1, 2, 3 (schedule) and 4 (the last); a mid-epoch-3 snapshot has 1, 2.
+    kept = sorted({n.split("/")[2] for n in ends[-1].arrays if n.startswith("history/weights/")})
+    assert kept == ["0001", "0002", "0003", "0004"]
+    mid3 = next(s for s in mids if s.epoch == 3)
+    assert sorted({n.split("/")[2] for n in mid3.arrays if n.startswith("history/weights/")}) == [
+        "0001",
+        "0002",
+    ]
+    w2 = ends[1].state_dict["enc_hidden.weight"].numpy()
+    assert np.allclose(ends[-1].arrays["history/weights/0002/enc_hidden.weight"], w2, atol=1e-3)
+    finished = events[-1]
+    assert isinstance(finished, TrainingFinished)
+    assert finished.arrays.keys() == snaps[-1].arrays.keys()
+    # Saved (as the CLI saves) and read back.
+    ckpt = load_checkpoint(save_snapshot(tmp_path / "h.safetensors", snaps[-1], finished.metadata))
+    assert set(ckpt.arrays) == set(finished.arrays)
+    history = TrainingHistory.from_checkpoint(ckpt)
+    assert history is not None and history.epochs.tolist() == [1, 2, 3, 4]
+    assert np.array_equal(ckpt.arrays["test_mu"], snaps[-1].test_mu)
+
+
+def test_a_stopped_job_keeps_the_history_of_its_completed_epochs(make_idx_folder):
+    control = TrainingControl()
+    events = []
+    for ev in run_job(_job(make_idx_folder(200, 30), epochs=5), control):
+        events.append(ev)
+        if isinstance(ev, BatchMetrics) and ev.epoch == 3 and ev.batch == 1:
+            control.stop()
+    snap, finished = events[-2:]
+    assert isinstance(snap, Snapshot) and (snap.epoch, snap.batch) == (3, 1)
+    assert snap.arrays["history/epochs"].tolist() == [1, 2]
+    assert finished.arrays["history/epochs"].tolist() == [1, 2]
+    # The final (mid-epoch) weights' own latents, not epoch 2's.
+    assert snap.arrays["test_mu"] is snap.test_mu
+    assert not np.allclose(snap.arrays["history/test_mu"][-1], snap.test_mu, atol=1e-4)

@@ -67,6 +67,9 @@ class Snapshot:
     ``history``: the per-epoch records so far (a copy). ``metadata``: filled in by a
     :func:`~vae_explorer.core.training.job.run_job` run, the checkpoint metadata for
     exactly these weights (dataset, epochs_completed, train_config, command, history).
+    ``arrays``: filled in by run_job, the checkpoint arrays for these weights: ``test_mu``
+    and ``test_logvar`` (float32, these weights' latents) and the training history of the
+    completed epochs (names in :mod:`vae_explorer.core.history`). Shared and read-only.
     """
 
     epoch: int
@@ -77,6 +80,7 @@ class Snapshot:
     test_logvar: np.ndarray | None
     history: list[dict[str, Any]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -93,13 +97,14 @@ class TrainingFinished:
     """Always the last event of a run (a :func:`run_job` run also after a failure).
 
     ``metadata`` (from :func:`run_job`): the final checkpoint metadata, with the final
-    model's "test_metrics" and "train_seconds".
+    model's "test_metrics" and "train_seconds". ``arrays``: the final snapshot's arrays.
     """
 
     epochs_completed: int
     stopped: bool
     history: list[dict[str, Any]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 TrainingEvent: TypeAlias = (

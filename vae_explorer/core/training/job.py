@@ -2,7 +2,9 @@
 
 :func:`run_job` loads the data, builds the model and runs :func:`train`, adding to every
 :class:`Snapshot` (and to the closing :class:`TrainingFinished`) the checkpoint metadata
-for those weights, so no consumer rebuilds the history or the metadata itself. A run
+for those weights and the checkpoint arrays (these weights' test latents and the training
+history so far, :mod:`..history`), so no consumer rebuilds the history or the metadata
+itself. A run
 always ends with a Snapshot of the final weights, then TrainingFinished: after a normal
 end, a stop (from the loop) and a failure (the last good weights, from here) alike.
 """
@@ -16,11 +18,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..checkpoints import save_checkpoint
 from ..data import DatasetRef
 from ..evaluation import evaluate
+from ..history import HistoryRecorder
 from ..model import VAE, VAEConfig
 from .config import TrainConfig
 from .events import Snapshot, TrainingControl, TrainingEvent, TrainingFailed, TrainingFinished
@@ -72,25 +76,38 @@ def run_job(job: TrainingJob, control: TrainingControl | None = None) -> Iterato
     events = train(model, images, job.train_config, test_set.images, control)
     started = time.perf_counter()
     history: list[dict[str, Any]] = []
+    weight_bytes = sum(p.numel() * 4 for p in model.parameters())
+    recorder = HistoryRecorder(
+        job.train_config.epochs, len(test_set), job.model_config.latent_dim, weight_bytes
+    )
+    arrays: dict[str, Any] = {}
+
+    def completed(snapshot: Snapshot) -> Snapshot:
+        nonlocal arrays
+        if len(snapshot.history) == snapshot.epoch:  # taken at the end of an epoch
+            recorder.record(snapshot.epoch, snapshot.state_dict, snapshot.test_mu, snapshot.test_logvar)
+        arrays = recorder.arrays()
+        if snapshot.test_mu is not None and snapshot.test_logvar is not None:
+            arrays["test_mu"], arrays["test_logvar"] = snapshot.test_mu, snapshot.test_logvar
+        return replace(snapshot, metadata=job.metadata(snapshot.history), arrays=arrays)
 
     def finish(event: TrainingFinished) -> TrainingFinished:
         seconds = time.perf_counter() - started
         metadata = job.metadata(event.history)
         metadata["test_metrics"] = evaluate(model, test_set.images)
         metadata["train_seconds"] = round(seconds, 2)
-        return replace(event, metadata=metadata)
+        return replace(event, metadata=metadata, arrays=dict(arrays))
 
     for event in events:
         if isinstance(event, Snapshot):
             history = event.history
-            yield replace(event, metadata=job.metadata(history))
+            yield completed(event)
         elif isinstance(event, TrainingFinished):
             yield finish(event)
         elif isinstance(event, TrainingFailed):
             yield event
             # The loop has put the last good weights back: they are the run's result.
-            last = take_snapshot(model, test_set.images, event.epoch, event.batch, history)
-            yield replace(last, metadata=job.metadata(history))
+            yield completed(take_snapshot(model, test_set.images, event.epoch, event.batch, history))
             yield finish(TrainingFinished(len(history), True, [dict(r) for r in history]))
             return
         else:
@@ -107,8 +124,13 @@ def model_from_snapshot(snapshot: Snapshot) -> VAE:
 def save_snapshot(
     path: str | os.PathLike[str], snapshot: Snapshot, metadata: dict[str, Any] | None = None
 ) -> Path:
-    """Save a snapshot as a checkpoint (atomically) with ``metadata``, by default its own;
-    pass the closing ``TrainingFinished.metadata`` to record the final metrics too."""
+    """Save a snapshot as a checkpoint (atomically) with ``metadata``, by default its own,
+    and its arrays (test latents, training history); pass the closing
+    ``TrainingFinished.metadata`` to record the final metrics too."""
     return save_checkpoint(
-        model_from_snapshot(snapshot), path, snapshot.metadata if metadata is None else metadata
+        model_from_snapshot(snapshot),
+        path,
+        snapshot.metadata if metadata is None else metadata,
+        # Writable copies: the snapshot's arrays are read-only, which torch warns about.
+        arrays={name: np.array(value) for name, value in snapshot.arrays.items()},
     )
