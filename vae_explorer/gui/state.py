@@ -10,21 +10,30 @@ into the current test set. So no view can show a value left over from an earlier
 Derived pictures that several views show (the decoded latent grid) are computed here once
 per (model, grid) and cached, so the grid dock and the scatter overlay never decode the
 same grid twice.
+
+Start-up has a "model loading" phase (:meth:`ExplorerState.begin_model_loading`): the
+model's file, metadata and cached test latents are known but the network is still being
+built in the background. Then ``model`` is None, ``loading`` is True, ``latent_dim`` comes
+from the file's config, and the latents (if any) are the ones cached in that file for the
+current test set, so the invariant above holds with "the model being loaded" in place of
+"the current model". This module imports torch only when it computes (encode, decode), so
+the window can paint those latents before torch is loaded.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ..core.data import Dataset
-from ..core.grid import DecodedGrid, decode_grid
 from ..core.image import IMAGE_PIXELS
-from ..core.latent import decode_latents, encode_images
-from ..core.model import VAE
 from ..core.rendering import latent_plane
+
+if TYPE_CHECKING:
+    from ..core.grid import DecodedGrid
+    from ..core.model import VAE
 
 Range = tuple[tuple[float, float], tuple[float, float]]
 GRID_SPACINGS = ("gaussian", "visible")
@@ -49,11 +58,13 @@ class ExplorerState(QObject):
     historyChanged = Signal()
     trainingChanged = Signal(bool)
     modifiedChanged = Signal(bool)  # the current model differs from its file (or has none)
+    loadingChanged = Signal(bool)  # a model is being built in the background (start-up)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._model: VAE | None = None
         self._model_version = 0
+        self._loading_dim: int | None = None  # latent size of the model being loaded
         self._meta: dict[str, Any] = {}
         self._path: Any = None
         self._modified = False
@@ -103,8 +114,48 @@ class ExplorerState(QObject):
         return self._modified
 
     @property
+    def loading(self) -> bool:
+        """True while the model of ``model_path`` is being built (``model`` is None then)."""
+        return self._loading_dim is not None
+
+    @property
     def latent_dim(self) -> int:
-        return self._model.latent_dim if self._model is not None else 2
+        if self._model is not None:
+            return self._model.latent_dim
+        return self._loading_dim if self._loading_dim is not None else 2
+
+    def begin_model_loading(
+        self,
+        latent_dim: int,
+        meta: dict[str, Any] | None = None,
+        path: Any = None,
+        latents: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """The model saved in ``path`` (``latent_dim`` wide) is being built in the background.
+
+        Until :meth:`set_model` delivers it, the state shows the file's metadata and its
+        cached test ``latents`` (kept only if they fit the current test set: else None,
+        since nothing can encode without the model). Only valid before the first model.
+        """
+        if self._model is not None:
+            raise RuntimeError("begin_model_loading is for the first model; use set_model")
+        if latent_dim < 1:
+            raise ValueError(f"latent_dim must be at least 1, got {latent_dim}")
+        self._loading_dim = int(latent_dim)
+        self._meta = dict(meta) if meta is not None else {}
+        self._path = path
+        self._fit_to_latent_dim(self._loading_dim)
+        self._latents = self._fitting_latents(latents, self._loading_dim)
+        self.loadingChanged.emit(True)
+        self.modelChanged.emit()
+        self.latentsChanged.emit()
+        if self._current_z is None:
+            self.set_current_z(np.zeros(self._loading_dim, np.float32))
+
+    def _end_loading(self) -> None:
+        if self._loading_dim is not None:
+            self._loading_dim = None
+            self.loadingChanged.emit(False)
 
     def set_model(
         self,
@@ -122,7 +173,7 @@ class ExplorerState(QObject):
         training (views that are costly to refresh may do it less often).
         """
         model.eval()
-        old_dim = self.latent_dim if self._model is not None else None
+        old_dim = self.latent_dim if self._model is not None or self.loading else None
         self._model = model
         self._model_version += 1
         self._grid_cache.clear()
@@ -134,6 +185,7 @@ class ExplorerState(QObject):
         if old_dim != dim:
             self._fit_to_latent_dim(dim)
         self._latents = self._matching_latents(latents)
+        self._end_loading()
         self.modelChanged.emit()
         self.latentsChanged.emit()
         if self._current_z is None:
@@ -163,16 +215,33 @@ class ExplorerState(QObject):
             self._posterior = None
             self.canvasPosteriorChanged.emit()
 
+    def _fitting_latents(
+        self, latents: tuple[np.ndarray, np.ndarray] | None, dim: int
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """``latents`` as float32 if they have one finite row per test image and ``dim``
+        columns; else None."""
+        test = self._test_set
+        if test is None or latents is None:
+            return None
+        mu, logvar = (np.asarray(a) for a in latents)
+        if mu.shape != (len(test), dim) or logvar.shape != mu.shape:
+            return None
+        mu, logvar = mu.astype(np.float32, copy=False), logvar.astype(np.float32, copy=False)
+        if not (np.isfinite(mu).all() and np.isfinite(logvar).all()):
+            return None
+        return mu, logvar
+
     def _matching_latents(
         self, latents: tuple[np.ndarray, np.ndarray] | None
     ) -> tuple[np.ndarray, np.ndarray] | None:
         test, model = self._test_set, self._model
         if test is None or model is None:
             return None
-        if latents is not None:
-            mu, logvar = latents
-            if mu.shape == (len(test), model.latent_dim) and logvar.shape == mu.shape:
-                return mu, logvar
+        fitting = self._fitting_latents(latents, model.latent_dim)
+        if fitting is not None:
+            return fitting
+        from ..core.latent import encode_images
+
         return encode_images(model, test.images)
 
     # --- data ------------------------------------------------------------------------------
@@ -342,6 +411,8 @@ class ExplorerState(QObject):
         cached = self._grid_cache.get(key)
         if cached is not None:
             return cached
+        from ..core.grid import decode_grid
+
         grid = decode_grid(model, n, spacing, self._dims, self._visible)
         if len(self._grid_cache) > 8:
             self._grid_cache.clear()
@@ -352,6 +423,8 @@ class ExplorerState(QObject):
         """Mean images [B, 28, 28] of codes ``z`` [B, latent_dim] under the current model."""
         if self._model is None:
             return None
+        from ..core.latent import decode_latents
+
         return decode_latents(self._model, z)
 
     # --- training --------------------------------------------------------------------------
