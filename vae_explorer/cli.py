@@ -36,7 +36,7 @@ from typing import NoReturn  # noqa: E402
 
 from . import __version__  # noqa: E402
 
-COMMAND_MODULES = ("train", "eval", "impute_eval", "figures", "gaps")
+COMMAND_MODULES = ("train", "eval", "impute_eval", "figures", "gaps", "animate")
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 DEBUG_ENV = "VAE_EXPLORER_DEBUG"  # set to 1 to see the traceback of an unexpected error
 EPILOG = "exit status: 0 done, 1 failed while working, 2 bad arguments or input, 130 interrupted"

@@ -5,14 +5,17 @@
 - ``imputation_figure``: rows original / masked / imputed (figures 12 and 13), with the
   missing pixels tinted in the masked row so they read as "hidden", not as "black";
 - ``CLASS_PALETTE`` / ``class_colours``: the colours of the classes, in the app's latent
-  scatter and in exported figures alike.
+  scatter and in exported figures alike;
+- ``scatter_picture`` / ``history_frames``: the latent scatter rasterised with numpy alone,
+  and the frames of a training history's animation (epoch shown as a progress strip).
 
 Text (legends, axis labels) needs fonts, so it is drawn by vae_explorer.gui.figure_render.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,12 +23,18 @@ from .image import IMAGE_SIDE, as_float_images
 from .latent import decode_latents, grid_axes, grid_latents, tile_images
 from .model import VAE
 
+if TYPE_CHECKING:
+    from .history import TrainingHistory
+
 __all__ = [
     "CLASS_PALETTE",
     "MISSING_TINT",
     "class_colours",
+    "frame_epochs",
+    "history_frames",
     "imputation_figure",
     "latent_grid_figure",
+    "scatter_picture",
 ]
 
 # One colour per class (Tableau 10), the palette of the app's scatter and of every figure.
@@ -72,3 +81,150 @@ def imputation_figure(originals: Any, mask: Any, imputed_rows: list[Any], pad: i
     rows = len(rgb_rows)
     channels = [tile_images(tiles[..., c], rows, k, pad=pad) for c in range(3)]
     return np.stack(channels, axis=-1)
+
+
+Extent = tuple[float, float, float, float]  # x_min, x_max, y_min, y_max
+_SUPERSAMPLE = 2  # dots drawn at twice the size, then averaged down: smooth edges
+_BACKGROUND = 255
+_AXIS_GREY = 215
+_STRIP_FILL = np.array([78, 121, 167], np.uint8)  # the palette's first blue
+_STRIP_BACK = np.array([232, 232, 232], np.uint8)
+_STRIP_TICK = np.array([150, 150, 150], np.uint8)
+
+
+def square_extent(points: np.ndarray, margin: float = 0.05, coverage: float = 99.8) -> Extent:
+    """A square view around ``points`` [..., 2] holding ``coverage`` % of them (far outliers
+    do not shrink the rest), with ``margin`` on each side; equal scales on both axes."""
+    xy = np.asarray(points, np.float32).reshape(-1, 2)
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    if xy.size == 0:
+        return (-1.0, 1.0, -1.0, 1.0)
+    tail = (100 - coverage) / 2
+    lo, hi = np.percentile(xy, [tail, 100 - tail], axis=0)
+    centre = (lo + hi) / 2
+    half = max(float((hi - lo).max()) / 2, 1e-6) * (1 + 2 * margin)
+    return (centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half)
+
+
+def _disk(radius: float) -> list[tuple[int, int]]:
+    r = int(np.ceil(radius))
+    return [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if dx * dx + dy * dy <= radius**2]
+
+
+def scatter_picture(
+    xy: np.ndarray,
+    colours: np.ndarray,
+    extent: Extent,
+    size: int = 480,
+    radius: float = 1.6,
+    order: np.ndarray | None = None,
+) -> np.ndarray:
+    """RGB uint8 [size, size, 3]: round dots of ``colours`` [N, 3] at ``xy`` [N, 2] on white
+    (top = largest y), light axis lines through 0, points outside ``extent`` left out.
+
+    Dots are painted in ``order`` (default: as given), later ones on top; a fixed shuffled
+    order keeps one class from covering the others in every frame.
+    """
+    s = size * _SUPERSAMPLE
+    # One uint32 per pixel (RGBA bytes): a dot is one scalar write, not three.
+    canvas4 = np.full((s, s, 4), _BACKGROUND, np.uint8)
+    x0, x1, y0, y1 = extent
+    scale = s / (x1 - x0)
+    zero_col, zero_row = int(round(-x0 * scale)), int(round(y1 * scale))
+    if 0 <= zero_col < s:
+        canvas4[:, max(zero_col - 1, 0) : zero_col + 1, :3] = _AXIS_GREY
+    if 0 <= zero_row < s:
+        canvas4[max(zero_row - 1, 0) : zero_row + 1, :, :3] = _AXIS_GREY
+    pts = np.asarray(xy, np.float64)
+    rgba = np.full((len(pts), 4), 255, np.uint8)
+    rgba[:, :3] = colours
+    if order is not None:
+        pts, rgba = pts[order], rgba[order]
+    packed = rgba.view(np.uint32).reshape(-1)
+    finite = np.isfinite(pts).all(axis=1)
+    pts, packed = pts[finite], packed[finite]
+    col = np.round((pts[:, 0] - x0) * scale).astype(np.int64)
+    row = np.round((y1 - pts[:, 1]) * scale).astype(np.int64)
+    flat = canvas4.view(np.uint32).reshape(-1)
+    for dy, dx in _disk(radius * _SUPERSAMPLE):
+        r, c = row + dy, col + dx
+        inside = (r >= 0) & (r < s) & (c >= 0) & (c < s)
+        # Fancy assignment keeps the last write to a pixel: the later dot wins.
+        flat[r[inside] * s + c[inside]] = packed[inside]
+    canvas = canvas4[..., :3]
+    total = np.zeros((size, size, 3), np.uint16)
+    for dy in range(_SUPERSAMPLE):
+        for dx in range(_SUPERSAMPLE):
+            total += canvas[dy::_SUPERSAMPLE, dx::_SUPERSAMPLE]
+    cells = _SUPERSAMPLE * _SUPERSAMPLE
+    return ((total + cells // 2) // cells).astype(np.uint8)
+
+
+def progress_strip(width: int, height: int, fraction: float, ticks: Sequence[float] = ()) -> np.ndarray:
+    """RGB uint8 [height, width, 3]: a bar filled to ``fraction``, with marks at ``ticks``
+    (fractions, e.g. the recorded epochs)."""
+    strip = np.empty((height, width, 3), np.uint8)
+    strip[:] = _STRIP_BACK
+    filled = int(round(min(max(fraction, 0.0), 1.0) * width))
+    strip[:, :filled] = _STRIP_FILL
+    for tick in ticks:
+        x = min(int(round(tick * (width - 1))), width - 1)
+        strip[: max(height // 3, 1), x] = _STRIP_TICK
+    return strip
+
+
+def frame_epochs(history: TrainingHistory, steps_between: int = 0) -> list[float]:
+    """The epoch shown by each animation frame: every recorded epoch, with ``steps_between``
+    evenly spaced epochs between each two."""
+    epochs = [float(e) for e in history.epochs]
+    times = [epochs[0]]
+    for a, b in zip(epochs[:-1], epochs[1:], strict=True):
+        times += [a + (b - a) * k / (steps_between + 1) for k in range(1, steps_between + 2)]
+    return times
+
+
+def history_frames(
+    history: TrainingHistory,
+    labels: Any = None,
+    size: int = 480,
+    steps_between: int = 0,
+    project: Callable[[np.ndarray], np.ndarray] | None = None,
+    dims: tuple[int, int] = (0, 1),
+) -> Iterator[np.ndarray]:
+    """The animation of a training history: RGB uint8 frames [size + strip, size, 3], one per
+    :func:`frame_epochs` entry, the test latents coloured by ``labels`` (class indices;
+    None: one colour) on axes fixed over all epochs, and a strip below showing the epoch.
+
+    ``project`` maps latents [N, d] to the plane [N, 2] (e.g. a PCA plane's ``to_plane``);
+    by default the latent dimensions ``dims`` are shown.
+    """
+    if size < 16:
+        raise ValueError(f"frame size must be at least 16 pixels, got {size}")
+
+    def plane(z: np.ndarray) -> np.ndarray:
+        return project(z) if project is not None else z[:, list(dims)]
+
+    n = history.test_mu.shape[1]
+    if labels is None:
+        colours = np.repeat(class_colours(1), n, axis=0)
+    else:
+        classes = np.asarray(labels).reshape(-1)
+        if classes.shape[0] != n:
+            raise ValueError(f"{classes.shape[0]} labels for {n} recorded test latents")
+        colours = class_colours(int(classes.max()) + 1 if classes.size else 1)[classes]
+    order = np.random.default_rng(0).permutation(n)
+    recorded = np.concatenate(
+        [plane(history.test_mu[k].astype(np.float32)) for k in range(len(history.epochs))]
+    )
+    extent = square_extent(recorded)
+    first, last = history.first, history.last
+    span = max(last - first, 1)
+    ticks = [(e - first) / span for e in history.epochs.tolist()]
+    strip_height = max(size // 40, 4)
+    gap = np.full((max(size // 120, 1), size, 3), _BACKGROUND, np.uint8)
+    radius = 1.6 * size / 480
+    for t in frame_epochs(history, steps_between):
+        xy = plane(history.latents(t).mu)
+        picture = scatter_picture(xy, colours, extent, size, max(radius, 0.8), order)
+        strip = progress_strip(size, strip_height, (t - first) / span if last > first else 1.0, ticks)
+        yield np.concatenate([picture, gap, strip])
