@@ -4,6 +4,10 @@
 
 Each model is trained by `vae-explorer train` (its exact command goes into the checkpoint's
 metadata and the JSON beside it), then evaluated by `vae-explorer eval --iwae 1000 --json`.
+The checkpoint keeps its training history (each epoch's test latents, the weights at a
+budget of epochs); a retrained model also gets the window's first screen cached
+(scripts/cache_first_screen.py) and its history animated into resources/figures/NAME-training.gif.
+A model trained before histories were kept has none: retrain it (--retrain) to get one.
 """
 
 from __future__ import annotations
@@ -37,6 +41,12 @@ def main(argv: list[str]) -> None:
         if retrain or not (ROOT / out).exists():
             print("vae-explorer", " ".join(args), flush=True)
             subprocess.run([exe, *args], cwd=ROOT, check=True)
+            cache_script = ROOT / "scripts" / "cache_first_screen.py"
+            if cache_script.exists():
+                subprocess.run([sys.executable, str(cache_script), out], cwd=ROOT, check=True)
+            gif = f"resources/figures/{name}-training.gif"
+            subprocess.run([exe, "animate", out, "--out", gif, "--steps-between", "3", "--quiet"],
+                           cwd=ROOT, check=True)  # fmt: skip
         result = subprocess.run(
             [exe, "eval", out, "--iwae", str(IWAE_K), "--json"],
             cwd=ROOT, check=True, capture_output=True, text=True,
@@ -44,7 +54,8 @@ def main(argv: list[str]) -> None:
         metrics = json.loads(result.stdout)
         from vae_explorer.core.checkpoints import load_checkpoint
 
-        meta = load_checkpoint(ROOT / out).metadata
+        ckpt = load_checkpoint(ROOT / out)
+        meta = ckpt.metadata
         record = {
             "checkpoint": out,
             "command": meta["command"],
@@ -54,9 +65,25 @@ def main(argv: list[str]) -> None:
             "test_metrics": meta["test_metrics"],
             "iwae": {"k": IWAE_K, "seed": 0, **metrics},
             "eval_command": f"vae-explorer eval {out} --iwae {IWAE_K}",
+            "history": _history_summary(ckpt, ROOT / out),
         }
         (ROOT / "trained" / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
         print(json.dumps(record["test_metrics"]), flush=True)
+
+
+def _history_summary(ckpt: object, path: Path) -> dict[str, object] | None:
+    """What training history the checkpoint keeps (None: none; retrain to get one)."""
+    from vae_explorer.core.history import TrainingHistory
+
+    history = TrainingHistory.from_checkpoint(ckpt)  # type: ignore[arg-type]
+    if history is None:
+        print(f"{path.name}: no training history (trained before histories were kept; use --retrain)")
+        return None
+    return {
+        "latent_epochs": len(history.epochs),
+        "weight_epochs": history.weight_epochs,
+        "file_mb": round(path.stat().st_size / 1e6, 1),
+    }
 
 
 if __name__ == "__main__":
