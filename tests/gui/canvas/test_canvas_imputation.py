@@ -46,14 +46,24 @@ def test_impute_keeps_observed_pixels_and_fills_missing_ones(qtbot, state, panel
     assert "ms" in panel.message_label.text()
 
 
-def test_method_sets_its_default_steps(panel):
+def test_method_sets_its_default_steps_and_its_name_fits(panel):
+    from PySide6.QtWidgets import QStyle, QStyleOptionComboBox
+
     from vae_explorer.core.imputation import DEFAULT_STEPS, METHOD_LABELS
 
+    combo = panel.method_combo
     for method in METHODS:
-        index = panel.method_combo.findData(method)
-        assert panel.method_combo.itemText(index) == METHOD_LABELS[method]
-        panel.method_combo.setCurrentIndex(index)
+        index = combo.findData(method)
+        assert combo.itemData(index, Qt.ItemDataRole.ToolTipRole) == METHOD_LABELS[method]
+        combo.setCurrentIndex(index)
         assert panel.steps_spin.value() == DEFAULT_STEPS[method]
+        # The shown name is never cut off ("Importanc"): it fits the combo's text field.
+        option = QStyleOptionComboBox()
+        combo.initStyleOption(option)
+        field = combo.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, combo
+        )
+        assert combo.fontMetrics().horizontalAdvance(combo.currentText()) <= field.width(), method
 
 
 def test_single_pass_matches_decoding_the_zero_filled_encoding(qtbot, state, panel):

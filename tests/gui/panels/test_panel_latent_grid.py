@@ -9,6 +9,8 @@ from panel_helpers import decode, image_point
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
+from vae_explorer.gui.panels.latent_grid import REGION_VISIBLE
+
 
 @pytest.fixture
 def grid(qtbot, state):
@@ -41,14 +43,14 @@ def test_typing_a_size_and_picking_a_spacing_set_the_state(grid, state, qtbot):
     assert grid.canvas.image().shape == (28 * 9, 28 * 9)
     grid.region.setFocus()
     qtbot.keyClick(grid.region, Qt.Key.Key_Down)
-    assert grid.region.currentText() == "Visible range of the scatter"
+    assert grid.region.currentText() == REGION_VISIBLE
     assert state.grid_spacing == "visible"
     np.testing.assert_array_equal(grid.canvas.image(), state.decoded_grid().mosaic)
 
 
 def test_the_widgets_follow_the_state(grid, state):
     state.set_grid(size=7, spacing="visible")
-    assert grid.size_spin.value() == 7 and grid.region.currentText() == "Visible range of the scatter"
+    assert grid.size_spin.value() == 7 and grid.region.currentText() == REGION_VISIBLE
     assert grid.canvas.image().shape == (196, 196)
     before = grid.canvas.image().copy()
     state.set_dims(1, 0)

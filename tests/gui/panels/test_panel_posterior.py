@@ -87,7 +87,7 @@ def test_picking_draws_the_posterior_and_its_numbers(qtbot, panel, state, calls)
     text = panel.numbers.text()
     for value in (post.log_px, post.elbo, post.kl_q_posterior, post.approximation_gap, post.amortisation_gap):
         assert f"{value:.2f}" in text
-    assert "amortisation gap" in text and "instead of fitting this one" in text
+    assert "instead of fitting this one" in panel.numbers.explanation("amortis. gap")
     qx, qy = panel.plot.q_items[0].getData()
     assert np.mean(qx[:-1]) == pytest.approx(post.q_mu[0], abs=1e-6)
     assert panel.plot.qstar_items[1].getData()[0].size > 0
@@ -222,3 +222,28 @@ def test_a_hidden_panel_computes_when_shown(qtbot, panel, state, calls):
     panel.show()
     wait_for(qtbot, panel, "test image #11")
     assert calls == [pytest.approx(image_sum(state, 11))]
+
+
+def test_the_latent_plane_gets_the_docks_height(qtbot, panel, state, calls):
+    """In a dock the size of the default window's tabbed Posterior dock, the plane takes
+    most of the height, the IWAE plot stays small and nothing scrolls; only a dock shorter
+    than the content scrolls it."""
+    from vae_explorer.gui.panels.posterior_plot import IWAE_MAX_HEIGHT
+
+    panel.resize(320, 480)
+    qtbot.mouseClick(panel.importance_box, Qt.MouseButton.LeftButton)
+    state.set_picked_index(2)
+    qtbot.waitUntil(lambda: panel.result is not None and panel.result.draws is not None, timeout=10000)
+    qtbot.wait(50)
+    plot = panel.plot
+    plane = plot.latent.vb.sceneBoundingRect()
+    iwae = plot.iwae.sceneBoundingRect()
+    assert IWAE_MAX_HEIGHT // 2 <= iwae.height() <= IWAE_MAX_HEIGHT
+    assert plane.height() >= 1.5 * iwae.height() and plane.height() >= 0.3 * panel.height(), (plane, iwae)
+    assert not panel.scroll_area.verticalScrollBar().isVisible()
+    numbers = panel.numbers.geometry()
+    assert panel.scroll_area.viewport().rect().contains(numbers)
+    assert panel.numbers.grid.columnCount() == 4  # two quantities per row at this width
+    panel.resize(320, 250)
+    qtbot.waitUntil(lambda: panel.scroll_area.verticalScrollBar().isVisible(), timeout=3000)
+    assert panel.width() >= panel.minimumSizeHint().width()

@@ -61,6 +61,14 @@ SPREAD_TIP = (
     "(black: all draws agree; pale yellow: the largest spread on show; a pixel in [0, 1] "
     "spreads at most 0.5). Observed pixels are 0."
 )
+# Short names for the method combo, which must fit a narrow dock; each item's tooltip and
+# the combo's own give the full name (core's METHOD_LABELS, also used in messages).
+METHOD_SHORT = {
+    "single": "Single pass",
+    "pseudo_gibbs": "Pseudo-Gibbs",
+    "mwg": "Metropolis",
+    "importance": "Importance",
+}
 # The steps box in plain words, per method: (prefix, tooltip).
 STEPS_WORDS = {
     "single": ("steps ", "Single pass has no steps: it encodes once and decodes once"),
@@ -239,7 +247,10 @@ class CanvasControls(QWidget):
         form.addLayout(self._build_digit_row(), 0, 1)
         form.addWidget(_heading("Mask"), 1, 0)
         form.addLayout(self._build_preset_row(), 1, 1)
-        form.addLayout(self._build_impute_row(), 2, 0, 1, 2)
+        method_row, impute_row = self._build_impute_rows()
+        form.addWidget(_heading("Method"), 2, 0)
+        form.addLayout(method_row, 2, 1)
+        form.addLayout(impute_row, 3, 1)
         layout.addLayout(form)
         self.latent_label = QLabel(self)
         self.latent_label.setToolTip(LATENT_TIP)
@@ -306,34 +317,37 @@ class CanvasControls(QWidget):
         button.setToolTip(tooltip)
         return button
 
-    def _build_impute_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.setSpacing(4)
+    def _build_impute_rows(self) -> tuple[QHBoxLayout, QHBoxLayout]:
+        """The method and its steps on one row, Impute and Live under them: on one row
+        they would not fit the default Canvas dock."""
         self.method_combo = QComboBox(self)
-        for method in METHODS:
-            self.method_combo.addItem(METHOD_LABELS.get(method, method), method)
+        for i, method in enumerate(METHODS):
+            full = METHOD_LABELS.get(method, method)
+            self.method_combo.addItem(METHOD_SHORT.get(method, full), method)
+            self.method_combo.setItemData(i, full, Qt.ItemDataRole.ToolTipRole)
         self.method_combo.setCurrentIndex(max(0, self.method_combo.findData("importance")))
         self.method_combo.setToolTip(METHOD_TIP)
-        self.method_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        self.method_combo.setMinimumContentsLength(5)
+        # As wide as the longest short name, so none is cut off.
+        self.method_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.steps_spin = QSpinBox(self)
         self.steps_spin.setRange(1, 999)
         self.steps_spin.setKeyboardTracking(False)
         self.impute_button = QPushButton("Impute")
         self.impute_button.setToolTip(IMPUTE_TIP)
         self.impute_button.clicked.connect(self.impute_action.trigger)
-        self.impute_button.setMinimumWidth(56)
         self.live_check = QCheckBox("Live")
         self.live_check.setChecked(True)
         self.live_check.setToolTip("Impute again as you paint (skips stale frames, never lags)")
-        row.addWidget(self.method_combo, 1)
-        row.addWidget(self.steps_spin)
-        row.addWidget(self.impute_button)
-        row.addWidget(self.live_check)
+        method_row = QHBoxLayout()
+        method_row.setSpacing(4)
+        method_row.addWidget(self.method_combo, 1)
+        method_row.addWidget(self.steps_spin)
+        impute_row = QHBoxLayout()
+        impute_row.setSpacing(8)
+        impute_row.addWidget(self.impute_button, 1)
+        impute_row.addWidget(self.live_check)
         self.show_steps_for("importance")
-        return row
+        return method_row, impute_row
 
     def show_steps_for(self, method: str) -> None:
         """Name the steps box in plain words for ``method`` (rounds, or chain steps)."""

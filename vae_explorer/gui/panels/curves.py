@@ -48,7 +48,8 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumHeight(170)
+        # Room for both plots with their axis labels (shorter, the labels overlap).
+        self.setMinimumHeight(230)
         # The legend sits in its own row above the plots, so it never covers a curve,
         # however small the dock.
         self.legend = pg.LegendItem(colCount=2, labelTextColor="#ddd", horSpacing=12, verSpacing=-6)

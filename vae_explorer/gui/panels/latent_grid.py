@@ -8,7 +8,7 @@ grid's size and spacing, draws the mosaic and sends a clicked tile's code to the
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSignalBlocker
+from PySide6.QtCore import QRectF, QSignalBlocker, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
@@ -16,8 +16,12 @@ from ...core.image import IMAGE_SIDE
 from ..images import ImageCanvas
 from ..state import GRID_SIZE_RANGE, ExplorerState
 
-REGION_GAUSSIAN = "Gaussian quantiles (5%–95%)"
-REGION_VISIBLE = "Visible range of the scatter"
+REGION_GAUSSIAN = "Gaussian quantiles"
+REGION_VISIBLE = "Visible range"
+REGION_TIPS = {
+    REGION_GAUSSIAN: "Tiles at the prior's 5%–95% quantiles: each tile holds an equal share of its mass",
+    REGION_VISIBLE: "Tiles over the range the latent scatter shows (follows its zoom and pan)",
+}
 SPACINGS = {REGION_GAUSSIAN: "gaussian", REGION_VISIBLE: "visible"}  # combo text -> state's
 LIVE_REFRESH_MS = 250  # while training snapshots arrive (~4/s), redraw at most this often
 FOLLOW_MS = 120  # in "visible" spacing, follow the scatter's zoom and pan at most this often
@@ -35,16 +39,23 @@ class LatentGridPanel(QWidget):
         self.size_spin.setValue(state.grid_size)
         self.size_spin.setToolTip("Tiles per side (N x N)")
         self.region = QComboBox()
-        self.region.addItems(list(SPACINGS))
+        for i, text in enumerate(SPACINGS):
+            self.region.addItem(text)
+            self.region.setItemData(i, REGION_TIPS[text], Qt.ItemDataRole.ToolTipRole)
+        # Its minimum is a few letters (the item texts are short): never widens the dock.
+        self.region.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.region.setMinimumContentsLength(8)
         self.region.setCurrentIndex(list(SPACINGS.values()).index(state.grid_spacing))
         self.region.setToolTip(
-            "Inverse-CDF spacing gives each tile an equal share of the prior's mass "
-            "(AEVB paper, Fig. 4); or follow the scatter's zoom"
+            "Where the tiles are: Gaussian quantiles (inverse-CDF spacing gives each tile an equal "
+            "share of the prior's mass, AEVB paper, Fig. 4), or the scatter's visible range"
         )
         self.canvas = ImageCanvas(min_side=150)
         self.canvas.setToolTip("Click a tile to send its z to the decoder preview")
         top = QHBoxLayout()
-        top.addWidget(QLabel("N"))
+        n_label = QLabel("N")
+        n_label.setToolTip(self.size_spin.toolTip())
+        top.addWidget(n_label)
         top.addWidget(self.size_spin)
         top.addWidget(self.region, 1)
         lay = QVBoxLayout(self)

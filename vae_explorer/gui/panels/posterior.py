@@ -11,8 +11,6 @@ model, no image, or a model whose latent is not 2-d.
 from __future__ import annotations
 
 import copy
-import html
-import math
 from typing import Any
 
 import numpy as np
@@ -21,7 +19,6 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QScrollArea,
     QSizePolicy,
@@ -35,12 +32,14 @@ from superqt.utils import qdebounced, qthrottled
 from ...core.model import VAE
 from ..state import ExplorerState
 from ..workers import LatestOnlyRunner
+from .flow_layout import FlowLayout, labelled
 from .posterior_job import PosteriorRequest, PosteriorResult
+from .posterior_numbers import PosteriorNumbers
 from .posterior_plot import PosteriorPlot, compute
 
 DEBOUNCE_MS = 150  # while the user clicks around or paints
+SCROLL_MIN_HEIGHT = 160  # pixels: a dock shorter than the panel's content scrolls it
 LIVE_REFRESH_MS = 2000  # at most one posterior every 2 s while training snapshots arrive
-NUMBERS_MIN_HEIGHT = 110  # pixels: about two of the five quantities; the rest scroll
 SOURCES = {"picked": "Picked test image", "canvas": "Canvas drawing"}
 
 NO_MODEL = "Open or train a model to see the posterior of an image."
@@ -49,23 +48,6 @@ NO_DRAWING = "Draw on the canvas to see the true posterior of your drawing."
 NOT_2D = (
     "The exact posterior needs a 2-d latent: this model's latent has {dim} dimensions, too many "
     "to sum over a grid. Open or train a model with latent size 2."
-)
-
-# name, Posterior field (or "kl"), one line in plain words
-QUANTITIES = (
-    ("log p(x)", "log_px", "how likely the model finds this image (summed exactly over the grid)"),
-    ("ELBO", "elbo", "the encoder's lower bound on log p(x): what training maximises"),
-    ("KL(q ‖ p(z|x))", "kl", "how far the encoder's guess is from the true posterior (= log p(x) − ELBO)"),
-    (
-        "approximation gap",
-        "approximation_gap",
-        "what even the best Gaussian for this image loses, because the true posterior is not Gaussian",
-    ),
-    (
-        "amortisation gap",
-        "amortisation_gap",
-        "what the encoder loses by guessing for all images at once instead of fitting this one",
-    ),
 )
 
 
@@ -104,10 +86,10 @@ class PosteriorPanel(QWidget):
         for key, text in SOURCES.items():
             self.source_combo.addItem(text, key)
         self.source_combo.setToolTip("Which image's posterior to show (follows the one you changed last)")
-        self.importance_box = QCheckBox("Importance sampling")
+        self.importance_box = QCheckBox("Importance draws")
         self.importance_box.setToolTip(
-            "Show K draws from q(z|x), sized by their normalised importance weights, and how the "
-            "K-sample IWAE bound approaches log p(x) as K grows"
+            "Importance sampling: show K draws from q(z|x), sized by their normalised importance "
+            "weights, and how the K-sample IWAE bound approaches log p(x) as K grows"
         )
         self.draws_spin = QSpinBox()
         self.draws_spin.setRange(10, 1000)
@@ -125,37 +107,31 @@ class PosteriorPanel(QWidget):
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setMinimumHeight(60)
         self.plot = PosteriorPlot()
-        self.numbers = QLabel()
-        self.numbers.setWordWrap(True)
-        self.numbers.setTextFormat(Qt.TextFormat.RichText)
-        self.numbers.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # In a short dock the numbers scroll and the plot keeps its room.
-        self.numbers_area = _FullHeightScroll()
-        self.numbers_area.setWidget(self.numbers)
-        self.numbers_area.setWidgetResizable(True)
-        self.numbers_area.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.numbers_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.numbers_area.setMinimumHeight(NUMBERS_MIN_HEIGHT)
-        preferred, expanding = QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding
-        self.numbers_area.setSizePolicy(preferred, preferred)
-        self.plot.setSizePolicy(preferred, expanding)
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Image:"))
-        top.addWidget(self.source_combo, 1)
-        sampling = QHBoxLayout()
-        sampling.setSpacing(4)
-        sampling.addWidget(self.importance_box)
-        sampling.addWidget(self.draws_spin)
-        sampling.addWidget(self.redraw_button)
-        sampling.addStretch(1)
-        lay = QVBoxLayout(self)
+        self.plot.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.numbers = PosteriorNumbers()
+        # The tool row wraps in a narrow dock instead of widening it.
+        self.source_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.source_combo.setMinimumContentsLength(12)
+        tools = FlowLayout(spacing=6)
+        tools.add(labelled("Image:", self.source_combo), stretch=True)
+        tools.add(self.importance_box)
+        tools.add(self.draws_spin)
+        tools.add(self.redraw_button)
+        content = QWidget()
+        lay = QVBoxLayout(content)
         lay.setContentsMargins(6, 6, 6, 6)
-        lay.addLayout(top)
-        lay.addLayout(sampling)
+        lay.setSpacing(4)
+        lay.addLayout(tools)
         lay.addWidget(self.caption)
         lay.addWidget(self.message)
-        lay.addWidget(self.plot, 1)
-        lay.addWidget(self.numbers_area)
+        lay.addWidget(self.plot, 1)  # the latent plane takes what the rest leaves
+        lay.addWidget(self.numbers)
+        self.scroll_area = _ScrollIfShort(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll_area)
         self._show_sampling_controls()
 
     # --- what is on show (for tests and the window) -----------------------------------------
@@ -210,9 +186,14 @@ class PosteriorPanel(QWidget):
     def _schedule(self, live: bool = False) -> None:
         """Show the placeholder now if there is nothing to compute; else ask for a new
         posterior (debounced, or throttled while training snapshots arrive)."""
-        if isinstance(self._image(), str):
+        found = self._image()
+        if isinstance(found, str):
             self._submit_now()
-        elif live:
+            return
+        if self._shown is None:  # never leave an earlier placeholder up while computing
+            self.message.setStyleSheet("")
+            self.message.setText(f"Computing the posterior of {found[1]}…")
+        if live:
             self._submit_live()
         else:
             self._submit_later()
@@ -281,8 +262,7 @@ class PosteriorPanel(QWidget):
         self.message.setVisible(False)
         self.plot.setVisible(True)
         self.plot.show_result(result)
-        self.numbers.setText(numbers_html(result))
-        self.numbers_area.updateGeometry()  # its size hint follows the text
+        self.numbers.show_result(result)
         note = f" · {result.note}" if result.note else ""
         self.caption.setText(f"Posterior of {result.label} · {result.seconds * 1000:.0f} ms{note}")
 
@@ -344,32 +324,22 @@ class PosteriorPanel(QWidget):
             self._schedule()
 
 
-class _FullHeightScroll(QScrollArea):
-    """A scroll area that asks for its whole content's height (so the numbers show in full
-    when the dock has room) but may shrink to its minimum and scroll."""
+class _ScrollIfShort(QScrollArea):
+    """Scrolls the panel only in a dock shorter than its content's minimum (the plot
+    stretches to fill any room beyond it); as narrow as the content allows, never
+    scrolling sideways."""
+
+    def __init__(self, content: QWidget) -> None:
+        super().__init__()
+        self._content = content
+        self.setWidget(content)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        bar = self.verticalScrollBar().sizeHint().width()
+        return QSize(self._content.minimumSizeHint().width() + bar, SCROLL_MIN_HEIGHT)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        hint = super().sizeHint()
-        inner = self.widget()
-        if inner is not None:
-            width = self.viewport().width() or hint.width()
-            hint.setHeight(max(inner.heightForWidth(width), inner.sizeHint().height()) + 2)
-        return hint
-
-
-def numbers_html(result: PosteriorResult) -> str:
-    """The five quantities in nats, each with its one-line explanation."""
-    post = result.posterior
-    if post is None:
-        return ""
-    rows = []
-    for name, field, words in QUANTITIES:
-        value = result.kl if field == "kl" else float(getattr(post, field))
-        shown = f"{value:.2f}" if math.isfinite(value) else "–"
-        rows.append(
-            f"<tr><td><b>{html.escape(name)}</b></td>"
-            f"<td align='right'>&nbsp;{shown}&nbsp;nats</td></tr>"
-            f"<tr><td colspan='2' style='color:#9e9e9e; font-size:small; padding-bottom:3px'>"
-            f"{html.escape(words)}</td></tr>"
-        )
-    return "<table width='100%' cellspacing='0'>" + "".join(rows) + "</table>"
+        return self._content.sizeHint()

@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from .posterior_job import (
@@ -31,9 +32,10 @@ MEAN_COLOUR = "#ffffff"
 CONTOUR_COLOUR = (220, 220, 220, 170)
 DRAW_COLOUR = (255, 255, 255, 150)
 LOG_PX_COLOUR = "#f28e2b"
-IWAE_MAX_HEIGHT = 170  # pixels: the IWAE plot stays small beside the latent plane
-IWAE_MIN_HEIGHT = 95
-MIN_HEIGHT = 150
+IWAE_MAX_HEIGHT = 130  # pixels: the IWAE plot stays small; the latent plane takes the rest
+IWAE_MIN_HEIGHT = 60
+IWAE_SHARE = 0.25  # of the plots' height, between the two limits above
+MIN_HEIGHT = 120
 MAX_DRAW_SIZE = 14.0  # pixels, for the heaviest importance draw
 
 
@@ -90,13 +92,9 @@ class PosteriorPlot(QWidget):
         self.iwae = self.view.addPlot(row=1, col=0)
         _plain(self.iwae)
         self.iwae.setLogMode(x=True, y=False)
-        self.iwae.setLabel("bottom", "K (draws from q)")
         self.iwae.setLabel("left", "nats")
-        self.iwae.setTitle(
-            f"<span style='color:{Q_COLOUR}'>K-sample IWAE</span> vs "
-            f"<span style='color:{LOG_PX_COLOUR}'>log p(x)</span>",
-            size="9pt",
-        )
+        # No title or x label (they would take half of this small plot): the legend names
+        # both lines and K.
         self.iwae_curve = self.iwae.plot(
             pen=pg.mkPen(Q_COLOUR, width=2), symbol="o", symbolSize=5, symbolBrush=Q_COLOUR, symbolPen=None
         )
@@ -108,7 +106,7 @@ class PosteriorPlot(QWidget):
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         """Ask only for the minimum: the panel's numbers come first, the plot takes the rest
         (its stretch)."""
-        return QSize(320, self.view.minimumHeight() + self.legend.sizeHint().height())
+        return QSize(260, self.view.minimumHeight() + self.legend.sizeHint().height())
 
     def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
         return False  # the wrapping legend must not make the plot claim its full height
@@ -119,13 +117,22 @@ class PosteriorPlot(QWidget):
         in_layout = self.iwae in self.view.ci.items
         if on and not in_layout:
             self.view.addItem(self.iwae, row=1, col=0)
-            self.view.ci.layout.setRowStretchFactor(1, 2)
-            self.view.ci.layout.setRowMaximumHeight(1, IWAE_MAX_HEIGHT)
         elif not on and in_layout:
             self.view.removeItem(self.iwae)
         self.iwae.setVisible(on)
         self.view.setMinimumHeight(MIN_HEIGHT + (IWAE_MIN_HEIGHT if on else 0))
         self.legend.setText(legend_html(on))
+        self._size_rows()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._size_rows()
+
+    def _size_rows(self) -> None:
+        """The IWAE plot gets a fixed share of the height, capped; the plane the rest."""
+        if self.iwae in self.view.ci.items:
+            share = int(IWAE_SHARE * self.view.height())
+            self.view.ci.layout.setRowFixedHeight(1, max(IWAE_MIN_HEIGHT, min(IWAE_MAX_HEIGHT, share)))
 
     # --- drawing --------------------------------------------------------------------------
     def show_nothing(self) -> None:
@@ -186,23 +193,25 @@ class PosteriorPlot(QWidget):
 
 
 def legend_html(draws: bool) -> str:
-    """The legend as a two-column table of coloured symbols (fits a narrow dock)."""
+    """The legend as a line of coloured symbols that wraps between entries (never inside
+    one), so it takes two short lines in a narrow dock."""
     heat = pg.colormap.get(HEAT_MAP).map(0.75, "qcolor").name()
     entries = [
         (heat, "■", "true posterior p(z|x)"),
         ("#9e9e9e", "—", "its 50% / 90% mass"),
         (Q_COLOUR, "◯", "encoder q(z|x) 1σ, 2σ"),
-        (QSTAR_COLOUR, "◯", "best Gaussian q* 1σ, 2σ"),
-        (None, "+", "posterior mean"),
+        (QSTAR_COLOUR, "◯", "best Gaussian q*"),
+        (None, "+", "mean"),
     ]
     if draws:
         entries.append((None, "●", "draws from q, size = weight"))
+        entries.append((Q_COLOUR, "—", "IWAE bound vs K draws"))
+        entries.append((LOG_PX_COLOUR, "- -", "log p(x)"))
     cells = []
     for colour, symbol, text in entries:
         style = "" if colour is None else f" style='color:{colour}'"
-        cells.append(f"<td><b{style}>{symbol}</b>&nbsp;{text}&nbsp;&nbsp;</td>")
-    rows = "".join(f"<tr>{''.join(cells[i : i + 2])}</tr>" for i in range(0, len(cells), 2))
-    return f"<table cellspacing='0' style='font-size:small'>{rows}</table>"
+        cells.append(f"<b{style}>{symbol}</b>&nbsp;{text.replace(' ', '&nbsp;')}")
+    return "<span style='font-size:small'>" + " &nbsp; ".join(cells) + "</span>"
 
 
 def with_contours(result: PosteriorResult) -> PosteriorResult:

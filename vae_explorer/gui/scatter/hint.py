@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
@@ -27,6 +27,12 @@ class HintLabel(QLabel):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.setToolTip("Mouse: " + HINT_FULL.replace("   ", " "))
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """As wide as the shortest wording: in a wrapping tool row it shares the first
+        line and takes what is left of it."""
+        hint = super().sizeHint()
+        return QSize(self.fontMetrics().horizontalAdvance(HINTS[-1]) + 4, hint.height())
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)

@@ -17,14 +17,13 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QGraphicsItem,
-    QHBoxLayout,
-    QLabel,
     QVBoxLayout,
     QWidget,
 )
 from superqt.utils import qdebounced, qthrottled
 
 from ...core.rendering import nearest_point
+from ..panels.flow_layout import FlowLayout, labelled
 from ..state import ExplorerState
 from .colour_bar import ColourBarItem
 from .colour_by import ColourByControl
@@ -40,6 +39,7 @@ CLICK_SLOP_PX = 3  # a press and release this close are a click, not a drag
 HOVER_MS = 15  # hover moves are coalesced: the card follows the latest one
 VIEW_FOLLOW_MS = 120  # the state's visible range follows zooming and panning after a pause
 LIVE_OVERLAY_MS = 250  # while training, the overlay is decoded at most this often
+MIN_PLOT_SIDE = 300  # pixels: the scatter stays usable in a 1024 x 700 window, docks beside it
 SIDE_GAP = 6  # pixels between the plot's right edge and the legend / colour bar column
 
 Range = tuple[tuple[float, float], tuple[float, float]]
@@ -133,31 +133,31 @@ class LatentScatterView(QWidget):
         self.hover = HoverCard(self.plot)
 
     def _build_bar(self) -> None:
+        """The tool row wraps onto a second line in a narrow window (it never sets the
+        window's minimum width); short labels, their full meaning in tooltips."""
         self.x_dim = QComboBox()
         self.y_dim = QComboBox()
         for combo in (self.x_dim, self.y_dim):
             combo.setToolTip("Latent dimension shown on this axis (the others are held at 0)")
-        self.overlay_check = QCheckBox("Decoded grid overlay")
-        self.overlay_check.setToolTip("Tile decoded digits over the region of latent space they come from")
+        self.overlay_check = QCheckBox("Grid overlay")
+        self.overlay_check.setToolTip(
+            "Decoded grid overlay: tile decoded digits over the region of latent space they come from"
+        )
         self.hint = HintLabel()
-        bar = QHBoxLayout()
+        self.bar = bar = FlowLayout(spacing=8)
         bar.setContentsMargins(6, 4, 6, 0)
-        bar.addWidget(QLabel("x:"))
-        bar.addWidget(self.x_dim)
-        bar.addWidget(QLabel("y:"))
-        bar.addWidget(self.y_dim)
-        bar.addSpacing(12)
-        bar.addWidget(self.overlay_check)
-        bar.addSpacing(12)
-        bar.addWidget(QLabel("Colour by:"))
-        bar.addWidget(self.colour_by.combo)
-        bar.addWidget(self.colour_by.progress)
-        bar.addWidget(self.hint, 1)
+        bar.add(labelled("x:", self.x_dim))
+        bar.add(labelled("y:", self.y_dim))
+        bar.add(self.overlay_check)
+        bar.add(labelled("Colour:", self.colour_by.combo, "Colour the points by"))
+        bar.add(self.colour_by.progress)
+        bar.add(self.hint, stretch=True)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         lay.addLayout(bar)
         lay.addWidget(self.plot, 1)
+        self.plot.setMinimumSize(MIN_PLOT_SIDE, MIN_PLOT_SIDE)
 
     # --- for the window, the benchmark and tests -------------------------------------------
     def reset_zoom(self) -> None:
