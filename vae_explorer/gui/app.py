@@ -1,17 +1,26 @@
-"""Entry point of the desktop app: ``vae-explorer`` / ``vae-explorer gui [CKPT]``."""
+"""Entry point of the desktop app: ``vae-explorer`` / ``vae-explorer gui [CKPT]``.
+
+Start-up order: the desktop check (first_run.py: no display or missing xcb libraries get a
+message and an exit status, not Qt's abort), then the window, painted from the checkpoint's
+cache before torch is imported (window/startup.py). Nothing here imports torch.
+"""
 
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import traceback
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QApplication
+from .first_run import check_desktop
 
-from .theme import APPLICATION, ORGANIZATION, apply_dark_theme, configure_pyqtgraph
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 CLOSE_WAIT_MS = 5000
+CHECKED_ENV = "VAE_EXPLORER_DESKTOP_CHECKED"  # set by scripts/run-app.sh, which checked already
 
 
 def install_exception_hook(app: QApplication) -> None:
@@ -38,7 +47,17 @@ def install_exception_hook(app: QApplication) -> None:
 
 def run_app(checkpoint_path: str | None = None) -> int:
     """Create the application and main window, open ``checkpoint_path`` (or the shipped
-    model) and run the event loop; returns the exit code."""
+    model) and run the event loop; returns the exit code (2, with a message on stderr, when
+    this machine cannot show a window: see first_run.py)."""
+    if os.environ.get(CHECKED_ENV) != "1":
+        problem = check_desktop()
+        if problem is not None:
+            print(problem.message, file=sys.stderr, flush=True)
+            return problem.exit_code
+    from PySide6.QtWidgets import QApplication
+
+    from .theme import APPLICATION, ORGANIZATION, apply_dark_theme, configure_pyqtgraph
+
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
@@ -47,15 +66,27 @@ def run_app(checkpoint_path: str | None = None) -> int:
     configure_pyqtgraph()
     install_exception_hook(app)
     from .window import MainWindow
-    from .workers import wait_for_workers
 
     # Whatever ends the event loop (the last window closed, a signal, app.quit()), no worker
     # thread is destroyed while it runs.
-    app.aboutToQuit.connect(lambda: wait_for_workers(CLOSE_WAIT_MS))
-    window = MainWindow(checkpoint_path)
+    app.aboutToQuit.connect(_wait_for_workers)
+    window = MainWindow(checkpoint_path, background=True)
     window.show()
     # torch, numpy and Qt leave ~10^6 long-lived objects; a full garbage collection walking
-    # them froze the window for 300-600 ms while background jobs ran. Freezing them keeps
-    # later collections to what the session itself creates.
-    gc.freeze()
+    # them froze the window for 300-600 ms while background jobs ran. Freezing them once the
+    # views (and torch) are loaded keeps later collections to what the session creates.
+    if window.views_ready:
+        gc.freeze()
+    else:
+        window.viewsReady.connect(gc.freeze)
     return int(app.exec())
+
+
+def _wait_for_workers() -> None:
+    from .workers import wait_for_workers
+
+    wait_for_workers(CLOSE_WAIT_MS)
+
+
+if __name__ == "__main__":  # python -m vae_explorer.gui.app [CKPT]
+    raise SystemExit(run_app(sys.argv[1] if len(sys.argv) > 1 else None))

@@ -66,6 +66,7 @@ class ExplorerState(QObject):
         self._model_version = 0
         self._loading_dim: int | None = None  # latent size of the model being loaded
         self._meta: dict[str, Any] = {}
+        self._arrays: dict[str, np.ndarray] = {}
         self._path: Any = None
         self._modified = False
         self._live = False
@@ -103,6 +104,12 @@ class ExplorerState(QObject):
     @property
     def model_path(self) -> Any:
         return self._path
+
+    @property
+    def model_arrays(self) -> dict[str, np.ndarray]:
+        """Named arrays that came with the current model's weights (cached test latents,
+        first-screen pictures); a save writes them back beside the weights."""
+        return self._arrays
 
     @property
     def live(self) -> bool:
@@ -165,12 +172,14 @@ class ExplorerState(QObject):
         latents: tuple[np.ndarray, np.ndarray] | None = None,
         live: bool = False,
         modified: bool | None = None,
+        arrays: dict[str, np.ndarray] | None = None,
     ) -> None:
         """Make ``model`` current (the state owns it from now on).
 
         ``latents`` (test mu, logvar) computed elsewhere are used when they match the test
         set; otherwise the test set is encoded here. ``live``: a snapshot of a running
-        training (views that are costly to refresh may do it less often).
+        training (views that are costly to refresh may do it less often). ``arrays``: named
+        arrays that belong with these weights (a checkpoint's, a snapshot's), saved with them.
         """
         model.eval()
         old_dim = self.latent_dim if self._model is not None or self.loading else None
@@ -178,6 +187,7 @@ class ExplorerState(QObject):
         self._model_version += 1
         self._grid_cache.clear()
         self._meta = dict(meta) if meta is not None else {}
+        self._arrays = dict(arrays) if arrays else {}
         self._path = path
         self._live = live
         self._set_modified(path is None if modified is None else modified)

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...core.data import DATASETS, PROJECT_ROOT, DatasetError, DatasetRef
-from .downloads import CANCELLED
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -33,8 +32,9 @@ class Datasets:
         ref = DatasetRef.from_key(state.dataset_key)
         n = len(state.test_set) if state.test_set is not None else 0
         self.window.dataset_label.setText(f"Data: {ref.title} ({n:,} test images)")
-        for k, a in self.window.menus.datasets.items():
-            a.setChecked(k == state.dataset_key)
+        if self.window.views_ready:  # the menus exist
+            for k, a in self.window.menus.datasets.items():
+                a.setChecked(k == state.dataset_key)
 
     def choose_dataset(self, key: str) -> bool:
         """The user picked dataset ``key`` (menu, training form): show it, and when the
@@ -55,7 +55,7 @@ class Datasets:
 
     def set_dataset(self, key: str) -> bool:
         """Show dataset ``key`` ("mnist", "fashion-mnist" or a folder of IDX files)."""
-        if self.window.trainer.is_running():
+        if self.window.views_ready and self.window.trainer.is_running():
             self.window.show_error("Dataset", "stop the training run before changing the dataset")
             self.show_current()
             return False
@@ -66,7 +66,7 @@ class Datasets:
             self.show_current()
             return False
         self.window.state.set_dataset(key, test)
-        if self.window.state.model is not None:
+        if self.window.state.model is not None and self.window.views_ready:
             self.window.scatter.reset_zoom()
         return True
 
@@ -84,6 +84,8 @@ class Datasets:
             self.set_dataset(name)
 
     def _on_download_failed(self, message: str) -> None:
+        from .downloads import CANCELLED
+
         if message == CANCELLED:
             self.window.statusBar().showMessage("Download cancelled", 8000)
         else:

@@ -6,14 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from PySide6.QtWidgets import QProgressDialog
 
-from ...core.checkpoints import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from ...core.checkpoint_file import CheckpointError
 from ...core.data import DATASETS, DatasetRef
-from ..workers import Worker
-from . import export
+from .startup import LATENT_ARRAYS, cached_latents
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # torch: imported when a model is opened or saved, not at start-up
+    from ...core.checkpoints import Checkpoint
     from .main_window import MainWindow
 
 METADATA_KEYS_NOT_SAVED = ("config", "format", "format_version", "app_version")
@@ -32,18 +33,23 @@ class Files:
         the current model stays."""
         if self._refuse_open_while_training():
             return False
+        from ...core.checkpoints import load_checkpoint
+
         try:
             ckpt = load_checkpoint(path)
         except (CheckpointError, OSError, MemoryError) as exc:
-            self._on_model_load_failed(str(exc) if not isinstance(exc, MemoryError) else "out of memory")
+            self.on_model_load_failed(str(exc) if not isinstance(exc, MemoryError) else "out of memory")
             return False
-        return self._show_checkpoint(ckpt, Path(path))
+        return self.show_checkpoint(ckpt, Path(path))
 
     def open_model_in_background(self, path: str | Path) -> None:
         """File ▸ Open: read the checkpoint in a worker (a large file takes seconds) with a
         busy indicator; the newest request wins. ``opening`` is True until it is shown."""
         if self._refuse_open_while_training():
             return
+        from ...core.checkpoints import load_checkpoint
+        from ..workers import Worker
+
         self._open_token += 1
         token, path = self._open_token, Path(path)
         dialog = QProgressDialog(f"Opening {path.name}…", "", 0, 0, self.window)
@@ -64,7 +70,7 @@ class Files:
         return bool(self._opening)
 
     def _refuse_open_while_training(self) -> bool:
-        if self.window.trainer.is_running():
+        if self.window.views_ready and self.window.trainer.is_running():
             # The run's final snapshot would replace the opened model when it arrives.
             self.window.show_error("Open model", "stop the training run before opening a model")
             return True
@@ -74,15 +80,23 @@ class Files:
         if token != self._open_token:
             return  # overtaken by a newer Open
         if ckpt is None:
-            self._on_model_load_failed(error)
+            self.on_model_load_failed(error)
         else:
-            self._show_checkpoint(ckpt, path)
+            self.show_checkpoint(ckpt, path)
 
-    def _on_model_load_failed(self, message: str) -> None:
+    def on_model_load_failed(self, message: str) -> None:
         self.window.show_error("Cannot open the model", message)
 
-    def _show_checkpoint(self, ckpt: Checkpoint, path: Path) -> bool:
+    def show_checkpoint(self, ckpt: Checkpoint, path: Path) -> bool:
+        """Make a loaded checkpoint current: its dataset shown, its cached test latents used
+        when they belong to that dataset (no encoding), its arrays kept for the next save."""
         if self._refuse_open_while_training():
+            return False
+        from ...core.model import VAE
+
+        if not isinstance(ckpt.model, VAE):
+            kind = type(ckpt.model).__name__
+            self.on_model_load_failed(f"{path}: the window cannot show this kind of model ({kind}) yet")
             return False
         ds = ckpt.metadata.get("dataset")
         wanted = ds if isinstance(ds, str) and ds in DATASETS else self.window.state.dataset_key
@@ -91,7 +105,9 @@ class Files:
                 self.window.set_dataset(self.window.dataset_key_at_start)
         history = ckpt.metadata.get("history")
         self.window.state.set_history(list(history) if isinstance(history, list) else [])
-        self.window.state.set_model(ckpt.model, dict(ckpt.metadata), path, modified=False)
+        state = self.window.state
+        latents = cached_latents(ckpt.arrays, ckpt.metadata, state.dataset_key)
+        state.set_model(ckpt.model, dict(ckpt.metadata), path, latents, modified=False, arrays=ckpt.arrays)
         self.window.scatter.reset_zoom()
         self.window.settings.setValue("paths/last_model", str(path))
         self.window.statusBar().showMessage(f"Opened {path}", 8000)
@@ -106,8 +122,10 @@ class Files:
         meta.setdefault("dataset", DatasetRef.from_key(state.dataset_key).metadata_name)
         if state.history:
             meta["history"] = state.history
+        from ...core.checkpoints import save_checkpoint
+
         try:
-            saved = save_checkpoint(state.model, path, meta)
+            saved = save_checkpoint(state.model, path, meta, arrays=self._arrays_to_save(meta))
         except CheckpointError as exc:
             self.window.show_error("Cannot save the model", str(exc))
             return False
@@ -127,13 +145,37 @@ class Files:
             self.window.statusBar().showMessage(f"Saved {saved}", 8000)
         return True
 
+    def _arrays_to_save(self, meta: dict[str, Any]) -> dict[str, np.ndarray]:
+        """The model's own arrays, with the test latents on show and the first screen's
+        pictures when they belong to the dataset the file names: the file then opens at once."""
+        state = self.window.state
+        arrays = dict(state.model_arrays)
+        latents = state.latents
+        if (
+            state.model is None
+            or latents is None
+            or meta.get("dataset") != DatasetRef.from_key(state.dataset_key).metadata_name
+        ):
+            return arrays
+        from ...core.first_screen import FIRST_SCREEN_ARRAYS, first_screen_images
+
+        for name, array in zip(LATENT_ARRAYS, latents, strict=True):
+            arrays[name] = np.asarray(array, np.float32)
+        if not all(name in arrays for name in FIRST_SCREEN_ARRAYS):
+            arrays.update(first_screen_images(state.model))
+        return arrays
+
     def export_view(self, path: str | Path) -> bool:
         """Write the latent scatter as PNG or SVG (by suffix)."""
+        from . import export
+
         write = export.export_svg if str(path).lower().endswith(".svg") else export.export_png
         return self._export(lambda: write(self.window.scatter, path), path)
 
     def export_latents(self, path: str | Path) -> bool:
         """Write the test set's latents (mu, logvar, label) as CSV."""
+        from . import export
+
         return self._export(lambda: export.export_latents_csv(self.window.state, path), path)
 
     def _export(self, write: Any, path: str | Path) -> bool:

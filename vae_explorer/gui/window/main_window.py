@@ -9,9 +9,9 @@ downloading datasets, exports, starting and stopping training, closing cleanly.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -22,90 +22,140 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.model import VAE, VAEConfig
-from ...core.training import EpochSummary, TrainingFinished, TrainingJob, TrainingStarted
-from ..canvas import CanvasPanel
-from ..cpu_threads import use_one_cpu_thread_in_this_thread
-from ..panels import DecoderPreview, LatentGridPanel, SamplesPanel, TrainingPanel
-from ..panels.posterior import PosteriorPanel
-from ..scatter import LatentScatterView
 from ..state import ExplorerState
 from ..theme import app_settings, configure_pyqtgraph
-from ..workers import wait_for_workers
 from . import settings
-from .actions import WindowMenus
 from .datasets import SHIPPED_MODELS, Datasets
-from .downloads import DatasetDownloader
 from .files import Files
-from .training_controller import TrainingController, prepare_runtime
+from .first_screen import FirstScatter, LoadingPanel, log_startup
+from .startup import BackgroundStart, StartResult, finish_start, show_first_screen
+
+if TYPE_CHECKING:  # the views import torch: the window builds them after its first paint
+    from ...core.training import EpochSummary, TrainingFinished, TrainingJob, TrainingStarted
+    from ..canvas import CanvasPanel
+    from ..panels import DecoderPreview, LatentGridPanel, SamplesPanel, TrainingPanel
+    from ..panels.posterior import PosteriorPanel
+    from ..scatter import LatentScatterView
+    from .actions import WindowMenus
+    from .downloads import DatasetDownloader
+    from .training_controller import TrainingController
 
 DEFAULT_CHECKPOINT = SHIPPED_MODELS / "mnist-bernoulli-z2.safetensors"
 CLOSE_WAIT_MS = 3000
+START_FALLBACK_MS = 1500  # start building the model even if the first paint never comes
 
 
 class MainWindow(QMainWindow):
-    """VAE Explorer's window. Public methods taking paths bypass the file dialogs."""
+    """VAE Explorer's window. Public methods taking paths bypass the file dialogs.
 
-    def __init__(self, checkpoint_path: str | Path | None = None, load_default: bool = True) -> None:
+    ``MainWindow(path)`` builds everything before it returns (scripts, tests). With
+    ``background=True`` (the app) it paints the checkpoint's cached latents at once and
+    builds the model and the views that need it in the background (see startup.py);
+    ``views_ready`` is False until then and ``viewsReady`` is emitted when they are.
+    """
+
+    viewsReady = Signal()
+
+    scatter: LatentScatterView
+    training: TrainingPanel
+    preview: DecoderPreview
+    grid: LatentGridPanel
+    samples: SamplesPanel
+    canvas: CanvasPanel
+    posterior: PosteriorPanel
+    trainer: TrainingController
+    downloader: DatasetDownloader
+    menus: WindowMenus
+    first_scatter: FirstScatter
+
+    def __init__(
+        self, checkpoint_path: str | Path | None = None, load_default: bool = True, background: bool = False
+    ) -> None:
         super().__init__()
         configure_pyqtgraph()
-        # Decodes in this thread are tiny: one intra-op thread keeps them fast and leaves
-        # the cores to the training worker's own thread team (see cpu_threads).
-        if not use_one_cpu_thread_in_this_thread():
-            torch.set_num_threads(1)
-        prepare_runtime()
         self.setWindowTitle("VAE Explorer")
         self.settings = app_settings()
         self.last_error: str | None = None
         self.dataset_key_at_start = "mnist"
         self._closing = False
-
-        self.state = state = ExplorerState(self)
-        self.scatter = LatentScatterView(state)
-        self.setCentralWidget(self.scatter)
-        self.training = TrainingPanel(state)
-        self.preview = DecoderPreview(state)
-        self.grid = LatentGridPanel(state)
-        self.samples = SamplesPanel(state)
-        self.canvas = CanvasPanel(state)
-        self.posterior = PosteriorPanel(state)
-        self.trainer = TrainingController(state, self)
-        self.downloader = DatasetDownloader(self)
+        self.views_ready = False
+        self.starter: BackgroundStart | None = None
+        self.state = ExplorerState(self)
         self.datasets = Datasets(self)
         self.files = Files(self)
         self._build_docks()
-        self.menus = WindowMenus(self)
-        self.menus.fill_view_menu(
-            [
-                self.training_dock,
-                self.preview_dock,
-                self.grid_dock,
-                self.samples_dock,
-                self.canvas_dock,
-                self.posterior_dock,
-            ]
-        )
         self._build_status_bar()
-        self._connect()
+        self.state.modelChanged.connect(self._on_model_changed)
+        self.state.datasetChanged.connect(self.datasets.show_current)
+        first = self._first_checkpoint(checkpoint_path, load_default)
+        if background and first is not None:
+            self._start_in_background(first)
+            return
+        from .training_controller import prepare_runtime
+        from .views import build_views
+
+        prepare_runtime()
+        build_views(self)
         settings.restore(self, self.settings)
         self._fit_to_screen()
         self._open_first_model(checkpoint_path, load_default)
+        self._views_built()
+
+    @staticmethod
+    def _first_checkpoint(checkpoint_path: str | Path | None, load_default: bool) -> Path | None:
+        if checkpoint_path is not None:
+            return Path(checkpoint_path)
+        if load_default and DEFAULT_CHECKPOINT.is_file():
+            return DEFAULT_CHECKPOINT
+        return None
 
     def _open_first_model(self, checkpoint_path: str | Path | None, load_default: bool) -> None:
-        if checkpoint_path is not None:
-            self.open_model(checkpoint_path)
-        elif load_default and DEFAULT_CHECKPOINT.is_file():
-            self.open_model(DEFAULT_CHECKPOINT)
-        if self.state.model is None:
-            if self.state.test_set is None:
-                self.set_dataset(self.dataset_key_at_start)
-            torch.manual_seed(0)
-            self.state.set_model(VAE(VAEConfig()), {}, None, modified=False)
-            self.statusBar().showMessage(
-                "No trained model found: showing an untrained one. Train one in the Training "
-                "panel, or File ▸ Open model.",
-                15000,
-            )
+        first = self._first_checkpoint(checkpoint_path, load_default)
+        if first is not None:
+            self.open_model(first)
+        self._fall_back_to_untrained()
+
+    def _fall_back_to_untrained(self) -> None:
+        if self.state.model is not None:
+            return
+        import torch
+
+        from ...core.model import VAE, VAEConfig
+
+        if self.state.test_set is None:
+            self.set_dataset(self.dataset_key_at_start)
+        torch.manual_seed(0)
+        self.state.set_model(VAE(VAEConfig()), {}, None, modified=False)
+        self.statusBar().showMessage(
+            "No trained model found: showing an untrained one. Train one in the Training "
+            "panel, or File ▸ Open model.",
+            15000,
+        )
+
+    # --- start-up in the background (startup.py) -------------------------------------------
+    def _start_in_background(self, path: Path) -> None:
+        """Paint ``path``'s cached first screen now; build the model once that is painted."""
+        show_first_screen(self, path)
+        self.starter = BackgroundStart(path, self)
+        self.starter.ready.connect(self._on_background_ready, Qt.ConnectionType.QueuedConnection)
+        self.first_scatter.on_first_paint(self.starter.start)
+        QTimer.singleShot(START_FALLBACK_MS, self.starter.start)
+
+    def _on_background_ready(self, result: StartResult) -> None:
+        if self._closing or self.views_ready:
+            return
+        if result.fatal:
+            self.show_error("Cannot load the model", f"the app's libraries failed to load: {result.fatal}")
+            return
+        finish_start(self, result)
+        self._fall_back_to_untrained()
+        self._views_built()
+        log_startup("model_ready", seconds=f"{result.seconds:.3f}")
+
+    def _views_built(self) -> None:
+        self.views_ready = True
+        self.datasets.show_current()
+        self.viewsReady.emit()
 
     # --- construction ----------------------------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -130,24 +180,34 @@ class MainWindow(QMainWindow):
         return scroll
 
     def _build_docks(self) -> None:
+        """The docks, holding "loading" panels until the views exist (views.py fills them)."""
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        scroll = self._scrolled(self.training)
-        scroll.setMinimumWidth(330)
-        self.training_dock = self._dock("Training", "training_dock", scroll, left)
-        self.preview_dock = self._dock("Decoder preview", "preview_dock", self.preview, right)
-        self.grid_dock = self._dock("Latent grid", "grid_dock", self.grid, right)
-        self.samples_dock = self._dock("Samples", "samples_dock", self.samples, right)
+        loading = LoadingPanel()
+        loading.setMinimumWidth(330)  # as wide as the training form that replaces it
+        self.training_dock = self._dock("Training", "training_dock", loading, left)
+        self.preview_dock = self._dock("Decoder preview", "preview_dock", LoadingPanel(), right)
+        self.grid_dock = self._dock("Latent grid", "grid_dock", LoadingPanel(), right)
+        self.samples_dock = self._dock("Samples", "samples_dock", LoadingPanel(), right)
         self.tabifyDockWidget(self.grid_dock, self.samples_dock)
-        # The canvas's tool row is wide; scrolled, it no longer sets the whole right dock
-        # area's minimum width (which pushed the window past a 1400-px screen).
-        self.canvas_dock = self._dock("Canvas", "canvas_dock", self._scrolled(self.canvas), right)
+        self.canvas_dock = self._dock("Canvas", "canvas_dock", LoadingPanel(), right)
         self.tabifyDockWidget(self.samples_dock, self.canvas_dock)
-        self.posterior_dock = self._dock("Posterior", "posterior_dock", self.posterior, right)
+        self.posterior_dock = self._dock("Posterior", "posterior_dock", LoadingPanel(), right)
         self.tabifyDockWidget(self.canvas_dock, self.posterior_dock)
         self.grid_dock.raise_()
         self.resizeDocks([self.training_dock], [360], Qt.Orientation.Horizontal)
         self.resizeDocks([self.preview_dock], [330], Qt.Orientation.Horizontal)
         self.resizeDocks([self.preview_dock, self.grid_dock], [300, 480], Qt.Orientation.Vertical)
+
+    @property
+    def docks(self) -> list[QDockWidget]:
+        return [
+            self.training_dock,
+            self.preview_dock,
+            self.grid_dock,
+            self.samples_dock,
+            self.canvas_dock,
+            self.posterior_dock,
+        ]
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -158,26 +218,6 @@ class MainWindow(QMainWindow):
         for w in (self.model_label, self.dataset_label, self.device_label, self.epoch_label):
             w.setContentsMargins(8, 0, 8, 0)
             sb.addPermanentWidget(w)
-
-    def _connect(self) -> None:
-        s = self.state
-        s.modelChanged.connect(self._on_model_changed)
-        s.datasetChanged.connect(self.datasets.show_current)
-        s.trainingChanged.connect(self._on_training_changed)
-        t = self.training
-        t.startRequested.connect(self.start_training)
-        t.pauseRequested.connect(self._on_pause_requested)
-        t.stopRequested.connect(self.stop_training)
-        t.datasetRequested.connect(self.choose_dataset)
-        d = self.downloader
-        d.finished.connect(self.datasets._on_download_finished)
-        d.failed.connect(self.datasets._on_download_failed)
-        r = self.trainer
-        r.started.connect(self._on_training_started)
-        r.batchMetrics.connect(self.training.on_batch)
-        r.epochFinished.connect(self._on_epoch_finished)
-        r.failed.connect(self._on_training_failed)
-        r.done.connect(self._on_training_done)
 
     def _fit_to_screen(self) -> None:
         """Keep the window on the screen it opens on: a layout saved on a larger screen (or
@@ -209,10 +249,13 @@ class MainWindow(QMainWindow):
     def _on_model_changed(self) -> None:
         state = self.state
         model = state.model
+        name = Path(state.model_path).name if state.model_path else "unsaved model"
         if model is None:
+            if state.loading:
+                self.model_label.setText(f"Model: {name} (loading…)")
+                self.setWindowTitle(f"{name} — VAE Explorer")
             return
         c = model.config
-        name = Path(state.model_path).name if state.model_path else "unsaved model"
         like = "cross-entropy" if c.likelihood == "bernoulli" else "squared error"
         self.model_label.setText(f"Model: {name} ({c.arch.upper()}, z={c.latent_dim}, {like})")
         self.setWindowTitle(f"{name} — VAE Explorer")
@@ -355,6 +398,12 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Ask about an unsaved model, stop training, imputation and downloads and wait for
         their threads, then save the layout."""
+        if not self.views_ready:
+            # Still loading: nothing can be unsaved yet. The start-up thread is left to end
+            # on its own (the process waits for it at exit); what it delivers is ignored.
+            self._closing = True
+            super().closeEvent(event)
+            return
         if not self._closing and not self._may_close():
             event.ignore()
             return
@@ -366,6 +415,8 @@ class MainWindow(QMainWindow):
             self.downloader.cancel(wait_ms=CLOSE_WAIT_MS)
         if not self.trainer.stop(wait_ms=CLOSE_WAIT_MS):
             self.statusBar().showMessage("Waiting for the training thread to stop…")
+        from ..workers import wait_for_workers
+
         wait_for_workers(CLOSE_WAIT_MS)
         for box in self.findChildren(QMessageBox):  # open error messages go with the window
             box.close()

@@ -36,11 +36,12 @@ _prepared = False
 
 
 def prepare_runtime() -> None:
-    """Warm torch up in the GUI thread before the window shows; once per process.
+    """Warm torch's optimizer up before the first run; once per process (thread-safe to
+    call from the start-up's background step, which does it after the first paint).
 
     The first torch optimizer imports ~800 modules (torch._dynamo, sympy...), holding the
-    GIL for about a second: done in the worker, that would freeze the window just as the
-    first training run starts.
+    GIL for about a second: done in the training worker, that would freeze the window just
+    as the first training run starts.
     """
     global _prepared
     if _prepared:
@@ -156,7 +157,10 @@ class TrainingController(QObject):
         model.load_state_dict(snap.state_dict)
         mu, logvar = snap.test_mu, snap.test_logvar
         latents = (mu, logvar) if mu is not None and logvar is not None else None
-        state.set_model(model, snap.metadata, None, latents, live=self.is_running(), modified=True)
+        arrays = getattr(snap, "arrays", None)  # the weights' test latents, when core sends them
+        state.set_model(
+            model, snap.metadata, None, latents, live=self.is_running(), modified=True, arrays=arrays or None
+        )
         state.set_history(snap.history)
         self.snapshots_applied += 1
         self.snapshotApplied.emit(snap)

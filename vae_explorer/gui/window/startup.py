@@ -1,0 +1,218 @@
+"""Start-up in two steps: paint from the checkpoint's cache, then build the model behind it.
+
+Step one (GUI thread, no torch): read the checkpoint's metadata and cached arrays with
+numpy (:func:`read_first_screen`), put the test set and the cached latents in the state
+(its "model loading" phase) and paint them. Step two (:class:`BackgroundStart`, a thread
+started after that first paint): import torch and the views' modules, warm the optimizer up,
+load the checkpoint; the window then builds its real views and makes the model current.
+
+A plain thread, not a ``workers.Worker``: gui/workers.py imports torch (through the core
+error types it names), which is what this step has to move off the first paint.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
+
+from ...core.checkpoint_file import CheckpointError, read_arrays
+from ...core.data import DATASETS, DatasetRef
+from . import settings
+from .first_screen import LOADING_TEXT, FirstScatter, LoadingPanel
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+LATENT_ARRAYS = ("test_mu", "test_logvar")
+# Everything the real window imports that pulls torch in; imported by the background step.
+VIEW_MODULES = (
+    "torch",
+    "vae_explorer.core.training",
+    "vae_explorer.gui.window.views",
+    "vae_explorer.gui.workers",
+)
+
+
+@dataclass
+class FirstScreen:
+    """What a checkpoint's file says before its model exists."""
+
+    path: Path
+    metadata: dict[str, Any] = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    latent_dim: int | None = None  # None: the config is unreadable (the load will say why)
+
+    @property
+    def dataset(self) -> str | None:
+        ds = self.metadata.get("dataset")
+        return ds if isinstance(ds, str) else None
+
+    def latents_for(self, dataset_key: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The cached test latents, if they belong to dataset ``dataset_key``'s test split."""
+        return cached_latents(self.arrays, self.metadata, dataset_key)
+
+
+def cached_latents(
+    arrays: dict[str, np.ndarray], metadata: dict[str, Any], dataset_key: str
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A checkpoint's cached (test_mu, test_logvar) when it was saved for the test split of
+    the dataset now shown (the state still checks their shape and finiteness)."""
+    if not all(name in arrays for name in LATENT_ARRAYS):
+        return None
+    try:
+        shown = DatasetRef.from_key(dataset_key).metadata_name
+    except Exception:  # a folder that vanished: no cache can be trusted for it
+        return None
+    if metadata.get("dataset") != shown:
+        return None
+    return arrays["test_mu"], arrays["test_logvar"]
+
+
+def read_first_screen(path: Path) -> FirstScreen:
+    """The metadata and arrays of ``path`` (torch-free); empty when the file is unreadable
+    (the background load then reports the error, as opening always has)."""
+    try:
+        metadata, arrays = read_arrays(path)
+    except (CheckpointError, OSError, MemoryError):
+        return FirstScreen(path)
+    config = metadata.get("config")
+    dim = config.get("latent_dim") if isinstance(config, dict) else None
+    ok = isinstance(dim, int) and not isinstance(dim, bool) and 1 <= dim <= 4096
+    return FirstScreen(path, metadata, arrays, dim if ok else None)
+
+
+@dataclass
+class StartResult:
+    """What the background step delivers: the loaded checkpoint, or why not."""
+
+    checkpoint: Any = None  # a core.checkpoints.Checkpoint
+    error: str = ""  # the checkpoint could not be opened (the window still works)
+    fatal: str = ""  # the views could not be imported (torch missing or broken)
+    seconds: float = 0.0
+
+
+class BackgroundStart(QObject):
+    """Runs step two in its own thread; ``ready`` (a StartResult) arrives on the GUI thread."""
+
+    ready = Signal(object)
+
+    def __init__(self, path: Path | None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self._thread: threading.Thread | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="vae-start", daemon=False)
+            self._thread.start()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Block until the step has finished (True) or ``timeout_s`` passed (False)."""
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout_s)
+        return not thread.is_alive()
+
+    def _run(self) -> None:
+        t0 = time.perf_counter()
+        result = StartResult()
+        try:
+            for name in VIEW_MODULES:
+                importlib.import_module(name)
+            from .training_controller import prepare_runtime
+
+            prepare_runtime()
+        except BaseException as exc:  # noqa: BLE001 - reported to the user, not raised in a thread
+            traceback.print_exc()
+            result.fatal = f"{type(exc).__name__}: {exc}"
+        if not result.fatal and self.path is not None:
+            result.checkpoint, result.error = _load(self.path)
+        result.seconds = time.perf_counter() - t0
+        try:
+            self.ready.emit(result)
+        except RuntimeError:
+            pass  # the window was closed and deleted meanwhile: nothing to deliver to
+
+
+def _load(path: Path) -> tuple[Any, str]:
+    from ...core.checkpoints import load_checkpoint
+
+    try:
+        return load_checkpoint(path), ""
+    except CheckpointError as exc:
+        return None, str(exc)
+    except MemoryError:
+        return None, "out of memory"
+    except OSError as exc:
+        return None, f"{path}: {exc.strerror or exc}"
+
+
+def show_first_screen(window: MainWindow, path: Path) -> None:
+    """Step one: the saved layout, the test set, the cached latents and pictures of ``path``
+    in the state's model-loading phase, and menus that say the model is loading."""
+    first = read_first_screen(path)
+    _restore_layout(window)
+    window._fit_to_screen()
+    for title in ("&File", "&Dataset", "&View", "&Help"):  # the real menus replace these
+        window.menuBar().addMenu(title).addAction(LOADING_TEXT).setEnabled(False)
+    wanted = first.dataset if first.dataset is not None else window.dataset_key_at_start
+    if not window.set_dataset(wanted) and window.state.test_set is None:
+        window.set_dataset(window.dataset_key_at_start)
+    state = window.state
+    if first.latent_dim is not None and state.test_set is not None:
+        latents = first.latents_for(state.dataset_key)
+        state.begin_model_loading(first.latent_dim, first.metadata, first.path, latents)
+    arrays = first.arrays
+    window.first_scatter = FirstScatter(state, arrays.get("first_screen/palette"))
+    window.setCentralWidget(window.first_scatter)
+    window.preview_dock.setWidget(LoadingPanel(image=arrays.get("first_screen/preview"), side=168))
+    window.grid_dock.setWidget(LoadingPanel(image=arrays.get("first_screen/grid"), side=420))
+    window.statusBar().showMessage(LOADING_TEXT)
+
+
+def _restore_layout(window: MainWindow) -> None:
+    """The saved geometry, dock layout and dataset (settings.restore does the rest once the
+    views exist)."""
+    saved = window.settings
+    geometry, layout = saved.value("window/geometry"), saved.value("window/state")
+    if not isinstance(geometry, (QByteArray, bytes)) or not window.restoreGeometry(geometry):
+        window.resize(1400, 900)
+    if isinstance(layout, (QByteArray, bytes)):
+        window.restoreState(layout)
+    key = saved.value("dataset")
+    if isinstance(key, str) and (key in DATASETS or Path(key).is_dir()):
+        window.dataset_key_at_start = key
+
+
+def finish_start(window: MainWindow, result: StartResult) -> None:
+    """Step two, on the GUI thread: the real views in place of the first screen (keeping
+    the layout as the user left it meanwhile), then the loaded model made current."""
+    from .views import build_views
+
+    layout, geometry = window.saveState(), window.saveGeometry()
+    window.menuBar().clear()
+    build_views(window)
+    settings.restore(window, window.settings)
+    window.restoreGeometry(geometry)
+    window.restoreState(layout)
+    # Once laid out, the views' size hints would widen the docks: the layout again.
+    QTimer.singleShot(0, lambda: window.restoreState(layout))
+    window.statusBar().clearMessage()
+    path = window.starter.path if window.starter is not None else None
+    if result.checkpoint is not None and path is not None:
+        window.files.show_checkpoint(result.checkpoint, path)
+    elif result.error:
+        window.files.on_model_load_failed(result.error)
