@@ -45,8 +45,8 @@ def main(argv: list[str]) -> None:
             if cache_script.exists():
                 subprocess.run([sys.executable, str(cache_script), out], cwd=ROOT, check=True)
             gif = f"resources/figures/{name}-training.gif"
-            subprocess.run([exe, "animate", out, "--out", gif, "--steps-between", "3", "--quiet"],
-                           cwd=ROOT, check=True)  # fmt: skip
+            animate = ["animate", out, "--out", gif, "--steps-between", "1", "--size", "400", "--quiet"]
+            subprocess.run([exe, *animate], cwd=ROOT, check=True)
         result = subprocess.run(
             [exe, "eval", out, "--iwae", str(IWAE_K), "--json"],
             cwd=ROOT, check=True, capture_output=True, text=True,

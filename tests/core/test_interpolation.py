@@ -55,3 +55,27 @@ def test_strip_picture_lays_the_images_in_a_row():
     strip = strip_picture(images, pad=2)
     assert strip.shape == (28, 5 * 30 - 2)
     assert np.allclose(strip[:, 30:58], 0.25) and np.allclose(strip[:, 28:30], 1.0)
+
+
+@pytest.mark.parametrize("latent_dim, rows", [(2, 1), (3, 2)])
+def test_the_figures_command_writes_the_walk_and_the_traversal(tmp_path, make_idx_folder, latent_dim, rows):
+    """`figures --interpolate I,J --traversal`: a strip per path kind, a row per dimension."""
+    import torch
+    from PIL import Image
+
+    from vae_explorer.cli import main
+    from vae_explorer.core.checkpoints import save_checkpoint
+    from vae_explorer.core.model import VAE, VAEConfig
+
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(VAE(VAEConfig(latent_dim=latent_dim, hidden_dim=16)), tmp_path / "m.safetensors")
+    data = make_idx_folder(50, 40)
+    out = tmp_path / "figs"
+    args = ["figures", str(ckpt), "--out", str(out), "--data-dir", str(data), "--grid", "4", "--digits", "2",
+            "--methods", "single", "--interpolate", "0,5", "--steps", "6", "--traversal"]  # fmt: skip
+    assert main(args) == 0
+    with Image.open(out / "m-interpolation.png") as walk, Image.open(out / "m-traversal.png") as trav:
+        # 2x enlarged tiles of 30 px (28 + gap), plus the title and row-label margins.
+        assert walk.height == rows * 30 * 2 + 34 + 10 and walk.width == 6 * 30 * 2 + 120 + 10
+        assert trav.height == latent_dim * 30 * 2 + 34 + 10 and trav.width == 9 * 30 * 2 + 120 + 10
+    assert main([*args[:-5], "--interpolate", "0,40"]) == 2  # only 40 test images

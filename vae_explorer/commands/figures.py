@@ -2,7 +2,10 @@
 
 Writes three PNGs named after the checkpoint: the decoded latent grid (the manifold),
 the test latents coloured by label with a legend, and imputation rows (original, masked,
-then each method's imputation) for the middle-rows mask. Text is drawn with Qt, offscreen.
+then each method's imputation) for the middle-rows mask. On request also a walk between
+two test images' codes (--interpolate I,J: straight line and great circle) and a traversal
+grid (--traversal: one row per latent dimension, -3 to +3 standard deviations of the test
+codes). Text is drawn with Qt, offscreen.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from ._common import add_command, add_dataset_arguments, add_seed_argument, boun
 MAX_GRID = 200
 # The imputation figure has one row of 28 x 2 px per digit.
 MAX_DIGITS = 200
+MAX_STEPS = 60  # images along an interpolation
+MAX_TRAVERSAL_DIMS = 32  # rows of a traversal grid
 
 
 def add_parser(sub: Any) -> None:
@@ -39,6 +44,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--methods", default=",".join(METHODS),
                    help="imputation rows to show, comma-separated (default all)")  # fmt: skip
     add_seed_argument(p)
+    p.add_argument("--interpolate", metavar="I,J", default=None,
+                   help="also walk between the codes of test images I and J (indices)")  # fmt: skip
+    p.add_argument("--steps", type=bounded_int(2, MAX_STEPS, "images in a row"), default=10,
+                   help="images along the walk, ends included")  # fmt: skip
+    p.add_argument("--traversal", action="store_true",
+                   help=f"also a traversal grid (up to {MAX_TRAVERSAL_DIMS} latent dimensions)")  # fmt: skip
     p.add_argument("--prefix", default=None, help="file name prefix (default: checkpoint name)")
     add_dataset_arguments(p, default=None)
     p.set_defaults(func=run)
@@ -51,15 +62,23 @@ def run(args: argparse.Namespace) -> int:
     from ..core.imputation import METHODS, impute
     from ..core.latent import encode_images
     from ..core.masks import make_mask
+    from ..core.model import VAE
     from ._common import load_split
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if any(m not in METHODS for m in methods):
         return die(f"--methods must be taken from {', '.join(METHODS)}")
     try:
+        pair = _pair(args.interpolate) if args.interpolate else None
+    except ValueError:
+        return die(f"--interpolate needs two test image indices like 3,17, got {args.interpolate!r}")
+    try:
         ckpt = load_checkpoint(args.checkpoint)
     except CheckpointError as exc:
         return die(str(exc))
+    if not isinstance(ckpt.model, VAE):
+        kind = getattr(ckpt.model.config, "kind", type(ckpt.model).__name__)
+        return die(f"{show_path(args.checkpoint)}: figures are drawn for VAE checkpoints, not {kind!r}")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from ..gui.figure_render import render_labelled_image, render_latent_scatter
 
@@ -74,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dataset is None:
         args.dataset = str(ckpt.metadata.get("dataset", "mnist"))
     test = load_split(args, "test")
+    if pair is not None and max(pair) >= len(test):
+        return die(f"--interpolate: the test split has {len(test):,} images (0 to {len(test) - 1:,})")
     prefix = args.prefix or Path(args.checkpoint).name.removesuffix(".safetensors")
     if "/" in prefix or prefix in ("", ".", ".."):
         return die(f"--prefix must be a plain file name, got {prefix!r}")
@@ -104,10 +125,54 @@ def run(args: argparse.Namespace) -> int:
         figure, out / f"{prefix}-imputation.png", row_labels=["original", "masked", *methods],
         title=f"Imputation, {args.mask.replace('_', ' ')} missing ({desc})", scale=2,
     ))  # fmt: skip
+    if pair is not None:
+        walk = out / f"{prefix}-interpolation.png"
+        written.append(_interpolation(model, test, pair, args.steps, walk, desc))
+    if args.traversal:
+        written.append(_traversal(model, mu, out / f"{prefix}-traversal.png", desc))
     for path in written:
         print(show_path(path))
     sys.stdout.flush()
     return 0
+
+
+def _pair(text: str) -> tuple[int, int]:
+    first, second = (int(part) for part in text.split(","))
+    if first < 0 or second < 0:
+        raise ValueError(text)
+    return first, second
+
+
+def _interpolation(model: Any, test: Any, pair: tuple[int, int], steps: int, path: Path, desc: str) -> Path:
+    """Rows: the straight line and (latent_dim > 2) the great circle between two test codes."""
+    from ..core.interpolation import interpolation_picture
+    from ..core.latent import encode_images
+    from ..gui.figure_render import render_labelled_image
+
+    mu, _ = encode_images(model, test.images[list(pair)])
+    kinds = ("linear", "spherical") if model.latent_dim > 2 else ("linear",)
+    picture = interpolation_picture(model, mu[0], mu[1], steps, kinds)
+    names = [str(test.classes[int(test.labels[i])]) for i in pair]
+    title = f"From test image {pair[0]} ({names[0]}) to {pair[1]} ({names[1]}), {desc}"
+    labels = [kind.replace("spherical", "great circle") for kind in kinds]
+    return render_labelled_image(picture, path, title=title, row_labels=labels)
+
+
+def _traversal(model: Any, test_mu: Any, path: Path, desc: str) -> Path:
+    """Rows: latent dimensions; columns: -3 to +3 standard deviations of the test codes,
+    from the test codes' mean."""
+    import numpy as np
+
+    from ..core.traversal import traversal_grid, traversal_picture, traversal_values
+    from ..gui.figure_render import render_labelled_image
+
+    dims = list(range(min(model.latent_dim, MAX_TRAVERSAL_DIMS)))
+    centre = np.asarray(test_mu, np.float64).mean(axis=0)
+    grid = traversal_grid(model, centre, dims, traversal_values(9), latent_means=test_mu, centred=False)
+    return render_labelled_image(
+        traversal_picture(grid), path, title=f"Traversals, -3 to +3 sd per dimension ({desc})",
+        row_labels=[f"z{d + 1}" for d in dims],
+    )  # fmt: skip
 
 
 def _one_of_each_class(labels: Any, k: int) -> list[int]:

@@ -217,14 +217,14 @@ def history_frames(
         [plane(history.test_mu[k].astype(np.float32)) for k in range(len(history.epochs))]
     )
     extent = square_extent(recorded)
-    first, last = history.first, history.last
-    span = max(last - first, 1)
-    ticks = [(e - first) / span for e in history.epochs.tolist()]
+    last = max(history.last, 1)
+    # Epochs count from 1, so the strip shows epoch t of the run as t / last (never empty).
+    ticks = [e / last for e in history.epochs.tolist()]
     strip_height = max(size // 40, 4)
     gap = np.full((max(size // 120, 1), size, 3), _BACKGROUND, np.uint8)
     radius = 1.6 * size / 480
     for t in frame_epochs(history, steps_between):
         xy = plane(history.latents(t).mu)
         picture = scatter_picture(xy, colours, extent, size, max(radius, 0.8), order)
-        strip = progress_strip(size, strip_height, (t - first) / span if last > first else 1.0, ticks)
+        strip = progress_strip(size, strip_height, t / last, ticks)
         yield np.concatenate([picture, gap, strip])

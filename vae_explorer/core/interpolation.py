@@ -68,3 +68,14 @@ def strip_picture(images: Any, pad: int = 2) -> np.ndarray:
     tiles = np.asarray(images, np.float32).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
     strip = tile_images(tiles, 1, tiles.shape[0], pad=pad)
     return strip[:IMAGE_SIDE, : strip.shape[1] - pad] if pad else strip
+
+
+def interpolation_picture(
+    model: Any, z0: Any, z1: Any, n: int, kinds: tuple[str, ...] = KINDS, pad: int = 2
+) -> np.ndarray:
+    """One strip per path kind, stacked: float [len(kinds) * (28 + pad), n * (28 + pad)]."""
+    from .latent import tile_images
+
+    rows = [decode_path(model, z0, z1, n, kind) for kind in kinds]
+    tiles = np.concatenate(rows).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
+    return tile_images(tiles, len(kinds), n, pad=pad)

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..checkpoints import save_checkpoint
 from ..data import DatasetRef
 from ..evaluation import evaluate
 from ..history import HistoryRecorder
@@ -127,6 +126,9 @@ def save_snapshot(
     """Save a snapshot as a checkpoint (atomically) with ``metadata``, by default its own,
     and its arrays (test latents, training history); pass the closing
     ``TrainingFinished.metadata`` to record the final metrics too."""
+    # Imported here: checkpoints imports the labelled models, whose job imports training.
+    from ..checkpoints import save_checkpoint
+
     return save_checkpoint(
         model_from_snapshot(snapshot),
         path,
