@@ -247,3 +247,27 @@ def test_the_latent_plane_gets_the_docks_height(qtbot, panel, state, calls):
     panel.resize(320, 250)
     qtbot.waitUntil(lambda: panel.scroll_area.verticalScrollBar().isVisible(), timeout=3000)
     assert panel.width() >= panel.minimumSizeHint().width()
+
+
+def test_no_old_placeholder_while_computing(qtbot, panel, state, calls, monkeypatch):
+    """Switching to a source with an image says it is computing, never the last source's
+    "click a test point" while the (slow) result is on its way."""
+    started, release = threading.Event(), threading.Event()
+    counting = core_posterior.exact_posterior
+
+    def held(model, image):
+        started.set()
+        release.wait(10)
+        return counting(model, image)
+
+    assert panel.message.text() == NO_PICK
+    monkeypatch.setattr(core_posterior, "exact_posterior", held)
+    drawing = np.zeros(784, np.float32)
+    drawing[200:260] = 1.0
+    state.set_canvas_image(drawing)
+    assert panel.source == "canvas"
+    assert panel.message.text().startswith("Computing the posterior of the canvas drawing")
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    release.set()
+    wait_for(qtbot, panel, "the canvas drawing")
+    assert panel.message.isHidden()
