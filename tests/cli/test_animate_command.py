@@ -112,3 +112,31 @@ def _mp4_frames(path) -> int:
 
     with imageio.get_reader(path, format="FFMPEG") as reader:
         return sum(1 for _ in reader)
+
+
+def test_a_wider_latent_space_is_shown_in_its_pca_plane(tmp_path, make_idx_folder):
+    """latent_dim 3: frames show the last epoch's PCA plane (history written by hand)."""
+    from vae_explorer.core.history import EPOCHS_KEY, LOGVAR_KEY, MU_KEY
+
+    rng = np.random.default_rng(0)
+    mu = np.stack([rng.normal(size=(30, 3)) * [3, 1, 0.1] * e for e in (1, 2)]).astype(np.float16)
+    arrays = {EPOCHS_KEY: np.array([1, 2], np.int32), MU_KEY: mu, LOGVAR_KEY: np.zeros_like(mu)}
+    ckpt = save_checkpoint(VAE(VAEConfig(latent_dim=3, hidden_dim=8)), tmp_path / "z3.safetensors",
+                           {"dataset": "mnist"}, arrays=arrays)  # fmt: skip
+    out = tmp_path / "z3.gif"
+    data = make_idx_folder(20, 30)
+    assert (
+        main(["animate", str(ckpt), "--out", str(out), "--data-dir", str(data), "--size", "64", "--quiet"])
+        == 0
+    )
+    assert len(_frames(out)) == 2
+    # A test split of another size than the history's is named.
+    other = tmp_path / "other"
+    other.mkdir()
+    from vae_explorer.core.data import SPLIT_FILES, write_idx
+
+    for split in ("train", "test"):
+        img, lab = SPLIT_FILES[split]
+        write_idx(other / f"{img}.gz", np.zeros((5, 28, 28), np.uint8))
+        write_idx(other / f"{lab}.gz", np.zeros(5, np.uint8))
+    assert main(["animate", str(ckpt), "--out", str(out), "--data-dir", str(other), "--quiet"]) == 2

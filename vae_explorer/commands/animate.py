@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         return die(f"--out must end in .gif or .mp4, got {show_path(out)}")
     if suffix == ".mp4" and not _has_ffmpeg():
         return die("writing MP4 needs imageio-ffmpeg: `pip install imageio-ffmpeg`, or write a .gif")
-    # Torch-free: the history is numpy arrays, and frames are drawn with numpy.
+    # The history's arrays only: the model itself is never built.
     metadata, arrays = read_arrays(args.checkpoint)
     config = metadata.get("config")
     history = TrainingHistory.from_arrays(arrays, config if isinstance(config, dict) else None)
