@@ -102,3 +102,45 @@ def test_bernoulli_loss_at_zero_logits_does_not_underflow():
     x = torch.rand(100, 784)
     got = bernoulli_nll_sum(logits, x, torch.sigmoid(logits))
     assert abs(float(got) - 100 * 784 * float(torch.log(torch.tensor(2.0, dtype=torch.float64)))) < 0.05
+
+
+def _adam_pair(device: str):
+    """The same model twice: one for torch.optim.Adam(fused=True), one for FusedAdam."""
+    torch.manual_seed(0)
+    a = VAE(VAEConfig(latent_dim=3, hidden_dim=16)).to(device)
+    b = VAE(VAEConfig(latent_dim=3, hidden_dim=16)).to(device)
+    b.load_state_dict(a.state_dict())
+    return a, b
+
+
+@pytest.mark.parametrize(
+    "device",
+    ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA"))],
+)
+def test_direct_fused_adam_matches_torch_adam_bit_for_bit(device):
+    from vae_explorer.core.training.mlp_step import FusedAdam
+
+    a, b = _adam_pair(device)
+    reference = torch.optim.Adam(a.parameters(), lr=3e-3, fused=True)
+    ours = FusedAdam(b.parameters(), lr=3e-3)
+    x = torch.rand(10, 784, device=device)
+    for step in range(6):
+        lr = 3e-3 * (1 - step / 6)  # the loop changes lr between steps (cosine schedule)
+        reference.param_groups[0]["lr"] = lr
+        ours.param_groups[0]["lr"] = lr
+        eps = torch.randn(10, 3, device=device)
+        MLPStep(a, 1.0)(x, eps)
+        MLPStep(b, 1.0)(x, eps)
+        reference.step()
+        ours.step()
+        for (name, p), q in zip(a.named_parameters(), b.parameters(), strict=True):
+            assert torch.equal(p, q), (step, name, float((p - q).abs().max()))
+    assert not torch.equal(a.enc_hidden.weight, _adam_pair(device)[0].enc_hidden.weight)  # it moved
+
+
+def test_direct_fused_adam_refuses_a_missing_gradient():
+    from vae_explorer.core.training.mlp_step import FusedAdam
+
+    m = VAE(VAEConfig(latent_dim=2, hidden_dim=4))
+    with pytest.raises(RuntimeError, match="no gradient"):
+        FusedAdam(m.parameters(), lr=1e-3).step()

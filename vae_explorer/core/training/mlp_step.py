@@ -12,6 +12,9 @@ against autograd.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import torch
 
 from ..model import _GAUSSIAN_LOG_NORMALISER, VAE
@@ -145,6 +148,39 @@ class MLPStep:
             torch.mm(da1.t(), x, out=g_w1)
         torch.sum(da1, 0, out=g_b1)
         return recon, kl
+
+
+class FusedAdam:
+    """Adam with torch's defaults (betas 0.9/0.999, eps 1e-8, no weight decay) through the
+    fused kernel called directly: the arithmetic of ``torch.optim.Adam(fused=True)`` bit for
+    bit, without its per-step Python bookkeeping (regrouping the tensors by device and dtype,
+    casts of the step counts), which costs as long as the kernel itself for this model.
+    Every parameter must have a ``.grad`` (the MLP step fills all of them). ``lr`` is read
+    from ``param_groups[0]["lr"]`` at each step, as torch's optimizers do."""
+
+    def __init__(self, params: Iterable[torch.Tensor], lr: float) -> None:
+        self.params = list(params)
+        self.param_groups: list[dict[str, Any]] = [{"lr": lr}]
+        self.exp_avg = [torch.zeros_like(p) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
+
+    @staticmethod
+    def supported(device: torch.device) -> bool:
+        """Whether this torch has the fused kernel for ``device``."""
+        return hasattr(torch, "_fused_adam_") and device.type in ("cpu", "cuda")
+
+    @torch.no_grad()
+    def step(self) -> None:
+        grads = [p.grad for p in self.params if p.grad is not None]
+        if len(grads) < len(self.params):
+            raise RuntimeError("FusedAdam.step: a parameter has no gradient")
+        torch._foreach_add_(self.steps, 1.0)
+        torch._fused_adam_(
+            self.params, grads, self.exp_avg, self.exp_avg_sq, [], self.steps,
+            lr=float(self.param_groups[0]["lr"]), beta1=0.9, beta2=0.999, weight_decay=0.0,
+            eps=1e-8, amsgrad=False, maximize=False,
+        )  # fmt: skip
 
 
 def _tanh_of_half_(doubled: torch.Tensor) -> torch.Tensor:
