@@ -166,3 +166,27 @@ def test_a_checkpoint_without_history_gives_none(tmp_path):
     path = save_checkpoint(VAE(VAEConfig(latent_dim=2, hidden_dim=8)), tmp_path / "plain.safetensors")
     assert TrainingHistory.from_checkpoint(load_checkpoint(path)) is None
     assert TrainingHistory.read(path) is None
+
+
+def test_reading_a_history_imports_no_torch(tmp_path):
+    """The window can read a checkpoint's history before torch is loaded."""
+    import subprocess
+    import sys
+
+    config = VAEConfig(latent_dim=2, hidden_dim=8)
+    arrays = {k: np.array(v) for k, v in _fake_run(config, 3, 10).arrays().items()}
+    path = save_checkpoint(VAE(config), tmp_path / "h.safetensors", {}, arrays=arrays)
+    code = (
+        "import sys\n"
+        "from vae_explorer.core.history import TrainingHistory\n"
+        f"h = TrainingHistory.read({str(path)!r})\n"
+        "assert h.epochs.tolist() == [1, 2, 3] and h.latents(1.5).mu.shape == (10, 2)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_very_long_run_on_a_tiny_test_set_keeps_a_bounded_history():
+    epochs = latent_schedule(100_000, 10, 2)
+    assert len(epochs) <= 500 and epochs[0] == 1 and epochs[-1] == 100_000
+    assert weight_schedule(100_000)[-3:] == [50_000, 80_000, 100_000]

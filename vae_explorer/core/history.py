@@ -36,6 +36,9 @@ WEIGHTS_PREFIX = "history/weights/"
 # epochs would take 40 + 12 MB: thinned to these budgets, its checkpoint is about 18 MB.
 LATENT_BUDGET_BYTES = 6_000_000
 WEIGHT_BUDGET_BYTES = 8_000_000
+# Also a bound on the count (tiny test sets, very long runs): the history is restacked
+# once per epoch, so this bounds that work too.
+MAX_LATENT_EPOCHS = 500
 _FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 NO_HISTORY = (
@@ -69,7 +72,7 @@ def latent_schedule(total_epochs: int, n_test: int, latent_dim: int) -> list[int
     """Epochs whose test latents are kept: all of them while they fit
     :data:`LATENT_BUDGET_BYTES`, else a subset dense at the start (where most changes)."""
     per_epoch = max(1, n_test * latent_dim * 2 * 2)
-    fits = max(2, LATENT_BUDGET_BYTES // per_epoch)
+    fits = max(2, min(LATENT_BUDGET_BYTES // per_epoch, MAX_LATENT_EPOCHS))
     if total_epochs <= fits:
         return list(range(1, total_epochs + 1))
     spread = np.unique(np.round(np.geomspace(1, total_epochs, fits)).astype(int))
