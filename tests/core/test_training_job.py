@@ -144,6 +144,9 @@ def test_a_failed_job_ends_with_the_last_good_weights(make_idx_folder, monkeypat
     assert snap.test_mu is not None and np.isfinite(snap.test_mu).all()
     assert finished.epochs_completed == 1 == finished.metadata["epochs_completed"]
     assert snap.metadata["history"] == finished.history and len(finished.history) == 1
+    # The history of the completed epoch is kept, and the last good weights' latents.
+    assert snap.arrays["history/epochs"].tolist() == [1] and finished.arrays.keys() == snap.arrays.keys()
+    assert snap.arrays["test_mu"] is snap.test_mu
 
 
 def test_snapshots_carry_the_latents_and_the_history_of_completed_epochs(make_idx_folder, tmp_path):
