@@ -81,3 +81,22 @@ def test_the_legend_never_covers_a_plot_and_axes_have_no_si_prefix(qtbot):
         assert "x0.001" not in plot.getAxis("bottom").labelString()
     assert curves.kl_plot.getAxis("bottom").labelString().strip().startswith("<span")  # "epoch", no prefix
     assert "(x" not in curves.kl_plot.getAxis("bottom").labelString()
+
+
+def test_axis_labels_never_run_into_the_other_plot(curves, qtbot):
+    """In a short dock (a 1024 x 700 window) a rotated axis label longer than its plot is
+    tall is hidden, not drawn across the other plot; with room, both are shown."""
+    curves.show()
+    qtbot.waitExposed(curves)
+    for height, both in ((curves.minimumHeight(), False), (520, True)):
+        curves.resize(330, height)
+        qtbot.waitUntil(lambda h=height: curves.height() == h)
+        labels = {}
+        for plot in (curves.nats_plot, curves.kl_plot):
+            label = plot.getAxis("left").label
+            if label.isVisible():
+                labels[plot] = label.sceneBoundingRect()
+                assert label.sceneBoundingRect().height() <= plot.vb.sceneBoundingRect().height() + 8
+        if len(labels) == 2:
+            assert not labels[curves.nats_plot].intersects(labels[curves.kl_plot])
+        assert (len(labels) == 2) == both

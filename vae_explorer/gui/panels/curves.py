@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetricsF, QResizeEvent
 from PySide6.QtWidgets import QWidget
 from superqt.utils import qthrottled
 
@@ -48,8 +49,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        # Room for both plots with their axis labels (shorter, the labels overlap).
-        self.setMinimumHeight(230)
+        self.setMinimumHeight(170)
         # The legend sits in its own row above the plots, so it never covers a curve,
         # however small the dock.
         self.legend = pg.LegendItem(colCount=2, labelTextColor="#ddd", horSpacing=12, verSpacing=-6)
@@ -57,7 +57,8 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.nats_plot = self.addPlot(row=1, col=0)
         self.kl_plot = self.addPlot(row=2, col=0)
         self.kl_plot.setXLink(self.nats_plot)
-        for plot, label in ((self.nats_plot, "nats / image"), (self.kl_plot, "KL (nats)")):
+        self.axis_labels = {self.nats_plot: "nats / image", self.kl_plot: "KL (nats)"}
+        for plot, label in self.axis_labels.items():
             plot.setLabel("left", label)
             plot.setMenuEnabled(False)
             plot.hideButtons()
@@ -86,6 +87,23 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self._redraw_later = qthrottled(
             self._redraw, timeout=REDRAW_MS, timer_type=Qt.TimerType.CoarseTimer, parent=self
         )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        # Not while pyqtgraph's own __init__ runs, nor once close() has dropped the scene.
+        if hasattr(self, "axis_labels") and not self.closed:
+            self._fit_axis_labels()
+
+    def _fit_axis_labels(self) -> None:
+        """A rotated axis label longer than its plot is tall would run into the other
+        plot's: in a short dock it is hidden (the legend still names the curves)."""
+        self.ci.layout.activate()
+        metrics = QFontMetricsF(self.font())
+        for plot, label in self.axis_labels.items():
+            axis = plot.getAxis("left")
+            fits = plot.vb.height() >= metrics.horizontalAdvance(label) + 6
+            if fits != axis.label.isVisible():
+                axis.showLabel(fits)
 
     def clear_data(self) -> None:
         self.data = {name: _Series() for name in SERIES}

@@ -210,7 +210,8 @@ def legend_html(draws: bool) -> str:
     cells = []
     for colour, symbol, text in entries:
         style = "" if colour is None else f" style='color:{colour}'"
-        cells.append(f"<b{style}>{symbol}</b>&nbsp;{text.replace(' ', '&nbsp;')}")
+        symbol, text = symbol.replace(" ", "&nbsp;"), text.replace(" ", "&nbsp;")
+        cells.append(f"<b{style}>{symbol}</b>&nbsp;{text}")
     return "<span style='font-size:small'>" + " &nbsp; ".join(cells) + "</span>"
 
 
