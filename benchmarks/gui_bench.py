@@ -419,7 +419,7 @@ def main() -> int:
         r = g_train / h_train
         print(
             f"  throughput ratio     : {100 * r:.0f}% of headless in epochs, "
-            f"{100 * g_wall / h_wall:.0f}% by wall clock (target >= 80%: {'PASS' if r >= 0.8 else 'FAIL'})"
+            f"{100 * g_wall / h_wall:.0f}% by wall clock (target >= 85%: {'PASS' if r >= 0.85 else 'FAIL'})"
         )
         d = np.asarray(delays) * 1000
         p99 = np.percentile(d, 99)
