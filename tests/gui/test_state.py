@@ -192,3 +192,39 @@ def test_the_overlay_and_the_grid_dock_always_show_the_same_grid(state):
     assert not state.overlay  # a Gaussian-spaced grid cannot lie over the scatter
     state.set_grid(spacing="visible")
     assert not state.overlay  # choosing visible spacing alone does not switch the overlay on
+
+
+def test_the_model_loading_phase_shows_cached_latents_and_keeps_the_invariants(mnist_test):
+    s = ExplorerState()
+    s.set_dataset("mnist", _dataset(mnist_test))
+    n = len(s.test_set)
+    cached = (np.full((n, 3), 0.5, np.float16), np.zeros((n, 3), np.float16))
+    seen: list[bool] = []
+    s.loadingChanged.connect(seen.append)
+    s.begin_model_loading(3, {"dataset": "mnist"}, "m.safetensors", cached)
+    assert s.loading and s.model is None and seen == [True]
+    assert s.latent_dim == 3 and s.current_z.shape == (3,) and s.model_path == "m.safetensors"
+    assert s.latents[0].dtype == np.float32 and np.all(s.latents[0] == 0.5)
+    assert s.decoded_grid() is None and s.decode(np.zeros((1, 3))) is None  # nothing to compute with
+    s.set_dataset("mnist", _dataset(mnist_test, 50))
+    assert s.latents is None  # the cache was for the other test set; nothing can encode yet
+    model = _model(latent_dim=3)
+    s.set_model(model, {"dataset": "mnist"}, "m.safetensors", modified=False)
+    assert not s.loading and seen == [True, False]
+    np.testing.assert_allclose(s.latents[0], encode_images(model, s.test_set.images)[0], atol=1e-6)
+    with pytest.raises(RuntimeError):
+        s.begin_model_loading(3)
+
+
+def test_cached_latents_that_do_not_fit_are_not_shown(mnist_test):
+    s = ExplorerState()
+    s.set_dataset("mnist", _dataset(mnist_test))
+    n = len(s.test_set)
+    s.begin_model_loading(2, {}, None, (np.zeros((n, 3), np.float32), np.zeros((n, 3), np.float32)))
+    assert s.latents is None  # another latent size
+    bad = np.zeros((n, 2), np.float32)
+    bad[5, 1] = np.nan
+    model = _model()
+    s.set_model(model, latents=(bad, np.zeros((n, 2), np.float32)))
+    assert np.isfinite(s.latents[0]).all()  # encoded instead of showing a NaN cache
+    np.testing.assert_allclose(s.latents[0], encode_images(model, s.test_set.images)[0], atol=1e-6)
