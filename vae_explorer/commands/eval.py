@@ -1,4 +1,5 @@
-"""`vae-explorer eval CKPT`: test-set ELBO and, with --iwae K, the log-likelihood estimate."""
+"""`vae-explorer eval CKPT`: test-set ELBO and, with --iwae K, the log-likelihood estimate;
+for a labelled model (m2, m1m2), the test error of q(y|x) and the accuracy of each class."""
 
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dataset is None:
         args.dataset = str(ckpt.metadata.get("dataset", "mnist"))
     data = load_split(args, args.split)
+    if ckpt.kind != "vae":
+        return _labelled(args, ckpt, data)
     start = time.perf_counter()
     what = f"IWAE K={args.iwae}" if args.iwae else "ELBO"
     with progress_bar(len(data), what, "img", quiet=args.quiet) as bar:
@@ -59,4 +62,32 @@ def run(args: argparse.Namespace) -> int:
     print(f"  KL              {metrics['kl']:10.3f}")
     if "log_likelihood" in metrics:
         print(f"  log p(x) (IWAE, K={args.iwae}) {metrics['log_likelihood']:10.3f}")
+    return 0
+
+
+def _labelled(args: argparse.Namespace, ckpt: Any, data: Any) -> int:
+    import json
+
+    from ..core.files import show_path
+    from ..core.labelled import evaluate_labelled
+
+    if args.iwae:
+        return die(f"--iwae is for VAEs; {show_path(args.checkpoint)} is a labelled {ckpt.kind} model")
+    start = time.perf_counter()
+    metrics = evaluate_labelled(ckpt.model, data.images, data.labels, seed=args.seed)
+    seconds = time.perf_counter() - start
+    if args.json:
+        print(json.dumps({**metrics, "labels": ckpt.metadata.get("labels"), "seconds": round(seconds, 2)}))
+        return 0
+    labels = ckpt.metadata.get("labels", "?")
+    print(
+        f"{show_path(args.checkpoint)} ({ckpt.kind}, {labels} labels) on {args.dataset} {args.split} "
+        f"({len(data)} images, {seconds:.1f} s)"
+    )
+    print(f"  test error      {100 * metrics['error']:9.2f} %")
+    names = list(getattr(data, "classes", [])) or [str(c) for c in range(len(metrics["per_class_accuracy"]))]
+    for name, accuracy in zip(names, metrics["per_class_accuracy"], strict=False):
+        print(f"  class {name:<9} {100 * accuracy:9.2f} % right")
+    of = "pixels" if ckpt.kind == "m2" else "M1 latents"
+    print(f"  ELBO            {metrics['elbo']:10.3f} nats/image (of {of})")
     return 0

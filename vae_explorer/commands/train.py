@@ -1,5 +1,9 @@
 """`vae-explorer train`: headless training with a progress bar.
 
+``--model m2`` / ``--model m1m2`` train Kingma et al. (2014)'s semi-supervised models from
+``--labels`` labelled images (balanced over the classes, chosen by the seed; ``all`` = a
+conditional VAE); the progress bar then shows the test error.
+
 Ctrl-C, SIGTERM and SIGHUP stop the run and save the model trained so far. The output
 path is checked before training starts; if saving still fails at the end, the model is
 saved to a fallback file and the message says where. A run that diverges saves its last
@@ -32,6 +36,20 @@ from ._common import (
 )
 
 LAST_GOOD_SUFFIX = ".last-good"
+MODEL_CHOICES = ("vae", "m2", "m1m2")
+LABELLED_LR = 1e-3
+
+
+def label_count(text: str) -> int | None:
+    """--labels: 'all' (None) or a whole multiple of 10."""
+    if text.strip().lower() == "all":
+        return None
+    count = bounded_int(10, 10_000_000, "images")(text)
+    if count % 10:
+        raise argparse.ArgumentTypeError(f"must be a multiple of 10 (as many of each class), got {count}")
+    return count
+
+
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
@@ -45,14 +63,38 @@ def add_parser(sub: Any) -> None:
         description=__doc__,
     )
     add_dataset_arguments(p)
+    p.add_argument("--model", choices=MODEL_CHOICES, default="vae",
+                   help="vae; m2 = semi-supervised M2 on pixels; m1m2 = M2 on a VAE's latents")  # fmt: skip
+    p.add_argument("--labels", type=label_count, default=100,
+                   help="labelled images for m2/m1m2: a multiple of 10, or 'all'")  # fmt: skip
+    p.add_argument("--alpha", type=finite_float, default=0.1,
+                   help="m2/m1m2: classification weight per image (the paper's alpha / N)")  # fmt: skip
+    p.add_argument("--m1-epochs", type=bounded_int(1, 100_000), default=30,
+                   help="m1m2: epochs of the VAE (M1) trained first on all images")  # fmt: skip
+    p.add_argument("--m1-latent-dim", type=positive_int, default=50, help="m1m2: M1's latent size")
+    p.add_argument("--m1-hidden-dim", type=positive_int, default=600, help="m1m2: M1's hidden units")
+    p.add_argument("--classifier-hidden-dim", type=positive_int, default=500,
+                   help="m2/m1m2: units in each of q(y|x)'s two hidden layers")  # fmt: skip
+    p.add_argument(
+        "--labelled-batch",
+        type=positive_int,
+        default=100,
+        help="m2/m1m2: labelled images in every batch (cycled)",
+    )
+    p.add_argument("--labelled-weight", choices=("paper", "batch"), default="paper",
+                   help="paper: labelled images weigh N_l/N (the paper's objective); batch: as "
+                   "many as unlabelled ones (labels oversampled)")  # fmt: skip
     p.add_argument("--likelihood", choices=LIKELIHOODS, default="bernoulli",
                    help="bernoulli = cross-entropy, gaussian = squared error")  # fmt: skip
     p.add_argument("--arch", choices=ARCHS, default="mlp", help="encoder/decoder networks")
     p.add_argument("--latent-dim", type=positive_int, default=2, help="size of the latent code z")
-    p.add_argument("--hidden-dim", type=positive_int, default=256, help="units in the hidden layer")
+    p.add_argument("--hidden-dim", type=positive_int, default=None,
+                   help="units in the hidden layer (default: 256 for a VAE, 500 for m2/m1m2)")  # fmt: skip
     p.add_argument("--epochs", type=bounded_int(1, 100_000), default=50, help="passes over the training set")
     p.add_argument("--batch-size", type=positive_int, default=100, help="images per optimiser step")
-    p.add_argument("--lr", type=positive_float, default=TrainConfig.lr, help="peak learning rate (Adam)")
+    p.add_argument("--lr", type=positive_float, default=None,
+                   help=f"peak learning rate of Adam (default: {TrainConfig.lr:g} for a VAE, "
+                   f"{LABELLED_LR:g} for m2/m1m2)")  # fmt: skip
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=TrainConfig.lr_schedule,
                    help="how the learning rate changes over the run")  # fmt: skip
     p.add_argument("--beta", type=finite_float, default=1.0, help="KL weight (1 = the ELBO)")
@@ -65,12 +107,41 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def resolve_defaults(args: argparse.Namespace) -> None:
+    """Fill in the defaults that depend on --model."""
+    labelled = args.model != "vae"
+    if args.hidden_dim is None:
+        args.hidden_dim = 500 if labelled else 256
+    if args.lr is None:
+        args.lr = LABELLED_LR if labelled else TrainConfig.lr
+
+
+def labelled_job(args: argparse.Namespace, config: TrainConfig) -> Any:
+    """The LabelledJob of an m2/m1m2 command line (ConfigError for bad settings)."""
+    from ..core.labelled import LabelledConfig, LabelledJob
+    from ..core.model import ConfigError
+
+    if args.arch != "mlp":
+        raise ConfigError("m2 and m1m2 models are MLPs: leave --arch at mlp")
+    model_config = LabelledConfig(
+        args.model, args.latent_dim, args.hidden_dim, args.likelihood, args.classifier_hidden_dim,
+        args.m1_latent_dim, args.m1_hidden_dim,
+    )  # fmt: skip
+    return LabelledJob(
+        model_config, config, labels=args.labels, alpha=args.alpha, m1_epochs=args.m1_epochs,
+        labelled_batch=args.labelled_batch, labelled_weight=args.labelled_weight,
+        dataset=str(args.data_dir) if args.data_dir else args.dataset,
+        command=_reconstruct_command(args), download=args.download,
+    )  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     from ..core.devices import DeviceError, resolve_device
     from ..core.files import check_writable, show_path
     from ..core.model import ConfigError, VAEConfig
     from ..core.training import TrainingJob
 
+    resolve_defaults(args)
     try:
         model_config = VAEConfig(args.latent_dim, args.hidden_dim, args.likelihood, args.arch)
         config = TrainConfig(
@@ -87,6 +158,12 @@ def run(args: argparse.Namespace) -> int:
         return die(
             f"cannot write the checkpoint to {show_path(args.out)}: {_reason(exc)} (nothing was trained)"
         )
+    if args.model != "vae":
+        try:
+            job: Any = labelled_job(args, config)
+        except ConfigError as exc:
+            return die(str(exc))
+        return _Run(args, config.epochs + (args.m1_epochs if args.model == "m1m2" else 0)).train(job)
     job = TrainingJob(
         model_config, config, dataset=str(args.data_dir) if args.data_dir else args.dataset,
         command=_reconstruct_command(args), download=args.download,
@@ -101,19 +178,24 @@ class _Run:
         self.args = args
         self.epochs = epochs
         self.bar: Any = None
+        self.labelled = False
+        self.test_error: float | None = None
 
     def train(self, job: Any) -> int:
         from ..core.data import DatasetError
         from ..core.devices import DeviceError
+        from ..core.labelled import LabelledJob, run_labelled_job
         from ..core.model import ConfigError
         from ..core.training import TrainingControl, run_job
 
         control = TrainingControl()
         stop = _StopSignals(control)
         last = finished = failure = None
+        events = run_labelled_job(job, control) if isinstance(job, LabelledJob) else run_job(job, control)
+        self.labelled = isinstance(job, LabelledJob)
         try:
             with stop:
-                for ev in run_job(job, control):
+                for ev in events:
                     last, finished, failure = self._show(ev, stop, last, finished, failure)
                 assert last is not None and finished is not None  # run_job ends with both
                 stop.saving = True  # a signal now must not cut the save short
@@ -152,18 +234,20 @@ class _Run:
             def update() -> None:
                 bar.update(ev.batches_per_epoch * (ev.epoch - 1) + ev.batch - bar.n)
                 bar.set_description(f"epoch {ev.epoch}/{self.epochs}")
-                bar.set_postfix(
-                    loss=f"{ev.loss:.2f}", kl=f"{ev.kl:.2f}", img_s=f"{ev.images_per_second:,.0f}"
-                )
+                shown = {"loss": f"{ev.loss:.2f}", "kl": f"{ev.kl:.2f}"}
+                if self.test_error is not None:
+                    shown["test_err"] = f"{100 * self.test_error:.2f}%"
+                bar.set_postfix(**shown, img_s=f"{ev.images_per_second:,.0f}")
 
             self._quietly(update)
         elif isinstance(ev, EpochSummary):
-            self._write(
-                f"epoch {ev.epoch:3d}  train loss {ev.train_loss:8.3f}  "
-                f"test ELBO {ev.test_elbo:9.3f}  ({ev.seconds:.2f} s)"
-            )
+            tested = "" if ev.test_elbo is None else f"test ELBO {ev.test_elbo:9.3f}  "
+            self._write(f"epoch {ev.epoch:3d}  train loss {ev.train_loss:8.3f}  {tested}({ev.seconds:.2f} s)")
         elif isinstance(ev, Snapshot):
             last = ev
+            if ev.history and "test_error" in ev.history[-1]:
+                self.test_error = ev.history[-1]["test_error"]
+                self._write(f"          test error {100 * self.test_error:.2f}%")
             if stop.signal_name:
                 self._write(f"interrupted ({stop.signal_name}): saving the model trained so far")
         elif isinstance(ev, TrainingFailed):
@@ -179,10 +263,16 @@ class _Run:
         target = _last_good_path(out) if failure is not None else out
         path, problem = _save_with_fallback(target, last, finished.metadata)
         metrics, seconds = finished.metadata["test_metrics"], finished.metadata["train_seconds"]
-        summary = (
-            f"after {finished.epochs_completed} epoch(s) in {seconds:.1f} s: test ELBO "
-            f"{metrics['elbo']:.3f}, reconstruction {metrics['recon']:.3f}, KL {metrics['kl']:.3f}"
-        )
+        if self.labelled:
+            summary = (
+                f"after {finished.epochs_completed} M2 epoch(s) in {seconds:.1f} s: test error "
+                f"{100 * metrics['error']:.2f}%, ELBO {metrics['elbo']:.3f}"
+            )
+        else:
+            summary = (
+                f"after {finished.epochs_completed} epoch(s) in {seconds:.1f} s: test ELBO "
+                f"{metrics['elbo']:.3f}, reconstruction {metrics['recon']:.3f}, KL {metrics['kl']:.3f}"
+            )
         self._quietly(lambda: self.bar is not None and self.bar.close())
         what = "the last good weights" if failure is not None else "the model"
         if failure is not None:
@@ -251,16 +341,18 @@ def fallback_paths(out: Path) -> list[Path]:
 def _save_with_fallback(target: Path, snapshot: Any, metadata: dict[str, Any]) -> tuple[Path | None, str]:
     """(where it was saved or None, what went wrong with ``target`` or "")."""
     from ..core.checkpoints import CheckpointError
+    from ..core.labelled import LabelledConfig, save_labelled_snapshot
     from ..core.training import save_snapshot
 
+    save = save_labelled_snapshot if isinstance(snapshot.config, LabelledConfig) else save_snapshot
     try:
-        return save_snapshot(target, snapshot, metadata), ""
+        return save(target, snapshot, metadata), ""
     except CheckpointError as exc:
         problem = str(exc)
     for candidate in fallback_paths(target):
         try:
             candidate.parent.mkdir(parents=True, exist_ok=True)
-            return save_snapshot(candidate, snapshot, metadata), problem
+            return save(candidate, snapshot, metadata), problem
         except (CheckpointError, OSError):
             continue
     return None, problem
@@ -303,6 +395,13 @@ def _reconstruct_command(args: argparse.Namespace) -> str:
     parts = ["vae-explorer", "train", "--dataset", args.dataset]
     if args.data_dir:
         parts += ["--data-dir", str(args.data_dir)]
+    if args.model != "vae":
+        parts += ["--model", args.model, "--labels", "all" if args.labels is None else str(args.labels)]
+        parts += ["--alpha", str(args.alpha), "--classifier-hidden-dim", str(args.classifier_hidden_dim)]
+        parts += ["--labelled-batch", str(args.labelled_batch), "--labelled-weight", args.labelled_weight]
+        if args.model == "m1m2":
+            parts += ["--m1-epochs", str(args.m1_epochs), "--m1-latent-dim", str(args.m1_latent_dim)]
+            parts += ["--m1-hidden-dim", str(args.m1_hidden_dim)]
     for flag in ("likelihood", "arch", "latent_dim", "hidden_dim", "epochs", "batch_size", "lr",
                  "lr_schedule", "beta", "matmul_precision", "seed", "device", "out"):  # fmt: skip
         parts += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]

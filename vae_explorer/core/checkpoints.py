@@ -44,7 +44,15 @@ from .checkpoint_file import (
     read_open_header,
 )
 from .files import atomic_path, show_path
+from .labelled.model import KINDS as LABELLED_KINDS
+from .labelled.model import LabelledConfig, LabelledModel
 from .model import VAE, ConfigError, VAEConfig
+
+# The model a checkpoint holds: config "kind" absent or "vae" = a VAE, "m2" / "m1m2" = a
+# labelled model (Kingma et al. 2014).
+Model = VAE | LabelledModel
+ModelConfig = VAEConfig | LabelledConfig
+MODEL_KINDS = ("vae", *LABELLED_KINDS)
 
 __all__ = [
     "FORMAT_NAME",
@@ -64,18 +72,38 @@ class Checkpoint:
     """A loaded checkpoint: the model, its metadata and the named arrays saved with it
     (e.g. ``test_mu``: the test set's latent means; see :func:`save_checkpoint`)."""
 
-    model: VAE
+    # VAE or LabelledModel (see ``kind``); typed Any so that code written for VAE files
+    # keeps type-checking: callers that need a VAE check ``kind`` or use require_vae().
+    model: Any
     metadata: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
-    def config(self) -> VAEConfig:
+    def config(self) -> ModelConfig:
         return self.model.config
+
+    @property
+    def kind(self) -> str:
+        """The model's kind: "vae", "m2" or "m1m2"."""
+        return model_kind(self.model)
+
+    def require_vae(self, what: str = "this command") -> VAE:
+        """The model if it is a VAE; CheckpointError naming the kind otherwise."""
+        if not isinstance(self.model, VAE):
+            shown = show_path(self.path) if self.path else "the checkpoint"
+            raise CheckpointError(
+                f"{shown} holds a labelled {self.kind} model; {what} needs a VAE checkpoint"
+            )
+        return self.model
+
+
+def model_kind(model: Model) -> str:
+    return model.config.kind if isinstance(model, LabelledModel) else "vae"
 
 
 def save_checkpoint(
-    model: VAE,
+    model: Model,
     path: str | os.PathLike[str],
     metadata: dict[str, Any] | None = None,
     arrays: Mapping[str, np.ndarray | torch.Tensor] | None = None,
@@ -94,6 +122,7 @@ def save_checkpoint(
         "format": FORMAT_NAME,
         "format_version": str(FORMAT_VERSION),
         "app_version": __version__,
+        # to_dict of a labelled config includes its "kind"; a VAE's has none (older files).
         "config": json.dumps(model.config.to_dict()),
     }
     for key, value in (metadata or {}).items():
@@ -196,7 +225,7 @@ def load_checkpoint(
             # Shapes come from a model on the "meta" device: a hostile config (hidden_dim =
             # 10**7) is refused by comparing shapes before any real memory is allocated.
             with torch.device("meta"):
-                expected = VAE(config).state_dict()
+                expected = _build(config).state_dict()
             entries = plan_entries(header, data_len, shown)
             weights = _check_weights(entries, expected, shown)
             data_start = size - data_len
@@ -213,7 +242,7 @@ def load_checkpoint(
         # Built on the meta device and given the loaded tensors: no random initialisation
         # of weights that are about to be replaced (seconds for the largest models).
         with torch.device("meta"):
-            model = VAE(config)
+            model = _build(config)
         model.load_state_dict(state, assign=True)
         model.to(map_location).eval()
     except MemoryError:
@@ -232,13 +261,25 @@ def _no_memory(shown: str, size: int) -> str:
     )
 
 
-def _config_and_metadata(header: dict[str, Any], shown: str) -> tuple[VAEConfig, dict[str, Any]]:
+def _build(config: ModelConfig) -> Model:
+    return LabelledModel(config) if isinstance(config, LabelledConfig) else VAE(config)
+
+
+def _config_and_metadata(header: dict[str, Any], shown: str) -> tuple[ModelConfig, dict[str, Any]]:
     metadata = checked_metadata(header, shown)
     config_data = metadata.get("config")
     if not isinstance(config_data, dict):
         raise CheckpointError(f"{shown}: the metadata has no model config")
+    kind = config_data.get("kind", "vae")
+    if kind not in MODEL_KINDS:
+        raise CheckpointError(
+            f"{shown}: unknown model kind {kind!r} in the metadata (this version reads "
+            f"{', '.join(MODEL_KINDS)}; was it written by a newer VAE Explorer?)"
+        )
     try:
-        config = VAEConfig.from_dict(config_data)
+        config: ModelConfig = (
+            VAEConfig.from_dict(config_data) if kind == "vae" else LabelledConfig.from_dict(config_data)
+        )
     except (ConfigError, TypeError) as exc:
         raise CheckpointError(f"{shown}: invalid model config in the metadata: {exc}") from exc
     return config, metadata

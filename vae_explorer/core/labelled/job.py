@@ -1,0 +1,329 @@
+"""One labelled run from settings to checkpoint metadata: the labelled counterpart of
+:func:`..training.job.run_job`, yielding the same events so the CLI and the window's
+training controller can run it.
+
+M1+M2 first trains M1 (a VAE on every training image, labels unused) with the VAE's own
+loop, then M2 on M1's latents; M2 alone starts at once. An epoch of M2 is one pass over the
+unlabelled images; every batch also holds ``labelled_batch`` labelled ones, cycled, so the
+few labels are seen at every step (the loss weights keep the estimate of the paper's
+objective unbiased, see :mod:`.loss`). History records carry "test_error" and
+"per_class_accuracy" beside the VAE's fields; each Snapshot's (and TrainingFinished's)
+``arrays`` hold the labelled subset's indices ("labelled_indices", int64), the test
+latents under the predicted labels ("test_mu", "test_logvar") and the test set's
+predicted labels ("test_predicted", int64).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..data import DatasetRef
+from ..devices import resolve_device
+from ..model import ConfigError, as_image_tensor
+from ..training.config import TrainConfig
+from ..training.events import (
+    BatchMetrics,
+    EpochSummary,
+    Snapshot,
+    TrainingControl,
+    TrainingEvent,
+    TrainingFailed,
+    TrainingFinished,
+    TrainingStarted,
+)
+from ..training.loop import train
+from .evaluation import evaluate_labelled, predict_labels
+from .loss import LossWeights, m2_loss
+from .model import LabelledConfig, LabelledModel
+from .split import labelled_indices, unlabelled_indices
+
+INDICES_KEY = "labelled_indices"
+LABELLED_WEIGHTS = ("paper", "batch")
+
+
+@dataclass(frozen=True)
+class LabelledJob:
+    """A labelled run. ``labels``: how many training images keep their label (balanced
+    over classes; None = all, a conditional VAE). ``train_config`` drives M2; M1 uses the
+    VAE's defaults for ``m1_epochs`` epochs with the same seed and device."""
+
+    model_config: LabelledConfig
+    train_config: TrainConfig
+    labels: int | None = 100
+    alpha: float = 0.1  # the paper's alpha = 0.1 N, per image
+    m1_epochs: int = 30
+    labelled_batch: int = 100
+    dataset: str = "mnist"
+    train_limit: int | None = None
+    torch_threads: int | None = None
+    command: str = ""
+    download: bool = False
+    # "paper": each labelled image weighs N_l / N of the batch's loss, the unbiased estimate
+    # of the paper's J_alpha; "batch": labelled and unlabelled images weigh as they come in
+    # the batch, i.e. the few labels are oversampled (as common reimplementations do).
+    labelled_weight: str = "paper"
+    # M1+M2: a trained VAE (M1) to use instead of training one (its config must match).
+    pretrained_m1: Any = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.alpha) and self.alpha >= 0):
+            raise ConfigError(f"alpha must be a number >= 0, got {self.alpha!r}")
+        if self.labelled_weight not in LABELLED_WEIGHTS:
+            raise ConfigError(
+                f"labelled_weight must be one of {LABELLED_WEIGHTS}, got {self.labelled_weight!r}"
+            )
+        for name in ("m1_epochs", "labelled_batch"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+
+    @property
+    def dataset_ref(self) -> DatasetRef:
+        return DatasetRef.from_key(self.dataset)
+
+    def metadata(self, history: list[dict[str, Any]], labelled: np.ndarray) -> dict[str, Any]:
+        """Checkpoint metadata; "labels" is the number of labelled training images."""
+        return {
+            "dataset": self.dataset_ref.metadata_name,
+            "command": self.command,
+            "kind": self.model_config.kind,
+            "labels": int(labelled.shape[0]),
+            "all_labels": self.labels is None,
+            "alpha": self.alpha,
+            "m1_epochs": self.m1_epochs if self.model_config.kind == "m1m2" else 0,
+            "m1_pretrained": self.pretrained_m1 is not None,
+            "labelled_batch": self.labelled_batch,
+            "labelled_weight": self.labelled_weight,
+            "train_config": self.train_config.to_dict(),
+            "epochs_completed": sum(1 for r in history if r.get("phase") == "m2"),
+            "history": [dict(r) for r in history],
+        }
+
+
+def run_labelled_job(job: LabelledJob, control: TrainingControl | None = None) -> Iterator[TrainingEvent]:
+    """Run ``job``: TrainingStarted, then BatchMetrics / EpochSummary / Snapshot per epoch,
+    a final Snapshot and TrainingFinished (with "test_metrics" and "train_seconds")."""
+    control = control or TrainingControl()
+    tc = job.train_config
+    ref = job.dataset_ref
+    train_set, test_set = ref.load("train", download=job.download), ref.load("test", download=job.download)
+    images, labels = train_set.images, train_set.labels
+    if job.train_limit:
+        images, labels = images[: job.train_limit], labels[: job.train_limit]
+    device = resolve_device(tc.device)
+    if job.torch_threads:
+        torch.set_num_threads(job.torch_threads)
+    labelled = labelled_indices(labels, job.labels, tc.seed, job.model_config.classes)
+    torch.manual_seed(tc.seed)
+    model = LabelledModel(job.model_config)
+    if job.pretrained_m1 is not None and model.m1 is not None:
+        if job.pretrained_m1.config != model.m1.config:
+            raise ConfigError(
+                f"the given M1 is {job.pretrained_m1.config}, but this model needs {model.m1.config}"
+            )
+        model.m1.load_state_dict(job.pretrained_m1.state_dict())
+    model = model.to(device)
+    run = _Run(job, model, images, labels, labelled, test_set, control, device)
+    yield from run.events()
+
+
+class _Run:
+    def __init__(
+        self, job: LabelledJob, model: LabelledModel, images: np.ndarray, labels: np.ndarray,
+        labelled: np.ndarray, test_set: Any, control: TrainingControl, device: torch.device,
+    ) -> None:  # fmt: skip
+        self.job, self.model, self.control, self.device = job, model, control, device
+        self.images, self.labelled = images, labelled
+        self.unlabelled = unlabelled_indices(images.shape[0], labelled)
+        self.y = torch.as_tensor(labels.astype(np.int64), device=device)
+        self.test_images, self.test_labels = test_set.images, test_set.labels
+        self.history: list[dict[str, Any]] = []
+        self.m1_epochs = job.m1_epochs if model.m1 is not None and job.pretrained_m1 is None else 0
+        self.started = time.perf_counter()
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def events(self) -> Iterator[TrainingEvent]:
+        tc = self.job.train_config
+        bu = min(tc.batch_size, self.unlabelled.shape[0])
+        self.batches = (
+            self.unlabelled.shape[0] // bu if bu else max(1, self.labelled.shape[0] // tc.batch_size)
+        )
+        total = self.m1_epochs + tc.epochs
+        yield TrainingStarted(str(self.device), total, self.batches, int(self.images.shape[0]))
+        if self.m1_epochs:
+            failure = yield from self._train_m1(total)
+            if failure is not None or self.control.stopped:
+                yield from self._finish(self.m1_epochs, 0, stopped=True)
+                return
+        yield from self._train_m2(total, bu)
+
+    def _train_m1(self, total: int) -> Generator[TrainingEvent, None, TrainingFailed | None]:
+        assert self.model.m1 is not None
+        config = replace(
+            TrainConfig(), epochs=self.m1_epochs, seed=self.job.train_config.seed,
+            device=self.job.train_config.device, log_every=self.job.train_config.log_every,
+        )  # fmt: skip
+        for ev in train(self.model.m1, self.images, config, None, self.control):
+            if isinstance(ev, BatchMetrics):
+                yield ev
+            elif isinstance(ev, EpochSummary):
+                self.history.append({**ev.record(), "phase": "m1"})
+                yield replace(ev, epochs=total)
+            elif isinstance(ev, TrainingFailed):
+                yield replace(ev, message=f"M1 (the VAE under M2): {ev.message}")
+                return ev
+        return None
+
+    def _features(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """M2's training data: pixels, or M1's posterior (means, log-variances)."""
+        x = as_image_tensor(self.images).to(self.device)
+        if self.model.m1 is None:
+            return x, None
+        self.model.m1.eval()
+        with torch.no_grad():
+            out = [self.model.m1.encode(x[i : i + 10000]) for i in range(0, x.shape[0], 10000)]
+        return torch.cat([m for m, _ in out]), torch.cat([v for _, v in out])
+
+    def _train_m2(self, total: int, bu: int) -> Iterator[TrainingEvent]:
+        job, tc, nets = self.job, self.job.train_config, self.model.m2
+        mu, logvar = self._features()
+        n_l, n_u = self.labelled.shape[0], self.unlabelled.shape[0]
+        bl = min(job.labelled_batch if n_u else tc.batch_size, n_l)
+        if job.labelled_weight == "paper":
+            weights = LossWeights.for_split(n_l, n_u, job.alpha)
+        else:
+            weights = LossWeights.for_split(bl, bu if n_u else 0, job.alpha)
+        gen = torch.Generator(device=self.device).manual_seed(tc.seed)
+        rng = np.random.default_rng(tc.seed)
+        opt = torch.optim.Adam(nets.parameters(), lr=tc.lr)
+        steps, step = tc.epochs * self.batches, 0
+        lab_order = rng.permutation(self.labelled)
+        lab_pos = 0
+        good = {k: v.clone() for k, v in nets.state_dict().items()}
+
+        def draw(idx: np.ndarray) -> torch.Tensor:
+            i = torch.as_tensor(idx, device=self.device)
+            if logvar is None:
+                return mu[i]
+            eps = torch.randn(mu[i].shape, generator=gen, device=self.device)
+            return mu[i] + torch.exp(0.5 * logvar[i]) * eps
+
+        for epoch in range(1, tc.epochs + 1):
+            nets.train()
+            order = rng.permutation(self.unlabelled)
+            sums, count, tick, started = np.zeros(3), 0, time.perf_counter(), time.perf_counter()
+            for b in range(self.batches):
+                self.control.wait_while_paused()
+                if self.control.stopped:
+                    yield from self._finish(self.m1_epochs + epoch - 1, b, stopped=True)
+                    return
+                if lab_pos + bl > n_l:
+                    lab_order, lab_pos = rng.permutation(self.labelled), 0
+                idx_l = lab_order[lab_pos : lab_pos + bl]
+                lab_pos += bl
+                x_u = draw(order[b * bu : (b + 1) * bu]) if bu else mu[:0]
+                if tc.lr_schedule == "cosine":
+                    for group in opt.param_groups:
+                        group["lr"] = tc.lr * 0.5 * (1 + math.cos(math.pi * step / steps))
+                loss, parts = m2_loss(nets, draw(idx_l), self.y[torch.as_tensor(idx_l)], x_u, weights, gen)
+                if not bool(torch.isfinite(loss)):
+                    nets.load_state_dict(good)
+                    yield TrainingFailed(
+                        f"the M2 loss became non-finite in epoch {epoch}, batch {b + 1}; try a "
+                        f"lower learning rate (now {tc.lr:g})", self.m1_epochs + epoch, b + 1,
+                    )  # fmt: skip
+                    yield from self._finish(self.m1_epochs + epoch - 1, b, stopped=True)
+                    return
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                step += 1
+                sums += (float(loss.detach()), float(parts["labelled"]), float(parts["kl"]))
+                count += 1
+                if count == tc.log_every or b + 1 == self.batches:
+                    now = time.perf_counter()
+                    ips = count * (bu + bl) / max(now - tick, 1e-9)
+                    loss_m, labelled_m, kl_m = (float(v) for v in sums / count)
+                    yield BatchMetrics(
+                        self.m1_epochs + epoch, b + 1, self.batches, loss_m, labelled_m, kl_m, ips
+                    )
+                    sums, count, tick = np.zeros(3), 0, now
+            seconds = time.perf_counter() - started
+            good = {k: v.clone() for k, v in nets.state_dict().items()}
+            yield from self._epoch_end(epoch, total, seconds, opt.param_groups[0]["lr"], loss)
+
+    def _epoch_end(
+        self, epoch: int, total: int, seconds: float, lr: float, loss: torch.Tensor
+    ) -> Iterator[TrainingEvent]:
+        metrics = evaluate_labelled(
+            self.model, self.test_images, self.test_labels, self.job.train_config.seed
+        )
+        summary = EpochSummary(
+            self.m1_epochs + epoch, total, float(loss.detach()), float("nan"), float("nan"),
+            metrics["elbo"], None, None, seconds, float(lr),
+        )  # fmt: skip
+        self.history.append(
+            {**summary.record(), "phase": "m2", "test_error": metrics["error"],
+             "per_class_accuracy": metrics["per_class_accuracy"]}
+        )  # fmt: skip
+        yield summary
+        if epoch < self.job.train_config.epochs:
+            yield self._snapshot(self.m1_epochs + epoch, self.batches)
+        else:
+            yield from self._finish(self.m1_epochs + epoch, self.batches, stopped=False)
+
+    def _snapshot(self, epoch: int, batch: int) -> Snapshot:
+        self.model.eval()
+        mu, logvar = self.model.encode(self.test_images)
+        test_mu, test_logvar = mu.cpu().numpy(), logvar.cpu().numpy()
+        state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+        self.arrays = {
+            INDICES_KEY: self.labelled, "test_mu": test_mu, "test_logvar": test_logvar,
+            "test_predicted": predict_labels(self.model, self.test_images),
+        }  # fmt: skip
+        return Snapshot(
+            epoch, batch, state, self.model.config, test_mu, test_logvar,
+            [dict(r) for r in self.history], self.job.metadata(self.history, self.labelled),
+            dict(self.arrays),
+        )  # fmt: skip
+
+    def _finish(self, epoch: int, batch: int, stopped: bool) -> Iterator[TrainingEvent]:
+        yield self._snapshot(epoch, batch)
+        metadata = self.job.metadata(self.history, self.labelled)
+        metadata["test_metrics"] = evaluate_labelled(
+            self.model, self.test_images, self.test_labels, self.job.train_config.seed
+        )
+        metadata["train_seconds"] = round(time.perf_counter() - self.started, 2)
+        done = sum(1 for r in self.history if r.get("phase") == "m2")
+        yield TrainingFinished(done, stopped, [dict(r) for r in self.history], metadata, dict(self.arrays))
+
+
+def model_from_labelled_snapshot(snapshot: Snapshot) -> LabelledModel:
+    """A fresh CPU model holding the snapshot's weights, in eval mode."""
+    model = LabelledModel(snapshot.config)
+    model.load_state_dict(snapshot.state_dict)
+    return model.eval()
+
+
+def save_labelled_snapshot(
+    path: str | os.PathLike[str], snapshot: Snapshot, metadata: dict[str, Any] | None = None
+) -> Path:
+    """Save a labelled run's snapshot atomically with ``metadata`` (by default its own;
+    pass the closing ``TrainingFinished.metadata`` to record the final metrics) and its
+    arrays (labelled indices, test latents and predictions)."""
+    from ..checkpoints import save_checkpoint  # checkpoints imports this package's model
+
+    return save_checkpoint(
+        model_from_labelled_snapshot(snapshot),
+        path,
+        snapshot.metadata if metadata is None else metadata,
+        arrays={name: np.array(value) for name, value in snapshot.arrays.items()},
+    )
