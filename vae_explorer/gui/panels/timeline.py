@@ -1,0 +1,166 @@
+"""The history timeline: scrub the scatter (and, where weights were kept, the grid and the
+decoder) through the epochs of the model's training run.
+
+The slider moves in 1/``STEPS_PER_EPOCH`` epochs, so points glide between the recorded
+epochs (their positions are interpolated). Play steps through the run; reaching its end,
+or "Live", returns to the model's current state. Space plays and pauses while the panel
+has the focus. The panel draws from a :class:`HistoryScrub` and changes it only through
+its setters.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+
+from ..history_scrub import HistoryScrub
+
+STEPS_PER_EPOCH = 20  # slider positions per epoch: smooth motion between recorded epochs
+PLAY_TICK_MS = 40
+PLAY_SECONDS = 8.0  # a whole run plays in about this long (at least one epoch a second)
+
+
+class TimelinePanel(QWidget):
+    """Slider over the recorded epochs, play / pause, live, and what is on show."""
+
+    exportRequested = Signal()  # "Export animation...": the window asks for a file
+
+    def __init__(self, scrub: HistoryScrub, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.scrub = scrub
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setToolTip(
+            "Scrub through the training run: the scatter shows the test latents at that epoch"
+        )
+        self.play_button = QPushButton("Play")
+        self.play_button.setCheckable(True)
+        self.play_button.setToolTip("Play the run from the scrubbed epoch (Space)")
+        self.live_button = QPushButton("Live")
+        self.live_button.setToolTip("Back to the model's current state")
+        self.export_button = QPushButton("Export animation…")
+        self.export_button.setToolTip("Write the organising latent space as a GIF or MP4")
+        self.epoch_label = QLabel()
+        self.weights_label = QLabel()
+        self.weights_label.setWordWrap(True)
+        self.weights_label.setStyleSheet("color: palette(mid);")
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.play_button)
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.live_button)
+        info = QHBoxLayout()
+        info.setContentsMargins(0, 0, 0, 0)
+        info.addWidget(self.epoch_label)
+        info.addWidget(self.weights_label, 1)
+        info.addWidget(self.export_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 4)
+        lay.setSpacing(2)
+        lay.addLayout(row)
+        lay.addLayout(info)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(PLAY_TICK_MS)
+        self._timer.timeout.connect(self._advance)
+        space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
+        space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        space.activated.connect(self.play_button.click)
+
+        self.slider.valueChanged.connect(self._on_slider_moved)
+        self.play_button.toggled.connect(self._on_play_toggled)
+        self.live_button.clicked.connect(self.go_live)
+        self.export_button.clicked.connect(self.exportRequested)
+        scrub.historyChanged.connect(self._on_history_changed)
+        scrub.epochChanged.connect(self._on_epoch_changed)
+        self._on_history_changed()
+
+    # --- for the window and tests ----------------------------------------------------------
+    def position_epoch(self, value: int | None = None) -> float:
+        """The epoch of a slider position (default: the current one)."""
+        return (self.slider.value() if value is None else value) / STEPS_PER_EPOCH
+
+    def set_epoch(self, t: float) -> None:
+        """Move the slider to epoch ``t`` (what a drag does)."""
+        self.slider.setValue(round(t * STEPS_PER_EPOCH))
+
+    def go_live(self) -> None:
+        self.play_button.setChecked(False)
+        self.scrub.go_live()
+
+    @property
+    def playing(self) -> bool:
+        return self._timer.isActive()
+
+    # --- scrub -> view ---------------------------------------------------------------------
+    def _on_history_changed(self) -> None:
+        first, last = self.scrub.first, self.scrub.last
+        has = first is not None and last is not None
+        for w in (self.slider, self.play_button, self.export_button):
+            w.setEnabled(has and last != first if w is not self.export_button else has)
+        if first is None or last is None:
+            self.play_button.setChecked(False)
+            self.epoch_label.setText("No training history")
+            self.weights_label.setText(
+                "This model was saved without one: train it (or open a model trained by this "
+                "version) to watch its latent space organise."
+                if self.scrub.error is None
+                else f"The history cannot be read: {self.scrub.error}"
+            )
+            return
+        with QSignalBlocker(self.slider):
+            self.slider.setRange(first * STEPS_PER_EPOCH, last * STEPS_PER_EPOCH)
+            self.slider.setPageStep(STEPS_PER_EPOCH)
+            self.slider.setSingleStep(1)
+        self._on_epoch_changed()
+
+    def _on_epoch_changed(self) -> None:
+        t, last = self.scrub.epoch, self.scrub.last
+        with QSignalBlocker(self.slider):
+            self.slider.setValue(self.slider.maximum() if t is None else round(t * STEPS_PER_EPOCH))
+        self.live_button.setEnabled(t is not None)
+        if last is None:
+            return
+        if t is None:
+            self.epoch_label.setText(f"Live · {last} epoch{'s' if last != 1 else ''} recorded")
+            self.weights_label.setText("")
+            return
+        self.epoch_label.setText(f"Epoch {t:.1f} / {last}" if t % 1 else f"Epoch {int(t)} / {last}")
+        kept = self.scrub.weights_epoch()
+        if kept is None:
+            self.weights_label.setText("Grid and decoder: the current model (no weights kept this early)")
+        else:
+            self.weights_label.setText(f"Grid and decoder: weights of epoch {kept}")
+
+    # --- view -> scrub ---------------------------------------------------------------------
+    def _on_slider_moved(self, value: int) -> None:
+        if value >= self.slider.maximum() and not self.playing:
+            self.scrub.go_live()  # the end of the timeline is the model as it is now
+        else:
+            self.scrub.set_epoch(self.position_epoch(value))
+
+    def _on_play_toggled(self, on: bool) -> None:
+        self.play_button.setText("Pause" if on else "Play")
+        if not on:
+            self._timer.stop()
+            return
+        if self.scrub.first is None:
+            self.play_button.setChecked(False)
+            return
+        if self.scrub.epoch is None or self.slider.value() >= self.slider.maximum():
+            self.scrub.set_epoch(float(self.scrub.first))  # play from the start
+        self._timer.start()
+
+    def _advance(self) -> None:
+        first, last = self.scrub.first, self.scrub.last
+        if first is None or last is None:
+            self.play_button.setChecked(False)
+            return
+        span = max(last - first, 1)
+        per_tick = max(span / (PLAY_SECONDS * 1000 / PLAY_TICK_MS), PLAY_TICK_MS / 1000)
+        t = (self.scrub.epoch if self.scrub.epoch is not None else first) + per_tick
+        if t >= last:
+            self.play_button.setChecked(False)
+            self.scrub.go_live()
+            return
+        self.scrub.set_epoch(t)
