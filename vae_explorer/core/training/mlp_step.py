@@ -163,7 +163,16 @@ class FusedAdam:
         self.param_groups: list[dict[str, Any]] = [{"lr": lr}]
         self.exp_avg = [torch.zeros_like(p) for p in self.params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
-        self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
+        device = self.params[0].device
+        # The kernel reads one step count per parameter, all equal. On a CPU they share one
+        # tensor (one add per step; a foreach add runs there as one op per tensor); on a GPU
+        # each has its own (one foreach kernel increments them all).
+        if device.type == "cpu":
+            self._counters = [torch.zeros((), dtype=torch.float32)]
+            self.steps = self._counters * len(self.params)
+        else:
+            self.steps = [torch.zeros((), dtype=torch.float32, device=device) for _ in self.params]
+            self._counters = self.steps
 
     @staticmethod
     def supported(device: torch.device) -> bool:
@@ -175,7 +184,7 @@ class FusedAdam:
         grads = [p.grad for p in self.params if p.grad is not None]
         if len(grads) < len(self.params):
             raise RuntimeError("FusedAdam.step: a parameter has no gradient")
-        torch._foreach_add_(self.steps, 1.0)
+        torch._foreach_add_(self._counters, 1.0)
         torch._fused_adam_(
             self.params, grads, self.exp_avg, self.exp_avg_sq, [], self.steps,
             lr=float(self.param_groups[0]["lr"]), beta1=0.9, beta2=0.999, weight_decay=0.0,
