@@ -31,6 +31,10 @@ def test_train_labelled_then_eval(tmp_path, make_idx_folder, capsys, model, labe
     assert metrics["error"] == pytest.approx(recorded) and len(metrics["per_class_accuracy"]) == 10
     assert main(["eval", str(out), "--data-dir", str(folder)]) == 0
     assert "test error" in capsys.readouterr().out
+    for command in (["impute-eval", str(out), "--data-dir", str(folder), "--n", "5"],
+                    ["figures", str(out), "--data-dir", str(folder), "--out", str(tmp_path / "f")]):  # fmt: skip
+        assert main(command) == 2
+        assert "VAE" in capsys.readouterr().err
 
 
 def test_label_count_must_be_a_multiple_of_ten(capsys):

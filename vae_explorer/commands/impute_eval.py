@@ -70,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         device = resolve_device(args.device)
         ckpt = load_checkpoint(args.checkpoint)
+        model = ckpt.require_vae("impute-eval").to(device)
     except (CheckpointError, DeviceError) as exc:
         return die(str(exc))
-    model = ckpt.model.to(device)
     if args.dataset is None:
         args.dataset = str(ckpt.metadata.get("dataset", "mnist"))
     test = load_split(args, "test")
