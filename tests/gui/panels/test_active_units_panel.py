@@ -1,0 +1,37 @@
+"""The active-units panel alone: bars are the KL per dimension of the state's latents, the
+count follows Burda's criterion, and a new model's latents redraw it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vae_explorer.core.active_units import kl_per_dimension
+from vae_explorer.gui.panels.active_units import ACTIVE_COLOUR, INACTIVE_COLOUR, ActiveUnitsPanel
+
+
+def test_bars_are_kl_per_dimension_and_count_follows_activity(qtbot, state, make_model):
+    panel = ActiveUnitsPanel(state)
+    qtbot.addWidget(panel)
+    state.set_model(make_model(3, latent_dim=5), {}, None)
+    mu, logvar = state.latents
+    heights = panel.bars.opts["height"]
+    np.testing.assert_allclose(heights, kl_per_dimension(mu, logvar), rtol=1e-6)
+    expected = int((mu.astype(np.float64).var(axis=0, ddof=1) > 0.01).sum())
+    assert panel.units.count == expected
+    assert f"Active units: {expected} / 5" in panel.summary.text()
+
+
+def test_a_collapsed_dimension_is_grey(qtbot, state, make_model, monkeypatch):
+    panel = ActiveUnitsPanel(state)
+    qtbot.addWidget(panel)
+    model = make_model(4, latent_dim=3)
+    n = len(state.test_set)
+    rng = np.random.default_rng(0)
+    mu = rng.normal(size=(n, 3)).astype(np.float32)
+    mu[:, 1] = 0.001 * rng.normal(size=n)  # dimension 1 collapsed: its mean never moves
+    logvar = np.zeros((n, 3), np.float32)
+    state.set_model(model, {}, None, latents=(mu, logvar))
+    assert panel.units.active.tolist() == [True, False, True]
+    brushes = [b.color().name() for b in panel.bars.opts["brushes"]]
+    assert brushes == [ACTIVE_COLOUR, INACTIVE_COLOUR, ACTIVE_COLOUR]
+    assert "2 / 3" in panel.summary.text()

@@ -1,0 +1,61 @@
+"""The traversal panel alone: sliders start at the current z, moving one changes only that
+coordinate and the decoded image; the grid is decoded from the current z; export writes it."""
+
+from __future__ import annotations
+
+import numpy as np
+from panel_helpers import decode
+from PySide6.QtGui import QImage
+
+from vae_explorer.gui.panels.traversal import GRID_VALUES, MAX_DIMS, TraversalPanel
+
+
+def test_sliders_start_at_the_current_z_and_move_one_coordinate(qtbot, state, make_model):
+    panel = TraversalPanel(state)
+    qtbot.addWidget(panel)
+    state.set_model(make_model(2, latent_dim=4), {}, None)
+    assert len(panel.sliders) == 4
+    start = np.array([0.5, -0.3, 0.2, 0.1], np.float32)
+    state.set_current_z(start)
+    for d in range(4):  # the sliders show the clicked z (to a slider step)
+        lo, hi = panel._span(d)
+        step = (hi - lo) / 400
+        assert abs(panel.slider_value(d) - start[d]) <= step
+    before = panel.canvas.image().copy()
+
+    panel.set_slider_value(2, 1.5)
+    z = state.current_z
+    assert abs(z[2] - 1.5) < 0.05
+    np.testing.assert_array_equal(np.delete(z, 2), np.delete(start, 2))  # the others untouched
+    np.testing.assert_allclose(panel.canvas.image(), decode(state.model, z)[0], atol=1e-6)
+    assert not np.allclose(panel.canvas.image(), before, atol=1e-3)
+
+
+def test_grid_rows_move_one_dimension_each(qtbot, state, make_model, tmp_path):
+    panel = TraversalPanel(state)
+    qtbot.addWidget(panel)
+    state.set_model(make_model(5, latent_dim=3), {}, None)
+    z = np.array([0.2, -0.1, 0.4], np.float32)
+    state.set_current_z(z)
+    grid = panel.make_grid()
+    assert grid.shape == (3, GRID_VALUES, 28, 28)
+    sigma = state.latents[0].astype(np.float64).std(axis=0)
+    code = z.copy()
+    code[1] = z[1] + 3.0 * sigma[1]  # row 1, last column: +3 sigma along z[1]
+    np.testing.assert_allclose(grid[1, -1], decode(state.model, code)[0], atol=1e-5)
+    middle = decode(state.model, z)[0]  # the centre column is z itself, in every row
+    for row in range(3):
+        np.testing.assert_allclose(grid[row, GRID_VALUES // 2], middle, atol=1e-5)
+    out = panel.export_grid(tmp_path / "traversal.png")
+    image = QImage(str(out))
+    assert not image.isNull() and image.height() > 3 * 28
+
+
+def test_large_latent_space_shows_the_first_dims(qtbot, state, make_model):
+    panel = TraversalPanel(state)
+    qtbot.addWidget(panel)
+    state.set_model(make_model(1, latent_dim=40), {}, None)
+    assert len(panel.sliders) == MAX_DIMS
+    assert f"first {MAX_DIMS} of 40" in panel.note.text()
+    state.set_model(make_model(1, latent_dim=2), {}, None)
+    assert len(panel.sliders) == 2 and not panel.note.isVisibleTo(panel)

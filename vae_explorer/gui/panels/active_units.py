@@ -1,0 +1,102 @@
+"""Which latent dimensions the model uses: KL per dimension as bars, and the active count.
+
+A dimension is active (Burda et al. 2016) when its posterior mean varies across the test
+images: Cov_x(E_q[z_i|x]) > 0.01. Inactive dimensions have a KL near 0 (posterior
+collapse: raise beta and watch them go grey). Computed from the test latents alone, so
+it follows a training run live, and the timeline's scrubbed epoch when there is one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from superqt.utils import qthrottled
+
+from ...core.active_units import ACTIVITY_THRESHOLD, ActiveUnits, active_units
+from ..history_scrub import HistoryScrub
+from ..state import ExplorerState
+
+ACTIVE_COLOUR = "#4e79a7"
+INACTIVE_COLOUR = "#bab0ac"
+LIVE_MS = 250  # while training, the bars follow the snapshots at most this often
+
+
+class ActiveUnitsPanel(QWidget):
+    """KL per dimension (bars: blue active, grey inactive) and "Active units: k / d"."""
+
+    def __init__(
+        self, state: ExplorerState, scrub: HistoryScrub | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._scrub = scrub
+        self.units: ActiveUnits | None = None
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setToolTip(
+            f"A dimension is active when its posterior mean varies across the test images: "
+            f"Cov_x(E_q[z_i|x]) > {ACTIVITY_THRESHOLD} (Burda et al. 2016). Inactive ones carry "
+            "no information about the image (posterior collapse)."
+        )
+        self.plot = pg.PlotWidget()
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.setLabel("left", "KL (nats)")
+        self.plot.setLabel("bottom", "latent dimension")
+        self.plot.setMinimumHeight(140)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
+        self.plot.addItem(self.bars)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 4)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.plot, 1)
+        self._refresh_live = qthrottled(self.refresh, timeout=LIVE_MS)
+        state.latentsChanged.connect(self._on_latents_changed)
+        state.datasetChanged.connect(self._on_latents_changed)
+        if scrub is not None:
+            scrub.epochChanged.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        mu_logvar = self._latents()
+        if mu_logvar is None:
+            self.units = None
+            self.bars.setOpts(x=[], height=[], brushes=[])
+            self.summary.setText("No test latents yet (choose a dataset or a model)")
+            return
+        mu, logvar = mu_logvar
+        units = active_units(mu, logvar)
+        self.units = units
+        d = len(units.kl_per_dim)
+        colours = [pg.mkBrush(ACTIVE_COLOUR if a else INACTIVE_COLOUR) for a in units.active]
+        self.bars.setOpts(x=np.arange(d), height=units.kl_per_dim, width=0.8, brushes=colours)
+        self.plot.setXRange(-0.6, d - 0.4, padding=0)
+        self.plot.setYRange(0, max(float(units.kl_per_dim.max()), 1e-3) * 1.08, padding=0)
+        ticks = [(i, str(i)) for i in range(0, d, max(1, d // 16))]
+        self.plot.getAxis("bottom").setTicks([ticks])
+        when = ""
+        if self._scrub is not None and self._scrub.epoch is not None:
+            when = f" at epoch {self._scrub.epoch:.1f}"
+        self.summary.setText(
+            f"Active units{when}: {units.count} / {d} · KL {units.total_kl:.2f} nats in all "
+            f"(blue: Cov_x(E[z_i]) > {ACTIVITY_THRESHOLD})"
+        )
+
+    def _latents(self) -> tuple[np.ndarray, np.ndarray] | None:
+        if self._scrub is not None:
+            scrubbed = self._scrub.latents()
+            if scrubbed is not None:
+                return scrubbed.mu, scrubbed.logvar
+        latents = self._state.latents
+        if latents is None or len(latents[0]) < 2:
+            return None
+        return latents
+
+    def _on_latents_changed(self) -> None:
+        if self._state.live:
+            self._refresh_live()
+        else:
+            self._refresh_live.cancel()
+            self.refresh()

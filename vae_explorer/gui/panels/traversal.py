@@ -1,0 +1,206 @@
+"""Latent traversal: one slider per latent dimension, starting at the current z.
+
+Moving a slider changes that one coordinate of the state's current z (so the crosshair
+and the decoder preview follow) and the image here is decoded from it. Each slider spans
++-4 standard deviations of its dimension over the test set's means (at least +-3). "Grid" decodes the
+traversal grid of the beta-VAE papers from the current z: one row per dimension, columns
+from -3 to +3 standard deviations; "Export grid…" writes it as a PNG.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.traversal import dimension_sigmas, traversal_grid, traversal_picture, traversal_values
+from ..images import ImageCanvas
+from ..state import ExplorerState
+
+MAX_DIMS = 32  # sliders (and grid rows) shown; larger latent spaces show the first ones
+SLIDER_STEPS = 400  # positions per slider
+SLIDER_SIGMAS = 4.0  # each slider spans +-this many standard deviations of the test means
+PRIOR_REACH = 3.0  # ... and at least +-3 (the prior's 99.7 %)
+GRID_VALUES = 9  # columns of the traversal grid, from -3 to +3 sigma
+
+
+class TraversalPanel(QWidget):
+    """Sliders for z[0..d-1] at the current z, the decoded image, and the traversal grid."""
+
+    exportRequested = Signal()  # "Export grid…": the window asks for a file
+
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self.sliders: list[QSlider] = []
+        self._values: list[QLabel] = []
+        self._centre = np.zeros(0)
+        self._sigma = np.ones(0)
+        self.grid: np.ndarray | None = None  # the last traversal grid [rows, cols, 28, 28]
+        self.canvas = ImageCanvas(min_side=96)
+        self.grid_canvas = ImageCanvas(min_side=96)
+        self.grid_canvas.setVisible(False)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.grid_button = QPushButton("Grid")
+        self.grid_button.setToolTip(
+            f"Traversal grid from the current z: one row per dimension, {GRID_VALUES} values "
+            "from -3 to +3 standard deviations of that dimension over the test set"
+        )
+        self.export_button = QPushButton("Export grid…")
+        self.export_button.setEnabled(False)
+        self._rows = QWidget()
+        self._rows_layout = QGridLayout(self._rows)
+        self._rows_layout.setContentsMargins(0, 0, 0, 0)
+        self._rows_layout.setVerticalSpacing(1)
+        scroll = QScrollArea()
+        scroll.setWidget(self._rows)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        top = QHBoxLayout()
+        top.addWidget(self.canvas, 1)
+        top.addWidget(scroll, 2)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.grid_button)
+        buttons.addWidget(self.export_button)
+        buttons.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 4)
+        lay.addLayout(top, 2)
+        lay.addWidget(self.note)
+        lay.addLayout(buttons)
+        lay.addWidget(self.grid_canvas, 3)
+
+        self.grid_button.clicked.connect(self.make_grid)
+        self.export_button.clicked.connect(self.exportRequested)
+        state.modelChanged.connect(self._on_model_changed)
+        state.latentsChanged.connect(self._on_latents_changed)
+        state.currentZChanged.connect(self._on_current_z_changed)
+        self._on_model_changed()
+
+    # --- for the window and tests ----------------------------------------------------------
+    def slider_value(self, dim: int) -> float:
+        """The latent value slider ``dim`` stands for."""
+        return self._value_of(dim, self.sliders[dim].value())
+
+    def set_slider_value(self, dim: int, value: float) -> None:
+        """Move slider ``dim`` to (the step nearest) latent value ``value``, as a drag does."""
+        self.sliders[dim].setValue(self._position_of(dim, value))
+
+    def make_grid(self) -> np.ndarray | None:
+        """Decode the traversal grid from the current z, show it, and return it."""
+        model, z = self._state.model, self._state.current_z
+        if model is None or z is None:
+            return None
+        dims = list(range(min(model.latent_dim, MAX_DIMS)))
+        latents = self._state.latents
+        self.grid = traversal_grid(
+            model, z, dims, traversal_values(GRID_VALUES), latents[0] if latents is not None else None
+        )
+        self.grid_canvas.set_image(traversal_picture(self.grid))
+        self.grid_canvas.setVisible(True)
+        self.export_button.setEnabled(True)
+        return self.grid
+
+    def export_grid(self, path: str | Path) -> Path:
+        """Write the last grid (made now if there is none) as a PNG with row labels."""
+        from ..figure_render import render_labelled_image
+
+        grid = self.grid if self.grid is not None else self.make_grid()
+        if grid is None:
+            raise OSError("there is no model to decode a traversal grid from")
+        labels = [f"z[{d}]" for d in range(grid.shape[0])]
+        return render_labelled_image(
+            traversal_picture(grid), path, "Latent traversal: -3σ … +3σ per dimension", labels
+        )
+
+    # --- state -> view ---------------------------------------------------------------------
+    def _on_model_changed(self) -> None:
+        dim = min(self._state.latent_dim, MAX_DIMS)
+        if dim != len(self.sliders):
+            self._build_sliders(dim)
+            self.grid = None
+            self.grid_canvas.setVisible(False)
+            self.export_button.setEnabled(False)
+        full = self._state.latent_dim
+        self.note.setText(f"Showing the first {MAX_DIMS} of {full} dimensions." if full > MAX_DIMS else "")
+        self.note.setVisible(full > MAX_DIMS)
+        self._on_latents_changed()
+
+    def _on_latents_changed(self) -> None:
+        dim = len(self.sliders)
+        latents = self._state.latents
+        means = latents[0][:, :dim] if latents is not None and latents[0].shape[1] >= dim else None
+        self._sigma = dimension_sigmas(means, dim) if dim else np.ones(0)
+        self._centre = (
+            means.mean(axis=0).astype(np.float64) if means is not None and len(means) else np.zeros(dim)
+        )
+        self._on_current_z_changed()
+
+    def _on_current_z_changed(self) -> None:
+        z = self._state.current_z
+        if z is None or len(z) < len(self.sliders):
+            return
+        for d, slider in enumerate(self.sliders):
+            with QSignalBlocker(slider):
+                slider.setValue(self._position_of(d, float(z[d])))
+            self._values[d].setText(f"{z[d]:+.2f}")
+        images = self._state.decode(z[None])
+        self.canvas.set_image(images[0] if images is not None else None)
+
+    def _build_sliders(self, dim: int) -> None:
+        while self._rows_layout.count():
+            item = self._rows_layout.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.sliders, self._values = [], []
+        for d in range(dim):
+            slider = QSlider(Qt.Orientation.Horizontal)
+            slider.setRange(0, SLIDER_STEPS)
+            slider.setToolTip(
+                f"z[{d}]: ±{SLIDER_SIGMAS:g} standard deviations of the test set's means (≥ ±3)"
+            )
+            slider.valueChanged.connect(lambda value, d=d: self._on_slider_moved(d, value))
+            value = QLabel("+0.00")
+            value.setMinimumWidth(44)
+            self._rows_layout.addWidget(QLabel(f"z[{d}]"), d, 0)
+            self._rows_layout.addWidget(slider, d, 1)
+            self._rows_layout.addWidget(value, d, 2)
+            self.sliders.append(slider)
+            self._values.append(value)
+
+    # --- view -> state ---------------------------------------------------------------------
+    def _on_slider_moved(self, dim: int, position: int) -> None:
+        z = self._state.current_z
+        if z is None:
+            return
+        z = z.copy()
+        z[dim] = self._value_of(dim, position)
+        self._state.set_current_z(z)
+
+    def _span(self, dim: int) -> tuple[float, float]:
+        """A slider's range: +-4 sigma of the test means, and at least the prior's +-3."""
+        reach = SLIDER_SIGMAS * self._sigma[dim]
+        c = self._centre[dim]
+        return min(c - reach, -PRIOR_REACH), max(c + reach, PRIOR_REACH)
+
+    def _value_of(self, dim: int, position: int) -> float:
+        lo, hi = self._span(dim)
+        return float(lo + (hi - lo) * position / SLIDER_STEPS)
+
+    def _position_of(self, dim: int, value: float) -> int:
+        lo, hi = self._span(dim)
+        position = (value - lo) / (hi - lo) * SLIDER_STEPS
+        return int(round(min(max(position, 0), SLIDER_STEPS)))
