@@ -149,7 +149,8 @@ class Files:
         """The model's own arrays, with the test latents on show and the first screen's
         pictures when they belong to the dataset the file names: the file then opens at once."""
         state = self.window.state
-        arrays = dict(state.model_arrays)
+        # Copies (kilobytes): torch warns about wrapping read-only numpy arrays.
+        arrays = {name: np.array(array) for name, array in state.model_arrays.items()}
         latents = state.latents
         if (
             state.model is None
@@ -160,7 +161,7 @@ class Files:
         from ...core.first_screen import FIRST_SCREEN_ARRAYS, first_screen_images
 
         for name, array in zip(LATENT_ARRAYS, latents, strict=True):
-            arrays[name] = np.asarray(array, np.float32)
+            arrays[name] = np.array(array, np.float32)
         if not all(name in arrays for name in FIRST_SCREEN_ARRAYS):
             arrays.update(first_screen_images(state.model))
         return arrays
