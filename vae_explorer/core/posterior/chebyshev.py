@@ -109,19 +109,37 @@ class LogJoint:
             out[idx] = (interp @ torch.from_numpy(values) @ interp.T).numpy()
         return out
 
-    def at(self, z: np.ndarray, outside: np.ndarray) -> np.ndarray:
-        """Values [b, P] at points z [b, P, 2]; points outside the box get ``outside`` [b]."""
-        lo, hi = self.box[:, None, :, 0], self.box[:, None, :, 1]
+    def at(self, z: np.ndarray, outside: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
+        """Values [k, P] at points z [k, P, 2] of images ``which`` [k] (default: all b, in
+        order); points outside the box get ``outside`` [k]."""
+        which = np.arange(len(self.box)) if which is None else np.asarray(which)
+        box = self.box[which]
+        lo, hi = box[:, None, :, 0], box[:, None, :, 1]
         t = (z - lo) / (hi - lo)
         inside = ((t >= 0) & (t <= 1)).all(-1)
         t = np.clip(t, 0.0, 1.0)
         out = np.empty(z.shape[:2])
-        for idx, values in self.groups:
+        group, row = self._lookup()
+        for g, (idx, values) in enumerate(self.groups):
+            sel = np.nonzero(group[which] == g)[0]
+            if sel.size == 0:
+                continue
             n = values.shape[-1]
-            tt = torch.from_numpy(t[idx])
-            rows = torch.bmm(barycentric_torch(n, tt[..., 1]), torch.from_numpy(values))  # [k, P, n]
-            out[idx] = (rows * barycentric_torch(n, tt[..., 0])).sum(-1).numpy()
+            v, rows_of = torch.from_numpy(values), row[which[sel]]
+            if sel.size < len(idx) or (rows_of != np.arange(len(idx))).any():
+                v = v[torch.from_numpy(rows_of)]
+            tt = torch.from_numpy(t[sel])
+            rows = torch.bmm(barycentric_torch(n, tt[..., 1]), v)  # [k, P, n]
+            out[sel] = (rows * barycentric_torch(n, tt[..., 0])).sum(-1).numpy()
         return np.where(inside, out, outside[:, None])
+
+    def _lookup(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per image [b]: its group's number and its row in that group's values."""
+        group = np.empty(len(self.box), dtype=np.int64)
+        row = np.empty(len(self.box), dtype=np.int64)
+        for g, (idx, _) in enumerate(self.groups):
+            group[idx], row[idx] = g, np.arange(len(idx))
+        return group, row
 
     def inside(self, z: np.ndarray) -> np.ndarray:
         """Which points z [b, P, 2] lie in their image's box (bool [b, P])."""

@@ -12,6 +12,7 @@ import torch
 from ..importance import log_weights, weighted_draws
 from ..model import VAE
 from .checks import PosteriorError, one_image
+from .threads import one_thread
 
 IWAE_KS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 POOL_PER_K = 4  # the pool holds this many times the largest K draws ...
@@ -25,6 +26,7 @@ def _encode(model: VAE, image: Any) -> tuple[torch.Tensor, torch.Tensor, torch.T
     return x, mu, logvar
 
 
+@one_thread()
 @torch.inference_mode()
 def importance_draws(model: VAE, image: Any, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """k draws z ~ q(z|x) [k, latent_dim] and their normalised importance weights [k] (sum 1):
@@ -38,6 +40,7 @@ def importance_draws(model: VAE, image: Any, k: int, seed: int = 0) -> tuple[np.
     return z[0].cpu().double().numpy(), weights.cpu().numpy()
 
 
+@one_thread()
 @torch.inference_mode()
 def iwae_curve(
     model: VAE, image: Any, ks: Sequence[int] = IWAE_KS, seed: int = 0

@@ -10,9 +10,10 @@ import numpy as np
 from ..model import VAE
 from .checks import PosteriorError, check_model, one_image
 from .solve import solve_batch
+from .threads import one_thread
 
 DEFAULT_GRID = 201
-DEFAULT_NODES = 32
+DEFAULT_NODES = 17  # nested refinement 17 -> 33 -> 65 where the interpolant is not resolved
 MODE_RANGE = float(np.log(1000.0))  # modes: local maxima within a factor 1000 of the highest
 
 
@@ -62,8 +63,8 @@ def exact_posterior(
     joint log p(x|z) + log p(z) is decoded at ``nodes`` x ``nodes`` Chebyshev points of a box
     that holds the posterior's mass and interpolated to the ``grid`` x ``grid`` uniform grid
     (more points are used where the interpolant is not resolved); log p(x), the mean and
-    covariance are sums over that grid. Raises PosteriorError (a ValueError) for a latent
-    that is not 2-d and for bad images.
+    covariance are sums over that grid. Runs on one CPU thread (see threads.py). Raises
+    PosteriorError (a ValueError) for a latent that is not 2-d and for bad images.
     """
     check_model(model)
     if not isinstance(grid, (int, np.integer)) or isinstance(grid, bool) or not 3 <= grid <= 2001:
@@ -71,7 +72,8 @@ def exact_posterior(
     if not isinstance(nodes, (int, np.integer)) or isinstance(nodes, bool) or not 8 <= nodes <= 96:
         raise PosteriorError(f"nodes must be a whole number from 8 to 96, got {nodes!r}")
     x = one_image(image)
-    s = solve_batch(model, x, int(grid), int(nodes), keep_grid=True)
+    with one_thread():
+        s = solve_batch(model, x, int(grid), int(nodes), keep_grid=True)
     assert s.log_joint is not None
     f = s.log_joint[0]
     box = s.box[0]

@@ -11,7 +11,7 @@ import torch
 from ..importance import Workspace
 from ..model import VAE
 from .chebyshev import chebyshev_log_joint
-from .gaussian import FIT_SIDE, FIT_STEPS, GH_POINTS, best_gaussian, gaussian_elbo
+from .gaussian import GH_POINTS, best_gaussian, gaussian_elbo
 from .grid import find_boxes, log_cell_area, uniform_axes
 
 
@@ -42,8 +42,6 @@ def solve_batch(
     nodes: int,
     keep_grid: bool = False,
     gh_points: int = GH_POINTS,
-    fit_steps: int = FIT_STEPS,
-    fit_side: int = FIT_SIDE,
     decode_elbo: bool = True,
 ) -> BatchSolution:
     """Box, Chebyshev log joint, quadrature on a uniform grid x grid, q* fit and both ELBOs.
@@ -53,7 +51,7 @@ def solve_batch(
     was_training = model.training
     model.eval()
     try:
-        return _solve(model, x, grid, nodes, keep_grid, gh_points, fit_steps, fit_side, decode_elbo)
+        return _solve(model, x, grid, nodes, keep_grid, gh_points, decode_elbo)
     finally:
         model.train(was_training)
 
@@ -86,8 +84,6 @@ def _solve(
     nodes: int,
     keep_grid: bool,
     gh_points: int,
-    fit_steps: int,
-    fit_side: int,
     decode_elbo: bool,
 ) -> BatchSolution:
     workspace = Workspace()
@@ -104,10 +100,10 @@ def _solve(
     f_grid = joint.uniform(grid)  # [b, G, G], rows = dim 1
     log_px, mean, cov, border = _moments(f_grid, box_t, grid)
 
-    # q*: Adam on fixed quadratures (no decodes per step); see gaussian.best_gaussian.
+    # q*: natural-gradient steps on the interpolant (no decodes); see gaussian.best_gaussian.
     q_mu, q_logvar = mu_t.numpy(), logvar_t.numpy()
     sd = np.exp(0.5 * q_logvar)
-    fit_mean, fit_chol = best_gaussian(joint, mean, cov, q_mu, sd, side=fit_side, steps=fit_steps)
+    fit_mean, fit_chol = best_gaussian(joint, mean, cov, q_mu, sd)
 
     # Both ELBOs by the same Gauss-Hermite rule; q* is the better of the fit and the encoder.
     enc_chol = np.zeros_like(cov)
