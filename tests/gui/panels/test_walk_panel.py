@@ -1,0 +1,71 @@
+"""The walk panel alone: its strip's ends decode to the ends' decodings, test-image ends
+follow the model, a spherical strip for d > 2, and the PNG and GIF exports."""
+
+from __future__ import annotations
+
+import numpy as np
+from panel_helpers import decode
+from PySide6.QtGui import QImage
+
+from vae_explorer.core.interpolation import latent_path
+from vae_explorer.gui.panels.walk import WalkPanel
+
+
+def test_strip_ends_are_the_ends_decodings(qtbot, state, make_model):
+    panel = WalkPanel(state)
+    qtbot.addWidget(panel)
+    paths = []
+    panel.pathChanged.connect(lambda: paths.append(panel.path()))
+    state.set_picked_index(7)
+    panel.end_from_picked("A")
+    state.set_current_z([1.2, -0.8])
+    panel.end_from_crosshair("B")
+    panel.steps.setValue(6)
+    strip = panel.strips["linear"]
+    assert strip.shape == (6, 28, 28) and "spherical" not in panel.strips  # 2-d: the line only
+    mu7 = state.latents[0][7]
+    np.testing.assert_allclose(strip[0], decode(state.model, mu7)[0], atol=1e-6)
+    np.testing.assert_allclose(strip[-1], decode(state.model, [1.2, -0.8])[0], atol=1e-6)
+    np.testing.assert_allclose(paths[-1], latent_path(mu7, [1.2, -0.8], 6), atol=1e-6)
+    assert "test image #7" in panel.end_labels["A"].text()
+
+    # A test image's end is its mean under the model on show.
+    state.set_model(make_model(11), {}, None)
+    np.testing.assert_allclose(panel.ends["A"].z, state.latents[0][7])
+    np.testing.assert_allclose(
+        panel.strips["linear"][0], decode(state.model, state.latents[0][7])[0], atol=1e-6
+    )
+
+
+def test_spherical_strip_for_larger_latent_spaces_and_exports(qtbot, state, make_model, tmp_path):
+    import imageio.v2 as imageio
+
+    panel = WalkPanel(state)
+    qtbot.addWidget(panel)
+    state.set_model(make_model(3, latent_dim=5), {}, None)
+    a, b = panel.test_image_end(0), panel.test_image_end(1)
+    panel.walk_between(a, b)
+    assert set(panel.strips) == {"linear", "spherical"}
+    sph = panel.strips["spherical"]
+    np.testing.assert_allclose(sph[0], decode(state.model, a.z)[0], atol=1e-6)
+    np.testing.assert_allclose(sph[-1], decode(state.model, b.z)[0], atol=1e-6)
+    middle = latent_path(a.z, b.z, panel.steps.value(), "spherical")[4]
+    np.testing.assert_allclose(sph[4], decode(state.model, middle)[0], atol=1e-5)
+
+    png = panel.export_png(tmp_path / "walk.png")
+    assert QImage(str(png)).height() > 2 * 28  # two rows
+    gif = panel.export_gif(tmp_path / "walk.gif")
+    n = panel.steps.value()
+    assert len(imageio.mimread(gif)) == 2 * n - 2  # there and back
+
+
+def test_a_new_latent_size_clears_the_ends(qtbot, state, make_model):
+    panel = WalkPanel(state)
+    qtbot.addWidget(panel)
+    panel.walk_between(panel.test_image_end(0), panel.test_image_end(5))
+    assert panel.strips
+    state.set_model(make_model(1, latent_dim=3), {}, None)
+    # Test-image ends are re-read under the new model; a code of another size is dropped.
+    assert all(end is None or len(end.z) == 3 for end in panel.ends.values())
+    panel.set_end("A", np.zeros(2))  # the wrong size is refused
+    assert panel.ends["A"] is None or len(panel.ends["A"].z) == 3
