@@ -72,6 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _plain_gui_request(argv: list[str]) -> argparse.Namespace | None:
+    """``vae-explorer`` or ``vae-explorer gui [CKPT]``: the window, without building the
+    parser first. Building it imports every subcommand, and with them torch, which would
+    hold up the window's first paint by seconds."""
+    if not argv:
+        return argparse.Namespace(checkpoint=None)
+    if argv[0] == "gui" and len(argv) <= 2 and not any(a.startswith("-") for a in argv[1:]):
+        return argparse.Namespace(checkpoint=argv[1] if len(argv) == 2 else None)
+    return None
+
+
 def _run_gui(args: argparse.Namespace) -> int:
     from .gui.app import run_app
 
@@ -83,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        window = _plain_gui_request(sys.argv[1:] if argv is None else list(argv))
+        if window is not None:
+            return _run_gui(window)
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:

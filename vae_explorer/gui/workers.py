@@ -21,7 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, Qt, QThread, Signal
 
-from ..core.checkpoints import CheckpointError
+from ..core.checkpoint_file import CheckpointError
 from ..core.data import DatasetError
 from ..core.devices import DeviceError
 from ..core.model import ConfigError, InputError
