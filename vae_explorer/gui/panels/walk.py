@@ -192,8 +192,8 @@ class WalkPanel(QWidget):
         strip = self.strips.get("linear")
         if strip is None:
             raise OSError("set both ends of the walk first")
-        frames = [np.kron(to_uint8(im), np.ones((4, 4), np.uint8)) for im in strip]
-        frames = frames + frames[-2:0:-1]
+        enlarged = [np.kron(to_uint8(im), np.ones((4, 4), np.uint8)) for im in strip]
+        frames = np.stack(enlarged + enlarged[-2:0:-1])
         path = Path(path)
         with atomic_path(path) as tmp:
             imageio.mimsave(tmp, frames, format="GIF", duration=1000 / GIF_FPS, loop=0)
