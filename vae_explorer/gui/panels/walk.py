@@ -193,10 +193,11 @@ class WalkPanel(QWidget):
         if strip is None:
             raise OSError("set both ends of the walk first")
         enlarged = [np.kron(to_uint8(im), np.ones((4, 4), np.uint8)) for im in strip]
-        frames = np.stack(enlarged + enlarged[-2:0:-1])
         path = Path(path)
         with atomic_path(path) as tmp:
-            imageio.mimsave(tmp, frames, format="GIF", duration=1000 / GIF_FPS, loop=0)
+            with imageio.get_writer(tmp, format="GIF", mode="I", duration=1000 / GIF_FPS, loop=0) as writer:
+                for frame in enlarged + enlarged[-2:0:-1]:
+                    writer.append_data(frame)
         return path
 
     # --- state -> view ---------------------------------------------------------------------
