@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Signal
@@ -195,7 +196,8 @@ class WalkPanel(QWidget):
         enlarged = [np.kron(to_uint8(im), np.ones((4, 4), np.uint8)) for im in strip]
         path = Path(path)
         with atomic_path(path) as tmp:
-            with imageio.get_writer(tmp, format="GIF", mode="I", duration=1000 / GIF_FPS, loop=0) as writer:
+            writer: Any = imageio.get_writer(tmp, format="GIF", mode="I", duration=1000 / GIF_FPS, loop=0)
+            with writer:
                 for frame in enlarged + enlarged[-2:0:-1]:
                     writer.append_data(frame)
         return path
