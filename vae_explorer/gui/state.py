@@ -30,6 +30,7 @@ from PySide6.QtCore import QObject, Signal
 from ..core.data import Dataset
 from ..core.image import IMAGE_PIXELS
 from ..core.rendering import latent_plane
+from .history_scrub import HistoryScrub
 
 if TYPE_CHECKING:
     from ..core.grid import DecodedGrid
@@ -59,6 +60,9 @@ class ExplorerState(QObject):
     trainingChanged = Signal(bool)
     modifiedChanged = Signal(bool)  # the current model differs from its file (or has none)
     loadingChanged = Signal(bool)  # a model is being built in the background (start-up)
+    # The decoder on show changed without a new model: the timeline moved to (or away from)
+    # an epoch whose weights were kept. Views that decode redraw on it.
+    decoderChanged = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +89,11 @@ class ExplorerState(QObject):
         self._history: list[dict[str, Any]] = []
         self._training = False
         self._grid_cache: dict[tuple[Any, ...], DecodedGrid] = {}
+        # The training history and the epoch the timeline shows (None: live); it reads the
+        # history from the model's arrays, so it follows every new model and snapshot.
+        self.scrub = HistoryScrub(self)
+        self._decoder_epoch: int | None = None
+        self.scrub.epochChanged.connect(self._on_scrubbed)
 
     # --- model -----------------------------------------------------------------------------
     @property
@@ -412,12 +421,13 @@ class ExplorerState(QObject):
     def decoded_grid(self, spacing: str | None = None) -> DecodedGrid | None:
         """The grid of ``spacing`` (default: the grid dock's) decoded by the current model;
         computed once per model, dims, size and (for "visible") range."""
-        model = self._model
+        model = self.decoder_model
         if model is None:
             return None
         spacing = spacing or self._grid_spacing
         n = self._grid_size
-        key = (self._model_version, self._dims, n, spacing, self._visible if spacing == "visible" else None)
+        visible = self._visible if spacing == "visible" else None
+        key = (self._model_version, self._decoder_epoch, self._dims, n, spacing, visible)
         cached = self._grid_cache.get(key)
         if cached is not None:
             return cached
@@ -430,12 +440,30 @@ class ExplorerState(QObject):
         return grid
 
     def decode(self, z: Any) -> np.ndarray | None:
-        """Mean images [B, 28, 28] of codes ``z`` [B, latent_dim] under the current model."""
-        if self._model is None:
+        """Mean images [B, 28, 28] of codes ``z`` [B, latent_dim] under the decoder on show
+        (:attr:`decoder_model`)."""
+        model = self.decoder_model
+        if model is None:
             return None
         from ..core.latent import decode_latents
 
-        return decode_latents(self._model, z)
+        return decode_latents(model, z)
+
+    @property
+    def decoder_model(self) -> VAE | None:
+        """The model that decodes for the views: the current one, or while the timeline is
+        scrubbed back, the one with the weights kept at or before the scrubbed epoch."""
+        if self._decoder_epoch is not None:
+            past = self.scrub.model()
+            if past is not None:
+                return past
+        return self._model
+
+    def _on_scrubbed(self) -> None:
+        epoch = self.scrub.weights_epoch() if self.scrub.scrubbing else None
+        if epoch != self._decoder_epoch:
+            self._decoder_epoch = epoch
+            self.decoderChanged.emit()
 
     # --- training --------------------------------------------------------------------------
     @property

@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..history_scrub import HistoryScrub
 
@@ -25,6 +33,7 @@ class TimelinePanel(QWidget):
     """Slider over the recorded epochs, play / pause, live, and what is on show."""
 
     exportRequested = Signal()  # "Export animation...": the window asks for a file
+    cancelRequested = Signal()  # the export's Cancel
 
     def __init__(self, scrub: HistoryScrub, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -40,6 +49,11 @@ class TimelinePanel(QWidget):
         self.live_button.setToolTip("Back to the model's current state")
         self.export_button = QPushButton("Export animation…")
         self.export_button.setToolTip("Write the organising latent space as a GIF or MP4")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.progress.setFormat("Exporting: frame %v of %m")
         self.epoch_label = QLabel()
         self.weights_label = QLabel()
         self.weights_label.setWordWrap(True)
@@ -53,6 +67,8 @@ class TimelinePanel(QWidget):
         info.setContentsMargins(0, 0, 0, 0)
         info.addWidget(self.epoch_label)
         info.addWidget(self.weights_label, 1)
+        info.addWidget(self.progress)
+        info.addWidget(self.cancel_button)
         info.addWidget(self.export_button)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
@@ -71,6 +87,7 @@ class TimelinePanel(QWidget):
         self.play_button.toggled.connect(self._on_play_toggled)
         self.live_button.clicked.connect(self.go_live)
         self.export_button.clicked.connect(self.exportRequested)
+        self.cancel_button.clicked.connect(self.cancelRequested)
         scrub.historyChanged.connect(self._on_history_changed)
         scrub.epochChanged.connect(self._on_epoch_changed)
         self._on_history_changed()
@@ -87,6 +104,19 @@ class TimelinePanel(QWidget):
     def go_live(self) -> None:
         self.play_button.setChecked(False)
         self.scrub.go_live()
+
+    def show_progress(self, done: int, total: int) -> None:
+        """An export is writing frame ``done`` of ``total``."""
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.export_button.setVisible(False)
+
+    def hide_progress(self) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.export_button.setVisible(True)
 
     @property
     def playing(self) -> bool:

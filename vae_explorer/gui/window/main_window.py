@@ -9,7 +9,7 @@ downloading datasets, exports, starting and stopping training, closing cleanly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
@@ -34,9 +34,14 @@ if TYPE_CHECKING:  # the views import torch: the window builds them after its fi
     from ...core.training import EpochSummary, TrainingFinished, TrainingJob, TrainingStarted
     from ..canvas import CanvasPanel
     from ..panels import DecoderPreview, LatentGridPanel, SamplesPanel, TrainingPanel
+    from ..panels.active_units import ActiveUnitsPanel
     from ..panels.posterior import PosteriorPanel
+    from ..panels.timeline import TimelinePanel
+    from ..panels.traversal import TraversalPanel
+    from ..panels.walk import WalkPanel
     from ..scatter import LatentScatterView
     from .actions import WindowMenus
+    from .animation_export import AnimationExporter
     from .downloads import DatasetDownloader
     from .training_controller import TrainingController
 
@@ -63,6 +68,13 @@ class MainWindow(QMainWindow):
     samples: SamplesPanel
     canvas: CanvasPanel
     posterior: PosteriorPanel
+    timeline: TimelinePanel
+    walk: WalkPanel
+    traversal: TraversalPanel
+    active_units: ActiveUnitsPanel
+    animation_exporter: AnimationExporter
+    epoch_lines: list[Any]  # the scrubbed epoch, marked on the curves
+    walk_path_item: Any  # the walk's path on the scatter
     trainer: TrainingController
     downloader: DatasetDownloader
     menus: WindowMenus
@@ -153,6 +165,9 @@ class MainWindow(QMainWindow):
         log_startup("model_ready", seconds=f"{result.seconds:.3f}")
 
     def _views_built(self) -> None:
+        from .explorer_docks import fill_explorer_docks
+
+        fill_explorer_docks(self)
         self.views_ready = True
         self.datasets.show_current()
         self.viewsReady.emit()
@@ -193,6 +208,16 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.samples_dock, self.canvas_dock)
         self.posterior_dock = self._dock("Posterior", "posterior_dock", LoadingPanel(), right)
         self.tabifyDockWidget(self.canvas_dock, self.posterior_dock)
+        # Beyond the first look (explorer_docks.py): walks, traversals, active units, and
+        # the history timeline under the scatter.
+        self.walk_dock = self._dock("Walk", "walk_dock", LoadingPanel(), right)
+        self.tabifyDockWidget(self.posterior_dock, self.walk_dock)
+        self.traversal_dock = self._dock("Traversal", "traversal_dock", LoadingPanel(), right)
+        self.tabifyDockWidget(self.walk_dock, self.traversal_dock)
+        self.active_units_dock = self._dock("Active units", "active_units_dock", LoadingPanel(), right)
+        self.tabifyDockWidget(self.traversal_dock, self.active_units_dock)
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        self.timeline_dock = self._dock("Timeline", "timeline_dock", QWidget(), bottom)
         self.grid_dock.raise_()
         self.resizeDocks([self.training_dock], [360], Qt.Orientation.Horizontal)
         self.resizeDocks([self.preview_dock], [330], Qt.Orientation.Horizontal)
@@ -207,6 +232,10 @@ class MainWindow(QMainWindow):
             self.samples_dock,
             self.canvas_dock,
             self.posterior_dock,
+            self.walk_dock,
+            self.traversal_dock,
+            self.active_units_dock,
+            self.timeline_dock,
         ]
 
     def _build_status_bar(self) -> None:
@@ -411,6 +440,7 @@ class MainWindow(QMainWindow):
         settings.save(self, self.settings)
         self.canvas.shutdown()
         self.posterior.shutdown()
+        self.animation_exporter.cancel()
         if self.downloader.is_running():
             self.downloader.cancel(wait_ms=CLOSE_WAIT_MS)
         if not self.trainer.stop(wait_ms=CLOSE_WAIT_MS):

@@ -1,0 +1,89 @@
+"""The timeline in the window: scrubbing moves the scatter's points and the decoders to the
+past epoch, marks the curves, Live returns; a saved model keeps its history; the walk's
+path is drawn on the scatter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtWidgets import QApplication
+
+from vae_explorer.core.checkpoint_file import read_arrays
+from vae_explorer.core.checkpoints import save_checkpoint
+from vae_explorer.core.history import EPOCHS_KEY, HistoryRecorder
+from vae_explorer.core.latent import encode_images
+from vae_explorer.core.model import VAE, VAEConfig
+
+
+@pytest.fixture(scope="module")
+def history_checkpoint(tmp_path_factory, mnist_test):
+    """Three 'epochs' of a small model (seeds 1..3) with the full test set's latents."""
+    torch.set_num_threads(1)
+    models = {}
+    recorder = None
+    for epoch in (1, 2, 3):
+        torch.manual_seed(epoch)
+        model = VAE(VAEConfig(latent_dim=2, hidden_dim=32))
+        if recorder is None:
+            size = sum(v.numel() * 4 for v in model.state_dict().values())
+            recorder = HistoryRecorder(3, len(mnist_test), 2, size)
+        mu, logvar = encode_images(model, mnist_test.images)
+        recorder.record(epoch, model.state_dict(), mu, logvar)
+        models[epoch] = model
+    path = tmp_path_factory.mktemp("history") / "history.safetensors"
+    history = [{"epoch": e, "train_loss": 200.0 - e} for e in (1, 2, 3)]
+    meta = {"dataset": "mnist", "history": history, "epochs_completed": 3}
+    save_checkpoint(models[3], path, meta, arrays={k: np.array(v) for k, v in recorder.arrays().items()})
+    return path, models
+
+
+def test_scrubbing_moves_points_decoders_and_curves(qtbot, history_checkpoint, tmp_path):
+    from vae_explorer.gui.window import MainWindow
+
+    path, models = history_checkpoint
+    w = MainWindow(path, load_default=False)
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    w.show()
+    qtbot.waitExposed(w)
+    state = w.state
+    assert state.scrub.last == 3 and state.scrub.epoch is None
+    live_x, _ = (a.copy() for a in w.scatter.cloud.points())
+    live_grid = w.grid.mosaic.copy()
+
+    w.timeline.set_epoch(1.0)
+    QApplication.processEvents()
+    x, y = w.scatter.cloud.points()
+    past = encode_images(models[1], state.test_set.images)[0]
+    np.testing.assert_allclose(x, past[:, 0], atol=2e-2)
+    assert not np.allclose(x, live_x, atol=2e-2)
+    assert state.decoder_model is not None and state.decoder_model is not state.model
+    assert not np.allclose(w.grid.mosaic, live_grid, atol=1e-3)  # the grid of epoch 1's weights
+    z = state.current_z
+    from vae_explorer.core.latent import decode_latents
+
+    np.testing.assert_allclose(w.preview.canvas.image(), decode_latents(models[1], z[None])[0], atol=5e-3)
+    assert all(line.isVisible() and line.value() == 1.0 for line in w.epoch_lines)
+
+    w.timeline.live_button.click()
+    QApplication.processEvents()
+    np.testing.assert_array_equal(w.scatter.cloud.points()[0], live_x)
+    np.testing.assert_allclose(w.grid.mosaic, live_grid)
+    assert not any(line.isVisible() for line in w.epoch_lines)
+
+    # A saved model keeps its history.
+    out = tmp_path / "again.safetensors"
+    assert w.save_model(out)
+    _, arrays = read_arrays(out)
+    np.testing.assert_array_equal(arrays[EPOCHS_KEY], [1, 2, 3])
+
+
+def test_walk_path_is_drawn_on_the_scatter(window):
+    walk = window.walk
+    walk.walk_between(walk.test_image_end(0), walk.test_image_end(1))
+    xs, ys = window.walk_path_item.getData()
+    mu = window.state.latents[0]
+    assert len(xs) == walk.steps.value()
+    np.testing.assert_allclose([xs[0], ys[0]], mu[0], atol=1e-5)
+    np.testing.assert_allclose([xs[-1], ys[-1]], mu[1], atol=1e-5)

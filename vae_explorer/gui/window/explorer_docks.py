@@ -1,0 +1,168 @@
+"""The window's docks for seeing a run and a latent space beyond the first look: the
+history timeline, the walk between two digits, the traversal sliders, the active units.
+
+:func:`fill_explorer_docks` builds the panels into the docks that MainWindow made at
+start-up, wires what crosses views (the scrubbed epoch moves the scatter's points, marks
+the curves and redraws the decoders; the walk's path is drawn on the scatter), and asks
+for the files of the exports.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QFileDialog
+
+from ..panels.active_units import ActiveUnitsPanel
+from ..panels.timeline import TimelinePanel
+from ..panels.traversal import TraversalPanel
+from ..panels.walk import WalkPanel
+from .animation_export import AnimationExporter
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+WALK_PEN = pg.mkPen("#222222", width=2)
+EPOCH_PEN = pg.mkPen("#e15759", width=1.5)
+
+
+def fill_explorer_docks(window: MainWindow) -> None:
+    """Create the panels in their docks and wire them; once, after the views exist."""
+    state = window.state
+    window.timeline = TimelinePanel(state.scrub)
+    window.walk = WalkPanel(state)
+    window.traversal = TraversalPanel(state)
+    window.active_units = ActiveUnitsPanel(state, state.scrub)
+    window.timeline_dock.setWidget(window.timeline)
+    window.walk_dock.setWidget(window._scrolled(window.walk))
+    window.traversal_dock.setWidget(window.traversal)
+    window.active_units_dock.setWidget(window.active_units)
+    window.animation_exporter = AnimationExporter(window)
+    _wire_timeline(window)
+    _wire_walk(window)
+    window.traversal.exportRequested.connect(lambda: _export_traversal(window))
+
+
+# --- the timeline --------------------------------------------------------------------------
+def _wire_timeline(window: MainWindow) -> None:
+    state, scrub, scatter = window.state, window.state.scrub, window.scatter
+
+    def show_points() -> None:
+        latents = scrub.latents()
+        test = state.test_set
+        if latents is None or test is None:
+            scatter._refresh_points()  # the model's own latents
+            return
+        x, y = state.dims
+        mu = latents.mu
+        scatter.cloud.set_data(mu[:, x], mu[:, y] if mu.shape[1] > 1 else np.zeros(len(mu)), test.labels)
+
+    # After the scatter's own slots (connected earlier): a scrubbed epoch wins.
+    def show_scrubbed_points() -> None:
+        if scrub.scrubbing:
+            show_points()
+
+    scrub.epochChanged.connect(show_points)
+    state.latentsChanged.connect(show_scrubbed_points)
+    state.dimsChanged.connect(show_scrubbed_points)
+
+    def redraw_decoders() -> None:
+        window.grid.refresh()
+        window.preview._on_model_changed()
+        scatter._on_overlay_source_changed()
+
+    state.decoderChanged.connect(redraw_decoders)
+
+    curves = window.training.curves
+    lines = [
+        pg.InfiniteLine(angle=90, pen=EPOCH_PEN, movable=False) for _ in (curves.nats_plot, curves.kl_plot)
+    ]
+    for plot, line in zip((curves.nats_plot, curves.kl_plot), lines, strict=True):
+        line.setVisible(False)
+        plot.addItem(line, ignoreBounds=True)
+    window.epoch_lines = lines
+
+    def mark_epoch() -> None:
+        for line in lines:
+            line.setVisible(scrub.epoch is not None)
+            if scrub.epoch is not None:
+                line.setValue(scrub.epoch)
+
+    scrub.epochChanged.connect(mark_epoch)
+    window.timeline.exportRequested.connect(lambda: _export_animation(window))
+    exporter = window.animation_exporter
+    exporter.progress.connect(window.timeline.show_progress)
+    exporter.finished.connect(window.timeline.hide_progress)
+    exporter.done.connect(lambda path: window.statusBar().showMessage(f"Exported {path}", 8000))
+    exporter.failed.connect(lambda message: window.show_error("Export animation", message))
+    window.timeline.cancelRequested.connect(exporter.cancel)
+
+
+def _export_animation(window: MainWindow) -> None:
+    history, test = window.state.scrub.history, window.state.test_set
+    if history is None or test is None:
+        window.show_error("Export animation", "this model has no training history to animate")
+        return
+    if history.test_mu.shape[1] != len(test):
+        window.show_error(
+            "Export animation",
+            f"the history holds {history.test_mu.shape[1]:,} test latents but the test set on show "
+            f"has {len(test):,} images: show the dataset the model was trained on",
+        )
+        return
+    path = _ask_save(window, "Export animation", "training.gif", "Animated GIF (*.gif);;MP4 video (*.mp4)")
+    if path is not None:
+        window.animation_exporter.start(history, test.labels, path)
+
+
+# --- the walk ------------------------------------------------------------------------------
+def _wire_walk(window: MainWindow) -> None:
+    state, walk, scatter = window.state, window.walk, window.scatter
+    path_item = pg.PlotDataItem(pen=WALK_PEN, symbol="o", symbolSize=5, symbolBrush="#222222")
+    path_item.setZValue(15)
+    scatter.vb.addItem(path_item, ignoreBounds=True)
+    window.walk_path_item = path_item
+
+    def draw_path() -> None:
+        codes = walk.path("linear")
+        if codes is None:
+            path_item.setData([], [])
+            return
+        x, y = state.dims
+        path_item.setData(codes[:, x], codes[:, y] if codes.shape[1] > 1 else np.zeros(len(codes)))
+
+    walk.pathChanged.connect(draw_path)
+    state.dimsChanged.connect(draw_path)
+    walk.exportRequested.connect(lambda kind: _export_walk(window, kind))
+
+
+def _export_walk(window: MainWindow, kind: str) -> None:
+    if kind == "gif":
+        path = _ask_save(window, "Export walk", "walk.gif", "Animated GIF (*.gif)")
+        write = window.walk.export_gif
+    else:
+        path = _ask_save(window, "Export walk", "walk.png", "PNG image (*.png)")
+        write = window.walk.export_png
+    if path is not None:
+        window.files._export(lambda: write(path), path)
+
+
+def _export_traversal(window: MainWindow) -> None:
+    path = _ask_save(window, "Export traversal grid", "traversal.png", "PNG image (*.png)")
+    if path is not None:
+        window.files._export(lambda: window.traversal.export_grid(path), path)
+
+
+def _ask_save(window: MainWindow, title: str, name: str, filters: str) -> Path | None:
+    folder = Path(str(window.settings.value("paths/last_export_dir", str(Path.home()))))
+    chosen, _ = QFileDialog.getSaveFileName(window, title, str(folder / name), filters)
+    if not chosen:
+        return None
+    path = Path(chosen)
+    if not path.suffix:
+        path = path.with_suffix(Path(name).suffix)
+    window.settings.setValue("paths/last_export_dir", str(path.parent))
+    return path
