@@ -88,7 +88,8 @@ def single_images(model, images: np.ndarray, n: int) -> None:  # type: ignore[no
     print(f"  exact_posterior 201 x 201 over {n} test images: median {med:.0f} ms, p90 {p90:.0f} ms "
           f"(target 100 ms); reference (all 40,401 grid points decoded) {ref:.0f} ms in this run: "
           f"{ref / med:.1f} x the median")  # fmt: skip
-    print(f"  Chebyshev points per axis: {dict(zip(*np.unique(nodes, return_counts=True), strict=True))}; "
+    counts = {int(k): int(v) for k, v in zip(*np.unique(nodes, return_counts=True), strict=True)}
+    print(f"  Chebyshev points per axis (count of images): {counts}; "
           f"log p(x) vs the decoded grid on {len(diffs)} images: max |diff| {max(diffs):.1e} nats "
           f"(limit 0.01)")  # fmt: skip
 

@@ -1,6 +1,6 @@
-"""The fast paths of the gap split: nested Chebyshev refinement reuses the right decodes,
-the ELBO read off the interpolant matches decoding, and the box search finds a narrow mode
-far from the encoder's guess."""
+"""The fast paths of the gap split: nested Chebyshev refinement reuses the right decodes and
+refines only the axis that needs it, the ELBO read off the interpolant matches decoding, and
+the box search finds a narrow mode far from the encoder's guess."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from vae_explorer.core.checkpoints import load_checkpoint
+from vae_explorer.core.model import VAE, VAEConfig
 from vae_explorer.core.posterior import chebyshev, image_gaps
 from vae_explorer.core.posterior.chebyshev import chebyshev_log_joint, chebyshev_nodes
 from vae_explorer.core.posterior.grid import find_boxes, grid_points, log_joint
@@ -70,3 +71,36 @@ def test_a_narrow_mode_far_from_the_encoders_guess_is_found(shipped, mnist_test)
     f = log_joint(shipped, _x(image[None]), torch.from_numpy(z)).numpy()[0]
     brute = np.logaddexp.reduce(f) + 2 * math.log(side[1] - side[0])
     assert gaps["log_px"][0] == pytest.approx(brute, abs=0.01)
+
+
+class _WavyAlongZ0(VAE):
+    """A decoder whose output varies quickly with z0 and not at all with z1: the log joint
+    needs many Chebyshev points along dim 0 and few along dim 1 (the prior's quadratic)."""
+
+    def __init__(self) -> None:
+        super().__init__(VAEConfig(latent_dim=2, hidden_dim=8))
+        gen = torch.Generator().manual_seed(0)
+        self.freq = 2.0 + 6.0 * torch.rand(784, generator=gen)
+        self.phase = 6.0 * torch.rand(784, generator=gen)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return 1.5 * torch.sin(z[:, :1] * self.freq + self.phase)
+
+
+def test_only_the_unresolved_axis_gets_more_points():
+    model = _WavyAlongZ0().eval()
+    x = torch.full((1, 784), 0.5)
+    box = torch.tensor([[[-1.5, 1.5], [-2.0, 2.5]]], dtype=torch.float64)
+    joint = chebyshev_log_joint(model, x, box, 9)
+    (idx, values), *rest = joint.groups
+    n1, n0 = values.shape[1:]
+    assert not rest and n1 == 9 and n0 > 9  # rows (dim 1) stay at 9, columns (dim 0) refined
+    a0 = box[:, 0, :1] + (box[:, 0, 1:] - box[:, 0, :1]) * torch.from_numpy(chebyshev_nodes(n0))
+    a1 = box[:, 1, :1] + (box[:, 1, 1:] - box[:, 1, :1]) * torch.from_numpy(chebyshev_nodes(n1))
+    direct = log_joint(model, x, grid_points(a0, a1)).view(1, n1, n0).numpy()
+    np.testing.assert_allclose(values, direct, atol=1e-4)
+    z = np.stack(np.meshgrid(np.linspace(-1.4, 1.4, 7), np.linspace(-1.9, 2.4, 5), indexing="xy"), -1)
+    z = z.reshape(1, -1, 2)
+    np.testing.assert_allclose(
+        joint.at(z, np.zeros(1)), log_joint(model, x, torch.from_numpy(z)).numpy(), atol=2e-3
+    )

@@ -51,7 +51,7 @@ class Posterior:
     modes: np.ndarray  # [M, 2] local maxima of the density, highest first
     border_mass: float  # posterior mass on the grid's outer ring (negligible: < 1e-6)
     interpolation_error: float  # estimated error of the interpolated log density, nats
-    nodes: int  # Chebyshev points per axis where the decoder was run
+    nodes: int  # Chebyshev points along the finer axis where the decoder was run
 
 
 def exact_posterior(
