@@ -118,6 +118,12 @@ class Files:
         state = self.window.state
         if state.model is None:
             return False
+        if getattr(state.model, "config", None) is None:
+            self.window.show_error(
+                "Cannot save the model",
+                "this is your own model (explore()): save it with torch.save in your script",
+            )
+            return False
         meta = {k: v for k, v in state.model_meta.items() if k not in METADATA_KEYS_NOT_SAVED}
         meta.setdefault("dataset", DatasetRef.from_key(state.dataset_key).metadata_name)
         if state.history:

@@ -81,7 +81,11 @@ class MainWindow(QMainWindow):
     first_scatter: FirstScatter
 
     def __init__(
-        self, checkpoint_path: str | Path | None = None, load_default: bool = True, background: bool = False
+        self,
+        checkpoint_path: str | Path | None = None,
+        load_default: bool = True,
+        background: bool = False,
+        fallback: bool = True,
     ) -> None:
         super().__init__()
         configure_pyqtgraph()
@@ -110,7 +114,8 @@ class MainWindow(QMainWindow):
         build_views(self)
         settings.restore(self, self.settings)
         self._fit_to_screen()
-        self._open_first_model(checkpoint_path, load_default)
+        if fallback or checkpoint_path is not None or load_default:
+            self._open_first_model(checkpoint_path, load_default)
         self._views_built()
 
     @staticmethod
@@ -285,12 +290,31 @@ class MainWindow(QMainWindow):
                 self.setWindowTitle(f"{name} — VAE Explorer")
             return
         c = model.config
+        if c is None:  # a user's own module (explore()): no app config
+            kind = type(getattr(model, "module", model)).__name__
+            self.model_label.setText(f"Model: your {kind} (z={model.latent_dim})")
+            self.setWindowTitle(f"{kind} — VAE Explorer")
+            return
         like = "cross-entropy" if c.likelihood == "bernoulli" else "squared error"
         self.model_label.setText(f"Model: {name} ({c.arch.upper()}, z={c.latent_dim}, {like})")
         self.setWindowTitle(f"{name} — VAE Explorer")
         if not state.training:
             done = state.model_meta.get("epochs_completed")
             self.epoch_label.setText(f"Epochs: {done}" if isinstance(done, int) else "Epochs: 0")
+
+    def show_external(self, model: Any, test_set: Any) -> None:
+        """Explore a user's own model (core.external's ExternalModel) on ``test_set``: the
+        views that only decode and encode work; those that need the app's training say so."""
+        self.state.set_dataset(test_set.name, test_set)
+        meta = {"dataset": test_set.name, "external": True}
+        self.state.set_history([])
+        self.state.set_model(model, meta, None, modified=False)
+        self.scatter.reset_zoom()
+        self.statusBar().showMessage(
+            "Exploring your model: scatter, grid, decoder, walks, traversals and active units work; "
+            "the timeline, the posterior and imputation need a model trained here.",
+            20000,
+        )
 
     # --- files and datasets (the work is in files.py and datasets.py) ----------------------
     def open_model(self, path: str | Path) -> bool:

@@ -1,0 +1,130 @@
+"""``explore(model, images)``: open the explorer on your own VAE, from a script or a notebook.
+
+The model is any torch module with ``encode(x) -> (mu, logvar)`` and ``decode(z) -> mean
+image in [0, 1]`` for 28 x 28 images (see :mod:`vae_explorer.core.external`; the error
+says what is missing when it does not follow that protocol). ``images`` are the points of
+the scatter: [N, 784], [N, 28, 28] or [N, 1, 28, 28], floats in [0, 1] or uint8 0-255
+(numpy or torch).
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .core.data import Dataset
+    from .gui.window import MainWindow
+
+DATASET_NAME = "your images"
+
+
+def explore(
+    model: Any,
+    images: Any,
+    labels: Any = None,
+    class_names: list[str] | None = None,
+    block: bool = True,
+) -> MainWindow:
+    """Open VAE Explorer on ``model`` with ``images`` (and their integer ``labels`` and
+    ``class_names``, if any) as the test set.
+
+    ``block=True`` runs the window until it is closed (a script); ``block=False`` shows it
+    and returns at once (a notebook with a running Qt event loop, e.g. ``%gui qt``, or
+    tests). Returns the window. Raises ExternalModelError (the model) or ValueError (the
+    images or labels) with a message naming what is wrong.
+    """
+    wrapped = _explorable(model)
+    test_set = as_dataset(images, labels, class_names)
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(["vae-explorer"])
+    elif not isinstance(app, QApplication):
+        raise RuntimeError("explore() needs a QApplication; a bare QGuiApplication is running")
+    from .gui.theme import configure_pyqtgraph
+    from .gui.window import MainWindow
+
+    configure_pyqtgraph()
+    window = MainWindow(load_default=False, fallback=False)
+    window.show_external(wrapped, test_set)
+    window.show()
+    if block:
+        app.exec()
+    return window
+
+
+def _explorable(model: Any) -> Any:
+    """The checked model (core.external), with prior samples for the Samples dock."""
+    import torch
+
+    from .core.external import ExternalModel, wrap_external
+
+    class ExploredModel(ExternalModel):
+        def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+            """Mean images [n, 784] of n draws z ~ N(0, I) (the usual VAE prior)."""
+            z = torch.randn((n, self.latent_dim), generator=generator)
+            return self.decode(z)
+
+    checked = wrap_external(model)
+    return ExploredModel(checked.module, checked.latent_dim, checked.image_layout)
+
+
+def as_dataset(images: Any, labels: Any = None, class_names: list[str] | None = None) -> Dataset:
+    """The user's images (and labels) as the app's test set: uint8 [N, 28, 28]."""
+    from .core.data import Dataset
+    from .core.image import IMAGE_PIXELS, IMAGE_SIDE
+
+    array = _numpy(images)
+    if array.ndim < 2 or array.size == 0 or array[0].size != IMAGE_PIXELS:
+        raise ValueError(
+            "images must be N 28 x 28 images ([N, 784], [N, 28, 28] or [N, 1, 28, 28]), "
+            f"got shape {array.shape}"
+        )
+    n = array.shape[0]
+    if n < 2:
+        raise ValueError(f"explore() needs at least 2 images, got {n}")
+    if array.dtype == np.uint8:
+        pixels = array.reshape(n, IMAGE_SIDE, IMAGE_SIDE)
+    else:
+        floats = array.astype(np.float32).reshape(n, IMAGE_SIDE, IMAGE_SIDE)
+        if not np.isfinite(floats).all() or floats.min() < 0 or floats.max() > 1:
+            raise ValueError("float images must be finite and in [0, 1] (or give uint8 pixels 0-255)")
+        pixels = np.round(floats * 255).astype(np.uint8)
+    if labels is None:
+        classes = list(class_names) if class_names else ["image"]
+        label_array = np.zeros(n, np.uint8)
+    else:
+        raw = _numpy(labels).reshape(-1)
+        if raw.shape[0] != n:
+            raise ValueError(f"{raw.shape[0]} labels for {n} images")
+        if not np.issubdtype(raw.dtype, np.integer) or raw.min() < 0 or raw.max() > 255:
+            raise ValueError("labels must be whole numbers from 0 to 255 (class indices)")
+        count = int(raw.max()) + 1
+        classes = list(class_names) if class_names else [str(i) for i in range(count)]
+        if len(classes) < count:
+            raise ValueError(f"{len(classes)} class names for labels up to {count - 1}")
+        label_array = raw.astype(np.uint8)
+    return Dataset(DATASET_NAME, "test", np.ascontiguousarray(pixels), label_array, classes)
+
+
+def _numpy(value: Any) -> np.ndarray:
+    if hasattr(value, "detach"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+class _CallableModule(types.ModuleType):
+    """``vae_explorer.explore`` names this module once it is imported directly (Python
+    binds a submodule's name in its package): calling it still calls :func:`explore`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> MainWindow:
+        return explore(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
