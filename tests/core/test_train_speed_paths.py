@@ -1,10 +1,8 @@
 """The training loop's fast paths change the speed, never the result: the direct fused Adam
-against torch's optimizer over a whole run, and the epoch's noise drawn at once against a
-draw per batch."""
+against torch's optimizer over a whole run."""
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 import vae_explorer.core.training.loop as loop_module
@@ -45,14 +43,3 @@ def test_the_direct_fused_adam_trains_the_same_weights_as_torch_adam(small_image
     assert direct_losses == reference_losses
     for k, v in reference.items():
         assert torch.equal(direct[k], v), k
-
-
-def test_noise_drawn_per_epoch_or_per_batch_trains_the_same_distribution(small_images, monkeypatch):
-    """Above the size limit the loop draws per batch: a different stream, the same kind of
-    run (finite, learning, about the same loss)."""
-    images = small_images[:600]
-    _, at_once = _weights_after(images, monkeypatch)
-    _, per_batch = _weights_after(images, monkeypatch, _EPOCH_NOISE_MAX=0)
-    assert at_once != per_batch  # the limit really switched the path
-    assert per_batch[-1] < per_batch[0] and at_once[-1] < at_once[0]
-    assert per_batch[-1] == pytest.approx(at_once[-1], rel=0.05)

@@ -36,7 +36,6 @@ from .mlp_step import FusedAdam, MLPStep
 from .threads import ThreadTuner
 
 Optimizer = torch.optim.Optimizer | FusedAdam
-_EPOCH_NOISE_MAX = 1 << 22  # floats of noise drawn per epoch at once; more: per batch
 
 
 class _WeightAverage:
@@ -248,12 +247,6 @@ def _epochs(
         shuffled_low = shuffled.to(torch.bfloat16) if fast_step is not None and fast_step.bf16 else None
         # Per-step (recon, kl) go into one preallocated buffer: no host sync per batch.
         terms = torch.zeros((batches, 2), device=device)
-        # The epoch's noise in one call where it is small (one kernel on a GPU, not 600).
-        noise = (
-            torch.randn((batches, batch_size, latent_dim), generator=generator, device=device)
-            if fast_step is not None and batches * batch_size * latent_dim <= _EPOCH_NOISE_MAX
-            else None
-        )
         window_from = 0
         window_start = epoch_start = time.perf_counter()
         lr = config.lr
@@ -280,11 +273,7 @@ def _epochs(
             x = shuffled[rows]
             tuner.begin()
             if fast_step is not None:
-                eps = (
-                    noise[b]
-                    if noise is not None
-                    else torch.randn((batch_size, latent_dim), generator=generator, device=device)
-                )
+                eps = torch.randn((batch_size, latent_dim), generator=generator, device=device)
                 x_low = shuffled_low[rows] if shuffled_low is not None else None
                 recon_mean, kl_mean = fast_step(x, eps, x_low)
             else:
