@@ -47,8 +47,8 @@ class TimelinePanel(QWidget):
         self.play_button.setToolTip("Play the run from the scrubbed epoch (Space)")
         self.live_button = QPushButton("Live")
         self.live_button.setToolTip("Back to the model's current state")
-        self.export_button = QPushButton("Export animation…")
-        self.export_button.setToolTip("Write the organising latent space as a GIF or MP4")
+        self.export_button = QPushButton("Animation…")
+        self.export_button.setToolTip("Export animation: the organising latent space as a GIF or MP4")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setVisible(False)
         self.progress = QProgressBar()
@@ -56,7 +56,6 @@ class TimelinePanel(QWidget):
         self.progress.setFormat("Exporting: frame %v of %m")
         self.epoch_label = QLabel()
         self.weights_label = QLabel()
-        self.weights_label.setWordWrap(True)
         self.weights_label.setStyleSheet("color: palette(mid);")
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
@@ -65,6 +64,7 @@ class TimelinePanel(QWidget):
         row.addWidget(self.live_button)
         info = QHBoxLayout()
         info.setContentsMargins(0, 0, 0, 0)
+        info.setSpacing(12)
         info.addWidget(self.epoch_label)
         info.addWidget(self.weights_label, 1)
         info.addWidget(self.progress)
@@ -131,9 +131,10 @@ class TimelinePanel(QWidget):
         if first is None or last is None:
             self.play_button.setChecked(False)
             self.epoch_label.setText("No training history")
-            self.weights_label.setText(
-                "This model was saved without one: train it (or open a model trained by this "
-                "version) to watch its latent space organise."
+            self.weights_label.setText("train to record one" if self.scrub.error is None else "(unreadable)")
+            self.weights_label.setToolTip(
+                "This model was saved without a training history: train it (or open a model "
+                "trained by this version) to watch its latent space organise."
                 if self.scrub.error is None
                 else f"The history cannot be read: {self.scrub.error}"
             )
@@ -158,9 +159,16 @@ class TimelinePanel(QWidget):
         self.epoch_label.setText(f"Epoch {t:.1f} / {last}" if t % 1 else f"Epoch {int(t)} / {last}")
         kept = self.scrub.weights_epoch()
         if kept is None:
-            self.weights_label.setText("Grid and decoder: the current model (no weights kept this early)")
+            self.weights_label.setText("current weights")
+            self.weights_label.setToolTip(
+                "No weights were kept this early: the grid and decoder show the current model"
+            )
         else:
-            self.weights_label.setText(f"Grid and decoder: weights of epoch {kept}")
+            self.weights_label.setText(f"weights of epoch {kept}")
+            self.weights_label.setToolTip(
+                f"The grid and the decoder preview use the weights kept after epoch {kept} "
+                "(the latest kept at or before the scrubbed epoch)"
+            )
 
     # --- view -> scrub ---------------------------------------------------------------------
     def _on_slider_moved(self, value: int) -> None:

@@ -15,11 +15,13 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -57,24 +59,25 @@ class WalkPanel(QWidget):
         self.end_labels: dict[str, QLabel] = {}
         ends = QGridLayout()
         ends.setContentsMargins(0, 0, 0, 0)
+        ends.setHorizontalSpacing(4)
         for row, which in enumerate(("A", "B")):
             label = QLabel()
+            label.setWordWrap(True)
             self.end_labels[which] = label
-            ends.addWidget(QLabel(f"<b>{which}</b>"), row, 0)
-            ends.addWidget(label, row, 1)
+            ends.addWidget(QLabel(f"<b>{which}</b>"), 2 * row, 0)
+            ends.addWidget(label, 2 * row, 1, 1, 3)
             for col, (text, source, tip) in enumerate(
                 (
                     ("Crosshair", self.end_from_crosshair, "the code under the crosshair"),
                     ("Picked", self.end_from_picked, "the picked test image's posterior mean"),
                     ("Canvas", self.end_from_canvas, "the canvas drawing's posterior mean"),
                 ),
-                start=2,
+                start=1,
             ):
                 button = QPushButton(text)
                 button.setToolTip(f"Set end {which} to {tip}")
                 button.clicked.connect(lambda _=False, w=which, f=source: f(w))
-                ends.addWidget(button, row, col)
-        ends.setColumnStretch(1, 1)
+                ends.addWidget(button, 2 * row + 1, col)
         self.steps = QSpinBox()
         self.steps.setRange(*STEPS_RANGE)
         self.steps.setValue(DEFAULT_STEPS)
@@ -85,12 +88,16 @@ class WalkPanel(QWidget):
         options.addWidget(QLabel("Steps:"))
         options.addWidget(self.steps)
         options.addStretch(1)
-        options.addWidget(self.png_button)
-        options.addWidget(self.gif_button)
+        exports = QHBoxLayout()
+        exports.addWidget(self.png_button)
+        exports.addWidget(self.gif_button)
+        exports.addStretch(1)
         self.linear_label = QLabel("Straight line")
         self.linear_canvas = ImageCanvas(min_side=28)
+        self.linear_canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.spherical_label = QLabel("Great circle (spherical)")
         self.spherical_canvas = ImageCanvas(min_side=28)
+        self.spherical_canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         lay = QVBoxLayout(self)
@@ -100,6 +107,7 @@ class WalkPanel(QWidget):
         lay.addWidget(self.hint)
         for w in (self.linear_label, self.linear_canvas, self.spherical_label, self.spherical_canvas):
             lay.addWidget(w)
+        lay.addLayout(exports)
         lay.addStretch(1)
 
         self.steps.valueChanged.connect(self._on_steps_changed)
@@ -202,6 +210,20 @@ class WalkPanel(QWidget):
                     writer.append_data(frame)
         return path
 
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_strip_heights()
+
+    def _fit_strip_heights(self) -> None:
+        """Each strip as tall as its width allows (no empty band above and below it)."""
+        for canvas in (self.linear_canvas, self.spherical_canvas):
+            image = canvas.image()
+            if image is None:
+                canvas.setFixedHeight(28)
+                continue
+            h, w = image.shape
+            canvas.setFixedHeight(max(28, min(160, round(canvas.width() * h / w))))
+
     # --- state -> view ---------------------------------------------------------------------
     def _on_model_changed(self) -> None:
         dim = self._state.latent_dim
@@ -246,4 +268,5 @@ class WalkPanel(QWidget):
         self.spherical_canvas.set_image(strip_picture(spherical) if spherical is not None else None)
         self.png_button.setEnabled(bool(self.strips))
         self.gif_button.setEnabled(bool(self.strips))
+        self._fit_strip_heights()
         self.pathChanged.emit()

@@ -221,6 +221,9 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.walk_dock, self.traversal_dock)
         self.active_units_dock = self._dock("Active units", "active_units_dock", LoadingPanel(), right)
         self.tabifyDockWidget(self.traversal_dock, self.active_units_dock)
+        # The timeline sits under the scatter only: the side docks keep their full height.
+        self.setCorner(Qt.Corner.BottomLeftCorner, left)
+        self.setCorner(Qt.Corner.BottomRightCorner, right)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         self.timeline_dock = self._dock("Timeline", "timeline_dock", QWidget(), bottom)
         self.grid_dock.raise_()
