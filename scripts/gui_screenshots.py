@@ -1,9 +1,10 @@
 """Take the README screenshots of the explorer window from the running app.
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/gui_screenshots.py
+    xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python scripts/gui_screenshots.py
 
 Writes resources/screenshots/{main_window,training,latent_grid,decoder_preview,
-grid_overlay,samples}.png. Works with QT_QPA_PLATFORM=offscreen too.
+grid_overlay,samples,canvas,posterior}.png, the window at its default 1400 x 900. Works
+with QT_QPA_PLATFORM=offscreen too.
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ def pump(app: QApplication, ms: int = 200) -> None:
     loop.exec()
 
 
+def wait_for(app: QApplication, done, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    while not done() and time.perf_counter() - t0 < seconds:
+        pump(app, 100)
+
+
 def mouse(widget, kind, pos: QPointF, buttons=Qt.MouseButton.LeftButton) -> None:
     button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
     ev = QMouseEvent(
@@ -54,7 +61,7 @@ def main() -> int:
     app.setApplicationName(APPLICATION)
     apply_dark_theme(app)
     w = MainWindow(args.checkpoint)
-    w.resize(1500, 940)
+    w.resize(1400, 900)
     w.show()
     pump(app, 600)
     s = w.scatter
@@ -96,6 +103,25 @@ def main() -> int:
     w.samples_dock.grab().save(str(args.out / "samples.png"))
     w.grid_dock.raise_()
 
+    # The canvas dock: a test digit with the middle rows missing, imputed with its draws.
+    w.canvas_dock.raise_()
+    imputed: list[object] = []
+    w.canvas.imputed.connect(imputed.append)
+    w.canvas.apply_preset_mask("middle_rows")
+    w.canvas.impute()
+    wait_for(app, lambda: bool(imputed), 20)
+    pump(app, 300)
+    w.canvas_dock.grab().save(str(args.out / "canvas.png"))
+
+    # The Posterior dock on the picked test image, with importance draws and the IWAE curve.
+    w.posterior_dock.raise_()
+    w.posterior.set_source("picked")
+    w.posterior.importance_box.setChecked(True)
+    wait_for(app, lambda: w.posterior.result is not None and w.posterior.result.draws is not None, 60)
+    pump(app, 300)
+    w.grab().save(str(args.out / "posterior.png"))
+    w.grid_dock.raise_()
+
     s.overlay_check.setChecked(True)
     s.vb.setRange(xRange=(-2.5, 2.5), yRange=(-2.5, 2.5), padding=0)
     pump(app, 400)
@@ -104,9 +130,15 @@ def main() -> int:
 
     # Training in progress: a fresh model, screenshot mid-run.
     w.training.epochs.setValue(20)
+    epochs_done: list[object] = []
+    w.trainer.epochFinished.connect(epochs_done.append)
     w.training.start_button.click()
     t0 = time.perf_counter()
-    while w.trainer.is_running() and len(w.state.history) < args.epochs and time.perf_counter() - t0 < 300:
+    # The run starts in the background (data loading first): wait for its epochs, not
+    # only while it already runs.
+    while len(epochs_done) < args.epochs and time.perf_counter() - t0 < 300:
+        if not w.trainer.is_running() and time.perf_counter() - t0 > 30:
+            break
         pump(app, 200)
     pump(app, 700)
     w.grab().save(str(args.out / "training.png"))

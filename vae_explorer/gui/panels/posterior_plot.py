@@ -206,7 +206,7 @@ def legend_html(draws: bool) -> str:
     if draws:
         entries.append((None, "●", "draws from q, size = weight"))
         entries.append((Q_COLOUR, "—", "IWAE bound vs K draws"))
-        entries.append((LOG_PX_COLOUR, "- -", "log p(x)"))
+        entries.append((LOG_PX_COLOUR, "╌", "log p(x)"))
     cells = []
     for colour, symbol, text in entries:
         style = "" if colour is None else f" style='color:{colour}'"
