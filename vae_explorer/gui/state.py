@@ -31,6 +31,7 @@ from ..core.data import Dataset
 from ..core.image import IMAGE_PIXELS
 from ..core.rendering import latent_plane
 from .history_scrub import HistoryScrub
+from .latent_plane import LatentPlane
 
 if TYPE_CHECKING:
     from ..core.grid import DecodedGrid
@@ -92,6 +93,8 @@ class ExplorerState(QObject):
         # The training history and the epoch the timeline shows (None: live); it reads the
         # history from the model's arrays, so it follows every new model and snapshot.
         self.scrub = HistoryScrub(self)
+        # The plane the scatter shows (two axes, PCA, a UMAP / t-SNE map): latent_plane.py.
+        self.plane = LatentPlane(self)
         self._decoder_epoch: int | None = None
         self.scrub.epochChanged.connect(self._on_scrubbed)
 
@@ -314,8 +317,13 @@ class ExplorerState(QObject):
         self.currentZChanged.emit()
 
     def set_current_z_from_plane(self, xy: Any) -> None:
-        """A code from a point of the scatter: the shown dims from ``xy``, the others 0."""
+        """A code from a point of the scatter: on the two axes, the shown dims from ``xy``
+        and the others 0; on another plane, the code that point stands for (``plane``)."""
         xy = np.asarray(xy, np.float64).reshape(-1)
+        code = self.plane.code_at(xy) if not self.plane.is_axes else None
+        if code is not None:
+            self.set_current_z(code)
+            return
         self.set_current_z(latent_plane(xy.tolist(), self.latent_dim, self._dims))
 
     @property

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QFileDialog
 
@@ -20,6 +19,7 @@ from ..panels.active_units import ActiveUnitsPanel
 from ..panels.timeline import TimelinePanel
 from ..panels.traversal import TraversalPanel
 from ..panels.walk import WalkPanel
+from ..scatter.projection import ScatterPlane
 from .animation_export import AnimationExporter
 
 if TYPE_CHECKING:
@@ -49,25 +49,8 @@ def fill_explorer_docks(window: MainWindow) -> None:
 # --- the timeline --------------------------------------------------------------------------
 def _wire_timeline(window: MainWindow) -> None:
     state, scrub, scatter = window.state, window.state.scrub, window.scatter
-
-    def show_points() -> None:
-        latents = scrub.latents()
-        test = state.test_set
-        if latents is None or test is None:
-            scatter._refresh_points()  # the model's own latents
-            return
-        x, y = state.dims
-        mu = latents.mu
-        scatter.cloud.set_data(mu[:, x], mu[:, y] if mu.shape[1] > 1 else np.zeros(len(mu)), test.labels)
-
-    # After the scatter's own slots (connected earlier): a scrubbed epoch wins.
-    def show_scrubbed_points() -> None:
-        if scrub.scrubbing:
-            show_points()
-
-    scrub.epochChanged.connect(show_points)
-    state.latentsChanged.connect(show_scrubbed_points)
-    state.dimsChanged.connect(show_scrubbed_points)
+    # The scatter's points follow the scrubbed epoch (and the plane): scatter/projection.py.
+    window.scatter_plane = ScatterPlane(scatter, state)
 
     def redraw_decoders() -> None:
         window.grid.refresh()
@@ -128,14 +111,15 @@ def _wire_walk(window: MainWindow) -> None:
 
     def draw_path() -> None:
         codes = walk.path("linear")
-        if codes is None:
+        xy = window.scatter_plane.plane_path(codes) if codes is not None else None
+        if xy is None:
             path_item.setData([], [])
             return
-        x, y = state.dims
-        path_item.setData(codes[:, x], codes[:, y] if codes.shape[1] > 1 else np.zeros(len(codes)))
+        path_item.setData(xy[:, 0], xy[:, 1])
 
     walk.pathChanged.connect(draw_path)
     state.dimsChanged.connect(draw_path)
+    state.plane.changed.connect(draw_path)
     walk.exportRequested.connect(lambda kind: _export_walk(window, kind))
 
 

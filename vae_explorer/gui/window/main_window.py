@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # the views import torch: the window builds them after its fi
     from ..panels.traversal import TraversalPanel
     from ..panels.walk import WalkPanel
     from ..scatter import LatentScatterView
+    from ..scatter.projection import ScatterPlane
     from .actions import WindowMenus
     from .animation_export import AnimationExporter
     from .downloads import DatasetDownloader
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
     animation_exporter: AnimationExporter
     epoch_lines: list[Any]  # the scrubbed epoch, marked on the curves
     walk_path_item: Any  # the walk's path on the scatter
+    scatter_plane: ScatterPlane  # the scatter's plane and scrubbed epoch
     trainer: TrainingController
     downloader: DatasetDownloader
     menus: WindowMenus

@@ -1,0 +1,111 @@
+"""The scatter beyond two axes: on the PCA plane a click decodes mean + x pc1 + y pc2; a
+neighbour map (computed in a Worker) decodes the nearest test point's code and says so;
+a missing package says how to install it; a 2-d model offers only its axes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from gui_helpers import data_pos, decode
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from vae_explorer.core.checkpoints import save_checkpoint
+from vae_explorer.core.model import VAE, VAEConfig
+from vae_explorer.core.projection import NeighbourProjection, PCAProjection
+
+LEFT = Qt.MouseButton.LeftButton
+
+
+@pytest.fixture(scope="module")
+def wide_checkpoint(tmp_path_factory):
+    torch.manual_seed(3)
+    path = tmp_path_factory.mktemp("wide") / "z5.safetensors"
+    return save_checkpoint(VAE(VAEConfig(latent_dim=5, hidden_dim=32)), path, {"dataset": "mnist"})
+
+
+@pytest.fixture
+def wide_window(qtbot, wide_checkpoint):
+    from vae_explorer.gui.window import MainWindow
+
+    w = MainWindow(wide_checkpoint, load_default=False)
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    w.show()
+    qtbot.waitExposed(w)
+    QApplication.processEvents()
+    yield w
+    w.close()
+
+
+def click(qtbot, window, x: float, y: float) -> None:
+    window.scatter.vb.setRange(xRange=(x - 1, x + 1), yRange=(y - 1, y + 1), padding=0)
+    QApplication.processEvents()
+    qtbot.mouseClick(window.scatter.plot.viewport(), LEFT, pos=data_pos(window, x, y).toPoint())
+
+
+def test_pca_plane_click_decodes_the_inverse_projected_code(qtbot, wide_window):
+    w, state = wide_window, wide_window.state
+    assert w.scatter_plane.combo.isVisible()
+    w.scatter_plane.choose("pca")
+    assert state.plane.kind == "pca"
+    mu = state.latents[0]
+    pca = PCAProjection.fit(mu)
+    x, y = w.scatter.cloud.points()
+    np.testing.assert_allclose(np.stack([x, y], 1), pca.to_plane(mu), atol=1e-4)
+    assert "PC 1" in w.scatter.plot.getPlotItem().getAxis("bottom").labelText
+
+    click(qtbot, w, 0.3, -0.2)
+    z = state.current_z
+    np.testing.assert_allclose(z, pca.from_plane([[0.3, -0.2]])[0], atol=5e-3)  # a pixel's slack
+    np.testing.assert_allclose(pca.to_plane(z[None])[0], w.scatter.crosshair_pos(), atol=1e-4)
+    np.testing.assert_allclose(w.preview.canvas.image(), decode(state.model, z), atol=1e-6)
+    assert not w.scatter.x_dim.isEnabled() and not w.scatter.overlay_check.isEnabled()
+
+    w.scatter_plane.choose("axes")
+    x, _ = w.scatter.cloud.points()
+    np.testing.assert_allclose(x, mu[:, state.dims[0]])
+
+
+def test_neighbour_map_in_a_worker_decodes_the_nearest_test_code(qtbot, wide_window, monkeypatch):
+    import vae_explorer.core.projection as projection
+
+    w, state = wide_window, wide_window.state
+    mu = state.latents[0]
+    layout = np.random.default_rng(0).normal(size=(len(mu), 2)).astype(np.float32)
+
+    def fake(latents, method="umap", model_key=None, seed=0, progress=None):
+        progress(0.5, "t-SNE: optimising")
+        return NeighbourProjection(method, layout, np.asarray(latents, np.float32))
+
+    monkeypatch.setattr(projection, "neighbour_projection", fake)
+    with qtbot.waitSignal(state.plane.changed, timeout=10_000):
+        w.scatter_plane.choose("tsne")
+    assert state.plane.kind == "tsne" and "nearest test image" in w.scatter_plane.status.text()
+    np.testing.assert_allclose(np.stack(w.scatter.cloud.points(), 1), layout)
+    target = int(np.argmax(layout[:, 0]))  # an outlying point: nothing else near it
+    click(qtbot, w, float(layout[target, 0]), float(layout[target, 1]))
+    np.testing.assert_array_equal(state.current_z, mu[target])
+
+    # A new model's latents do not belong to the map: back to the PCA plane, said so.
+    torch.manual_seed(9)
+    state.set_model(VAE(VAEConfig(latent_dim=5, hidden_dim=32)), {}, None)
+    assert state.plane.kind == "pca" and "compute t-SNE again" in state.plane.note
+
+
+def test_missing_package_says_how_to_install(qtbot, wide_window, monkeypatch):
+    import vae_explorer.gui.scatter.projection as view_projection
+
+    monkeypatch.setattr(view_projection, "available_methods", lambda: [])
+    plane = wide_window.scatter_plane
+    plane._offer_kinds()
+    model = plane.combo.model()
+    row = plane.combo.findData("umap")
+    assert "not installed" in plane.combo.itemText(row)
+    assert "pip install" in model.item(row).toolTip() and not model.item(row).isEnabled()
+
+
+def test_two_dimensional_model_offers_only_its_axes(window):
+    assert not window.scatter_plane.combo.isVisible()
+    assert window.state.plane.kind == "axes"

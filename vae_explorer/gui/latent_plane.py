@@ -1,0 +1,162 @@
+"""The plane the scatter shows a latent space on: two of its axes, its PCA plane, or a
+UMAP / t-SNE map of the test latents.
+
+- "axes": the state's two shown dims; a point of the plane is a code with the other
+  dims at 0 (the scatter as it always was).
+- "pca": the plane of the test means' two main axes, exactly invertible on it: a point
+  (x, y) is the code mean + x pc1 + y pc2, so clicks, drags and the grid all work there.
+  Refitted whenever the latents change (a new model, a snapshot).
+- "umap" / "tsne": a neighbour map of the test means, computed in the background by the
+  window (it takes seconds to minutes) and handed over with :meth:`set_map`. It has no
+  inverse: a point of the map means the code of the nearest test point. The map belongs
+  to the latents it was made from; when those change it is dropped (back to PCA).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from ..core.projection import METHOD_LABELS, NeighbourProjection, PCAProjection, ProjectionError
+
+if TYPE_CHECKING:
+    from .state import ExplorerState
+
+KINDS = ("axes", "pca", "umap", "tsne")
+KIND_LABELS = {"axes": "Two axes", "pca": "PCA plane", "umap": "UMAP", "tsne": "t-SNE"}
+
+
+class LatentPlane(QObject):
+    """The state's plane. ``changed``: another kind, or the same kind refitted."""
+
+    changed = Signal()
+
+    def __init__(self, state: ExplorerState) -> None:
+        super().__init__(state)
+        self._state = state
+        self._kind = "axes"
+        self.pca: PCAProjection | None = None
+        self.map: NeighbourProjection | None = None
+        self.note = ""  # what the user should know about the plane on show
+        self._map_point: np.ndarray | None = None  # where a click on a map put the crosshair
+        state.latentsChanged.connect(self._on_latents_changed)
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    @property
+    def is_axes(self) -> bool:
+        return self._kind == "axes"
+
+    def axis_labels(self) -> tuple[str, str]:
+        if self._kind == "axes":
+            x, y = self._state.dims
+            return f"z[{x}]", f"z[{y}]"
+        if self._kind == "pca" and self.pca is not None:
+            rx, ry = (100 * float(r) for r in self.pca.explained_ratio)
+            return f"PC 1 ({rx:.0f} % of the variance)", f"PC 2 ({ry:.0f} %)"
+        label = METHOD_LABELS.get(self._kind, self._kind)
+        return f"{label} 1", f"{label} 2"
+
+    # --- choosing --------------------------------------------------------------------------
+    def set_kind(self, kind: str) -> bool:
+        """Show the latents on ``kind`` ("axes" or "pca"; a map needs :meth:`set_map`).
+        False (and nothing changes) when it cannot be shown now; ``note`` says why."""
+        if kind not in ("axes", "pca"):
+            raise ValueError(f"use set_map for {kind!r}")
+        if kind == "pca":
+            pca = self._fit()
+            if pca is None:
+                return False
+            self.pca = pca
+        self._kind, self.map, self._map_point = kind, None, None
+        self.note = ""
+        self.changed.emit()
+        return True
+
+    def set_map(self, projection: NeighbourProjection) -> bool:
+        """Show a UMAP / t-SNE map made from the current test means."""
+        latents = self._state.latents
+        if latents is None or not _same(projection.latents, latents[0]):
+            self.note = "the map was made from other latents (the model changed): compute it again"
+            return False
+        self._kind, self.map, self._map_point = projection.method, projection, None
+        label = METHOD_LABELS.get(projection.method, projection.method)
+        self.note = f"{label} has no inverse: a click decodes the nearest test image's code"
+        self.changed.emit()
+        return True
+
+    # --- mapping ---------------------------------------------------------------------------
+    def points(self, mu: np.ndarray) -> np.ndarray:
+        """Plane coordinates [N, 2] of test means ``mu`` [N, d] (for a map: its embedding,
+        which belongs to the current test means)."""
+        if self.map is not None:
+            return self.map.embedding
+        if self.pca is not None and self._kind == "pca":
+            return self.pca.to_plane(mu)
+        x, y = self._state.dims
+        return np.stack([mu[:, x], mu[:, y] if mu.shape[1] > 1 else np.zeros(len(mu))], axis=1)
+
+    def point_of(self, z: Any) -> tuple[float, float] | None:
+        """Where code ``z`` [d] is on the plane; None when a map cannot place it (only the
+        code of a click on the map has a place there)."""
+        if z is None or len(z) != self._state.latent_dim:
+            return None
+        if self.map is not None:
+            if self._map_point is None:
+                return None
+            code = self.map.nearest_code(self._map_point)
+            return (float(self._map_point[0]), float(self._map_point[1])) if np.allclose(code, z) else None
+        if self.pca is not None and self._kind == "pca":
+            xy = self.pca.to_plane(np.asarray(z)[None])[0]
+            return float(xy[0]), float(xy[1])
+        x, y = self._state.dims
+        return float(z[x]), float(z[y]) if len(z) > 1 else 0.0
+
+    def code_at(self, xy: Any) -> np.ndarray | None:
+        """The code a point of the plane stands for (None on the axes: the state's own rule)."""
+        point = np.asarray(xy, np.float64).reshape(2)
+        if self.map is not None:
+            index = self.map.nearest_index(point)
+            self._map_point = self.map.embedding[index].astype(np.float64)
+            return self.map.nearest_code(point)
+        if self.pca is not None and self._kind == "pca":
+            return self.pca.from_plane(point)[0]
+        return None
+
+    # --- following the latents -------------------------------------------------------------
+    def _fit(self) -> PCAProjection | None:
+        latents = self._state.latents
+        if latents is None:
+            self.note = "no test latents to fit a PCA plane to"
+            return None
+        try:
+            return PCAProjection.fit(latents[0])
+        except ProjectionError as exc:
+            self.note = str(exc)
+            return None
+
+    def _on_latents_changed(self) -> None:
+        if self._kind == "axes":
+            return
+        latents = self._state.latents
+        if self.map is not None:
+            if latents is not None and _same(self.map.latents, latents[0]):
+                return
+            label = METHOD_LABELS.get(self._kind, self._kind)
+            self.map, self._map_point = None, None
+            self._kind = "pca"
+            self.note = f"the latents changed: back to the PCA plane (compute {label} again to see it)"
+        pca = self._fit()
+        if pca is None:
+            self._kind, self.pca = "axes", None
+        else:
+            self.pca = pca
+        self.changed.emit()
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and np.array_equal(np.asarray(a, np.float32), np.asarray(b, np.float32))
