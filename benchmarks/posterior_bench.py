@@ -29,6 +29,8 @@ import torch
 from vae_explorer.core.checkpoints import load_checkpoint
 from vae_explorer.core.data import load_dataset
 from vae_explorer.core.posterior import GAP_KEYS, exact_posterior, image_gaps
+from vae_explorer.core.posterior import gaussian as posterior_gaussian
+from vae_explorer.core.posterior import grid as posterior_grid
 from vae_explorer.core.posterior.dataset import GAPS_GRID, IMAGES_PER_BATCH
 from vae_explorer.core.posterior.grid import log_joint
 from vae_explorer.core.posterior.solve import solve_batch
@@ -108,6 +110,38 @@ def stricter(model, images: np.ndarray) -> dict[str, np.ndarray]:  # type: ignor
     }
 
 
+def decode_reference(model, images: np.ndarray, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    """How many decodes the 1-thread split of these images made, and how long decoding that many
+    points in big batches takes in this run: the split's cost in units of pure decoding."""
+    rows = [0]
+    original = posterior_grid.log_likelihood_at
+
+    def counting(model, x, z, workspace=None):  # type: ignore[no-untyped-def]
+        rows[0] += z.shape[0] * z.shape[1]
+        return original(model, x, z, workspace)
+
+    posterior_grid.log_likelihood_at = posterior_gaussian.log_likelihood_at = counting  # type: ignore[assignment]
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        image_gaps(model, images)
+        per_image = rows[0] / len(images)
+        z = torch.randn(1, 40_401, 2, generator=torch.Generator().manual_seed(0))
+        x = as_x(images[0])
+        log_joint(model, x, z)
+        start = time.perf_counter()
+        for _ in range(3):
+            log_joint(model, x, z)
+        per_decode = (time.perf_counter() - start) / (3 * z.shape[1])
+    finally:
+        posterior_grid.log_likelihood_at = posterior_gaussian.log_likelihood_at = original  # type: ignore[assignment]
+        torch.set_num_threads(saved)
+    pure = per_image * per_decode  # seconds per image
+    print(f"  the split decodes {per_image:.0f} points per image; decoding that many in big batches takes "
+          f"{1000 * pure:.1f} ms/image in this run (1 thread), so the 1-thread split runs at "
+          f"{seconds / len(images) / pure:.2f} x pure decoding")  # fmt: skip
+
+
 def gap_table(gaps: dict[str, np.ndarray]) -> None:
     for key in GAP_KEYS:
         print(f"    {key:<20}{gaps[key].mean():10.3f}")
@@ -116,11 +150,18 @@ def gap_table(gaps: dict[str, np.ndarray]) -> None:
 def dataset(model, images: np.ndarray, subset: int, full: bool) -> None:  # type: ignore[no-untyped-def]
     image_gaps(model, images[:16])  # warm up
     n = min(subset, len(images))
-    start = time.perf_counter()
-    gaps = image_gaps(model, images[:n])
-    seconds = time.perf_counter() - start
-    print(f"  gap split of the first {n} test images: {seconds:.1f} s = {1000 * seconds / n:.1f} ms/image "
-          f"-> EXTRAPOLATED {seconds / n * 10_000:.0f} s for 10,000 (target 120 s; {load()})")  # fmt: skip
+    most = torch.get_num_threads()
+    for threads in sorted({most, 1}, reverse=True):
+        torch.set_num_threads(threads)  # with 1 the split's thread tuner has nothing to choose
+        start = time.perf_counter()
+        gaps = image_gaps(model, images[:n])
+        seconds = time.perf_counter() - start
+        how = "1 thread" if threads == 1 else f"{threads} threads, tuned per batch"
+        print(f"  gap split of the first {n} test images ({how}): {seconds:.1f} s = "
+              f"{1000 * seconds / n:.1f} ms/image -> EXTRAPOLATED {seconds / n * 10_000:.0f} s for "
+              f"10,000 (target 120 s; {load()})")  # fmt: skip
+    torch.set_num_threads(most)
+    decode_reference(model, images[:n], seconds)
     k = min(n, 64)
     ref = stricter(model, images[:k])
     worst = {key: float(np.abs(gaps[key][:k] - ref[key]).max()) for key in GAP_KEYS}
