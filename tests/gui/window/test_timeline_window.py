@@ -87,3 +87,25 @@ def test_walk_path_is_drawn_on_the_scatter(window):
     assert len(xs) == walk.steps.value()
     np.testing.assert_allclose([xs[0], ys[0]], mu[0], atol=1e-5)
     np.testing.assert_allclose([xs[-1], ys[-1]], mu[1], atol=1e-5)
+
+
+def test_shift_click_walks_from_the_picked_point(qtbot, window):
+    from gui_helpers import data_pos
+    from PySide6.QtCore import Qt
+
+    state = window.state
+    mu = state.latents[0]
+    vp = window.scatter.plot.viewport()
+    # Two isolated points: the extremes along z[0].
+    i, j = int(np.argmin(mu[:, 0])), int(np.argmax(mu[:, 0]))
+    lo, hi = float(mu[:, 0].min()) - 0.5, float(mu[:, 0].max()) + 0.5
+    window.scatter.vb.setRange(xRange=(lo, hi), yRange=(-4.0, 4.0), padding=0)
+    QApplication.processEvents()
+    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=data_pos(window, *mu[i]).toPoint())
+    assert state.picked_index == i
+    qtbot.mouseClick(
+        vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, data_pos(window, *mu[j]).toPoint()
+    )
+    assert state.picked_index == j
+    assert window.walk.ends["A"].index == i and window.walk.ends["B"].index == j
+    assert window.walk.strips["linear"].shape[0] == window.walk.steps.value()

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from ..panels.active_units import ActiveUnitsPanel
 from ..panels.timeline import TimelinePanel
@@ -120,6 +121,27 @@ def _wire_walk(window: MainWindow) -> None:
     walk.pathChanged.connect(draw_path)
     state.dimsChanged.connect(draw_path)
     state.plane.changed.connect(draw_path)
+
+    # Shift+click a second test point: walk from the picked one to it.
+    picks: dict[str, int | None] = {"now": state.picked_index, "before": None}
+
+    def on_pick() -> None:
+        picks["before"], picks["now"] = picks["now"], state.picked_index
+
+    def on_release(_pos: object) -> None:
+        if not QApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier:
+            return
+        a, b = picks["before"], state.picked_index
+        start = walk.test_image_end(a) if a is not None else None
+        end = walk.test_image_end(b) if b is not None else None
+        if start is None or end is None or a == b:
+            return
+        walk.walk_between(start, end)
+        window.walk_dock.show()
+        window.walk_dock.raise_()
+
+    state.pickedIndexChanged.connect(on_pick)
+    scatter.plot.released.connect(on_release)
     walk.exportRequested.connect(lambda kind: _export_walk(window, kind))
 
 
