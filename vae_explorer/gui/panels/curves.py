@@ -1,4 +1,6 @@
-"""Live training curves: per-batch loss / reconstruction / KL and the per-epoch test -ELBO.
+"""Live training curves: per-batch loss / reconstruction / KL and the per-epoch test -ELBO;
+for a labelled model (M2, M1+M2) also the per-epoch test error of its classifier, in a third
+plot that shows only when there is such a curve.
 
 Points are appended to growing numpy buffers as events arrive; a throttled redraw runs at
 most 10 times a second, whatever the event rate (the first point of a burst at once). Both
@@ -26,6 +28,7 @@ SERIES = {
     "recon": ("nats", "#4e79a7", "reconstruction"),
     "test": ("nats", "#f28e2b", "test −ELBO (per epoch)"),
     "kl": ("kl", "#59a14f", "KL"),
+    "error": ("error", "#e15759", "test error % (per epoch)"),
 }
 
 
@@ -56,8 +59,12 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.addItem(self.legend, row=0, col=0)
         self.nats_plot = self.addPlot(row=1, col=0)
         self.kl_plot = self.addPlot(row=2, col=0)
+        self.error_plot = self.addPlot(row=3, col=0)
         self.kl_plot.setXLink(self.nats_plot)
-        self.axis_labels = {self.nats_plot: "nats / image", self.kl_plot: "KL (nats)"}
+        self.error_plot.setXLink(self.nats_plot)
+        self.axis_labels = {
+            self.nats_plot: "nats / image", self.kl_plot: "KL (nats)", self.error_plot: "error %"
+        }  # fmt: skip
         for plot, label in self.axis_labels.items():
             plot.setLabel("left", label)
             plot.setMenuEnabled(False)
@@ -67,21 +74,26 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
                 # Epochs below 1 would read "epoch (x0.001)" with ticks 200...600.
                 plot.getAxis(axis).enableAutoSIPrefix(False)
         self.kl_plot.setLabel("bottom", "epoch")
+        self.error_plot.setLabel("bottom", "epoch")
         self.ci.layout.setRowStretchFactor(1, 3)
         self.ci.layout.setRowStretchFactor(2, 2)
+        self.ci.layout.setRowStretchFactor(3, 2)
         self.data = {name: _Series() for name in SERIES}
         self.items: dict[str, pg.PlotDataItem] = {}
         for name, (which, color, text) in SERIES.items():
-            plot = self.nats_plot if which == "nats" else self.kl_plot
-            if name == "test":
+            plot = {"nats": self.nats_plot, "kl": self.kl_plot, "error": self.error_plot}[which]
+            if name in ("test", "error"):
                 item = plot.plot(
                     pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6, symbolBrush=color, symbolPen=None
                 )
             else:
                 item = plot.plot(pen=pg.mkPen(color, width=1.5))
             item.setClipToView(True)
-            self.legend.addItem(item, text)
+            if name != "error":  # its own plot's axis names it; shown only when it has data
+                self.legend.addItem(item, text)
             self.items[name] = item
+        self.error_plot.setTitle("test error of q(y|x)", size="8pt", color="#bbb")
+        self._show_error_plot(False)
         self.smoothing = 0.0
         self.redraws = 0
         self._redraw_later = qthrottled(
@@ -119,6 +131,26 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.data["test"].append(epoch, neg_elbo)
         self._redraw_later()
 
+    def set_test_errors(self, history: list[dict[str, Any]]) -> None:
+        """The test error curve from a labelled run's history records ("test_error", a
+        fraction; records without one, such as M1's epochs, are skipped)."""
+        self.data["error"] = _Series()
+        for rec in history:
+            if not isinstance(rec, dict):
+                continue
+            e, v = _number(rec.get("epoch")), _number(rec.get("test_error"))
+            if e is not None and v is not None:
+                self.data["error"].append(e, 100.0 * v)
+        self._redraw_later()
+
+    def _show_error_plot(self, on: bool) -> None:
+        if self.error_plot.isVisible() != on:
+            self.error_plot.setVisible(on)
+            self.ci.layout.setRowStretchFactor(3, 2 if on else 0)
+            self.ci.layout.setRowMaximumHeight(3, 1e6 if on else 0)
+            self.kl_plot.showAxis("bottom", not on)
+            self.kl_plot.setLabel("bottom", "" if on else "epoch")
+
     def set_smoothing(self, weight: float) -> None:
         self.smoothing = weight
         self._redraw_later()
@@ -139,6 +171,9 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             v = _number(rec.get("test_elbo"))
             if v is not None:
                 self.data["test"].append(e, -v)
+            v = _number(rec.get("test_error"))
+            if v is not None:
+                self.data["error"].append(e, 100.0 * v)
         self.redraw()
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -156,9 +191,10 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         for name, item in self.items.items():
             s = self.data[name]
             x, y = s.x[: s.n], s.y[: s.n]
-            if self.smoothing > 0 and name != "test":
+            if self.smoothing > 0 and name not in ("test", "error"):
                 y = ema_smooth(y, self.smoothing)
             item.setData(x, y)
+        self._show_error_plot(self.data["error"].n > 0)
 
 
 def _number(value: object) -> float | None:

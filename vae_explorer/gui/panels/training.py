@@ -15,6 +15,7 @@ from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QSlider, QVBoxLayout, QWidget
 
 from ...core.data import DatasetError, DatasetRef
+from ...core.labelled import LabelledConfig, LabelledJob
 from ...core.model import VAEConfig
 from ...core.training import BatchMetrics, EpochSummary, TrainingJob, TrainingStarted
 from ..state import ExplorerState
@@ -42,6 +43,7 @@ class TrainingPanel(QWidget):
         self.form = f = TrainingForm()
         # The fields, by name, for the window's settings and for tests.
         self.dataset, self.likelihood, self.arch, self.device = f.dataset, f.likelihood, f.arch, f.device
+        self.kind, self.labels = f.kind, f.labels
         self.latent_dim, self.hidden_dim, self.epochs = f.latent_dim, f.hidden_dim, f.epochs
         self.batch_size, self.lr, self.beta, self.seed = f.batch_size, f.lr, f.beta, f.seed
 
@@ -97,7 +99,9 @@ class TrainingPanel(QWidget):
         self._on_history_changed()
 
     # --- the form --------------------------------------------------------------------------
-    def set_model_config(self, config: VAEConfig, train_config: dict[str, Any] | None = None) -> None:
+    def set_model_config(
+        self, config: VAEConfig | LabelledConfig, train_config: dict[str, Any] | None = None
+    ) -> None:
         """Fill the form from a model's config (and the settings it was trained with)."""
         self.form.set_model_config(config, train_config)
 
@@ -109,14 +113,13 @@ class TrainingPanel(QWidget):
         """Undo :meth:`form_state`; values of the wrong type or out of range are ignored."""
         self.form.restore_form_state(state)
 
-    def job(self) -> TrainingJob:
+    def job(self) -> TrainingJob | LabelledJob:
         """The run described by the form (ConfigError for impossible values)."""
         return self.form.job(self.train_limit, self.torch_threads)
 
     def set_running(self, running: bool) -> None:
         """Lock the form and Start while a run trains; Pause and Stop only then."""
-        for w in self.form.fields():
-            w.setEnabled(not running)
+        self.form.set_enabled(not running)
         self.start_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
@@ -197,10 +200,16 @@ class TrainingPanel(QWidget):
         self._model_version = s.model_version
         if not new or s.live or s.training or s.model is None:
             return
-        train_config = s.model_meta.get("train_config")
-        self.form.set_model_config(s.model.config, train_config if isinstance(train_config, dict) else None)
+        meta = s.model_meta
+        train_config = meta.get("train_config")
+        labels = "all" if meta.get("all_labels") is True else meta.get("labels")
+        self.form.set_model_config(
+            s.model.config, train_config if isinstance(train_config, dict) else None, labels
+        )
         self.readout.clear()
 
     def _on_history_changed(self) -> None:
         if not self._state.training:  # while training the run's own events draw the curves
             self.curves.set_history(self._state.history)
+        else:  # a labelled run's test error comes in its snapshots' history records
+            self.curves.set_test_errors(self._state.history)

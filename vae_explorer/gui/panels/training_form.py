@@ -9,8 +9,10 @@ ignored, never raised.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
 from ... import __version__
 from ...core.data import DATASETS
 from ...core.devices import available_devices
+from ...core.labelled import LABEL_BUDGETS, LabelledConfig, LabelledJob
 from ...core.model import VAEConfig
 from ...core.training import TrainConfig, TrainingJob
 
@@ -33,6 +36,20 @@ LIKELIHOOD_CHOICES = [
     ("Squared error (Gaussian)", "gaussian"),
 ]
 ARCH_CHOICES = [("MLP", "mlp"), ("Convolutional", "conv")]
+KIND_CHOICES = [("VAE", "vae"), ("Semi-supervised M2", "m2"), ("M1+M2", "m1m2")]
+KIND_TIPS = {
+    "vae": "A variational autoencoder: learns from the images alone (no labels)",
+    "m2": "Kingma et al. 2014's M2: a classifier q(y|x), an encoder q(z|x,y) and a decoder "
+    "p(x|y,z), trained on a few labelled images and the rest unlabelled; z holds the style",
+    "m1m2": "M1+M2: a VAE (M1) trained on all images first, then M2 on its latent means "
+    "(the paper's most accurate model with few labels)",
+}
+# How many training images keep their label (balanced over classes); "all" = a conditional VAE.
+LABEL_CHOICES: list[tuple[str, int | str]] = [(f"{n:,}", n) for n in LABEL_BUDGETS] + [("all", "all")]
+LABELS_TIP = (
+    "Labelled training images (balanced over the classes, chosen by the seed); the rest are "
+    'used without their labels. "all": every label, i.e. a conditional VAE'
+)
 GUI_COMMAND = f"VAE Explorer {__version__} (GUI)"  # what a checkpoint records as its maker
 
 
@@ -45,6 +62,18 @@ class TrainingForm(QWidget):
         for name, info in DATASETS.items():
             self.dataset.addItem(info.title, name)
         self.dataset.setToolTip("Training data (also shown in the latent scatter)")
+        self.kind = QComboBox()
+        for i, (text, value) in enumerate(KIND_CHOICES):
+            self.kind.addItem(text, value)
+            self.kind.setItemData(i, KIND_TIPS[value], Qt.ItemDataRole.ToolTipRole)
+        self.kind.setToolTip(
+            "The model to train: a VAE, or a semi-supervised model that also learns to "
+            "classify from a few labels (Kingma et al. 2014)"
+        )
+        self.labels = QComboBox()
+        for text, count in LABEL_CHOICES:
+            self.labels.addItem(text, count)
+        self.labels.setToolTip(LABELS_TIP)
         self.likelihood = _combo(
             LIKELIHOOD_CHOICES,
             "Decoder likelihood p(x|z): Bernoulli = cross-entropy loss, Gaussian = squared-error loss",
@@ -76,6 +105,8 @@ class TrainingForm(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for label, field in (
             ("Dataset", self.dataset),
+            ("Model", self.kind),
+            ("Labels", self.labels),
             ("Likelihood", self.likelihood),
             ("Latent dim", self.latent_dim),
             ("Hidden units", self.hidden_dim),
@@ -110,6 +141,27 @@ class TrainingForm(QWidget):
                             f"{_number_text(spin, spin.maximum())}")  # fmt: skip
             spin.lineEdit().textEdited.connect(lambda text, k=key: self._typed.__setitem__(k, text))
             spin.editingFinished.connect(lambda k=key, s=spin, n=names[key]: self._on_field_edited(k, s, n))
+        self.kind.currentIndexChanged.connect(self._on_kind_changed)
+        self._on_kind_changed()
+
+    def is_labelled(self) -> bool:
+        return self.kind.currentData() != "vae"
+
+    def _on_kind_changed(self) -> None:
+        """Labels only for labelled models; the convolutional net and beta only for a VAE."""
+        labelled = self.is_labelled()
+        self.labels.setEnabled(labelled and self.dataset.isEnabled())
+        for w in (self.arch, self.beta):
+            w.setEnabled(not labelled and self.dataset.isEnabled())
+        if labelled:
+            _select(self.arch, "mlp")
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Lock (a run trains) or unlock every field; unlocked, only those that apply."""
+        for w in self.fields():
+            w.setEnabled(enabled)
+        if enabled:
+            self._on_kind_changed()
 
     def _on_field_edited(self, key: str, spin: QSpinBox | QDoubleSpinBox, name: str) -> None:
         typed = self._typed.pop(key, None)
@@ -135,6 +187,8 @@ class TrainingForm(QWidget):
         """Every input of the form (disabled together while a run trains)."""
         return (
             self.dataset,
+            self.kind,
+            self.labels,
             self.likelihood,
             self.latent_dim,
             self.hidden_dim,
@@ -159,13 +213,24 @@ class TrainingForm(QWidget):
         }
 
     # --- filling the form ------------------------------------------------------------------
-    def set_model_config(self, config: VAEConfig, train_config: dict[str, Any] | None = None) -> None:
-        """Fill the form from an opened model (and the settings it was trained with).
+    def set_model_config(
+        self,
+        config: VAEConfig | LabelledConfig,
+        train_config: dict[str, Any] | None = None,
+        labels: object = None,
+    ) -> None:
+        """Fill the form from an opened model (and the settings it was trained with; for a
+        labelled model, ``labels``: its label count, or "all").
 
         Numbers from the file are clamped into each field's range (a model trained for
         more epochs than the field allows still fills it); odd values are skipped."""
+        kind = getattr(config, "kind", "vae")
+        _select(self.kind, kind)
         _select(self.likelihood, config.likelihood)
-        _select(self.arch, config.arch)
+        if isinstance(config, VAEConfig):
+            _select(self.arch, config.arch)
+        elif labels == "all" or (isinstance(labels, int) and not isinstance(labels, bool)):
+            _select(self.labels, labels)
         values: dict[str, Any] = {"latent_dim": config.latent_dim, "hidden_dim": config.hidden_dim}
         if isinstance(train_config, dict):
             values.update({k: train_config.get(k) for k in ("epochs", "batch_size", "lr", "beta", "seed")})
@@ -178,6 +243,8 @@ class TrainingForm(QWidget):
         values: dict[str, Any] = {
             "likelihood": self.likelihood.currentData(),
             "arch": self.arch.currentData(),
+            "kind": self.kind.currentData(),
+            "labels": self.labels.currentData(),
         }
         values.update({key: spin.value() for key, spin in self._spins().items()})
         values["device"] = self.device.currentData()
@@ -189,16 +256,23 @@ class TrainingForm(QWidget):
         settings file) is ignored and the field keeps its value."""
         if not isinstance(state, dict):
             return
-        for combo, key in ((self.likelihood, "likelihood"), (self.arch, "arch"), (self.device, "device")):
+        combos = (
+            (self.likelihood, "likelihood"), (self.arch, "arch"), (self.device, "device"),
+            (self.kind, "kind"), (self.labels, "labels"),
+        )  # fmt: skip
+        for combo, key in combos:
             value = state.get(key)
-            if isinstance(value, str):
+            if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
                 _select(combo, value)
         for key, spin in self._spins().items():
             _set_number(spin, checked_number(spin, state.get(key), clamp=False))
 
     # --- the run ---------------------------------------------------------------------------
-    def job(self, train_limit: int | None = None, torch_threads: int | None = None) -> TrainingJob:
-        """The run the form describes (ConfigError, a ValueError, for impossible values)."""
+    def job(
+        self, train_limit: int | None = None, torch_threads: int | None = None
+    ) -> TrainingJob | LabelledJob:
+        """The run the form describes (ConfigError, a ValueError, for impossible values):
+        a TrainingJob for a VAE, a LabelledJob for M2 / M1+M2."""
         model_config = VAEConfig(
             latent_dim=self.latent_dim.value(),
             hidden_dim=self.hidden_dim.value(),
@@ -219,6 +293,22 @@ class TrainingForm(QWidget):
             log_every=max(1, 7500 // batch),
             snapshot_every=max(1, 60_000 // batch),
         )
+        if self.is_labelled():
+            labels = self.labels.currentData()
+            return LabelledJob(
+                LabelledConfig(
+                    kind=str(self.kind.currentData()),
+                    latent_dim=self.latent_dim.value(),
+                    hidden_dim=self.hidden_dim.value(),
+                    likelihood=str(self.likelihood.currentData()),
+                ),
+                replace(train_config, beta=1.0),
+                labels=None if labels == "all" else int(labels),
+                dataset=str(self.dataset.currentData()),
+                train_limit=train_limit,
+                torch_threads=torch_threads,
+                command=GUI_COMMAND,
+            )
         return TrainingJob(
             model_config,
             train_config,

@@ -1,6 +1,7 @@
 """Runs core's training job in the background and turns its events into app state.
 
-The job (core's ``run_job``) runs in a worker thread and owns its model; the GUI only ever
+The job (core's ``run_job``, or ``run_labelled_job`` for a labelled model: the same events)
+runs in a worker thread and owns its model; the GUI only ever
 gets copies (a Snapshot's state dict and numpy latents, made by core). Snapshots become the
 state's current model at most every ``SNAPSHOT_INTERVAL_MS`` (the latest one wins); the
 final one always does. Pause and stop go through core's thread-safe ``TrainingControl``:
@@ -9,10 +10,13 @@ stop acts within one batch.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import qthrottled
 
+from ...core.labelled import LabelledConfig, LabelledJob, run_labelled_job
 from ...core.model import VAE
 from ...core.training import (
     BatchMetrics,
@@ -25,6 +29,7 @@ from ...core.training import (
     TrainingStarted,
     run_job,
 )
+from ..labelled import ExplorerLabelledModel
 from ..state import ExplorerState
 from ..workers import Worker
 
@@ -69,7 +74,7 @@ class TrainingController(QObject):
         super().__init__(parent)
         self.state = state
         self.control = TrainingControl()
-        self.job: TrainingJob | None = None
+        self.job: TrainingJob | LabelledJob | None = None
         self.snapshots_applied = 0
         self._worker: Worker | None = None
         self._finished: TrainingFinished | None = None
@@ -86,14 +91,15 @@ class TrainingController(QObject):
     def failed_run(self) -> bool:
         return self._failed
 
-    def start(self, job: TrainingJob) -> None:
+    def start(self, job: TrainingJob | LabelledJob) -> None:
         if self.is_running():
             raise RuntimeError("a training run is already in progress")
         self.control = TrainingControl()
         self.job, self._finished, self._failed, self._latest = job, None, False, None
         threads = job.torch_threads or DEFAULT_TORCH_THREADS
+        run = run_labelled_job if isinstance(job, LabelledJob) else run_job
         worker = Worker(
-            run_job, job, self.control, name="vae-training", setup=lambda: torch.set_num_threads(threads)
+            run, job, self.control, name="vae-training", setup=lambda: torch.set_num_threads(threads)
         )
         worker.yielded.connect(self._on_worker_yielded)
         worker.failed.connect(self._on_worker_failed)
@@ -153,7 +159,12 @@ class TrainingController(QObject):
         current = state.model
         # Reuse the state's own copy when the shapes match: loading weights is far cheaper
         # than building and randomly initialising a new network.
-        model = current if current is not None and current.config == snap.config else VAE(snap.config)
+        labelled = isinstance(snap.config, LabelledConfig)
+        cls = ExplorerLabelledModel if labelled else VAE
+        same = current is not None and type(current) is cls and current.config == snap.config
+        model: Any = current if same else cls(snap.config)
+        if labelled and isinstance(current, ExplorerLabelledModel):
+            model.shown_class = current.shown_class  # the class the views draw styles as
         model.load_state_dict(snap.state_dict)
         mu, logvar = snap.test_mu, snap.test_logvar
         latents = (mu, logvar) if mu is not None and logvar is not None else None
