@@ -49,11 +49,20 @@ def machine(device: str) -> str:
         return f"{platform.processor()} ({os.cpu_count()} CPUs)"
 
 
+def _load() -> float:
+    """The 1-minute load average (other processes share this machine's cores)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
 def cli_args(opts: argparse.Namespace, labels: int, seed: int, out: str) -> list[str]:
     return [
         "train", "--model", opts.model, "--labels", str(labels), "--seed", str(seed),
         "--latent-dim", str(opts.latent_dim), "--epochs", str(opts.epochs),
         "--m1-epochs", str(opts.m1_epochs), "--alpha", str(opts.alpha), "--lr", str(opts.lr),
+        "--lr-schedule", opts.lr_schedule,
         "--device", opts.device, "--out", out, "--quiet", "--labelled-weight", opts.labelled_weight,
     ]  # fmt: skip
 
@@ -135,11 +144,12 @@ def main() -> int:
     p.add_argument("--budgets", type=int, nargs="+", default=[100, 600, 1000, 3000])
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--latent-dim", type=int, default=50)
-    p.add_argument("--epochs", type=int, default=50, help="M2 epochs")
-    p.add_argument("--m1-epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=10, help="M2 epochs")
+    p.add_argument("--m1-epochs", type=int, default=12)
     p.add_argument("--alpha", type=float, default=0.1)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--labelled-weight", choices=("paper", "batch"), default="paper")
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="cosine")
+    p.add_argument("--labelled-weight", choices=("paper", "batch"), default="batch")
     p.add_argument("--m1-dir", type=Path, default=None, help="reuse (or keep) M1 checkpoints here")
     p.add_argument("--device", default="cpu")
     p.add_argument("--workers", type=int, default=1)
@@ -148,7 +158,7 @@ def main() -> int:
     opts = p.parse_args()
     work = opts.save_dir or Path(os.environ.get("TMPDIR", "/tmp")) / f"m2-bench-{os.getpid()}"
     work.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    started, load_at_start = time.perf_counter(), _load()
     pool = ProcessPoolExecutor(max_workers=opts.workers, mp_context=get_context("spawn"))
     m1_paths: dict[int, str | None] = {s: None for s in opts.seeds}
     m1_seconds: dict[int, float] = {}
@@ -172,7 +182,8 @@ def main() -> int:
     results = {key: f.result() for key, f in runs.items()}
     pool.shutdown()
     print(f"\n{opts.model} on MNIST, {machine(opts.device)}, {opts.workers} run(s) at once; "
-          f"wall {time.perf_counter() - started:.0f} s in all")  # fmt: skip
+          f"wall {time.perf_counter() - started:.0f} s in all; load average (1 min) "
+          f"{load_at_start:.1f} at the start, {_load():.1f} at the end")  # fmt: skip
     print("labels | test error % (mean +- std over seeds) | runs | M2 published | M1+M2 published | s/run")
     table = []
     for b in opts.budgets:

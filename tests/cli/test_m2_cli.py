@@ -31,8 +31,8 @@ def test_train_labelled_then_eval(tmp_path, make_idx_folder, capsys, model, labe
     assert metrics["error"] == pytest.approx(recorded) and len(metrics["per_class_accuracy"]) == 10
     assert main(["eval", str(out), "--data-dir", str(folder)]) == 0
     assert "test error" in capsys.readouterr().out
-    for command in (["impute-eval", str(out), "--data-dir", str(folder), "--n", "5"],
-                    ["figures", str(out), "--data-dir", str(folder), "--out", str(tmp_path / "f")]):  # fmt: skip
+    figures = ["figures", str(out), "--data-dir", str(folder), "--out", str(tmp_path / "f")]
+    for command in (["impute-eval", str(out), "--data-dir", str(folder), "--n", "5"], figures):
         assert main(command) == 2
         assert "VAE" in capsys.readouterr().err
 
@@ -41,3 +41,27 @@ def test_label_count_must_be_a_multiple_of_ten(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--model", "m2", "--labels", "105", "--out", "x"])
     assert "multiple of 10" in capsys.readouterr().err
+
+
+def test_m1m2_reuses_a_trained_m1(tmp_path, make_idx_folder, capsys):
+    folder = make_idx_folder(200, 50)
+    common = ["--data-dir", str(folder), "--epochs", "1", "--hidden-dim", "16", "--batch-size", "50",
+              "--classifier-hidden-dim", "16", "--labelled-batch", "20", "--quiet"]  # fmt: skip
+    first = tmp_path / "first.safetensors"
+    assert main(["train", "--model", "m1m2", "--labels", "20", "--m1-epochs", "1", "--m1-hidden-dim", "24",
+                 "--m1-latent-dim", "3", "--latent-dim", "4", "--out", str(first), *common]) == 0  # fmt: skip
+    second = tmp_path / "second.safetensors"
+    assert main(["train", "--model", "m1m2", "--labels", "20", "--m1", str(first), "--latent-dim", "2",
+                 "--out", str(second), *common]) == 0  # fmt: skip
+    m1_first, ckpt = load_checkpoint(first).model.m1, load_checkpoint(second)
+    assert ckpt.model.config.m1_latent_dim == 3 and ckpt.model.config.m1_hidden_dim == 24
+    for name, value in m1_first.state_dict().items():
+        assert ckpt.model.m1.state_dict()[name].equal(value), name  # M1 kept as trained
+    assert ckpt.metadata["m1_pretrained"] and f"--m1 {first}" in ckpt.metadata["command"]
+    assert [r["phase"] for r in ckpt.metadata["history"]] == ["m2"]
+    capsys.readouterr()
+    assert main(["train", "--model", "m2", "--m1", str(first), "--out", str(tmp_path / "x"), *common]) == 2
+    assert "--m1 is for --model m1m2 only" in capsys.readouterr().err
+    assert main(["train", "--model", "m1m2", "--m1", str(tmp_path / "none.safetensors"),
+                 "--out", str(tmp_path / "x"), *common]) == 2  # fmt: skip
+    assert "none.safetensors" in capsys.readouterr().err

@@ -98,3 +98,15 @@ def test_with_every_label_the_loss_is_a_conditional_vae(small_images):
     assert "unlabelled" not in parts
     neg_l = -labelled_elbo(model.m2, x, y, torch.Generator().manual_seed(0)).mean()
     torch.testing.assert_close(loss, neg_l + 0.1 * F.cross_entropy(model.m2.class_logits(x), y))
+
+
+def test_oversampled_weights_keep_the_papers_classification_ratio():
+    # 100 of 60,000 labelled, batches of 100 labelled + 100 unlabelled images: each labelled
+    # image's cross-entropy weighs alpha N / N_l = 60 times its ELBO, as in the paper.
+    weights = LossWeights.oversampled(100, 100, 100, 60_000, alpha=0.1)
+    assert weights.labelled_share == weights.unlabelled_share == 0.5
+    assert weights.alpha / weights.labelled_share == pytest.approx(60.0)
+    paper = LossWeights.for_split(100, 59_900, alpha=0.1)
+    assert paper.alpha / paper.labelled_share == pytest.approx(weights.alpha / weights.labelled_share)
+    every = LossWeights.oversampled(50, 0, 1000, 1000, alpha=0.1)  # all labelled: as the paper
+    assert (every.labelled_share, every.unlabelled_share, every.alpha) == (1.0, 0.0, pytest.approx(0.1))

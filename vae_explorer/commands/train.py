@@ -71,6 +71,9 @@ def add_parser(sub: Any) -> None:
                    help="m2/m1m2: classification weight per image (the paper's alpha / N)")  # fmt: skip
     p.add_argument("--m1-epochs", type=bounded_int(1, 100_000), default=30,
                    help="m1m2: epochs of the VAE (M1) trained first on all images")  # fmt: skip
+    p.add_argument("--m1", type=Path, default=None, metavar="CHECKPOINT",
+                   help="m1m2: reuse this M1 (a VAE checkpoint, or an m1m2 one's M1) instead of "
+                   "training one; it sets --m1-latent-dim, --m1-hidden-dim and --likelihood")  # fmt: skip
     p.add_argument("--m1-latent-dim", type=positive_int, default=50, help="m1m2: M1's latent size")
     p.add_argument("--m1-hidden-dim", type=positive_int, default=600, help="m1m2: M1's hidden units")
     p.add_argument("--classifier-hidden-dim", type=positive_int, default=500,
@@ -123,6 +126,7 @@ def labelled_job(args: argparse.Namespace, config: TrainConfig) -> Any:
 
     if args.arch != "mlp":
         raise ConfigError("m2 and m1m2 models are MLPs: leave --arch at mlp")
+    m1 = _pretrained_m1(args)
     model_config = LabelledConfig(
         args.model, args.latent_dim, args.hidden_dim, args.likelihood, args.classifier_hidden_dim,
         args.m1_latent_dim, args.m1_hidden_dim,
@@ -131,8 +135,23 @@ def labelled_job(args: argparse.Namespace, config: TrainConfig) -> Any:
         model_config, config, labels=args.labels, alpha=args.alpha, m1_epochs=args.m1_epochs,
         labelled_batch=args.labelled_batch, labelled_weight=args.labelled_weight,
         dataset=str(args.data_dir) if args.data_dir else args.dataset,
-        command=_reconstruct_command(args), download=args.download,
+        command=_reconstruct_command(args), download=args.download, pretrained_m1=m1,
     )  # fmt: skip
+
+
+def _pretrained_m1(args: argparse.Namespace) -> Any:
+    """--m1's VAE (its sizes copied into ``args``), or None; ConfigError if unusable."""
+    from ..core.labelled.pretrained import m1_from_checkpoint
+    from ..core.model import ConfigError
+
+    if getattr(args, "m1", None) is None:
+        return None
+    if args.model != "m1m2":
+        raise ConfigError("--m1 is for --model m1m2 only")
+    model = m1_from_checkpoint(args.m1)
+    args.m1_latent_dim, args.m1_hidden_dim = model.config.latent_dim, model.config.hidden_dim
+    args.likelihood = model.config.likelihood
+    return model
 
 
 def run(args: argparse.Namespace) -> int:
@@ -163,7 +182,9 @@ def run(args: argparse.Namespace) -> int:
             job: Any = labelled_job(args, config)
         except ConfigError as exc:
             return die(str(exc))
-        return _Run(args, config.epochs + (args.m1_epochs if args.model == "m1m2" else 0)).train(job)
+        return _Run(
+            args, config.epochs + (args.m1_epochs if args.model == "m1m2" and args.m1 is None else 0)
+        ).train(job)
     job = TrainingJob(
         model_config, config, dataset=str(args.data_dir) if args.data_dir else args.dataset,
         command=_reconstruct_command(args), download=args.download,
@@ -402,6 +423,8 @@ def _reconstruct_command(args: argparse.Namespace) -> str:
         if args.model == "m1m2":
             parts += ["--m1-epochs", str(args.m1_epochs), "--m1-latent-dim", str(args.m1_latent_dim)]
             parts += ["--m1-hidden-dim", str(args.m1_hidden_dim)]
+            if getattr(args, "m1", None) is not None:
+                parts += ["--m1", str(args.m1)]
     for flag in ("likelihood", "arch", "latent_dim", "hidden_dim", "epochs", "batch_size", "lr",
                  "lr_schedule", "beta", "matmul_precision", "seed", "device", "out"):  # fmt: skip
         parts += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]

@@ -41,6 +41,7 @@ from ..training.events import (
     TrainingStarted,
 )
 from ..training.loop import train
+from ..training.threads import ThreadTuner
 from .evaluation import evaluate_labelled, predict_labels
 from .loss import LossWeights, m2_loss
 from .model import LabelledConfig, LabelledModel
@@ -200,7 +201,7 @@ class _Run:
         if job.labelled_weight == "paper":
             weights = LossWeights.for_split(n_l, n_u, job.alpha)
         else:
-            weights = LossWeights.for_split(bl, bu if n_u else 0, job.alpha)
+            weights = LossWeights.oversampled(bl, bu if n_u else 0, n_l, n_l + n_u, job.alpha)
         gen = torch.Generator(device=self.device).manual_seed(tc.seed)
         rng = np.random.default_rng(tc.seed)
         opt = torch.optim.Adam(nets.parameters(), lr=tc.lr)
@@ -208,6 +209,8 @@ class _Run:
         lab_order = rng.permutation(self.labelled)
         lab_pos = 0
         good = {k: v.clone() for k, v in nets.state_dict().items()}
+        # Under load one thread beats two (see ThreadTuner); it checks which, now and then.
+        tuner = ThreadTuner(enabled=self.device.type == "cpu")
 
         def draw(idx: np.ndarray) -> torch.Tensor:
             i = torch.as_tensor(idx, device=self.device)
@@ -216,49 +219,56 @@ class _Run:
             eps = torch.randn(mu[i].shape, generator=gen, device=self.device)
             return mu[i] + torch.exp(0.5 * logvar[i]) * eps
 
-        for epoch in range(1, tc.epochs + 1):
-            nets.train()
-            order = rng.permutation(self.unlabelled)
-            sums, count, tick, started = np.zeros(3), 0, time.perf_counter(), time.perf_counter()
-            for b in range(self.batches):
-                self.control.wait_while_paused()
-                if self.control.stopped:
-                    yield from self._finish(self.m1_epochs + epoch - 1, b, stopped=True)
-                    return
-                if lab_pos + bl > n_l:
-                    lab_order, lab_pos = rng.permutation(self.labelled), 0
-                idx_l = lab_order[lab_pos : lab_pos + bl]
-                lab_pos += bl
-                x_u = draw(order[b * bu : (b + 1) * bu]) if bu else mu[:0]
-                if tc.lr_schedule == "cosine":
-                    for group in opt.param_groups:
-                        group["lr"] = tc.lr * 0.5 * (1 + math.cos(math.pi * step / steps))
-                loss, parts = m2_loss(nets, draw(idx_l), self.y[torch.as_tensor(idx_l)], x_u, weights, gen)
-                if not bool(torch.isfinite(loss)):
-                    nets.load_state_dict(good)
-                    yield TrainingFailed(
-                        f"the M2 loss became non-finite in epoch {epoch}, batch {b + 1}; try a "
-                        f"lower learning rate (now {tc.lr:g})", self.m1_epochs + epoch, b + 1,
-                    )  # fmt: skip
-                    yield from self._finish(self.m1_epochs + epoch - 1, b, stopped=True)
-                    return
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                step += 1
-                sums += (float(loss.detach()), float(parts["labelled"]), float(parts["kl"]))
-                count += 1
-                if count == tc.log_every or b + 1 == self.batches:
-                    now = time.perf_counter()
-                    ips = count * (bu + bl) / max(now - tick, 1e-9)
-                    loss_m, labelled_m, kl_m = (float(v) for v in sums / count)
-                    yield BatchMetrics(
-                        self.m1_epochs + epoch, b + 1, self.batches, loss_m, labelled_m, kl_m, ips
+        try:
+            for epoch in range(1, tc.epochs + 1):
+                nets.train()
+                order = rng.permutation(self.unlabelled)
+                sums, count, tick, started = np.zeros(3), 0, time.perf_counter(), time.perf_counter()
+                for b in range(self.batches):
+                    self.control.wait_while_paused()
+                    if self.control.stopped:
+                        yield from self._finish(self.m1_epochs + epoch - 1, b, stopped=True)
+                        return
+                    if lab_pos + bl > n_l:
+                        lab_order, lab_pos = rng.permutation(self.labelled), 0
+                    idx_l = lab_order[lab_pos : lab_pos + bl]
+                    lab_pos += bl
+                    x_u = draw(order[b * bu : (b + 1) * bu]) if bu else mu[:0]
+                    if tc.lr_schedule == "cosine":
+                        for group in opt.param_groups:
+                            group["lr"] = tc.lr * 0.5 * (1 + math.cos(math.pi * step / steps))
+                    tuner.begin()
+                    loss, parts = m2_loss(
+                        nets, draw(idx_l), self.y[torch.as_tensor(idx_l)], x_u, weights, gen
                     )
-                    sums, count, tick = np.zeros(3), 0, now
-            seconds = time.perf_counter() - started
-            good = {k: v.clone() for k, v in nets.state_dict().items()}
-            yield from self._epoch_end(epoch, total, seconds, opt.param_groups[0]["lr"], loss)
+                    if not bool(torch.isfinite(loss)):
+                        nets.load_state_dict(good)
+                        yield TrainingFailed(
+                            f"the M2 loss became non-finite in epoch {epoch}, batch {b + 1}; try a "
+                            f"lower learning rate (now {tc.lr:g})", self.m1_epochs + epoch, b + 1,
+                        )  # fmt: skip
+                        yield from self._finish(self.m1_epochs + epoch - 1, b, stopped=True)
+                        return
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    tuner.end()
+                    step += 1
+                    sums += (float(loss.detach()), float(parts["labelled"]), float(parts["kl"]))
+                    count += 1
+                    if count == tc.log_every or b + 1 == self.batches:
+                        now = time.perf_counter()
+                        ips = count * (bu + bl) / max(now - tick, 1e-9)
+                        loss_m, labelled_m, kl_m = (float(v) for v in sums / count)
+                        yield BatchMetrics(
+                            self.m1_epochs + epoch, b + 1, self.batches, loss_m, labelled_m, kl_m, ips
+                        )
+                        sums, count, tick = np.zeros(3), 0, now
+                seconds = time.perf_counter() - started
+                good = {k: v.clone() for k, v in nets.state_dict().items()}
+                yield from self._epoch_end(epoch, total, seconds, opt.param_groups[0]["lr"], loss)
+        finally:
+            tuner.restore()
 
     def _epoch_end(
         self, epoch: int, total: int, seconds: float, lr: float, loss: torch.Tensor
