@@ -1,0 +1,108 @@
+"""The style-analogy dock alone: a labelled model's style of the canvas drawing, of a picked
+test image or of the current z, drawn as every digit; live while painting; a VAE is told
+plainly that it needs a labelled model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+
+@pytest.fixture
+def labelled_model():
+    from vae_explorer.core.labelled import LabelledConfig
+    from vae_explorer.gui.labelled import ExplorerLabelledModel
+
+    torch.manual_seed(3)
+    return ExplorerLabelledModel(LabelledConfig(latent_dim=2, hidden_dim=32, classifier_hidden_dim=32)).eval()
+
+
+@pytest.fixture
+def analogy(qtbot, state):
+    from vae_explorer.gui.panels.analogy import AnalogyPanel
+
+    view = AnalogyPanel(state)
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    yield view
+    view.shutdown()
+
+
+def expected_rows(model, image=None, z=None, label=None):
+    """The style drawn as every digit, computed without the GUI (core's API only)."""
+    if z is None:
+        y = int(model.classify(image[None])[0]) if label is None else label
+        z = model.encode(image[None], y)[0][0].numpy()
+    zs = np.repeat(np.asarray(z, np.float32)[None], 10, axis=0)
+    return model.decode(zs, torch.arange(10)).numpy().reshape(10, 28, 28)
+
+
+def wait_idle(qtbot, view):
+    qtbot.waitUntil(lambda: not view.is_busy(), timeout=10_000)
+
+
+def test_a_vae_is_told_it_needs_a_labelled_model(analogy, state):
+    assert analogy.message.isVisible() and "labelled model" in analogy.message.text()
+    assert not analogy.row_view.isVisible() and analogy.rows is None
+
+
+def test_picked_test_image_and_clicked_style_show_every_digit(analogy, state, labelled_model, qtbot):
+    state.set_model(labelled_model, {}, None)
+    assert not analogy.message.isVisible() and analogy.row_view.isVisible()
+    assert analogy.label_combo.count() == 11
+    state.set_picked_index(7)
+    assert analogy.source() == "test"
+    wait_idle(qtbot, analogy)
+    image = state.test_set.images[7].reshape(-1).astype(np.float32) / 255
+    np.testing.assert_allclose(analogy.rows, expected_rows(labelled_model, image), atol=1e-5)
+    assert "Classified as" in analogy.info.text()
+    # a chosen digit instead of the classifier's guess
+    analogy.label_combo.setCurrentIndex(analogy.label_combo.findData(4))
+    wait_idle(qtbot, analogy)
+    np.testing.assert_allclose(analogy.rows, expected_rows(labelled_model, image, label=4), atol=1e-5)
+    # a click in the style space: that z as every digit
+    state.set_current_z([1.5, -0.5])
+    assert analogy.source() == "z"
+    wait_idle(qtbot, analogy)
+    np.testing.assert_allclose(analogy.rows, expected_rows(labelled_model, z=[1.5, -0.5]), atol=1e-5)
+    shown = analogy.row_view.image()
+    assert shown.shape == (29, 290)  # one row of ten padded digits
+
+
+def test_painting_on_the_canvas_updates_the_analogy_live(analogy, state, labelled_model, qtbot):
+    from vae_explorer.gui.canvas.panel import CanvasPanel
+
+    state.set_model(labelled_model, {}, None)
+    canvas = CanvasPanel(state)
+    qtbot.addWidget(canvas)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    widget = canvas.canvas
+
+    def at(row, col):
+        return widget.pixel_center(row, col).toPoint()
+
+    qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=at(5, 14))
+    for r in range(6, 22):
+        QTest.mouseMove(widget, at(r, 14))
+    qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=at(22, 14))
+    qtbot.waitUntil(lambda: analogy.rows is not None, timeout=10_000)
+    assert analogy.source() == "canvas"
+    wait_idle(qtbot, analogy)
+    first = analogy.rows.copy()
+    np.testing.assert_allclose(first, expected_rows(labelled_model, state.canvas_image), atol=1e-5)
+    requests, before = analogy.requests, state.canvas_image.copy()
+    qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=at(10, 6))
+    for c in range(7, 22):
+        QTest.mouseMove(widget, at(10, c))
+    qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=at(10, 22))
+    qtbot.waitUntil(lambda: not np.array_equal(state.canvas_image, before), timeout=10_000)
+    wait_idle(qtbot, analogy)
+    assert analogy.requests > requests
+    np.testing.assert_allclose(analogy.rows, expected_rows(labelled_model, state.canvas_image), atol=1e-5)
+    assert not np.allclose(analogy.rows, first)
