@@ -112,7 +112,7 @@ class HistoryScrub(QObject):
         if model is None:
             try:
                 model = history.model_at(epoch)
-            except (CheckpointError, KeyError, RuntimeError, ValueError) as exc:
+            except (CheckpointError, KeyError, RuntimeError, TypeError, ValueError) as exc:
                 self.error = f"the weights kept after epoch {epoch} cannot be used: {exc}"
                 return None
             self._models[epoch] = model
@@ -138,7 +138,13 @@ class HistoryScrub(QObject):
         if epochs is self._epochs_array and epochs is not None:
             return  # the same history (a snapshot between two epochs)
         model = self._state.model
-        config = model.config.to_dict() if model is not None and getattr(model, "config", None) else None
+        # The app's VAE config (what model_at builds); other models (a user's own, a
+        # labelled one) keep their history's latents but no rebuilt weights.
+        config = None
+        if model is not None:  # torch is loaded once there is a model
+            from ..core.model import VAE
+
+            config = model.config.to_dict() if isinstance(model, VAE) else None
         self.error = None
         try:
             history = TrainingHistory.from_arrays(arrays, config)
