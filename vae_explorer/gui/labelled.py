@@ -58,3 +58,34 @@ def style_rows(model: LabelledModel, z: np.ndarray) -> np.ndarray:
     ys = np.tile(np.arange(k, dtype=np.int64), b)
     images = model.decode(zs, ys).float().cpu().numpy()
     return images.reshape(b, k, 28, 28)
+
+
+class ClassDecoder:
+    """A labelled model seen as a VAE that draws every code as class ``y`` (for core's grid
+    and decode helpers, which call ``decode(z)``)."""
+
+    def __init__(self, model: LabelledModel, y: int) -> None:
+        self.model, self.y = model, int(y)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.model.latent_dim
+
+    @property
+    def device(self) -> Any:
+        return self.model.device
+
+    @property
+    def training(self) -> bool:
+        return self.model.training
+
+    def eval(self) -> ClassDecoder:
+        self.model.eval()
+        return self
+
+    def train(self, mode: bool = True) -> ClassDecoder:
+        self.model.train(mode)
+        return self
+
+    def decode(self, z: Any) -> Any:
+        return self.model.decode(z, self.y)

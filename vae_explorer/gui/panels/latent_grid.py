@@ -3,17 +3,25 @@
 The grid itself (axes, codes, mosaic) is the state's ``decoded_grid()``: decoded once per
 model, dims, size and range and shared with the scatter's overlay. This dock sets the
 grid's size and spacing, draws the mosaic and sends a clicked tile's code to the state.
+
+For a labelled model (M2, M1+M2) the grid is a grid of *style*: a "Digit" selector picks
+the class every code is drawn as (decode(z_grid, y)); that grid is decoded here, once per
+model, class and layout, since the state's shared grid draws one class only.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSignalBlocker, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
+from ...core.grid import DecodedGrid, decode_grid
 from ...core.image import IMAGE_SIDE
 from ..images import ImageCanvas
+from ..labelled import ClassDecoder, class_names, is_labelled
 from ..state import GRID_SIZE_RANGE, ExplorerState
 
 REGION_GAUSSIAN = "Gaussian quantiles"
@@ -50,6 +58,14 @@ class LatentGridPanel(QWidget):
             "Where the tiles are: Gaussian quantiles (inverse-CDF spacing gives each tile an equal "
             "share of the prior's mass, AEVB paper, Fig. 4), or the scatter's visible range"
         )
+        self.class_combo = QComboBox()
+        self.class_combo.setToolTip(
+            "A labelled model's z is the style of a digit: the grid shows every style drawn as "
+            "this digit, decode(z, y)"
+        )
+        self.class_label = QLabel("Digit")
+        self.class_label.setToolTip(self.class_combo.toolTip())
+        self._class_cache: tuple[tuple[Any, ...], DecodedGrid] | None = None
         self.canvas = ImageCanvas(min_side=150)
         self.canvas.setToolTip("Click a tile to send its z to the decoder preview")
         top = QHBoxLayout()
@@ -58,6 +74,8 @@ class LatentGridPanel(QWidget):
         top.addWidget(n_label)
         top.addWidget(self.size_spin)
         top.addWidget(self.region, 1)
+        top.addWidget(self.class_label)
+        top.addWidget(self.class_combo)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addLayout(top)
@@ -68,10 +86,12 @@ class LatentGridPanel(QWidget):
         self.size_spin.valueChanged.connect(self._on_size_changed)
         self.region.currentIndexChanged.connect(self._on_region_changed)
         self.canvas.clicked.connect(self._on_tile_clicked)
+        self.class_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         state.modelChanged.connect(self._on_model_changed)
         state.dimsChanged.connect(self._on_dims_changed)
         state.gridChanged.connect(self._on_grid_changed)
         state.visibleRangeChanged.connect(self._on_visible_range_changed)
+        self._sync_classes()
         self.refresh()
 
     # --- reading ---------------------------------------------------------------------------
@@ -81,27 +101,69 @@ class LatentGridPanel(QWidget):
     @property
     def mosaic(self) -> np.ndarray | None:
         """The decoded grid's mosaic [28 N, 28 N] (None without a model)."""
-        grid = self._state.decoded_grid()
+        grid = self.grid()
         return None if grid is None else grid.mosaic
 
     def axes(self) -> tuple[np.ndarray, np.ndarray]:
         """x and y values of the grid's columns and rows (rows ascending)."""
-        grid = self._state.decoded_grid()
+        grid = self.grid()
         if grid is None:
             return np.zeros(0), np.zeros(0)
         return grid.xs.copy(), grid.ys.copy()
 
     def extent(self) -> QRectF:
         """The latent rectangle the mosaic covers (each tile centred on its z)."""
-        grid = self._state.decoded_grid()
+        grid = self.grid()
         return QRectF() if grid is None else QRectF(*grid.extent)
 
     def tile_latent(self, row: int, col: int) -> np.ndarray:
         """Full latent code of tile (row, col); row 0 is the top row."""
-        grid = self._state.decoded_grid()
+        grid = self.grid()
         if grid is None:
             raise RuntimeError("no model: no grid to read")
         return grid.tile_latent(row, col)
+
+    def shown_class(self) -> int | None:
+        """The digit a labelled model's grid is drawn as (None for a VAE)."""
+        data = self.class_combo.currentData()
+        return None if data is None else int(data)
+
+    def set_shown_class(self, y: int) -> None:
+        self.class_combo.setCurrentIndex(self.class_combo.findData(int(y)))
+
+    def grid(self) -> DecodedGrid | None:
+        """The grid on show: the state's, or for a labelled model the chosen digit's."""
+        s = self._state
+        model: Any = s.decoder_model
+        y = self.class_combo.currentData()
+        if not is_labelled(model) or y is None:
+            return s.decoded_grid()
+        visible = s.visible_range if s.grid_spacing == "visible" else None
+        key = (s.model_version, id(model), s.dims, s.grid_size, s.grid_spacing, visible, int(y))
+        if self._class_cache is None or self._class_cache[0] != key:
+            decoder: Any = ClassDecoder(model, int(y))
+            grid = decode_grid(decoder, s.grid_size, s.grid_spacing, s.dims, s.visible_range)
+            self._class_cache = (key, grid)
+        return self._class_cache[1]
+
+    def _sync_classes(self) -> None:
+        """The digit selector shows for labelled models only, with the data set's names."""
+        model: Any = self._state.model
+        labelled = is_labelled(model)
+        self.class_combo.setVisible(labelled)
+        self.class_label.setVisible(labelled)
+        if not labelled:
+            with QSignalBlocker(self.class_combo):
+                self.class_combo.clear()
+            return
+        names = class_names(self._state.test_set, model.classes)
+        if [self.class_combo.itemText(i) for i in range(self.class_combo.count())] != names:
+            with QSignalBlocker(self.class_combo):
+                keep = self.class_combo.currentData()
+                self.class_combo.clear()
+                for i, name in enumerate(names):
+                    self.class_combo.addItem(name, i)
+                self.class_combo.setCurrentIndex(max(self.class_combo.findData(keep), 0))
 
     # --- drawing ---------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -111,7 +173,7 @@ class LatentGridPanel(QWidget):
         self._draw()
 
     def _draw(self) -> None:
-        grid = self._state.decoded_grid()
+        grid = self.grid()
         if grid is None:
             self.canvas.set_highlight(None)
             self.canvas.set_image(None)
@@ -144,6 +206,7 @@ class LatentGridPanel(QWidget):
         self.refresh()
 
     def _on_model_changed(self) -> None:
+        self._sync_classes()
         self._refresh_soon()
 
     def _on_dims_changed(self) -> None:
@@ -154,7 +217,7 @@ class LatentGridPanel(QWidget):
             self._follow_later()
 
     def _on_tile_clicked(self, fx: float, fy: float) -> None:
-        grid = self._state.decoded_grid()
+        grid = self.grid()
         if grid is None:
             return
         n = grid.size

@@ -1,18 +1,27 @@
-"""The samples dock: a grid of images decoded from z ~ N(0, I) by the current model."""
+"""The samples dock: a grid of images decoded from z ~ N(0, I) by the current model.
+
+For a labelled model (M2, M1+M2) the samples are class-conditional: a "Digits" selector
+draws either one row per class (the same style z in each column, so a column is one style
+written as every digit) or an N x N grid of one class."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtCore import QSignalBlocker
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QSpinBox, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
 from ...core.image import as_float_images
 from ...core.latent import tile_images
 from ..images import ImageCanvas
+from ..labelled import class_names, is_labelled
 from ..state import ExplorerState
 
 LIVE_REFRESH_MS = 250  # while training snapshots arrive (~4/s), redraw at most this often
+EVERY_CLASS = -1  # the "Digits" selector's "one row per class"
 
 
 class SamplesPanel(QWidget):
@@ -28,10 +37,16 @@ class SamplesPanel(QWidget):
         self.size_spin.setToolTip("Samples per side")
         self.new_button = QPushButton("New samples")
         self.new_button.setToolTip("Draw new z ~ N(0, I) and decode them")
+        self.class_combo = QComboBox()
+        self.class_combo.setToolTip(
+            "A labelled model draws samples of a chosen digit, p(x|y, z) with z ~ N(0, I): one "
+            "row per digit (each column one style), or a grid of one digit"
+        )
         self.canvas = ImageCanvas(min_side=150)
         self.canvas.setToolTip("Decoder means of latent codes drawn from the prior N(0, I)")
         top = QHBoxLayout()
         top.addWidget(self.size_spin)
+        top.addWidget(self.class_combo)
         top.addStretch(1)
         top.addWidget(self.new_button)
         lay = QVBoxLayout(self)
@@ -43,8 +58,35 @@ class SamplesPanel(QWidget):
 
         self.new_button.clicked.connect(self._on_new_clicked)
         self.size_spin.valueChanged.connect(self._on_size_changed)
+        self.class_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         state.modelChanged.connect(self._on_model_changed)
+        self._sync_classes()
         self.refresh()
+
+    def shown_class(self) -> int | None:
+        """EVERY_CLASS, a class, or None (a VAE: prior samples)."""
+        data = self.class_combo.currentData()
+        return None if data is None else int(data)
+
+    def set_shown_class(self, y: int) -> None:
+        self.class_combo.setCurrentIndex(self.class_combo.findData(int(y)))
+
+    def _sync_classes(self) -> None:
+        model: Any = self._state.model
+        labelled = is_labelled(model)
+        self.class_combo.setVisible(labelled)
+        if not labelled:
+            with QSignalBlocker(self.class_combo):
+                self.class_combo.clear()
+            return
+        items = ["one row per digit", *class_names(self._state.test_set, model.classes)]
+        if [self.class_combo.itemText(i) for i in range(self.class_combo.count())] != items:
+            with QSignalBlocker(self.class_combo):
+                keep = self.class_combo.currentData()
+                self.class_combo.clear()
+                for i, text in enumerate(items):
+                    self.class_combo.addItem(text, i - 1)
+                self.class_combo.setCurrentIndex(max(self.class_combo.findData(keep), 0))
 
     @property
     def mosaic(self) -> np.ndarray | None:
@@ -57,16 +99,29 @@ class SamplesPanel(QWidget):
         self._draw()
 
     def _draw(self) -> None:
-        model = self._state.model
+        model: Any = self._state.model
         if model is None:
             self.canvas.set_image(None)
             return
         n = self.size_spin.value()
-        images = as_float_images(model.sample(n * n, generator=torch.Generator().manual_seed(self.seed)))
-        self.canvas.set_image(tile_images(images, n, n, pad=1))
+        gen = torch.Generator().manual_seed(self.seed)
+        y = self.shown_class()
+        if y is None:
+            images = as_float_images(model.sample(n * n, generator=gen))
+            self.canvas.set_image(tile_images(images, n, n, pad=1))
+        elif y == EVERY_CLASS:  # row c: class c; column j: the same style z_j
+            k = model.classes
+            z = torch.randn((n, model.latent_dim), generator=gen).repeat(k, 1)
+            images = as_float_images(model.decode(z, torch.arange(k).repeat_interleave(n)))
+            self.canvas.set_image(tile_images(images, k, n, pad=1))
+        else:
+            z = torch.randn((n * n, model.latent_dim), generator=gen)
+            images = as_float_images(model.decode(z, y))
+            self.canvas.set_image(tile_images(images, n, n, pad=1))
 
     # --- slots -----------------------------------------------------------------------------
     def _on_model_changed(self) -> None:
+        self._sync_classes()
         if self._state.live:
             self._refresh_later()
         else:

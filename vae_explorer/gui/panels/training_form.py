@@ -229,7 +229,7 @@ class TrainingForm(QWidget):
         _select(self.likelihood, config.likelihood)
         if isinstance(config, VAEConfig):
             _select(self.arch, config.arch)
-        elif labels == "all" or (isinstance(labels, int) and not isinstance(labels, bool)):
+        elif labels == "all" or (not isinstance(labels, bool) and labels in LABEL_BUDGETS):
             _select(self.labels, labels)
         values: dict[str, Any] = {"latent_dim": config.latent_dim, "hidden_dim": config.hidden_dim}
         if isinstance(train_config, dict):
@@ -262,7 +262,7 @@ class TrainingForm(QWidget):
         )  # fmt: skip
         for combo, key in combos:
             value = state.get(key)
-            if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+            if isinstance(value, str) or (key == "labels" and value in LABEL_BUDGETS):
                 _select(combo, value)
         for key, spin in self._spins().items():
             _set_number(spin, checked_number(spin, state.get(key), clamp=False))

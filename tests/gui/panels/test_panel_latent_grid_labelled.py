@@ -1,0 +1,82 @@
+"""The latent grid and samples docks with a labelled model: a digit selector; the grid is
+every style drawn as the chosen digit; the samples are class-conditional."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+
+@pytest.fixture
+def m2():
+    from vae_explorer.core.labelled import LabelledConfig
+    from vae_explorer.gui.labelled import ExplorerLabelledModel
+
+    torch.manual_seed(5)
+    return ExplorerLabelledModel(LabelledConfig(latent_dim=2, hidden_dim=32, classifier_hidden_dim=32)).eval()
+
+
+@pytest.fixture
+def grid(qtbot, state):
+    from vae_explorer.gui.panels import LatentGridPanel
+
+    view = LatentGridPanel(state)
+    qtbot.addWidget(view)
+    view.resize(420, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+@pytest.fixture
+def samples(qtbot, state):
+    from vae_explorer.gui.panels import SamplesPanel
+
+    view = SamplesPanel(state)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def tile(mosaic, row, col, pad=0):
+    s = 28 + pad
+    return mosaic[row * s : row * s + 28, col * s : col * s + 28]
+
+
+def test_grid_has_a_digit_selector_for_labelled_models_only(grid, state, m2, qtbot):
+    assert grid.class_combo.isHidden() and grid.shown_class() is None
+    state.set_model(m2, {}, None)
+    assert not grid.class_combo.isHidden() and grid.class_combo.count() == 10
+    assert grid.shown_class() == 0
+    for y in (0, 7):
+        grid.set_shown_class(y)
+        z = grid.tile_latent(2, 3)
+        want = m2.decode(z[None], y)[0].numpy().reshape(28, 28)
+        np.testing.assert_allclose(tile(grid.canvas.image(), 2, 3), want, atol=1e-6)
+    seven = grid.canvas.image().copy()
+    grid.set_shown_class(1)
+    assert not np.allclose(grid.canvas.image(), seven)
+    # a tile click still sends the tile's style code to the state
+    grid._on_tile_clicked(3.5 / state.grid_size, 2.5 / state.grid_size)
+    np.testing.assert_allclose(state.current_z, grid.tile_latent(2, 3))
+
+
+def test_samples_are_class_conditional(samples, state, m2):
+    assert samples.class_combo.isHidden() and samples.shown_class() is None
+    state.set_model(m2, {}, None)
+    assert samples.shown_class() == -1  # one row per digit
+    n = samples.size_spin.value()
+    z = torch.randn((n, 2), generator=torch.Generator().manual_seed(0))
+    mosaic = samples.mosaic
+    assert mosaic.shape == (10 * 29, n * 29)
+    for y in (0, 4, 9):
+        for j in (0, n - 1):  # column j: the same style z_j as each digit
+            want = m2.decode(z[j : j + 1], y)[0].numpy().reshape(28, 28)
+            np.testing.assert_allclose(tile(mosaic, y, j, pad=1), want, atol=1e-6)
+    samples.set_shown_class(3)
+    z = torch.randn((n * n, 2), generator=torch.Generator().manual_seed(0))
+    want = m2.decode(z, 3).numpy().reshape(-1, 28, 28)
+    assert samples.mosaic.shape == (n * 29, n * 29)
+    np.testing.assert_allclose(tile(samples.mosaic, 1, 2, pad=1), want[n + 2], atol=1e-6)
