@@ -165,7 +165,7 @@ def bench_drag(app, w, seconds: float = 2.0) -> None:
     rep.wait_next(app, since)
     settle = time.perf_counter() - t_sent
     last = np.array([cx + r * np.cos(2 * np.pi * 199 / 200) / 2, cy + r * np.sin(2 * np.pi * 199 / 200) / 2])
-    shown = w.preview.z[list(w.scatter.dims)]
+    shown = w.preview.z[list(w.state.dims)]
     px = np.asarray(w.scatter.vb.viewPixelSize())
     ok = bool(np.all(np.abs(shown - last) <= 1.5 * px))
     print(
