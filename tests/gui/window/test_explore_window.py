@@ -43,10 +43,6 @@ def explored(qtbot, mnist_test):
     w.close()
 
 
-# Until the training form and the canvas accept a model without the app's config (see the
-# helper's report): TrainingPanel._on_model_changed reads model.config, the canvas's live
-# imputation calls decode_logits.
-@pytest.mark.xfail(reason="training form / canvas imputation assume the app's VAE", strict=False)
 def test_explore_shows_and_decodes_the_users_model(explored):
     model, images, w = explored
     state = w.state
@@ -68,6 +64,8 @@ def test_explore_shows_and_decodes_the_users_model(explored):
     assert w.active_units.units is not None and len(w.active_units.units.kl_per_dim) == 3
     # What needs the app's training says so.
     assert "No training history" in w.timeline.epoch_label.text()
+    assert not w.canvas.impute_button.isEnabled()
+    assert "needs a model trained here" in w.canvas.message_label.text()
     assert not w.save_model(w.windowFilePath() or "/tmp/never-written.safetensors")
     assert "torch.save" in (w.last_error or "")
 

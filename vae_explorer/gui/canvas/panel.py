@@ -140,7 +140,7 @@ class CanvasPanel(CanvasControls):
         """Impute the canvas now (on the worker thread); the result arrives via ``imputed``."""
         self._impute_later.cancel()
         method = self.method_combo.currentData()
-        if self._worker_model is None or method is None:
+        if self._worker_model is None or method is None or not self._can_impute():
             return
         self._token += 1
         self._dirty = False
@@ -208,7 +208,7 @@ class CanvasPanel(CanvasControls):
         self._result = None
         self._update_enabled()
         self._update_tiles()
-        if model is not None and self.live_check.isChecked():
+        if self._can_impute() and self.live_check.isChecked():
             self._impute_later()
 
     # --- the controls ---------------------------------------------------------------------
@@ -239,7 +239,7 @@ class CanvasPanel(CanvasControls):
     def _on_settings_changed(self) -> None:
         self._dirty = True
         self._update_tiles()
-        if self.live_check.isChecked() and self.state.model is not None:
+        if self.live_check.isChecked() and self._can_impute():
             self._impute_later()
 
     # --- the worker -----------------------------------------------------------------------
@@ -267,6 +267,10 @@ class CanvasPanel(CanvasControls):
         self.imputed.emit(result.image.copy())
 
     # --- helpers --------------------------------------------------------------------------
+    def _can_impute(self) -> bool:
+        """Imputation needs the app's likelihood (a user's own model from explore() has none)."""
+        return self.state.model is not None and hasattr(self.state.model, "decode_logits")
+
     def _encode(self) -> None:
         """Encode the visible drawing (missing pixels as 0) into state.canvas_posterior and
         hand the drawing to state.canvas_image; None while nothing is drawn or no model."""
@@ -315,10 +319,11 @@ class CanvasPanel(CanvasControls):
 
     def _update_enabled(self) -> None:
         has_model = self.state.model is not None
+        can_impute = self._can_impute()
         for widget in (self.impute_button, self.method_combo, self.live_check):
-            widget.setEnabled(has_model)
-        self.impute_action.setEnabled(has_model)
-        self.steps_spin.setEnabled(has_model and self.method_combo.currentData() != "single")
+            widget.setEnabled(can_impute)
+        self.impute_action.setEnabled(can_impute)
+        self.steps_spin.setEnabled(can_impute and self.method_combo.currentData() != "single")
         test = self.state.test_set
         has_digits = test is not None and len(test) > 0
         for button in (self.random_button, self.load_button):
@@ -327,6 +332,10 @@ class CanvasPanel(CanvasControls):
         self.random_action.setEnabled(has_digits)
         if not has_model:
             self._set_message("Load or train a model to encode and impute the drawing.")
+        elif not can_impute:
+            self._set_message(
+                "Imputation needs a model trained here (its likelihood): this one only encodes."
+            )
         elif (
             self.message_label.text().startswith(("Load or train", "Paint")) or not self.message_label.text()
         ):

@@ -198,8 +198,8 @@ class TrainingPanel(QWidget):
         s = self._state
         new = s.model_version != self._model_version
         self._model_version = s.model_version
-        if not new or s.live or s.training or s.model is None:
-            return
+        if not new or s.live or s.training or s.model is None or getattr(s.model, "config", None) is None:
+            return  # (a user's own model from explore() has no app config to show)
         meta = s.model_meta
         train_config = meta.get("train_config")
         labels = "all" if meta.get("all_labels") is True else meta.get("labels")
