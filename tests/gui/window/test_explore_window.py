@@ -86,3 +86,13 @@ def test_explore_names_what_is_missing(mnist_test):
         vae_explorer.explore(TinyVAE(), np.zeros((5, 10)), block=False)
     with pytest.raises(ValueError, match="labels"):
         vae_explorer.explore(TinyVAE(), mnist_test.images[:10], labels=np.zeros(3, int), block=False)
+
+
+def test_explore_posterior_says_it_needs_a_trained_model(qtbot, mnist_test):
+    w = vae_explorer.explore(TinyVAE(d=2), mnist_test.images[:50], block=False)
+    qtbot.addWidget(w)
+    w.posterior_dock.raise_()
+    w.state.set_picked_index(3)
+    QApplication.processEvents()
+    assert "trained here" in w.posterior._image()
+    w.close()

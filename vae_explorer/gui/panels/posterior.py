@@ -168,6 +168,8 @@ class PosteriorPanel(QWidget):
         s = self._state
         if s.model is None:
             return NO_MODEL
+        if not hasattr(s.model, "decode_logits"):  # a user's own model (explore())
+            return "The exact posterior needs the likelihood of a model trained here."
         if s.latent_dim != 2:
             return NOT_2D.format(dim=s.latent_dim)
         if self.source == "canvas":
