@@ -7,6 +7,12 @@ they are computed in a :class:`~vae_explorer.gui.workers.Worker` with progress, 
 a time (a newer request waits in one slot), and cached per model version, test set and
 quantity. The cloud gets them as indices into a 64-colour table; the colour bar beside the
 plot shows the range.
+
+A labelled model (M2, M1+M2; the scatter shows its style space z) is offered three more
+choices, computed the same way (:mod:`.labelled_colours`): the predicted class, the
+misclassified test points (ringed, the right ones greyed) and the labelled training
+examples (marked at their z under their true label). The per-image VAE quantities are
+disabled for it.
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QProgressBar
 
 from ...core.model import VAE
+from ..labelled import is_labelled
 from ..state import ExplorerState
 from ..workers import Worker
 from .colour_bar import ColourBarItem, colour_table, quantise, value_range
+from .labelled_colours import LABELLED_QUANTITIES, LabelledMarks, compute_labelled
 from .point_cloud import PointCloudItem
 
 # key -> (menu text, colour bar title, what it is, in plain words)
@@ -38,6 +46,7 @@ QUANTITIES: dict[str, tuple[str, str, str]] = {
 METRICS = ("elbo", "recon", "kl")  # from image_metrics; the others from image_gaps
 NEEDS_2D = ("log_px", "total_gap")
 NEEDS_2D_TIP = "Needs a model with a 2-d latent space (exact integration over a grid)"
+NEEDS_VAE_TIP = "Needs a VAE (a labelled model's bound sums over the classes)"
 CacheKey = tuple[int, str, int, str]
 
 
@@ -67,10 +76,11 @@ class ColourByControl(QObject):
         super().__init__(parent)
         self.state, self.cloud, self.bar = state, cloud, bar
         self._table = colour_table()
-        self._cache: dict[CacheKey, np.ndarray] = {}
+        self._cache: dict[CacheKey, Any] = {}
+        self.marks = LabelledMarks(state, cloud, self)
         # The newest values per (dataset, size, quantity), whatever their model: shown,
         # marked "updating", while a training run's newer snapshot is being computed.
-        self._latest: dict[tuple[str, int, str], np.ndarray] = {}
+        self._latest: dict[tuple[str, int, str], Any] = {}
         self._worker: Worker | None = None
         self._running: CacheKey | None = None
         self.calls = 0  # jobs started (tests check the cache with it)
@@ -110,17 +120,38 @@ class ColourByControl(QObject):
         """A new model or data set: offer what fits it, forget values of older ones."""
         version = self.state.model_version
         self._cache = {k: v for k, v in self._cache.items() if k[0] == version}
+        labelled = is_labelled(self.state.model)
+        self._offer_labelled(labelled)
         model_2d = self.state.latent_dim == 2
         items = self.combo.model()
         assert isinstance(items, QStandardItemModel)
-        for key in NEEDS_2D:
+        for key in METRICS + NEEDS_2D:
             item = items.item(self.combo.findData(key))
-            item.setEnabled(model_2d)
-            item.setToolTip(QUANTITIES[key][2] if model_2d else NEEDS_2D_TIP)
-        if self.quantity() in NEEDS_2D and not model_2d:
+            usable = not labelled and (model_2d or key not in NEEDS_2D)
+            item.setEnabled(usable)
+            tip = NEEDS_VAE_TIP if labelled else NEEDS_2D_TIP
+            item.setToolTip(QUANTITIES[key][2] if usable else tip)
+        if self.combo.currentIndex() < 0 or not items.item(self.combo.currentIndex()).isEnabled():
             self.set_quantity("class")  # applies
             return
         self.apply()
+
+    def _offer_labelled(self, labelled: bool) -> None:
+        """The labelled model's choices are in the combo only while one is current."""
+        present = self.combo.findData(next(iter(LABELLED_QUANTITIES))) >= 0
+        if labelled == present:
+            return
+        self.combo.blockSignals(True)
+        current = self.quantity()
+        for key, (text, tip) in LABELLED_QUANTITIES.items():
+            if labelled:
+                self.combo.insertItem(1 + list(LABELLED_QUANTITIES).index(key), text, key)
+                self.combo.setItemData(self.combo.findData(key), tip, Qt.ItemDataRole.ToolTipRole)
+            else:
+                self.combo.removeItem(self.combo.findData(key))
+        i = self.combo.findData(current)
+        self.combo.setCurrentIndex(i if i >= 0 else 0)
+        self.combo.blockSignals(False)
 
     def _on_combo_changed(self) -> None:
         self.message = ""
@@ -133,7 +164,17 @@ class ColourByControl(QObject):
         (the previous colours stay, marked as updating, while it runs)."""
         quantity = self.quantity()
         key = self._key(quantity)
-        if quantity == "class" or key is None:
+        if quantity in LABELLED_QUANTITIES and key is not None and is_labelled(self.state.model):
+            self.bar.setVisible(False)
+            found = self._cache.get(key)
+            if found is None:
+                self._start(key)
+                live = self.state.training or self.state.live
+                found = self._latest.get(key[1:]) if live else None
+            self.marks.show(quantity, found)
+            return
+        self.marks.show(None, None)
+        if quantity == "class" or key is None or quantity in LABELLED_QUANTITIES:
             self.cloud.use_class_colours()
             self.bar.setVisible(False)
             return
@@ -166,7 +207,13 @@ class ColourByControl(QObject):
         def report(*args: Any) -> None:
             holder[0].report(args)
 
-        worker = Worker(compute_values, job_model, images, quantity, report, name="scatter-colours")
+        if quantity in LABELLED_QUANTITIES:
+            indices = self.state.model_arrays.get("labelled_indices")
+            worker = Worker(
+                compute_labelled, job_model, images, self.state.dataset_key, indices, name="scatter-colours"
+            )
+        else:
+            worker = Worker(compute_values, job_model, images, quantity, report, name="scatter-colours")
         holder.append(worker)
         worker.progress.connect(self._on_worker_progress)
         worker.returned.connect(lambda values, key=key: self._on_worker_returned(key, values))
@@ -175,7 +222,7 @@ class ColourByControl(QObject):
         self._worker, self._running = worker, key
         self.calls += 1
         self.progress.setValue(0)
-        self.progress.setFormat(f"{QUANTITIES[quantity][0]} %p%")
+        self.progress.setFormat(f"{self._text(quantity)} %p%")
         self.progress.setVisible(True)
         worker.start()
 
@@ -184,12 +231,17 @@ class ColourByControl(QObject):
         if fraction is not None:
             self.progress.setValue(int(round(100 * fraction)))
 
-    def _on_worker_returned(self, key: CacheKey, values: np.ndarray) -> None:
+    def _text(self, quantity: str) -> str:
+        return (
+            LABELLED_QUANTITIES[quantity][0] if quantity in LABELLED_QUANTITIES else QUANTITIES[quantity][0]
+        )
+
+    def _on_worker_returned(self, key: CacheKey, values: Any) -> None:
         self._cache[key] = values
         self._latest[key[1:]] = values
 
     def _on_worker_failed(self, message: str) -> None:
-        text = f"Could not colour by {QUANTITIES[self.quantity()][0]}: {message}"
+        text = f"Could not colour by {self._text(self.quantity())}: {message}"
         self.set_quantity("class")
         self.message = text
         self.progress.setFormat("failed")
