@@ -92,7 +92,7 @@ def test_bad_output_and_missing_video_support(trained, tmp_path, capsys, monkeyp
     assert ".gif or .mp4" in capsys.readouterr().err
     import vae_explorer.commands.animate as animate
 
-    monkeypatch.setattr(animate, "_has_ffmpeg", lambda: False)
+    monkeypatch.setattr(animate, "has_ffmpeg", lambda: False)
     assert main(["animate", str(ckpt), "--out", str(tmp_path / "x.mp4")]) == 2
     err = capsys.readouterr().err.strip()
     assert "imageio-ffmpeg" in err and ".gif" in err and "\n" not in err

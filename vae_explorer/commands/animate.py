@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
         return die(f"--out must end in .gif or .mp4, got {show_path(out)}")
-    if suffix == ".mp4" and not _has_ffmpeg():
+    if suffix == ".mp4" and not has_ffmpeg():
         return die("writing MP4 needs imageio-ffmpeg: `pip install imageio-ffmpeg`, or write a .gif")
     # The history's arrays only: the model itself is never built.
     metadata, arrays = read_arrays(args.checkpoint)
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             f"the history holds {n:,} test latents but the {args.dataset} test split has {len(test):,} "
             "images: name the dataset the model was trained on with --dataset or --data-dir"
         )
-    project = _plane(history)
+    project = history_plane(history)
     times = frame_epochs(history, args.steps_between)
     frames = history_frames(history, test.labels, args.size, args.steps_between, project)
     bar = progress_bar(len(times), "animate", "frame", args.quiet)
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plane(history: Any) -> Any:
+def history_plane(history: Any) -> Any:
     """For latent_dim > 2, the PCA plane of the last epoch's means (fixed for all frames)."""
     if history.test_mu.shape[2] <= 2:
         return None
@@ -87,7 +87,7 @@ def _plane(history: Any) -> Any:
     return PCAProjection.fit(history.latents(history.last).mu).to_plane
 
 
-def _has_ffmpeg() -> bool:
+def has_ffmpeg() -> bool:
     try:
         import imageio_ffmpeg  # noqa: F401
     except ImportError:

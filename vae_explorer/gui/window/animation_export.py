@@ -47,7 +47,7 @@ def write_animation(
     import imageio.v2 as imageio
     import numpy as np
 
-    from ...commands.animate import GIF_LAST_FRAME_SECONDS, _has_ffmpeg, _plane
+    from ...commands.animate import GIF_LAST_FRAME_SECONDS, has_ffmpeg, history_plane
     from ...core.figures import frame_epochs, history_frames
     from ...core.files import atomic_path
 
@@ -55,10 +55,10 @@ def write_animation(
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise InputError(f"an animation is written as .gif or .mp4, not {path.name!r}")
-    if suffix == ".mp4" and not _has_ffmpeg():
+    if suffix == ".mp4" and not has_ffmpeg():
         raise InputError("writing MP4 needs imageio-ffmpeg (pip install imageio-ffmpeg); or choose .gif")
     total = len(frame_epochs(history, steps_between))
-    frames = history_frames(history, labels, size, steps_between, _plane(history))
+    frames = history_frames(history, labels, size, steps_between, history_plane(history))
     with atomic_path(path) as tmp:
         if suffix == ".gif":
             durations = [1000 / fps] * (total - 1) + [max(1000 / fps, GIF_LAST_FRAME_SECONDS * 1000)]

@@ -21,7 +21,10 @@ MOUSE_CONTROLS = (
     ("Latent scatter", "Thumbnail of a test image", "hover a point"),
     ("Latent scatter", "Pan / zoom", "right-drag / wheel"),
     ("Latent scatter", "Hide or show a class", "click it in the legend"),
+    ("Latent scatter", "Walk from the picked test image to another", "Shift+click a point"),
     ("Latent grid", "Decode a tile's z in the preview", "click a tile"),
+    ("Timeline", "Play / pause the replay of training", "Space (timeline focused)"),
+    ("Traversal", "Move one latent coordinate of the current z", "drag its slider"),
     ("Canvas (mouse)", "Paint with the current tool", "left-drag"),
 )
 
