@@ -19,14 +19,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMON = (
-    "--latent-dim 2 --hidden-dim 256 --epochs 50 --batch-size 100 --lr 3e-3 --lr-schedule cosine "
-    "--seed 0 --device cpu"
-)
+COMMON = "--hidden-dim 256 --epochs 50 --batch-size 100 --lr 3e-3 --lr-schedule cosine --seed 0 --device cpu"
 MODELS = {
-    "mnist-bernoulli-z2": f"--dataset mnist --likelihood bernoulli {COMMON}",
-    "mnist-gaussian-z2": f"--dataset mnist --likelihood gaussian {COMMON}",
-    "fashion-mnist-bernoulli-z2": f"--dataset fashion-mnist --likelihood bernoulli {COMMON}",
+    "mnist-bernoulli-z2": f"--dataset mnist --likelihood bernoulli --latent-dim 2 {COMMON}",
+    "mnist-gaussian-z2": f"--dataset mnist --likelihood gaussian --latent-dim 2 {COMMON}",
+    "fashion-mnist-bernoulli-z2": f"--dataset fashion-mnist --likelihood bernoulli --latent-dim 2 {COMMON}",
+    # Beyond two dimensions: the PCA plane, UMAP/t-SNE maps, traversals and active units.
+    "mnist-bernoulli-z10": f"--dataset mnist --likelihood bernoulli --latent-dim 10 {COMMON}",
 }
 IWAE_K = 1000
 

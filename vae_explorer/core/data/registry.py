@@ -149,10 +149,13 @@ def dataset_info(name: str) -> DatasetInfo:
 def locate_dataset(name: str, split: str = "train") -> Path | None:
     """The first folder holding ``name``'s files for ``split``: bundled/system, then cache."""
     info = dataset_info(name)
-    for folder in [*info.search_dirs, user_data_dir() / name]:
+    for folder in info.search_dirs:
         if _folder_has_split(folder, split):
             return folder
-    return None
+    # Only now the per-user folder: finding it imports platformdirs, which a bundled or
+    # system-wide dataset never needs.
+    cached = user_data_dir() / name
+    return cached if _folder_has_split(cached, split) else None
 
 
 def load_dataset(
