@@ -71,7 +71,7 @@ def test_picked_test_image_and_clicked_style_show_every_digit(analogy, state, la
     wait_idle(qtbot, analogy)
     np.testing.assert_allclose(analogy.rows, expected_rows(labelled_model, z=[1.5, -0.5]), atol=1e-5)
     shown = analogy.row_view.image()
-    assert shown.shape == (29, 290)  # one row of ten padded digits
+    assert shown.shape == (58, 145)  # two rows of five padded digits
 
 
 def test_painting_on_the_canvas_updates_the_analogy_live(analogy, state, labelled_model, qtbot):

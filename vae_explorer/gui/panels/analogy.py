@@ -81,7 +81,8 @@ def compute_analogy(request: AnalogyRequest) -> AnalogyResult:
 
 
 class AnalogyPanel(QWidget):
-    """The source image (or code), its classification, and its style as every digit."""
+    """The source image (or code), its classification, and its style as every digit (two
+    rows of five)."""
 
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,7 +102,7 @@ class AnalogyPanel(QWidget):
         self.message.setWordWrap(True)
         self.source_view = ImageCanvas(min_side=56)
         self.source_view.setToolTip("The image whose style is shown")
-        self.source_view.setMaximumWidth(120)
+        self.source_view.setMaximumSize(84, 84)
         self.info = QLabel("")
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -117,8 +118,8 @@ class AnalogyPanel(QWidget):
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addLayout(tools)
         lay.addWidget(self.message)
-        lay.addLayout(head)
         lay.addWidget(self.row_view, 1)
+        lay.addLayout(head)
 
         self.result: AnalogyResult | None = None
         self.requests = 0  # requests submitted (tests check the throttle with it)
@@ -249,7 +250,11 @@ class AnalogyPanel(QWidget):
         if self.result is not None and result.serial < self.result.serial:
             return
         self.result = result
-        self.row_view.set_image(tile_images(result.rows, 1, len(result.rows), pad=1))
+        k = len(result.rows)
+        cols = (k + 1) // 2 if k > 5 else k  # two rows of five: as wide as a side dock allows
+        rows = -(-k // cols)
+        blank = np.zeros((rows * cols - k, 28, 28), np.float32)
+        self.row_view.set_image(tile_images(np.concatenate([result.rows, blank]), rows, cols, pad=1))
         names = class_names(self._state.test_set, len(result.rows))
         z_text = ", ".join(f"{v:.2f}" for v in result.z[:4]) + (" …" if len(result.z) > 4 else "")
         if result.probabilities is None:

@@ -63,7 +63,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.kl_plot.setXLink(self.nats_plot)
         self.error_plot.setXLink(self.nats_plot)
         self.axis_labels = {
-            self.nats_plot: "nats / image", self.kl_plot: "KL (nats)", self.error_plot: "error %"
+            self.nats_plot: "nats / image", self.kl_plot: "KL (nats)", self.error_plot: "test error %"
         }  # fmt: skip
         for plot, label in self.axis_labels.items():
             plot.setLabel("left", label)
@@ -92,7 +92,6 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             if name != "error":  # its own plot's axis names it; shown only when it has data
                 self.legend.addItem(item, text)
             self.items[name] = item
-        self.error_plot.setTitle("test error of q(y|x)", size="8pt", color="#bbb")
         self._show_error_plot(False)
         self.smoothing = 0.0
         self.redraws = 0
@@ -146,10 +145,13 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
     def _show_error_plot(self, on: bool) -> None:
         if self.error_plot.isVisible() != on:
             self.error_plot.setVisible(on)
+            self.setMinimumHeight(250 if on else 170)  # three plots need the room
             self.ci.layout.setRowStretchFactor(3, 2 if on else 0)
             self.ci.layout.setRowMaximumHeight(3, 1e6 if on else 0)
+            # The plots share the epoch axis: with three, only the lowest shows it.
+            self.kl_plot.setLabel("bottom", "" if on else "epoch")  # (shows the axis)
+            self.nats_plot.showAxis("bottom", not on)
             self.kl_plot.showAxis("bottom", not on)
-            self.kl_plot.setLabel("bottom", "" if on else "epoch")
 
     def set_smoothing(self, weight: float) -> None:
         self.smoothing = weight

@@ -39,7 +39,7 @@ LABELLED_QUANTITIES: dict[str, tuple[str, str]] = {
     ),
 }
 RIGHT_GREY = "#4a4a4a"
-RING_COLOUR = "#ff3b30"
+RING_COLOUR = (255, 59, 48, 200)
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,8 @@ class LabelledMarks(QObject):
         self.quantity: str | None = None
         self.found: LabelledColours | None = None
         self.summary = ""  # e.g. "37 of 1,500 test points misclassified (2.5%)"
-        self.rings = pg.ScatterPlotItem(size=11, pen=pg.mkPen(RING_COLOUR, width=1.6), brush=None, symbol="o")
-        self.examples = pg.ScatterPlotItem(size=12, pen=pg.mkPen("#ffffff", width=1.2), symbol="d")
+        self.rings = pg.ScatterPlotItem(size=9, pen=pg.mkPen(RING_COLOUR, width=1.0), brush=None, symbol="o")
+        self.examples = pg.ScatterPlotItem(size=10, pen=pg.mkPen("#ffffff", width=1.0), symbol="d")
         self.rings.setZValue(6)
         self.examples.setZValue(7)
         for item in (self.rings, self.examples):
