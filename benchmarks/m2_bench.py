@@ -108,14 +108,14 @@ def train_m1(argv: list[str], path: str) -> float:
 def run_one(argv: list[str], m1_path: str | None, save: str | None) -> dict[str, Any]:
     import torch
 
-    from vae_explorer.core.checkpoints import load_checkpoint
     from vae_explorer.core.labelled import run_labelled_job, save_labelled_snapshot
+    from vae_explorer.core.labelled.pretrained import m1_from_checkpoint
     from vae_explorer.core.training import Snapshot, TrainingFinished
 
     torch.set_num_threads(1)
     job = replace(_job(argv), train_limit=LIMIT or None)
-    if m1_path:
-        job = replace(job, pretrained_m1=load_checkpoint(m1_path).model)
+    if m1_path:  # a VAE checkpoint, or an M1+M2 one whose M1 is reused
+        job = replace(job, pretrained_m1=m1_from_checkpoint(m1_path))
     start = time.perf_counter()
     last = finished = None
     for ev in run_labelled_job(job):

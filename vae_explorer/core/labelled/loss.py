@@ -85,13 +85,10 @@ def unlabelled_elbo(
 ) -> torch.Tensor:
     """U(x) per image [B]: L(x, y) summed over every class y under q(y|x), plus the
     entropy of q(y|x). All classes run as one batch; ``eps``: [classes, B, latent_dim]."""
-    classes = nets.config.classes
-    mu, logvar = nets.encode_every_class(x)
-    if eps is None:
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-    z = mu + torch.exp(0.5 * logvar) * eps.reshape(mu.shape)
-    log_px = nets.log_likelihood(x, nets.decode_every_class(z))  # x broadcasts over classes
-    per_class = (log_px - kl_divergence(mu, logvar) - math.log(classes)).T
+    classes, b = nets.config.classes, x.shape[0]
+    ys = torch.arange(classes, device=x.device).repeat_interleave(b)
+    flat_eps = None if eps is None else eps.reshape(classes * b, -1)
+    per_class = labelled_elbo(nets, x.repeat(classes, 1), ys, generator, flat_eps).view(classes, b).T
     log_q = F.log_softmax(nets.class_logits(x) if logits is None else logits, -1)
     q = log_q.exp()
     return (q * per_class).sum(-1) - (q * log_q).sum(-1)

@@ -115,28 +115,9 @@ class M2Networks(nn.Module):
         h = torch.tanh(self.enc_hidden(torch.cat([x, y1h], -1)))
         return self.enc_mu(h), self.enc_logvar(h)
 
-    def encode_every_class(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """q(z|x,y) for every class y at once: (mu, logvar), each [classes, B, latent_dim].
-        x's share of the first layer is computed once and each class adds its one-hot
-        column (the same sums as :meth:`encode`, a tenth of the product)."""
-        d = self.config.data_dim
-        w = self.enc_hidden.weight
-        hx = F.linear(x, w[:, :d], self.enc_hidden.bias)
-        h = torch.tanh(hx.unsqueeze(0) + w[:, d:].T.unsqueeze(1))
-        return self.enc_mu(h), self.enc_logvar(h)
-
     def decode_params(self, z: torch.Tensor, y1h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(logits of the pixels, None) for M2; (mean, log-variance) of the features for M1+M2."""
-        return self._decode_hidden(torch.tanh(self.dec_hidden(torch.cat([z, y1h], -1))))
-
-    def decode_every_class(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """:meth:`decode_params` of z [classes, B, latent_dim], z[c] drawn as class c."""
-        lat = self.config.latent_dim
-        w = self.dec_hidden.weight
-        hz = F.linear(z, w[:, :lat], self.dec_hidden.bias)
-        return self._decode_hidden(torch.tanh(hz + w[:, lat:].T.unsqueeze(1)))
-
-    def _decode_hidden(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h = torch.tanh(self.dec_hidden(torch.cat([z, y1h], -1)))
         if self.config.kind == "m2":
             return self.dec_out(h), None
         logvar = self.dec_logvar(h).clamp(*_FEATURE_LOGVAR_RANGE)
