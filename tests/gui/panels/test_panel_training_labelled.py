@@ -108,6 +108,9 @@ def test_labelled_run_trains_in_the_background_and_becomes_the_state_model(panel
     x, y = panel.curves.series("error")
     assert x.size == 2 and np.all((y >= 0) & (y <= 100))
     assert panel.curves.error_plot.isVisible()
+    assert f"test error {y[-1]:.2f}%" in panel.status.text() and "labelled" in panel.status.text()
+    legend = [label.text for _, label in panel.curves.legend.items]
+    assert "labelled −ELBO" in legend and "reconstruction" not in legend
     # the scatter's latents are the style codes under the predicted labels
     mu = model.encode(state.test_set.images)[0].numpy()
     np.testing.assert_allclose(state.latents[0], mu, atol=1e-4)

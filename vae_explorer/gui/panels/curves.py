@@ -94,6 +94,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             self.items[name] = item
         self._show_error_plot(False)
         self.smoothing = 0.0
+        self.labelled = False
         self.redraws = 0
         self._redraw_later = qthrottled(
             self._redraw, timeout=REDRAW_MS, timer_type=Qt.TimerType.CoarseTimer, parent=self
@@ -115,6 +116,15 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             fits = plot.vb.height() >= metrics.horizontalAdvance(label) + 6
             if fits != axis.label.isVisible():
                 axis.showLabel(fits)
+
+    def set_labelled(self, labelled: bool) -> None:
+        """Name the second series for the run's model: a labelled model's (M2) batch
+        metrics carry the labelled images' -ELBO where a VAE's carry the reconstruction."""
+        text = "labelled −ELBO" if labelled else SERIES["recon"][2]
+        for sample, label in self.legend.items:
+            if sample.item is self.items["recon"]:
+                label.setText(text)
+        self.labelled = labelled
 
     def clear_data(self) -> None:
         self.data = {name: _Series() for name in SERIES}

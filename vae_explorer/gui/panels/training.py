@@ -18,6 +18,7 @@ from ...core.data import DatasetError, DatasetRef
 from ...core.labelled import LabelledConfig, LabelledJob
 from ...core.model import VAEConfig
 from ...core.training import BatchMetrics, EpochSummary, TrainingJob, TrainingStarted
+from ..labelled import is_labelled
 from ..state import ExplorerState
 from .curves import TrainingCurves
 from .training_form import TrainingForm
@@ -167,6 +168,9 @@ class TrainingPanel(QWidget):
             return
         self.curves.clear_data()
         self.readout.loading()
+        labelled = isinstance(job, LabelledJob)
+        self.curves.set_labelled(labelled)
+        self.readout.labelled = labelled
         self.startRequested.emit(job)
 
     def _on_pause_toggled(self, paused: bool) -> None:
@@ -206,6 +210,7 @@ class TrainingPanel(QWidget):
         self.form.set_model_config(
             s.model.config, train_config if isinstance(train_config, dict) else None, labels
         )
+        self.curves.set_labelled(is_labelled(s.model))
         self.readout.clear()
 
     def _on_history_changed(self) -> None:
@@ -213,3 +218,6 @@ class TrainingPanel(QWidget):
             self.curves.set_history(self._state.history)
         else:  # a labelled run's test error comes in its snapshots' history records
             self.curves.set_test_errors(self._state.history)
+            errors = [r.get("test_error") for r in self._state.history if isinstance(r, dict)]
+            errors = [e for e in errors if isinstance(e, float)]
+            self.readout.test_error = errors[-1] if errors else None

@@ -30,6 +30,8 @@ class TrainingReadout:
         self._last: BatchMetrics | None = None  # the run's latest batch event
         self._done_batches = 0
         self._elapsed = 0.0  # run time (pauses excluded) at the latest batch event
+        self.labelled = False  # a labelled model's run (M2, M1+M2): its own words
+        self.test_error: float | None = None  # a labelled run's latest test error (fraction)
         self.clear()
 
     def clear(self) -> None:
@@ -39,6 +41,7 @@ class TrainingReadout:
         self.progress.setFormat("idle")
         self.status.setText("")
         self._last = None
+        self.test_error = None
 
     def loading(self) -> None:
         """A run was asked for: say so at once, before its first event arrives."""
@@ -87,7 +90,10 @@ class TrainingReadout:
         self.progress.setFormat(
             f"epoch {ev.epoch}/{epochs} · batch {ev.batch}/{ev.batches_per_epoch} · ETA {eta}"
         )
-        self.status.setText(_metrics_text(ev, ev.images_per_second))
+        text = _metrics_text(ev, ev.images_per_second, self.labelled)
+        if self.test_error is not None:
+            text += f" · test error {100 * self.test_error:.2f}%"
+        self.status.setText(text)
 
     def on_done(self, stopped: bool, epochs: int, failed: bool) -> None:
         word = "failed" if failed else ("stopped" if stopped else "finished")
@@ -96,7 +102,10 @@ class TrainingReadout:
             self.progress.setValue(self.progress.maximum())
         rate = self.average_speed()
         if self._last is not None and rate is not None:
-            self.status.setText(_metrics_text(self._last, rate) + " on average")
+            text = _metrics_text(self._last, rate, self.labelled) + " on average"
+            if self.test_error is not None:
+                text += f" · test error {100 * self.test_error:.2f}%"
+            self.status.setText(text)
 
     def average_speed(self) -> float | None:
         """Images per second over the run so far (pauses excluded), or None before the
@@ -106,5 +115,6 @@ class TrainingReadout:
         return self._done_batches * self._images_per_batch / self._elapsed
 
 
-def _metrics_text(ev: BatchMetrics, images_per_second: float) -> str:
-    return f"loss {ev.loss:.1f} · recon {ev.recon:.1f} · KL {ev.kl:.2f} · {images_per_second:,.0f} img/s"
+def _metrics_text(ev: BatchMetrics, images_per_second: float, labelled: bool = False) -> str:
+    second = "labelled" if labelled else "recon"
+    return f"loss {ev.loss:.1f} · {second} {ev.recon:.1f} · KL {ev.kl:.2f} · {images_per_second:,.0f} img/s"
