@@ -34,6 +34,16 @@ def is_labelled(model: object) -> bool:
     return isinstance(model, LabelledModel)
 
 
+def needs_a_vae(model: object, what: str) -> str | None:
+    """Why ``what`` (imputation, the exact posterior) cannot run on ``model``: they need a
+    VAE's likelihood p(x|z). None when it can (or when there is no model)."""
+    if model is None or hasattr(model, "decode_logits"):
+        return None
+    if is_labelled(model):
+        return f"{what} needs a VAE: this is a labelled model, whose decoder also needs the digit y."
+    return f"{what} needs a model trained here (its likelihood): this one only encodes and decodes."
+
+
 def explorer_model(model: Any) -> Any:
     """``model`` ready for the window: a labelled model becomes an ExplorerLabelledModel
     (same weights, same object when it already is one); anything else is returned as is."""

@@ -26,6 +26,7 @@ from ...core.imputation import DEFAULT_STEPS, METHOD_LABELS
 from ...core.latent import encode_images
 from ...core.masks import preset_mask
 from ...core.model import VAE
+from ..labelled import needs_a_vae
 from ..state import ExplorerState
 from .controls import SPREAD_TIP, CanvasControls, tip
 from .impute_runner import ImputeRequest, ImputeResult, make_runner
@@ -333,9 +334,7 @@ class CanvasPanel(CanvasControls):
         if not has_model:
             self._set_message("Load or train a model to encode and impute the drawing.")
         elif not can_impute:
-            self._set_message(
-                "Imputation needs a model trained here (its likelihood): this one only encodes."
-            )
+            self._set_message(needs_a_vae(self.state.model, "Imputation") or "")
         elif (
             self.message_label.text().startswith(("Load or train", "Paint")) or not self.message_label.text()
         ):

@@ -47,12 +47,17 @@ class _Series:
         self.n += 1
 
 
+MIN_HEIGHT = 260
+
+
 class TrainingCurves(pg.GraphicsLayoutWidget):
     """Two stacked plots sharing the epoch axis: nats (loss, recon, test) and KL."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumHeight(170)
+        # Legend rows plus each plot's axes need ~200 px before a curve has room to show; in
+        # a short window the training dock scrolls rather than squashing the plots flat.
+        self.setMinimumHeight(MIN_HEIGHT)
         # The legend sits in its own row above the plots, so it never covers a curve,
         # however small the dock.
         self.legend = pg.LegendItem(colCount=2, labelTextColor="#ddd", horSpacing=12, verSpacing=-6)
@@ -155,7 +160,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
     def _show_error_plot(self, on: bool) -> None:
         if self.error_plot.isVisible() != on:
             self.error_plot.setVisible(on)
-            self.setMinimumHeight(250 if on else 170)  # three plots need the room
+            self.setMinimumHeight(MIN_HEIGHT + 90 if on else MIN_HEIGHT)  # three plots need the room
             self.ci.layout.setRowStretchFactor(3, 2 if on else 0)
             self.ci.layout.setRowMaximumHeight(3, 1e6 if on else 0)
             # The plots share the epoch axis: with three, only the lowest shows it.

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from superqt.utils import qdebounced, qthrottled
 
 from ...core.model import VAE
+from ..labelled import needs_a_vae
 from ..state import ExplorerState
 from ..workers import LatestOnlyRunner
 from .flow_layout import FlowLayout, labelled
@@ -168,8 +169,9 @@ class PosteriorPanel(QWidget):
         s = self._state
         if s.model is None:
             return NO_MODEL
-        if not hasattr(s.model, "decode_logits"):  # a user's own model (explore())
-            return "The exact posterior needs the likelihood of a model trained here."
+        reason = needs_a_vae(s.model, "The exact posterior")  # explore() or labelled models
+        if reason:
+            return reason
         if s.latent_dim != 2:
             return NOT_2D.format(dim=s.latent_dim)
         if self.source == "canvas":

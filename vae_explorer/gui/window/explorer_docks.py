@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from ..panels.active_units import ActiveUnitsPanel
+from ..panels.analogy import AnalogyPanel
 from ..panels.timeline import TimelinePanel
 from ..panels.traversal import TraversalPanel
 from ..panels.walk import WalkPanel
@@ -41,6 +42,8 @@ def fill_explorer_docks(window: MainWindow) -> None:
     window.walk_dock.setWidget(window._scrolled(window.walk))
     window.traversal_dock.setWidget(window.traversal)
     window.active_units_dock.setWidget(window.active_units)
+    window.analogy = AnalogyPanel(state)
+    window.analogy_dock.setWidget(window.analogy)
     window.animation_exporter = AnimationExporter(window)
     _wire_timeline(window)
     _wire_walk(window)

@@ -92,12 +92,9 @@ class Files:
         when they belong to that dataset (no encoding), its arrays kept for the next save."""
         if self._refuse_open_while_training():
             return False
-        from ...core.model import VAE
+        from ..labelled import explorer_model
 
-        if not isinstance(ckpt.model, VAE):
-            kind = type(ckpt.model).__name__
-            self.on_model_load_failed(f"{path}: the window cannot show this kind of model ({kind}) yet")
-            return False
+        model = explorer_model(ckpt.model)  # a labelled model decodes its shown class
         ds = ckpt.metadata.get("dataset")
         wanted = ds if isinstance(ds, str) and ds in DATASETS else self.window.state.dataset_key
         if self.window.state.test_set is None or wanted != self.window.state.dataset_key:
@@ -107,7 +104,7 @@ class Files:
         self.window.state.set_history(list(history) if isinstance(history, list) else [])
         state = self.window.state
         latents = cached_latents(ckpt.arrays, ckpt.metadata, state.dataset_key)
-        state.set_model(ckpt.model, dict(ckpt.metadata), path, latents, modified=False, arrays=ckpt.arrays)
+        state.set_model(model, dict(ckpt.metadata), path, latents, modified=False, arrays=ckpt.arrays)
         self.window.scatter.reset_zoom()
         self.window.settings.setValue("paths/last_model", str(path))
         self.window.statusBar().showMessage(f"Opened {path}", 8000)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QScrollArea,
+    QTabBar,
     QWidget,
 )
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # the views import torch: the window builds them after its fi
     from ..canvas import CanvasPanel
     from ..panels import DecoderPreview, LatentGridPanel, SamplesPanel, TrainingPanel
     from ..panels.active_units import ActiveUnitsPanel
+    from ..panels.analogy import AnalogyPanel
     from ..panels.posterior import PosteriorPanel
     from ..panels.timeline import TimelinePanel
     from ..panels.traversal import TraversalPanel
@@ -73,6 +75,7 @@ class MainWindow(QMainWindow):
     walk: WalkPanel
     traversal: TraversalPanel
     active_units: ActiveUnitsPanel
+    analogy: AnalogyPanel
     animation_exporter: AnimationExporter
     epoch_lines: list[Any]  # the scrubbed epoch, marked on the curves
     walk_path_item: Any  # the walk's path on the scatter
@@ -215,23 +218,49 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.samples_dock, self.canvas_dock)
         self.posterior_dock = self._dock("Posterior", "posterior_dock", LoadingPanel(), right)
         self.tabifyDockWidget(self.canvas_dock, self.posterior_dock)
-        # Beyond the first look (explorer_docks.py): walks, traversals, active units, and
-        # the history timeline under the scatter.
-        self.walk_dock = self._dock("Walk", "walk_dock", LoadingPanel(), right)
-        self.tabifyDockWidget(self.posterior_dock, self.walk_dock)
-        self.traversal_dock = self._dock("Traversal", "traversal_dock", LoadingPanel(), right)
-        self.tabifyDockWidget(self.walk_dock, self.traversal_dock)
-        self.active_units_dock = self._dock("Active units", "active_units_dock", LoadingPanel(), right)
-        self.tabifyDockWidget(self.traversal_dock, self.active_units_dock)
-        # The timeline sits under the scatter only: the side docks keep their full height.
+        self.analogy_dock = self._dock("Analogy", "analogy_dock", LoadingPanel(), right)
+        self.tabifyDockWidget(self.posterior_dock, self.analogy_dock)
+        # Beyond the first look (explorer_docks.py): under the scatter only, so the side
+        # docks keep their full height: the timeline, walks, traversals, active units.
         self.setCorner(Qt.Corner.BottomLeftCorner, left)
         self.setCorner(Qt.Corner.BottomRightCorner, right)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         self.timeline_dock = self._dock("Timeline", "timeline_dock", QWidget(), bottom)
+        self.walk_dock = self._dock("Walk", "walk_dock", LoadingPanel(), bottom)
+        self.traversal_dock = self._dock("Traversal", "traversal_dock", LoadingPanel(), bottom)
+        self.active_units_dock = self._dock("Active units", "active_units_dock", LoadingPanel(), bottom)
+        for dock in (self.walk_dock, self.traversal_dock, self.active_units_dock):
+            self.tabifyDockWidget(self.timeline_dock, dock)
+        self.timeline_dock.raise_()
+        self.tidy_tab_bars()  # Qt makes the tab bars on layout
+        for dock in self.docks:
+            dock.dockLocationChanged.connect(lambda _area: self.tidy_tab_bars())
         self.grid_dock.raise_()
         self.resizeDocks([self.training_dock], [360], Qt.Orientation.Horizontal)
         self.resizeDocks([self.preview_dock], [330], Qt.Orientation.Horizontal)
         self.resizeDocks([self.preview_dock, self.grid_dock], [300, 480], Qt.Orientation.Vertical)
+        # The bottom group is a strip under the scatter, not half the window.
+        self.resizeDocks([self.timeline_dock], [170], Qt.Orientation.Vertical)
+
+    def _whole_tab_titles(self) -> None:
+        """A crowded tab bar scrolls instead of eliding its titles to "L…"; and the stale
+        bars that QMainWindow.restoreState leaves on screen (Qt 6.11: a copy of an older bar,
+        drawn away from its docks) are hidden."""
+        titles = {dock.windowTitle(): dock for dock in self.docks}
+        for bar in self.findChildren(QTabBar):
+            if not bar.isVisible() or bar.count() == 0:
+                continue
+            dock = titles.get(bar.tabText(bar.currentIndex()))
+            away = dock is not None and abs(bar.geometry().top() - dock.geometry().bottom()) > 8
+            if away and dock is not None and dock.isVisible():
+                bar.hide()
+                continue
+            bar.setElideMode(Qt.TextElideMode.ElideNone)
+            bar.setUsesScrollButtons(True)
+
+    def tidy_tab_bars(self) -> None:
+        """After a layout change (restoreState, a dock moved): once Qt has laid it out."""
+        QTimer.singleShot(0, self._whole_tab_titles)
 
     @property
     def docks(self) -> list[QDockWidget]:
@@ -242,6 +271,7 @@ class MainWindow(QMainWindow):
             self.samples_dock,
             self.canvas_dock,
             self.posterior_dock,
+            self.analogy_dock,
             self.walk_dock,
             self.traversal_dock,
             self.active_units_dock,
@@ -301,7 +331,9 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(f"{kind} — VAE Explorer")
             return
         like = "cross-entropy" if c.likelihood == "bernoulli" else "squared error"
-        self.model_label.setText(f"Model: {name} ({c.arch.upper()}, z={c.latent_dim}, {like})")
+        arch = getattr(c, "arch", None)  # a labelled model's config names its kind instead
+        what = arch.upper() if arch else str(getattr(c, "kind", "model")).upper()
+        self.model_label.setText(f"Model: {name} ({what}, z={c.latent_dim}, {like})")
         self.setWindowTitle(f"{name} — VAE Explorer")
         if not state.training:
             done = state.model_meta.get("epochs_completed")
@@ -469,6 +501,7 @@ class MainWindow(QMainWindow):
         settings.save(self, self.settings)
         self.canvas.shutdown()
         self.posterior.shutdown()
+        self.analogy.shutdown()
         self.animation_exporter.cancel()
         if self.downloader.is_running():
             self.downloader.cancel(wait_ms=CLOSE_WAIT_MS)

@@ -71,6 +71,7 @@ def restore(window: MainWindow, settings: QSettings) -> None:
     layout = read("window/state", _bytes)
     if layout is not None and not window.restoreState(layout):
         _dropped(settings, "window/state", layout)
+    window.tidy_tab_bars()
     key = settings.value("dataset")
     if isinstance(key, str) and (key in DATASETS or Path(key).is_dir()):
         window.dataset_key_at_start = key

@@ -209,7 +209,11 @@ def finish_start(window: MainWindow, result: StartResult) -> None:
     window.restoreGeometry(geometry)
     window.restoreState(layout)
     # Once laid out, the views' size hints would widen the docks: the layout again.
-    QTimer.singleShot(0, lambda: window.restoreState(layout))
+    def relayout() -> None:
+        window.restoreState(layout)
+        window.tidy_tab_bars()
+
+    QTimer.singleShot(0, relayout)
     window.statusBar().clearMessage()
     path = window.starter.path if window.starter is not None else None
     if result.checkpoint is not None and path is not None:
