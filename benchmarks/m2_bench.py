@@ -108,9 +108,9 @@ def train_m1(argv: list[str], path: str) -> float:
 def run_one(argv: list[str], m1_path: str | None, save: str | None) -> dict[str, Any]:
     import torch
 
-    from vae_explorer.core.labelled import run_labelled_job, save_labelled_snapshot
+    from vae_explorer.core.labelled import run_labelled_job
     from vae_explorer.core.labelled.pretrained import m1_from_checkpoint
-    from vae_explorer.core.training import Snapshot, TrainingFinished
+    from vae_explorer.core.training import Snapshot, TrainingFinished, save_snapshot
 
     torch.set_num_threads(1)
     job = replace(_job(argv), train_limit=LIMIT or None)
@@ -128,7 +128,7 @@ def run_one(argv: list[str], m1_path: str | None, save: str | None) -> dict[str,
     metrics = finished.metadata["test_metrics"]
     curve = [round(r["test_error"], 4) for r in finished.history if r.get("phase") == "m2"]
     if save:
-        save_labelled_snapshot(save, last, finished.metadata)
+        save_snapshot(save, last, finished.metadata)
         record = {
             "checkpoint": save, "command": job.command, "train_seconds": round(seconds, 1),
             "test_metrics": metrics, "test_error_per_epoch": curve,

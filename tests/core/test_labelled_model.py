@@ -16,11 +16,10 @@ from vae_explorer.core.labelled import (
     LabelledModel,
     labelled_indices,
     run_labelled_job,
-    save_labelled_snapshot,
     unlabelled_indices,
 )
 from vae_explorer.core.model import ConfigError, InputError
-from vae_explorer.core.training import Snapshot, TrainConfig, TrainingFinished
+from vae_explorer.core.training import Snapshot, TrainConfig, TrainingFinished, save_snapshot
 
 
 def _model(kind: str = "m2", latent: int = 3) -> LabelledModel:
@@ -114,7 +113,7 @@ def test_a_short_run_records_the_split_and_saves(tmp_path, make_idx_folder, labe
     assert isinstance(finished, TrainingFinished) and not finished.stopped
     m2_records = [r for r in finished.history if r["phase"] == "m2"]
     assert len(m2_records) == 2 and all(0 <= r["test_error"] <= 1 for r in m2_records)
-    path = save_labelled_snapshot(tmp_path / "run.safetensors", last, finished.metadata)
+    path = save_snapshot(tmp_path / "run.safetensors", last, finished.metadata)
     ckpt = load_checkpoint(path)
     count = 20 if labels else 400
     assert ckpt.metadata["labels"] == count and ckpt.metadata["all_labels"] == (labels is None)

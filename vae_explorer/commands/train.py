@@ -362,18 +362,16 @@ def fallback_paths(out: Path) -> list[Path]:
 def _save_with_fallback(target: Path, snapshot: Any, metadata: dict[str, Any]) -> tuple[Path | None, str]:
     """(where it was saved or None, what went wrong with ``target`` or "")."""
     from ..core.checkpoints import CheckpointError
-    from ..core.labelled import LabelledConfig, save_labelled_snapshot
     from ..core.training import save_snapshot
 
-    save = save_labelled_snapshot if isinstance(snapshot.config, LabelledConfig) else save_snapshot
     try:
-        return save(target, snapshot, metadata), ""
+        return save_snapshot(target, snapshot, metadata), ""
     except CheckpointError as exc:
         problem = str(exc)
     for candidate in fallback_paths(target):
         try:
             candidate.parent.mkdir(parents=True, exist_ok=True)
-            return save(candidate, snapshot, metadata), problem
+            return save_snapshot(candidate, snapshot, metadata), problem
         except (CheckpointError, OSError):
             continue
     return None, problem

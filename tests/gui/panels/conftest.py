@@ -29,6 +29,16 @@ def make_model():
 
 
 @pytest.fixture
+def labelled_model():
+    """A small untrained M2 as the window holds it (decode(z) draws its shown class)."""
+    from vae_explorer.core.labelled import LabelledConfig
+    from vae_explorer.gui.labelled import ExplorerLabelledModel
+
+    torch.manual_seed(3)
+    return ExplorerLabelledModel(LabelledConfig(latent_dim=2, hidden_dim=32, classifier_hidden_dim=32)).eval()
+
+
+@pytest.fixture
 def state(small_test_set, make_model):
     """An ExplorerState showing the small test set with a small model, z at the origin."""
     from vae_explorer.gui.state import ExplorerState

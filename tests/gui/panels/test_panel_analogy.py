@@ -12,15 +12,6 @@ from PySide6.QtTest import QTest
 
 
 @pytest.fixture
-def labelled_model():
-    from vae_explorer.core.labelled import LabelledConfig
-    from vae_explorer.gui.labelled import ExplorerLabelledModel
-
-    torch.manual_seed(3)
-    return ExplorerLabelledModel(LabelledConfig(latent_dim=2, hidden_dim=32, classifier_hidden_dim=32)).eval()
-
-
-@pytest.fixture
 def analogy(qtbot, state):
     from vae_explorer.gui.panels.analogy import AnalogyPanel
 

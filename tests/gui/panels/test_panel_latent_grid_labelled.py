@@ -9,15 +9,6 @@ import torch
 
 
 @pytest.fixture
-def m2():
-    from vae_explorer.core.labelled import LabelledConfig
-    from vae_explorer.gui.labelled import ExplorerLabelledModel
-
-    torch.manual_seed(5)
-    return ExplorerLabelledModel(LabelledConfig(latent_dim=2, hidden_dim=32, classifier_hidden_dim=32)).eval()
-
-
-@pytest.fixture
 def grid(qtbot, state):
     from vae_explorer.gui.panels import LatentGridPanel
 
@@ -45,15 +36,15 @@ def tile(mosaic, row, col, pad=0):
     return mosaic[row * s : row * s + 28, col * s : col * s + 28]
 
 
-def test_grid_has_a_digit_selector_for_labelled_models_only(grid, state, m2, qtbot):
+def test_grid_has_a_digit_selector_for_labelled_models_only(grid, state, labelled_model, qtbot):
     assert grid.class_combo.isHidden() and grid.shown_class() is None
-    state.set_model(m2, {}, None)
+    state.set_model(labelled_model, {}, None)
     assert not grid.class_combo.isHidden() and grid.class_combo.count() == 10
     assert grid.shown_class() == 0
     for y in (0, 7):
         grid.set_shown_class(y)
         z = grid.tile_latent(2, 3)
-        want = m2.decode(z[None], y)[0].numpy().reshape(28, 28)
+        want = labelled_model.decode(z[None], y)[0].numpy().reshape(28, 28)
         np.testing.assert_allclose(tile(grid.canvas.image(), 2, 3), want, atol=1e-6)
     seven = grid.canvas.image().copy()
     grid.set_shown_class(1)
@@ -63,9 +54,9 @@ def test_grid_has_a_digit_selector_for_labelled_models_only(grid, state, m2, qtb
     np.testing.assert_allclose(state.current_z, grid.tile_latent(2, 3))
 
 
-def test_samples_are_class_conditional(samples, state, m2):
+def test_samples_are_class_conditional(samples, state, labelled_model):
     assert samples.class_combo.isHidden() and samples.shown_class() is None
-    state.set_model(m2, {}, None)
+    state.set_model(labelled_model, {}, None)
     assert samples.shown_class() == -1  # one row per digit
     n = samples.size_spin.value()
     z = torch.randn((n, 2), generator=torch.Generator().manual_seed(0))
@@ -73,10 +64,10 @@ def test_samples_are_class_conditional(samples, state, m2):
     assert mosaic.shape == (10 * 29, n * 29)
     for y in (0, 4, 9):
         for j in (0, n - 1):  # column j: the same style z_j as each digit
-            want = m2.decode(z[j : j + 1], y)[0].numpy().reshape(28, 28)
+            want = labelled_model.decode(z[j : j + 1], y)[0].numpy().reshape(28, 28)
             np.testing.assert_allclose(tile(mosaic, y, j, pad=1), want, atol=1e-6)
     samples.set_shown_class(3)
     z = torch.randn((n * n, 2), generator=torch.Generator().manual_seed(0))
-    want = m2.decode(z, 3).numpy().reshape(-1, 28, 28)
+    want = labelled_model.decode(z, 3).numpy().reshape(-1, 28, 28)
     assert samples.mosaic.shape == (n * 29, n * 29)
     np.testing.assert_allclose(tile(samples.mosaic, 1, 2, pad=1), want[n + 2], atol=1e-6)

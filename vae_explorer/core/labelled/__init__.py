@@ -5,9 +5,7 @@ from .evaluation import classification_metrics, evaluate_labelled, predict_label
 from .job import (
     INDICES_KEY,
     LabelledJob,
-    model_from_labelled_snapshot,
     run_labelled_job,
-    save_labelled_snapshot,
 )
 from .loss import LossWeights, labelled_elbo, labelled_terms, m2_loss, unlabelled_elbo
 from .model import CLASSES, KINDS, LabelledConfig, LabelledModel, M2Networks
@@ -29,10 +27,8 @@ __all__ = [
     "labelled_indices",
     "labelled_terms",
     "m2_loss",
-    "model_from_labelled_snapshot",
     "predict_labels",
     "run_labelled_job",
-    "save_labelled_snapshot",
     "unlabelled_elbo",
     "unlabelled_indices",
 ]

@@ -16,11 +16,9 @@ predicted labels ("test_predicted", int64).
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -314,26 +312,3 @@ class _Run:
         metadata["train_seconds"] = round(time.perf_counter() - self.started, 2)
         done = sum(1 for r in self.history if r.get("phase") == "m2")
         yield TrainingFinished(done, stopped, [dict(r) for r in self.history], metadata, dict(self.arrays))
-
-
-def model_from_labelled_snapshot(snapshot: Snapshot) -> LabelledModel:
-    """A fresh CPU model holding the snapshot's weights, in eval mode."""
-    model = LabelledModel(snapshot.config)
-    model.load_state_dict(snapshot.state_dict)
-    return model.eval()
-
-
-def save_labelled_snapshot(
-    path: str | os.PathLike[str], snapshot: Snapshot, metadata: dict[str, Any] | None = None
-) -> Path:
-    """Save a labelled run's snapshot atomically with ``metadata`` (by default its own;
-    pass the closing ``TrainingFinished.metadata`` to record the final metrics) and its
-    arrays (labelled indices, test latents and predictions)."""
-    from ..checkpoints import save_checkpoint  # checkpoints imports this package's model
-
-    return save_checkpoint(
-        model_from_labelled_snapshot(snapshot),
-        path,
-        snapshot.metadata if metadata is None else metadata,
-        arrays={name: np.array(value) for name, value in snapshot.arrays.items()},
-    )

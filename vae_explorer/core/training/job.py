@@ -113,9 +113,16 @@ def run_job(job: TrainingJob, control: TrainingControl | None = None) -> Iterato
             yield event
 
 
-def model_from_snapshot(snapshot: Snapshot) -> VAE:
-    """A fresh CPU model holding the snapshot's weights, in eval mode."""
-    model = VAE(snapshot.config)
+def model_from_snapshot(snapshot: Snapshot) -> Any:
+    """A fresh CPU model holding the snapshot's weights, in eval mode: a VAE, or a labelled
+    model (core/labelled) for a labelled run's snapshot."""
+    from ..labelled import LabelledConfig, LabelledModel  # labelled imports this package
+
+    model = (
+        LabelledModel(snapshot.config)
+        if isinstance(snapshot.config, LabelledConfig)
+        else VAE(snapshot.config)
+    )
     model.load_state_dict(snapshot.state_dict)
     return model.eval()
 

@@ -208,6 +208,7 @@ def finish_start(window: MainWindow, result: StartResult) -> None:
     settings.restore(window, window.settings)
     window.restoreGeometry(geometry)
     window.restoreState(layout)
+
     # Once laid out, the views' size hints would widen the docks: the layout again.
     def relayout() -> None:
         window.restoreState(layout)
