@@ -201,7 +201,7 @@ def test_every_option_has_help_and_train_help_shows_defaults(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for shown in (
         "(default: 50)",
-        "(default: 256)",
+        "(default: 256 for a VAE",
         "(default: 100)",
         "(default: bernoulli)",
         "(default: 0)",

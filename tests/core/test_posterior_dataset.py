@@ -86,7 +86,9 @@ def test_iwae_curve_rises_towards_the_exact_log_px(shipped, small_images):
     assert list(ks) == [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
     assert bounds[0] == pytest.approx(post.elbo, abs=0.1)  # K = 1 is the ELBO (averaged draws)
     assert (np.diff(bounds) > -0.02).all()
-    assert bounds[-1] < post.log_px + 0.01 and bounds[-1] > bounds[0] + 0.3
+    # The bound climbs from the ELBO most of the way to the exact log p(x), never past it.
+    assert bounds[-1] < post.log_px + 0.01
+    assert bounds[-1] - bounds[0] > 0.6 * (post.log_px - bounds[0])
     assert post.log_px - bounds[-1] < 0.2
     with pytest.raises(PosteriorError, match="ks"):
         iwae_curve(shipped, small_images[0], ks=[0, 5])

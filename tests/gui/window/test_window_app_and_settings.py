@@ -12,12 +12,20 @@ from PySide6.QtWidgets import QApplication
 
 def test_run_app_builds_the_window_and_runs_the_loop(qtbot, small_checkpoint, monkeypatch):
     from vae_explorer.gui import app as app_module
+    from vae_explorer.gui.window import MainWindow
 
     shown = []
     app = QApplication.instance()
-    monkeypatch.setattr(type(app), "exec", lambda self: shown.extend(self.topLevelWidgets()) or 0)
+
+    def run_until_the_model_is_loaded(self):
+        # run_app builds the model in the background: the event loop runs until it is ready.
+        windows = [w for w in self.topLevelWidgets() if isinstance(w, MainWindow)]
+        qtbot.waitUntil(lambda: windows[0].state.model_path is not None, timeout=120_000)
+        shown.extend(windows)
+        return 0
+
+    monkeypatch.setattr(type(app), "exec", run_until_the_model_is_loaded)
     assert app_module.run_app(str(small_checkpoint)) == 0
-    from vae_explorer.gui.window import MainWindow
 
     windows = [w for w in shown if isinstance(w, MainWindow)]
     assert windows and windows[0].state.model_path.name == "small.safetensors"
