@@ -1,3 +1,3 @@
-from vae_explorer.cli import main
+from vae_explorer.cli import run
 
-raise SystemExit(main())
+run()

@@ -115,6 +115,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(exc)
 
 
+def run() -> NoReturn:
+    """The `vae-explorer` program: :func:`main`, then exit with its status.
+
+    An interrupted command ends with ``os._exit``: when the Ctrl-C lands inside C code that
+    runs Python source (parts of torch's import do), CPython marks the KeyboardInterrupt as
+    unhandled even though :func:`main` handled it, and at exit kills the process with SIGINT
+    instead of returning 130."""
+    status = main()
+    if status == EXIT_INTERRUPTED:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(status)
+    raise SystemExit(status)
+
+
 def _report(exc: Exception) -> int:
     """One line for an error that escaped a command, and its exit status."""
     from .core.checkpoints import CheckpointError

@@ -16,10 +16,12 @@ def test_run_app_builds_the_window_and_runs_the_loop(qtbot, small_checkpoint, mo
 
     shown = []
     app = QApplication.instance()
+    earlier = set(app.topLevelWidgets())  # windows of earlier tests, closed but not yet deleted
     monkeypatch.setattr(type(app), "exec", lambda self: shown.extend(self.topLevelWidgets()) or 0)
     assert app_module.run_app(str(small_checkpoint)) == 0
 
-    windows = [w for w in shown if isinstance(w, MainWindow)]
+    windows = [w for w in shown if isinstance(w, MainWindow) and w not in earlier]
+    assert len(windows) == 1, windows
     # The model itself is built in the background (tests/gui/window/test_window_startup.py
     # follows a start to the end); here: the window is up and loading that file.
     assert windows and windows[0].isVisible()
