@@ -127,6 +127,11 @@ class WalkPanel(QWidget):
         self.ends[which] = None if z is None else WalkEnd(z, label, index)
         self._refresh()
 
+    def set_walk_end(self, which: str, end: WalkEnd) -> None:
+        """Set end ``which`` to ``end`` (e.g. a test image's, from :meth:`test_image_end`)."""
+        self.ends[which] = end
+        self._refresh()
+
     def walk_between(self, start: WalkEnd, end: WalkEnd) -> None:
         """Both ends at once (e.g. the picked test point and a Shift-clicked one)."""
         self.ends["A"], self.ends["B"] = start, end
@@ -156,8 +161,7 @@ class WalkPanel(QWidget):
         if end is None:
             self.hint.setText("Pick a test image on the scatter first (click a point).")
             return
-        self.ends[which] = end
-        self._refresh()
+        self.set_walk_end(which, end)
 
     def end_from_canvas(self, which: str) -> None:
         posterior = self._state.canvas_posterior
@@ -259,8 +263,16 @@ class WalkPanel(QWidget):
             for kind in self.kinds():
                 self.strips[kind] = decode_path(model, a.z, b.z, n, kind).reshape(n, 28, 28)
             self.hint.setText(self._title())
+        elif a is None and b is None:
+            self.hint.setText(
+                "Right-click a digit on the scatter and choose “Walk from this digit”, then "
+                "another and “Walk to this digit”; or set the ends with the buttons."
+            )
         elif a is None or b is None:
-            self.hint.setText("Choose two ends: the crosshair, a picked test image or the canvas drawing.")
+            self.hint.setText(
+                f"End {'A' if a is not None else 'B'} is set: right-click another digit on the "
+                f"scatter and choose “Walk {'to' if a is not None else 'from'} this digit”."
+            )
         self.linear_canvas.set_image(
             strip_picture(self.strips["linear"]) if "linear" in self.strips else None
         )

@@ -34,15 +34,23 @@ class HoverCard(QFrame):
         self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         lay.addWidget(self.image, 0, Qt.AlignmentFlag.AlignCenter)
         lay.addWidget(self.text)
+        self.hint = QLabel()  # what a right click offers, until the user has found it
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setStyleSheet("color: #9a9a9a; font-size: 9pt;")
+        self.hint.setVisible(False)
+        lay.addWidget(self.hint)
         self.index = -1  # the test index on show, -1 when none has been
         self.hide()
 
-    def show_item(self, index: int, image: np.ndarray, caption: str, at: QPointF) -> None:
-        """Show ``image`` and ``caption`` beside ``at`` (parent coordinates), kept inside
-        the parent: below right of the point, or above it when there is no room."""
+    def show_item(self, index: int, image: np.ndarray, caption: str, at: QPointF, hint: str = "") -> None:
+        """Show ``image`` and ``caption`` (and a dim ``hint`` line) beside ``at`` (parent
+        coordinates), kept inside the parent: below right of the point, or above it when
+        there is no room."""
         self.index = index
         self.image.setPixmap(gray_pixmap(image, THUMBNAIL_SCALE))
         self.text.setText(caption)
+        self.hint.setText(hint)
+        self.hint.setVisible(bool(hint))
         self.adjustSize()
         parent = self.parentWidget()
         x, y = int(at.x()) + CURSOR_OFFSET, int(at.y()) + CURSOR_OFFSET

@@ -3,7 +3,8 @@
 A left press inside the plot (the legend excepted) belongs to decoding: it skips
 pyqtgraph's scene machinery (hover bookkeeping, click synthesis), which would cost about a
 millisecond per event on the latency-critical path. Right or middle drag pans, the wheel
-zooms (pyqtgraph's own handling).
+zooms (pyqtgraph's own handling); a right click (press and release without a drag, as
+pyqtgraph's scene tells them apart) asks for the context menu.
 """
 
 from __future__ import annotations
@@ -17,7 +18,18 @@ from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 
 class LatentViewBox(pg.ViewBox):
-    """Left drag belongs to decoding (handled by the plot widget); right/middle drag pans."""
+    """Left drag belongs to decoding (handled by the plot widget); right/middle drag pans;
+    a right click emits ``rightClicked(view position, screen position)`` instead of
+    pyqtgraph's own menu (the scatter's menu offers its "View all")."""
+
+    rightClicked = Signal(QPointF, QPointF)
+
+    def mouseClickEvent(self, ev: Any) -> None:  # noqa: N802 - pyqtgraph override
+        if ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            self.rightClicked.emit(self.mapToView(ev.pos()), QPointF(ev.screenPos()))
+            return
+        super().mouseClickEvent(ev)
 
     def mouseDragEvent(self, ev: Any, axis: Any = None) -> None:  # noqa: N802 - pyqtgraph override
         if ev.button() == Qt.MouseButton.LeftButton:

@@ -5,7 +5,8 @@ The view shows what the :class:`ExplorerState` holds (points from ``state.latent
 grid overlay) and turns the user's input into the state's setters: a press or drag sets
 the current z, a click on a point picks that test image (on empty space it clears the
 pick), the combos set the shown dims, the checkbox the overlay, the view range (debounced)
-the visible range. It keeps no copy of the state.
+the visible range; a right click opens the context menu (context_menu.py) on the point
+under the cursor. It keeps no copy of the state.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..panels.flow_layout import FlowLayout, labelled
 from ..state import ExplorerState
 from .colour_bar import ColourBarItem
 from .colour_by import ColourByControl
+from .context_menu import ScatterContextMenu
 from .hint import HintLabel
 from .hover_card import HoverCard
 from .legend import ClassLegend
@@ -41,6 +43,7 @@ VIEW_FOLLOW_MS = 120  # the state's visible range follows zooming and panning af
 LIVE_OVERLAY_MS = 250  # while training, the overlay is decoded at most this often
 MIN_PLOT_SIDE = 300  # pixels: the scatter stays usable in a 1024 x 700 window, docks beside it
 SIDE_GAP = 6  # pixels between the plot's right edge and the legend / colour bar column
+MENU_HINT = "right-click: walk, traverse…"  # on the hover card until the menu was opened
 
 Range = tuple[tuple[float, float], tuple[float, float]]
 
@@ -54,6 +57,10 @@ class LatentScatterView(QWidget):
         self._build_plot()
         self.colour_by = ColourByControl(state, self.cloud, self.colour_bar, self)
         self._build_bar()
+        self.context_menu = ScatterContextMenu(state, self)
+        self.context_menu.view_all.triggered.connect(self.reset_zoom)
+        self.context_menu.opened.connect(self._on_context_menu_opened)
+        self._menu_hint = MENU_HINT
         self._press_pos: QPointF | None = None
         # A drag decodes the LATEST position once per event-loop pass (no stale backlog);
         # hover moves are coalesced the same way; the visible range follows after a pause.
@@ -67,6 +74,7 @@ class LatentScatterView(QWidget):
         self.plot.released.connect(self._on_plot_released)
         self.plot.hovered.connect(self._on_plot_hovered)
         self.plot.left.connect(self._on_plot_left)
+        self.vb.rightClicked.connect(self._on_plot_right_clicked)
         self.vb.sigRangeChanged.connect(self._on_view_range_changed)
         self.vb.sigTransformChanged.connect(self._on_view_transform_changed)
         self.legend.classToggled.connect(self._on_legend_class_toggled)
@@ -317,6 +325,14 @@ class LatentScatterView(QWidget):
             i = self._point_near(start)
             self.state.set_picked_index(i if i >= 0 else None)
 
+    def _on_plot_right_clicked(self, pos: QPointF, screen: QPointF) -> None:
+        self._hide_hover()
+        i = self._point_near(pos) if self.state.test_set is not None else -1
+        self.context_menu.open_at(i if i >= 0 else None, (pos.x(), pos.y()), screen.toPoint())
+
+    def _on_context_menu_opened(self) -> None:
+        self._menu_hint = ""
+
     def _decode_at(self, pos: QPointF) -> None:
         self.state.set_current_z_from_plane((pos.x(), pos.y()))
 
@@ -363,7 +379,7 @@ class LatentScatterView(QWidget):
         name = test.classes[label] if label < len(test.classes) else str(label)
         xs, ys = self.cloud.points()
         at = self.data_to_viewport(float(xs[i]), float(ys[i]))
-        self.hover.show_item(i, test.images[i], f"{name}  ·  #{i}", at)
+        self.hover.show_item(i, test.images[i], f"{name}  ·  #{i}", at, self._menu_hint)
 
     def _point_near(self, pos: QPointF) -> int:
         """The shown point within HOVER_RADIUS_PX of ``pos`` on screen, or -1."""

@@ -3,8 +3,9 @@ history timeline, the walk between two digits, the traversal sliders, the active
 
 :func:`fill_explorer_docks` builds the panels into the docks that MainWindow made at
 start-up, wires what crosses views (the scrubbed epoch moves the scatter's points, marks
-the curves and redraws the decoders; the walk's path is drawn on the scatter), and asks
-for the files of the exports.
+the curves and redraws the decoders; the walk's path is drawn on the scatter; the
+scatter's right-click menu walks, traverses and copies to the canvas), and asks for the
+files of the exports.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog
 
 from ..panels.active_units import ActiveUnitsPanel
 from ..panels.analogy import AnalogyPanel
 from ..panels.timeline import TimelinePanel
 from ..panels.traversal import TraversalPanel
-from ..panels.walk import WalkPanel
+from ..panels.walk import WalkEnd, WalkPanel
 from ..scatter.projection import ScatterPlane
 from .animation_export import AnimationExporter
 
@@ -47,6 +49,7 @@ def fill_explorer_docks(window: MainWindow) -> None:
     window.animation_exporter = AnimationExporter(window)
     _wire_timeline(window)
     _wire_walk(window)
+    _wire_context_menu(window)
     window.traversal.exportRequested.connect(lambda: _export_traversal(window))
 
 
@@ -146,6 +149,103 @@ def _wire_walk(window: MainWindow) -> None:
     state.pickedIndexChanged.connect(on_pick)
     scatter.plot.released.connect(on_release)
     walk.exportRequested.connect(lambda kind: _export_walk(window, kind))
+
+
+# --- the scatter's right-click menu ----------------------------------------------------------
+def _wire_context_menu(window: MainWindow) -> None:
+    state, walk, menu = window.state, window.walk, window.scatter.context_menu
+
+    def show(dock: QDockWidget) -> None:
+        dock.show()
+        dock.raise_()
+
+    def walk_end(which: str, index: int) -> None:
+        end = walk.test_image_end(index)
+        if end is None:
+            return
+        # "Walk to" with no start yet walks from the picked test image, as Shift+click does.
+        picked = state.picked_index
+        start = walk.test_image_end(picked) if picked is not None and picked != index else None
+        if which == "B" and walk.ends["A"] is None and start is not None:
+            walk.walk_between(start, end)
+        else:
+            walk.set_walk_end(which, end)
+        show(window.walk_dock)
+
+    def walk_from_canvas(index: int) -> None:
+        posterior, end = state.canvas_posterior, walk.test_image_end(index)
+        if posterior is not None and end is not None:
+            walk.walk_between(WalkEnd(posterior[0].copy(), "the canvas drawing"), end)
+            show(window.walk_dock)
+
+    def traverse(index: int) -> None:
+        latents = state.latents
+        if latents is not None and 0 <= index < len(latents[0]):
+            state.set_picked_index(index)
+            state.set_current_z(latents[0][index])
+            show(window.traversal_dock)
+
+    def copy_to_canvas(index: int) -> None:
+        window.canvas.load_test_digit(index)
+        show(window.canvas_dock)
+
+    def walk_here(which: str, code: np.ndarray) -> None:
+        walk.set_end(which, code, "a point of the plane (" + _short(code) + ")")
+        show(window.walk_dock)
+
+    menu.add_point_action(
+        "walk_from",
+        "Walk from this digit",
+        "Start the walk (end A of the Walk tab) at this test image's posterior mean",
+        lambda i: walk_end("A", i),
+    )
+    menu.add_point_action(
+        "walk_to",
+        "Walk to this digit",
+        "End the walk (end B of the Walk tab) at this test image's posterior mean; with no "
+        "start set, the walk starts at the picked test image",
+        lambda i: walk_end("B", i),
+    )
+    menu.add_point_action(
+        "walk_from_canvas",
+        "Walk from the canvas drawing to this digit",
+        "A walk from the canvas drawing's posterior mean to this test image's",
+        walk_from_canvas,
+        lambda: state.canvas_posterior is not None,
+    )
+    menu.add_point_action(
+        "traverse",
+        "Show in traversal",
+        "Pick this test image and start the traversal sliders at its posterior mean",
+        traverse,
+    )
+    menu.add_point_action(
+        "copy_to_canvas",
+        "Copy to canvas",
+        "Put this test image on the canvas (to edit, mask and impute it)",
+        copy_to_canvas,
+    )
+    menu.add_space_action(
+        "walk_from_here",
+        "Walk from here",
+        "Start the walk (end A of the Walk tab) at the code of this point of the plane",
+        lambda code: walk_here("A", code),
+    )
+    menu.add_space_action(
+        "walk_to_here",
+        "Walk to here",
+        "End the walk (end B of the Walk tab) at the code of this point of the plane",
+        lambda code: walk_here("B", code),
+    )
+    menus = getattr(window, "menus", None)
+    if menus is not None:
+        for action in (menus.export_png, menus.export_svg):
+            menu.add_view_action(action)
+
+
+def _short(code: np.ndarray) -> str:
+    values = np.asarray(code, np.float64).reshape(-1)
+    return ", ".join(f"{v:.2f}" for v in values[:3]) + ("…" if len(values) > 3 else "")
 
 
 def _export_walk(window: MainWindow, kind: str) -> None:
