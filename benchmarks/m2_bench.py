@@ -69,7 +69,8 @@ def cli_args(opts: argparse.Namespace, labels: int, seed: int, out: str) -> list
 
 def _job(argv: list[str]) -> Any:
     from vae_explorer.cli import build_parser
-    from vae_explorer.commands.train import labelled_job, resolve_defaults
+    from vae_explorer.commands.train import resolve_defaults
+    from vae_explorer.commands.train_labelled import labelled_job
     from vae_explorer.core.training import TrainConfig
 
     args = build_parser().parse_args(argv)

@@ -129,3 +129,21 @@ def progress_bar(total: int, desc: str, unit: str, quiet: bool = False) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit=unit, disable=quiet, dynamic_ncols=True, file=sys.stderr)
+
+
+def hidden_sizes(text: str) -> int | tuple[int, ...]:
+    """--hidden-dim: "256" or "200,200" (each size a whole number >= 1)."""
+    from ..core.model import ConfigError, parse_hidden  # torch: imported when parsing, not at --help
+
+    try:
+        sizes = parse_hidden(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    for n in sizes if isinstance(sizes, tuple) else (sizes,):
+        positive_int(str(n))
+    return sizes
+
+
+def hidden_text(sizes: int | tuple[int, ...]) -> str:
+    """--hidden-dim's value as typed: "256" or "200,200"."""
+    return ",".join(map(str, sizes)) if isinstance(sizes, tuple) else str(sizes)

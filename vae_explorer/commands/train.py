@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.devices import DEVICE_CHOICES
-from ..core.model import ARCHS, LIKELIHOODS
+from ..core.model import ACTIVATIONS, ARCHS, LIKELIHOODS
 from ..core.training import LR_SCHEDULES, MATMUL_PRECISIONS, TrainConfig
 from ._common import (
     add_command,
@@ -31,23 +31,14 @@ from ._common import (
     bounded_int,
     die,
     finite_float,
+    hidden_sizes,
+    hidden_text,
     positive_float,
     positive_int,
 )
+from .train_labelled import LABELLED_LR, add_labelled_arguments, labelled_command_parts, labelled_job
 
 LAST_GOOD_SUFFIX = ".last-good"
-MODEL_CHOICES = ("vae", "m2", "m1m2")
-LABELLED_LR = 1e-3
-
-
-def label_count(text: str) -> int | None:
-    """--labels: 'all' (None) or a whole multiple of 10."""
-    if text.strip().lower() == "all":
-        return None
-    count = bounded_int(10, 10_000_000, "images")(text)
-    if count % 10:
-        raise argparse.ArgumentTypeError(f"must be a multiple of 10 (as many of each class), got {count}")
-    return count
 
 
 STOP_SIGNALS = tuple(
@@ -63,36 +54,16 @@ def add_parser(sub: Any) -> None:
         description=__doc__,
     )
     add_dataset_arguments(p)
-    p.add_argument("--model", choices=MODEL_CHOICES, default="vae",
-                   help="vae; m2 = semi-supervised M2 on pixels; m1m2 = M2 on a VAE's latents")  # fmt: skip
-    p.add_argument("--labels", type=label_count, default=100,
-                   help="labelled images for m2/m1m2: a multiple of 10, or 'all'")  # fmt: skip
-    p.add_argument("--alpha", type=finite_float, default=0.1,
-                   help="m2/m1m2: classification weight per image (the paper's alpha / N)")  # fmt: skip
-    p.add_argument("--m1-epochs", type=bounded_int(1, 100_000), default=30,
-                   help="m1m2: epochs of the VAE (M1) trained first on all images")  # fmt: skip
-    p.add_argument("--m1", type=Path, default=None, metavar="CHECKPOINT",
-                   help="m1m2: reuse this M1 (a VAE checkpoint, or an m1m2 one's M1) instead of "
-                   "training one; it sets --m1-latent-dim, --m1-hidden-dim and --likelihood")  # fmt: skip
-    p.add_argument("--m1-latent-dim", type=positive_int, default=50, help="m1m2: M1's latent size")
-    p.add_argument("--m1-hidden-dim", type=positive_int, default=600, help="m1m2: M1's hidden units")
-    p.add_argument("--classifier-hidden-dim", type=positive_int, default=500,
-                   help="m2/m1m2: units in each of q(y|x)'s two hidden layers")  # fmt: skip
-    p.add_argument(
-        "--labelled-batch",
-        type=positive_int,
-        default=100,
-        help="m2/m1m2: labelled images in every batch (cycled)",
-    )
-    p.add_argument("--labelled-weight", choices=("paper", "batch"), default="paper",
-                   help="paper: labelled images weigh N_l/N (the paper's objective); batch: as "
-                   "many as unlabelled ones (labels oversampled)")  # fmt: skip
+    add_labelled_arguments(p)
     p.add_argument("--likelihood", choices=LIKELIHOODS, default="bernoulli",
                    help="bernoulli = cross-entropy, gaussian = squared error")  # fmt: skip
     p.add_argument("--arch", choices=ARCHS, default="mlp", help="encoder/decoder networks")
     p.add_argument("--latent-dim", type=positive_int, default=2, help="size of the latent code z")
-    p.add_argument("--hidden-dim", type=positive_int, default=None,
-                   help="units in the hidden layer (default: 256 for a VAE, 500 for m2/m1m2)")  # fmt: skip
+    p.add_argument("--hidden-dim", type=hidden_sizes, default=None, metavar="N[,N...]",
+                   help="units in the hidden layer, or a list from the image inwards, e.g. 200,200 "
+                   "(default: 256 for a VAE, 500 for m2/m1m2)")  # fmt: skip
+    p.add_argument("--activation", choices=ACTIVATIONS, default="tanh",
+                   help="the MLP's hidden-layer activation")  # fmt: skip
     p.add_argument("--epochs", type=bounded_int(1, 100_000), default=50, help="passes over the training set")
     p.add_argument("--batch-size", type=positive_int, default=100, help="images per optimiser step")
     p.add_argument("--lr", type=positive_float, default=None,
@@ -119,41 +90,6 @@ def resolve_defaults(args: argparse.Namespace) -> None:
         args.lr = LABELLED_LR if labelled else TrainConfig.lr
 
 
-def labelled_job(args: argparse.Namespace, config: TrainConfig) -> Any:
-    """The LabelledJob of an m2/m1m2 command line (ConfigError for bad settings)."""
-    from ..core.labelled import LabelledConfig, LabelledJob
-    from ..core.model import ConfigError
-
-    if args.arch != "mlp":
-        raise ConfigError("m2 and m1m2 models are MLPs: leave --arch at mlp")
-    m1 = _pretrained_m1(args)
-    model_config = LabelledConfig(
-        args.model, args.latent_dim, args.hidden_dim, args.likelihood, args.classifier_hidden_dim,
-        args.m1_latent_dim, args.m1_hidden_dim,
-    )  # fmt: skip
-    return LabelledJob(
-        model_config, config, labels=args.labels, alpha=args.alpha, m1_epochs=args.m1_epochs,
-        labelled_batch=args.labelled_batch, labelled_weight=args.labelled_weight,
-        dataset=str(args.data_dir) if args.data_dir else args.dataset,
-        command=_reconstruct_command(args), download=args.download, pretrained_m1=m1,
-    )  # fmt: skip
-
-
-def _pretrained_m1(args: argparse.Namespace) -> Any:
-    """--m1's VAE (its sizes copied into ``args``), or None; ConfigError if unusable."""
-    from ..core.labelled.pretrained import m1_from_checkpoint
-    from ..core.model import ConfigError
-
-    if getattr(args, "m1", None) is None:
-        return None
-    if args.model != "m1m2":
-        raise ConfigError("--m1 is for --model m1m2 only")
-    model = m1_from_checkpoint(args.m1)
-    args.m1_latent_dim, args.m1_hidden_dim = model.config.latent_dim, model.config.hidden_dim
-    args.likelihood = model.config.likelihood
-    return model
-
-
 def run(args: argparse.Namespace) -> int:
     from ..core.devices import DeviceError, resolve_device
     from ..core.files import check_writable, show_path
@@ -162,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
 
     resolve_defaults(args)
     try:
-        model_config = VAEConfig(args.latent_dim, args.hidden_dim, args.likelihood, args.arch)
+        model_config = VAEConfig(
+            args.latent_dim, args.hidden_dim, args.likelihood, args.arch, args.activation
+        )
         config = TrainConfig(
             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
             lr_schedule=args.lr_schedule, beta=args.beta, seed=args.seed, device=args.device,
@@ -179,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.model != "vae":
         try:
-            job: Any = labelled_job(args, config)
+            job: Any = labelled_job(args, config, _reconstruct_command)
         except ConfigError as exc:
             return die(str(exc))
         return _Run(
@@ -414,16 +352,8 @@ def _reconstruct_command(args: argparse.Namespace) -> str:
     parts = ["vae-explorer", "train", "--dataset", args.dataset]
     if args.data_dir:
         parts += ["--data-dir", str(args.data_dir)]
-    if args.model != "vae":
-        parts += ["--model", args.model, "--labels", "all" if args.labels is None else str(args.labels)]
-        parts += ["--alpha", str(args.alpha), "--classifier-hidden-dim", str(args.classifier_hidden_dim)]
-        parts += ["--labelled-batch", str(args.labelled_batch), "--labelled-weight", args.labelled_weight]
-        if args.model == "m1m2":
-            parts += ["--m1-epochs", str(args.m1_epochs), "--m1-latent-dim", str(args.m1_latent_dim)]
-            parts += ["--m1-hidden-dim", str(args.m1_hidden_dim)]
-            if getattr(args, "m1", None) is not None:
-                parts += ["--m1", str(args.m1)]
-    for flag in ("likelihood", "arch", "latent_dim", "hidden_dim", "epochs", "batch_size", "lr",
-                 "lr_schedule", "beta", "matmul_precision", "seed", "device", "out"):  # fmt: skip
-        parts += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]
+    parts += labelled_command_parts(args)
+    for flag in ("likelihood", "arch", "latent_dim", "hidden_dim", "activation", "epochs", "batch_size",
+                 "lr", "lr_schedule", "beta", "matmul_precision", "seed", "device", "out"):  # fmt: skip
+        parts += ["--" + flag.replace("_", "-"), hidden_text(getattr(args, flag))]
     return " ".join(shlex.quote(p) for p in parts)

@@ -84,6 +84,16 @@ class Workspace:
         return buf[:rows]
 
 
+def decoder_features(model: VAE, z: torch.Tensor, workspace: Workspace) -> torch.Tensor:
+    """The MLP decoder's last hidden activations [rows, hidden] for latents z [rows, d];
+    the classic one-tanh-layer decoder writes them into the workspace's buffer."""
+    if not model.config.is_classic_mlp:
+        return model.decode_hidden(z)
+    hidden = model.dec_hidden
+    h = workspace.get("hidden", z.shape[0], hidden.out_features, z)
+    return torch.addmm(hidden.bias, z, hidden.weight.t(), out=h).tanh_()
+
+
 @torch.no_grad()
 def log_px_of_samples(
     model: VAE, x: torch.Tensor, z: torch.Tensor, workspace: Workspace | None = None
@@ -100,10 +110,9 @@ def log_px_of_samples(
         logits = model.decode_logits(z.reshape(-1, d)).view(b, s, -1)
         return model.log_likelihood(x[:, None, :], logits)
     workspace = workspace or Workspace()
-    hidden, out_layer = model.dec_hidden, model.dec_out
+    out_layer = model.dec_out
     rows = b * s
-    h = workspace.get("hidden", rows, hidden.out_features, z)
-    torch.addmm(hidden.bias, z.reshape(-1, d), hidden.weight.t(), out=h).tanh_()
+    h = decoder_features(model, z.reshape(-1, d), workspace)
     logits = workspace.get("logits", rows, out_layer.out_features, z)
     torch.addmm(out_layer.bias, h, out_layer.weight.t(), out=logits)
     if model.config.likelihood == "bernoulli":

@@ -1,12 +1,16 @@
 """The variational auto-encoder: configuration, networks and the two likelihoods.
 
 The default configuration is the classic AEVB / Keras-example model: 784 -> 256 (tanh) ->
-(mu, log sigma^2) in R^2, decoder 2 -> 256 (tanh) -> 784 (sigmoid).
+(mu, log sigma^2) in R^2, decoder 2 -> 256 (tanh) -> 784 (sigmoid). The MLP also takes a
+list of hidden layers and an activation, for the other classic configurations:
+pytorch/examples' 784-400-20 (relu) and the IWAE paper's 784-200-200-50 (tanh); the decoder
+mirrors the encoder's layers.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -19,6 +23,8 @@ from .image import IMAGE_PIXELS, IMAGE_SIDE
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHS = ("mlp", "conv")
+ACTIVATIONS = ("tanh", "relu", "softplus")
+MAX_HIDDEN_LAYERS = 8
 MAX_LATENT_DIM = 1024
 MAX_HIDDEN_DIM = 16384
 
@@ -38,34 +44,95 @@ class InputError(ValueError):
     of range, NaN or infinity. The message names what was given and what is expected."""
 
 
+def _whole_number(name: str, value: Any, limit: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
+    if value > limit:
+        raise ConfigError(f"{name} must be at most {limit}, got {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class VAEConfig:
-    """Sizes, likelihood and architecture of a VAE."""
+    """Sizes, likelihood and architecture of a VAE.
+
+    ``hidden_dim``: one hidden layer's size, or the encoder's hidden sizes from the image
+    inwards (a tuple; one size is stored as an int). ``activation`` applies to every hidden
+    layer of the MLP (the conv architecture uses relu and one fully connected size).
+    """
 
     latent_dim: int = 2
-    hidden_dim: int = 256
+    hidden_dim: int | tuple[int, ...] = 256
     likelihood: str = "bernoulli"
     arch: str = "mlp"
+    activation: str = "tanh"
 
     def __post_init__(self) -> None:
-        for name, limit in (("latent_dim", MAX_LATENT_DIM), ("hidden_dim", MAX_HIDDEN_DIM)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
-            if value > limit:
-                raise ConfigError(f"{name} must be at most {limit}, got {value!r}")
+        _whole_number("latent_dim", self.latent_dim, MAX_LATENT_DIM)
+        sizes = self.hidden_dim if isinstance(self.hidden_dim, (tuple, list)) else (self.hidden_dim,)
+        if not 1 <= len(sizes) <= MAX_HIDDEN_LAYERS:
+            raise ConfigError(f"hidden_dim must list 1 to {MAX_HIDDEN_LAYERS} layer sizes, got {list(sizes)}")
+        sizes = tuple(_whole_number("hidden_dim", v, MAX_HIDDEN_DIM) for v in sizes)
+        object.__setattr__(self, "latent_dim", int(self.latent_dim))
+        object.__setattr__(self, "hidden_dim", sizes[0] if len(sizes) == 1 else sizes)
         if self.likelihood not in LIKELIHOODS:
             raise ConfigError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
         if self.arch not in ARCHS:
             raise ConfigError(f"arch must be one of {ARCHS}, got {self.arch!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        if self.arch == "conv" and (len(sizes) > 1 or self.activation != "tanh"):
+            raise ConfigError("the conv architecture takes one hidden size and its own (relu) activations")
+
+    @property
+    def hidden_sizes(self) -> tuple[int, ...]:
+        """The encoder's hidden layer sizes, from the image inwards."""
+        return self.hidden_dim if isinstance(self.hidden_dim, tuple) else (self.hidden_dim,)
+
+    @property
+    def is_classic_mlp(self) -> bool:
+        """One tanh hidden layer: the shape the hand-fused fast paths are written for."""
+        return self.arch == "mlp" and len(self.hidden_sizes) == 1 and self.activation == "tanh"
+
+    def describe(self) -> str:
+        """e.g. "784-200-200-50 tanh MLP" or "conv, 256 hidden"."""
+        if self.arch == "conv":
+            return f"conv, {self.hidden_sizes[0]} hidden"
+        layers = "-".join(str(n) for n in (IMAGE_PIXELS, *self.hidden_sizes, self.latent_dim))
+        return f"{layers} {self.activation} MLP"
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (int(v) if isinstance(v, np.integer) else v) for k, v in asdict(self).items()}
+        data = asdict(self)
+        if isinstance(self.hidden_dim, tuple):
+            data["hidden_dim"] = list(self.hidden_dim)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VAEConfig:
-        known = {k: data[k] for k in ("latent_dim", "hidden_dim", "likelihood", "arch") if k in data}
+        keys = ("latent_dim", "hidden_dim", "likelihood", "arch", "activation")
+        known = {k: data[k] for k in keys if k in data}
+        if isinstance(known.get("hidden_dim"), list):
+            known["hidden_dim"] = tuple(known["hidden_dim"])
         return cls(**known)
+
+
+def parse_hidden(text: str) -> int | tuple[int, ...]:
+    """Hidden sizes as a user types them: "256", "200,200" or "200-200"."""
+    parts = [p for p in text.replace("-", ",").replace(" ", ",").split(",") if p]
+    try:
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ConfigError(f"hidden sizes must be whole numbers separated by commas, got {text!r}") from None
+    if not sizes:
+        raise ConfigError("hidden sizes must name at least one layer size")
+    return sizes[0] if len(sizes) == 1 else sizes
+
+
+_ACTIVATION_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "softplus": F.softplus,
+}
 
 
 class _ConvEncoder(nn.Module):
@@ -104,22 +171,47 @@ class VAE(nn.Module):
     """Gaussian-posterior VAE with a Bernoulli or fixed-variance Gaussian decoder.
 
     The MLP layers are named enc_hidden / enc_mu / enc_logvar / dec_hidden / dec_out so a
-    checkpoint's tensors read plainly.
+    checkpoint's tensors read plainly; deeper models add enc_hidden2, enc_hidden3, ... (from
+    the image inwards) and dec_hidden2, dec_hidden3, ... (from the latent outwards).
     """
+
+    enc_hidden: nn.Linear  # set with setattr (one per hidden layer), declared for the checkers
+    dec_hidden: nn.Linear
 
     def __init__(self, config: VAEConfig | None = None) -> None:
         super().__init__()
         self.config = config or VAEConfig()
         c = self.config
+        sizes = c.hidden_sizes
         if c.arch == "mlp":
-            self.enc_hidden = nn.Linear(IMAGE_PIXELS, c.hidden_dim)
-            self.enc_mu = nn.Linear(c.hidden_dim, c.latent_dim)
-            self.enc_logvar = nn.Linear(c.hidden_dim, c.latent_dim)
-            self.dec_hidden = nn.Linear(c.latent_dim, c.hidden_dim)
-            self.dec_out = nn.Linear(c.hidden_dim, IMAGE_PIXELS)
+            widths = (IMAGE_PIXELS, *sizes)
+            for i in range(len(sizes)):
+                setattr(self, _layer_name("enc_hidden", i), nn.Linear(widths[i], widths[i + 1]))
+            self.enc_mu = nn.Linear(sizes[-1], c.latent_dim)
+            self.enc_logvar = nn.Linear(sizes[-1], c.latent_dim)
+            widths = (c.latent_dim, *reversed(sizes))
+            for i in range(len(sizes)):
+                setattr(self, _layer_name("dec_hidden", i), nn.Linear(widths[i], widths[i + 1]))
+            self.dec_out = nn.Linear(sizes[0], IMAGE_PIXELS)
+            self._act = _ACTIVATION_FUNCTIONS[c.activation]
         else:
-            self.encoder = _ConvEncoder(c.hidden_dim, c.latent_dim)
-            self.decoder = _ConvDecoder(c.hidden_dim, c.latent_dim)
+            self.encoder = _ConvEncoder(sizes[0], c.latent_dim)
+            self.decoder = _ConvDecoder(sizes[0], c.latent_dim)
+
+    def encoder_layers(self) -> list[nn.Linear]:
+        """The MLP encoder's hidden layers, from the image inwards."""
+        return [getattr(self, _layer_name("enc_hidden", i)) for i in range(len(self.config.hidden_sizes))]
+
+    def decoder_layers(self) -> list[nn.Linear]:
+        """The MLP decoder's hidden layers, from the latent outwards (dec_out not included)."""
+        return [getattr(self, _layer_name("dec_hidden", i)) for i in range(len(self.config.hidden_sizes))]
+
+    def decode_hidden(self, z: torch.Tensor) -> torch.Tensor:
+        """The MLP decoder's last hidden activations [B, hidden] (what dec_out reads)."""
+        h = z
+        for layer in self.decoder_layers():
+            h = self._act(layer(h))
+        return h
 
     @property
     def latent_dim(self) -> int:
@@ -138,7 +230,9 @@ class VAE(nn.Module):
                 f"got shape {tuple(x.shape)}"
             )
         if self.config.arch == "mlp":
-            h = torch.tanh(self.enc_hidden(x))
+            h = x
+            for layer in self.encoder_layers():
+                h = self._act(layer(h))
             return self.enc_mu(h), self.enc_logvar(h)
         return self.encoder(x)
 
@@ -150,7 +244,7 @@ class VAE(nn.Module):
                 f"size), got shape {tuple(z.shape)}"
             )
         if self.config.arch == "mlp":
-            return self.dec_out(torch.tanh(self.dec_hidden(z)))
+            return self.dec_out(self.decode_hidden(z))
         return self.decoder(z)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -205,6 +299,10 @@ class VAE(nn.Module):
             return (u < mean).to(mean.dtype)
         noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         return (mean + math.sqrt(GAUSSIAN_VARIANCE) * noise).clamp_(0.0, 1.0)
+
+
+def _layer_name(base: str, i: int) -> str:
+    return base if i == 0 else f"{base}{i + 1}"
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

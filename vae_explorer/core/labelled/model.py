@@ -49,16 +49,16 @@ class LabelledConfig:
     likelihood: str = "bernoulli"  # of the pixels (M2) or of M1's decoder (M1+M2)
     classifier_hidden_dim: int = 500
     m1_latent_dim: int = 50  # M1+M2 only
-    m1_hidden_dim: int = 600  # M1+M2 only
+    m1_hidden_dim: int | tuple[int, ...] = 600  # M1+M2 only: one size or a list (VAEConfig)
     classes: int = CLASSES
+    m1_activation: str = "tanh"  # M1+M2 only
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ConfigError(f"labelled model kind must be one of {KINDS}, got {self.kind!r}")
         limits = {
             "latent_dim": MAX_LATENT_DIM, "hidden_dim": MAX_HIDDEN_DIM,
-            "classifier_hidden_dim": MAX_HIDDEN_DIM, "m1_latent_dim": MAX_LATENT_DIM,
-            "m1_hidden_dim": MAX_HIDDEN_DIM, "classes": 1000,
+            "classifier_hidden_dim": MAX_HIDDEN_DIM, "m1_latent_dim": MAX_LATENT_DIM, "classes": 1000,
         }  # fmt: skip
         for name, limit in limits.items():
             value = getattr(self, name)
@@ -70,6 +70,8 @@ class LabelledConfig:
             raise ConfigError(f"a labelled model needs at least 2 classes, got {self.classes}")
         if self.likelihood not in LIKELIHOODS:
             raise ConfigError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
+        m1 = VAEConfig(self.m1_latent_dim, self.m1_hidden_dim, self.likelihood, "mlp", self.m1_activation)
+        object.__setattr__(self, "m1_hidden_dim", m1.hidden_dim)  # checked and normalised there
 
     @property
     def data_dim(self) -> int:
@@ -78,15 +80,21 @@ class LabelledConfig:
 
     @property
     def m1_config(self) -> VAEConfig:
-        return VAEConfig(self.m1_latent_dim, self.m1_hidden_dim, self.likelihood, "mlp")
+        return VAEConfig(self.m1_latent_dim, self.m1_hidden_dim, self.likelihood, "mlp", self.m1_activation)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (int(v) if isinstance(v, np.integer) else v) for k, v in asdict(self).items()}
+        data = {k: (int(v) if isinstance(v, np.integer) else v) for k, v in asdict(self).items()}
+        if isinstance(self.m1_hidden_dim, tuple):
+            data["m1_hidden_dim"] = list(self.m1_hidden_dim)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LabelledConfig:
         names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in data.items() if k in names})
+        known = {k: v for k, v in data.items() if k in names}
+        if isinstance(known.get("m1_hidden_dim"), list):
+            known["m1_hidden_dim"] = tuple(known["m1_hidden_dim"])
+        return cls(**known)
 
 
 class M2Networks(nn.Module):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from ..importance import Workspace, log_px_of_samples
+from ..importance import Workspace, decoder_features, log_px_of_samples
 from ..model import _GAUSSIAN_LOG_NORMALISER, GAUSSIAN_VARIANCE, VAE, log_standard_normal
 from .checks import PosteriorError
 
@@ -76,9 +76,8 @@ def _gaussian_log_likelihood(
     the pixels and no temporaries: sigmoid and x subtracted in place, then the row norms
     (~17% faster than importance.log_px_of_samples' four passes with a squared copy)."""
     b, s, d = z.shape
-    hidden, out_layer = model.dec_hidden, model.dec_out
-    h = workspace.get("hidden", b * s, hidden.out_features, z)
-    torch.addmm(hidden.bias, z.reshape(-1, d), hidden.weight.t(), out=h).tanh_()
+    out_layer = model.dec_out
+    h = decoder_features(model, z.reshape(-1, d), workspace)
     mean = workspace.get("logits", b * s, out_layer.out_features, z)
     torch.addmm(out_layer.bias, h, out_layer.weight.t(), out=mean).sigmoid_()
     mean.view(b, s, -1).sub_(x[:, None, :])

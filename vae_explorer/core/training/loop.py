@@ -32,6 +32,7 @@ from .events import (
     TrainingFinished,
     TrainingStarted,
 )
+from .layered_step import LayeredMLPStep
 from .mlp_step import FusedAdam, MLPStep
 from .threads import ThreadTuner
 
@@ -179,6 +180,15 @@ def _what_went_non_finite(
     return NonFinite(seen, epoch, batch, bad_pixels)
 
 
+def _fast_step(model: VAE, config: TrainConfig, device: torch.device) -> MLPStep | LayeredMLPStep | None:
+    """The hand-derived step for an MLP (the tuned one for the classic shape); None = autograd."""
+    if model.config.is_classic_mlp:
+        return MLPStep(model, config.beta, use_bf16_products(config.matmul_precision, device))
+    if model.config.arch == "mlp":
+        return LayeredMLPStep(model, config.beta)
+    return None
+
+
 def _train_loop(
     model: VAE,
     train_x: torch.Tensor,
@@ -190,11 +200,7 @@ def _train_loop(
     batches: int,
 ) -> Iterator[TrainingEvent]:
     model.to(device).train()
-    fast_step = (
-        MLPStep(model, config.beta, use_bf16_products(config.matmul_precision, device))
-        if model.config.arch == "mlp"
-        else None
-    )
+    fast_step = _fast_step(model, config, device)
     optimizer = _make_optimizer(model, config.lr, device, fast=fast_step is not None)
     # Thread count adapts to background load for the fast step (its results do not depend
     # on it); other steps keep the caller's setting.
@@ -217,7 +223,7 @@ def _epochs(
     batch_size: int,
     batches: int,
     optimizer: Optimizer,
-    fast_step: MLPStep | None,
+    fast_step: MLPStep | LayeredMLPStep | None,
     tuner: ThreadTuner,
 ) -> Iterator[TrainingEvent]:
     generator = torch.Generator(device=device).manual_seed(config.seed)

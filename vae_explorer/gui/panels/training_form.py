@@ -36,6 +36,7 @@ LIKELIHOOD_CHOICES = [
     ("Squared error (Gaussian)", "gaussian"),
 ]
 ARCH_CHOICES = [("MLP", "mlp"), ("Convolutional", "conv")]
+ACTIVATION_CHOICES = [("tanh", "tanh"), ("ReLU", "relu"), ("softplus", "softplus")]
 KIND_CHOICES = [("VAE", "vae"), ("Semi-supervised M2", "m2"), ("M1+M2", "m1m2")]
 KIND_TIPS = {
     "vae": "A variational autoencoder: learns from the images alone (no labels)",
@@ -50,6 +51,7 @@ LABELS_TIP = (
     "Labelled training images (balanced over the classes, chosen by the seed); the rest are "
     'used without their labels. "all": every label, i.e. a conditional VAE'
 )
+MAX_FORM_LAYERS = 4
 GUI_COMMAND = f"VAE Explorer {__version__} (GUI)"  # what a checkpoint records as its maker
 
 
@@ -79,7 +81,17 @@ class TrainingForm(QWidget):
             "Decoder likelihood p(x|z): Bernoulli = cross-entropy loss, Gaussian = squared-error loss",
         )
         self.latent_dim = _int_spin(1, 64, 2, "Dimensions of z (2 shows the latent space directly)")
-        self.hidden_dim = _int_spin(8, 4096, 256, "Hidden units of encoder and decoder")
+        self.hidden_dim = _int_spin(8, 4096, 256, "Hidden units in each hidden layer of encoder and decoder")
+        self.hidden_layers = _int_spin(
+            1, MAX_FORM_LAYERS, 1,
+            "Hidden layers of the MLP encoder (the decoder mirrors them): 1 = the classic "
+            "784-256-2; 2 with 200 units and latent dim 50 = the IWAE paper's model. Layers of "
+            "different sizes: vae-explorer train --hidden-dim 600,300",
+        )  # fmt: skip
+        self.activation = _combo(
+            ACTIVATION_CHOICES,
+            "Activation of the MLP's hidden layers (tanh: the classic model; ReLU: pytorch/examples)",
+        )
         self.arch = _combo(ARCH_CHOICES, None)
         self.epochs = _int_spin(1, 10_000, 20, "Passes over the training set")
         self.batch_size = _int_spin(1, 60_000, 100, "Images per gradient step")
@@ -109,8 +121,10 @@ class TrainingForm(QWidget):
             ("Labels", self.labels),
             ("Likelihood", self.likelihood),
             ("Latent dim", self.latent_dim),
-            ("Hidden units", self.hidden_dim),
             ("Architecture", self.arch),
+            ("Hidden units", self.hidden_dim),
+            ("Hidden layers", self.hidden_layers),
+            ("Activation", self.activation),
             ("Epochs", self.epochs),
             ("Batch size", self.batch_size),
             ("Learning rate", self.lr),
@@ -129,6 +143,7 @@ class TrainingForm(QWidget):
         names = {
             "latent_dim": "Latent dim",
             "hidden_dim": "Hidden units",
+            "hidden_layers": "Hidden layers",
             "epochs": "Epochs",
             "batch_size": "Batch size",
             "lr": "Learning rate",
@@ -142,19 +157,25 @@ class TrainingForm(QWidget):
             spin.lineEdit().textEdited.connect(lambda text, k=key: self._typed.__setitem__(k, text))
             spin.editingFinished.connect(lambda k=key, s=spin, n=names[key]: self._on_field_edited(k, s, n))
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
+        self.arch.currentIndexChanged.connect(self._on_kind_changed)
         self._on_kind_changed()
 
     def is_labelled(self) -> bool:
         return self.kind.currentData() != "vae"
 
     def _on_kind_changed(self) -> None:
-        """Labels only for labelled models; the convolutional net and beta only for a VAE."""
+        """Labels only for labelled models; the convolutional net and beta only for a VAE;
+        layers and activation only for a VAE's MLP."""
         labelled = self.is_labelled()
-        self.labels.setEnabled(labelled and self.dataset.isEnabled())
+        unlocked = self.dataset.isEnabled()
+        self.labels.setEnabled(labelled and unlocked)
         for w in (self.arch, self.beta):
-            w.setEnabled(not labelled and self.dataset.isEnabled())
+            w.setEnabled(not labelled and unlocked)
         if labelled:
             _select(self.arch, "mlp")
+        mlp_vae = not labelled and self.arch.currentData() == "mlp"
+        for w in (self.hidden_layers, self.activation):
+            w.setEnabled(mlp_vae and unlocked)
 
     def set_enabled(self, enabled: bool) -> None:
         """Lock (a run trains) or unlock every field; unlocked, only those that apply."""
@@ -192,6 +213,8 @@ class TrainingForm(QWidget):
             self.likelihood,
             self.latent_dim,
             self.hidden_dim,
+            self.hidden_layers,
+            self.activation,
             self.arch,
             self.epochs,
             self.batch_size,
@@ -205,6 +228,7 @@ class TrainingForm(QWidget):
         return {
             "latent_dim": self.latent_dim,
             "hidden_dim": self.hidden_dim,
+            "hidden_layers": self.hidden_layers,
             "epochs": self.epochs,
             "batch_size": self.batch_size,
             "lr": self.lr,
@@ -227,11 +251,14 @@ class TrainingForm(QWidget):
         kind = getattr(config, "kind", "vae")
         _select(self.kind, kind)
         _select(self.likelihood, config.likelihood)
+        values: dict[str, Any] = {"latent_dim": config.latent_dim, "hidden_dim": config.hidden_dim}
         if isinstance(config, VAEConfig):
             _select(self.arch, config.arch)
+            _select(self.activation, config.activation)
+            sizes = config.hidden_sizes  # layers of different sizes come back as the first size
+            values.update(hidden_dim=sizes[0], hidden_layers=len(sizes))
         elif labels == "all" or (not isinstance(labels, bool) and labels in LABEL_BUDGETS):
             _select(self.labels, labels)
-        values: dict[str, Any] = {"latent_dim": config.latent_dim, "hidden_dim": config.hidden_dim}
         if isinstance(train_config, dict):
             values.update({k: train_config.get(k) for k in ("epochs", "batch_size", "lr", "beta", "seed")})
         spins = self._spins()
@@ -243,6 +270,7 @@ class TrainingForm(QWidget):
         values: dict[str, Any] = {
             "likelihood": self.likelihood.currentData(),
             "arch": self.arch.currentData(),
+            "activation": self.activation.currentData(),
             "kind": self.kind.currentData(),
             "labels": self.labels.currentData(),
         }
@@ -258,7 +286,7 @@ class TrainingForm(QWidget):
             return
         combos = (
             (self.likelihood, "likelihood"), (self.arch, "arch"), (self.device, "device"),
-            (self.kind, "kind"), (self.labels, "labels"),
+            (self.kind, "kind"), (self.labels, "labels"), (self.activation, "activation"),
         )  # fmt: skip
         for combo, key in combos:
             value = state.get(key)
@@ -273,11 +301,13 @@ class TrainingForm(QWidget):
     ) -> TrainingJob | LabelledJob:
         """The run the form describes (ConfigError, a ValueError, for impossible values):
         a TrainingJob for a VAE, a LabelledJob for M2 / M1+M2."""
+        conv = self.arch.currentData() == "conv"
         model_config = VAEConfig(
             latent_dim=self.latent_dim.value(),
-            hidden_dim=self.hidden_dim.value(),
+            hidden_dim=(self.hidden_dim.value(),) * (1 if conv else self.hidden_layers.value()),
             likelihood=self.likelihood.currentData(),
             arch=self.arch.currentData(),
+            activation="tanh" if conv else str(self.activation.currentData()),
         )
         batch = self.batch_size.value()
         train_config = TrainConfig(

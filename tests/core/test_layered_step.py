@@ -1,0 +1,81 @@
+"""The hand-derived step for deeper MLPs and other activations, against autograd."""
+
+import pytest
+import torch
+
+from vae_explorer.core.model import VAE, VAEConfig, kl_divergence
+from vae_explorer.core.training import TrainConfig, TrainingFinished, train
+from vae_explorer.core.training.layered_step import LayeredMLPStep
+from vae_explorer.core.training.loop import _fast_step
+from vae_explorer.core.training.mlp_step import MLPStep
+
+
+def _autograd_grads(m: VAE, x, eps, beta):
+    for p in m.parameters():
+        p.grad = None
+    mu, logvar = m.encode(x)
+    z = mu + torch.exp(0.5 * logvar) * eps
+    recon = -m.log_likelihood(x, m.decode_logits(z)).mean()
+    kl = kl_divergence(mu, logvar).mean()
+    (recon + beta * kl).backward()
+    return recon.detach(), kl.detach(), {n: p.grad.clone() for n, p in m.named_parameters()}
+
+
+@pytest.mark.parametrize(
+    "hidden, activation, likelihood",
+    [
+        ((24, 16), "tanh", "bernoulli"),
+        (20, "relu", "bernoulli"),
+        ((18, 12, 10), "softplus", "gaussian"),
+        ((16, 16), "relu", "gaussian"),
+    ],
+)
+def test_layered_step_matches_autograd(hidden, activation, likelihood):
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(latent_dim=3, hidden_dim=hidden, likelihood=likelihood, activation=activation))
+    with torch.no_grad():  # some pre-activations below zero, some above: relu's kink is used
+        for p in m.parameters():
+            p.mul_(3.0)
+    x = torch.rand(9, 784)
+    eps = torch.randn(9, 3)
+    recon, kl = LayeredMLPStep(m, beta=0.6)(x, eps)
+    fast = {n: p.grad.clone() for n, p in m.named_parameters()}
+    recon_ref, kl_ref, ref = _autograd_grads(m, x, eps, 0.6)
+    assert torch.allclose(recon, recon_ref, rtol=1e-5)
+    assert torch.allclose(kl, kl_ref, rtol=1e-5)
+    assert set(fast) == set(ref)
+    for n in ref:
+        assert torch.allclose(fast[n], ref[n], rtol=1e-4, atol=1e-6), n
+
+
+def test_the_loop_picks_the_tuned_step_for_the_classic_shape_and_the_layered_one_otherwise():
+    cpu = torch.device("cpu")
+    config = TrainConfig(epochs=1)
+    assert type(_fast_step(VAE(VAEConfig()), config, cpu)) is MLPStep
+    deep = VAE(VAEConfig(latent_dim=5, hidden_dim=(20, 10)))
+    assert type(_fast_step(deep, config, cpu)) is LayeredMLPStep
+    relu = VAE(VAEConfig(latent_dim=5, hidden_dim=20, activation="relu"))
+    assert type(_fast_step(relu, config, cpu)) is LayeredMLPStep
+    assert _fast_step(VAE(VAEConfig(arch="conv", hidden_dim=32)), config, cpu) is None
+
+
+def test_a_deep_relu_model_learns(small_images):
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(latent_dim=4, hidden_dim=(64, 32), activation="relu"))
+    events = list(train(m, small_images, TrainConfig(epochs=4, batch_size=50, lr=2e-3)))
+    history = [e for e in events if isinstance(e, TrainingFinished)][-1].history
+    assert history[-1]["train_loss"] < history[0]["train_loss"] - 5
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_the_fused_likelihood_paths_follow_deeper_decoders(likelihood):
+    from vae_explorer.core.importance import log_px_of_samples
+    from vae_explorer.core.posterior.grid import log_likelihood_at
+
+    torch.manual_seed(1)
+    m = VAE(VAEConfig(latent_dim=2, hidden_dim=(30, 20), likelihood=likelihood, activation="softplus"))
+    x = torch.rand(3, 784)
+    z = torch.randn(3, 5, 2)
+    plain = m.log_likelihood(x[:, None, :], m.decode_logits(z.reshape(-1, 2)).view(3, 5, -1))
+    assert torch.allclose(log_px_of_samples(m, x, z), plain, rtol=1e-5, atol=1e-3)
+    assert torch.allclose(log_likelihood_at(m, x, z), plain, rtol=1e-5, atol=1e-3)
