@@ -174,8 +174,8 @@ class TrainingForm(QWidget):
         if labelled:
             _select(self.arch, "mlp")
         mlp_vae = not labelled and self.arch.currentData() == "mlp"
-        for w in (self.hidden_layers, self.activation):
-            w.setEnabled(mlp_vae and unlocked)
+        self.hidden_layers.setEnabled(mlp_vae and unlocked)
+        self.activation.setEnabled(mlp_vae and unlocked)
 
     def set_enabled(self, enabled: bool) -> None:
         """Lock (a run trains) or unlock every field; unlocked, only those that apply."""
