@@ -102,22 +102,31 @@ def part_textbook(epochs: int) -> dict:
     return {"epoch_s": min(times), "peak_mb": _peak_mb()}
 
 
+# The other classic configurations (issue 14's deeper models): pytorch/examples' VAE and the
+# IWAE paper's; --deeper times the hand-derived layered step against autograd for each.
+DEEP_CONFIGS = (
+    {"latent_dim": 20, "hidden_dim": 400, "activation": "relu"},
+    {"latent_dim": 50, "hidden_dim": (200, 200), "activation": "tanh"},
+)
+
+
 def _part_ours(
-    epochs: int, precision: str, limit: int = 0, tuner: bool = True, autograd: bool = False
+    epochs: int, precision: str, limit: int = 0, tuner: bool = True, autograd: bool = False,
+    config: dict | None = None,
 ) -> dict:
     torch = _torch()
     import vae_explorer.core.training.loop as loop_module
-    from vae_explorer.core.model import VAE
+    from vae_explorer.core.model import VAE, VAEConfig
     from vae_explorer.core.training import EpochSummary, TrainConfig, train, use_bf16_products
     from vae_explorer.core.training.threads import ThreadTuner
 
     if not tuner:  # the caller's thread count throughout, as before the tuner existed
         loop_module.ThreadTuner = lambda enabled: ThreadTuner(enabled=False)  # type: ignore[assignment,misc]
     if autograd:  # the loop as it is, with torch's autograd step instead of the hand-derived one
-        loop_module.MLPStep = lambda *a, **k: None  # type: ignore[assignment,misc]
+        loop_module._fast_step = lambda *a, **k: None  # type: ignore[assignment]
     x = _mnist_x()[: limit or None]
     torch.manual_seed(0)
-    model = VAE()
+    model = VAE(VAEConfig(**config)) if config else VAE()
     config = TrainConfig(epochs=epochs, batch_size=BATCH, matmul_precision=precision, device=DEVICE)
     times = [ev.seconds for ev in train(model, x, config) if isinstance(ev, EpochSummary)]
     bf16 = use_bf16_products(precision, torch.device(DEVICE))
@@ -137,6 +146,14 @@ def part_ours_fp32(epochs: int) -> dict:
 
 def part_ours_autograd(epochs: int) -> dict:
     return _part_ours(epochs, "auto", autograd=True)
+
+
+def part_deep_layered(index: int) -> dict:
+    return _part_ours(2, "float32", config=DEEP_CONFIGS[index])
+
+
+def part_deep_autograd(index: int) -> dict:
+    return _part_ours(2, "float32", autograd=True, config=DEEP_CONFIGS[index])
 
 
 BUSY_IMAGES = 6000  # per epoch in the --busy runs: a spin-waiting run can be ~10x slower
@@ -305,6 +322,8 @@ PARTS = {
     "busy_fixed": part_busy_fixed,
     "iwae": part_iwae,
     "quality": part_quality,
+    "deep_layered": part_deep_layered,
+    "deep_autograd": part_deep_autograd,
 }
 
 
@@ -390,6 +409,18 @@ def _speed(epochs: int) -> None:
     )
 
 
+def _deeper() -> None:
+    from vae_explorer.core.model import VAEConfig
+
+    for i, config in enumerate(DEEP_CONFIGS):
+        name = VAEConfig(**config).describe()  # type: ignore[arg-type]
+        layered = _run_part("deep_layered", i)
+        autograd = _run_part("deep_autograd", i)
+        _row(f"{name}: hand-derived step", layered)
+        _row(f"{name}: autograd step", autograd)
+        _ratio(f"{name}: autograd / hand-derived (times faster)", autograd, layered)
+
+
 def _speed_gpu(epochs: int) -> None:
     textbook = _run_part("textbook", epochs)
     autograd = _run_part("ours_autograd", epochs)
@@ -456,6 +487,8 @@ def main() -> None:
     parser.add_argument("--quality", action="store_true", help="also train 50 epochs")
     parser.add_argument("--busy", action="store_true", help="also measure beside a busy-loop process")
     parser.add_argument("--skip-speed", action="store_true", help="skip the speed comparison")
+    parser.add_argument("--deeper", action="store_true",
+                        help="also time 784-400-20 relu, 784-200-200-50 tanh: vs autograd")  # fmt: skip
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--threads", type=int, default=0, help="torch threads in every part (0: default)")
     args = parser.parse_args()
@@ -473,6 +506,8 @@ def main() -> None:
     _header(args)
     if not args.skip_speed:
         (_speed if args.device == "cpu" else _speed_gpu)(args.epochs)
+    if args.deeper and args.device == "cpu":
+        _deeper()
     if args.busy and args.device == "cpu":
         _busy(max(2, args.epochs - 1))
     if args.iwae and args.device == "cpu":

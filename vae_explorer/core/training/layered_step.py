@@ -28,14 +28,13 @@ def _activate_(a: torch.Tensor, activation: str) -> torch.Tensor:
     return F.softplus(a)
 
 
-def _times_derivative_(d: torch.Tensor, h: torch.Tensor, activation: str) -> None:
-    """d *= f'(a) given h = f(a); h is spent (overwritten) for tanh and softplus."""
+def _times_derivative(d: torch.Tensor, h: torch.Tensor, activation: str) -> torch.Tensor:
+    """d * f'(a) given h = f(a) (in place but for relu); h is spent for tanh and softplus."""
     if activation == "tanh":
-        d.mul_(h.mul_(h).neg_().add_(1.0))
-    elif activation == "relu":
-        d.masked_fill_(h <= 0, 0.0)
-    else:
-        d.mul_(h.neg_().expm1_().neg_())
+        return d.mul_(h.mul_(h).neg_().add_(1.0))
+    if activation == "relu":  # one fused pass (the kernel autograd uses), no mask tensor
+        return torch.ops.aten.threshold_backward(d, h, 0.0)
+    return d.mul_(h.neg_().expm1_().neg_())
 
 
 class LayeredMLPStep:
@@ -69,7 +68,7 @@ class LayeredMLPStep:
         (the encoder's [B, 784] input gradient is never needed)."""
         for i in range(len(layers) - 1, -1, -1):
             layer = layers[i]
-            _times_derivative_(d, outs[i + 1], self.activation)
+            d = _times_derivative(d, outs[i + 1], self.activation)
             torch.mm(d.t(), outs[i], out=_grad(layer.weight))
             torch.sum(d, 0, out=_grad(layer.bias))
             if i > 0 or to_input:
