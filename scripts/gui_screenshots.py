@@ -3,8 +3,10 @@
     xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python scripts/gui_screenshots.py
 
 Writes resources/screenshots/{main_window,training,latent_grid,decoder_preview,
-grid_overlay,samples,canvas,posterior}.png, the window at its default 1400 x 900. Works
-with QT_QPA_PLATFORM=offscreen too.
+grid_overlay,samples,canvas,posterior}.png and, for the views beyond the first look,
+{timeline,walk,traversal,projection}.png (the last two on the shipped 10-d model), the
+window at its default 1400 x 900. ``--only explorer`` takes just the latter four (no
+training run). Works with QT_QPA_PLATFORM=offscreen too.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from pathlib import Path
 
 os.environ.setdefault("VAE_EXPLORER_SETTINGS", str(Path(tempfile.mkdtemp()) / "shots.ini"))
 
+import numpy as np  # noqa: E402
 from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer  # noqa: E402
-from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtGui import QMouseEvent, QPainter, QPixmap  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+Z10 = ROOT / "trained" / "mnist-bernoulli-z10.safetensors"
 
 
 def pump(app: QApplication, ms: int = 200) -> None:
@@ -50,6 +55,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "resources" / "screenshots")
     ap.add_argument("--checkpoint", help="default: the shipped z=2 model")
     ap.add_argument("--epochs", type=int, default=3, help="epochs trained for training.png")
+    ap.add_argument("--only", choices=("all", "first", "explorer"), default="all")
+    ap.add_argument("--z10", type=Path, default=Z10, help="the model beyond two dimensions")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -64,6 +71,18 @@ def main() -> int:
     w.resize(1400, 900)
     w.show()
     pump(app, 600)
+    if args.only in ("all", "explorer"):
+        explorer_shots(app, w, args.out, args.z10)
+    if args.only in ("all", "first"):
+        first_shots(app, w, args)
+    w.close()
+    for p in sorted(args.out.glob("*.png")):
+        print(p)
+    return 0
+
+
+def first_shots(app: QApplication, w, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
+    """The first look: scatter, decoders, canvas, posterior, overlay, a run in progress."""
     s = w.scatter
     vp = s.plot.viewport()
 
@@ -145,10 +164,106 @@ def main() -> int:
     w.training.stop_button.click()
     while w.trainer.is_running():
         pump(app, 100)
-    w.close()
-    for p in sorted(args.out.glob("*.png")):
-        print(p)
-    return 0
+
+
+# --- the views beyond the first look -------------------------------------------------------
+def right_click(app: QApplication, w, index: int):  # type: ignore[no-untyped-def]
+    """A real right click on test point ``index`` of the scatter; the menu it opened."""
+    s = w.scatter
+    x, y = s.cloud.points()
+    QTest.mouseClick(
+        s.plot.viewport(),
+        Qt.MouseButton.RightButton,
+        pos=s.data_to_viewport(float(x[index]), float(y[index])).toPoint(),
+    )
+    pump(app, 150)
+    if s.context_menu.index != index:
+        raise SystemExit(f"the right click meant for test point {index} hit {s.context_menu.index}")
+    return s.context_menu
+
+
+def with_menu(w, menu) -> QPixmap:  # type: ignore[no-untyped-def]
+    """The window with the open context menu painted where it pops up (a separate window)."""
+    shot = w.grab()
+    painter = QPainter(shot)
+    painter.drawPixmap(w.mapFromGlobal(menu.pos()), menu.grab())
+    painter.end()
+    return shot
+
+
+def class_centre(w, label: int) -> int:
+    """A test image of class ``label`` near its class's median on the scatter, with no
+    other point within 3 pixels (so a click there hits it)."""
+    x, y = w.scatter.cloud.points()
+    px, py = w.scatter.vb.viewPixelSize()
+    labels = w.state.test_set.labels
+    idx = np.flatnonzero(labels == label)
+    mx, my = np.median(x[idx]), np.median(y[idx])
+    for i in idx[np.argsort(np.hypot(x[idx] - mx, y[idx] - my))]:
+        d = np.hypot((x - x[i]) / px, (y - y[i]) / py)
+        d[i] = np.inf
+        if d.min() > 3.0:
+            return int(i)
+    raise SystemExit(f"no isolated point of class {label}")
+
+
+def explorer_shots(app: QApplication, w, out: Path, z10: Path) -> None:  # type: ignore[no-untyped-def]
+    """timeline.png, walk.png (the shipped 2-d model), traversal.png, projection.png (10-d)."""
+    s = w.scatter
+    # The timeline mid-scrub: the clusters part; the curves mark the epoch.
+    w.timeline_dock.raise_()
+    w.timeline.set_epoch(2.6)
+    pump(app, 500)
+    w.grab().save(str(out / "timeline.png"))
+    w.timeline.go_live()
+    pump(app, 300)
+
+    # A walk from a 1 to a 0 through the right-click menu; the menu shown over the shot.
+    a, b = class_centre(w, 1), class_centre(w, 0)
+    right_click(app, w, a).action("walk_from").trigger()
+    menu = right_click(app, w, b)
+    menu.setActiveAction(menu.action("walk_to"))
+    pump(app, 100)
+    menu.action("walk_to").trigger()
+    menu.hide()
+    pump(app, 400)
+    menu = right_click(app, w, b)
+    menu.setActiveAction(menu.action("walk_to"))
+    pump(app, 200)
+    with_menu(w, menu).save(str(out / "walk.png"))
+    menu.hide()
+    pump(app, 200)
+
+    # The 10-d model: a digit's traversal with its grid, the bottom docks made taller.
+    if not w.open_model(z10):
+        raise SystemExit(f"cannot open {z10}")
+    pump(app, 600)
+    s.reset_zoom()
+    s.vb.updateAutoRange()  # the new model's points on screen before clicking them
+    pump(app, 300)
+    digit = class_centre(w, 7)
+    right_click(app, w, digit).action("traverse").trigger()
+    s.context_menu.hide()
+    w.resizeDocks([w.traversal_dock], [330], Qt.Orientation.Vertical)
+    pump(app, 300)
+    t = w.traversal
+    t.set_slider_value(3, t.slider_value(3) + 1.5)
+    t.make_grid()
+    pump(app, 500)
+    w.grab().save(str(out / "traversal.png"))
+
+    # Its PCA plane: the whole explorer works there (a click decodes mean + x pc1 + y pc2).
+    w.resizeDocks([w.traversal_dock], [170], Qt.Orientation.Vertical)
+    w.scatter_plane.choose("pca")
+    s.vb.updateAutoRange()
+    pump(app, 600)
+    a, b = class_centre(w, 4), class_centre(w, 0)
+    right_click(app, w, a).action("walk_from").trigger()
+    s.context_menu.hide()
+    right_click(app, w, b).action("walk_to").trigger()
+    s.context_menu.hide()
+    pump(app, 500)
+    w.grab().save(str(out / "projection.png"))
 
 
 if __name__ == "__main__":

@@ -75,6 +75,7 @@ class TimelinePanel(QWidget):
         lay.setSpacing(2)
         lay.addLayout(row)
         lay.addLayout(info)
+        lay.addStretch(1)  # a tall dock keeps the controls together at its top
 
         self._timer = QTimer(self)
         self._timer.setInterval(PLAY_TICK_MS)

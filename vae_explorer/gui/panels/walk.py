@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QVBoxLayout,
@@ -34,6 +35,30 @@ from ..state import ExplorerState
 DEFAULT_STEPS = 10
 STEPS_RANGE = (2, 60)
 GIF_FPS = 8
+MIN_STRIP_HEIGHT = 28  # pixels: one image at its own size
+MAX_STRIP_HEIGHT = 160
+STRIP_SPACING = 4
+MARGIN = 4  # pixels above and below the panel's content
+
+
+class ElidedLabel(QLabel):
+    """A one-line label drawn shortened with "…" to its width (never cut mid-letter,
+    never widening the panel); ``text()`` and the tooltip keep the whole text."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumWidth(40)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        super().setText(text)
+        self.setToolTip(text)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
 
 
 @dataclass(frozen=True)
@@ -56,58 +81,76 @@ class WalkPanel(QWidget):
         self._state = state
         self.ends: dict[str, WalkEnd | None] = {"A": None, "B": None}
         self.strips: dict[str, np.ndarray] = {}  # kind -> decoded images [n, 28, 28]
-        self.end_labels: dict[str, QLabel] = {}
+        self.end_labels: dict[str, ElidedLabel] = {}
+        # Laid out for a short, wide dock (a tab under the scatter): one row per end, one
+        # for the options, then the strips, each as tall as its width allows.
         ends = QGridLayout()
         ends.setContentsMargins(0, 0, 0, 0)
         ends.setHorizontalSpacing(4)
+        ends.setVerticalSpacing(2)
         for row, which in enumerate(("A", "B")):
-            label = QLabel()
-            label.setWordWrap(True)
+            label = ElidedLabel()
             self.end_labels[which] = label
-            ends.addWidget(QLabel(f"<b>{which}</b>"), 2 * row, 0)
-            ends.addWidget(label, 2 * row, 1, 1, 3)
+            ends.addWidget(QLabel(f"<b>{which}</b>"), row, 0)
+            ends.addWidget(label, row, 1)
             for col, (text, source, tip) in enumerate(
                 (
                     ("Crosshair", self.end_from_crosshair, "the code under the crosshair"),
                     ("Picked", self.end_from_picked, "the picked test image's posterior mean"),
                     ("Canvas", self.end_from_canvas, "the canvas drawing's posterior mean"),
                 ),
-                start=1,
+                start=2,
             ):
                 button = QPushButton(text)
                 button.setToolTip(f"Set end {which} to {tip}")
                 button.clicked.connect(lambda _=False, w=which, f=source: f(w))
-                ends.addWidget(button, 2 * row + 1, col)
+                ends.addWidget(button, row, col)
+        ends.setColumnStretch(1, 1)
         self.steps = QSpinBox()
         self.steps.setRange(*STEPS_RANGE)
         self.steps.setValue(DEFAULT_STEPS)
         self.steps.setToolTip("Images along the walk, both ends included")
         self.png_button = QPushButton("Export PNG…")
+        self.png_button.setToolTip("The strips as a PNG image, with their names")
         self.gif_button = QPushButton("Export GIF…")
+        self.gif_button.setToolTip("The straight walk as an animated GIF, there and back")
         options = QHBoxLayout()
         options.addWidget(QLabel("Steps:"))
         options.addWidget(self.steps)
         options.addStretch(1)
-        exports = QHBoxLayout()
-        exports.addWidget(self.png_button)
-        exports.addWidget(self.gif_button)
-        exports.addStretch(1)
-        self.linear_label = QLabel("Straight line")
+        options.addWidget(self.png_button)
+        options.addWidget(self.gif_button)
+        self.linear_label = QLabel("straight")
+        self.linear_label.setToolTip("Along the straight line between the two codes")
         self.linear_canvas = ImageCanvas(min_side=28)
         self.linear_canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.spherical_label = QLabel("Great circle (spherical)")
+        self.spherical_label = QLabel("great\ncircle")
+        self.spherical_label.setToolTip(
+            "Along the great circle (spherical interpolation): the path keeps the norm a "
+            "Gaussian prior's codes have in many dimensions"
+        )
         self.spherical_canvas = ImageCanvas(min_side=28)
         self.spherical_canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self._strips = strips = QGridLayout()
+        strips.setContentsMargins(0, 0, 0, 0)
+        strips.setVerticalSpacing(STRIP_SPACING)
+        for row, (name, canvas) in enumerate(
+            ((self.linear_label, self.linear_canvas), (self.spherical_label, self.spherical_canvas))
+        ):
+            name.setStyleSheet("color: #9a9a9a;")
+            strips.addWidget(name, row, 0)
+            strips.addWidget(canvas, row, 1)
+        strips.setColumnStretch(1, 1)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: #9a9a9a;")
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(6, 4, 6, 4)
+        lay.setContentsMargins(6, MARGIN, 6, MARGIN)
+        lay.setSpacing(4)
         lay.addLayout(ends)
         lay.addLayout(options)
         lay.addWidget(self.hint)
-        for w in (self.linear_label, self.linear_canvas, self.spherical_label, self.spherical_canvas):
-            lay.addWidget(w)
-        lay.addLayout(exports)
+        lay.addLayout(strips)
         lay.addStretch(1)
 
         self.steps.valueChanged.connect(self._on_steps_changed)
@@ -159,14 +202,14 @@ class WalkPanel(QWidget):
         index = self._state.picked_index
         end = self.test_image_end(index) if index is not None else None
         if end is None:
-            self.hint.setText("Pick a test image on the scatter first (click a point).")
+            self._tell("Pick a test image on the scatter first (click a point).")
             return
         self.set_walk_end(which, end)
 
     def end_from_canvas(self, which: str) -> None:
         posterior = self._state.canvas_posterior
         if posterior is None:
-            self.hint.setText("Draw a digit on the Canvas first.")
+            self._tell("Draw a digit on the Canvas first.")
             return
         self.set_end(which, posterior[0], "the canvas drawing")
 
@@ -219,14 +262,30 @@ class WalkPanel(QWidget):
         self._fit_strip_heights()
 
     def _fit_strip_heights(self) -> None:
-        """Each strip as tall as its width allows (no empty band above and below it)."""
+        """Each strip as tall as its width allows (no empty band above and below it), and
+        in a scrolled dock no taller than lets every strip show without scrolling."""
+        canvases = [c for c in (self.linear_canvas, self.spherical_canvas) if c.isVisibleTo(self)]
+        cap = MAX_STRIP_HEIGHT
+        room = self._room_for_strips()
+        if room is not None and canvases:
+            cap = max(MIN_STRIP_HEIGHT, (room - STRIP_SPACING * (len(canvases) - 1)) // len(canvases))
         for canvas in (self.linear_canvas, self.spherical_canvas):
             image = canvas.image()
             if image is None:
-                canvas.setFixedHeight(28)
+                canvas.setFixedHeight(MIN_STRIP_HEIGHT)
                 continue
             h, w = image.shape
-            canvas.setFixedHeight(max(28, min(160, round(canvas.width() * h / w))))
+            canvas.setFixedHeight(max(MIN_STRIP_HEIGHT, min(cap, round(canvas.width() * h / w))))
+
+    def _room_for_strips(self) -> int | None:
+        """Pixels from the strips' top to the bottom of the scroll area showing this panel
+        (None outside one, or before it is laid out)."""
+        viewport = self.parentWidget()
+        if viewport is None or not isinstance(viewport.parentWidget(), QScrollArea):
+            return None
+        top = self._strips.geometry().top()
+        room = viewport.height() - top - MARGIN
+        return room if top > 0 and room > 0 else None
 
     # --- state -> view ---------------------------------------------------------------------
     def _on_model_changed(self) -> None:
@@ -234,6 +293,7 @@ class WalkPanel(QWidget):
         for which, end in self.ends.items():
             if end is not None and len(end.z) != dim:
                 self.ends[which] = None
+        self.linear_label.setVisible(dim > 2)  # one strip needs no name
         self.spherical_label.setVisible(dim > 2)
         self.spherical_canvas.setVisible(dim > 2)
         self._refresh()
@@ -247,6 +307,10 @@ class WalkPanel(QWidget):
 
     def _on_steps_changed(self) -> None:
         self._refresh()
+
+    def _tell(self, text: str) -> None:
+        self.hint.setText(text)
+        self.hint.setVisible(True)
 
     def _title(self) -> str:
         a, b = self.ends["A"], self.ends["B"]
@@ -280,5 +344,6 @@ class WalkPanel(QWidget):
         self.spherical_canvas.set_image(strip_picture(spherical) if spherical is not None else None)
         self.png_button.setEnabled(bool(self.strips))
         self.gif_button.setEnabled(bool(self.strips))
+        self.hint.setVisible(not self.strips)  # with a strip, the ends' labels say it all
         self._fit_strip_heights()
         self.pathChanged.emit()

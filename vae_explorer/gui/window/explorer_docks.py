@@ -29,7 +29,9 @@ from .animation_export import AnimationExporter
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
-WALK_PEN = pg.mkPen("#222222", width=2)
+WALK_COLOUR = "#f2f2f2"
+WALK_PEN = pg.mkPen(WALK_COLOUR, width=2)
+WALK_RIM = pg.mkPen("#111111", width=1)
 EPOCH_PEN = pg.mkPen("#e15759", width=1.5)
 
 
@@ -111,14 +113,29 @@ def _export_animation(window: MainWindow) -> None:
 # --- the walk ------------------------------------------------------------------------------
 def _wire_walk(window: MainWindow) -> None:
     state, walk, scatter = window.state, window.walk, window.scatter
-    path_item = pg.PlotDataItem(pen=WALK_PEN, symbol="o", symbolSize=5, symbolBrush="#222222")
+    # Light on the dark plot, with a dark rim so it also reads over the points.
+    path_item = pg.PlotDataItem(
+        pen=WALK_PEN, symbol="o", symbolSize=6, symbolBrush=WALK_COLOUR, symbolPen=WALK_RIM
+    )
     path_item.setZValue(15)
     scatter.vb.addItem(path_item, ignoreBounds=True)
     window.walk_path_item = path_item
+    end_marks = [
+        pg.TextItem(name, color=WALK_COLOUR, anchor=(0.5, 1.2), fill=pg.mkBrush(30, 30, 34, 200))
+        for name in ("A", "B")
+    ]
+    for mark in end_marks:
+        mark.setZValue(16)
+        mark.setVisible(False)
+        scatter.vb.addItem(mark, ignoreBounds=True)
 
     def draw_path() -> None:
         codes = walk.path("linear")
         xy = window.scatter_plane.plane_path(codes) if codes is not None else None
+        for mark, row in zip(end_marks, (0, -1), strict=True):
+            mark.setVisible(xy is not None)
+            if xy is not None:
+                mark.setPos(float(xy[row, 0]), float(xy[row, 1]))
         if xy is None:
             path_item.setData([], [])
             return
