@@ -19,20 +19,22 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QScrollArea,
-    QTabBar,
     QWidget,
 )
 
 from ..state import ExplorerState
 from ..theme import app_settings, configure_pyqtgraph
 from . import settings
+from .closing import ask_unsaved, may_close
 from .datasets import SHIPPED_MODELS, Datasets
 from .files import Files
 from .first_screen import FirstScatter, LoadingPanel, log_startup
 from .startup import BackgroundStart, StartResult, finish_start, show_first_screen
+from .status_bar import build_status_bar, show_current_model
+from .tab_bars import whole_tab_titles
 
 if TYPE_CHECKING:  # the views import torch: the window builds them after its first paint
-    from ...core.training import EpochSummary, TrainingFinished, TrainingJob, TrainingStarted
+    from ...core.training import TrainingJob
     from ..canvas import CanvasPanel
     from ..panels import DecoderPreview, LatentGridPanel, SamplesPanel, TrainingPanel
     from ..panels.active_units import ActiveUnitsPanel
@@ -84,6 +86,10 @@ class MainWindow(QMainWindow):
     downloader: DatasetDownloader
     menus: WindowMenus
     first_scatter: FirstScatter
+    model_label: QLabel  # the status bar's (status_bar.py)
+    dataset_label: QLabel
+    device_label: QLabel
+    epoch_label: QLabel
 
     def __init__(
         self,
@@ -105,8 +111,8 @@ class MainWindow(QMainWindow):
         self.datasets = Datasets(self)
         self.files = Files(self)
         self._build_docks()
-        self._build_status_bar()
-        self.state.modelChanged.connect(self._on_model_changed)
+        build_status_bar(self)
+        self.state.modelChanged.connect(lambda: show_current_model(self))
         self.state.datasetChanged.connect(self.datasets.show_current)
         first = self._first_checkpoint(checkpoint_path, load_default)
         if background and first is not None:
@@ -242,25 +248,14 @@ class MainWindow(QMainWindow):
         # The bottom group is a strip under the scatter, not half the window.
         self.resizeDocks([self.timeline_dock], [170], Qt.Orientation.Vertical)
 
-    def _whole_tab_titles(self) -> None:
-        """A crowded tab bar scrolls instead of eliding its titles to "L…"; and the stale
-        bars that QMainWindow.restoreState leaves on screen (Qt 6.11: a copy of an older bar,
-        drawn away from its docks) are hidden."""
-        titles = {dock.windowTitle(): dock for dock in self.docks}
-        for bar in self.findChildren(QTabBar):
-            if not bar.isVisible() or bar.count() == 0:
-                continue
-            dock = titles.get(bar.tabText(bar.currentIndex()))
-            away = dock is not None and abs(bar.geometry().top() - dock.geometry().bottom()) > 8
-            if away and dock is not None and dock.isVisible():
-                bar.hide()
-                continue
-            bar.setElideMode(Qt.TextElideMode.ElideNone)
-            bar.setUsesScrollButtons(True)
+    @property
+    def closing(self) -> bool:
+        """True once the window has started to close (late events then stay quiet)."""
+        return self._closing
 
     def tidy_tab_bars(self) -> None:
         """After a layout change (restoreState, a dock moved): once Qt has laid it out."""
-        QTimer.singleShot(0, self._whole_tab_titles)
+        QTimer.singleShot(0, lambda: whole_tab_titles(self))
 
     @property
     def docks(self) -> list[QDockWidget]:
@@ -277,16 +272,6 @@ class MainWindow(QMainWindow):
             self.active_units_dock,
             self.timeline_dock,
         ]
-
-    def _build_status_bar(self) -> None:
-        sb = self.statusBar()
-        self.model_label = QLabel()
-        self.dataset_label = QLabel()
-        self.device_label = QLabel("Device: CPU")
-        self.epoch_label = QLabel()
-        for w in (self.model_label, self.dataset_label, self.device_label, self.epoch_label):
-            w.setContentsMargins(8, 0, 8, 0)
-            sb.addPermanentWidget(w)
 
     def _fit_to_screen(self) -> None:
         """Keep the window on the screen it opens on: a layout saved on a larger screen (or
@@ -314,30 +299,6 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.setModal(False)
         box.show()
-
-    def _on_model_changed(self) -> None:
-        state = self.state
-        model = state.model
-        name = Path(state.model_path).name if state.model_path else "unsaved model"
-        if model is None:
-            if state.loading:
-                self.model_label.setText(f"Model: {name} (loading…)")
-                self.setWindowTitle(f"{name} — VAE Explorer")
-            return
-        c = model.config
-        if c is None:  # a user's own module (explore()): no app config
-            kind = type(getattr(model, "module", model)).__name__
-            self.model_label.setText(f"Model: your {kind} (z={model.latent_dim})")
-            self.setWindowTitle(f"{kind} — VAE Explorer")
-            return
-        like = "cross-entropy" if c.likelihood == "bernoulli" else "squared error"
-        arch = getattr(c, "arch", None)  # a labelled model's config names its kind instead
-        what = arch.upper() if arch else str(getattr(c, "kind", "model")).upper()
-        self.model_label.setText(f"Model: {name} ({what}, z={c.latent_dim}, {like})")
-        self.setWindowTitle(f"{name} — VAE Explorer")
-        if not state.training:
-            done = state.model_meta.get("epochs_completed")
-            self.epoch_label.setText(f"Epochs: {done}" if isinstance(done, int) else "Epochs: 0")
 
     def show_external(self, model: Any, test_set: Any) -> None:
         """Explore a user's own model (core.external's ExternalModel) on ``test_set``: the
@@ -416,74 +377,10 @@ class MainWindow(QMainWindow):
     def stop_training(self) -> None:
         self.trainer.stop()
 
-    def _on_training_changed(self, running: bool) -> None:
-        self.menus.while_training(running)
-
-    def _on_pause_requested(self, pause: bool) -> None:
-        if pause:
-            self.trainer.pause()
-            self.statusBar().showMessage("Training paused")
-        else:
-            self.trainer.resume()
-            self.statusBar().showMessage("Training resumed", 3000)
-
-    def _on_training_started(self, ev: TrainingStarted) -> None:
-        self.training.on_started(ev)
-        self.device_label.setText(f"Device: {ev.device.upper()}")
-        self.epoch_label.setText(f"Epoch: 1/{ev.epochs}")
-
-    def _on_epoch_finished(self, ev: EpochSummary) -> None:
-        self.training.on_epoch(ev)
-        self.epoch_label.setText(f"Epoch: {ev.epoch}/{ev.epochs}")
-
-    def _on_training_failed(self, message: str) -> None:
-        self.show_error("Training stopped", message)
-
-    def _on_training_done(self, finished: TrainingFinished) -> None:
-        failed = self.trainer.failed_run
-        epochs = finished.epochs_completed
-        self.training.on_done(finished.stopped, epochs, failed)
-        self.epoch_label.setText(f"Epochs: {epochs}")
-        if not failed and not self._closing:
-            self.statusBar().showMessage(
-                f"Training {'stopped' if finished.stopped else 'finished'} after {epochs} epoch(s): "
-                "the new model is current; File ▸ Save model keeps it.",
-                15000,
-            )
-
     # --- closing ---------------------------------------------------------------------------
     def ask_unsaved(self) -> QMessageBox.StandardButton:
         """Save / Discard / Cancel for a model that exists nowhere else (tests replace it)."""
-        training = self.trainer.is_running()
-        text = (
-            "A model is training. Save it before quitting?"
-            if training
-            else "The current model was trained here and is not saved. Save it before quitting?"
-        )
-        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved model", text, parent=self)
-        box.setInformativeText(
-            "Save stops the run and saves the model as trained so far."
-            if training
-            else "Discard loses the trained weights."
-        )
-        Button = QMessageBox.StandardButton
-        box.setStandardButtons(Button.Save | Button.Discard | Button.Cancel)
-        box.setDefaultButton(Button.Save)
-        return Button(box.exec())
-
-    def _may_close(self) -> bool:
-        """False if the user chose to keep the window (Cancel, or a save that failed)."""
-        if not (self.state.modified or self.trainer.is_running()):
-            return True
-        Button = QMessageBox.StandardButton
-        answer = self.ask_unsaved()
-        if answer == Button.Cancel:
-            return False
-        if answer == Button.Save:
-            self.trainer.stop(wait_ms=CLOSE_WAIT_MS)
-            if not self.menus.save_interactively():
-                return False
-        return True
+        return ask_unsaved(self)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Ask about an unsaved model, stop training, imputation and downloads and wait for
@@ -494,7 +391,7 @@ class MainWindow(QMainWindow):
             self._closing = True
             super().closeEvent(event)
             return
-        if not self._closing and not self._may_close():
+        if not self._closing and not may_close(self, CLOSE_WAIT_MS):
             event.ignore()
             return
         self._closing = True

@@ -18,6 +18,7 @@ from ..panels.posterior import PosteriorPanel
 from ..scatter import LatentScatterView
 from .actions import WindowMenus
 from .downloads import DatasetDownloader
+from .status_bar import connect_run_status
 from .training_controller import TrainingController
 
 if TYPE_CHECKING:
@@ -57,19 +58,8 @@ def build_views(window: MainWindow) -> None:
 
 
 def _connect(window: MainWindow) -> None:
-    state = window.state
-    state.trainingChanged.connect(window._on_training_changed)
-    t = window.training
-    t.startRequested.connect(window.start_training)
-    t.pauseRequested.connect(window._on_pause_requested)
-    t.stopRequested.connect(window.stop_training)
-    t.datasetRequested.connect(window.choose_dataset)
+    connect_run_status(window)
+    window.training.datasetRequested.connect(window.choose_dataset)
     d = window.downloader
     d.finished.connect(window.datasets._on_download_finished)
     d.failed.connect(window.datasets._on_download_failed)
-    r = window.trainer
-    r.started.connect(window._on_training_started)
-    r.batchMetrics.connect(window.training.on_batch)
-    r.epochFinished.connect(window._on_epoch_finished)
-    r.failed.connect(window._on_training_failed)
-    r.done.connect(window._on_training_done)

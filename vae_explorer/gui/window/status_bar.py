@@ -1,0 +1,97 @@
+"""The status bar: the current model, dataset, device and epoch; and what the window shows
+of a training run outside the training dock (pause/resume and end-of-run messages, the
+menus locked while it trains)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QLabel
+
+if TYPE_CHECKING:
+    from ...core.training import EpochSummary, TrainingFinished, TrainingStarted
+    from .main_window import MainWindow
+
+
+def build_status_bar(window: MainWindow) -> None:
+    bar = window.statusBar()
+    window.model_label = QLabel()
+    window.dataset_label = QLabel()
+    window.device_label = QLabel("Device: CPU")
+    window.epoch_label = QLabel()
+    for w in (window.model_label, window.dataset_label, window.device_label, window.epoch_label):
+        w.setContentsMargins(8, 0, 8, 0)
+        bar.addPermanentWidget(w)
+
+
+def show_current_model(window: MainWindow) -> None:
+    """The model's name and kind in the status bar and the title; its epochs when idle."""
+    state = window.state
+    model = state.model
+    name = Path(state.model_path).name if state.model_path else "unsaved model"
+    if model is None:
+        if state.loading:
+            window.model_label.setText(f"Model: {name} (loading…)")
+            window.setWindowTitle(f"{name} — VAE Explorer")
+        return
+    c = model.config
+    if c is None:  # a user's own module (explore()): no app config
+        kind = type(getattr(model, "module", model)).__name__
+        window.model_label.setText(f"Model: your {kind} (z={model.latent_dim})")
+        window.setWindowTitle(f"{kind} — VAE Explorer")
+        return
+    like = "cross-entropy" if c.likelihood == "bernoulli" else "squared error"
+    describe = getattr(c, "describe", None)  # a labelled model's config names its kind instead
+    what = describe() if describe else f"{str(getattr(c, 'kind', 'model')).upper()}, z={c.latent_dim}"
+    window.model_label.setText(f"Model: {name} ({what}, {like})")
+    window.model_label.setToolTip(f"{name}: {what}, latent dimension {c.latent_dim}, {like} loss")
+    window.setWindowTitle(f"{name} — VAE Explorer")
+    if not state.training:
+        done = state.model_meta.get("epochs_completed")
+        window.epoch_label.setText(f"Epochs: {done}" if isinstance(done, int) else "Epochs: 0")
+
+
+def connect_run_status(window: MainWindow) -> None:
+    """Wire the training panel's buttons and the controller's events to the window."""
+    status = window.statusBar()
+    panel, trainer = window.training, window.trainer
+
+    def on_pause_requested(pause: bool) -> None:
+        if pause:
+            trainer.pause()
+            status.showMessage("Training paused")
+        else:
+            trainer.resume()
+            status.showMessage("Training resumed", 3000)
+
+    def on_started(ev: TrainingStarted) -> None:
+        panel.on_started(ev)
+        window.device_label.setText(f"Device: {ev.device.upper()}")
+        window.epoch_label.setText(f"Epoch: 1/{ev.epochs}")
+
+    def on_epoch(ev: EpochSummary) -> None:
+        panel.on_epoch(ev)
+        window.epoch_label.setText(f"Epoch: {ev.epoch}/{ev.epochs}")
+
+    def on_done(finished: TrainingFinished) -> None:
+        failed = trainer.failed_run
+        epochs = finished.epochs_completed
+        panel.on_done(finished.stopped, epochs, failed)
+        window.epoch_label.setText(f"Epochs: {epochs}")
+        if not failed and not window.closing:
+            status.showMessage(
+                f"Training {'stopped' if finished.stopped else 'finished'} after {epochs} epoch(s): "
+                "the new model is current; File ▸ Save model keeps it.",
+                15000,
+            )
+
+    window.state.trainingChanged.connect(window.menus.while_training)
+    panel.startRequested.connect(window.start_training)
+    panel.pauseRequested.connect(on_pause_requested)
+    panel.stopRequested.connect(window.stop_training)
+    trainer.started.connect(on_started)
+    trainer.batchMetrics.connect(panel.on_batch)
+    trainer.epochFinished.connect(on_epoch)
+    trainer.failed.connect(lambda message: window.show_error("Training stopped", message))
+    trainer.done.connect(on_done)
