@@ -95,11 +95,11 @@ class VAEConfig:
         return self.arch == "mlp" and len(self.hidden_sizes) == 1 and self.activation == "tanh"
 
     def describe(self) -> str:
-        """e.g. "784-200-200-50 tanh MLP" or "conv, 256 hidden"."""
+        """e.g. "784-200-200-50 tanh" (an MLP) or "conv 256-2"."""
         if self.arch == "conv":
-            return f"conv, {self.hidden_sizes[0]} hidden"
+            return f"conv {self.hidden_sizes[0]}-{self.latent_dim}"
         layers = "-".join(str(n) for n in (IMAGE_PIXELS, *self.hidden_sizes, self.latent_dim))
-        return f"{layers} {self.activation} MLP"
+        return f"{layers} {self.activation}"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

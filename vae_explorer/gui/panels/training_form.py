@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QSpinBox,
     QWidget,
@@ -122,9 +123,7 @@ class TrainingForm(QWidget):
             ("Likelihood", self.likelihood),
             ("Latent dim", self.latent_dim),
             ("Architecture", self.arch),
-            ("Hidden units", self.hidden_dim),
-            ("Hidden layers", self.hidden_layers),
-            ("Activation", self.activation),
+            ("Hidden layers", self._layers_row()),
             ("Epochs", self.epochs),
             ("Batch size", self.batch_size),
             ("Learning rate", self.lr),
@@ -159,6 +158,19 @@ class TrainingForm(QWidget):
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
         self.arch.currentIndexChanged.connect(self._on_kind_changed)
         self._on_kind_changed()
+
+    def _layers_row(self) -> QWidget:
+        """ "[layers] × [units] [activation]" on one row, e.g. 2 × 200 tanh."""
+        row = QWidget()
+        lay = QHBoxLayout(row)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
+        self.hidden_layers.setMinimumWidth(44)
+        lay.addWidget(self.hidden_layers, 2)
+        lay.addWidget(QLabel("×"))
+        lay.addWidget(self.hidden_dim, 3)
+        lay.addWidget(self.activation, 3)
+        return row
 
     def is_labelled(self) -> bool:
         return self.kind.currentData() != "vae"
