@@ -3,22 +3,11 @@
 import pytest
 import torch
 
-from vae_explorer.core.model import VAE, VAEConfig, kl_divergence
+from vae_explorer.core.model import VAE, VAEConfig
 from vae_explorer.core.training import TrainConfig, TrainingFinished, train
 from vae_explorer.core.training.layered_step import LayeredMLPStep
 from vae_explorer.core.training.loop import _fast_step
 from vae_explorer.core.training.mlp_step import MLPStep
-
-
-def _autograd_grads(m: VAE, x, eps, beta):
-    for p in m.parameters():
-        p.grad = None
-    mu, logvar = m.encode(x)
-    z = mu + torch.exp(0.5 * logvar) * eps
-    recon = -m.log_likelihood(x, m.decode_logits(z)).mean()
-    kl = kl_divergence(mu, logvar).mean()
-    (recon + beta * kl).backward()
-    return recon.detach(), kl.detach(), {n: p.grad.clone() for n, p in m.named_parameters()}
 
 
 @pytest.mark.parametrize(
@@ -30,7 +19,7 @@ def _autograd_grads(m: VAE, x, eps, beta):
         ((16, 16), "relu", "gaussian"),
     ],
 )
-def test_layered_step_matches_autograd(hidden, activation, likelihood):
+def test_layered_step_matches_autograd(hidden, activation, likelihood, autograd_step):
     torch.manual_seed(0)
     m = VAE(VAEConfig(latent_dim=3, hidden_dim=hidden, likelihood=likelihood, activation=activation))
     with torch.no_grad():  # some pre-activations below zero, some above: relu's kink is used
@@ -40,7 +29,7 @@ def test_layered_step_matches_autograd(hidden, activation, likelihood):
     eps = torch.randn(9, 3)
     recon, kl = LayeredMLPStep(m, beta=0.6)(x, eps)
     fast = {n: p.grad.clone() for n, p in m.named_parameters()}
-    recon_ref, kl_ref, ref = _autograd_grads(m, x, eps, 0.6)
+    recon_ref, kl_ref, ref = autograd_step(m, x, eps, 0.6)
     assert torch.allclose(recon, recon_ref, rtol=1e-5)
     assert torch.allclose(kl, kl_ref, rtol=1e-5)
     assert set(fast) == set(ref)

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vae_explorer.core.model import VAE, VAEConfig, kl_divergence
+from vae_explorer.core.model import VAE, VAEConfig
 from vae_explorer.core.training.mlp_step import MLPStep, bernoulli_nll_sum
 
 
@@ -26,20 +26,9 @@ def test_bernoulli_loss_from_the_sigmoid_matches_softplus(shape):
     assert abs(float(got) - float(ref)) <= 1e-5 * float(ref.abs()) + 1e-3, (float(got), float(ref))
 
 
-def _autograd(m: VAE, x: torch.Tensor, eps: torch.Tensor, beta: float):
-    for p in m.parameters():
-        p.grad = None
-    mu, logvar = m.encode(x)
-    z = mu + torch.exp(0.5 * logvar) * eps
-    recon = -m.log_likelihood(x, m.decode_logits(z)).mean()
-    kl = kl_divergence(mu, logvar).mean()
-    (recon + beta * kl).backward()
-    return recon.detach(), kl.detach(), {n: p.grad.clone() for n, p in m.named_parameters()}
-
-
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
 @pytest.mark.parametrize("beta", [0.0, 3.0])
-def test_full_size_step_with_saturated_logits_matches_autograd(likelihood, beta):
+def test_full_size_step_with_saturated_logits_matches_autograd(likelihood, beta, autograd_step):
     """The seed model's sizes, with the decoder scaled up so many logits are beyond +-17
     (where 1 - sigmoid underflows in float32)."""
     torch.manual_seed(1)
@@ -51,7 +40,7 @@ def test_full_size_step_with_saturated_logits_matches_autograd(likelihood, beta)
     eps = torch.randn(100, 2)
     recon, kl = MLPStep(m, beta)(x, eps)
     fast = {n: p.grad.clone() for n, p in m.named_parameters()}
-    recon_ref, kl_ref, grads = _autograd(m, x, eps, beta)
+    recon_ref, kl_ref, grads = autograd_step(m, x, eps, beta)
     with torch.no_grad():
         logits = m.decode_logits(m.encode(x)[0] + torch.exp(0.5 * m.encode(x)[1]) * eps)
     assert (logits.abs() > 17).float().mean() > 0.1  # the test really reaches saturation

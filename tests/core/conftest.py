@@ -1,0 +1,30 @@
+"""Fixtures for the core tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import torch
+
+from vae_explorer.core.model import VAE, kl_divergence
+
+AutogradStep = Callable[[VAE, torch.Tensor, torch.Tensor, float], tuple]
+
+
+def _autograd_step(m: VAE, x: torch.Tensor, eps: torch.Tensor, beta: float) -> tuple:
+    """The beta-ELBO step by autograd, the reference for the hand-derived steps:
+    (mean reconstruction NLL, mean KL, {parameter name: gradient})."""
+    for p in m.parameters():
+        p.grad = None
+    mu, logvar = m.encode(x)
+    z = mu + torch.exp(0.5 * logvar) * eps
+    recon = -m.log_likelihood(x, m.decode_logits(z)).mean()
+    kl = kl_divergence(mu, logvar).mean()
+    (recon + beta * kl).backward()
+    return recon.detach(), kl.detach(), {n: p.grad.clone() for n, p in m.named_parameters()}
+
+
+@pytest.fixture
+def autograd_step() -> AutogradStep:
+    return _autograd_step
