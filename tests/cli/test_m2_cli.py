@@ -48,15 +48,16 @@ def test_m1m2_reuses_a_trained_m1(tmp_path, make_idx_folder, capsys):
     common = ["--data-dir", str(folder), "--epochs", "1", "--hidden-dim", "16", "--batch-size", "50",
               "--classifier-hidden-dim", "16", "--labelled-batch", "20", "--quiet"]  # fmt: skip
     first = tmp_path / "first.safetensors"
-    assert main(["train", "--model", "m1m2", "--labels", "20", "--m1-epochs", "1", "--m1-hidden-dim", "24,12",
-                 "--m1-activation", "softplus", "--m1-latent-dim", "3", "--latent-dim", "4", "--out", str(first),
-                 *common]) == 0  # fmt: skip
+    deep_m1 = ["--m1-hidden-dim", "24,12", "--m1-activation", "softplus", "--m1-latent-dim", "3"]
+    assert main(["train", "--model", "m1m2", "--labels", "20", "--m1-epochs", "1", *deep_m1,
+                 "--latent-dim", "4", "--out", str(first), *common]) == 0  # fmt: skip
     second = tmp_path / "second.safetensors"
     assert main(["train", "--model", "m1m2", "--labels", "20", "--m1", str(first), "--latent-dim", "2",
                  "--out", str(second), *common]) == 0  # fmt: skip
     m1_first, ckpt = load_checkpoint(first).model.m1, load_checkpoint(second)
     assert ckpt.model.config.m1_latent_dim == 3 and ckpt.model.config.m1_hidden_dim == (24, 12)
-    assert ckpt.model.config.m1_activation == "softplus" and ckpt.model.m1.enc_hidden2.weight.shape == (12, 24)
+    assert ckpt.model.config.m1_activation == "softplus"
+    assert ckpt.model.m1.enc_hidden2.weight.shape == (12, 24)
     assert "--m1-hidden-dim 24,12 --m1-activation softplus" in ckpt.metadata["command"]
     for name, value in m1_first.state_dict().items():
         assert ckpt.model.m1.state_dict()[name].equal(value), name  # M1 kept as trained

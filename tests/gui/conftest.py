@@ -79,16 +79,30 @@ def small_checkpoint(tmp_path_factory, small_images):
 
 
 @pytest.fixture
-def window(qtbot, small_checkpoint):
-    """The main window on the small model, shown; closed (and its worker stopped) after."""
+def make_window(qtbot):
+    """make_window(path): the main window on that checkpoint, 1300 x 850, shown; closed (and
+    its training worker checked stopped) after the test."""
     from vae_explorer.gui.window import MainWindow
 
-    w = MainWindow(small_checkpoint, load_default=False)
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
-    QApplication.processEvents()
-    yield w
-    w.close()
-    assert not w.trainer.is_running()
+    made = []
+
+    def make(path):
+        w = MainWindow(path, load_default=False)
+        qtbot.addWidget(w)
+        w.resize(1300, 850)
+        w.show()
+        qtbot.waitExposed(w)
+        QApplication.processEvents()
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.close()
+        assert not w.trainer.is_running()
+
+
+@pytest.fixture
+def window(make_window, small_checkpoint):
+    """The main window on the small model, shown; closed (and its worker stopped) after."""
+    return make_window(small_checkpoint)

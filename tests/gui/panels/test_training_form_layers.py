@@ -55,7 +55,8 @@ def test_an_opened_deep_model_fills_layers_and_activation(form):
     assert (form.hidden_dim.value(), form.hidden_layers.value()) == (300, 3)
     assert form.activation.currentData() == "softplus"
     form.set_model_config(VAEConfig())
-    assert (form.hidden_dim.value(), form.hidden_layers.value(), form.activation.currentData()) == (256, 1, "tanh")
+    shown = (form.hidden_dim.value(), form.hidden_layers.value(), form.activation.currentData())
+    assert shown == (256, 1, "tanh")
 
 
 def test_layers_and_activation_round_trip_through_settings(form, qtbot):

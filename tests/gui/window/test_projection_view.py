@@ -26,17 +26,8 @@ def wide_checkpoint(tmp_path_factory):
 
 
 @pytest.fixture
-def wide_window(qtbot, wide_checkpoint):
-    from vae_explorer.gui.window import MainWindow
-
-    w = MainWindow(wide_checkpoint, load_default=False)
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
-    QApplication.processEvents()
-    yield w
-    w.close()
+def wide_window(make_window, wide_checkpoint):
+    return make_window(wide_checkpoint)
 
 
 def click(qtbot, window, x: float, y: float) -> None:

@@ -38,15 +38,9 @@ def history_checkpoint(tmp_path_factory, mnist_test):
     return path, models
 
 
-def test_scrubbing_moves_points_decoders_and_curves(qtbot, history_checkpoint, tmp_path):
-    from vae_explorer.gui.window import MainWindow
-
+def test_scrubbing_moves_points_decoders_and_curves(qtbot, make_window, history_checkpoint, tmp_path):
     path, models = history_checkpoint
-    w = MainWindow(path, load_default=False)
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
+    w = make_window(path)
     state = w.state
     assert state.scrub.last == 3 and state.scrub.epoch is None
     live_x, _ = (a.copy() for a in w.scatter.cloud.points())
