@@ -20,10 +20,12 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QScrollArea,
     QSizePolicy,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -82,6 +84,7 @@ class WalkPanel(QWidget):
         self.ends: dict[str, WalkEnd | None] = {"A": None, "B": None}
         self.strips: dict[str, np.ndarray] = {}  # kind -> decoded images [n, 28, 28]
         self.end_labels: dict[str, ElidedLabel] = {}
+        self.set_buttons: dict[str, QToolButton] = {}
         # Laid out for a short, wide dock (a tab under the scatter): one row per end, one
         # for the options, then the strips, each as tall as its width allows.
         ends = QGridLayout()
@@ -93,27 +96,38 @@ class WalkPanel(QWidget):
             self.end_labels[which] = label
             ends.addWidget(QLabel(f"<b>{which}</b>"), row, 0)
             ends.addWidget(label, row, 1)
-            for col, (text, source, tip) in enumerate(
-                (
-                    ("Crosshair", self.end_from_crosshair, "the code under the crosshair"),
-                    ("Picked", self.end_from_picked, "the picked test image's posterior mean"),
-                    ("Canvas", self.end_from_canvas, "the canvas drawing's posterior mean"),
-                ),
-                start=2,
+            # One small "Set" button per end (its menu: the sources), so the row fits a
+            # narrow dock and the end's label keeps the room.
+            button = QToolButton()
+            button.setText("Set")
+            button.setToolTip(
+                f"Set end {which} to the crosshair, the picked test image or the canvas drawing"
+            )
+            button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+            menu = QMenu(button)
+            for text, source, tip in (
+                ("Crosshair", self.end_from_crosshair, "the code under the crosshair"),
+                ("Picked test image", self.end_from_picked, "the picked test image's posterior mean"),
+                ("Canvas drawing", self.end_from_canvas, "the canvas drawing's posterior mean"),
             ):
-                button = QPushButton(text)
-                button.setToolTip(f"Set end {which} to {tip}")
-                button.clicked.connect(lambda _=False, w=which, f=source: f(w))
-                ends.addWidget(button, row, col)
+                action = menu.addAction(text)
+                action.setToolTip(f"Set end {which} to {tip}")
+                action.triggered.connect(lambda _=False, w=which, f=source: f(w))
+            menu.setToolTipsVisible(True)
+            button.setMenu(menu)
+            self.set_buttons[which] = button
+            ends.addWidget(button, row, 2)
         ends.setColumnStretch(1, 1)
         self.steps = QSpinBox()
         self.steps.setRange(*STEPS_RANGE)
         self.steps.setValue(DEFAULT_STEPS)
         self.steps.setToolTip("Images along the walk, both ends included")
-        self.png_button = QPushButton("Export PNG…")
-        self.png_button.setToolTip("The strips as a PNG image, with their names")
-        self.gif_button = QPushButton("Export GIF…")
-        self.gif_button.setToolTip("The straight walk as an animated GIF, there and back")
+        self.png_button = QPushButton("PNG…")
+        self.png_button.setMinimumWidth(1)
+        self.png_button.setToolTip("Export the strips as a PNG image, with their names")
+        self.gif_button = QPushButton("GIF…")
+        self.gif_button.setMinimumWidth(1)
+        self.gif_button.setToolTip("Export the straight walk as an animated GIF, there and back")
         options = QHBoxLayout()
         options.addWidget(QLabel("Steps:"))
         options.addWidget(self.steps)
@@ -293,8 +307,6 @@ class WalkPanel(QWidget):
         for which, end in self.ends.items():
             if end is not None and len(end.z) != dim:
                 self.ends[which] = None
-        self.linear_label.setVisible(dim > 2)  # one strip needs no name
-        self.spherical_label.setVisible(dim > 2)
         self.spherical_canvas.setVisible(dim > 2)
         self._refresh()
 
@@ -330,7 +342,7 @@ class WalkPanel(QWidget):
         elif a is None and b is None:
             self.hint.setText(
                 "Right-click a digit on the scatter and choose “Walk from this digit”, then "
-                "another and “Walk to this digit”; or set the ends with the buttons."
+                "another and “Walk to this digit”; or use the “Set” buttons."
             )
         elif a is None or b is None:
             self.hint.setText(
@@ -345,5 +357,8 @@ class WalkPanel(QWidget):
         self.png_button.setEnabled(bool(self.strips))
         self.gif_button.setEnabled(bool(self.strips))
         self.hint.setVisible(not self.strips)  # with a strip, the ends' labels say it all
+        named = self._state.latent_dim > 2 and bool(self.strips)  # one strip needs no name
+        self.linear_label.setVisible(named)
+        self.spherical_label.setVisible(named)
         self._fit_strip_heights()
         self.pathChanged.emit()
