@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,12 +32,26 @@ class DecodedGrid:
         return self.z[row * self.size + col].copy()
 
 
-def decode_grid(model: VAE, n: int, spacing: str, dims: tuple[int, int], visible: Range) -> DecodedGrid:
+def decode_grid(
+    model: VAE,
+    n: int,
+    spacing: str,
+    dims: tuple[int, int],
+    visible: Range,
+    plane_codes: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> DecodedGrid:
     """Decode an n x n grid in the two latent ``dims`` (the others at 0), spaced by the
-    prior's quantiles ("gaussian") or over the ``visible`` range (tile centres)."""
+    prior's quantiles ("gaussian") or over the ``visible`` range (tile centres).
+
+    ``plane_codes``: for a grid on another plane than two axes (a PCA plane), the codes
+    [N, d] its points [N, 2] stand for; the axes are then that plane's coordinates."""
     xs, ys = grid_axes(n, spacing, visible)
     dims = dims if model.latent_dim > 1 else (0, 0)
-    z = grid_latents(xs, ys, model.latent_dim, dims)
+    if plane_codes is None:
+        z = grid_latents(xs, ys, model.latent_dim, dims)
+    else:
+        points = grid_latents(xs, ys, 2, (0, 1))
+        z = np.asarray(plane_codes(points), np.float32).reshape(len(points), model.latent_dim)
     mosaic = tile_images(decode_latents(model, z), n, n)
     dx = (xs[-1] - xs[0]) / max(n - 1, 1)
     dy = (ys[-1] - ys[0]) / max(n - 1, 1)

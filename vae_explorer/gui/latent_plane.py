@@ -41,7 +41,12 @@ class LatentPlane(QObject):
         self.map: NeighbourProjection | None = None
         self.note = ""  # what the user should know about the plane on show
         self._map_point: np.ndarray | None = None  # where a click on a map put the crosshair
+        self.version = 0  # counts the changes (for caches of what depends on the plane)
+        self.changed.connect(self._count_change)
         state.latentsChanged.connect(self._on_latents_changed)
+
+    def _count_change(self) -> None:
+        self.version += 1
 
     @property
     def kind(self) -> str:
@@ -126,6 +131,26 @@ class LatentPlane(QObject):
         if self.pca is not None and self._kind == "pca":
             return self.pca.from_plane(point)[0]
         return None
+
+    def codes_at(self, points: np.ndarray) -> np.ndarray:
+        """Codes [N, d] that the plane's points [N, 2] stand for (the latent grid on this
+        plane): exact on the PCA plane, the nearest test point's code on a map."""
+        pts = np.asarray(points, np.float64).reshape(-1, 2)
+        if self.map is not None:
+            return np.stack([self.map.nearest_code(p) for p in pts])
+        if self.pca is not None and self._kind == "pca":
+            return self.pca.from_plane(pts)
+        x, y = self._state.dims
+        z = np.zeros((len(pts), self._state.latent_dim), np.float32)
+        z[:, x] = pts[:, 0]
+        if z.shape[1] > 1:
+            z[:, y] = pts[:, 1]
+        return z
+
+    @property
+    def is_map(self) -> bool:
+        """A UMAP / t-SNE map: coordinates without a meaning of their own."""
+        return self.map is not None
 
     # --- following the latents -------------------------------------------------------------
     def _fit(self) -> PCAProjection | None:

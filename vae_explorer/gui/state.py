@@ -95,6 +95,7 @@ class ExplorerState(QObject):
         self.scrub = HistoryScrub(self)
         # The plane the scatter shows (two axes, PCA, a UMAP / t-SNE map): latent_plane.py.
         self.plane = LatentPlane(self)
+        self.plane.changed.connect(self.gridChanged)  # the grid lies on the plane
         self._decoder_epoch: int | None = None
         self.scrub.epochChanged.connect(self._on_scrubbed)
 
@@ -433,15 +434,19 @@ class ExplorerState(QObject):
         if model is None:
             return None
         spacing = spacing or self._grid_spacing
+        if self.plane.is_map:  # a map's units mean nothing: its grid covers what is in view
+            spacing = "visible"
         n = self._grid_size
         visible = self._visible if spacing == "visible" else None
-        key = (self._model_version, self._decoder_epoch, self._dims, n, spacing, visible)
+        plane = (self.plane.kind, self.plane.version)
+        key = (self._model_version, self._decoder_epoch, self._dims, n, spacing, visible, plane)
         cached = self._grid_cache.get(key)
         if cached is not None:
             return cached
         from ..core.grid import decode_grid
 
-        grid = decode_grid(model, n, spacing, self._dims, self._visible)
+        codes = None if self.plane.is_axes else self.plane.codes_at
+        grid = decode_grid(model, n, spacing, self._dims, self._visible, codes)
         if len(self._grid_cache) > 8:
             self._grid_cache.clear()
         self._grid_cache[key] = grid

@@ -52,11 +52,31 @@ def test_pca_plane_click_decodes_the_inverse_projected_code(qtbot, wide_window):
     np.testing.assert_allclose(z, pca.from_plane([[0.3, -0.2]])[0], atol=5e-3)  # a pixel's slack
     np.testing.assert_allclose(pca.to_plane(z[None])[0], w.scatter.crosshair_pos(), atol=1e-4)
     np.testing.assert_allclose(w.preview.canvas.image(), decode(state.model, z), atol=1e-6)
-    assert not w.scatter.x_dim.isEnabled() and not w.scatter.overlay_check.isEnabled()
+    assert not w.scatter.x_dim.isEnabled() and w.scatter.overlay_check.isEnabled()
 
     w.scatter_plane.choose("axes")
     x, _ = w.scatter.cloud.points()
     np.testing.assert_allclose(x, mu[:, state.dims[0]])
+
+
+def test_the_latent_grid_lies_on_the_pca_plane(qtbot, wide_window):
+    w, state = wide_window, wide_window.state
+    on_axes = state.decoded_grid()
+    w.scatter_plane.choose("pca")
+    pca = PCAProjection.fit(state.latents[0])
+    grid = state.decoded_grid()
+    top_left = pca.from_plane([[grid.xs[0], grid.ys[-1]]])[0]  # row 0 is the top row
+    np.testing.assert_allclose(grid.tile_latent(0, 0), top_left, atol=1e-5)
+    points = np.stack(np.meshgrid(grid.xs, grid.ys[::-1]), -1).reshape(-1, 2)
+    np.testing.assert_allclose(pca.to_plane(grid.z), points, atol=1e-4)
+    assert not np.allclose(grid.mosaic, on_axes.mosaic, atol=1e-3)
+    np.testing.assert_allclose(w.grid.mosaic, grid.mosaic)  # the dock shows the plane's grid
+    w.scatter.overlay_check.setChecked(True)  # and the overlay lies on the plane with it
+    assert state.overlay and w.scatter.overlay.isVisible()
+    w.scatter_plane.choose("axes")
+    np.testing.assert_allclose(state.decoded_grid("gaussian").mosaic, on_axes.mosaic)
+    others = [d for d in range(state.latent_dim) if d not in state.dims]
+    assert not w.grid.tile_latent(0, 0)[others].any()  # back on the axes: the other dims at 0
 
 
 def test_neighbour_map_in_a_worker_decodes_the_nearest_test_code(qtbot, wide_window, monkeypatch):

@@ -6,10 +6,14 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
-HINT_FULL = "click / drag: decode   ·   right-drag: pan   ·   wheel: zoom   ·   legend: hide a class"
+HINT_FULL = (
+    "click / drag: decode   ·   right-click: walk, traverse   ·   right-drag: pan   ·   wheel: zoom"
+    "   ·   legend: hide a class"
+)
 # Longest first; the tooltip always has the whole of it.
 HINTS = (
     HINT_FULL,
+    "drag: decode · right-click: walk… · wheel: zoom",
     "drag: decode · right-drag: pan · wheel: zoom",
     "drag: decode · wheel: zoom",
     "? mouse",

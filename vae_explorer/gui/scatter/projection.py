@@ -150,9 +150,9 @@ class ScatterPlane(QObject):
         s = self.scatter
         for combo in (s.x_dim, s.y_dim):
             combo.setEnabled(plane.is_axes and self.state.latent_dim > 2)
-        if not plane.is_axes:
-            self.state.set_overlay(False)  # the decoded grid lives on the axes
-        s.overlay_check.setEnabled(plane.is_axes)
+        if plane.is_map:
+            self.state.set_overlay(False)  # a map's grid is of nearest codes: not laid over it
+        s.overlay_check.setEnabled(not plane.is_map)
         self.refresh()
         s.reset_zoom()
 

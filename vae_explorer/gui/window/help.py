@@ -22,6 +22,11 @@ MOUSE_CONTROLS = (
     ("Latent scatter", "Pan / zoom", "right-drag / wheel"),
     ("Latent scatter", "Hide or show a class", "click it in the legend"),
     ("Latent scatter", "Walk from the picked test image to another", "Shift+click a point"),
+    (
+        "Latent scatter",
+        "Walk from / to a digit, show it in the traversal, copy it to the canvas",
+        "right-click a point",
+    ),
     ("Latent grid", "Decode a tile's z in the preview", "click a tile"),
     ("Timeline", "Play / pause the replay of training", "Space (timeline focused)"),
     ("Traversal", "Move one latent coordinate of the current z", "drag its slider"),
