@@ -22,9 +22,10 @@ from vae_explorer.core.posterior import (
     importance_draws,
     iwae_curve,
 )
-from vae_explorer.core.posterior.chebyshev import LogJoint, chebyshev_nodes
+from vae_explorer.core.posterior.chebyshev import chebyshev_nodes
 from vae_explorer.core.posterior.exact import find_modes
 from vae_explorer.core.posterior.gaussian import best_gaussian
+from vae_explorer.core.posterior.tiles import LogJoint, Tiles
 
 TRAINED = Path(__file__).resolve().parents[2] / "trained"
 
@@ -115,8 +116,9 @@ def _joint_of(f, box: np.ndarray, n: int = 33) -> LogJoint:
     a0 = box[0, 0] + (box[0, 1] - box[0, 0]) * t
     a1 = box[1, 0] + (box[1, 1] - box[1, 0]) * t
     z0, z1 = np.meshgrid(a0, a1, indexing="xy")  # rows = dim 1
-    return LogJoint(box=box[None], groups=[(np.array([0]), f(z0, z1)[None])], tails=np.zeros(1),
-                    nodes=np.array([n]))  # fmt: skip
+    unit = np.array([[0.0, 1.0]])
+    tiles = Tiles(np.array([0]), f(z0, z1)[None, None, None], np.zeros((1, 1, 1, 2)), unit, unit)
+    return LogJoint(box=box[None], groups=[tiles], tails=np.zeros(1), nodes=np.array([n]))
 
 
 def _gh_elbo(f, mean: np.ndarray, chol: np.ndarray) -> float:

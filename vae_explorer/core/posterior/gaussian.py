@@ -23,8 +23,8 @@ import torch
 
 from ..importance import Workspace
 from ..model import VAE
-from .chebyshev import LogJoint
 from .grid import log_likelihood_at
+from .tiles import LogJoint
 
 GH_POINTS = 12  # Gauss-Hermite points per axis for an ELBO
 FIT_POINTS = 10  # ... and for the q* fit's steps (its ELBO is then taken with GH_POINTS)
@@ -62,10 +62,10 @@ def gaussian_elbo(
 ) -> np.ndarray:
     """ELBO [b] in nats of q = N(mean [b, 2], chol chol^T) for images x [b, 784].
 
-    With ``joint`` (the images' log-joint interpolants) the rule's points inside an image's
-    box take the interpolant (accurate to its tail estimate there) and only the points
-    outside (and all points of an image whose interpolant is not resolved) are decoded;
-    without it every point is decoded."""
+    With ``joint`` (the images' log-joint interpolants) the rule's points in resolved tiles
+    take the interpolant (accurate to its tail estimate there) and only the others (outside
+    the box or in a tile whose error estimate exceeds 2e-3 nats) are decoded; without it
+    every point is decoded."""
     u, w = gauss_hermite(points)
     z = mean[:, None, :] + np.einsum("bij,sj->bsi", chol, u)
     if joint is None:
@@ -73,7 +73,7 @@ def gaussian_elbo(
     else:
         log_prior = -0.5 * np.square(z).sum(-1) - math.log(2 * math.pi)
         lik = joint.at(z, np.zeros(len(z))) - log_prior
-        decode = ~joint.inside(z) | joint.unresolved()[:, None]
+        decode = ~joint.resolved(z)
         out_b, out_p = np.nonzero(decode)
         if out_b.size:
             z_out = torch.from_numpy(z[out_b, out_p][:, None, :])
@@ -150,12 +150,7 @@ def best_gaussian(
     enc_chol[:, 0, 0], enc_chol[:, 1, 1] = q_sd[:, 0], q_sd[:, 1]
     mean = np.concatenate([q_mu, post_mean])
     chol = np.concatenate([enc_chol, chol_2x2(post_cov)])
-    both = LogJoint(
-        box=np.concatenate([joint.box, joint.box]),
-        groups=[(np.concatenate([idx, idx + b]), np.concatenate([v, v])) for idx, v in joint.groups],
-        tails=np.concatenate([joint.tails, joint.tails]),
-        nodes=np.concatenate([joint.nodes, joint.nodes]),
-    )
+    both = joint.twice()
     floor = both.top() - OFF_BOX_PENALTY
     everyone = np.arange(2 * b)
     elbo, a, second = _whitened_moments(both, everyone, mean, chol, floor)

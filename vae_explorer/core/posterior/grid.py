@@ -4,10 +4,10 @@ Two steps make the exact posterior cheap: find the box that holds the posterior'
 (coarse passes that widen or zoom until the border is negligible; the first pass covers the
 encoder's q and the prior's bulk, so a narrow mode far from q is not missed), then run the
 decoder at Chebyshev points of that box only and interpolate the (smooth) log joint
-spectrally to any finer grid (chebyshev.py). A 201 x 201 grid decoded point by point is 40k
-decodes (16 GFLOP, more than this project's 2-core CPU does in 100 ms); 17 x 17 Chebyshev
-points reproduce it to well under 0.01 nats for most images, and the interpolant's last
-coefficients say when they would not (then more points are used along that axis).
+spectrally to any finer grid (refine.py, tiles.py). A 201 x 201 grid decoded point by point
+is 40k decodes (16 GFLOP, more than this project's 2-core CPU does in 100 ms); 17 x 17
+Chebyshev points reproduce it to well under 0.01 nats for many images, and the interpolant's
+last coefficients say when they would not (then the box is cut into tiles where the mass is).
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ import torch
 
 from ..importance import Workspace
 from ..model import VAE
-from .chebyshev import chebyshev_log_joint
 from .gaussian import GH_POINTS, best_gaussian, gaussian_elbo
 from .grid import find_boxes, log_cell_area, uniform_axes
+from .refine import chebyshev_log_joint
 
 
 @dataclass
@@ -96,7 +96,7 @@ def _solve(
 
         raise PosteriorError("the model's encoder gives non-finite values (are its weights finite?)")
     box_t = find_boxes(model, x, mu_t, logvar_t, workspace)
-    joint = chebyshev_log_joint(model, x, box_t, nodes, workspace)
+    joint = chebyshev_log_joint(model, x, box_t, nodes, workspace, display=keep_grid)
     f_grid = joint.uniform(grid)  # [b, G, G], rows = dim 1
     log_px, mean, cov, border = _moments(f_grid, box_t, grid)
 
