@@ -52,6 +52,10 @@ class Parser(argparse.ArgumentParser):
 
 def commands() -> list[ModuleType]:
     """The subcommand modules, in the order of the help text."""
+    # numpy before torch: torch's C initialisation imports numpy, and a Ctrl-C landing in
+    # that import is swallowed (torch takes it for "no numpy") and the command runs on.
+    import numpy  # noqa: F401
+
     return [importlib.import_module(f".commands.{name}", __package__) for name in COMMAND_MODULES]
 
 
