@@ -35,3 +35,26 @@ def test_a_collapsed_dimension_is_grey(qtbot, state, make_model, monkeypatch):
     brushes = [b.color().name() for b in panel.bars.opts["brushes"]]
     assert brushes == [ACTIVE_COLOUR, INACTIVE_COLOUR, ACTIVE_COLOUR]
     assert "2 / 3" in panel.summary.text()
+
+
+def test_live_snapshots_skip_a_hidden_panel_until_it_shows(qtbot, state, make_model):
+    """While training, a panel nobody sees does no work; shown, it catches up at once."""
+    panel = ActiveUnitsPanel(state)
+    qtbot.addWidget(panel)  # never shown yet: as a dock tab behind another
+    first = panel.units
+    for seed in (5, 6, 7):
+        state.set_model(make_model(seed, latent_dim=4), {}, None, live=True)
+        qtbot.wait(300)  # past the live throttle
+    assert panel.units is first  # nothing computed for a hidden panel
+    panel.show()
+    qtbot.waitUntil(lambda: panel.units is not first and len(panel.units.kl_per_dim) == 4, timeout=2000)
+    mu, logvar = state.latents
+    np.testing.assert_allclose(panel.bars.opts["height"], kl_per_dimension(mu, logvar), rtol=1e-6)
+
+
+def test_a_run_end_redraws_a_hidden_panel_at_once(qtbot, state, make_model):
+    panel = ActiveUnitsPanel(state)
+    qtbot.addWidget(panel)
+    state.set_model(make_model(5, latent_dim=4), {}, None, live=True)
+    state.set_model(make_model(6, latent_dim=3), {}, None, live=False)  # the final snapshot
+    assert panel.units is not None and len(panel.units.kl_per_dim) == 3

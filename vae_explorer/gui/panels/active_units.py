@@ -4,6 +4,8 @@ A dimension is active (Burda et al. 2016) when its posterior mean varies across 
 images: Cov_x(E_q[z_i|x]) > 0.01. Inactive dimensions have a KL near 0 (posterior
 collapse: raise beta and watch them go grey). Computed from the test latents alone, so
 it follows a training run live, and the timeline's scrubbed epoch when there is one.
+While training, a panel that is not on screen (its tab behind another) skips the live
+redraws and catches up when it comes up; a model opened, or a run's end, redraws at once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from superqt.utils import qthrottled
 
 from ...core.active_units import ACTIVITY_THRESHOLD, ActiveUnits, active_units
 from ..history_scrub import HistoryScrub
+from ..on_screen import RefreshWhenShown
 from ..state import ExplorerState
 
 ACTIVE_COLOUR = "#4e79a7"
@@ -52,7 +55,8 @@ class ActiveUnitsPanel(QWidget):
         lay.setContentsMargins(6, 4, 6, 4)
         lay.addWidget(self.summary)
         lay.addWidget(self.plot, 1)
-        self._refresh_live = qthrottled(self.refresh, timeout=LIVE_MS)
+        self._when_shown = RefreshWhenShown(self, self.refresh)
+        self._refresh_live = qthrottled(self._when_shown.request, timeout=LIVE_MS)
         state.latentsChanged.connect(self._on_latents_changed)
         state.datasetChanged.connect(self._on_latents_changed)
         if scrub is not None:
@@ -99,4 +103,5 @@ class ActiveUnitsPanel(QWidget):
             self._refresh_live()
         else:
             self._refresh_live.cancel()
+            self._when_shown.cancel()
             self.refresh()
