@@ -4,20 +4,22 @@ ELBO / reconstruction / KL (any model), for colouring the scatter and the `gaps`
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 import numpy as np
 import torch
 
 from ..model import VAE, kl_divergence
-from ..training.threads import ThreadTuner
 from .checks import PosteriorError, check_model, many_images
 from .solve import solve_batch
+from .threads import one_thread
 
 GAP_KEYS = ("log_px", "elbo", "total_gap", "approximation_gap", "amortisation_gap")
 GAPS_GRID = 64  # uniform quadrature grid per image (log p(x) agrees with 201 x 201 to ~1e-5 nats)
 GAPS_NODES = 17  # Chebyshev points per axis decoded per image (nested 33, 65 where not resolved)
 IMAGES_PER_BATCH = 128
+MIN_IMAGES_PER_WORKER = 8  # fewer images per batch: a worker's start-up is not worth it
 
 Progress = Callable[[int, int], Any]
 
@@ -32,7 +34,8 @@ def image_gaps(
     """Per-image log p(x), ELBO and gaps in nats: float64 arrays [N] keyed by GAP_KEYS.
 
     ``images``: [N, 784] or [N, 28, 28], uint8 or float in [0, 1]. ``progress(done, total)``
-    is called after each batch of 128 images (and once with 0 at the start). Faster than
+    is called after each batch of up to 128 images (and once with 0 at the start); batches
+    run side by side, one per CPU thread (see _worker_count). Faster than
     exact_posterior per image: fewer Chebyshev points to start with (refined where needed)
     and the ELBOs' quadrature points inside the box read off the interpolant, not decoded.
     """
@@ -46,28 +49,76 @@ def image_gaps(
     out = {key: np.empty(n) for key in GAP_KEYS}
     if progress is not None:
         progress(0, n)
-    # Each batch is a step for the tuner: all threads, or one where a busy CPU makes one faster
-    # (measured under load: 2 threads ~4x slower than 1). A probe twice as slow as the current
-    # choice ends after one batch, so rechecks on a busy CPU cost little.
-    tuner = ThreadTuner(probe_steps=2, probe_seconds=1e9)
-    tuner.hopeless = 2.0
+    workers = _worker_count(model, n)
+    size = min(IMAGES_PER_BATCH, -(-n // workers))  # every worker gets a batch
+    parts = [slice(start, min(start + size, n)) for start in range(0, n, size)]
+    was_training, saved = model.training, torch.get_num_threads()
+    model.eval()  # here, not per batch: workers must not race on the model's mode
     try:
-        for start in range(0, n, IMAGES_PER_BATCH):
-            tuner.begin()
-            _solve_part(model, x_all, start, grid, nodes, out)
-            tuner.end()
-            if progress is not None:
-                progress(min(start + IMAGES_PER_BATCH, n), n)
+        if workers == 1:
+            with one_thread():
+                for part in parts:
+                    _solve_part(model, x_all, part, grid, nodes, out)
+                    if progress is not None:
+                        progress(part.stop, n)
+        else:
+            _in_parallel(model, x_all, parts, grid, nodes, out, workers, progress)
     finally:
-        tuner.restore()
+        model.train(was_training)
+        torch.set_num_threads(saved)  # the workers' one-thread settings leave no trace
     return out
 
 
-def _solve_part(
-    model: VAE, x_all: torch.Tensor, start: int, grid: int, nodes: int, out: dict[str, np.ndarray]
+def _worker_count(model: VAE, n: int) -> int:
+    """One worker per intra-op thread on the CPU (torch.get_num_threads), each with one thread.
+
+    Most of a batch's time goes to many small arrays (numpy's are single-threaded; the
+    decodes are only ~60% of it): two batches side by side, one thread each, use two cores
+    far better than one batch whose products are split in two (and a busy CPU costs them
+    little: no thread waits for another at each parallel region). torch and numpy release
+    the GIL in their array work."""
+    if model.device.type != "cpu" or n < 2 * MIN_IMAGES_PER_WORKER:
+        return 1
+    return max(1, min(torch.get_num_threads(), n // MIN_IMAGES_PER_WORKER))
+
+
+def _in_parallel(
+    model: VAE,
+    x_all: torch.Tensor,
+    parts: list[slice],
+    grid: int,
+    nodes: int,
+    out: dict[str, np.ndarray],
+    workers: int,
+    progress: Progress | None,
 ) -> None:
-    s = solve_batch(model, x_all[start : start + IMAGES_PER_BATCH], int(grid), int(nodes), decode_elbo=False)
-    part = slice(start, start + len(s.log_px))
+    """Solve the parts in a pool of worker threads; progress is reported from the calling
+    thread as parts finish. An error in a part (or in progress, e.g. a cancel) stops the
+    parts not yet started and is raised once the running ones end."""
+
+    def work(part: slice) -> int:
+        with one_thread():
+            _solve_part(model, x_all, part, grid, nodes, out)
+        return part.stop - part.start
+
+    done = 0
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="image-gaps") as pool:
+        futures = [pool.submit(work, part) for part in parts]
+        try:
+            for future in as_completed(futures):
+                done += future.result()
+                if progress is not None:
+                    progress(done, x_all.shape[0])
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def _solve_part(
+    model: VAE, x_all: torch.Tensor, part: slice, grid: int, nodes: int, out: dict[str, np.ndarray]
+) -> None:
+    s = solve_batch(model, x_all[part], int(grid), int(nodes), decode_elbo=False)
     out["log_px"][part] = s.log_px
     out["elbo"][part] = s.elbo
     out["total_gap"][part] = s.log_px - s.elbo
