@@ -13,6 +13,8 @@ from vae_explorer.gui.panels.traversal import GRID_VALUES, MAX_DIMS, TraversalPa
 def test_sliders_start_at_the_current_z_and_move_one_coordinate(qtbot, state, make_model):
     panel = TraversalPanel(state)
     qtbot.addWidget(panel)
+    panel.show()  # its image is decoded only while it is on screen
+    qtbot.waitExposed(panel)
     state.set_model(make_model(2, latent_dim=4), {}, None)
     assert len(panel.sliders) == 4
     start = np.array([0.5, -0.3, 0.2, 0.1], np.float32)

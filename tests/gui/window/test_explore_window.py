@@ -43,7 +43,7 @@ def explored(qtbot, mnist_test):
     w.close()
 
 
-def test_explore_shows_and_decodes_the_users_model(explored):
+def test_explore_shows_and_decodes_the_users_model(explored, qtbot):
     model, images, w = explored
     state = w.state
     with torch.no_grad():
@@ -57,7 +57,9 @@ def test_explore_shows_and_decodes_the_users_model(explored):
     assert "TinyVAE" in w.model_label.text()
     assert w.grid.mosaic is not None
 
-    # Traversal: a slider changes the decoded image.
+    # Traversal (its tab raised: behind another it decodes nothing): a slider changes the image.
+    w.traversal_dock.raise_()
+    qtbot.waitUntil(lambda: w.traversal.canvas.image() is not None, timeout=2000)
     before = w.traversal.canvas.image().copy()
     w.traversal.set_slider_value(1, 2.0)
     assert not np.allclose(w.traversal.canvas.image(), before, atol=1e-3)

@@ -56,10 +56,6 @@ def _decodes_per_click(window, qtbot, monkeypatch) -> tuple[int, int]:
     return counts["decode"], len(posterior_requests)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the on-screen gating of the Posterior and Traversal docks (q1-request.md)",
-)
 def test_a_click_decodes_only_for_the_docks_on_screen(window, qtbot, monkeypatch):
     """Default layout: Posterior behind the grid's tab, Traversal behind the Timeline's.
     A click decodes the preview's image and the picked image's reconstruction, nothing for
@@ -91,3 +87,25 @@ def test_docks_in_back_tabs_are_not_on_screen(window, qtbot):
     qtbot.wait(20)
     assert on_screen(window.posterior) and not on_screen(window.grid)
     assert window.grid_dock.isVisible()  # as far as Qt's isVisible() goes, it still is
+
+
+def test_a_snapshot_decodes_the_walk_only_when_its_tab_is_seen(window, qtbot, monkeypatch):
+    """A walk between two test digits follows each training snapshot; behind the Timeline's
+    tab it decodes nothing until the Walk tab comes up (its path on the scatter still moves)."""
+    import vae_explorer.gui.panels.walk as walk_module
+
+    walk, state = window.walk, window.state
+    walk.walk_between(walk.test_image_end(3), walk.test_image_end(5))
+    window.timeline_dock.raise_()
+    qtbot.waitUntil(lambda: not on_screen(walk))
+    decodes, paths = [], []
+    real = walk_module.decode_path
+    monkeypatch.setattr(walk_module, "decode_path", lambda *a, **k: decodes.append(1) or real(*a, **k))
+    walk.pathChanged.connect(lambda: paths.append(1))
+    mu, logvar = state.latents
+    state.set_model(state.model, state.model_meta, state.model_path, latents=(mu + 0.25, logvar))
+    assert not decodes and paths  # the path moved, the strips wait
+    window.walk_dock.raise_()
+    qtbot.waitUntil(lambda: len(decodes) == len(walk.kinds()), timeout=5000)
+    np_end = walk.ends["A"].z
+    assert abs(float(np_end[0]) - float(mu[3, 0] + 0.25)) < 1e-5

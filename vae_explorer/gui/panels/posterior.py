@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,6 +30,7 @@ from superqt.utils import qdebounced, qthrottled
 
 from ...core.model import VAE
 from ..labelled import needs_a_vae
+from ..on_screen import RefreshWhenShown, on_screen
 from ..state import ExplorerState
 from ..workers import LatestOnlyRunner
 from .flow_layout import FlowLayout, labelled
@@ -63,7 +63,6 @@ class PosteriorPanel(QWidget):
         self._shown: PosteriorResult | None = None
         self._submitted_key: tuple[Any, ...] | None = None
         self._model_copy: tuple[int, VAE] | None = None
-        self._stale = False  # a request was skipped while the panel was hidden
         self._seed = 0
         self._build()
         self.runner = LatestOnlyRunner(compute, name="posterior", parent=self)
@@ -72,6 +71,8 @@ class PosteriorPanel(QWidget):
         self.runner.busyChanged.connect(self._on_runner_busy_changed)
         self._submit_later = qdebounced(self._submit_now, timeout=DEBOUNCE_MS, parent=self)
         self._submit_live = qthrottled(self._submit_now, timeout=LIVE_REFRESH_MS, leading=True, parent=self)
+        # Behind another dock's tab nothing is solved; the latest request runs when it comes up.
+        self._when_shown = RefreshWhenShown(self, self._submit_now)
 
         self.source_combo.currentIndexChanged.connect(self._on_source_changed)
         self.importance_box.toggled.connect(self._on_importance_toggled)
@@ -207,8 +208,8 @@ class PosteriorPanel(QWidget):
         if isinstance(found, str):
             self._show_placeholder(found)
             return
-        if not self.isVisible():
-            self._stale = True  # computed when the dock is shown
+        if not on_screen(self):
+            self._when_shown.request()
             return
         image, label, identity = found
         s = self._state
@@ -320,12 +321,6 @@ class PosteriorPanel(QWidget):
     def _on_redraw_clicked(self) -> None:
         self._seed += 1
         self._schedule()
-
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        if self._stale:
-            self._stale = False
-            self._schedule()
 
 
 class _ScrollIfShort(QScrollArea):

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ...core.traversal import dimension_sigmas, traversal_grid, traversal_picture, traversal_values
 from ..images import ImageCanvas
+from ..on_screen import RefreshWhenShown
 from ..state import ExplorerState
 
 MAX_DIMS = 32  # sliders (and grid rows) shown; larger latent spaces show the first ones
@@ -90,6 +91,8 @@ class TraversalPanel(QWidget):
         state.modelChanged.connect(self._on_model_changed)
         state.latentsChanged.connect(self._on_latents_changed)
         state.currentZChanged.connect(self._on_current_z_changed)
+        # Behind another dock's tab its image is not decoded; the latest z is when it comes up.
+        self._when_shown = RefreshWhenShown(self, self._decode_current_z)
         self._on_model_changed()
 
     # --- for the window and tests ----------------------------------------------------------
@@ -159,7 +162,11 @@ class TraversalPanel(QWidget):
             with QSignalBlocker(slider):
                 slider.setValue(self._position_of(d, float(z[d])))
             self._values[d].setText(f"{z[d]:+.2f}")
-        images = self._state.decode(z[None])
+        self._when_shown.request()
+
+    def _decode_current_z(self) -> None:
+        z = self._state.current_z
+        images = self._state.decode(z[None]) if z is not None else None
         self.canvas.set_image(images[0] if images is not None else None)
 
     def _build_sliders(self, dim: int) -> None:

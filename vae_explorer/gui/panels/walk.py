@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from ...core.interpolation import decode_path, latent_path, strip_picture
 from ..images import ImageCanvas
+from ..on_screen import RefreshWhenShown
 from ..state import ExplorerState
 
 DEFAULT_STEPS = 10
@@ -82,7 +83,9 @@ class WalkPanel(QWidget):
         super().__init__(parent)
         self._state = state
         self.ends: dict[str, WalkEnd | None] = {"A": None, "B": None}
-        self.strips: dict[str, np.ndarray] = {}  # kind -> decoded images [n, 28, 28]
+        self._decoded: dict[str, np.ndarray] = {}  # kind -> decoded images [n, 28, 28]
+        # A training snapshot moves test-image ends; the strips follow when the tab is seen.
+        self._when_shown = RefreshWhenShown(self, self._refresh)
         self.end_labels: dict[str, ElidedLabel] = {}
         self.set_buttons: dict[str, QToolButton] = {}
         # Laid out for a short, wide dock (a tab under the scatter): one row per end, one
@@ -308,14 +311,18 @@ class WalkPanel(QWidget):
             if end is not None and len(end.z) != dim:
                 self.ends[which] = None
         self.spherical_canvas.setVisible(dim > 2)
-        self._refresh()
+        self._when_shown.request()
+        if self._when_shown.pending:  # ends may be gone: the path on the scatter follows now
+            self.pathChanged.emit()
 
     def _on_latents_changed(self) -> None:
         # A test image's end is its posterior mean under the model on show.
         for which, end in self.ends.items():
             if end is not None and end.index is not None:
                 self.ends[which] = self.test_image_end(end.index)
-        self._refresh()
+        self._when_shown.request()
+        if self._when_shown.pending:  # the strips wait for the tab; the path on the scatter does not
+            self.pathChanged.emit()
 
     def _on_steps_changed(self) -> None:
         self._refresh()
@@ -328,16 +335,25 @@ class WalkPanel(QWidget):
         a, b = self.ends["A"], self.ends["B"]
         return f"From {a.label} to {b.label}" if a is not None and b is not None else ""
 
+    @property
+    def strips(self) -> dict[str, np.ndarray]:
+        """The decoded strips by kind, up to date (a refresh waiting for the tab runs now)."""
+        if self._when_shown.pending:
+            self._when_shown.cancel()
+            self._refresh()
+        return self._decoded
+
     def _refresh(self) -> None:
+        self._when_shown.cancel()
         for which, end in self.ends.items():
             self.end_labels[which].setText(end.label if end is not None else "—")
         model = self._state.model
         a, b = self.ends["A"], self.ends["B"]
-        self.strips = {}
+        self._decoded = {}
         if model is not None and a is not None and b is not None:
             n = self.steps.value()
             for kind in self.kinds():
-                self.strips[kind] = decode_path(model, a.z, b.z, n, kind).reshape(n, 28, 28)
+                self._decoded[kind] = decode_path(model, a.z, b.z, n, kind).reshape(n, 28, 28)
             self.hint.setText(self._title())
         elif a is None and b is None:
             self.hint.setText(
@@ -350,14 +366,14 @@ class WalkPanel(QWidget):
                 f"scatter and choose “Walk {'to' if a is not None else 'from'} this digit”."
             )
         self.linear_canvas.set_image(
-            strip_picture(self.strips["linear"]) if "linear" in self.strips else None
+            strip_picture(self._decoded["linear"]) if "linear" in self._decoded else None
         )
-        spherical = self.strips.get("spherical")
+        spherical = self._decoded.get("spherical")
         self.spherical_canvas.set_image(strip_picture(spherical) if spherical is not None else None)
-        self.png_button.setEnabled(bool(self.strips))
-        self.gif_button.setEnabled(bool(self.strips))
-        self.hint.setVisible(not self.strips)  # with a strip, the ends' labels say it all
-        named = self._state.latent_dim > 2 and bool(self.strips)  # one strip needs no name
+        self.png_button.setEnabled(bool(self._decoded))
+        self.gif_button.setEnabled(bool(self._decoded))
+        self.hint.setVisible(not self._decoded)  # with a strip, the ends' labels say it all
+        named = self._state.latent_dim > 2 and bool(self._decoded)  # one strip needs no name
         self.linear_label.setVisible(named)
         self.spherical_label.setVisible(named)
         self._fit_strip_heights()
