@@ -52,9 +52,10 @@ def add_labelled_arguments(p: argparse.ArgumentParser) -> None:
                    help="m2/m1m2: units in each of q(y|x)'s two hidden layers")  # fmt: skip
     p.add_argument("--labelled-batch", type=positive_int, default=100,
                    help="m2/m1m2: labelled images in every batch (cycled)")  # fmt: skip
-    p.add_argument("--labelled-weight", choices=("paper", "batch"), default="paper",
-                   help="paper: labelled images weigh N_l/N (the paper's objective); batch: as "
-                   "many as unlabelled ones (labels oversampled)")  # fmt: skip
+    p.add_argument("--labelled-weight", choices=("paper", "batch"), default="batch",
+                   help="batch: labelled images weigh as many as unlabelled ones (labels "
+                   "oversampled; better with few labels); paper: they weigh N_l/N (the paper's "
+                   "objective)")  # fmt: skip
 
 
 def labelled_job(

@@ -68,8 +68,9 @@ class LabelledJob:
     download: bool = False
     # "paper": each labelled image weighs N_l / N of the batch's loss, the unbiased estimate
     # of the paper's J_alpha; "batch": labelled and unlabelled images weigh as they come in
-    # the batch, i.e. the few labels are oversampled (as common reimplementations do).
-    labelled_weight: str = "paper"
+    # the batch, i.e. the few labels are oversampled (as common reimplementations do). The
+    # default: it classifies better here with 100 labels, and the shipped models use it.
+    labelled_weight: str = "batch"
     # M1+M2: a trained VAE (M1) to use instead of training one (its config must match).
     pretrained_m1: Any = None
 
