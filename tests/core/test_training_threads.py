@@ -115,7 +115,7 @@ def test_a_run_that_switches_threads_trains_the_same_weights(two_threads, small_
             self._next_probe = now
 
     def flapping(enabled: bool) -> ThreadTuner:
-        made.append(Flapping(enabled, probe_steps=1))
+        made.append(Flapping(enabled, probe_steps=1, first_probe_seconds=0.0))
         return made[-1]
 
     switching = run(flapping)
@@ -154,3 +154,16 @@ def test_a_hopeless_count_is_dropped_after_one_step(two_threads):
             rounds, last = rounds + 1, tuner.seconds_per_step
     assert tuner.choice == 1 and rounds >= 2
     assert at_two == rounds  # one step at the hopeless count per re-check
+
+
+def test_the_first_probe_waits_past_the_runs_start(two_threads):
+    """A run's first second shares the CPU with its own start (the window drawing the first
+    batch): a probe then would make all threads look slow and hold one thread for seconds."""
+    clock = FakeClock(one=0.01, many=0.1)  # as if the start-up load lasted
+    tuner = ThreadTuner(clock=clock, first_probe_seconds=1.0)
+    for _ in range(9):  # 0.9 s of steps
+        clock.step(tuner)
+    assert tuner.switches == 0 and torch.get_num_threads() == 2
+    for _ in range(20):
+        clock.step(tuner)
+    assert tuner.choice == 1 and tuner.switches == 1  # then it does probe, and acts on it

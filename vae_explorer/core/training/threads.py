@@ -31,6 +31,7 @@ class ThreadTuner:
         recheck_seconds: float = 2.0,
         max_recheck_seconds: float = 60.0,
         margin: float = 0.1,
+        first_probe_seconds: float = 1.0,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.most = torch.get_num_threads()
@@ -43,11 +44,15 @@ class ThreadTuner:
         self.switches = 0  # how often the choice changed (for tests and benchmarks)
         self.seconds_per_step: dict[int, float] = {}  # the last probe's figures
         self.hopeless = 5.0  # a probed count this many times slower is dropped after one step
-        self._queue: list[int] = list(self.options) if len(self.options) > 1 else []
+        self._queue: list[int] = []
         self._round: dict[int, float] = {}  # medians of the probe under way
         self._samples: list[float] = []
         self._interval = recheck_seconds
-        self._next_probe = 0.0
+        # The first probe waits this long into the run: its first steps share the CPU with
+        # the run's own start (the window drawing its first batch, caches warming), which
+        # would make all the threads look slower than they are for the rest of the run.
+        self.first_probe_seconds = first_probe_seconds
+        self._next_probe: float | None = None
         self._started = 0.0
 
     @property
@@ -64,6 +69,8 @@ class ThreadTuner:
         if not self.active:
             return
         now = self.clock()
+        if self._next_probe is None:
+            self._next_probe = self._started + self.first_probe_seconds
         if not self._queue:
             if now >= self._next_probe:
                 self._round = {}
