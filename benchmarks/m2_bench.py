@@ -61,7 +61,8 @@ def cli_args(opts: argparse.Namespace, labels: int, seed: int, out: str) -> list
     return [
         "train", "--model", opts.model, "--labels", str(labels), "--seed", str(seed),
         "--latent-dim", str(opts.latent_dim), "--epochs", str(opts.epochs),
-        "--m1-epochs", str(opts.m1_epochs), "--alpha", str(opts.alpha), "--lr", str(opts.lr),
+        "--m1-epochs", str(opts.m1_epochs), "--m1-hidden-dim", opts.m1_hidden_dim,
+        "--m1-activation", opts.m1_activation, "--alpha", str(opts.alpha), "--lr", str(opts.lr),
         "--lr-schedule", opts.lr_schedule,
         "--device", opts.device, "--out", out, "--quiet", "--labelled-weight", opts.labelled_weight,
     ]  # fmt: skip
@@ -147,6 +148,9 @@ def main() -> int:
     p.add_argument("--latent-dim", type=int, default=50)
     p.add_argument("--epochs", type=int, default=10, help="M2 epochs")
     p.add_argument("--m1-epochs", type=int, default=12)
+    p.add_argument("--m1-hidden-dim", default="600", help="M1's hidden sizes, e.g. 600,600")
+    p.add_argument("--m1-activation", choices=("tanh", "relu", "softplus"), default="tanh")
+    p.add_argument("--m1", type=Path, default=None, help="one trained M1 (a VAE checkpoint) for every run")
     p.add_argument("--alpha", type=float, default=0.1)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="cosine")
@@ -165,8 +169,11 @@ def main() -> int:
     m1_seconds: dict[int, float] = {}
     if opts.model == "m1m2":
         futures = {}
+        shape = f"{opts.m1_hidden_dim.replace(',', 'x')}-{opts.m1_activation}"
         for s in opts.seeds:
-            m1_paths[s] = path = str((opts.m1_dir or work) / f"m1-z50-e{opts.m1_epochs}-s{s}.safetensors")
+            m1_paths[s] = path = str(
+                opts.m1 or (opts.m1_dir or work) / f"m1-z50-{shape}-e{opts.m1_epochs}-s{s}.safetensors"
+            )
             if not Path(path).exists():
                 futures[s] = pool.submit(train_m1, cli_args(opts, 100, s, "unused"), path)
         m1_seconds = {s: f.result() for s, f in futures.items()}
