@@ -62,6 +62,7 @@ def test_m1m2_reuses_a_trained_m1(tmp_path, make_idx_folder, capsys):
     for name, value in m1_first.state_dict().items():
         assert ckpt.model.m1.state_dict()[name].equal(value), name  # M1 kept as trained
     assert ckpt.metadata["m1_pretrained"] and f"--m1 {first}" in ckpt.metadata["command"]
+    assert "--m1-epochs" not in ckpt.metadata["command"]  # the given M1's own command says
     assert [r["phase"] for r in ckpt.metadata["history"]] == ["m2"]
     capsys.readouterr()
     assert main(["train", "--model", "m2", "--m1", str(first), "--out", str(tmp_path / "x"), *common]) == 2

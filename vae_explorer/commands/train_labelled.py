@@ -109,7 +109,9 @@ def labelled_command_parts(args: argparse.Namespace) -> list[str]:
     parts += ["--alpha", str(args.alpha), "--classifier-hidden-dim", str(args.classifier_hidden_dim)]
     parts += ["--labelled-batch", str(args.labelled_batch), "--labelled-weight", args.labelled_weight]
     if args.model == "m1m2":
-        parts += ["--m1-epochs", str(args.m1_epochs), "--m1-latent-dim", str(args.m1_latent_dim)]
+        if getattr(args, "m1", None) is None:  # a given M1 was trained by its own command
+            parts += ["--m1-epochs", str(args.m1_epochs)]
+        parts += ["--m1-latent-dim", str(args.m1_latent_dim)]
         parts += ["--m1-hidden-dim", hidden_text(args.m1_hidden_dim)]
         parts += ["--m1-activation", args.m1_activation]
         if getattr(args, "m1", None) is not None:
