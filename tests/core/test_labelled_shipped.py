@@ -55,9 +55,6 @@ def test_shipped_labelled_model_classifies_at_its_recorded_error(name):
     assert ckpt.metadata["test_metrics"]["error"] == pytest.approx(recorded["error"], abs=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="measured 15.36% in a 24-minute CPU run (issue 13: the M2 target is not met yet)"
-)
 def test_shipped_100_label_model_beats_published_m2():
     assert _record("m1m2-mnist-100")["test_metrics"]["error"] < M2_PUBLISHED_100
 
