@@ -111,7 +111,11 @@ DEEP_CONFIGS = (
 
 
 def _part_ours(
-    epochs: int, precision: str, limit: int = 0, tuner: bool = True, autograd: bool = False,
+    epochs: int,
+    precision: str,
+    limit: int = 0,
+    tuner: bool = True,
+    autograd: bool = False,
     config: dict | None = None,
 ) -> dict:
     torch = _torch()
