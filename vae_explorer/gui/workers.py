@@ -130,6 +130,10 @@ class Worker(QObject):
         getattr(self, kind).emit(payload)
 
     def _on_thread_finished(self) -> None:
+        # QThread.finished is emitted from the thread just BEFORE it ends: wait out those
+        # last instructions, or dropping the last reference below can let the garbage
+        # collector destroy a QThread that is still running, which aborts the process.
+        self._thread.wait()
         self.finished.emit()
         _running.discard(self)
         self._thread.deleteLater()
