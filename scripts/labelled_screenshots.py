@@ -50,6 +50,7 @@ def main() -> int:
     from vae_explorer.gui.panels.analogy import AnalogyPanel
     from vae_explorer.gui.theme import apply_dark_theme
     from vae_explorer.gui.window import MainWindow
+    from vae_explorer.gui.window.docks import add_dock
 
     ckpt = load_checkpoint(args.checkpoint)
     if ckpt.kind == "vae":
@@ -73,8 +74,8 @@ def main() -> int:
     w.set_dataset(dataset if isinstance(dataset, str) and dataset in DATASETS else "mnist")
     if getattr(w, "analogy_dock", None) is None:
         w.analogy = AnalogyPanel(w.state)
-        w.analogy_dock = w._dock(
-            "Style analogy", "analogy_dock", w.analogy, Qt.DockWidgetArea.RightDockWidgetArea
+        w.analogy_dock = add_dock(
+            w, "Style analogy", "analogy_dock", w.analogy, Qt.DockWidgetArea.RightDockWidgetArea
         )
         w.tabifyDockWidget(w.active_units_dock, w.analogy_dock)
     history = ckpt.metadata.get("history")

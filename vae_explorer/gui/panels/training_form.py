@@ -8,12 +8,10 @@ ignored, never raised.
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
@@ -31,6 +29,7 @@ from ...core.devices import available_devices
 from ...core.labelled import LABEL_BUDGETS, LabelledConfig, LabelledJob
 from ...core.model import VAEConfig
 from ...core.training import TrainConfig, TrainingJob
+from .form_fields import DoubleSpinBox, checked_number, combo, int_spin, number_text, select, set_number
 
 LIKELIHOOD_CHOICES = [
     ("Cross-entropy (Bernoulli)", "bernoulli"),
@@ -77,38 +76,38 @@ class TrainingForm(QWidget):
         for text, count in LABEL_CHOICES:
             self.labels.addItem(text, count)
         self.labels.setToolTip(LABELS_TIP)
-        self.likelihood = _combo(
+        self.likelihood = combo(
             LIKELIHOOD_CHOICES,
             "Decoder likelihood p(x|z): Bernoulli = cross-entropy loss, Gaussian = squared-error loss",
         )
-        self.latent_dim = _int_spin(1, 64, 2, "Dimensions of z (2 shows the latent space directly)")
-        self.hidden_dim = _int_spin(8, 4096, 256, "Hidden units in each hidden layer of encoder and decoder")
-        self.hidden_layers = _int_spin(
+        self.latent_dim = int_spin(1, 64, 2, "Dimensions of z (2 shows the latent space directly)")
+        self.hidden_dim = int_spin(8, 4096, 256, "Hidden units in each hidden layer of encoder and decoder")
+        self.hidden_layers = int_spin(
             1, MAX_FORM_LAYERS, 1,
             "Hidden layers of the MLP encoder (the decoder mirrors them): 1 = the classic "
             "784-256-2; 2 with 200 units and latent dim 50 = the IWAE paper's model. Layers of "
             "different sizes: vae-explorer train --hidden-dim 600,300",
         )  # fmt: skip
-        self.activation = _combo(
+        self.activation = combo(
             ACTIVATION_CHOICES,
             "Activation of the MLP's hidden layers (tanh: the classic model; ReLU: pytorch/examples)",
         )
-        self.arch = _combo(ARCH_CHOICES, None)
-        self.epochs = _int_spin(1, 10_000, 20, "Passes over the training set")
-        self.batch_size = _int_spin(1, 60_000, 100, "Images per gradient step")
-        self.lr = _DoubleSpinBox()
+        self.arch = combo(ARCH_CHOICES, None)
+        self.epochs = int_spin(1, 10_000, 20, "Passes over the training set")
+        self.batch_size = int_spin(1, 60_000, 100, "Images per gradient step")
+        self.lr = DoubleSpinBox()
         self.lr.setDecimals(5)
         self.lr.setRange(0.00001, 1.0)
         self.lr.setSingleStep(0.0005)
         self.lr.setValue(TrainConfig.lr)
         self.lr.setToolTip("Peak Adam learning rate, annealed to 0 over the run by a cosine")
-        self.beta = _DoubleSpinBox()
+        self.beta = DoubleSpinBox()
         self.beta.setDecimals(3)
         self.beta.setRange(0.0, 100.0)
         self.beta.setSingleStep(0.1)
         self.beta.setValue(1.0)
         self.beta.setToolTip("KL weight β (1 = the ELBO; > 1 = β-VAE)")
-        self.seed = _int_spin(0, 2**31 - 1, 0, "Random seed (initial weights, batches, noise)")
+        self.seed = int_spin(0, 2**31 - 1, 0, "Random seed (initial weights, batches, noise)")
         self.device = QComboBox()
         for dev in available_devices():
             self.device.addItem(dev.upper() if dev != "mps" else "Apple GPU (MPS)", dev)
@@ -151,8 +150,8 @@ class TrainingForm(QWidget):
         }
         for key, spin in self._spins().items():
             spin.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
-            spin.setToolTip(f"{spin.toolTip()}<br>Allowed: {_number_text(spin, spin.minimum())} – "
-                            f"{_number_text(spin, spin.maximum())}")  # fmt: skip
+            spin.setToolTip(f"{spin.toolTip()}<br>Allowed: {number_text(spin, spin.minimum())} – "
+                            f"{number_text(spin, spin.maximum())}")  # fmt: skip
             spin.lineEdit().textEdited.connect(lambda text, k=key: self._typed.__setitem__(k, text))
             spin.editingFinished.connect(lambda k=key, s=spin, n=names[key]: self._on_field_edited(k, s, n))
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
@@ -184,7 +183,7 @@ class TrainingForm(QWidget):
         for w in (self.arch, self.beta):
             w.setEnabled(not labelled and unlocked)
         if labelled:
-            _select(self.arch, "mlp")
+            select(self.arch, "mlp")
         mlp_vae = not labelled and self.arch.currentData() == "mlp"
         self.hidden_layers.setEnabled(mlp_vae and unlocked)
         self.activation.setEnabled(mlp_vae and unlocked)
@@ -209,10 +208,10 @@ class TrainingForm(QWidget):
             self.range_note.setVisible(False)
             return
         bound, word = (lo, "smallest") if number < lo else (hi, "largest")
-        _set_number(spin, bound)
+        set_number(spin, bound)
         self.range_note.setText(
-            f"{name}: {typed} is outside the allowed range {_number_text(spin, lo)} – "
-            f"{_number_text(spin, hi)}; the {word} allowed value, {_number_text(spin, bound)}, is used."
+            f"{name}: {typed} is outside the allowed range {number_text(spin, lo)} – "
+            f"{number_text(spin, hi)}; the {word} allowed value, {number_text(spin, bound)}, is used."
         )
         self.range_note.setVisible(True)
 
@@ -261,21 +260,21 @@ class TrainingForm(QWidget):
         Numbers from the file are clamped into each field's range (a model trained for
         more epochs than the field allows still fills it); odd values are skipped."""
         kind = getattr(config, "kind", "vae")
-        _select(self.kind, kind)
-        _select(self.likelihood, config.likelihood)
+        select(self.kind, kind)
+        select(self.likelihood, config.likelihood)
         values: dict[str, Any] = {"latent_dim": config.latent_dim, "hidden_dim": config.hidden_dim}
         if isinstance(config, VAEConfig):
-            _select(self.arch, config.arch)
-            _select(self.activation, config.activation)
+            select(self.arch, config.arch)
+            select(self.activation, config.activation)
             sizes = config.hidden_sizes  # layers of different sizes come back as the first size
             values.update(hidden_dim=sizes[0], hidden_layers=len(sizes))
         elif labels == "all" or (not isinstance(labels, bool) and labels in LABEL_BUDGETS):
-            _select(self.labels, labels)
+            select(self.labels, labels)
         if isinstance(train_config, dict):
             values.update({k: train_config.get(k) for k in ("epochs", "batch_size", "lr", "beta", "seed")})
         spins = self._spins()
         for key, value in values.items():
-            _set_number(spins[key], checked_number(spins[key], value, clamp=True))
+            set_number(spins[key], checked_number(spins[key], value, clamp=True))
 
     def form_state(self) -> dict[str, Any]:
         """The form's values (for QSettings)."""
@@ -300,12 +299,12 @@ class TrainingForm(QWidget):
             (self.likelihood, "likelihood"), (self.arch, "arch"), (self.device, "device"),
             (self.kind, "kind"), (self.labels, "labels"), (self.activation, "activation"),
         )  # fmt: skip
-        for combo, key in combos:
+        for box, key in combos:
             value = state.get(key)
             if isinstance(value, str) or (key == "labels" and value in LABEL_BUDGETS):
-                _select(combo, value)
+                select(box, value)
         for key, spin in self._spins().items():
-            _set_number(spin, checked_number(spin, state.get(key), clamp=False))
+            set_number(spin, checked_number(spin, state.get(key), clamp=False))
 
     # --- the run ---------------------------------------------------------------------------
     def job(
@@ -359,84 +358,3 @@ class TrainingForm(QWidget):
             torch_threads=torch_threads,
             command=GUI_COMMAND,
         )
-
-
-def checked_number(spin: QSpinBox | QDoubleSpinBox, value: object, clamp: bool) -> int | float | None:
-    """``value`` as a number ``spin`` can take, or None when it cannot: not a number (or a
-    bool), NaN or infinite, a fraction for an integer field, or out of the field's range
-    (unless ``clamp``, which pulls a finite number into the range)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    integer = isinstance(spin, QSpinBox)
-    if integer and isinstance(value, float) and not value.is_integer():
-        return None
-    lo, hi = spin.minimum(), spin.maximum()
-    if not lo <= value <= hi:  # exact for huge ints too: no float conversion before this
-        if not clamp:
-            return None
-        value = lo if value < lo else hi
-    return int(value) if integer else float(value)
-
-
-def _set_number(spin: QSpinBox | QDoubleSpinBox, number: int | float | None) -> None:
-    if number is None:
-        return
-    if isinstance(spin, QSpinBox):
-        spin.setValue(int(number))
-    else:
-        spin.setValue(float(number))
-
-
-def _lenient(state: QValidator.State, text: str) -> QValidator.State:
-    """Let a number outside the range be typed (Intermediate, corrected when the edit ends,
-    with a note) instead of swallowing the keystroke without a word."""
-    if state != QValidator.State.Invalid:
-        return state
-    try:
-        float(text.replace(",", "").strip())
-    except ValueError:
-        return state
-    return QValidator.State.Intermediate
-
-
-class _SpinBox(QSpinBox):
-    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:  # Qt override
-        state, text, pos = super().validate(text, pos)
-        return _lenient(state, text), text, pos
-
-
-class _DoubleSpinBox(QDoubleSpinBox):
-    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:  # Qt override
-        state, text, pos = super().validate(text, pos)
-        return _lenient(state, text), text, pos
-
-
-def _number_text(spin: QSpinBox | QDoubleSpinBox, value: float) -> str:
-    return f"{int(value):,}" if isinstance(spin, QSpinBox) else f"{value:g}"
-
-
-def _int_spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
-    s = _SpinBox()
-    s.setRange(lo, hi)
-    s.setValue(value)
-    s.setToolTip(tip)
-    s.setGroupSeparatorShown(True)
-    return s
-
-
-def _combo(choices: list[tuple[str, str]], tip: str | None) -> QComboBox:
-    c = QComboBox()
-    for text, value in choices:
-        c.addItem(text, value)
-    if tip:
-        c.setToolTip(tip)
-    return c
-
-
-def _select(combo: QComboBox, value: object) -> None:
-    """Select the item whose data is ``value``; nothing happens for an unknown value."""
-    i = combo.findData(value)
-    if i >= 0:
-        combo.setCurrentIndex(i)

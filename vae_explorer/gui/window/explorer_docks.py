@@ -25,6 +25,7 @@ from ..panels.traversal import TraversalPanel
 from ..panels.walk import WalkEnd, WalkPanel
 from ..scatter.projection import ScatterPlane
 from .animation_export import AnimationExporter
+from .docks import scrolled
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -43,7 +44,7 @@ def fill_explorer_docks(window: MainWindow) -> None:
     window.traversal = TraversalPanel(state)
     window.active_units = ActiveUnitsPanel(state, state.scrub)
     window.timeline_dock.setWidget(window.timeline)
-    window.walk_dock.setWidget(window._scrolled(window.walk))
+    window.walk_dock.setWidget(scrolled(window.walk))
     window.traversal_dock.setWidget(window.traversal)
     window.active_units_dock.setWidget(window.active_units)
     window.analogy = AnalogyPanel(state)

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QScrollArea,
     QWidget,
 )
 
@@ -27,6 +26,7 @@ from ..theme import app_settings, configure_pyqtgraph
 from . import settings
 from .closing import ask_unsaved, may_close
 from .datasets import SHIPPED_MODELS, Datasets
+from .docks import add_dock
 from .files import Files
 from .first_screen import FirstScatter, LoadingPanel, log_startup
 from .startup import BackgroundStart, StartResult, finish_start, show_first_screen
@@ -124,7 +124,7 @@ class MainWindow(QMainWindow):
         prepare_runtime()
         build_views(self)
         settings.restore(self, self.settings)
-        self._fit_to_screen()
+        settings.fit_to_screen(self)
         if fallback or checkpoint_path is not None or load_default:
             self._open_first_model(checkpoint_path, load_default)
         self._views_built()
@@ -189,52 +189,31 @@ class MainWindow(QMainWindow):
         self.viewsReady.emit()
 
     # --- construction ----------------------------------------------------------------------
-    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable
-            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-            | QDockWidget.DockWidgetFeature.DockWidgetClosable
-        )
-        self.addDockWidget(area, dock)
-        return dock
-
-    @staticmethod
-    def _scrolled(widget: QWidget) -> QScrollArea:
-        """``widget`` in a frameless scroll area, so its dock can be narrower than it."""
-        scroll = QScrollArea()
-        scroll.setWidget(widget)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        return scroll
-
     def _build_docks(self) -> None:
         """The docks, holding "loading" panels until the views exist (views.py fills them)."""
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         loading = LoadingPanel()
         loading.setMinimumWidth(330)  # as wide as the training form that replaces it
-        self.training_dock = self._dock("Training", "training_dock", loading, left)
-        self.preview_dock = self._dock("Decoder preview", "preview_dock", LoadingPanel(), right)
-        self.grid_dock = self._dock("Latent grid", "grid_dock", LoadingPanel(), right)
-        self.samples_dock = self._dock("Samples", "samples_dock", LoadingPanel(), right)
+        self.training_dock = add_dock(self, "Training", "training_dock", loading, left)
+        self.preview_dock = add_dock(self, "Decoder preview", "preview_dock", LoadingPanel(), right)
+        self.grid_dock = add_dock(self, "Latent grid", "grid_dock", LoadingPanel(), right)
+        self.samples_dock = add_dock(self, "Samples", "samples_dock", LoadingPanel(), right)
         self.tabifyDockWidget(self.grid_dock, self.samples_dock)
-        self.canvas_dock = self._dock("Canvas", "canvas_dock", LoadingPanel(), right)
+        self.canvas_dock = add_dock(self, "Canvas", "canvas_dock", LoadingPanel(), right)
         self.tabifyDockWidget(self.samples_dock, self.canvas_dock)
-        self.posterior_dock = self._dock("Posterior", "posterior_dock", LoadingPanel(), right)
+        self.posterior_dock = add_dock(self, "Posterior", "posterior_dock", LoadingPanel(), right)
         self.tabifyDockWidget(self.canvas_dock, self.posterior_dock)
-        self.analogy_dock = self._dock("Analogy", "analogy_dock", LoadingPanel(), right)
+        self.analogy_dock = add_dock(self, "Analogy", "analogy_dock", LoadingPanel(), right)
         self.tabifyDockWidget(self.posterior_dock, self.analogy_dock)
         # Beyond the first look (explorer_docks.py): under the scatter only, so the side
         # docks keep their full height: the timeline, walks, traversals, active units.
         self.setCorner(Qt.Corner.BottomLeftCorner, left)
         self.setCorner(Qt.Corner.BottomRightCorner, right)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
-        self.timeline_dock = self._dock("Timeline", "timeline_dock", QWidget(), bottom)
-        self.walk_dock = self._dock("Walk", "walk_dock", LoadingPanel(), bottom)
-        self.traversal_dock = self._dock("Traversal", "traversal_dock", LoadingPanel(), bottom)
-        self.active_units_dock = self._dock("Active units", "active_units_dock", LoadingPanel(), bottom)
+        self.timeline_dock = add_dock(self, "Timeline", "timeline_dock", QWidget(), bottom)
+        self.walk_dock = add_dock(self, "Walk", "walk_dock", LoadingPanel(), bottom)
+        self.traversal_dock = add_dock(self, "Traversal", "traversal_dock", LoadingPanel(), bottom)
+        self.active_units_dock = add_dock(self, "Active units", "active_units_dock", LoadingPanel(), bottom)
         for dock in (self.walk_dock, self.traversal_dock, self.active_units_dock):
             self.tabifyDockWidget(self.timeline_dock, dock)
         self.timeline_dock.raise_()
@@ -272,21 +251,6 @@ class MainWindow(QMainWindow):
             self.active_units_dock,
             self.timeline_dock,
         ]
-
-    def _fit_to_screen(self) -> None:
-        """Keep the window on the screen it opens on: a layout saved on a larger screen (or
-        a second monitor since unplugged) must not open partly out of view."""
-        screen = self.screen()
-        if screen is None:
-            return
-        area = screen.availableGeometry()
-        width, height = min(self.width(), area.width()), min(self.height(), area.height())
-        if (width, height) != (self.width(), self.height()):
-            self.resize(width, height)
-        x = min(max(self.x(), area.left()), area.right() - width + 1)
-        y = min(max(self.y(), area.top()), area.bottom() - height + 1)
-        if (x, y) != (self.x(), self.y()):
-            self.move(x, y)
 
     # --- messages --------------------------------------------------------------------------
     def show_error(self, title: str, text: str) -> None:

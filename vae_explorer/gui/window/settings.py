@@ -53,6 +53,22 @@ def _dropped(settings: QSettings, key: str, value: Any) -> None:
     log.warning("settings %s: ignoring %s = %.80r", settings.fileName(), key, value)
 
 
+def fit_to_screen(window: MainWindow) -> None:
+    """Keep the window on the screen it opens on: a layout saved on a larger screen (or a
+    second monitor since unplugged) must not open partly out of view."""
+    screen = window.screen()
+    if screen is None:
+        return
+    area = screen.availableGeometry()
+    width, height = min(window.width(), area.width()), min(window.height(), area.height())
+    if (width, height) != (window.width(), window.height()):
+        window.resize(width, height)
+    x = min(max(window.x(), area.left()), area.right() - width + 1)
+    y = min(max(window.y(), area.top()), area.bottom() - height + 1)
+    if (x, y) != (window.x(), window.y()):
+        window.move(x, y)
+
+
 def restore(window: MainWindow, settings: QSettings) -> None:
     """Apply the remembered geometry, layout, dataset, grid, overlay and training form."""
 

@@ -165,7 +165,7 @@ def show_first_screen(window: MainWindow, path: Path) -> None:
     in the state's model-loading phase, and menus that say the model is loading."""
     first = read_first_screen(path)
     _restore_layout(window)
-    window._fit_to_screen()
+    settings.fit_to_screen(window)
     for title in ("&File", "&Dataset", "&View", "&Help"):  # the real menus replace these
         window.menuBar().addMenu(title).addAction(LOADING_TEXT).setEnabled(False)
     wanted = first.dataset if first.dataset is not None else window.dataset_key_at_start

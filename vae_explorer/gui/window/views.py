@@ -17,6 +17,7 @@ from ..panels import DecoderPreview, LatentGridPanel, SamplesPanel, TrainingPane
 from ..panels.posterior import PosteriorPanel
 from ..scatter import LatentScatterView
 from .actions import WindowMenus
+from .docks import scrolled
 from .downloads import DatasetDownloader
 from .status_bar import connect_run_status
 from .training_controller import TrainingController
@@ -40,7 +41,7 @@ def build_views(window: MainWindow) -> None:
     window.samples = SamplesPanel(state)
     window.canvas = CanvasPanel(state)
     window.posterior = PosteriorPanel(state)
-    scroll = window._scrolled(window.training)
+    scroll = scrolled(window.training)
     scroll.setMinimumWidth(330)
     window.training_dock.setWidget(scroll)
     window.preview_dock.setWidget(window.preview)
@@ -48,7 +49,7 @@ def build_views(window: MainWindow) -> None:
     window.samples_dock.setWidget(window.samples)
     # The canvas's tool row is wide; scrolled, it no longer sets the whole right dock
     # area's minimum width (which pushed the window past a 1400-px screen).
-    window.canvas_dock.setWidget(window._scrolled(window.canvas))
+    window.canvas_dock.setWidget(scrolled(window.canvas))
     window.posterior_dock.setWidget(window.posterior)
     window.trainer = TrainingController(state, window)
     window.downloader = DatasetDownloader(window)

@@ -1,0 +1,91 @@
+"""Form fields that take any typed value without losing a keystroke: spin boxes that let an
+out-of-range number be typed (and say so when the edit ends), and checked numbers from files
+the user may have edited (a remembered form, an opened model's config)."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox
+
+
+def checked_number(spin: QSpinBox | QDoubleSpinBox, value: object, clamp: bool) -> int | float | None:
+    """``value`` as a number ``spin`` can take, or None when it cannot: not a number (or a
+    bool), NaN or infinite, a fraction for an integer field, or out of the field's range
+    (unless ``clamp``, which pulls a finite number into the range)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    integer = isinstance(spin, QSpinBox)
+    if integer and isinstance(value, float) and not value.is_integer():
+        return None
+    lo, hi = spin.minimum(), spin.maximum()
+    if not lo <= value <= hi:  # exact for huge ints too: no float conversion before this
+        if not clamp:
+            return None
+        value = lo if value < lo else hi
+    return int(value) if integer else float(value)
+
+
+def set_number(spin: QSpinBox | QDoubleSpinBox, number: int | float | None) -> None:
+    if number is None:
+        return
+    if isinstance(spin, QSpinBox):
+        spin.setValue(int(number))
+    else:
+        spin.setValue(float(number))
+
+
+def _lenient(state: QValidator.State, text: str) -> QValidator.State:
+    """Let a number outside the range be typed (Intermediate, corrected when the edit ends,
+    with a note) instead of swallowing the keystroke without a word."""
+    if state != QValidator.State.Invalid:
+        return state
+    try:
+        float(text.replace(",", "").strip())
+    except ValueError:
+        return state
+    return QValidator.State.Intermediate
+
+
+class SpinBox(QSpinBox):
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:  # Qt override
+        state, text, pos = super().validate(text, pos)
+        return _lenient(state, text), text, pos
+
+
+class DoubleSpinBox(QDoubleSpinBox):
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:  # Qt override
+        state, text, pos = super().validate(text, pos)
+        return _lenient(state, text), text, pos
+
+
+def number_text(spin: QSpinBox | QDoubleSpinBox, value: float) -> str:
+    return f"{int(value):,}" if isinstance(spin, QSpinBox) else f"{value:g}"
+
+
+def int_spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
+    s = SpinBox()
+    s.setRange(lo, hi)
+    s.setValue(value)
+    s.setToolTip(tip)
+    s.setGroupSeparatorShown(True)
+    return s
+
+
+def combo(choices: list[tuple[str, str]], tip: str | None) -> QComboBox:
+    c = QComboBox()
+    for text, value in choices:
+        c.addItem(text, value)
+    if tip:
+        c.setToolTip(tip)
+    return c
+
+
+def select(combo: QComboBox, value: object) -> None:
+    """Select the item whose data is ``value``; nothing happens for an unknown value."""
+    i = combo.findData(value)
+    if i >= 0:
+        combo.setCurrentIndex(i)
