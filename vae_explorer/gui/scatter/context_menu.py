@@ -18,7 +18,6 @@ from PySide6.QtCore import QObject, QPoint, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QWidget
 
-from ...core.rendering import latent_plane
 from ..state import ExplorerState
 
 PointSlot = Callable[[int], None]
@@ -135,12 +134,9 @@ class ScatterContextMenu(QMenu):
         """The code a point of the plane stands for; None on a UMAP / t-SNE map (no inverse
         there) or without a model."""
         state = self._state
-        if state.model is None or state.plane.map is not None:
+        if state.model is None or state.plane.is_map:
             return None
-        code = state.plane.code_at(xy) if not state.plane.is_axes else None
-        if code is None:
-            code = latent_plane(list(xy), state.latent_dim, state.dims)
-        return np.asarray(code, np.float32).reshape(-1)
+        return np.asarray(state.plane.codes_at(np.asarray([xy]))[0], np.float32)
 
     def _new_action(self, text: str, tip: str, name: str = "") -> QAction:
         action = QAction(text, self._owner)
