@@ -3,8 +3,10 @@ for a labelled model (M2, M1+M2) also the per-epoch test error of its classifier
 plot that shows only when there is such a curve.
 
 Points are appended to growing numpy buffers as events arrive; a throttled redraw runs at
-most 10 times a second, whatever the event rate (the first point of a burst at once). Both
-plots auto-range so the newest points stay in view.
+most 10 times a second, whatever the event rate (the first point of a burst at once). The
+plots follow the run in steps (:mod:`.stepped_range`), not with each point: a range change
+redraws every axis, the dearest part of a paint. A user's zoom or pan stops the following
+until a double-click or the next run.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontMetricsF, QResizeEvent
+from PySide6.QtGui import QFontMetricsF, QMouseEvent, QResizeEvent
 from PySide6.QtWidgets import QWidget
 from superqt.utils import qthrottled
 
 from ...core.rendering import ema_smooth
+from .stepped_range import x_range, y_range
 
 REDRAW_MS = 100  # at most 10 redraws a second, whatever the event rate
 
@@ -74,7 +77,8 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             plot.setLabel("left", label)
             plot.setMenuEnabled(False)
             plot.hideButtons()
-            plot.enableAutoRange()
+            plot.disableAutoRange()
+            plot.vb.sigRangeChangedManually.connect(self._stop_following)
             for axis in ("left", "bottom"):
                 # Epochs below 1 would read "epoch (x0.001)" with ticks 200...600.
                 plot.getAxis(axis).enableAutoSIPrefix(False)
@@ -101,6 +105,9 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.smoothing = 0.0
         self.labelled = False
         self.redraws = 0
+        self.following = True
+        self._ranges: dict[object, tuple[float, float]] = {}  # as last set, per plot and "x"
+        self.setToolTip("Scroll to zoom, drag to pan; double-click to follow the run again")
         self._redraw_later = qthrottled(
             self._redraw, timeout=REDRAW_MS, timer_type=Qt.TimerType.CoarseTimer, parent=self
         )
@@ -122,6 +129,20 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             if fits != axis.label.isVisible():
                 axis.showLabel(fits)
 
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        super().mouseDoubleClickEvent(event)
+        self.follow()
+        event.accept()
+
+    def follow(self) -> None:
+        """Fit the plots to the data again and keep following the run."""
+        self.following = True
+        self._ranges.clear()
+        self.redraw()
+
+    def _stop_following(self, *_: object) -> None:
+        self.following = False
+
     def set_labelled(self, labelled: bool) -> None:
         """Name the second series for the run's model: a labelled model's (M2) batch
         metrics carry the labelled images' -ELBO where a VAE's carry the reconstruction."""
@@ -133,7 +154,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
 
     def clear_data(self) -> None:
         self.data = {name: _Series() for name in SERIES}
-        self.redraw()
+        self.follow()
 
     def add_batch(self, x: float, loss: float, recon: float, kl: float) -> None:
         self.data["loss"].append(x, loss)
@@ -191,7 +212,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             v = _number(rec.get("test_error"))
             if v is not None:
                 self.data["error"].append(e, 100.0 * v)
-        self.redraw()
+        self.follow()
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The raw (unsmoothed) data of a series, for tests."""
@@ -205,13 +226,34 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
 
     def _redraw(self) -> None:
         self.redraws += 1
+        drawn: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name, item in self.items.items():
             s = self.data[name]
             x, y = s.x[: s.n], s.y[: s.n]
             if self.smoothing > 0 and name not in ("test", "error"):
                 y = ema_smooth(y, self.smoothing)
             item.setData(x, y)
+            drawn[name] = (x, y)
         self._show_error_plot(self.data["error"].n > 0)
+        if self.following:
+            self._fit_ranges(drawn)
+
+    def _fit_ranges(self, drawn: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        xs = [x for x, _ in drawn.values() if x.size]
+        if not xs:
+            return
+        plots = {"nats": self.nats_plot, "kl": self.kl_plot, "error": self.error_plot}
+        # Set only on a step, and marked as the code's own change (not the user's).
+        new_x = x_range(self._ranges.get("x"), max(float(np.nanmax(x)) for x in xs))
+        if new_x is not None:
+            self._ranges["x"] = new_x
+            self.nats_plot.setXRange(*new_x, padding=0)  # the other plots are linked to it
+        for which, plot in plots.items():
+            ys = [drawn[name][1] for name, spec in SERIES.items() if spec[0] == which]
+            new_y = y_range(self._ranges.get(plot), np.concatenate(ys))
+            if new_y is not None:
+                self._ranges[plot] = new_y
+                plot.setYRange(*new_y, padding=0)
 
 
 def _number(value: object) -> float | None:

@@ -1,0 +1,86 @@
+"""Live curves follow a run in steps: the range rules alone, then the curves widget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vae_explorer.gui.panels.stepped_range import nice_ceiling, x_range, y_range
+
+
+@pytest.mark.parametrize(
+    ("value", "ceiling"),
+    [(0.0017, 0.002), (1.0, 1.0), (1.1, 1.5), (7.0, 8.0), (8.5, 10.0), (10.0, 10.0), (31.0, 40.0)],
+)
+def test_nice_ceiling_climbs_a_ladder_of_round_numbers(value, ceiling):
+    assert nice_ceiling(value) == pytest.approx(ceiling)
+
+
+@pytest.mark.parametrize("value", [0.0, -3.0, float("nan"), float("inf")])
+def test_nice_ceiling_of_nonsense_is_one(value):
+    assert nice_ceiling(value) == 1.0
+
+
+def test_x_range_steps_only_past_its_end():
+    assert x_range(None, 0.3) == pytest.approx((0.0, 0.3))
+    assert x_range((0.0, 0.3), 0.3) is None
+    assert x_range((0.0, 0.3), 0.31) == pytest.approx((0.0, 0.4))
+
+
+def test_y_range_holds_while_the_data_fill_it_and_steps_otherwise():
+    first = y_range(None, np.array([100.0, 200.0]))
+    assert first == pytest.approx((90.0, 210.0))
+    assert y_range(first, np.array([100.0, 205.0, np.nan])) is None  # inside, NaN ignored
+    assert y_range(first, np.array([80.0, 200.0])) is not None  # below the range
+    shrunk = y_range(first, np.array([150.0, 160.0]))  # fills a tenth of it: zoom in
+    assert shrunk == pytest.approx((149.0, 161.0))
+    flat = y_range(None, np.array([5.0, 5.0]))
+    assert flat[0] < 5.0 < flat[1] and y_range(flat, np.array([5.0])) is None
+    assert y_range(first, np.array([np.nan])) is None
+
+
+@pytest.fixture
+def curves(qtbot):
+    from vae_explorer.gui.panels import TrainingCurves
+
+    view = TrainingCurves()
+    view.resize(400, 320)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def _batches(curves, start: int, stop: int) -> None:
+    for i in range(start, stop):
+        curves.add_batch(i / 600, 100.0 + 400.0 / i, 90.0 + 300.0 / i, 5.0 + i / 300)
+        curves.redraw()
+
+
+def _holds_all(curves) -> bool:
+    (x0, x1), (y0, y1) = curves.nats_plot.vb.viewRange()
+    x, y = curves.series("loss")
+    return bool(x0 <= x.min() and x.max() <= x1 and y0 <= y.min() and y.max() <= y1)
+
+
+def test_a_run_moves_the_ranges_in_few_steps_with_every_point_in_view(curves):
+    changes = []
+    curves.nats_plot.vb.sigRangeChanged.connect(lambda *_: changes.append(1))
+    for start in range(1, 1200, 50):
+        _batches(curves, start, start + 50)
+        assert _holds_all(curves)
+    assert 0 < len(changes) < 60  # pyqtgraph's auto-range: one change per redraw, 1,199
+
+
+def test_a_users_pan_stops_the_following_and_a_double_click_resumes_it(curves, qtbot):
+    from pytestqt.qt_compat import qt_api
+
+    _batches(curves, 1, 100)
+    curves.nats_plot.vb.sigRangeChangedManually.emit([True, True])  # as a drag or wheel does
+    curves.nats_plot.setXRange(0.0, 0.05, padding=0)
+    _batches(curves, 100, 400)
+    assert not curves.following and curves.nats_plot.vb.viewRange()[0] == pytest.approx([0.0, 0.05])
+    qtbot.mouseDClick(curves.viewport(), qt_api.QtCore.Qt.MouseButton.LeftButton)
+    assert curves.following and _holds_all(curves)
+    curves.nats_plot.vb.sigRangeChangedManually.emit([True, True])
+    curves.clear_data()  # a new run follows again
+    assert curves.following
