@@ -154,3 +154,37 @@ def test_overlay_is_decoded_at_most_every_so_often_while_training(view, state, q
     before = len(calls)
     state.set_model(copy.deepcopy(model))
     assert len(calls) == before + 1
+
+
+def test_while_training_the_view_follows_snapshots_in_steps(view, state, qtbot):
+    """A snapshot whose points move a little keeps the view (and so the axes' cached
+    pictures); points leaving it move it; the run's end fits the points exactly."""
+    import copy
+
+    from PySide6.QtWidgets import QApplication
+
+    model = state.model
+    mu, logvar = state.latents
+    x, y = state.dims
+    view.reset_zoom()
+    state.set_training(True)
+
+    def snapshot(scale: float) -> tuple[list[float], list[float]]:
+        moved = mu.copy()
+        moved[:, [x, y]] *= scale
+        state.set_model(copy.deepcopy(model), latents=(moved, logvar), live=True)
+        QApplication.processEvents()
+        view.vb.updateAutoRange()
+        return [list(r) for r in view.vb.viewRange()]
+
+    first = snapshot(1.0)
+    assert snapshot(1.03) == first  # a little movement: the same range
+    spread = snapshot(3.0)  # the points leave the view: it steps out to hold them
+    (x0, x1), (y0, y1) = spread
+    shown = mu[:, [x, y]] * 3.0
+    assert x0 <= shown[:, 0].min() and shown[:, 0].max() <= x1
+    assert y0 <= shown[:, 1].min() and shown[:, 1].max() <= y1
+    state.set_training(False)
+    QApplication.processEvents()
+    view.vb.updateAutoRange()
+    assert [list(r) for r in view.vb.viewRange()] != spread  # the exact fit again

@@ -4,7 +4,7 @@ plot that shows only when there is such a curve.
 
 Points are appended to growing numpy buffers as events arrive; a throttled redraw runs at
 most 10 times a second, whatever the event rate (the first point of a burst at once). The
-plots follow the run in steps (:mod:`.stepped_range`), not with each point: a range change
+plots follow the run in steps (:mod:`..stepped_range`), not with each point: a range change
 redraws every axis, the dearest part of a paint. A user's zoom or pan stops the following
 until a double-click or the next run.
 """
@@ -17,11 +17,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetricsF, QMouseEvent, QResizeEvent
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsItem, QWidget
 from superqt.utils import qthrottled
 
 from ...core.rendering import ema_smooth
-from .stepped_range import x_range, y_range
+from ..stepped_range import growing_range, stepped_range
 
 REDRAW_MS = 100  # at most 10 redraws a second, whatever the event rate
 
@@ -82,6 +82,8 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             for axis in ("left", "bottom"):
                 # Epochs below 1 would read "epoch (x0.001)" with ticks 200...600.
                 plot.getAxis(axis).enableAutoSIPrefix(False)
+                # Between range steps a paint blits the axis instead of replaying its ticks.
+                plot.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.kl_plot.setLabel("bottom", "epoch")
         self.error_plot.setLabel("bottom", "epoch")
         self.ci.layout.setRowStretchFactor(1, 3)
@@ -244,13 +246,13 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             return
         plots = {"nats": self.nats_plot, "kl": self.kl_plot, "error": self.error_plot}
         # Set only on a step, and marked as the code's own change (not the user's).
-        new_x = x_range(self._ranges.get("x"), max(float(np.nanmax(x)) for x in xs))
+        new_x = growing_range(self._ranges.get("x"), max(float(np.nanmax(x)) for x in xs), least=1.0)
         if new_x is not None:
             self._ranges["x"] = new_x
             self.nats_plot.setXRange(*new_x, padding=0)  # the other plots are linked to it
         for which, plot in plots.items():
             ys = [drawn[name][1] for name, spec in SERIES.items() if spec[0] == which]
-            new_y = y_range(self._ranges.get(plot), np.concatenate(ys))
+            new_y = stepped_range(self._ranges.get(plot), np.concatenate(ys))
             if new_y is not None:
                 self._ranges[plot] = new_y
                 plot.setYRange(*new_y, padding=0)

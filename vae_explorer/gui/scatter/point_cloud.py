@@ -22,9 +22,15 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPixmap, QTransform
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from ...core.figures import CLASS_PALETTE
+from ..stepped_range import stepped_range
 
 POINT_SIZE = 5
 POINT_ALPHA = 210
+
+
+def _step(current: tuple[float, float] | None, lo: float, hi: float) -> tuple[float, float]:
+    new = stepped_range(current, np.array([lo, hi]))
+    return new or current or (lo, hi)
 
 
 class PointCloudItem(pg.GraphicsObject):
@@ -43,6 +49,7 @@ class PointCloudItem(pg.GraphicsObject):
         self._class_visible = np.ones(len(self._colours), bool)
         self._visible_mask: np.ndarray | None = None
         self._bounds = QRectF()
+        self._sticky = False
         self._brect: QRectF | None = None
         self._version = 0
         self._cache = QPixmap()
@@ -132,7 +139,24 @@ class PointCloudItem(pg.GraphicsObject):
             return
         x, y = self._x[m], self._y[m]
         x0, x1, y0, y1 = (float(v) for v in (x.min(), x.max(), y.min(), y.max()))
+        if self._sticky:  # with room to move: a step only when the points leave it
+            old = None if self._bounds.isNull() else self._bounds
+            x0, x1 = _step(None if old is None else (old.left(), old.right()), x0, x1)
+            y0, y1 = _step(None if old is None else (old.top(), old.bottom()), y0, y1)
         self._bounds = QRectF(x0, y0, max(x1 - x0, 1e-9), max(y1 - y0, 1e-9))
+
+    def set_sticky_bounds(self, sticky: bool) -> None:
+        """While on (a run training), the bounds the view auto-ranges to move only in steps
+        (:mod:`..stepped_range`): a snapshot's points moving a little leave the view, and
+        so the axes' cached pictures, as they were. Off: the points' exact bounds again."""
+        if sticky != self._sticky:
+            self._sticky = sticky
+            self.forget_bounds()
+
+    def forget_bounds(self) -> None:
+        """Report the points' exact bounds now (a new space: other dims, a reset zoom)."""
+        self._bounds = QRectF()
+        self._data_changed()
 
     # --- pyqtgraph protocol ----------------------------------------------------------------
     def dataBounds(  # noqa: N802 - pyqtgraph protocol

@@ -29,6 +29,7 @@ from ..state import ExplorerState
 from .colour_bar import ColourBarItem
 from .colour_by import ColourByControl
 from .context_menu import ScatterContextMenu
+from .grid_lines import GridLines
 from .hint import HintLabel
 from .hover_card import HoverCard
 from .legend import ClassLegend
@@ -89,6 +90,7 @@ class LatentScatterView(QWidget):
         state.currentZChanged.connect(self._on_current_z_changed)
         state.canvasPosteriorChanged.connect(self._on_canvas_posterior_changed)
         state.overlayChanged.connect(self._on_overlay_changed)
+        state.trainingChanged.connect(self.cloud.set_sticky_bounds)
         state.gridChanged.connect(self._on_overlay_source_changed)
         state.visibleRangeChanged.connect(self._on_overlay_source_changed)
 
@@ -102,11 +104,10 @@ class LatentScatterView(QWidget):
     def _build_plot(self) -> None:
         self.plot = LatentPlot()
         pi = self.plot.getPlotItem()
-        pi.showGrid(x=True, y=True, alpha=0.15)
         pi.setMenuEnabled(False)
         pi.hideButtons()
-        # Moving the crosshair must not re-render the axes and their grid lines: both axes
-        # are cached as device pixmaps (the point cloud keeps its own pixmap).
+        # Moving the crosshair must not re-render the axes: both are cached as device
+        # pixmaps (the point cloud keeps its own pixmap); the grid is its own cheap item.
         for name in ("left", "bottom"):
             pi.getAxis(name).enableAutoSIPrefix(False)
             pi.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -115,6 +116,9 @@ class LatentScatterView(QWidget):
         self.cloud = PointCloudItem()
         self.cloud.setZValue(5)
         self.vb.addItem(self.cloud)
+        self.grid_lines = GridLines(pi.getAxis("bottom"), pi.getAxis("left"))
+        self.grid_lines.setZValue(1)  # over the decoded overlay, under the points
+        self.vb.addItem(self.grid_lines, ignoreBounds=True)
         self.overlay = pg.ImageItem(axisOrder="row-major")
         self.overlay.setZValue(0)
         self.overlay.setOpacity(0.9)
@@ -170,6 +174,7 @@ class LatentScatterView(QWidget):
     # --- for the window, the benchmark and tests -------------------------------------------
     def reset_zoom(self) -> None:
         """Fit the view to the shown points and follow them as they move (autorange)."""
+        self.cloud.forget_bounds()
         self.vb.enableAutoRange()
 
     def visible_range(self) -> Range:
@@ -226,6 +231,7 @@ class LatentScatterView(QWidget):
         pi = self.plot.getPlotItem()
         pi.setLabel("bottom", f"z[{x}]")
         pi.setLabel("left", f"z[{y}]")
+        self.cloud.forget_bounds()  # the new dims' points, not a step from the old ones'
         self._refresh_points()
         self._on_current_z_changed()
         self._on_canvas_posterior_changed()

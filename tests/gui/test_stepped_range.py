@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vae_explorer.gui.panels.stepped_range import nice_ceiling, x_range, y_range
+from vae_explorer.gui.stepped_range import growing_range, nice_ceiling, stepped_range
 
 
 @pytest.mark.parametrize(
@@ -22,21 +22,24 @@ def test_nice_ceiling_of_nonsense_is_one(value):
 
 
 def test_x_range_steps_only_past_its_end():
-    assert x_range(None, 0.3) == pytest.approx((0.0, 0.3))
-    assert x_range((0.0, 0.3), 0.3) is None
-    assert x_range((0.0, 0.3), 0.31) == pytest.approx((0.0, 0.4))
+    assert growing_range(None, 0.3) == pytest.approx((0.0, 0.3))
+    assert growing_range((0.0, 0.3), 0.3) is None
+    assert growing_range((0.0, 0.3), 0.31) == pytest.approx((0.0, 0.4))
+    assert growing_range(None, 0.01, least=1.0) == (0.0, 1.0)  # a first epoch fills a fixed frame
+    assert growing_range((0.0, 1.0), 0.9, least=1.0) is None
 
 
 def test_y_range_holds_while_the_data_fill_it_and_steps_otherwise():
-    first = y_range(None, np.array([100.0, 200.0]))
+    first = stepped_range(None, np.array([100.0, 200.0]))
     assert first == pytest.approx((90.0, 210.0))
-    assert y_range(first, np.array([100.0, 205.0, np.nan])) is None  # inside, NaN ignored
-    assert y_range(first, np.array([80.0, 200.0])) is not None  # below the range
-    shrunk = y_range(first, np.array([150.0, 160.0]))  # fills a tenth of it: zoom in
-    assert shrunk == pytest.approx((149.0, 161.0))
-    flat = y_range(None, np.array([5.0, 5.0]))
-    assert flat[0] < 5.0 < flat[1] and y_range(flat, np.array([5.0])) is None
-    assert y_range(first, np.array([np.nan])) is None
+    assert stepped_range(first, np.array([100.0, 205.0, np.nan])) is None  # inside, NaN ignored
+    lower = stepped_range(first, np.array([80.0, 200.0]))  # below the range: room to fall on
+    assert lower is not None and lower[0] <= 80.0 - 0.4 * 120.0 and lower[1] >= 200.0
+    shrunk = stepped_range(first, np.array([150.0, 160.0]))  # fills a tenth of it: zoom in
+    assert shrunk == pytest.approx((147.0, 162.0))  # ends on multiples of 3, about span / 4
+    flat = stepped_range(None, np.array([5.0, 5.0]))
+    assert flat[0] < 5.0 < flat[1] and stepped_range(flat, np.array([5.0])) is None
+    assert stepped_range(first, np.array([np.nan])) is None
 
 
 @pytest.fixture
