@@ -72,6 +72,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=TrainConfig.lr_schedule,
                    help="how the learning rate changes over the run")  # fmt: skip
     p.add_argument("--beta", type=finite_float, default=1.0, help="KL weight (1 = the ELBO)")
+    p.add_argument(
+        "--kl-warmup", type=finite_float, default=0.0, metavar="EPOCHS", dest="kl_warmup",
+        help="raise the KL weight linearly from ~0 to --beta over this many epochs (keeps more "
+        "latent units in use); 0 = off",
+    )  # fmt: skip
     p.add_argument("--matmul-precision", choices=MATMUL_PRECISIONS, default=TrainConfig.matmul_precision,
                    help="bf16 for the MLP's large products (auto: where the CPU has it)")  # fmt: skip
     add_seed_argument(p)
@@ -104,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         config = TrainConfig(
             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
             lr_schedule=args.lr_schedule, beta=args.beta, seed=args.seed, device=args.device,
-            matmul_precision=args.matmul_precision,
+            matmul_precision=args.matmul_precision, kl_warmup_epochs=args.kl_warmup,
         )  # fmt: skip
         resolve_device(args.device)
     except (ConfigError, DeviceError) as exc:
@@ -354,6 +359,7 @@ def _reconstruct_command(args: argparse.Namespace) -> str:
         parts += ["--data-dir", str(args.data_dir)]
     parts += labelled_command_parts(args)
     for flag in ("likelihood", "arch", "latent_dim", "hidden_dim", "activation", "epochs", "batch_size",
-                 "lr", "lr_schedule", "beta", "matmul_precision", "seed", "device", "out"):  # fmt: skip
+                 "lr", "lr_schedule", "beta", "kl_warmup", "matmul_precision", "seed", "device",
+                 "out"):  # fmt: skip
         parts += ["--" + flag.replace("_", "-"), hidden_text(getattr(args, flag))]
     return " ".join(shlex.quote(p) for p in parts)

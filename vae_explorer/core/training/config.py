@@ -42,6 +42,9 @@ class TrainConfig:
     # fp32); "auto" does so on CPUs with native bf16, where it trains ~1.6x faster.
     matmul_precision: str = "auto"
     beta: float = 1.0
+    # KL warm-up (Sønderby et al. 2016): the KL weight climbs linearly from ~0 to beta over
+    # this many epochs, so fewer latent units collapse to the prior early in a run.
+    kl_warmup_epochs: float = 0.0
     seed: int = 0
     device: str = "auto"
     log_every: int = 50
@@ -56,6 +59,9 @@ class TrainConfig:
             raise ConfigError(f"learning rate must be a positive number, got {self.lr!r}")
         if not (isinstance(self.beta, (int, float)) and math.isfinite(self.beta) and self.beta >= 0):
             raise ConfigError(f"KL weight beta must be a number >= 0, got {self.beta!r}")
+        warmup = self.kl_warmup_epochs
+        if isinstance(warmup, bool) or not (isinstance(warmup, (int, float)) and 0 <= warmup < math.inf):
+            raise ConfigError(f"KL warm-up must be a number of epochs >= 0, got {warmup!r}")
         if self.snapshot_every < 0:
             raise ConfigError(f"snapshot_every must be >= 0, got {self.snapshot_every!r}")
         if not (isinstance(self.ema_decay, (int, float)) and 0 <= self.ema_decay < 1):
@@ -66,6 +72,14 @@ class TrainConfig:
             )
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+
+    def beta_at(self, step: int, batches_per_epoch: int) -> float:
+        """The KL weight for training step ``step`` (0-based): beta, or during the KL
+        warm-up beta x (step + 1) / (warm-up steps)."""
+        warmup_steps = self.kl_warmup_epochs * batches_per_epoch
+        if warmup_steps <= 0:
+            return float(self.beta)
+        return float(self.beta) * min(1.0, (step + 1) / warmup_steps)
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as plain values (checkpoint metadata "train_config")."""

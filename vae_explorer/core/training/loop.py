@@ -277,8 +277,10 @@ def _epochs(
                     group["lr"] = lr
             rows = slice(b * batch_size, (b + 1) * batch_size)
             x = shuffled[rows]
+            beta = config.beta_at(step, batches)
             tuner.begin()
             if fast_step is not None:
+                fast_step.beta = beta
                 eps = torch.randn((batch_size, latent_dim), generator=generator, device=device)
                 x_low = shuffled_low[rows] if shuffled_low is not None else None
                 recon_mean, kl_mean = fast_step(x, eps, x_low)
@@ -287,7 +289,7 @@ def _epochs(
                 recon_mean, kl_mean = recon.mean(), kl.mean()
                 for p in model.parameters():
                     p.grad = None
-                (recon_mean + config.beta * kl_mean).backward()
+                (recon_mean + beta * kl_mean).backward()
             optimizer.step()
             tuner.end()
             if average is not None:
@@ -297,7 +299,7 @@ def _epochs(
             # The run's first batch is reported at once: something moves within a second.
             if (b + 1) % config.log_every == 0 or b + 1 == batches or (epoch == 1 and b == 0):
                 recon_w, kl_w, weights_finite = _window_check(model, terms[window_from : b + 1])
-                loss_w = recon_w + config.beta * kl_w
+                loss_w = recon_w + beta * kl_w
                 if not (math.isfinite(loss_w) and weights_finite):
                     window = terms[window_from : b + 1].cpu()
                     found = _what_went_non_finite(model, window, loss_w, train_x, epoch, window_from)
@@ -321,7 +323,7 @@ def _epochs(
                 window_start += elapsed
         seconds = time.perf_counter() - epoch_start
         train_recon, train_kl = terms.cpu().double().mean(0).tolist()
-        train_loss = train_recon + config.beta * train_kl
+        train_loss = train_recon + config.beta_at(step - 1, batches) * train_kl
         with evaluated_weights():
             test = _test_metrics(model, test_x, config.seed) if test_x is not None else (None,) * 3
         model.train()

@@ -107,6 +107,12 @@ class TrainingForm(QWidget):
         self.beta.setSingleStep(0.1)
         self.beta.setValue(1.0)
         self.beta.setToolTip("KL weight β (1 = the ELBO; > 1 = β-VAE)")
+        self.kl_warmup = int_spin(
+            0, 1000, 0, "KL warm-up: the KL weight climbs from ~0 to β over this many epochs, so "
+            "fewer latent units collapse to the prior early in the run (0 = off)"
+        )  # fmt: skip
+        self.kl_warmup.setSpecialValueText("no warm-up")
+        self.kl_warmup.setSuffix(" ep warm-up")
         self.seed = int_spin(0, 2**31 - 1, 0, "Random seed (initial weights, batches, noise)")
         self.device = QComboBox()
         for dev in available_devices():
@@ -126,7 +132,7 @@ class TrainingForm(QWidget):
             ("Epochs", self.epochs),
             ("Batch size", self.batch_size),
             ("Learning rate", self.lr),
-            ("KL weight β", self.beta),
+            ("KL weight β", self._beta_row()),
             ("Seed", self.seed),
             ("Device", self.device),
         ):
@@ -146,6 +152,7 @@ class TrainingForm(QWidget):
             "batch_size": "Batch size",
             "lr": "Learning rate",
             "beta": "KL weight β",
+            "kl_warmup_epochs": "KL warm-up",
             "seed": "Seed",
         }
         for key, spin in self._spins().items():
@@ -171,6 +178,16 @@ class TrainingForm(QWidget):
         lay.addWidget(self.activation, 3)
         return row
 
+    def _beta_row(self) -> QWidget:
+        """ "[β] [warm-up epochs]" on one row."""
+        row = QWidget()
+        lay = QHBoxLayout(row)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
+        lay.addWidget(self.beta, 2)
+        lay.addWidget(self.kl_warmup, 3)
+        return row
+
     def is_labelled(self) -> bool:
         return self.kind.currentData() != "vae"
 
@@ -180,7 +197,7 @@ class TrainingForm(QWidget):
         labelled = self.is_labelled()
         unlocked = self.dataset.isEnabled()
         self.labels.setEnabled(labelled and unlocked)
-        for w in (self.arch, self.beta):
+        for w in (self.arch, self.beta, self.kl_warmup):
             w.setEnabled(not labelled and unlocked)
         if labelled:
             select(self.arch, "mlp")
@@ -231,6 +248,7 @@ class TrainingForm(QWidget):
             self.batch_size,
             self.lr,
             self.beta,
+            self.kl_warmup,
             self.seed,
             self.device,
         )
@@ -244,6 +262,7 @@ class TrainingForm(QWidget):
             "batch_size": self.batch_size,
             "lr": self.lr,
             "beta": self.beta,
+            "kl_warmup_epochs": self.kl_warmup,
             "seed": self.seed,
         }
 
@@ -271,7 +290,8 @@ class TrainingForm(QWidget):
         elif labels == "all" or (not isinstance(labels, bool) and labels in LABEL_BUDGETS):
             select(self.labels, labels)
         if isinstance(train_config, dict):
-            values.update({k: train_config.get(k) for k in ("epochs", "batch_size", "lr", "beta", "seed")})
+            keys = ("epochs", "batch_size", "lr", "beta", "kl_warmup_epochs", "seed")
+            values.update({k: train_config.get(k) for k in keys})
         spins = self._spins()
         for key, value in values.items():
             set_number(spins[key], checked_number(spins[key], value, clamp=True))
@@ -326,6 +346,7 @@ class TrainingForm(QWidget):
             batch_size=batch,
             lr=self.lr.value(),
             beta=self.beta.value(),
+            kl_warmup_epochs=self.kl_warmup.value(),
             seed=self.seed.value(),
             device=self.device.currentData(),
             # ~8 curve points and one scatter snapshot per epoch of 60,000 images (an epoch

@@ -1,5 +1,5 @@
-"""The training form's hidden layers and activation: what a run is built from, what an
-opened model fills in, what the settings remember."""
+"""The training form's hidden layers, activation and KL warm-up: what a run is built from,
+what an opened model fills in, what the settings remember."""
 
 from __future__ import annotations
 
@@ -70,3 +70,22 @@ def test_layers_and_activation_round_trip_through_settings(form, qtbot):
     assert other.hidden_layers.value() == 2 and other.activation.currentData() == "relu"
     other.restore_form_state({"hidden_layers": 99, "activation": "sigmoid"})  # damaged: ignored
     assert other.hidden_layers.value() == 2 and other.activation.currentData() == "relu"
+
+
+def test_kl_warmup_builds_the_run_fills_from_a_model_and_round_trips(form, qtbot):
+    from vae_explorer.core.model import VAEConfig
+    from vae_explorer.gui.panels.training_form import TrainingForm
+
+    assert form.job().train_config.kl_warmup_epochs == 0 and form.kl_warmup.text() == "no warm-up"
+    form.kl_warmup.setValue(10)
+    assert form.job().train_config.kl_warmup_epochs == 10
+    form.set_model_config(VAEConfig(), {"epochs": 30, "kl_warmup_epochs": 5})
+    assert form.kl_warmup.value() == 5
+    form.set_model_config(VAEConfig(), {"epochs": 30})  # a file from before warm-up: kept
+    assert form.kl_warmup.value() == 5
+    other = TrainingForm()
+    qtbot.addWidget(other)
+    other.restore_form_state(json.loads(json.dumps(form.form_state())))
+    assert other.kl_warmup.value() == 5
+    form.kind.setCurrentIndex(form.kind.findData("m2"))  # a labelled model has no beta to warm
+    assert not form.kl_warmup.isEnabled() and not form.beta.isEnabled()
