@@ -184,6 +184,8 @@ class TrainingForm(QWidget):
         lay = QHBoxLayout(row)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
+        for spin in (self.beta, self.kl_warmup):  # their widest texts must not widen the dock
+            spin.setMinimumWidth(60)
         lay.addWidget(self.beta, 2)
         lay.addWidget(self.kl_warmup, 3)
         return row
