@@ -70,3 +70,32 @@ def test_m1m2_reuses_a_trained_m1(tmp_path, make_idx_folder, capsys):
     assert main(["train", "--model", "m1m2", "--m1", str(tmp_path / "none.safetensors"),
                  "--out", str(tmp_path / "x"), *common]) == 2  # fmt: skip
     assert "none.safetensors" in capsys.readouterr().err
+
+
+def test_kl_warmup_trains_m1m2s_m1_and_is_refused_for_m2(tmp_path, make_idx_folder, capsys, monkeypatch):
+    from vae_explorer.core.training import config as training_config
+
+    seen = []
+    real = training_config.TrainConfig.beta_at
+
+    def spy(self, step, batches):
+        seen.append((self.kl_warmup_epochs, real(self, step, batches)))
+        return seen[-1][1]
+
+    monkeypatch.setattr(training_config.TrainConfig, "beta_at", spy)
+    folder = make_idx_folder(200, 50)
+    common = ["--data-dir", str(folder), "--epochs", "1", "--hidden-dim", "16", "--batch-size", "50",
+              "--classifier-hidden-dim", "16", "--labelled-batch", "20", "--quiet",
+              "--kl-warmup", "2"]  # fmt: skip
+    out = tmp_path / "m.safetensors"
+    assert main(["train", "--model", "m1m2", "--labels", "20", "--m1-epochs", "2", "--m1-hidden-dim", "16",
+                 "--m1-latent-dim", "3", "--latent-dim", "2", "--out", str(out), *common]) == 0  # fmt: skip
+    # M1 (the VAE's batches of 100): 2 batches an epoch, 2 epochs of warm-up.
+    weights = [w for warmup, w in seen if warmup == 2.0]
+    assert weights[0] == 0.25 and 0.75 in weights and weights == sorted(weights) and weights[-1] == 1.0
+    ckpt = load_checkpoint(out)
+    assert ckpt.metadata["train_config"]["kl_warmup_epochs"] == 2.0
+    assert "--kl-warmup 2.0" in ckpt.metadata["command"]
+    capsys.readouterr()
+    assert main(["train", "--model", "m2", "--labels", "20", "--out", str(tmp_path / "x"), *common]) == 2
+    assert "--kl-warmup applies to a VAE and to m1m2's M1" in capsys.readouterr().err

@@ -72,6 +72,8 @@ def labelled_job(
     if isinstance(args.hidden_dim, tuple) or args.activation != "tanh":
         raise ConfigError("m2's networks have one tanh hidden layer: give --hidden-dim one size "
                           "(M1's layers: --m1-hidden-dim, --m1-activation)")  # fmt: skip
+    if args.model == "m2" and config.kl_warmup_epochs:
+        raise ConfigError("--kl-warmup applies to a VAE and to m1m2's M1, not to m2")
     m1 = _pretrained_m1(args)
     model_config = LabelledConfig(
         args.model, args.latent_dim, args.hidden_dim, args.likelihood, args.classifier_hidden_dim,

@@ -53,7 +53,8 @@ LABELLED_WEIGHTS = ("paper", "batch")
 class LabelledJob:
     """A labelled run. ``labels``: how many training images keep their label (balanced
     over classes; None = all, a conditional VAE). ``train_config`` drives M2; M1 uses the
-    VAE's defaults for ``m1_epochs`` epochs with the same seed and device."""
+    VAE's defaults for ``m1_epochs`` epochs with the same seed, device and KL warm-up (M2
+    itself has none)."""
 
     model_config: LabelledConfig
     train_config: TrainConfig
@@ -167,9 +168,10 @@ class _Run:
 
     def _train_m1(self, total: int) -> Generator[TrainingEvent, None, TrainingFailed | None]:
         assert self.model.m1 is not None
+        tc = self.job.train_config
         config = replace(
-            TrainConfig(), epochs=self.m1_epochs, seed=self.job.train_config.seed,
-            device=self.job.train_config.device, log_every=self.job.train_config.log_every,
+            TrainConfig(), epochs=self.m1_epochs, seed=tc.seed, device=tc.device,
+            log_every=tc.log_every, kl_warmup_epochs=tc.kl_warmup_epochs,
         )  # fmt: skip
         for ev in train(self.model.m1, self.images, config, None, self.control):
             if isinstance(ev, BatchMetrics):

@@ -366,7 +366,7 @@ class TrainingForm(QWidget):
                     hidden_dim=self.hidden_dim.value(),
                     likelihood=str(self.likelihood.currentData()),
                 ),
-                replace(train_config, beta=1.0),
+                replace(train_config, beta=1.0, kl_warmup_epochs=0.0),
                 labels=None if labels == "all" else int(labels),
                 dataset=str(self.dataset.currentData()),
                 train_limit=train_limit,
