@@ -36,7 +36,9 @@ def test_y_range_holds_while_the_data_fill_it_and_steps_otherwise():
     lower = stepped_range(first, np.array([80.0, 200.0]))  # below the range: room to fall on
     assert lower is not None and lower[0] <= 80.0 - 0.4 * 120.0 and lower[1] >= 200.0
     shrunk = stepped_range(first, np.array([150.0, 160.0]))  # fills a tenth of it: zoom in
-    assert shrunk == pytest.approx((147.0, 162.0))  # ends on multiples of 3, about span / 4
+    assert shrunk == pytest.approx((144.0, 168.0))  # a band of >= 16 (a tenth of 160), ends on 4s
+    near = stepped_range(None, np.array([548.48, 548.5]))  # a run's first loss and recon
+    assert near[1] - near[0] >= 54.0
     flat = stepped_range(None, np.array([5.0, 5.0]))
     assert flat[0] < 5.0 < flat[1] and stepped_range(flat, np.array([5.0])) is None
     assert stepped_range(first, np.array([np.nan])) is None
@@ -59,10 +61,12 @@ def _batches(curves, start: int, stop: int) -> None:
         curves.redraw()
 
 
-def _holds_all(curves) -> bool:
+def _holds_all(curves, leave_out: float = 0.0) -> bool:
+    """Every point in view, or all but the ``leave_out`` percent highest."""
     (x0, x1), (y0, y1) = curves.nats_plot.vb.viewRange()
     x, y = curves.series("loss")
-    return bool(x0 <= x.min() and x.max() <= x1 and y0 <= y.min() and y.max() <= y1)
+    top = np.percentile(y, 100 - leave_out) if leave_out else y.max()
+    return bool(x0 <= x.min() and x.max() <= x1 and y0 <= y.min() and top <= y1)
 
 
 def test_a_run_moves_the_ranges_in_few_steps_with_every_point_in_view(curves):
@@ -70,8 +74,18 @@ def test_a_run_moves_the_ranges_in_few_steps_with_every_point_in_view(curves):
     curves.nats_plot.vb.sigRangeChanged.connect(lambda *_: changes.append(1))
     for start in range(1, 1200, 50):
         _batches(curves, start, start + 50)
-        assert _holds_all(curves)
+        assert _holds_all(curves, leave_out=1.0)
     assert 0 < len(changes) < 60  # pyqtgraph's auto-range: one change per redraw, 1,199
+
+
+def test_a_runs_first_batches_stop_setting_the_scale(curves):
+    """The first batches' loss (here 500, then falling to ~100) is left out of the scale
+    once it is under 1% of the points, as TensorBoard's "ignore outliers" does."""
+    _batches(curves, 1, 20)
+    assert _holds_all(curves)  # few points: every one counts
+    _batches(curves, 20, 3000)
+    (_, _), (y0, y1) = curves.nats_plot.vb.viewRange()
+    assert y1 < 200 and y0 <= curves.series("loss")[1].min()
 
 
 def test_a_users_pan_stops_the_following_and_a_double_click_resumes_it(curves, qtbot):
@@ -83,7 +97,7 @@ def test_a_users_pan_stops_the_following_and_a_double_click_resumes_it(curves, q
     _batches(curves, 100, 400)
     assert not curves.following and curves.nats_plot.vb.viewRange()[0] == pytest.approx([0.0, 0.05])
     qtbot.mouseDClick(curves.viewport(), qt_api.QtCore.Qt.MouseButton.LeftButton)
-    assert curves.following and _holds_all(curves)
+    assert curves.following and _holds_all(curves, leave_out=1.0)
     curves.nats_plot.vb.sigRangeChangedManually.emit([True, True])
     curves.clear_data()  # a new run follows again
     assert curves.following

@@ -19,7 +19,8 @@ import numpy as np
 _LADDER = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 Y_PAD = 0.1  # room above and below the data, as a share of their span
 GROW_PAD = 0.4  # the room on a side the data left the range by
-MIN_FILL = 0.5  # data filling less than this share of the range make it step in
+MIN_FILL = 0.5
+MIN_SPAN = 0.1  # data filling less than this share of the range make it step in
 
 
 def nice_ceiling(value: float) -> float:
@@ -52,7 +53,9 @@ def stepped_range(current: tuple[float, float] | None, values: np.ndarray) -> tu
     if finite.size == 0:
         return None
     lo, hi = float(finite.min()), float(finite.max())
-    span = hi - lo if hi > lo else max(abs(hi), 1.0) * 0.1  # a flat curve gets a band
+    # At least a tenth of the values' size: a flat curve (or the first points of a run, the
+    # loss and reconstruction a KL of 0.02 apart) gets a band, not a view of its rounding.
+    span = max(hi - lo, MIN_SPAN * max(abs(lo), abs(hi), 1.0))
     below = above = Y_PAD
     if current is not None:
         c_lo, c_hi = current
@@ -62,6 +65,8 @@ def stepped_range(current: tuple[float, float] | None, values: np.ndarray) -> tu
         # would otherwise step the range with every few new lows).
         below = GROW_PAD if lo < c_lo else Y_PAD
         above = GROW_PAD if hi > c_hi else Y_PAD
+    mid = (lo + hi) / 2  # data narrower than the span sit in its middle
+    lo, hi = min(lo, mid - span / 2), max(hi, mid + span / 2)
     # Ends on multiples of a round step about a quarter of the span.
     step = nice_ceiling(span / 4)
     return math.floor((lo - below * span) / step) * step, math.ceil((hi + above * span) / step) * step
