@@ -46,9 +46,15 @@ def growing_range(
     return 0.0, upper
 
 
-def stepped_range(current: tuple[float, float] | None, values: np.ndarray) -> tuple[float, float] | None:
+def stepped_range(
+    current: tuple[float, float] | None,
+    values: np.ndarray,
+    grow_pad: float = GROW_PAD,
+    min_fill: float = MIN_FILL,
+) -> tuple[float, float] | None:
     """A range holding the finite ``values`` with room to spare; None while ``current``
-    still holds them and they fill at least half of it."""
+    still holds them and they fill at least ``min_fill`` of it. ``grow_pad``: the room
+    added on a side the values left the range by (a share of their span)."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return None
@@ -59,12 +65,12 @@ def stepped_range(current: tuple[float, float] | None, values: np.ndarray) -> tu
     below = above = Y_PAD
     if current is not None:
         c_lo, c_hi = current
-        if c_lo <= lo and hi <= c_hi and span >= MIN_FILL * (c_hi - c_lo):
+        if c_lo <= lo and hi <= c_hi and span >= min_fill * (c_hi - c_lo):
             return None
         # Data still moving the way they left: room for them to go on (a falling loss
         # would otherwise step the range with every few new lows).
-        below = GROW_PAD if lo < c_lo else Y_PAD
-        above = GROW_PAD if hi > c_hi else Y_PAD
+        below = max(grow_pad, Y_PAD) if lo < c_lo else Y_PAD
+        above = max(grow_pad, Y_PAD) if hi > c_hi else Y_PAD
     mid = (lo + hi) / 2  # data narrower than the span sit in its middle
     lo, hi = min(lo, mid - span / 2), max(hi, mid + span / 2)
     # Ends on multiples of a round step about a quarter of the span.

@@ -184,6 +184,8 @@ def test_while_training_the_view_follows_snapshots_in_steps(view, state, qtbot):
     shown = mu[:, [x, y]] * 3.0
     assert x0 <= shown[:, 0].min() and shown[:, 0].max() <= x1
     assert y0 <= shown[:, 1].min() and shown[:, 1].max() <= y1
+    back = snapshot(1.0)  # the points shrink to a third (a space settling): the view follows
+    assert back[0][1] - back[0][0] < 0.5 * (x1 - x0)
     state.set_training(False)
     QApplication.processEvents()
     view.vb.updateAutoRange()

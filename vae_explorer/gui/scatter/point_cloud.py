@@ -28,8 +28,13 @@ POINT_SIZE = 5
 POINT_ALPHA = 210
 
 
+# The points' view keeps them filling most of it: a step adds little room, and points that
+# shrink to under 70% of the view (as a latent space does after its first epochs) refit it.
+SCATTER_FILL = 0.7
+
+
 def _step(current: tuple[float, float] | None, lo: float, hi: float) -> tuple[float, float]:
-    new = stepped_range(current, np.array([lo, hi]))
+    new = stepped_range(current, np.array([lo, hi]), grow_pad=0.0, min_fill=SCATTER_FILL)
     return new or current or (lo, hi)
 
 
