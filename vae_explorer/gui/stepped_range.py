@@ -51,10 +51,12 @@ def stepped_range(
     values: np.ndarray,
     grow_pad: float = GROW_PAD,
     min_fill: float = MIN_FILL,
+    divisions: int = 4,
 ) -> tuple[float, float] | None:
     """A range holding the finite ``values`` with room to spare; None while ``current``
     still holds them and they fill at least ``min_fill`` of it. ``grow_pad``: the room
-    added on a side the values left the range by (a share of their span)."""
+    added on a side the values left the range by (a share of their span); the ends are
+    multiples of a round step about 1 / ``divisions`` of the span."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return None
@@ -73,6 +75,5 @@ def stepped_range(
         above = max(grow_pad, Y_PAD) if hi > c_hi else Y_PAD
     mid = (lo + hi) / 2  # data narrower than the span sit in its middle
     lo, hi = min(lo, mid - span / 2), max(hi, mid + span / 2)
-    # Ends on multiples of a round step about a quarter of the span.
-    step = nice_ceiling(span / 4)
+    step = nice_ceiling(span / divisions)
     return math.floor((lo - below * span) / step) * step, math.ceil((hi + above * span) / step) * step

@@ -186,6 +186,9 @@ def test_while_training_the_view_follows_snapshots_in_steps(view, state, qtbot):
     assert y0 <= shown[:, 1].min() and shown[:, 1].max() <= y1
     back = snapshot(1.0)  # the points shrink to a third (a space settling): the view follows
     assert back[0][1] - back[0][0] < 0.5 * (x1 - x0)
+    assert snapshot(0.97) == back  # settled: held
+    closer = snapshot(0.7)  # under 70% of the view: refitted, not left in the middle
+    assert closer[0][1] - closer[0][0] < back[0][1] - back[0][0]
     state.set_training(False)
     QApplication.processEvents()
     view.vb.updateAutoRange()

@@ -5,9 +5,9 @@ plot that shows only when there is such a curve.
 Points are appended to growing numpy buffers as events arrive; a throttled redraw runs at
 most 10 times a second, whatever the event rate (the first point of a burst at once). The
 plots follow the run in steps (:mod:`..stepped_range`), not with each point: a range change
-redraws every axis, the dearest part of a paint; they ignore the per-batch curves' most extreme
-1% at each end (a run's first batches). A user's zoom or pan stops the following until a
-double-click or the next run.
+redraws every axis, the dearest part of a paint; their scale leaves out a run's first batches
+(the first 5% of its epochs). A user's zoom or pan stops the following until a double-click
+or the next run.
 """
 
 from __future__ import annotations
@@ -252,25 +252,26 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             self._ranges["x"] = new_x
             self.nats_plot.setXRange(*new_x, padding=0)  # the other plots are linked to it
         for which, plot in plots.items():
-            ys = [_scaling_values(name, drawn[name][1]) for name, spec in SERIES.items() if spec[0] == which]
+            ys = [_scaling_values(name, *drawn[name]) for name, spec in SERIES.items() if spec[0] == which]
             new_y = stepped_range(self._ranges.get(plot), np.concatenate(ys))
             if new_y is not None:
                 self._ranges[plot] = new_y
                 plot.setYRange(*new_y, padding=0)
 
 
-OUTLIER_SHARE = 1.0  # percent of a per-batch curve's points at each end left out of its scale
+START_SHARE = 0.05  # of a curve's epochs, at its start, left out of its scale
 
 
-def _scaling_values(name: str, y: np.ndarray) -> np.ndarray:
-    """What a series' y range must hold. A per-batch curve leaves out its 1% most extreme
-    points at each end (as TensorBoard's "ignore outliers" does): a run's first batches,
-    several times the loss of the rest, would otherwise flatten the curve for good. Per-
-    epoch points (test -ELBO, test error) all count."""
-    finite = y[np.isfinite(y)]
-    if name in ("test", "error") or finite.size < 100:
-        return finite
-    return np.percentile(finite, [OUTLIER_SHARE, 100.0 - OUTLIER_SHARE])
+def _scaling_values(name: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """What a series' y range must hold. A per-batch curve leaves out the first 5% of its
+    epochs (once past one epoch; as TensorBoard's "ignore outliers" would): a run's first
+    batches, several times the loss of the rest, would otherwise flatten the curve for
+    good. Per-epoch points (test -ELBO, test error) all count."""
+    keep = np.isfinite(y)
+    if name not in ("test", "error") and x.size and x[-1] > 1.0:
+        later = keep & (x >= START_SHARE * x[-1])
+        keep = later if later.sum() >= 5 else keep
+    return y[keep]
 
 
 def _number(value: object) -> float | None:

@@ -34,7 +34,7 @@ SCATTER_FILL = 0.7
 
 
 def _step(current: tuple[float, float] | None, lo: float, hi: float) -> tuple[float, float]:
-    new = stepped_range(current, np.array([lo, hi]), grow_pad=0.0, min_fill=SCATTER_FILL)
+    new = stepped_range(current, np.array([lo, hi]), grow_pad=0.0, min_fill=SCATTER_FILL, divisions=20)
     return new or current or (lo, hi)
 
 
