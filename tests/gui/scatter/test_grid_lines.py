@@ -30,3 +30,23 @@ def test_grid_lines_sit_on_the_axes_major_ticks_and_follow_a_zoom(view, qtbot):
 
 def test_the_grid_is_drawn_under_the_points_and_over_the_overlay(view):
     assert view.overlay.zValue() < view.grid_lines.zValue() < view.cloud.zValue()
+
+
+def test_a_crosshair_move_reuses_the_lines_and_a_resize_recomputes_them(view, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    view.show()
+    qtbot.waitExposed(view)
+    set_range(view, (-3.0, 3.0), (-3.0, 3.0))
+    calls = []
+    real = type(view.grid_lines).lines
+    monkeypatch.setattr(type(view.grid_lines), "lines", lambda self: calls.append(1) or real(self))
+    view.plot.viewport().repaint()
+    first = len(calls)
+    view.crosshair.setPos(1.0, 1.0)
+    view.plot.viewport().repaint()
+    assert len(calls) == first  # the same view: the lines are reused
+    view.resize(view.width() + 120, view.height())
+    QApplication.processEvents()
+    view.plot.viewport().repaint()
+    assert len(calls) > first

@@ -33,13 +33,19 @@ class GridLines(pg.GraphicsObject):
             colour = QColor(PLOT_FOREGROUND)
             colour.setAlpha(alpha)
             self._pens.append(pg.mkPen(colour, width=1))  # cosmetic: 1 px at any zoom
+        self._lines: list[list[QLineF]] | None = None  # until the view changes
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
         vb = self.getViewBox()
         return QRectF() if vb is None else vb.viewRect()
 
     def viewRangeChanged(self) -> None:  # noqa: N802 - pyqtgraph hook
+        self._lines = None
         self.prepareGeometryChange()
+        self.update()
+
+    def viewTransformChanged(self) -> None:  # noqa: N802 - pyqtgraph hook (a resize too)
+        self._lines = None
         self.update()
 
     def lines(self) -> list[list[QLineF]]:
@@ -58,7 +64,10 @@ class GridLines(pg.GraphicsObject):
         return levels
 
     def paint(self, p: QPainter, *args: Any) -> None:
-        for pen, level in zip(self._pens, self.lines(), strict=False):  # none without a view
+        # A crosshair move repaints the plot: reuse the lines until the view changes.
+        if self._lines is None:
+            self._lines = self.lines()
+        for pen, level in zip(self._pens, self._lines, strict=False):  # none without a view
             if level:
                 p.setPen(pen)
                 p.drawLines(level)
