@@ -3,7 +3,8 @@
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_bench.py [--epochs 2]
 
 1. click-to-decoded-image latency (mouse press delivered to the scatter -> preview repainted)
-2. drag: 60 Hz moves, latency per move, and a burst of moves that must not leave a backlog
+2. drag: 60 Hz moves, latency per move, and a burst of moves that must not leave a backlog;
+   a wheel zoom's steps in the scatter (range change -> repainted)
 3. latent grid 20x20 re-decode + redraw
 4. scatter refresh with 70,000 coloured points vs one ScatterPlotItem per class (same run)
 5. training in the window: event-loop delay p99 and throughput vs headless (same run)
@@ -174,6 +175,22 @@ def bench_drag(app, w, seconds: float = 2.0) -> None:
     )
     send_mouse(vp, QEvent.Type.MouseButtonRelease, QPointF(pos), buttons=Qt.MouseButton.NoButton)
     app.processEvents()
+
+
+def bench_zoom(app, w, steps: int = 60) -> list[float]:
+    """A wheel's zoom steps in the scatter (30 in, 30 out): range change -> plot repainted.
+    Each step redraws the axes' ticks (the grid lines are their own cheap item)."""
+    vb = w.scatter.vb
+    times = []
+    for i in range(steps):
+        factor = 0.97 if i < steps // 2 else 1 / 0.97
+        t0 = time.perf_counter()
+        vb.scaleBy((factor, factor))
+        w.scatter.plot.viewport().repaint()
+        times.append(time.perf_counter() - t0)
+    w.scatter.reset_zoom()
+    app.processEvents()
+    return times
 
 
 def bench_grid(app, w, reps: int = 40) -> list[float]:
@@ -382,6 +399,19 @@ def main() -> int:
         t = bench_click(app, w)
         print(f"click -> decoded: {ms(t)}   (target p95 < 8 ms: {'PASS' if pct(t, 95) < 0.008 else 'FAIL'})")
         bench_drag(app, w)
+        zoom = bench_zoom(app, w)
+        # The same steps with pyqtgraph's own grid (drawn by the axes), in the same run.
+        pi = w.scatter.plot.getPlotItem()
+        w.scatter.grid_lines.hide()
+        pi.showGrid(x=True, y=True, alpha=0.15)
+        axis_grid = bench_zoom(app, w)
+        pi.showGrid(x=False, y=False)
+        w.scatter.grid_lines.show()
+        print(f"zoom step       : {ms(zoom)}   (a wheel step in the scatter -> repainted)")
+        print(
+            f"                  with the axes' own grid: {ms(axis_grid)}  "
+            f"({pct(axis_grid, 50) / pct(zoom, 50):.1f}x slower by the median)"
+        )
         g = bench_grid(app, w)
         print(
             f"grid 20x20      : {ms(g)}   "
