@@ -19,8 +19,8 @@ import numpy as np
 _LADDER = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 Y_PAD = 0.1  # room above and below the data, as a share of their span
 GROW_PAD = 0.4  # the room on a side the data left the range by
-MIN_FILL = 0.5
-MIN_SPAN = 0.1  # data filling less than this share of the range make it step in
+MIN_FILL = 0.5  # data filling less than this share of the range make it step in
+MIN_SPAN = 0.1  # the least span, as a share of the values' size (a flat curve gets a band)
 
 
 def nice_ceiling(value: float) -> float:
