@@ -101,3 +101,12 @@ def test_a_users_pan_stops_the_following_and_a_double_click_resumes_it(curves, q
     curves.nats_plot.vb.sigRangeChangedManually.emit([True, True])
     curves.clear_data()  # a new run follows again
     assert curves.following
+
+
+def test_a_loaded_history_counts_every_epoch(curves):
+    """A model's history holds per-epoch averages: its first epochs are no outliers."""
+    curves.set_history([{"epoch": e, "train_loss": 100.0 + 100.0 / e} for e in range(1, 51)])
+    (_, _), (y0, y1) = curves.nats_plot.vb.viewRange()
+    assert y1 >= 200.0 and y0 <= 102.0
+    curves.clear_data()
+    assert curves.per_batch

@@ -109,6 +109,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.labelled = False
         self.redraws = 0
         self.following = True
+        self.per_batch = True  # the loss / recon / KL series hold per-batch points
         self._ranges: dict[object, tuple[float, float]] = {}  # as last set, per plot and "x"
         self.setToolTip("Scroll to zoom, drag to pan; double-click to follow the run again")
         self._redraw_later = qthrottled(
@@ -157,6 +158,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
 
     def clear_data(self) -> None:
         self.data = {name: _Series() for name in SERIES}
+        self.per_batch = True  # a run's curves come next
         self.follow()
 
     def add_batch(self, x: float, loss: float, recon: float, kl: float) -> None:
@@ -215,6 +217,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             v = _number(rec.get("test_error"))
             if v is not None:
                 self.data["error"].append(e, 100.0 * v)
+        self.per_batch = False  # per-epoch averages: no first batches to leave out
         self.follow()
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -252,7 +255,11 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             self._ranges["x"] = new_x
             self.nats_plot.setXRange(*new_x, padding=0)  # the other plots are linked to it
         for which, plot in plots.items():
-            ys = [_scaling_values(name, *drawn[name]) for name, spec in SERIES.items() if spec[0] == which]
+            ys = [
+                _scaling_values(name, *drawn[name], self.per_batch)
+                for name, spec in SERIES.items()
+                if spec[0] == which
+            ]
             new_y = stepped_range(self._ranges.get(plot), np.concatenate(ys))
             if new_y is not None:
                 self._ranges[plot] = new_y
@@ -262,13 +269,13 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
 START_SHARE = 0.05  # of a curve's epochs, at its start, left out of its scale
 
 
-def _scaling_values(name: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _scaling_values(name: str, x: np.ndarray, y: np.ndarray, per_batch: bool) -> np.ndarray:
     """What a series' y range must hold. A per-batch curve leaves out the first 5% of its
     epochs (once past one epoch; as TensorBoard's "ignore outliers" would): a run's first
     batches, several times the loss of the rest, would otherwise flatten the curve for
-    good. Per-epoch points (test -ELBO, test error) all count."""
+    good. Per-epoch points (test -ELBO, test error, a loaded model's history) all count."""
     keep = np.isfinite(y)
-    if name not in ("test", "error") and x.size and x[-1] > 1.0:
+    if per_batch and name not in ("test", "error") and x.size and x[-1] > 1.0:
         later = keep & (x >= START_SHARE * x[-1])
         keep = later if later.sum() >= 5 else keep
     return y[keep]
