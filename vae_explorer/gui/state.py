@@ -7,9 +7,10 @@ dataset re-encodes, or takes latents handed over with it), the current z always 
 model's latent dimension, the shown dims always fit it, a picked test index always points
 into the current test set. So no view can show a value left over from an earlier state.
 
-Derived pictures that several views show (the decoded latent grid) are computed here once
-per (model, grid) and cached, so the grid dock and the scatter overlay never decode the
-same grid twice.
+Derived pictures that several views show (the decoded latent grid) are computed once per
+(model, grid) and cached, so the grid dock and the scatter overlay never decode the same
+grid twice: that part of the state, with the scatter's view and the decoder on show, is in
+:mod:`.state_views` (a mixin of ExplorerState).
 
 Start-up has a "model loading" phase (:meth:`ExplorerState.begin_model_loading`): the
 model's file, metadata and cached test latents are known but the network is still being
@@ -32,19 +33,17 @@ from ..core.image import IMAGE_PIXELS
 from ..core.rendering import latent_plane
 from .history_scrub import HistoryScrub
 from .latent_plane import LatentPlane
+from .state_views import DEFAULT_GRID_SIZE, GRID_SIZE_RANGE, GRID_SPACINGS, DecodedViews, Range
 
 if TYPE_CHECKING:
-    from ..core.grid import DecodedGrid
     from ..core.model import VAE
 
-Range = tuple[tuple[float, float], tuple[float, float]]
-GRID_SPACINGS = ("gaussian", "visible")
-DEFAULT_GRID_SIZE = 15
-GRID_SIZE_RANGE = (5, 30)
+__all__ = ["DEFAULT_GRID_SIZE", "GRID_SIZE_RANGE", "GRID_SPACINGS", "ExplorerState", "Range"]
 
 
-class ExplorerState(QObject):
-    """Model, data, latents, view parameters and training status of one window."""
+class ExplorerState(QObject, DecodedViews):
+    """Model, data, latents, view parameters and training status of one window (the
+    decoded grid, the scatter's view and the decoder on show: :class:`DecodedViews`)."""
 
     modelChanged = Signal()  # the model, its metadata or its file changed
     datasetChanged = Signal()
@@ -83,20 +82,15 @@ class ExplorerState(QObject):
         self._picked: int | None = None
         self._posterior: tuple[np.ndarray, np.ndarray] | None = None
         self._canvas_image: np.ndarray | None = None
-        self._grid_size = DEFAULT_GRID_SIZE
-        self._grid_spacing = "gaussian"
-        self._visible: Range = ((-3.0, 3.0), (-3.0, 3.0))
-        self._overlay = False
         self._history: list[dict[str, Any]] = []
         self._training = False
-        self._grid_cache: dict[tuple[Any, ...], DecodedGrid] = {}
+        self._init_views()
         # The training history and the epoch the timeline shows (None: live); it reads the
         # history from the model's arrays, so it follows every new model and snapshot.
         self.scrub = HistoryScrub(self)
         # The plane the scatter shows (two axes, PCA, a UMAP / t-SNE map): latent_plane.py.
         self.plane = LatentPlane(self)
         self.plane.changed.connect(self.gridChanged)  # the grid lies on the plane
-        self._decoder_epoch: int | None = None
         self.scrub.epochChanged.connect(self._on_scrubbed)
 
     # --- model -----------------------------------------------------------------------------
@@ -379,104 +373,6 @@ class ExplorerState(QObject):
         if not (new is old or (new is not None and old is not None and np.array_equal(new, old))):
             self._canvas_image = new
             self.canvasImageChanged.emit()
-
-    # --- the decoded grid and the scatter's view -------------------------------------------
-    @property
-    def grid_size(self) -> int:
-        return self._grid_size
-
-    @property
-    def grid_spacing(self) -> str:
-        """ "gaussian" (prior quantiles) or "visible" (the scatter's visible range)."""
-        return self._grid_spacing
-
-    def set_grid(self, size: int | None = None, spacing: str | None = None) -> None:
-        """Grid size (clamped to GRID_SIZE_RANGE) and spacing. The overlay shows the grid of
-        the visible range, so choosing Gaussian spacing turns the overlay off."""
-        lo, hi = GRID_SIZE_RANGE
-        size = self._grid_size if size is None else int(min(max(size, lo), hi))
-        spacing = self._grid_spacing if spacing not in GRID_SPACINGS else spacing
-        if (size, spacing) != (self._grid_size, self._grid_spacing):
-            self._grid_size, self._grid_spacing = size, spacing
-            self.gridChanged.emit()
-            if spacing != "visible":
-                self.set_overlay(False)
-
-    @property
-    def visible_range(self) -> Range:
-        return self._visible
-
-    def set_visible_range(self, xr: tuple[float, float], yr: tuple[float, float]) -> None:
-        visible = ((float(xr[0]), float(xr[1])), (float(yr[0]), float(yr[1])))
-        if visible != self._visible and all(np.isfinite(v) for r in visible for v in r):
-            self._visible = visible
-            self.visibleRangeChanged.emit()
-
-    @property
-    def overlay(self) -> bool:
-        """Whether the decoded grid is tiled over the scatter."""
-        return self._overlay
-
-    def set_overlay(self, on: bool) -> None:
-        """Tile the decoded grid over the scatter. The grid dock then shows the same grid
-        (visible-range spacing), so both show the same digits and a picked tile is the
-        same tile in both."""
-        if bool(on) != self._overlay:
-            self._overlay = bool(on)
-            self.overlayChanged.emit(self._overlay)
-            if on:
-                self.set_grid(spacing="visible")
-
-    def decoded_grid(self, spacing: str | None = None) -> DecodedGrid | None:
-        """The grid of ``spacing`` (default: the grid dock's) decoded by the current model;
-        computed once per model, dims, size and (for "visible") range."""
-        model = self.decoder_model
-        if model is None:
-            return None
-        spacing = spacing or self._grid_spacing
-        if self.plane.is_map:  # a map's units mean nothing: its grid covers what is in view
-            spacing = "visible"
-        n = self._grid_size
-        visible = self._visible if spacing == "visible" else None
-        plane = (self.plane.kind, self.plane.version)
-        key = (self._model_version, self._decoder_epoch, self._dims, n, spacing, visible, plane)
-        cached = self._grid_cache.get(key)
-        if cached is not None:
-            return cached
-        from ..core.grid import decode_grid
-
-        codes = None if self.plane.is_axes else self.plane.codes_at
-        grid = decode_grid(model, n, spacing, self._dims, self._visible, codes)
-        if len(self._grid_cache) > 8:
-            self._grid_cache.clear()
-        self._grid_cache[key] = grid
-        return grid
-
-    def decode(self, z: Any) -> np.ndarray | None:
-        """Mean images [B, 28, 28] of codes ``z`` [B, latent_dim] under the decoder on show
-        (:attr:`decoder_model`)."""
-        model = self.decoder_model
-        if model is None:
-            return None
-        from ..core.latent import decode_latents
-
-        return decode_latents(model, z)
-
-    @property
-    def decoder_model(self) -> VAE | None:
-        """The model that decodes for the views: the current one, or while the timeline is
-        scrubbed back, the one with the weights kept at or before the scrubbed epoch."""
-        if self._decoder_epoch is not None:
-            past = self.scrub.model()
-            if past is not None:
-                return past
-        return self._model
-
-    def _on_scrubbed(self) -> None:
-        epoch = self.scrub.weights_epoch() if self.scrub.scrubbing else None
-        if epoch != self._decoder_epoch:
-            self._decoder_epoch = epoch
-            self.decoderChanged.emit()
 
     # --- training --------------------------------------------------------------------------
     @property
