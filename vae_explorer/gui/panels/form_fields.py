@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QSpinBox, QWidget
 
 
 def checked_number(spin: QSpinBox | QDoubleSpinBox, value: object, clamp: bool) -> int | float | None:
@@ -89,3 +89,14 @@ def select(combo: QComboBox, value: object) -> None:
     i = combo.findData(value)
     if i >= 0:
         combo.setCurrentIndex(i)
+
+
+def one_row(*fields: tuple[QWidget, int]) -> QWidget:
+    """Several fields on one form row: (widget, stretch) each, tightly spaced."""
+    row = QWidget()
+    lay = QHBoxLayout(row)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(4)
+    for widget, stretch in fields:
+        lay.addWidget(widget, stretch)
+    return row

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QSpinBox,
     QWidget,
@@ -29,7 +28,16 @@ from ...core.devices import available_devices
 from ...core.labelled import LABEL_BUDGETS, LabelledConfig, LabelledJob
 from ...core.model import VAEConfig
 from ...core.training import TrainConfig, TrainingJob
-from .form_fields import DoubleSpinBox, checked_number, combo, int_spin, number_text, select, set_number
+from .form_fields import (
+    DoubleSpinBox,
+    checked_number,
+    combo,
+    int_spin,
+    number_text,
+    one_row,
+    select,
+    set_number,
+)
 
 LIKELIHOOD_CHOICES = [
     ("Cross-entropy (Bernoulli)", "bernoulli"),
@@ -167,28 +175,14 @@ class TrainingForm(QWidget):
 
     def _layers_row(self) -> QWidget:
         """ "[layers] × [units] [activation]" on one row, e.g. 2 × 200 tanh."""
-        row = QWidget()
-        lay = QHBoxLayout(row)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(4)
         self.hidden_layers.setMinimumWidth(44)
-        lay.addWidget(self.hidden_layers, 2)
-        lay.addWidget(QLabel("×"))
-        lay.addWidget(self.hidden_dim, 3)
-        lay.addWidget(self.activation, 3)
-        return row
+        return one_row((self.hidden_layers, 2), (QLabel("×"), 0), (self.hidden_dim, 3), (self.activation, 3))
 
     def _beta_row(self) -> QWidget:
         """ "[β] [warm-up epochs]" on one row."""
-        row = QWidget()
-        lay = QHBoxLayout(row)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(4)
         for spin in (self.beta, self.kl_warmup):  # their widest texts must not widen the dock
             spin.setMinimumWidth(60)
-        lay.addWidget(self.beta, 2)
-        lay.addWidget(self.kl_warmup, 3)
-        return row
+        return one_row((self.beta, 2), (self.kl_warmup, 3))
 
     def is_labelled(self) -> bool:
         return self.kind.currentData() != "vae"

@@ -159,9 +159,11 @@ class PointCloudItem(pg.GraphicsObject):
             self.forget_bounds()
 
     def forget_bounds(self) -> None:
-        """Report the points' exact bounds now (a new space: other dims, a reset zoom)."""
+        """Report the points' exact bounds now (a new space: other dims, a reset zoom);
+        the points and their pixmap stay as they are."""
         self._bounds = QRectF()
-        self._data_changed()
+        self._update_bounds()
+        self.informViewBoundsChanged()
 
     # --- pyqtgraph protocol ----------------------------------------------------------------
     def dataBounds(  # noqa: N802 - pyqtgraph protocol
