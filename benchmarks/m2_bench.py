@@ -65,6 +65,7 @@ def cli_args(opts: argparse.Namespace, labels: int, seed: int, out: str) -> list
         "--m1-activation", opts.m1_activation, "--alpha", str(opts.alpha), "--lr", str(opts.lr),
         "--lr-schedule", opts.lr_schedule,
         "--device", opts.device, "--out", out, "--quiet", "--labelled-weight", opts.labelled_weight,
+        "--classifier-dropout", str(opts.classifier_dropout),
     ]  # fmt: skip
 
 
@@ -155,6 +156,7 @@ def main() -> int:
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="cosine")
     p.add_argument("--labelled-weight", choices=("paper", "batch"), default="batch")
+    p.add_argument("--classifier-dropout", type=float, default=0.0)
     p.add_argument("--m1-dir", type=Path, default=None, help="reuse (or keep) M1 checkpoints here")
     p.add_argument("--device", default="cpu")
     p.add_argument("--workers", type=int, default=1)
@@ -182,7 +184,8 @@ def main() -> int:
     for b in opts.budgets:
         for s in opts.seeds:
             name = (
-                f"{opts.model}-z{opts.latent_dim}-{opts.labelled_weight}-a{opts.alpha:g}-{b}-s{s}.safetensors"
+                f"{opts.model}-z{opts.latent_dim}-{opts.labelled_weight}-a{opts.alpha:g}"
+                f"-d{opts.classifier_dropout:g}-{b}-s{s}.safetensors"
             )
             save = str(work / name) if opts.save_dir else None
             argv = cli_args(opts, b, s, save or str(work / name))

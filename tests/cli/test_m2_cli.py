@@ -45,8 +45,10 @@ def test_label_count_must_be_a_multiple_of_ten(capsys):
 
 def test_m1m2_reuses_a_trained_m1(tmp_path, make_idx_folder, capsys):
     folder = make_idx_folder(200, 50)
+    # --m1-all-units: a 1-epoch M1's units barely move; keep them all
     common = ["--data-dir", str(folder), "--epochs", "1", "--hidden-dim", "16", "--batch-size", "50",
-              "--classifier-hidden-dim", "16", "--labelled-batch", "20", "--quiet"]  # fmt: skip
+              "--classifier-hidden-dim", "16", "--labelled-batch", "20", "--quiet",
+              "--m1-all-units"]  # fmt: skip
     first = tmp_path / "first.safetensors"
     deep_m1 = ["--m1-hidden-dim", "24,12", "--m1-activation", "softplus", "--m1-latent-dim", "3"]
     assert main(["train", "--model", "m1m2", "--labels", "20", "--m1-epochs", "1", *deep_m1,
@@ -62,6 +64,7 @@ def test_m1m2_reuses_a_trained_m1(tmp_path, make_idx_folder, capsys):
     for name, value in m1_first.state_dict().items():
         assert ckpt.model.m1.state_dict()[name].equal(value), name  # M1 kept as trained
     assert ckpt.metadata["m1_pretrained"] and f"--m1 {first}" in ckpt.metadata["command"]
+    assert "--m1-all-units" in ckpt.metadata["command"] and ckpt.metadata["m1_kept_dims"] is None
     assert "--m1-epochs" not in ckpt.metadata["command"]  # the given M1's own command says
     assert [r["phase"] for r in ckpt.metadata["history"]] == ["m2"]
     capsys.readouterr()
@@ -99,3 +102,19 @@ def test_kl_warmup_trains_m1m2s_m1_and_is_refused_for_m2(tmp_path, make_idx_fold
     capsys.readouterr()
     assert main(["train", "--model", "m2", "--labels", "20", "--out", str(tmp_path / "x"), *common]) == 2
     assert "--kl-warmup applies to a VAE and to m1m2's M1" in capsys.readouterr().err
+
+
+def test_classifier_dropout_is_recorded_and_checked(tmp_path, make_idx_folder, capsys):
+    folder = make_idx_folder(200, 50)
+    common = ["--data-dir", str(folder), "--epochs", "1", "--hidden-dim", "16", "--batch-size", "50",
+              "--classifier-hidden-dim", "16", "--labelled-batch", "20", "--quiet"]  # fmt: skip
+    out = tmp_path / "m.safetensors"
+    assert main(["train", "--model", "m2", "--labels", "20", "--classifier-dropout", "0.5",
+                 "--out", str(out), *common]) == 0  # fmt: skip
+    ckpt = load_checkpoint(out)
+    assert ckpt.model.config.classifier_dropout == 0.5
+    assert "--classifier-dropout 0.5" in ckpt.metadata["command"]
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["train", "--model", "m2", "--classifier-dropout", "1", "--out", str(tmp_path / "x"), *common])
+    assert "below 1" in capsys.readouterr().err

@@ -30,6 +30,13 @@ def label_count(text: str) -> int | None:
     return count
 
 
+def dropout_rate(text: str) -> float:
+    value = finite_float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
+    return value
+
+
 def add_labelled_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=MODEL_CHOICES, default="vae",
                    help="vae; m2 = semi-supervised M2 on pixels; m1m2 = M2 on a VAE's latents")  # fmt: skip
@@ -56,6 +63,12 @@ def add_labelled_arguments(p: argparse.ArgumentParser) -> None:
                    help="batch: labelled images weigh as many as unlabelled ones (labels "
                    "oversampled; better with few labels); paper: they weigh N_l/N (the paper's "
                    "objective)")  # fmt: skip
+    p.add_argument("--m1-all-units", action="store_true",
+                   help="m1m2: let M2 model every M1 latent unit (default: only the active ones, "
+                   "M1 cut down to them)")  # fmt: skip
+    p.add_argument("--classifier-dropout", type=dropout_rate, default=0.0, metavar="P",
+                   help="m2/m1m2: drop each of q(y|x)'s hidden units with this probability in "
+                   "training steps (0 = none)")  # fmt: skip
 
 
 def labelled_job(
@@ -78,11 +91,12 @@ def labelled_job(
     model_config = LabelledConfig(
         args.model, args.latent_dim, args.hidden_dim, args.likelihood, args.classifier_hidden_dim,
         args.m1_latent_dim, args.m1_hidden_dim, m1_activation=args.m1_activation,
+        classifier_dropout=args.classifier_dropout,
     )  # fmt: skip
     return LabelledJob(
         model_config, config, labels=args.labels, alpha=args.alpha, m1_epochs=args.m1_epochs,
         labelled_batch=args.labelled_batch, labelled_weight=args.labelled_weight,
-        dataset=str(args.data_dir) if args.data_dir else args.dataset,
+        m1_active_only=not args.m1_all_units, dataset=str(args.data_dir) if args.data_dir else args.dataset,
         command=command(args) if command else "", download=args.download, pretrained_m1=m1,
     )  # fmt: skip
 
@@ -110,12 +124,16 @@ def labelled_command_parts(args: argparse.Namespace) -> list[str]:
     parts = ["--model", args.model, "--labels", "all" if args.labels is None else str(args.labels)]
     parts += ["--alpha", str(args.alpha), "--classifier-hidden-dim", str(args.classifier_hidden_dim)]
     parts += ["--labelled-batch", str(args.labelled_batch), "--labelled-weight", args.labelled_weight]
+    if args.classifier_dropout:
+        parts += ["--classifier-dropout", str(args.classifier_dropout)]
     if args.model == "m1m2":
         if getattr(args, "m1", None) is None:  # a given M1 was trained by its own command
             parts += ["--m1-epochs", str(args.m1_epochs)]
         parts += ["--m1-latent-dim", str(args.m1_latent_dim)]
         parts += ["--m1-hidden-dim", hidden_text(args.m1_hidden_dim)]
         parts += ["--m1-activation", args.m1_activation]
+        if args.m1_all_units:
+            parts += ["--m1-all-units"]
         if getattr(args, "m1", None) is not None:
             parts += ["--m1", str(args.m1)]
     return parts

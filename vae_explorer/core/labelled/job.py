@@ -3,7 +3,8 @@
 training controller can run it.
 
 M1+M2 first trains M1 (a VAE on every training image, labels unused) with the VAE's own
-loop, then M2 on M1's latents; M2 alone starts at once. An epoch of M2 is one pass over the
+loop, then M2 on M1's latents (only its active units, M1 cut down to them: Kingma et al.'s
+code did the same); M2 alone starts at once. An epoch of M2 is one pass over the
 unlabelled images; every batch also holds ``labelled_batch`` labelled ones, cycled, so the
 few labels are seen at every step (the loss weights keep the estimate of the paper's
 objective unbiased, see :mod:`.loss`). History records carry "test_error" and
@@ -43,6 +44,7 @@ from ..training.threads import ThreadTuner
 from .evaluation import evaluate_labelled, predict_labels
 from .loss import LossWeights, m2_loss
 from .model import LabelledConfig, LabelledModel
+from .pretrained import active_dims, keep_latent_dims
 from .split import labelled_indices, unlabelled_indices
 
 INDICES_KEY = "labelled_indices"
@@ -74,6 +76,8 @@ class LabelledJob:
     labelled_weight: str = "batch"
     # M1+M2: a trained VAE (M1) to use instead of training one (its config must match).
     pretrained_m1: Any = None
+    # M1+M2: M2 models only M1's active units (M1 is cut down to them before M2 trains).
+    m1_active_only: bool = True
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.alpha) and self.alpha >= 0):
@@ -90,8 +94,11 @@ class LabelledJob:
     def dataset_ref(self) -> DatasetRef:
         return DatasetRef.from_key(self.dataset)
 
-    def metadata(self, history: list[dict[str, Any]], labelled: np.ndarray) -> dict[str, Any]:
-        """Checkpoint metadata; "labels" is the number of labelled training images."""
+    def metadata(
+        self, history: list[dict[str, Any]], labelled: np.ndarray, m1_kept: np.ndarray | None = None
+    ) -> dict[str, Any]:
+        """Checkpoint metadata; "labels" is the number of labelled training images;
+        "m1_kept_dims": which of the trained M1's latent units M1+M2 kept (None = all)."""
         return {
             "dataset": self.dataset_ref.metadata_name,
             "command": self.command,
@@ -101,6 +108,7 @@ class LabelledJob:
             "alpha": self.alpha,
             "m1_epochs": self.m1_epochs if self.model_config.kind == "m1m2" else 0,
             "m1_pretrained": self.pretrained_m1 is not None,
+            "m1_kept_dims": None if m1_kept is None else [int(i) for i in m1_kept],
             "labelled_batch": self.labelled_batch,
             "labelled_weight": self.labelled_weight,
             "train_config": self.train_config.to_dict(),
@@ -150,6 +158,7 @@ class _Run:
         self.m1_epochs = job.m1_epochs if model.m1 is not None and job.pretrained_m1 is None else 0
         self.started = time.perf_counter()
         self.arrays: dict[str, np.ndarray] = {}
+        self.m1_kept: np.ndarray | None = None
 
     def events(self) -> Iterator[TrainingEvent]:
         tc = self.job.train_config
@@ -194,9 +203,29 @@ class _Run:
             out = [self.model.m1.encode(x[i : i + 10000]) for i in range(0, x.shape[0], 10000)]
         return torch.cat([m for m, _ in out]), torch.cat([v for _, v in out])
 
+    def _keep_active_m1(self, mu: torch.Tensor) -> np.ndarray | None:
+        """M1+M2: cut M1 down to the active units of its training means ``mu`` and build
+        M2 for them (initialised from the seed); the kept indices, None if all are kept."""
+        assert self.model.m1 is not None
+        keep = active_dims(mu)
+        if keep.size == mu.shape[1]:
+            return None
+        m1 = keep_latent_dims(self.model.m1, keep)
+        torch.manual_seed(self.job.train_config.seed)
+        model = LabelledModel(replace(self.model.config, m1_latent_dim=int(keep.size)))
+        assert model.m1 is not None
+        model.m1.load_state_dict(m1.state_dict())
+        self.model = model.to(self.device)
+        return keep
+
     def _train_m2(self, total: int, bu: int) -> Iterator[TrainingEvent]:
-        job, tc, nets = self.job, self.job.train_config, self.model.m2
         mu, logvar = self._features()
+        if logvar is not None and self.job.m1_active_only:
+            self.m1_kept = self._keep_active_m1(mu)
+            if self.m1_kept is not None:
+                index = torch.as_tensor(self.m1_kept, device=mu.device)
+                mu, logvar = mu[:, index], logvar[:, index]
+        job, tc, nets = self.job, self.job.train_config, self.model.m2
         n_l, n_u = self.labelled.shape[0], self.unlabelled.shape[0]
         bl = min(job.labelled_batch if n_u else tc.batch_size, n_l)
         if job.labelled_weight == "paper":
@@ -302,13 +331,13 @@ class _Run:
         }  # fmt: skip
         return Snapshot(
             epoch, batch, state, self.model.config, test_mu, test_logvar,
-            [dict(r) for r in self.history], self.job.metadata(self.history, self.labelled),
+            [dict(r) for r in self.history], self.job.metadata(self.history, self.labelled, self.m1_kept),
             dict(self.arrays),
         )  # fmt: skip
 
     def _finish(self, epoch: int, batch: int, stopped: bool) -> Iterator[TrainingEvent]:
         yield self._snapshot(epoch, batch)
-        metadata = self.job.metadata(self.history, self.labelled)
+        metadata = self.job.metadata(self.history, self.labelled, self.m1_kept)
         metadata["test_metrics"] = evaluate_labelled(
             self.model, self.test_images, self.test_labels, self.job.train_config.seed
         )

@@ -52,6 +52,9 @@ class LabelledConfig:
     m1_hidden_dim: int | tuple[int, ...] = 600  # M1+M2 only: one size or a list (VAEConfig)
     classes: int = CLASSES
     m1_activation: str = "tanh"  # M1+M2 only
+    # Dropout on q(y|x)'s hidden units in training steps: with few labels the classifier
+    # otherwise learns them by heart in the first epoch and M2 goes on confirming its guesses.
+    classifier_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -68,6 +71,8 @@ class LabelledConfig:
                 raise ConfigError(f"{name} must be at most {limit}, got {value!r}")
         if self.classes < 2:
             raise ConfigError(f"a labelled model needs at least 2 classes, got {self.classes}")
+        if not (isinstance(self.classifier_dropout, (int, float)) and 0 <= self.classifier_dropout < 1):
+            raise ConfigError(f"classifier_dropout must be in [0, 1), got {self.classifier_dropout!r}")
         if self.likelihood not in LIKELIHOODS:
             raise ConfigError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
         m1 = VAEConfig(self.m1_latent_dim, self.m1_hidden_dim, self.likelihood, "mlp", self.m1_activation)
@@ -116,8 +121,12 @@ class M2Networks(nn.Module):
             self.dec_logvar = nn.Linear(c.hidden_dim, d)
 
     def class_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """q(y|x)'s logits; hidden units dropped only in a training step (train mode with
+        gradients), so the public API's inference calls never drop."""
+        p = self.config.classifier_dropout if self.training and torch.is_grad_enabled() else 0.0
         h = F.softplus(self.cls_hidden(x))
-        return self.cls_out(F.softplus(self.cls_hidden2(h)))
+        h = F.softplus(self.cls_hidden2(F.dropout(h, p) if p else h))
+        return self.cls_out(F.dropout(h, p) if p else h)
 
     def encode(self, x: torch.Tensor, y1h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = torch.tanh(self.enc_hidden(torch.cat([x, y1h], -1)))

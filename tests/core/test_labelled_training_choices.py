@@ -1,0 +1,116 @@
+"""What M1+M2 does beyond the paper's text: dropout on q(y|x)'s hidden units (it keeps the
+classifier from learning its few labels by heart) and M2 on M1's active units only."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vae_explorer.core.checkpoints import load_checkpoint
+from vae_explorer.core.labelled import LabelledConfig, LabelledJob, LabelledModel, run_labelled_job
+from vae_explorer.core.labelled.pretrained import active_dims, keep_latent_dims
+from vae_explorer.core.model import VAE, ConfigError, VAEConfig
+from vae_explorer.core.training import Snapshot, TrainConfig, TrainingFinished, save_snapshot
+
+
+def test_dropout_acts_in_training_steps_only():
+    torch.manual_seed(0)
+    model = LabelledModel(LabelledConfig("m2", 2, 16, "bernoulli", 32, classifier_dropout=0.5))
+    x = torch.rand(8, 784)
+    model.train()
+    assert not torch.equal(model.m2.class_logits(x), model.m2.class_logits(x))
+    with torch.no_grad():  # the public API runs without gradients: never dropped
+        assert torch.equal(model.m2.class_logits(x), model.m2.class_logits(x))
+    assert torch.equal(model.classify(x), model.classify(x))
+    model.eval()
+    assert torch.equal(model.m2.class_logits(x), model.m2.class_logits(x))
+    plain = LabelledModel(LabelledConfig("m2", 2, 16, "bernoulli", 32)).train()
+    assert torch.equal(plain.m2.class_logits(x), plain.m2.class_logits(x))
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.0, float("nan"), "0.5"])
+def test_dropout_rate_is_checked(rate):
+    with pytest.raises(ConfigError, match="classifier_dropout"):
+        LabelledConfig(classifier_dropout=rate)
+
+
+@pytest.mark.parametrize("kind", ["m2", "m1m2"])
+def test_a_run_with_dropout_saves_it_in_the_config(tmp_path, make_idx_folder, kind):
+    folder = make_idx_folder(200, 50)
+    config = LabelledConfig(kind, 2, 16, "bernoulli", 16, m1_latent_dim=4, m1_hidden_dim=16,
+                            classifier_dropout=0.3)  # fmt: skip
+    job = LabelledJob(config, TrainConfig(epochs=1, batch_size=50, device="cpu"), labels=20, m1_epochs=1,
+                      labelled_batch=10, dataset=str(folder))  # fmt: skip
+    events = list(run_labelled_job(job))
+    finished = events[-1]
+    assert isinstance(finished, TrainingFinished) and not finished.stopped
+    snapshot = [e for e in events if isinstance(e, Snapshot)][-1]
+    ckpt = load_checkpoint(save_snapshot(tmp_path / "run.safetensors", snapshot, finished.metadata))
+    assert ckpt.model.config.classifier_dropout == 0.3
+    assert not ckpt.model.training  # a loaded model classifies without dropping
+
+
+def test_a_checkpoint_from_before_dropout_loads_without_it():
+    old = LabelledConfig("m2").to_dict()
+    del old["classifier_dropout"]
+    assert LabelledConfig.from_dict(old).classifier_dropout == 0.0
+
+
+def _vae_with_dead_units(dead: list[int], hidden=(24, 12)) -> VAE:
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(latent_dim=6, hidden_dim=hidden, activation="softplus"))
+    with torch.no_grad():
+        vae.enc_mu.weight.mul_(20)  # live units: means that vary from image to image
+        for d in dead:  # a collapsed unit: its mean never moves, its variance is the prior's
+            vae.enc_mu.weight[d] = 0
+            vae.enc_mu.bias[d] = 0
+            vae.enc_logvar.weight[d] = 0
+            vae.enc_logvar.bias[d] = 0
+    return vae.eval()
+
+
+@pytest.mark.parametrize("hidden", [16, (24, 12)])
+def test_keep_latent_dims_encodes_and_decodes_as_the_whole_model(hidden):
+    vae = _vae_with_dead_units([1, 4], hidden)
+    x = torch.rand(32, 784)
+    keep = active_dims(vae.encode(x)[0])
+    assert keep.tolist() == [0, 2, 3, 5]
+    small = keep_latent_dims(vae, keep)
+    assert small.latent_dim == 4 and not small.training
+    (mu, logvar), (mu_s, logvar_s) = vae.encode(x), small.encode(x)
+    torch.testing.assert_close(mu_s, mu[:, keep])
+    torch.testing.assert_close(logvar_s, logvar[:, keep])
+    z = torch.randn(32, 6)
+    z[:, [1, 4]] = 0
+    torch.testing.assert_close(small.decode(z[:, keep]), vae.decode(z))
+
+
+def test_active_dims_keeps_the_most_active_unit_when_none_is():
+    mu = torch.zeros(10, 3)
+    mu[:, 2] = torch.linspace(0, 0.01, 10)  # varies, but far below the threshold
+    assert active_dims(mu).tolist() == [2]
+
+
+@pytest.mark.parametrize("active_only", [True, False])
+def test_m1m2_models_only_m1s_active_units(tmp_path, make_idx_folder, active_only):
+    folder = make_idx_folder(200, 50)
+    m1 = _vae_with_dead_units([1, 4])
+    config = LabelledConfig("m1m2", 2, 16, "bernoulli", 16, m1_latent_dim=6, m1_hidden_dim=(24, 12),
+                            m1_activation="softplus")  # fmt: skip
+    job = LabelledJob(config, TrainConfig(epochs=1, batch_size=50, device="cpu"), labels=20,
+                      labelled_batch=10, dataset=str(folder), pretrained_m1=m1,
+                      m1_active_only=active_only)  # fmt: skip
+    events = list(run_labelled_job(job))
+    finished = events[-1]
+    assert isinstance(finished, TrainingFinished)
+    snapshot = [e for e in events if isinstance(e, Snapshot)][-1]
+    ckpt = load_checkpoint(save_snapshot(tmp_path / "run.safetensors", snapshot, finished.metadata))
+    model = ckpt.model
+    assert model.config.m1_latent_dim == (4 if active_only else 6)
+    assert ckpt.metadata["m1_kept_dims"] == ([0, 2, 3, 5] if active_only else None)
+    assert model.m2.cls_hidden.in_features == model.config.m1_latent_dim
+    x = torch.rand(5, 784)
+    mu, _ = m1.encode(x)
+    kept = [0, 2, 3, 5] if active_only else list(range(6))
+    torch.testing.assert_close(model.m1.encode(x)[0], mu[:, kept])  # M1 kept as trained
+    assert model.classify(x).shape == (5,) and model.decode(torch.zeros(2, 2), 3).shape == (2, 784)
