@@ -34,12 +34,17 @@ def test_form_offers_kinds_and_label_counts_with_tooltips(panel):
         assert panel.kind.itemData(i, Qt.ItemDataRole.ToolTipRole)
     assert "balanced" in panel.labels.toolTip()
     assert isinstance(panel.job(), TrainingJob) and not panel.labels.isEnabled()
+    assert not panel.classifier_dropout.isEnabled() and "by heart" in panel.classifier_dropout.toolTip()
     choose(panel.kind, "m2")
     choose(panel.labels, 600)
     assert panel.labels.isEnabled() and not panel.arch.isEnabled() and not panel.beta.isEnabled()
+    assert panel.classifier_dropout.isEnabled() and panel.classifier_dropout.text() == "no dropout"
     job = panel.job()
     assert isinstance(job, LabelledJob)
     assert (job.model_config.kind, job.labels, job.model_config.latent_dim) == ("m2", 600, 2)
+    assert job.model_config.classifier_dropout == 0.0
+    panel.classifier_dropout.setValue(0.5)
+    assert panel.job().model_config.classifier_dropout == 0.5
     choose(panel.kind, "m1m2")
     choose(panel.labels, "all")
     job = panel.job()
@@ -47,8 +52,10 @@ def test_form_offers_kinds_and_label_counts_with_tooltips(panel):
     # locked while training, then only the fields that apply come back
     panel.set_running(True)
     assert not panel.kind.isEnabled() and not panel.labels.isEnabled()
+    assert not panel.classifier_dropout.isEnabled()
     panel.set_running(False)
     assert panel.kind.isEnabled() and panel.labels.isEnabled() and not panel.beta.isEnabled()
+    assert panel.classifier_dropout.isEnabled()
 
 
 def test_form_state_round_trips_kind_and_labels(panel, state):
@@ -56,10 +63,12 @@ def test_form_state_round_trips_kind_and_labels(panel, state):
 
     choose(panel.kind, "m2")
     choose(panel.labels, 3000)
+    panel.classifier_dropout.setValue(0.3)
     saved = panel.form_state()
     other = TrainingPanel(state)
     other.restore_form_state(saved)
     assert other.kind.currentData() == "m2" and other.labels.currentData() == 3000
+    assert other.classifier_dropout.value() == pytest.approx(0.3)
     other.restore_form_state({"kind": "nonsense", "labels": 7})  # damaged settings: ignored
     assert other.kind.currentData() == "m2" and other.labels.currentData() == 3000
     other.deleteLater()
@@ -122,3 +131,12 @@ def test_labelled_run_trains_in_the_background_and_becomes_the_state_model(panel
     ckpt = load_checkpoint(path)
     assert ckpt.kind == "m2" and ckpt.metadata["labels"] == 100
     np.testing.assert_array_equal(ckpt.arrays["labelled_indices"], state.model_arrays["labelled_indices"])
+
+
+def test_form_is_filled_from_a_labelled_models_config(panel):
+    from vae_explorer.core.labelled import LabelledConfig
+
+    panel.form.set_model_config(LabelledConfig("m1m2", 50, classifier_dropout=0.5), {"epochs": 30}, 1000)
+    assert panel.kind.currentData() == "m1m2" and panel.labels.currentData() == 1000
+    assert panel.classifier_dropout.value() == pytest.approx(0.5) and panel.epochs.value() == 30
+    assert panel.classifier_dropout.text() == "0.50 dropout"

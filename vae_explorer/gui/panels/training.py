@@ -44,7 +44,7 @@ class TrainingPanel(QWidget):
         self.form = f = TrainingForm()
         # The fields, by name, for the window's settings and for tests.
         self.dataset, self.likelihood, self.arch, self.device = f.dataset, f.likelihood, f.arch, f.device
-        self.kind, self.labels = f.kind, f.labels
+        self.kind, self.labels, self.classifier_dropout = f.kind, f.labels, f.classifier_dropout
         self.latent_dim, self.hidden_dim, self.epochs = f.latent_dim, f.hidden_dim, f.epochs
         self.batch_size, self.lr, self.beta, self.seed = f.batch_size, f.lr, f.beta, f.seed
 

@@ -50,8 +50,8 @@ KIND_TIPS = {
     "vae": "A variational autoencoder: learns from the images alone (no labels)",
     "m2": "Kingma et al. 2014's M2: a classifier q(y|x), an encoder q(z|x,y) and a decoder "
     "p(x|y,z), trained on a few labelled images and the rest unlabelled; z holds the style",
-    "m1m2": "M1+M2: a VAE (M1) trained on all images first, then M2 on its latent means "
-    "(the paper's most accurate model with few labels)",
+    "m1m2": "M1+M2: a VAE (M1) trained on all images first, then M2 on its active latent "
+    "units (the paper's most accurate model with few labels)",
 }
 # How many training images keep their label (balanced over classes); "all" = a conditional VAE.
 LABEL_CHOICES: list[tuple[str, int | str]] = [(f"{n:,}", n) for n in LABEL_BUDGETS] + [("all", "all")]
@@ -60,6 +60,7 @@ LABELS_TIP = (
     'used without their labels. "all": every label, i.e. a conditional VAE'
 )
 MAX_FORM_LAYERS = 4
+MAX_FORM_DROPOUT = 0.9
 GUI_COMMAND = f"VAE Explorer {__version__} (GUI)"  # what a checkpoint records as its maker
 
 
@@ -84,6 +85,17 @@ class TrainingForm(QWidget):
         for text, count in LABEL_CHOICES:
             self.labels.addItem(text, count)
         self.labels.setToolTip(LABELS_TIP)
+        self.classifier_dropout = DoubleSpinBox()
+        self.classifier_dropout.setDecimals(2)
+        self.classifier_dropout.setRange(0.0, MAX_FORM_DROPOUT)
+        self.classifier_dropout.setSingleStep(0.1)
+        self.classifier_dropout.setSpecialValueText("no dropout")
+        self.classifier_dropout.setSuffix(" dropout")
+        self.classifier_dropout.setToolTip(
+            "Dropout on the classifier q(y|x)'s hidden units while training: it keeps the "
+            "classifier from learning its few labels by heart. On MNIST's M1+M2, 0.5 lowered the "
+            "test error with 600 labels or more and raised it with 100"
+        )  # fmt: skip
         self.likelihood = combo(
             LIKELIHOOD_CHOICES,
             "Decoder likelihood p(x|z): Bernoulli = cross-entropy loss, Gaussian = squared-error loss",
@@ -132,7 +144,7 @@ class TrainingForm(QWidget):
         for label, field in (
             ("Dataset", self.dataset),
             ("Model", self.kind),
-            ("Labels", self.labels),
+            ("Labels", self._labels_row()),
             ("Likelihood", self.likelihood),
             ("Latent dim", self.latent_dim),
             ("Architecture", self.arch),
@@ -162,6 +174,7 @@ class TrainingForm(QWidget):
             "beta": "KL weight β",
             "kl_warmup_epochs": "KL warm-up",
             "seed": "Seed",
+            "classifier_dropout": "Classifier dropout",
         }
         for key, spin in self._spins().items():
             spin.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
@@ -178,6 +191,12 @@ class TrainingForm(QWidget):
         self.hidden_layers.setMinimumWidth(44)
         return one_row((self.hidden_layers, 2), (QLabel("×"), 0), (self.hidden_dim, 3), (self.activation, 3))
 
+    def _labels_row(self) -> QWidget:
+        """ "[labels] [classifier dropout]" on one row."""
+        for field in (self.labels, self.classifier_dropout):
+            field.setMinimumWidth(60)
+        return one_row((self.labels, 2), (self.classifier_dropout, 3))
+
     def _beta_row(self) -> QWidget:
         """ "[β] [warm-up epochs]" on one row."""
         for spin in (self.beta, self.kl_warmup):  # their widest texts must not widen the dock
@@ -193,6 +212,7 @@ class TrainingForm(QWidget):
         labelled = self.is_labelled()
         unlocked = self.dataset.isEnabled()
         self.labels.setEnabled(labelled and unlocked)
+        self.classifier_dropout.setEnabled(labelled and unlocked)
         for w in (self.arch, self.beta, self.kl_warmup):
             w.setEnabled(not labelled and unlocked)
         if labelled:
@@ -234,6 +254,7 @@ class TrainingForm(QWidget):
             self.dataset,
             self.kind,
             self.labels,
+            self.classifier_dropout,
             self.likelihood,
             self.latent_dim,
             self.hidden_dim,
@@ -260,6 +281,7 @@ class TrainingForm(QWidget):
             "beta": self.beta,
             "kl_warmup_epochs": self.kl_warmup,
             "seed": self.seed,
+            "classifier_dropout": self.classifier_dropout,
         }
 
     # --- filling the form ------------------------------------------------------------------
@@ -283,8 +305,10 @@ class TrainingForm(QWidget):
             select(self.activation, config.activation)
             sizes = config.hidden_sizes  # layers of different sizes come back as the first size
             values.update(hidden_dim=sizes[0], hidden_layers=len(sizes))
-        elif labels == "all" or (not isinstance(labels, bool) and labels in LABEL_BUDGETS):
-            select(self.labels, labels)
+        else:
+            values["classifier_dropout"] = config.classifier_dropout
+            if labels == "all" or (not isinstance(labels, bool) and labels in LABEL_BUDGETS):
+                select(self.labels, labels)
         if isinstance(train_config, dict):
             keys = ("epochs", "batch_size", "lr", "beta", "kl_warmup_epochs", "seed")
             values.update({k: train_config.get(k) for k in keys})
@@ -359,6 +383,7 @@ class TrainingForm(QWidget):
                     latent_dim=self.latent_dim.value(),
                     hidden_dim=self.hidden_dim.value(),
                     likelihood=str(self.likelihood.currentData()),
+                    classifier_dropout=self.classifier_dropout.value(),
                 ),
                 replace(train_config, beta=1.0, kl_warmup_epochs=0.0),
                 labels=None if labels == "all" else int(labels),
