@@ -66,6 +66,7 @@ def cli_args(opts: argparse.Namespace, labels: int, seed: int, out: str) -> list
         "--lr-schedule", opts.lr_schedule,
         "--device", opts.device, "--out", out, "--quiet", "--labelled-weight", opts.labelled_weight,
         "--classifier-dropout", str(opts.classifier_dropout),
+        *(["--m1-all-units"] if opts.m1_all_units else []),
     ]  # fmt: skip
 
 
@@ -157,6 +158,7 @@ def main() -> int:
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="cosine")
     p.add_argument("--labelled-weight", choices=("paper", "batch"), default="batch")
     p.add_argument("--classifier-dropout", type=float, default=0.0)
+    p.add_argument("--m1-all-units", action="store_true", help="M2 models every M1 unit, not only the active")
     p.add_argument("--m1-dir", type=Path, default=None, help="reuse (or keep) M1 checkpoints here")
     p.add_argument("--device", default="cpu")
     p.add_argument("--workers", type=int, default=1)
@@ -185,7 +187,8 @@ def main() -> int:
         for s in opts.seeds:
             name = (
                 f"{opts.model}-z{opts.latent_dim}-{opts.labelled_weight}-a{opts.alpha:g}"
-                f"-d{opts.classifier_dropout:g}-{b}-s{s}.safetensors"
+                f"-d{opts.classifier_dropout:g}{'-allunits' if opts.m1_all_units else ''}"
+                f"-{b}-s{s}.safetensors"
             )
             save = str(work / name) if opts.save_dir else None
             argv = cli_args(opts, b, s, save or str(work / name))

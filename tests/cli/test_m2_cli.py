@@ -64,11 +64,12 @@ def test_m1m2_reuses_a_trained_m1(tmp_path, make_idx_folder, capsys):
     for name, value in m1_first.state_dict().items():
         assert ckpt.model.m1.state_dict()[name].equal(value), name  # M1 kept as trained
     assert ckpt.metadata["m1_pretrained"] and f"--m1 {first}" in ckpt.metadata["command"]
-    assert "--m1-all-units" in ckpt.metadata["command"] and ckpt.metadata["m1_kept_dims"] is None
+    assert "--m1-all-units" in ckpt.metadata["command"] and "m1_kept_dims" not in ckpt.metadata
     assert "--m1-epochs" not in ckpt.metadata["command"]  # the given M1's own command says
     assert [r["phase"] for r in ckpt.metadata["history"]] == ["m2"]
     capsys.readouterr()
-    assert main(["train", "--model", "m2", "--m1", str(first), "--out", str(tmp_path / "x"), *common]) == 2
+    no_flag = common[:-1]  # without --m1-all-units
+    assert main(["train", "--model", "m2", "--m1", str(first), "--out", str(tmp_path / "x"), *no_flag]) == 2
     assert "--m1 is for --model m1m2 only" in capsys.readouterr().err
     assert main(["train", "--model", "m1m2", "--m1", str(tmp_path / "none.safetensors"),
                  "--out", str(tmp_path / "x"), *common]) == 2  # fmt: skip
@@ -118,3 +119,30 @@ def test_classifier_dropout_is_recorded_and_checked(tmp_path, make_idx_folder, c
     with pytest.raises(SystemExit):
         main(["train", "--model", "m2", "--classifier-dropout", "1", "--out", str(tmp_path / "x"), *common])
     assert "below 1" in capsys.readouterr().err
+
+
+def test_m1m2_cuts_a_given_m1_down_to_its_active_units(tmp_path, make_idx_folder, capsys):
+    import torch
+
+    from vae_explorer.core.checkpoints import save_checkpoint
+    from vae_explorer.core.model import VAE, VAEConfig
+
+    torch.manual_seed(0)
+    m1 = VAE(VAEConfig(latent_dim=4, hidden_dim=16))
+    with torch.no_grad():
+        m1.enc_mu.weight.mul_(20)
+        m1.enc_mu.weight[2] = 0  # unit 2 collapsed: its mean never moves
+        m1.enc_mu.bias[2] = 0
+    given = save_checkpoint(m1, tmp_path / "m1.safetensors", {"dataset": "mnist"})
+    folder = make_idx_folder(200, 50)
+    out = tmp_path / "m.safetensors"
+    common = ["--data-dir", str(folder), "--epochs", "1", "--hidden-dim", "16", "--batch-size", "50",
+              "--classifier-hidden-dim", "16", "--labelled-batch", "20", "--quiet",
+              "--labels", "20"]  # fmt: skip
+    assert main(["train", "--model", "m1m2", "--m1", str(given), "--out", str(out), *common]) == 0
+    ckpt = load_checkpoint(out)
+    assert ckpt.metadata["m1_kept_dims"] == [0, 1, 3] and ckpt.model.config.m1_latent_dim == 3
+    assert "--m1-all-units" not in ckpt.metadata["command"]
+    capsys.readouterr()
+    assert main(["train", "--model", "m2", "--m1-all-units", "--out", str(tmp_path / "x"), *common]) == 2
+    assert "--m1-all-units is for --model m1m2 only" in capsys.readouterr().err

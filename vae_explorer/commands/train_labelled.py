@@ -2,7 +2,7 @@
 
 Kingma et al. (2014)'s semi-supervised models learn from ``--labels`` labelled images
 (balanced over the classes, chosen by the seed; ``all`` = a conditional VAE). M1+M2 first
-trains (or reuses, ``--m1``) a VAE whose latent means M2 then models.
+trains (or reuses, ``--m1``) a VAE whose active latent units M2 then models.
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ def labelled_job(
     if isinstance(args.hidden_dim, tuple) or args.activation != "tanh":
         raise ConfigError("m2's networks have one tanh hidden layer: give --hidden-dim one size "
                           "(M1's layers: --m1-hidden-dim, --m1-activation)")  # fmt: skip
+    if args.model == "m2" and args.m1_all_units:
+        raise ConfigError("--m1-all-units is for --model m1m2 only")
     if args.model == "m2" and config.kl_warmup_epochs:
         raise ConfigError("--kl-warmup applies to a VAE and to m1m2's M1, not to m2")
     m1 = _pretrained_m1(args)

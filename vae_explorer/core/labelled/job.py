@@ -98,7 +98,7 @@ class LabelledJob:
         self, history: list[dict[str, Any]], labelled: np.ndarray, m1_kept: np.ndarray | None = None
     ) -> dict[str, Any]:
         """Checkpoint metadata; "labels" is the number of labelled training images;
-        "m1_kept_dims": which of the trained M1's latent units M1+M2 kept (None = all)."""
+        "m1_kept_dims" (only when M1 was cut down): which of its latent units M2 models."""
         return {
             "dataset": self.dataset_ref.metadata_name,
             "command": self.command,
@@ -108,12 +108,12 @@ class LabelledJob:
             "alpha": self.alpha,
             "m1_epochs": self.m1_epochs if self.model_config.kind == "m1m2" else 0,
             "m1_pretrained": self.pretrained_m1 is not None,
-            "m1_kept_dims": None if m1_kept is None else [int(i) for i in m1_kept],
             "labelled_batch": self.labelled_batch,
             "labelled_weight": self.labelled_weight,
             "train_config": self.train_config.to_dict(),
             "epochs_completed": sum(1 for r in history if r.get("phase") == "m2"),
             "history": [dict(r) for r in history],
+            **({} if m1_kept is None else {"m1_kept_dims": [int(i) for i in m1_kept]}),
         }
 
 
@@ -210,9 +210,10 @@ class _Run:
         keep = active_dims(mu)
         if keep.size == mu.shape[1]:
             return None
-        m1 = keep_latent_dims(self.model.m1, keep)
-        torch.manual_seed(self.job.train_config.seed)
-        model = LabelledModel(replace(self.model.config, m1_latent_dim=int(keep.size)))
+        m1 = keep_latent_dims(self.model.m1, keep, fill=mu.mean(0))
+        with torch.random.fork_rng(devices=[]):  # M2's initial weights from the seed alone
+            torch.manual_seed(self.job.train_config.seed)
+            model = LabelledModel(replace(self.model.config, m1_latent_dim=int(keep.size)))
         assert model.m1 is not None
         model.m1.load_state_dict(m1.state_dict())
         self.model = model.to(self.device)

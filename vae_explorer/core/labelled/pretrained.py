@@ -39,20 +39,31 @@ def active_dims(mu: torch.Tensor) -> np.ndarray:
     return keep if keep.size else np.array([int(np.argmax(var))])
 
 
-def keep_latent_dims(vae: VAE, dims: Sequence[int] | np.ndarray) -> VAE:
-    """A copy of the MLP ``vae`` whose latent holds only ``dims``: the encoder's rows and
-    the decoder's first-layer columns of the others are removed, so it decodes as the
-    original does with those dimensions at 0 (the prior's mean, where inactive units sit)."""
-    index = torch.as_tensor(np.asarray(dims, np.int64), device=vae.device)
-    small = VAE(replace(vae.config, latent_dim=int(index.numel()))).to(vae.device)
-    first = vae.decoder_layers()[0].weight
-    (first_name,) = (name for name, p in vae.named_parameters() if p is first)
-    state = {}
-    for name, value in vae.state_dict().items():
-        if name.startswith(("enc_mu.", "enc_logvar.")):
-            value = value[index]
-        elif name == first_name:
-            value = value[:, index]
-        state[name] = value.clone()
-    small.load_state_dict(state)
+@torch.no_grad()
+def keep_latent_dims(vae: VAE, dims: Sequence[int] | np.ndarray, fill: torch.Tensor | None = None) -> VAE:
+    """A copy of the MLP ``vae`` whose latent holds only ``dims`` (distinct, ascending or
+    not). The other units are held at ``fill`` [latent_dim] (default 0, the prior's mean):
+    their share of the decoder's first layer is folded into its bias, so the copy decodes
+    z[dims] as the original decodes z with the others at ``fill``."""
+    d = vae.config.latent_dim
+    if vae.config.arch != "mlp":
+        raise ConfigError(f"only an MLP VAE's latent can be cut down, not a {vae.config.arch} one")
+    keep = np.asarray(dims, np.int64).reshape(-1)
+    if keep.size == 0 or np.unique(keep).size != keep.size or keep.min() < 0 or keep.max() >= d:
+        raise ConfigError(f"latent units to keep must be distinct indices in 0..{d - 1}, got {keep.tolist()}")
+    index = torch.as_tensor(keep, device=vae.device)
+    dropped = torch.as_tensor(np.setdiff1d(np.arange(d), keep), device=vae.device)
+    small = VAE(replace(vae.config, latent_dim=int(keep.size))).to(vae.device)
+    for big, little in zip(vae.encoder_layers(), small.encoder_layers(), strict=True):
+        little.load_state_dict(big.state_dict())
+    for big, little in ((vae.enc_mu, small.enc_mu), (vae.enc_logvar, small.enc_logvar)):
+        little.weight.copy_(big.weight[index])
+        little.bias.copy_(big.bias[index])
+    first, first_small = vae.decoder_layers()[0], small.decoder_layers()[0]
+    first_small.weight.copy_(first.weight[:, index])
+    held = torch.zeros(d, device=vae.device) if fill is None else fill.to(vae.device, torch.float32)
+    first_small.bias.copy_(first.bias + first.weight[:, dropped] @ held[dropped])
+    for big, little in zip(vae.decoder_layers()[1:], small.decoder_layers()[1:], strict=True):
+        little.load_state_dict(big.state_dict())
+    small.dec_out.load_state_dict(vae.dec_out.state_dict())
     return small.train(vae.training)

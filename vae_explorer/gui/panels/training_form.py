@@ -60,7 +60,7 @@ LABELS_TIP = (
     'used without their labels. "all": every label, i.e. a conditional VAE'
 )
 MAX_FORM_LAYERS = 4
-MAX_FORM_DROPOUT = 0.9
+MAX_FORM_DROPOUT = 0.99  # the CLI's limit: below 1
 GUI_COMMAND = f"VAE Explorer {__version__} (GUI)"  # what a checkpoint records as its maker
 
 
