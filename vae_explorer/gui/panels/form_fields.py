@@ -75,6 +75,16 @@ def int_spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
     return s
 
 
+def float_spin(lo: float, hi: float, value: float, step: float, decimals: int, tip: str) -> QDoubleSpinBox:
+    s = DoubleSpinBox()
+    s.setDecimals(decimals)
+    s.setRange(lo, hi)
+    s.setSingleStep(step)
+    s.setValue(value)
+    s.setToolTip(tip)
+    return s
+
+
 def combo(choices: list[tuple[str, str]], tip: str | None) -> QComboBox:
     c = QComboBox()
     for text, value in choices:

@@ -29,9 +29,9 @@ from ...core.labelled import LABEL_BUDGETS, LabelledConfig, LabelledJob
 from ...core.model import VAEConfig
 from ...core.training import TrainConfig, TrainingJob
 from .form_fields import (
-    DoubleSpinBox,
     checked_number,
     combo,
+    float_spin,
     int_spin,
     number_text,
     one_row,
@@ -85,17 +85,14 @@ class TrainingForm(QWidget):
         for text, count in LABEL_CHOICES:
             self.labels.addItem(text, count)
         self.labels.setToolTip(LABELS_TIP)
-        self.classifier_dropout = DoubleSpinBox()
-        self.classifier_dropout.setDecimals(2)
-        self.classifier_dropout.setRange(0.0, MAX_FORM_DROPOUT)
-        self.classifier_dropout.setSingleStep(0.1)
-        self.classifier_dropout.setSpecialValueText("no dropout")
-        self.classifier_dropout.setSuffix(" dropout")
-        self.classifier_dropout.setToolTip(
+        self.classifier_dropout = float_spin(
+            0.0, MAX_FORM_DROPOUT, 0.0, 0.1, 2,
             "Dropout on the classifier q(y|x)'s hidden units while training: it keeps the "
             "classifier from learning its few labels by heart. On MNIST's M1+M2, 0.5 lowered the "
-            "test error with 600 labels or more and raised it with 100"
+            "test error with 600 labels or more and raised it with 100",
         )  # fmt: skip
+        self.classifier_dropout.setSpecialValueText("no dropout")
+        self.classifier_dropout.setSuffix(" dropout")
         self.likelihood = combo(
             LIKELIHOOD_CHOICES,
             "Decoder likelihood p(x|z): Bernoulli = cross-entropy loss, Gaussian = squared-error loss",
@@ -115,18 +112,11 @@ class TrainingForm(QWidget):
         self.arch = combo(ARCH_CHOICES, None)
         self.epochs = int_spin(1, 10_000, 20, "Passes over the training set")
         self.batch_size = int_spin(1, 60_000, 100, "Images per gradient step")
-        self.lr = DoubleSpinBox()
-        self.lr.setDecimals(5)
-        self.lr.setRange(0.00001, 1.0)
-        self.lr.setSingleStep(0.0005)
-        self.lr.setValue(TrainConfig.lr)
-        self.lr.setToolTip("Peak Adam learning rate, annealed to 0 over the run by a cosine")
-        self.beta = DoubleSpinBox()
-        self.beta.setDecimals(3)
-        self.beta.setRange(0.0, 100.0)
-        self.beta.setSingleStep(0.1)
-        self.beta.setValue(1.0)
-        self.beta.setToolTip("KL weight β (1 = the ELBO; > 1 = β-VAE)")
+        self.lr = float_spin(
+            0.00001, 1.0, TrainConfig.lr, 0.0005, 5,
+            "Peak Adam learning rate, annealed to 0 over the run by a cosine",
+        )  # fmt: skip
+        self.beta = float_spin(0.0, 100.0, 1.0, 0.1, 3, "KL weight β (1 = the ELBO; > 1 = β-VAE)")
         self.kl_warmup = int_spin(
             0, 1000, 0, "KL warm-up: the KL weight climbs from ~0 to β over this many epochs, so "
             "fewer latent units collapse to the prior early in the run (0 = off)"
