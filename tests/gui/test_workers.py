@@ -141,3 +141,41 @@ def test_wait_for_workers_gives_up_on_a_job_that_does_not_end(qtbot, ms):
     assert not wait_for_workers(ms)
     release.set()
     qtbot.waitUntil(lambda: running_workers() == 0, timeout=5000)
+
+
+def test_a_running_job_survives_garbage_collection_of_every_reference(qtbot):
+    import gc
+
+    release = threading.Event()
+    got: list[object] = []
+    worker = Worker(lambda: release.wait(10) and "done", name="test-gc")
+    worker.returned.connect(got.append)
+    worker.start()
+    del worker
+    for _ in range(3):
+        gc.collect()  # a QThread reached here while running would abort the process
+    release.set()
+    qtbot.waitUntil(lambda: got == ["done"], timeout=5000)
+    qtbot.waitUntil(lambda: running_workers() == 0, timeout=5000)
+
+
+def test_exiting_while_a_job_runs_lets_it_finish_its_file(tmp_path):
+    """The interpreter waits for a running job at exit (no abort, the file is complete)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "written.txt"
+    code = (
+        "import sys, time\n"
+        "from PySide6.QtCore import QCoreApplication\n"
+        "from vae_explorer.gui.workers import Worker\n"
+        "app = QCoreApplication([])\n"
+        "def job(path):\n"
+        "    time.sleep(0.5)\n"
+        "    open(path, 'w').write('complete')\n"
+        f"Worker(job, {str(out)!r}, name='writer').start()\n"
+        "sys.exit(0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text() == "complete"

@@ -67,8 +67,8 @@ def run_app(checkpoint_path: str | None = None) -> int:
     install_exception_hook(app)
     from .window import MainWindow
 
-    # Whatever ends the event loop (the last window closed, a signal, app.quit()), no worker
-    # thread is destroyed while it runs.
+    # Whatever ends the event loop (the last window closed, a signal, app.quit()), running
+    # workers get time to end and deliver; the interpreter waits for any still running.
     app.aboutToQuit.connect(_wait_for_workers)
     window = MainWindow(checkpoint_path, background=True)
     window.show()

@@ -1,25 +1,32 @@
 """The one way the GUI runs work in the background.
 
 A job is a plain core function or generator (training, imputation, downloads...): a
-``Worker`` runs it on its own QThread and re-emits, on the GUI thread, what it yields
+``Worker`` runs it on its own thread and re-emits, on the GUI thread, what it yields
 (``yielded``), what it returns (``returned``), or the error it raised (``failed``, a message
 for the user); ``finished`` always comes last. A ``LatestOnlyRunner`` keeps one worker busy
 with the NEWEST request and drops the ones overtaken while it was busy (live imputation).
 
 Stopping is the job's business (core's ``TrainingControl``, a cancel ``threading.Event``):
 a thread cannot be interrupted safely. ``wait_for_workers`` at shutdown waits for every
-running worker; one that does not end in time is left to finish on its own instead of
-being destroyed while it runs (which would abort the process).
+running worker; one that does not end in time is left to finish on its own (the interpreter
+waits for it at exit, so a job that writes a file is never cut off).
+
+The threads are Python threads, not QThreads: a QThread whose wrapper the garbage collector
+reaches while it runs is destroyed, which aborts the whole process (seen once in a test run
+as "Fatal Python error: Aborted" during a collection). A Python thread has no such owner;
+what it emits reaches the GUI thread through a queued connection, as from any thread.
 """
 
 from __future__ import annotations
 
 import inspect
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, Qt, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 
 from ..core.checkpoint_file import CheckpointError
 from ..core.data import DatasetError
@@ -48,15 +55,6 @@ def error_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class _Thread(QThread):
-    def __init__(self, worker: Worker) -> None:
-        super().__init__()
-        self._worker = worker
-
-    def run(self) -> None:
-        self._worker._run_in_thread()
-
-
 class Worker(QObject):
     """Runs ``fn(*args, **kwargs)`` once on a new thread; iterates it if it is a generator.
 
@@ -83,9 +81,8 @@ class Worker(QObject):
         super().__init__()
         self._fn, self._args, self._kwargs = fn, args, kwargs
         self._setup = setup
-        self._thread = _Thread(self)
-        self._thread.setObjectName(name)
-        self._thread.finished.connect(self._on_thread_finished)
+        # Not a daemon: the interpreter finishes a running job (a file being written) at exit.
+        self._thread = threading.Thread(target=self._run_in_thread, name=name, daemon=False)
         self._relay.connect(self._on_relay, Qt.ConnectionType.QueuedConnection)
 
     def start(self) -> Worker:
@@ -94,15 +91,16 @@ class Worker(QObject):
         return self
 
     def is_running(self) -> bool:
-        return self._thread.isRunning()
+        return self._thread.is_alive()
 
     def wait(self, ms: int) -> bool:
         """Block until the thread ends (True) or ``ms`` pass (False). When it ended, what
         it posted (its last results, ``finished``) is delivered before this returns."""
-        return self._wait(QDeadlineTimer(ms))
+        return self._wait(time.monotonic() + ms / 1000)
 
-    def _wait(self, deadline: QDeadlineTimer) -> bool:
-        if not self._thread.wait(deadline):
+    def _wait(self, deadline: float) -> bool:
+        self._thread.join(max(deadline - time.monotonic(), 0.0))
+        if self._thread.is_alive():
             return False
         QCoreApplication.sendPostedEvents(self)
         return True
@@ -125,28 +123,29 @@ class Worker(QObject):
             if not isinstance(exc, USER_ERRORS):
                 traceback.print_exc()
             self._relay.emit("failed", error_message(exc))
+        finally:
+            self._relay.emit("ended", None)
 
     def _on_relay(self, kind: str, payload: Any) -> None:
-        getattr(self, kind).emit(payload)
+        if kind == "ended":
+            self._on_thread_ended()
+        else:
+            getattr(self, kind).emit(payload)
 
-    def _on_thread_finished(self) -> None:
-        # QThread.finished is emitted from the thread just BEFORE it ends: wait out those
-        # last instructions, or dropping the last reference below can let the garbage
-        # collector destroy a QThread that is still running, which aborts the process.
-        self._thread.wait()
-        self.finished.emit()
+    def _on_thread_ended(self) -> None:
+        self._thread.join()  # "ended" is the thread's last act: this returns at once
         _running.discard(self)
-        self._thread.deleteLater()
+        self.finished.emit()
         self.deleteLater()
 
 
 def wait_for_workers(ms: int) -> bool:
     """Wait (at most ``ms`` in all) for every running worker; True if all ended."""
-    deadline = QDeadlineTimer(ms)
+    deadline = time.monotonic() + ms / 1000
     ok = True
     for worker in list(_running):
         if not worker._wait(deadline):
-            ok = False  # left to finish on its own; destroying a running QThread aborts
+            ok = False  # left to finish on its own
     return ok
 
 
