@@ -179,3 +179,8 @@ def test_exiting_while_a_job_runs_lets_it_finish_its_file(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert out.read_text() == "complete"
+
+
+def test_waiting_for_a_worker_that_never_started_returns_at_once(qtbot):
+    worker = Worker(lambda: None, name="test-unstarted")
+    assert worker.wait(10) and not worker.is_running()

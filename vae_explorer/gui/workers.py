@@ -99,6 +99,8 @@ class Worker(QObject):
         return self._wait(time.monotonic() + ms / 1000)
 
     def _wait(self, deadline: float) -> bool:
+        if self._thread.ident is None:
+            return True  # never started: nothing to wait for
         self._thread.join(max(deadline - time.monotonic(), 0.0))
         if self._thread.is_alive():
             return False
