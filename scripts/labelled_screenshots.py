@@ -3,10 +3,9 @@ scatter coloured by misclassified test points and by the labelled examples, the 
 grid and class-conditional samples, and the training dock's curves.
 
     xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python scripts/labelled_screenshots.py \\
-        trained/m2-100-z2.safetensors --out /tmp/shots [--size 1400x900] [--digit 3]
+        trained/m1m2-mnist-z2-100.safetensors --out /tmp/shots [--size 1400x900] [--digit 3]
 
-Until the window wires the analogy dock and opens labelled checkpoints itself, this script
-adds the dock and hands the model to the state (as the report to the lead describes).
+The window opens the checkpoint as File > Open does.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 
@@ -45,49 +44,20 @@ def main() -> int:
 
     app = QApplication(sys.argv[:1])
     from vae_explorer.core.checkpoints import load_checkpoint
-    from vae_explorer.core.data import DATASETS
-    from vae_explorer.gui.labelled import explorer_model
-    from vae_explorer.gui.panels.analogy import AnalogyPanel
     from vae_explorer.gui.theme import apply_dark_theme
     from vae_explorer.gui.window import MainWindow
-    from vae_explorer.gui.window.docks import add_dock
 
-    ckpt = load_checkpoint(args.checkpoint)
-    if ckpt.kind == "vae":
+    if load_checkpoint(args.checkpoint).kind == "vae":
         print(f"{args.checkpoint} holds a VAE; this script shows labelled models", file=sys.stderr)
         return 2
     apply_dark_theme(app)
-    name_model = MainWindow._on_model_changed
-
-    def tolerant(self):  # type: ignore[no-untyped-def]
-        try:
-            name_model(self)
-        except AttributeError:  # a window that names models by config.arch (VAE only)
-            self.model_label.setText(f"Model: {args.checkpoint.name} ({ckpt.kind.upper()})")
-
-    MainWindow._on_model_changed = tolerant  # type: ignore[method-assign]
     w = MainWindow(None, load_default=False)
     w.resize(width, height)
     w.show()
     wait_for(lambda: getattr(w, "views_ready", False), 30)
-    dataset = ckpt.metadata.get("dataset")
-    w.set_dataset(dataset if isinstance(dataset, str) and dataset in DATASETS else "mnist")
-    if getattr(w, "analogy_dock", None) is None:
-        w.analogy = AnalogyPanel(w.state)
-        w.analogy_dock = add_dock(
-            w, "Style analogy", "analogy_dock", w.analogy, Qt.DockWidgetArea.RightDockWidgetArea
-        )
-        w.tabifyDockWidget(w.active_units_dock, w.analogy_dock)
-    history = ckpt.metadata.get("history")
-    w.state.set_history(list(history) if isinstance(history, list) else [])
-    w.state.set_model(
-        explorer_model(ckpt.model),
-        dict(ckpt.metadata),
-        args.checkpoint,
-        None,
-        modified=False,
-        arrays=ckpt.arrays,
-    )
+    if not w.open_model(args.checkpoint):
+        print(f"could not open {args.checkpoint}", file=sys.stderr)
+        return 1
     pump(500)
     w.canvas.load_test_digit(args.digit)
     pump(600)
