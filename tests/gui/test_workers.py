@@ -184,3 +184,13 @@ def test_exiting_while_a_job_runs_lets_it_finish_its_file(tmp_path):
 def test_waiting_for_a_worker_that_never_started_returns_at_once(qtbot):
     worker = Worker(lambda: None, name="test-unstarted")
     assert worker.wait(10) and not worker.is_running()
+
+
+def test_a_worker_runs_its_job_once_even_if_started_twice(qtbot):
+    runs: list[int] = []
+    worker = Worker(lambda: runs.append(1), name="test-twice")
+    with qtbot.waitSignal(worker.finished, timeout=5000):
+        worker.start()
+        worker.start()
+    qtbot.wait(50)
+    assert runs == [1]

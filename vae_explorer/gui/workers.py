@@ -33,8 +33,15 @@ from ..core.data import DatasetError
 from ..core.devices import DeviceError
 from ..core.model import ConfigError, InputError
 
-# Errors that are the user's input (a file, a folder, a setting): a message, no traceback.
+
+class JobCancelled(Exception):
+    """Raised inside a job (from its progress callback) when the window no longer wants it."""
+
+
+# Errors that are the user's input (a file, a folder, a setting), or a cancelled job: a
+# message, no traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (
+    JobCancelled,
     DatasetError,
     DeviceError,
     ConfigError,
@@ -86,6 +93,8 @@ class Worker(QObject):
         self._relay.connect(self._on_relay, Qt.ConnectionType.QueuedConnection)
 
     def start(self) -> Worker:
+        if self._thread.ident is not None:
+            return self  # started before: a job runs once
         _running.add(self)
         self._thread.start()
         return self

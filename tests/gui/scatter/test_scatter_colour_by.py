@@ -110,6 +110,29 @@ def test_progress_shows_while_computing(qtbot, view, state, fake_core):
     assert view.colour_bar.isVisible()
 
 
+def test_shutdown_stops_a_running_job_at_its_next_report_and_starts_no_other(qtbot, view, state, monkeypatch):
+    reports: list[int] = []
+
+    def endless(model, images, quantity, progress=None):
+        while len(reports) < 1000:  # a long computation that reports as it goes (image_gaps does)
+            progress(len(reports), 1000)
+            reports.append(1)
+            threading.Event().wait(0.01)
+        return np.zeros(len(images))
+
+    monkeypatch.setattr(colour_by, "compute_values", endless)
+    control = view.colour_by
+    control.set_quantity("total_gap")
+    qtbot.waitUntil(lambda: len(reports) > 2, timeout=10000)
+    control.shutdown(wait_ms=5000)  # the window's close
+    assert not control.is_busy()
+    assert control.message == "" and control.quantity() == "total_gap"  # no error shown
+    calls = control.calls
+    state.set_model(untrained_model(2))  # training's last snapshot arriving while closing
+    qtbot.wait(50)
+    assert control.calls == calls and not control.is_busy()
+
+
 def test_log_px_and_gap_need_a_2d_latent(qtbot, view, state, fake_core):
     choose(qtbot, view, "log_px")
     state.set_model(untrained_model(3))

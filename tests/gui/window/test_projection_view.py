@@ -4,6 +4,8 @@ a missing package says how to install it; a 2-d model offers only its axes."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -120,3 +122,25 @@ def test_missing_package_says_how_to_install(qtbot, wide_window, monkeypatch):
 def test_two_dimensional_model_offers_only_its_axes(window):
     assert not window.scatter_plane.combo.isVisible()
     assert window.state.plane.kind == "axes"
+
+
+def test_closing_the_window_stops_a_map_at_its_next_report(qtbot, wide_window, monkeypatch):
+    import vae_explorer.core.projection as projection
+    from vae_explorer.gui.workers import running_workers
+
+    reports: list[int] = []
+
+    def slow(latents, method="umap", model_key=None, seed=0, progress=None):
+        while len(reports) < 1000:  # t-SNE reports every few iterations
+            progress(len(reports) / 1000, "t-SNE: optimising")
+            reports.append(1)
+            time.sleep(0.01)
+        return NeighbourProjection(method, np.zeros((len(latents), 2), np.float32), latents)
+
+    monkeypatch.setattr(projection, "neighbour_projection", slow)
+    w = wide_window
+    w.scatter_plane.choose("tsne")
+    qtbot.waitUntil(lambda: len(reports) > 2, timeout=10_000)
+    w.close()
+    qtbot.waitUntil(lambda: running_workers() == 0, timeout=5_000)
+    assert len(reports) < 1000 and w.state.plane.kind != "tsne"

@@ -10,6 +10,7 @@ progress shown; when the package is missing, its entry says how to install it.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import QComboBox, QLabel
 
 from ...core.projection import METHOD_LABELS, available_methods, missing_package_message
 from ..latent_plane import KIND_LABELS, KINDS
-from ..workers import Worker
+from ..workers import JobCancelled, Worker
 
 if TYPE_CHECKING:
     from ..state import ExplorerState
@@ -48,6 +49,7 @@ class ScatterPlane(QObject):
         scatter.bar.add(self.status)
         self.worker: Worker | None = None
         self._token = 0
+        self._cancel = threading.Event()  # set at the window's close: no map is wanted any more
         self.combo.activated.connect(self._on_combo_activated)
         state.plane.changed.connect(self._on_plane_changed)
         state.modelChanged.connect(self._offer_kinds)
@@ -97,6 +99,8 @@ class ScatterPlane(QObject):
         from ...core.projection import neighbour_projection, weights_hash
 
         latents, model = self.state.latents, self.state.model
+        if self._cancel.is_set():
+            return
         if latents is None or model is None:
             self.status.setText("no test latents to map")
             self._sync_combo()
@@ -108,6 +112,8 @@ class ScatterPlane(QObject):
         holder: dict[str, Worker] = {}
 
         def progress(fraction: float, text: str) -> None:
+            if self._cancel.is_set():
+                raise JobCancelled("the window closed")  # not a partial map in the cache
             holder["worker"].report((fraction, text))
 
         worker = Worker(
@@ -125,6 +131,12 @@ class ScatterPlane(QObject):
         worker.finished.connect(lambda: setattr(self, "worker", None) if token == self._token else None)
         self.worker = worker
         worker.start()
+
+    def shutdown(self) -> None:
+        """The window closes: a t-SNE map stops at its next progress report (UMAP's and
+        scikit-learn's have none: they run to their end, which the process waits for)."""
+        self._cancel.set()
+        self._token += 1  # whatever still arrives is out of date
 
     def _show_progress(self, token: int, fraction: float, text: str) -> None:
         if token == self._token:

@@ -360,6 +360,9 @@ class MainWindow(QMainWindow):
             return
         self._closing = True
         settings.save(self, self.settings)
+        # Before training stops: its last snapshot must not start new colours or maps.
+        self.scatter.colour_by.shutdown(wait_ms=0)
+        self.scatter_plane.shutdown()
         self.canvas.shutdown()
         self.posterior.shutdown()
         self.analogy.shutdown()
