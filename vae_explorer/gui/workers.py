@@ -26,7 +26,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 
 from ..core.checkpoint_file import CheckpointError
 from ..core.data import DatasetError
@@ -145,9 +145,10 @@ class Worker(QObject):
 
     def _on_thread_ended(self) -> None:
         self._thread.join()  # "ended" is the thread's last act: this returns at once
-        _running.discard(self)
         self.finished.emit()
-        self.deleteLater()
+        # The last reference may be this set's: drop it once Qt has finished delivering this
+        # event, not inside it (the Worker's C++ object dies with its last reference).
+        QTimer.singleShot(0, lambda: _running.discard(self))
 
 
 def wait_for_workers(ms: int) -> bool:
