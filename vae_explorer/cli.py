@@ -18,13 +18,14 @@ import sys
 
 
 def _interrupted_while_starting(signum: int, frame: object) -> None:
-    """Ctrl-C before :func:`main` runs (imports take a moment): exit quietly, no traceback."""
+    """Ctrl-C before the command runs (imports take a moment): exit quietly, no traceback."""
     os.write(2, b"\ninterrupted\n")
     os._exit(130)
 
 
 # Installed first thing when this is the `vae-explorer` program (not when a test or a
-# script imports the module); main() restores the usual KeyboardInterrupt at once.
+# script imports the module); main() restores the usual KeyboardInterrupt when the command
+# is about to run (see _started).
 if os.path.basename(sys.argv[0]) in ("vae-explorer", "__main__.py"):
     signal.signal(signal.SIGINT, _interrupted_while_starting)
 
@@ -93,16 +94,25 @@ def _run_gui(args: argparse.Namespace) -> int:
     return run_app(getattr(args, "checkpoint", None))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (see the module docstring)."""
+def _started() -> None:
+    """The command is about to run: from now on a Ctrl-C is a KeyboardInterrupt that the
+    command handles (a training run saves what it has). Until then the quiet exit stays: a
+    KeyboardInterrupt raised while torch imports can land in C++ code that called back into
+    Python, where it cannot propagate and aborts the process (seen under load)."""
     if signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (see the module docstring)."""
     try:
         window = _plain_gui_request(sys.argv[1:] if argv is None else list(argv))
         if window is not None:
+            _started()
             return _run_gui(window)
         parser = build_parser()
         args = parser.parse_args(argv)
+        _started()
         if args.command is None:
             return _run_gui(args)
         return int(args.func(args) or 0)

@@ -213,3 +213,32 @@ def test_every_option_has_help_and_train_help_shows_defaults(capsys):
         "(default: 0)",
     ):
         assert shown in text
+
+
+def test_ctrl_c_stays_a_quiet_exit_until_the_command_runs(monkeypatch):
+    """While the commands import (torch), a Ctrl-C must not become a KeyboardInterrupt: one
+    raised in C++ code that called back into Python aborts the process (seen under load:
+    "terminate called after throwing an instance of 'pybind11::error_already_set'")."""
+    from vae_explorer import cli
+
+    seen = {}
+
+    def command(args):
+        seen["running"] = signal.getsignal(signal.SIGINT)
+
+    class Recording:
+        def parse_args(self, argv):
+            return argparse.Namespace(command="x", func=command)
+
+    def build():
+        seen["building"] = signal.getsignal(signal.SIGINT)
+        return Recording()
+
+    monkeypatch.setattr(cli, "build_parser", build)
+    previous = signal.signal(signal.SIGINT, cli._interrupted_while_starting)
+    try:
+        assert cli.main(["x"]) == 0
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert seen["building"] is cli._interrupted_while_starting
+    assert seen["running"] is signal.default_int_handler
