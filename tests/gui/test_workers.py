@@ -194,3 +194,28 @@ def test_a_worker_runs_its_job_once_even_if_started_twice(qtbot):
         worker.start()
     qtbot.wait(50)
     assert runs == [1]
+
+
+def test_cancel_stops_a_job_at_its_next_report_without_a_traceback(qtbot, capfd):
+    holder: dict[str, Worker] = {}
+    reports: list[int] = []
+
+    def job():
+        for i in range(1000):
+            holder["w"].report(i)
+            reports.append(i)
+            time.sleep(0.005)
+        return "ran to its end"
+
+    worker = Worker(job, name="test-cancel")
+    holder["w"] = worker
+    failed: list[str] = []
+    returned: list[object] = []
+    worker.failed.connect(failed.append)
+    worker.returned.connect(returned.append)
+    worker.start()
+    qtbot.waitUntil(lambda: len(reports) > 2, timeout=5000)
+    worker.cancel()
+    assert worker.wait(5000)
+    assert failed == ["cancelled"] and returned == [] and len(reports) < 1000
+    assert "Traceback" not in capfd.readouterr().err

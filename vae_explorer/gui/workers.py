@@ -35,7 +35,7 @@ from ..core.model import ConfigError, InputError
 
 
 class JobCancelled(Exception):
-    """Raised inside a job (from its progress callback) when the window no longer wants it."""
+    """Raised inside a job by ``Worker.report`` once the worker was cancelled."""
 
 
 # Errors that are the user's input (a file, a folder, a setting), or a cancelled job: a
@@ -90,6 +90,7 @@ class Worker(QObject):
         self._setup = setup
         # Not a daemon: the interpreter finishes a running job (a file being written) at exit.
         self._thread = threading.Thread(target=self._run_in_thread, name=name, daemon=False)
+        self._cancelled = threading.Event()
         self._relay.connect(self._on_relay, Qt.ConnectionType.QueuedConnection)
 
     def start(self) -> Worker:
@@ -116,8 +117,15 @@ class Worker(QObject):
         QCoreApplication.sendPostedEvents(self)
         return True
 
+    def cancel(self) -> None:
+        """Ask the job to stop: its next ``report`` raises JobCancelled (a job that reports
+        progress stops there; one that does not runs to its end)."""
+        self._cancelled.set()
+
     def report(self, item: Any) -> None:
         """Send ``item`` to the GUI thread as ``progress`` (call from the job)."""
+        if self._cancelled.is_set():
+            raise JobCancelled("cancelled")
         self._relay.emit("progress", item)
 
     def _run_in_thread(self) -> None:

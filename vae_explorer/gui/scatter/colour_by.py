@@ -18,7 +18,6 @@ disabled for it.
 from __future__ import annotations
 
 import copy
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +29,7 @@ from PySide6.QtWidgets import QComboBox, QProgressBar
 from ...core.model import VAE
 from ..labelled import is_labelled
 from ..state import ExplorerState
-from ..workers import JobCancelled, Worker
+from ..workers import Worker
 from .colour_bar import ColourBarItem, colour_table, quantise, value_range
 from .labelled_colours import LABELLED_QUANTITIES, LabelledMarks, compute_labelled
 from .point_cloud import PointCloudItem
@@ -84,7 +83,7 @@ class ColourByControl(QObject):
         self._latest: dict[tuple[str, int, str], Any] = {}
         self._worker: Worker | None = None
         self._running: CacheKey | None = None
-        self._cancel = threading.Event()  # set at the window's close: the running job stops
+        self._closed = False  # the window closed: no new job starts
         self.calls = 0  # jobs started (tests check the cache with it)
         self.message = ""  # the last error, or ""
         self.combo = QComboBox()
@@ -196,7 +195,7 @@ class ColourByControl(QObject):
 
     # --- the worker ------------------------------------------------------------------------
     def _start(self, key: CacheKey) -> None:
-        if self._worker is not None or self._cancel.is_set():
+        if self._worker is not None or self._closed:
             return  # the running job's end starts the newest request (apply again)
         model, test = self.state.model, self.state.test_set
         if model is None or test is None:
@@ -207,8 +206,6 @@ class ColourByControl(QObject):
         holder: list[Worker] = []
 
         def report(*args: Any) -> None:
-            if self._cancel.is_set():
-                raise JobCancelled("the window closed")
             holder[0].report(args)
 
         if quantity in LABELLED_QUANTITIES:
@@ -245,7 +242,7 @@ class ColourByControl(QObject):
         self._latest[key[1:]] = values
 
     def _on_worker_failed(self, message: str) -> None:
-        if self._cancel.is_set():
+        if self._closed:
             return
         text = f"Could not colour by {self._text(self.quantity())}: {message}"
         self.set_quantity("class")
@@ -262,8 +259,9 @@ class ColourByControl(QObject):
     def shutdown(self, wait_ms: int = 30_000) -> None:
         """Stop the running job at its next progress report, start no other, and wait up to
         ``wait_ms`` (the window's close)."""
-        self._cancel.set()
+        self._closed = True
         if self._worker is not None:
+            self._worker.cancel()
             self._worker.wait(wait_ms)
 
 

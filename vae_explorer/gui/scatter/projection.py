@@ -10,7 +10,6 @@ progress shown; when the package is missing, its entry says how to install it.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,7 +19,7 @@ from PySide6.QtWidgets import QComboBox, QLabel
 
 from ...core.projection import METHOD_LABELS, available_methods, missing_package_message
 from ..latent_plane import KIND_LABELS, KINDS
-from ..workers import JobCancelled, Worker
+from ..workers import Worker
 
 if TYPE_CHECKING:
     from ..state import ExplorerState
@@ -49,7 +48,7 @@ class ScatterPlane(QObject):
         scatter.bar.add(self.status)
         self.worker: Worker | None = None
         self._token = 0
-        self._cancel = threading.Event()  # set at the window's close: no map is wanted any more
+        self._closed = False  # the window closed: no new map starts
         self.combo.activated.connect(self._on_combo_activated)
         state.plane.changed.connect(self._on_plane_changed)
         state.modelChanged.connect(self._offer_kinds)
@@ -99,7 +98,7 @@ class ScatterPlane(QObject):
         from ...core.projection import neighbour_projection, weights_hash
 
         latents, model = self.state.latents, self.state.model
-        if self._cancel.is_set():
+        if self._closed:
             return
         if latents is None or model is None:
             self.status.setText("no test latents to map")
@@ -112,9 +111,7 @@ class ScatterPlane(QObject):
         holder: dict[str, Worker] = {}
 
         def progress(fraction: float, text: str) -> None:
-            if self._cancel.is_set():
-                raise JobCancelled("the window closed")  # not a partial map in the cache
-            holder["worker"].report((fraction, text))
+            holder["worker"].report((fraction, text))  # raises once cancelled: no partial map
 
         worker = Worker(
             neighbour_projection,
@@ -135,8 +132,10 @@ class ScatterPlane(QObject):
     def shutdown(self) -> None:
         """The window closes: a t-SNE map stops at its next progress report (UMAP's and
         scikit-learn's have none: they run to their end, which the process waits for)."""
-        self._cancel.set()
+        self._closed = True
         self._token += 1  # whatever still arrives is out of date
+        if self.worker is not None:
+            self.worker.cancel()
 
     def _show_progress(self, token: int, fraction: float, text: str) -> None:
         if token == self._token:
