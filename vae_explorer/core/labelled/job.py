@@ -106,7 +106,7 @@ class LabelledJob:
             "labels": int(labelled.shape[0]),
             "all_labels": self.labels is None,
             "alpha": self.alpha,
-            "m1_epochs": self.m1_epochs if self.model_config.kind == "m1m2" else 0,
+            "m1_epochs": self.m1_epochs if self.model_config.kind == "m1m2" and self.pretrained_m1 is None else 0,
             "m1_pretrained": self.pretrained_m1 is not None,
             "labelled_batch": self.labelled_batch,
             "labelled_weight": self.labelled_weight,
