@@ -19,6 +19,8 @@ from .first_run import check_desktop
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
+    from .window import MainWindow
+
 CLOSE_WAIT_MS = 5000
 CHECKED_ENV = "VAE_EXPLORER_DESKTOP_CHECKED"  # set by scripts/run-app.sh, which checked already
 
@@ -69,8 +71,8 @@ def run_app(checkpoint_path: str | None = None) -> int:
 
     # Whatever ends the event loop (the last window closed, a signal, app.quit()), running
     # workers get time to end and deliver; the interpreter waits for any still running.
-    app.aboutToQuit.connect(_wait_for_workers)
     window = MainWindow(checkpoint_path, background=True)
+    app.aboutToQuit.connect(lambda: _wait_for_workers(window))
     window.show()
     # torch, numpy and Qt leave ~10^6 long-lived objects; a full garbage collection walking
     # them froze the window for 300-600 ms while background jobs ran. Freezing them once the
@@ -82,10 +84,12 @@ def run_app(checkpoint_path: str | None = None) -> int:
     return int(app.exec())
 
 
-def _wait_for_workers() -> None:
+def _wait_for_workers(window: MainWindow) -> None:
     from .workers import wait_for_workers
 
-    wait_for_workers(CLOSE_WAIT_MS)
+    # Closing the window waited already; a quit that did not close it (a signal, app.quit())
+    # waits here. With 0 what ended meanwhile is still delivered.
+    wait_for_workers(0 if window.workers_waited else CLOSE_WAIT_MS)
 
 
 if __name__ == "__main__":  # python -m vae_explorer.gui.app [CKPT]

@@ -102,3 +102,31 @@ def test_saving_during_a_run_says_it_is_a_snapshot(window, qtbot, tmp_path):
     assert "snapshot after epoch" in message and "of 500" in message and "run goes on" in message
     window.stop_training()
     qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=10_000)
+
+
+def test_a_job_that_does_not_end_is_waited_for_once(window, monkeypatch):
+    """Closing gives every running job one shared wait; the quit that follows adds none."""
+    import threading
+    import time
+
+    from vae_explorer.gui import app as gui_app
+    from vae_explorer.gui.window import main_window
+    from vae_explorer.gui.workers import Worker
+
+    release = threading.Event()
+    stuck = Worker(release.wait, 30).start()
+    monkeypatch.setattr(main_window, "CLOSE_WAIT_MS", 300)
+    monkeypatch.setattr(gui_app, "CLOSE_WAIT_MS", 5_000)
+    try:
+        t0 = time.perf_counter()
+        window.close()
+        closed = time.perf_counter() - t0
+        assert window.workers_waited and stuck.is_running()
+        t0 = time.perf_counter()
+        gui_app._wait_for_workers(window)  # what aboutToQuit runs next
+        quit_wait = time.perf_counter() - t0
+    finally:
+        release.set()
+        stuck.wait(5_000)
+    assert 0.25 < closed < 3.0, f"closing waited {closed:.2f} s"
+    assert quit_wait < 0.25, f"quitting waited again, {quit_wait:.2f} s"

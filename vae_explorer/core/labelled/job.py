@@ -94,6 +94,11 @@ class LabelledJob:
     def dataset_ref(self) -> DatasetRef:
         return DatasetRef.from_key(self.dataset)
 
+    @property
+    def m1_epochs_to_run(self) -> int:
+        """The VAE epochs this job trains itself: none for M2, or for an M1 given to it."""
+        return self.m1_epochs if self.model_config.kind == "m1m2" and self.pretrained_m1 is None else 0
+
     def metadata(
         self, history: list[dict[str, Any]], labelled: np.ndarray, m1_kept: np.ndarray | None = None
     ) -> dict[str, Any]:
@@ -106,7 +111,7 @@ class LabelledJob:
             "labels": int(labelled.shape[0]),
             "all_labels": self.labels is None,
             "alpha": self.alpha,
-            "m1_epochs": self.m1_epochs if self.model_config.kind == "m1m2" and self.pretrained_m1 is None else 0,
+            "m1_epochs": self.m1_epochs_to_run,
             "m1_pretrained": self.pretrained_m1 is not None,
             "labelled_batch": self.labelled_batch,
             "labelled_weight": self.labelled_weight,
@@ -155,7 +160,7 @@ class _Run:
         self.y = torch.as_tensor(labels.astype(np.int64), device=device)
         self.test_images, self.test_labels = test_set.images, test_set.labels
         self.history: list[dict[str, Any]] = []
-        self.m1_epochs = job.m1_epochs if model.m1 is not None and job.pretrained_m1 is None else 0
+        self.m1_epochs = job.m1_epochs_to_run
         self.started = time.perf_counter()
         self.arrays: dict[str, np.ndarray] = {}
         self.m1_kept: np.ndarray | None = None

@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         self.dataset_key_at_start = "mnist"
         self._closing = False
+        self._workers_waited = False
         self.views_ready = False
         self.starter: BackgroundStart | None = None
         self.state = ExplorerState(self)
@@ -231,6 +232,11 @@ class MainWindow(QMainWindow):
     def closing(self) -> bool:
         """True once the window has started to close (late events then stay quiet)."""
         return self._closing
+
+    @property
+    def workers_waited(self) -> bool:
+        """True once closing has given the running jobs their time to end."""
+        return self._workers_waited
 
     def tidy_tab_bars(self) -> None:
         """After a layout change (restoreState, a dock moved): once Qt has laid it out."""
@@ -367,12 +373,13 @@ class MainWindow(QMainWindow):
         self.posterior.shutdown()
         self.analogy.shutdown()
         self.animation_exporter.cancel()
-        if self.downloader.is_running():
-            self.downloader.cancel(wait_ms=CLOSE_WAIT_MS)
-        if not self.trainer.stop(wait_ms=CLOSE_WAIT_MS):
-            self.statusBar().showMessage("Waiting for the training thread to stop…")
+        self.downloader.cancel()
+        self.trainer.stop()
         from ..workers import wait_for_workers
 
+        # Every job above runs on a Worker: one wait, one deadline for all of them. What
+        # still runs after it is left to end on its own (the interpreter waits for it).
+        self._workers_waited = True
         wait_for_workers(CLOSE_WAIT_MS)
         for box in self.findChildren(QMessageBox):  # open error messages go with the window
             box.close()
