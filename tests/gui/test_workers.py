@@ -219,3 +219,30 @@ def test_cancel_stops_a_job_at_its_next_report_without_a_traceback(qtbot, capfd)
     assert worker.wait(5000)
     assert failed == ["cancelled"] and returned == [] and len(reports) < 1000
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_cancel_closes_a_generator_job_at_its_next_yield_with_the_reason(qtbot, capfd):
+    produced: list[int] = []
+    cleaned: list[str] = []
+
+    def frames():
+        try:
+            for i in range(1000):
+                produced.append(i)
+                yield i
+                time.sleep(0.005)
+        finally:
+            cleaned.append("partial file removed")
+
+    worker = Worker(frames, name="test-cancel-generator")
+    failed: list[str] = []
+    yielded: list[int] = []
+    worker.failed.connect(failed.append)
+    worker.yielded.connect(yielded.append)
+    worker.start()
+    qtbot.waitUntil(lambda: len(yielded) > 2, timeout=5000)
+    worker.cancel("the export was cancelled")
+    assert worker.wait(5000)
+    assert failed == ["the export was cancelled"] and cleaned == ["partial file removed"]
+    assert len(produced) < 1000 and yielded == produced[: len(yielded)]
+    assert "Traceback" not in capfd.readouterr().err

@@ -19,6 +19,7 @@ what it emits reaches the GUI thread through a queued connection, as from any th
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import threading
 import time
@@ -91,6 +92,7 @@ class Worker(QObject):
         # Not a daemon: the interpreter finishes a running job (a file being written) at exit.
         self._thread = threading.Thread(target=self._run_in_thread, name=name, daemon=False)
         self._cancelled = threading.Event()
+        self._cancel_reason = "cancelled"
         self._relay.connect(self._on_relay, Qt.ConnectionType.QueuedConnection)
 
     def start(self) -> Worker:
@@ -117,16 +119,21 @@ class Worker(QObject):
         QCoreApplication.sendPostedEvents(self)
         return True
 
-    def cancel(self) -> None:
-        """Ask the job to stop: its next ``report`` raises JobCancelled (a job that reports
-        progress stops there; one that does not runs to its end)."""
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Ask the job to stop: its next ``report`` raises JobCancelled(reason), and a
+        generator job is closed at its next ``yield`` (its clean-up runs); ``failed`` then
+        carries ``reason``. A job that does neither runs to its end."""
+        self._cancel_reason = reason
         self._cancelled.set()
 
     def report(self, item: Any) -> None:
         """Send ``item`` to the GUI thread as ``progress`` (call from the job)."""
-        if self._cancelled.is_set():
-            raise JobCancelled("cancelled")
+        self._raise_if_cancelled()
         self._relay.emit("progress", item)
+
+    def _raise_if_cancelled(self) -> None:
+        if self._cancelled.is_set():
+            raise JobCancelled(self._cancel_reason)
 
     def _run_in_thread(self) -> None:
         try:
@@ -134,8 +141,10 @@ class Worker(QObject):
                 self._setup()
             result = self._fn(*self._args, **self._kwargs)
             if inspect.isgenerator(result):
-                for item in result:
-                    self._relay.emit("yielded", item)
+                with contextlib.closing(result):  # a cancel closes it: its finally blocks run
+                    for item in result:
+                        self._raise_if_cancelled()
+                        self._relay.emit("yielded", item)
                 result = None
             self._relay.emit("returned", result)
         except BaseException as exc:  # noqa: BLE001 - every error must reach the window

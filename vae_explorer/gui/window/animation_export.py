@@ -8,7 +8,6 @@ no partial file), and the progress is reported frame by frame.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,10 +24,7 @@ FORMATS = (".gif", ".mp4")
 DEFAULT_FPS = 8
 DEFAULT_SIZE = 480
 DEFAULT_STEPS_BETWEEN = 2  # interpolated frames between two recorded epochs: smooth motion
-
-
-class ExportCancelled(InputError):
-    """The user cancelled the export (nothing was written)."""
+CANCELLED = "the export was cancelled; nothing was written"
 
 
 def write_animation(
@@ -38,10 +34,10 @@ def write_animation(
     fps: int = DEFAULT_FPS,
     size: int = DEFAULT_SIZE,
     steps_between: int = DEFAULT_STEPS_BETWEEN,
-    cancel: threading.Event | None = None,
 ) -> Iterator[tuple[int, int]]:
     """Write the animation of ``history`` to ``path`` (.gif or .mp4), yielding (frames
-    written, total) after each frame; the file appears only when complete. For a latent
+    written, total) after each frame; the file appears only when complete (closing the
+    generator early removes the partial file). For a latent
     space of more than two dimensions the frames show the PCA plane of the last epoch's
     means (as the `animate` command does)."""
     import imageio.v2 as imageio
@@ -67,8 +63,6 @@ def write_animation(
             writer = imageio.get_writer(tmp, format="FFMPEG", mode="I", fps=fps, macro_block_size=1)
         try:
             for done, frame in enumerate(frames, 1):
-                if cancel is not None and cancel.is_set():
-                    raise ExportCancelled("the export was cancelled; nothing was written")
                 if suffix == ".mp4":  # yuv420p video needs even sides
                     h, w = frame.shape[:2]
                     frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), constant_values=255)
@@ -97,7 +91,6 @@ class AnimationExporter(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._worker: Worker | None = None
-        self._cancel = threading.Event()
         self._path = ""
 
     def is_running(self) -> bool:
@@ -107,11 +100,8 @@ class AnimationExporter(QObject):
         """Start writing ``path``; False if an export is already running."""
         if self._worker is not None:
             return False
-        self._cancel = threading.Event()
         self._path = str(path)
-        worker = Worker(
-            write_animation, history, labels, path, fps, cancel=self._cancel, name="animation-export"
-        )
+        worker = Worker(write_animation, history, labels, path, fps, name="animation-export")
         worker.yielded.connect(lambda item: self.progress.emit(*item))
         worker.returned.connect(lambda _result: self.done.emit(self._path))
         worker.failed.connect(self.failed)
@@ -121,9 +111,10 @@ class AnimationExporter(QObject):
         return True
 
     def cancel(self, wait_ms: int = 0) -> None:
-        self._cancel.set()
-        if self._worker is not None and wait_ms:
-            self._worker.wait(wait_ms)
+        if self._worker is not None:
+            self._worker.cancel(CANCELLED)
+            if wait_ms:
+                self._worker.wait(wait_ms)
 
     def _on_finished(self) -> None:
         self._worker = None

@@ -2,24 +2,19 @@
 
 The work is core's ``download_dataset`` (atomic, checksummed) run by the one worker helper;
 its progress callback runs on the worker thread and reaches the dialog as a queued signal.
-Cancelling raises from inside that callback, so core's clean-up removes the partial file.
+Cancelling (``Worker.cancel``) raises from inside that callback, so core's clean-up removes
+the partial file.
 """
 
 from __future__ import annotations
 
-import threading
-
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from ...core.data import DATASETS, DatasetError, download_dataset
+from ...core.data import DATASETS, download_dataset
 from ..workers import Worker
 
 CANCELLED = "download cancelled"
-
-
-class DownloadCancelled(DatasetError):
-    """Raised inside the progress callback when the user cancels (a user action: no traceback)."""
 
 
 class DatasetDownloader(QObject):
@@ -33,7 +28,6 @@ class DatasetDownloader(QObject):
         super().__init__(parent)
         self._parent = parent
         self._worker: Worker | None = None
-        self._cancelled = threading.Event()
         self._dialog: QProgressDialog | None = None
 
     def is_running(self) -> bool:
@@ -47,7 +41,6 @@ class DatasetDownloader(QObject):
         if self.is_running():
             return
         info = DATASETS[name]
-        self._cancelled = cancelled = threading.Event()
 
         dialog = QProgressDialog(f"Downloading {info.title}…", "Cancel", 0, 0, self._parent)
         dialog.setWindowTitle("Download")
@@ -59,8 +52,6 @@ class DatasetDownloader(QObject):
         self._dialog = dialog
 
         def report(label: str, done: int, total: int) -> None:  # on the worker thread
-            if cancelled.is_set():
-                raise DownloadCancelled
             worker.report((label, done, total))
 
         worker = Worker(download_dataset, name, progress=report, name="dataset-download")
@@ -72,9 +63,10 @@ class DatasetDownloader(QObject):
         worker.start()
 
     def cancel(self, wait_ms: int = 0) -> None:
-        self._cancelled.set()
-        if wait_ms and self._worker is not None:
-            self._worker.wait(wait_ms)
+        if self._worker is not None:
+            self._worker.cancel(CANCELLED)
+            if wait_ms:
+                self._worker.wait(wait_ms)
 
     def _on_worker_progress(self, item: tuple[str, int, int]) -> None:
         label, done, total = item
@@ -91,9 +83,8 @@ class DatasetDownloader(QObject):
         self.finished.emit(name, str(folder))
 
     def _on_worker_failed(self, message: str) -> None:
-        cancelled = self._cancelled.is_set()
         self._close_dialog()
-        self.failed.emit(CANCELLED if cancelled else message)
+        self.failed.emit(message)
 
     def _on_worker_finished(self) -> None:
         self._worker = None
