@@ -119,7 +119,8 @@ def run_one(argv: list[str], m1_path: str | None, save: str | None) -> dict[str,
     torch.set_num_threads(1)
     job = replace(_job(argv), train_limit=LIMIT or None)
     if m1_path:  # a VAE checkpoint, or an M1+M2 one whose M1 is reused
-        job = replace(job, pretrained_m1=m1_from_checkpoint(m1_path))
+        m1, m1_epochs = m1_from_checkpoint(m1_path)
+        job = replace(job, pretrained_m1=m1, m1_epochs=m1_epochs)
     start = time.perf_counter()
     last = finished = None
     for ev in run_labelled_job(job):

@@ -112,7 +112,7 @@ def _pretrained_m1(args: argparse.Namespace) -> Any:
         return None
     if args.model != "m1m2":
         raise ConfigError("--m1 is for --model m1m2 only")
-    model = m1_from_checkpoint(args.m1)
+    model, args.m1_epochs = m1_from_checkpoint(args.m1)
     c = model.config
     args.m1_latent_dim, args.m1_hidden_dim, args.m1_activation = c.latent_dim, c.hidden_dim, c.activation
     args.likelihood = c.likelihood

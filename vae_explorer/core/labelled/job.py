@@ -56,7 +56,8 @@ class LabelledJob:
     """A labelled run. ``labels``: how many training images keep their label (balanced
     over classes; None = all, a conditional VAE). ``train_config`` drives M2; M1 uses the
     VAE's defaults for ``m1_epochs`` epochs with the same seed, device and KL warm-up (M2
-    itself has none)."""
+    itself has none). With ``pretrained_m1`` no M1 epoch runs and ``m1_epochs`` records
+    how long that M1 was trained (0: not known)."""
 
     model_config: LabelledConfig
     train_config: TrainConfig
@@ -86,9 +87,10 @@ class LabelledJob:
             raise ConfigError(
                 f"labelled_weight must be one of {LABELLED_WEIGHTS}, got {self.labelled_weight!r}"
             )
-        for name in ("m1_epochs", "labelled_batch"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.labelled_batch < 1:
+            raise ConfigError(f"labelled_batch must be >= 1, got {self.labelled_batch!r}")
+        if self.m1_epochs < (1 if self.pretrained_m1 is None else 0):
+            raise ConfigError(f"m1_epochs must be >= 1, got {self.m1_epochs!r}")
 
     @property
     def dataset_ref(self) -> DatasetRef:
@@ -111,7 +113,7 @@ class LabelledJob:
             "labels": int(labelled.shape[0]),
             "all_labels": self.labels is None,
             "alpha": self.alpha,
-            "m1_epochs": self.m1_epochs_to_run,
+            "m1_epochs": self.m1_epochs if self.model_config.kind == "m1m2" else 0,
             "m1_pretrained": self.pretrained_m1 is not None,
             "labelled_batch": self.labelled_batch,
             "labelled_weight": self.labelled_weight,

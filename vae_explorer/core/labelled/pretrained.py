@@ -15,8 +15,9 @@ from ..active_units import ACTIVITY_THRESHOLD, activity
 from ..model import VAE, ConfigError
 
 
-def m1_from_checkpoint(path: str | os.PathLike[str]) -> VAE:
-    """The MLP VAE that ``path`` holds as a model or as an M1+M2's M1; ConfigError if none."""
+def m1_from_checkpoint(path: str | os.PathLike[str]) -> tuple[VAE, int]:
+    """The MLP VAE that ``path`` holds as a model or as an M1+M2's M1, and the epochs it was
+    trained (its metadata's; 0 if not recorded); ConfigError if it holds none."""
     from ..checkpoints import CheckpointError, load_checkpoint  # checkpoints imports this package
     from ..files import show_path
 
@@ -27,7 +28,8 @@ def m1_from_checkpoint(path: str | os.PathLike[str]) -> VAE:
     model = ckpt.model if ckpt.kind == "vae" else getattr(ckpt.model, "m1", None)
     if not isinstance(model, VAE) or model.config.arch != "mlp":
         raise ConfigError(f"{show_path(path)} holds no MLP VAE to use as M1 (it is a {ckpt.kind} checkpoint)")
-    return model
+    epochs = ckpt.metadata.get("epochs_completed" if ckpt.kind == "vae" else "m1_epochs")
+    return model, epochs if isinstance(epochs, int) and epochs >= 0 else 0
 
 
 def active_dims(mu: torch.Tensor) -> np.ndarray:
