@@ -43,13 +43,10 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     app = QApplication(sys.argv[:1])
-    from vae_explorer.core.checkpoints import load_checkpoint
+    from vae_explorer.gui.labelled import is_labelled
     from vae_explorer.gui.theme import apply_dark_theme
     from vae_explorer.gui.window import MainWindow
 
-    if load_checkpoint(args.checkpoint).kind == "vae":
-        print(f"{args.checkpoint} holds a VAE; this script shows labelled models", file=sys.stderr)
-        return 2
     apply_dark_theme(app)
     w = MainWindow(None, load_default=False)
     w.resize(width, height)
@@ -58,6 +55,9 @@ def main() -> int:
     if not w.open_model(args.checkpoint):
         print(f"could not open {args.checkpoint}", file=sys.stderr)
         return 1
+    if not is_labelled(w.state.model):
+        print(f"{args.checkpoint} holds a VAE; this script shows labelled models", file=sys.stderr)
+        return 2
     pump(500)
     w.canvas.load_test_digit(args.digit)
     pump(600)
