@@ -128,3 +128,15 @@ def test_m1m2_models_only_m1s_active_units(tmp_path, make_idx_folder, active_onl
     kept = [0, 2, 3, 5] if active_only else list(range(6))
     torch.testing.assert_close(model.m1.encode(x)[0], mu[:, kept])  # M1 kept as trained
     assert model.classify(x).shape == (5,) and model.decode(torch.zeros(2, 2), 3).shape == (2, 784)
+
+
+def test_a_given_m1_reports_how_long_it_was_trained(tmp_path):
+    from vae_explorer.core.checkpoints import save_checkpoint
+    from vae_explorer.core.labelled.pretrained import m1_from_checkpoint
+
+    vae = VAE(VAEConfig(latent_dim=3, hidden_dim=8))
+    for metadata, epochs in (({"epochs_completed": 7}, 7), ({"m1_epochs": 30}, 30), ({}, 0),
+                             ({"epochs_completed": True}, 0)):  # fmt: skip
+        path = save_checkpoint(vae, tmp_path / "m1.safetensors", metadata)
+        model, found = m1_from_checkpoint(path)
+        assert found == epochs and model.config.latent_dim == 3, metadata

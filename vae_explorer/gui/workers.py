@@ -6,10 +6,12 @@ A job is a plain core function or generator (training, imputation, downloads...)
 for the user); ``finished`` always comes last. A ``LatestOnlyRunner`` keeps one worker busy
 with the NEWEST request and drops the ones overtaken while it was busy (live imputation).
 
-Stopping is the job's business (core's ``TrainingControl``, a cancel ``threading.Event``):
-a thread cannot be interrupted safely. ``wait_for_workers`` at shutdown waits for every
-running worker; one that does not end in time is left to finish on its own (the interpreter
-waits for it at exit, so a job that writes a file is never cut off).
+Stopping is cooperative (a thread cannot be interrupted safely): training through core's
+``TrainingControl`` (its last snapshot must still arrive), any other job through
+``Worker.cancel``, which takes effect at the job's next ``report`` or ``yield``.
+``wait_for_workers`` at shutdown waits for every running worker; one that does not end in
+time is left to finish on its own (the interpreter waits for it at exit, so a job that
+writes a file is never cut off).
 
 The threads are Python threads, not QThreads: a QThread whose wrapper the garbage collector
 reaches while it runs is destroyed, which aborts the whole process (seen once in a test run
@@ -122,7 +124,8 @@ class Worker(QObject):
     def cancel(self, reason: str = "cancelled") -> None:
         """Ask the job to stop: its next ``report`` raises JobCancelled(reason), and a
         generator job is closed at its next ``yield`` (its clean-up runs); ``failed`` then
-        carries ``reason``. A job that does neither runs to its end."""
+        carries ``reason`` and what it yielded last is dropped. A job that does neither runs
+        to its end. Not for training: its TrainingControl stops it with a final snapshot."""
         self._cancel_reason = reason
         self._cancelled.set()
 

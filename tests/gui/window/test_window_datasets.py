@@ -191,6 +191,28 @@ def test_a_download_can_be_cancelled(window, qtbot, monkeypatch):
     assert "cancelled" in window.statusBar().currentMessage()
 
 
+def test_a_download_cancelled_while_blocked_in_a_read_says_cancelled(window, qtbot, monkeypatch):
+    """Cancel cannot interrupt a blocked read; the error it ends with is not shown."""
+    import threading
+
+    import vae_explorer.gui.window.downloads as dd
+
+    release = threading.Event()
+
+    def blocked_download(name, progress=None):
+        progress("train-images-idx3-ubyte", 1, 1000)
+        release.wait(10)
+        raise OSError("timed out")  # the connection gives up after the user cancelled
+
+    monkeypatch.setattr(dd, "download_dataset", blocked_download)
+    with qtbot.waitSignal(window.downloader.progress, timeout=5000):
+        window.download_dataset("fashion-mnist")
+    with qtbot.waitSignal(window.downloader.failed, timeout=5000) as blocker:
+        window.downloader.dialog.findChild(QPushButton).click()
+        release.set()
+    assert blocker.args == ["download cancelled"] and window.last_error is None
+
+
 class _Response:
     """A stand-in for urlopen's answer: ``body``, claiming ``length`` bytes."""
 

@@ -89,8 +89,9 @@ class LabelledJob:
             )
         if self.labelled_batch < 1:
             raise ConfigError(f"labelled_batch must be >= 1, got {self.labelled_batch!r}")
-        if self.m1_epochs < (1 if self.pretrained_m1 is None else 0):
-            raise ConfigError(f"m1_epochs must be >= 1, got {self.m1_epochs!r}")
+        least = 1 if self.pretrained_m1 is None else 0  # a given M1's: 0 = not recorded
+        if self.m1_epochs < least:
+            raise ConfigError(f"m1_epochs must be >= {least}, got {self.m1_epochs!r}")
 
     @property
     def dataset_ref(self) -> DatasetRef:

@@ -28,8 +28,10 @@ def m1_from_checkpoint(path: str | os.PathLike[str]) -> tuple[VAE, int]:
     model = ckpt.model if ckpt.kind == "vae" else getattr(ckpt.model, "m1", None)
     if not isinstance(model, VAE) or model.config.arch != "mlp":
         raise ConfigError(f"{show_path(path)} holds no MLP VAE to use as M1 (it is a {ckpt.kind} checkpoint)")
-    epochs = ckpt.metadata.get("epochs_completed" if ckpt.kind == "vae" else "m1_epochs")
-    return model, epochs if isinstance(epochs, int) and epochs >= 0 else 0
+    # A VAE saved by the app records epochs_completed; one saved as an M1 (m2_bench) m1_epochs.
+    md = ckpt.metadata
+    epochs = md.get("epochs_completed", md.get("m1_epochs")) if ckpt.kind == "vae" else md.get("m1_epochs")
+    return model, epochs if type(epochs) is int and epochs >= 0 else 0
 
 
 def active_dims(mu: torch.Tensor) -> np.ndarray:

@@ -165,12 +165,12 @@ class CanvasPanel(CanvasControls):
         """The ``state.model_version`` the imputation worker's copy of the model is from."""
         return self._worker_model_version
 
-    def shutdown(self) -> None:
-        """Drop pending work and wait for a running imputation (the window calls this when
-        it closes): no thread of the panel outlives it."""
+    def shutdown(self, wait_ms: int = 30_000) -> None:
+        """Drop pending work and wait (at most ``wait_ms``) for a running imputation (the
+        window calls this when it closes, with 0, then waits for every job at once)."""
         for later in (self._encode_later, self._impute_later, self._refresh_model_later):
             later.cancel()
-        self.runner.shutdown()
+        self.runner.shutdown(wait_ms)
 
     # --- the state ------------------------------------------------------------------------
     def _on_state_model_changed(self) -> None:

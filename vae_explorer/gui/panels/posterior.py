@@ -157,11 +157,11 @@ class PosteriorPanel(QWidget):
         if index >= 0:
             self.source_combo.setCurrentIndex(index)
 
-    def shutdown(self) -> None:
-        """Drop pending requests and wait for the running one (window close)."""
+    def shutdown(self, wait_ms: int = 30_000) -> None:
+        """Drop pending requests and wait (at most ``wait_ms``) for the running one."""
         self._submit_later.cancel()
         self._submit_live.cancel()
-        self.runner.shutdown()
+        self.runner.shutdown(wait_ms)
 
     # --- requests ---------------------------------------------------------------------------
     def _image(self) -> tuple[np.ndarray, str, Any] | str:

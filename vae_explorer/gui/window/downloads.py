@@ -28,6 +28,7 @@ class DatasetDownloader(QObject):
         super().__init__(parent)
         self._parent = parent
         self._worker: Worker | None = None
+        self._cancel_requested = False
         self._dialog: QProgressDialog | None = None
 
     def is_running(self) -> bool:
@@ -41,6 +42,7 @@ class DatasetDownloader(QObject):
         if self.is_running():
             return
         info = DATASETS[name]
+        self._cancel_requested = False
 
         dialog = QProgressDialog(f"Downloading {info.title}…", "Cancel", 0, 0, self._parent)
         dialog.setWindowTitle("Download")
@@ -64,6 +66,7 @@ class DatasetDownloader(QObject):
 
     def cancel(self, wait_ms: int = 0) -> None:
         if self._worker is not None:
+            self._cancel_requested = True
             self._worker.cancel(CANCELLED)
             if wait_ms:
                 self._worker.wait(wait_ms)
@@ -84,7 +87,8 @@ class DatasetDownloader(QObject):
 
     def _on_worker_failed(self, message: str) -> None:
         self._close_dialog()
-        self.failed.emit(message)
+        # Cancelled while blocked in a read: the error it then ended with is not news.
+        self.failed.emit(CANCELLED if self._cancel_requested else message)
 
     def _on_worker_finished(self) -> None:
         self._worker = None

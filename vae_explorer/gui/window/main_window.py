@@ -369,9 +369,9 @@ class MainWindow(QMainWindow):
         # Before training stops: its last snapshot must not start new colours or maps.
         self.scatter.colour_by.shutdown(wait_ms=0)
         self.scatter_plane.shutdown()
-        self.canvas.shutdown()
-        self.posterior.shutdown()
-        self.analogy.shutdown()
+        self.canvas.shutdown(wait_ms=0)
+        self.posterior.shutdown(wait_ms=0)
+        self.analogy.shutdown(wait_ms=0)
         self.animation_exporter.cancel()
         self.downloader.cancel()
         self.trainer.stop()
