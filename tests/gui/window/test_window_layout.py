@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 SMALL = (1024, 700)
+TITLE_BAR = 32  # a window manager's frame takes this much of the screen's 700 px
 
 
 def laid_out_at(window, qtbot, width: int, height: int) -> None:
@@ -65,6 +66,11 @@ def test_the_default_window_fits_1024_by_700(qtbot):
 
 
 def test_every_control_of_the_visible_docks_is_reachable_at_1024_by_700(window, qtbot):
+    # With a model loaded every dock has its content: the window must still fit inside a
+    # 700 px screen's frame (it was 731 px tall, the status bar off screen).
+    assert window.views_ready
+    hint = window.minimumSizeHint()
+    assert hint.width() <= SMALL[0] and hint.height() <= SMALL[1] - TITLE_BAR, hint.toTuple()
     laid_out_at(window, qtbot, *SMALL)
     s = window.scatter
     # The scatter's tool row wraps rather than widening the window: all of it is on show,
@@ -123,3 +129,42 @@ def test_the_scatter_tool_row_takes_one_or_two_lines(window, qtbot, size):
     assert len(rows) <= 2
     if size == (1400, 900):  # room for all of it on one line
         assert abs(s.x_dim.parentWidget().geometry().center().y() - s.hint.geometry().center().y()) <= 4
+
+
+def test_a_saved_layout_taller_than_the_screen_gives_way_to_the_default(window, qtbot):
+    """An older layout (the bottom docks side by side under the whole window) needed 731 px
+    on a 700 px screen; such a layout is replaced by the default at start."""
+    from PySide6.QtCore import QSize, Qt
+
+    from vae_explorer.gui.window.settings import keep_layout_on_screen
+
+    w = window
+    default_need = w.minimumSizeHint()
+    bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+    w.setCorner(Qt.Corner.BottomLeftCorner, bottom)
+    w.setCorner(Qt.Corner.BottomRightCorner, bottom)
+    row = (w.walk_dock, w.traversal_dock, w.active_units_dock, w.timeline_dock)
+    for dock in row:  # out of their tab group, then side by side
+        w.removeDockWidget(dock)
+    for dock in row:
+        w.addDockWidget(bottom, dock, Qt.Orientation.Horizontal)
+        dock.show()
+    QApplication.processEvents()
+    need = w.minimumSizeHint()
+    assert need.height() > default_need.height(), (need.toTuple(), default_need.toTuple())
+    assert not keep_layout_on_screen(w, QSize(4000, 4000))  # it fits: nothing changes
+    assert not w.tabifiedDockWidgets(w.walk_dock)
+    assert keep_layout_on_screen(w, QSize(1024, need.height() - 1))
+    QApplication.processEvents()
+    assert w.walk_dock in w.tabifiedDockWidgets(w.timeline_dock)
+    assert w.minimumSizeHint().height() < need.height()
+    assert "did not fit" in w.statusBar().currentMessage()
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")  # floating, offscreen
+def test_view_menu_resets_the_layout(window, qtbot):
+    w = window
+    w.walk_dock.setFloating(True)
+    w.menus.reset_layout.trigger()
+    QApplication.processEvents()
+    assert not w.walk_dock.isFloating() and w.walk_dock in w.tabifiedDockWidgets(w.timeline_dock)

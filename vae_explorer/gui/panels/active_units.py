@@ -47,8 +47,9 @@ class ActiveUnitsPanel(QWidget):
         self.plot.hideButtons()
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.setLabel("left", "KL (nats)")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # not "KL (nats) (x0.001)"
         self.plot.setLabel("bottom", "latent dimension")
-        self.plot.setMinimumHeight(140)
+        self.plot.setMinimumHeight(96)  # the bottom row must leave the window 700 px tall
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.plot.addItem(self.bars)
         lay = QVBoxLayout(self)

@@ -25,13 +25,13 @@ class DecoderPreview(QWidget):
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
-        self.canvas = ImageCanvas(min_side=112)
+        self.canvas = ImageCanvas(min_side=80)  # small enough for a 1024 x 700 screen
         self.canvas.setToolTip("The decoder's mean image for the latent point marked by the crosshair")
         self.coords = QLabel(COORDS_HINT)
         self.coords.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.coords.setWordWrap(True)
-        self.input_view = ImageCanvas(min_side=48)
-        self.recon_view = ImageCanvas(min_side=48)
+        self.input_view = ImageCanvas(min_side=40)
+        self.recon_view = ImageCanvas(min_side=40)
         self.input_view.setToolTip("The selected test image")
         self.recon_view.setToolTip("Its reconstruction: decode(mean of q(z|x))")
         self.selected = QLabel(PAIR_HINT)

@@ -108,6 +108,9 @@ class WindowMenus:
         self.overlay.toggled.connect(window.state.set_overlay)
         window.state.overlayChanged.connect(self.overlay.setChecked)
         self.reset_zoom = self._action("&Reset zoom", window.scatter.reset_zoom, "Ctrl+0", "Show every point")
+        self.reset_layout = self._action(
+            "Reset &layout", window.reset_layout, None, "Every dock back where it was at the first start"
+        )
 
         m = bar.addMenu("&Help")
         self.shortcuts = self._action(
@@ -125,6 +128,7 @@ class WindowMenus:
         self.view_menu.addSeparator()
         self.view_menu.addAction(self.overlay)
         self.view_menu.addAction(self.reset_zoom)
+        self.view_menu.addAction(self.reset_layout)
 
     def while_training(self, running: bool) -> None:
         """Actions that would replace the model or the data are off during a run."""

@@ -185,6 +185,7 @@ class MainWindow(QMainWindow):
         from .explorer_docks import fill_explorer_docks
 
         fill_explorer_docks(self)
+        settings.keep_layout_on_screen(self)  # the real views are taller than their placeholders
         self.views_ready = True
         self.datasets.show_current()
         self.viewsReady.emit()
@@ -222,11 +223,23 @@ class MainWindow(QMainWindow):
         for dock in self.docks:
             dock.dockLocationChanged.connect(lambda _area: self.tidy_tab_bars())
         self.grid_dock.raise_()
+        self._default_layout = self.saveState()
+        self._default_dock_sizes()
+
+    def _default_dock_sizes(self) -> None:
         self.resizeDocks([self.training_dock], [360], Qt.Orientation.Horizontal)
         self.resizeDocks([self.preview_dock], [330], Qt.Orientation.Horizontal)
         self.resizeDocks([self.preview_dock, self.grid_dock], [300, 480], Qt.Orientation.Vertical)
         # The bottom group is a strip under the scatter, not half the window.
         self.resizeDocks([self.timeline_dock], [170], Qt.Orientation.Vertical)
+
+    def reset_layout(self) -> None:
+        """Every dock back where a first start puts it (View > Reset layout)."""
+        self.restoreState(self._default_layout)
+        for dock in self.docks:
+            dock.setFloating(False)
+        self._default_dock_sizes()
+        self.tidy_tab_bars()
 
     @property
     def closing(self) -> bool:

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QSize
 
 from ...core.data import DATASETS
 from ..state import GRID_SIZE_RANGE, GRID_SPACINGS
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_STATE_BYTES = 1 << 20
+WINDOW_FRAME = 32  # a window manager's title bar and border take this much of the height
 
 
 def _bool(value: Any) -> bool | None:
@@ -67,6 +68,39 @@ def fit_to_screen(window: MainWindow) -> None:
     y = min(max(window.y(), area.top()), area.bottom() - height + 1)
     if (x, y) != (window.x(), window.y()):
         window.move(x, y)
+
+
+def keep_layout_on_screen(window: MainWindow, available: QSize | None = None) -> bool:
+    """A saved dock layout whose docks need more room than the screen has (``available``,
+    default the window's screen less a frame) is replaced by the default one: a window
+    taller than the screen hides its status bar and bottom docks. True if it was replaced."""
+    if available is None:
+        screen = window.screen()
+        if screen is None:
+            return False
+        area = screen.availableGeometry().size()
+        available = QSize(area.width(), area.height() - WINDOW_FRAME)
+
+    def fits(size: QSize) -> bool:
+        return size.width() <= available.width() and size.height() <= available.height()
+
+    need = window.minimumSizeHint()
+    if fits(need):
+        return False
+    saved = window.saveState()
+    window.reset_layout()
+    smaller = window.minimumSizeHint()
+    if not fits(smaller) and smaller.height() >= need.height() and smaller.width() >= need.width():
+        window.restoreState(saved)  # the default needs as much: keep the user's
+        return False
+    window.statusBar().showMessage(
+        "The saved dock layout did not fit this screen: the default layout is back "
+        "(View > Reset layout does this at any time)",
+        15_000,
+    )
+    log.info("dock layout needs %s, screen offers %s: default layout", need.toTuple(), available.toTuple())
+    fit_to_screen(window)
+    return True
 
 
 def restore(window: MainWindow, settings: QSettings) -> None:
