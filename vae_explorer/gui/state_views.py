@@ -48,6 +48,19 @@ class DecodedViews:
         self._overlay = False
         self._grid_cache: dict[tuple[Any, ...], DecodedGrid] = {}
         self._decoder_epoch: int | None = None
+        self._shown_class = 0
+
+    @property
+    def shown_class(self) -> int:
+        """The digit a labelled model's views draw a style z as (decode(z) without y)."""
+        return self._shown_class
+
+    def set_shown_class(self, y: int) -> None:
+        """Draw styles as digit ``y`` in every view that decodes a code (preview, grid,
+        overlay, traversal)."""
+        if int(y) != self._shown_class:
+            self._shown_class = int(y)
+            self.decoderChanged.emit()
 
     @property
     def grid_size(self) -> int:
@@ -107,7 +120,8 @@ class DecodedViews:
         n = self._grid_size
         visible = self._visible if spacing == "visible" else None
         plane = (self.plane.kind, self.plane.version)
-        key = (self._model_version, self._decoder_epoch, self._dims, n, spacing, visible, plane)
+        drawn = (self._model_version, self._decoder_epoch, self._shown_class)
+        key = (*drawn, self._dims, n, spacing, visible, plane)
         cached = self._grid_cache.get(key)
         if cached is not None:
             return cached
@@ -134,11 +148,14 @@ class DecodedViews:
     def decoder_model(self) -> VAE | None:
         """The model that decodes for the views: the current one, or while the timeline is
         scrubbed back, the one with the weights kept at or before the scrubbed epoch."""
+        model = self._model
         if self._decoder_epoch is not None:
             past = self.scrub.model()
             if past is not None:
-                return past
-        return self._model
+                model = past
+        if hasattr(model, "shown_class"):  # a labelled model (gui/labelled.py; no torch import here)
+            setattr(model, "shown_class", self._shown_class)  # noqa: B010 - VAE has no such field
+        return model
 
     def _on_scrubbed(self) -> None:
         epoch = self.scrub.weights_epoch() if self.scrub.scrubbing else None

@@ -71,3 +71,36 @@ def test_samples_are_class_conditional(samples, state, labelled_model):
     want = labelled_model.decode(z, 3).numpy().reshape(-1, 28, 28)
     assert samples.mosaic.shape == (n * 29, n * 29)
     np.testing.assert_allclose(tile(samples.mosaic, 1, 2, pad=1), want[n + 2], atol=1e-6)
+
+
+def test_the_chosen_digit_is_what_every_decoding_view_draws(grid, state, labelled_model, qtbot):
+    """The grid's digit selector sets the state's shown digit: the decoder preview and the
+    traversal draw the style as that digit too; the picked image's reconstruction uses the
+    digit its classifier reads (the y its latent was encoded with), whatever is shown."""
+    from vae_explorer.gui.panels import DecoderPreview
+    from vae_explorer.gui.panels.traversal import TraversalPanel
+
+    preview, traversal = DecoderPreview(state), TraversalPanel(state)
+    for view in (preview, traversal):
+        qtbot.addWidget(view)
+        view.show()
+    state.set_model(labelled_model, {}, None)
+    z = np.array([0.7, -1.2], np.float32)
+    state.set_current_z(z)
+
+    def drawn_as(y):
+        return labelled_model.decode(z[None], y).numpy().reshape(28, 28)
+
+    grid.class_combo.setCurrentIndex(grid.class_combo.findData(6))
+    assert state.shown_class == 6
+    qtbot.waitUntil(lambda: np.allclose(traversal.canvas.image(), drawn_as(6), atol=1e-5), timeout=5000)
+    np.testing.assert_allclose(preview.canvas.image(), drawn_as(6), atol=1e-5)
+    assert "drawn as 6" in preview.coords.text()
+    assert not np.allclose(drawn_as(6), drawn_as(0), atol=1e-3)
+
+    state.set_picked_index(4)
+    image = state.test_set.images[4].reshape(1, -1)
+    y = int(labelled_model.classify(image)[0])
+    mu = state.latents[0][4:5]
+    expected = labelled_model.decode(mu, y).numpy().reshape(28, 28)
+    np.testing.assert_allclose(preview.recon_view.image(), expected, atol=1e-5)

@@ -8,11 +8,14 @@ changes and re-decoded when the model changes (never an old image beside a new m
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ..images import ImageCanvas
+from ..labelled import class_names, is_labelled
 from ..state import ExplorerState
 
 COORDS_HINT = "click or drag in the latent scatter to decode a point"
@@ -56,6 +59,7 @@ class DecoderPreview(QWidget):
         state.pickedIndexChanged.connect(self._on_picked_index_changed)
         state.datasetChanged.connect(self._on_dataset_changed)
         state.latentsChanged.connect(self._on_latents_changed)
+        state.decoderChanged.connect(self._on_model_changed)  # a scrubbed epoch, the shown digit
         self._show_decoded()
         self._show_pair()
 
@@ -75,7 +79,11 @@ class DecoderPreview(QWidget):
         self.canvas.set_image(images[0])
         shown = ", ".join(f"{v:+.2f}" for v in z[:6])
         more = ", …" if z.size > 6 else ""
-        self.coords.setText(f"z = ({shown}{more})")
+        digit = ""
+        if is_labelled(self._state.decoder_model):
+            names = class_names(self._state.test_set)
+            digit = f" drawn as {names[self._state.shown_class]}"
+        self.coords.setText(f"z = ({shown}{more}){digit}")
 
     def _show_pair(self) -> None:
         """The picked test image and decode(its posterior mean), or nothing."""
@@ -83,7 +91,7 @@ class DecoderPreview(QWidget):
         index, test, latents = s.picked_index, s.test_set, s.latents
         recon = None
         if index is not None and test is not None and latents is not None:
-            recon = s.decode(latents[0][index : index + 1])
+            recon = self._reconstruct(test.images[index : index + 1], latents[0][index : index + 1])
         if recon is None or index is None or test is None:
             self.input_view.set_image(None)
             self.recon_view.set_image(None)
@@ -94,6 +102,16 @@ class DecoderPreview(QWidget):
         self.input_view.set_image(test.images[index])
         self.recon_view.set_image(recon[0])
         self.selected.setText(f"test image #{index}: {caption}")
+
+    def _reconstruct(self, image: np.ndarray, mu: np.ndarray) -> np.ndarray | None:
+        """decode(mean of q(z|x)); a labelled model's style is drawn as the digit its
+        classifier reads in the image (the y its latents were encoded with), not as the
+        digit the other views draw."""
+        model: Any = self._state.decoder_model
+        if not is_labelled(model):
+            return self._state.decode(mu)
+        y = model.classify(image)
+        return model.decode(np.asarray(mu, np.float32), y).float().cpu().numpy().reshape(-1, 28, 28)
 
     # --- slots -----------------------------------------------------------------------------
     def _on_current_z_changed(self) -> None:

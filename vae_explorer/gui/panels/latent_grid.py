@@ -60,8 +60,8 @@ class LatentGridPanel(QWidget):
         )
         self.class_combo = QComboBox()
         self.class_combo.setToolTip(
-            "A labelled model's z is the style of a digit: the grid shows every style drawn as "
-            "this digit, decode(z, y)"
+            "A labelled model's z is the style of a digit: the grid, the decoder preview, the "
+            "traversal, walks and the scatter's overlay draw every style as this digit, decode(z, y)"
         )
         self.class_label = QLabel("Digit")
         self.class_label.setToolTip(self.class_combo.toolTip())
@@ -86,11 +86,12 @@ class LatentGridPanel(QWidget):
         self.size_spin.valueChanged.connect(self._on_size_changed)
         self.region.currentIndexChanged.connect(self._on_region_changed)
         self.canvas.clicked.connect(self._on_tile_clicked)
-        self.class_combo.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.class_combo.currentIndexChanged.connect(self._on_class_chosen)
         state.modelChanged.connect(self._on_model_changed)
         state.dimsChanged.connect(self._on_dims_changed)
         state.gridChanged.connect(self._on_grid_changed)
         state.visibleRangeChanged.connect(self._on_visible_range_changed)
+        state.decoderChanged.connect(self._on_decoder_changed)
         self._sync_classes()
         self.refresh()
 
@@ -131,6 +132,17 @@ class LatentGridPanel(QWidget):
     def set_shown_class(self, y: int) -> None:
         self.class_combo.setCurrentIndex(self.class_combo.findData(int(y)))
 
+    def _on_class_chosen(self) -> None:
+        y = self.class_combo.currentData()
+        if y is not None:  # every view that draws a style draws it as this digit
+            self._state.set_shown_class(int(y))
+        self.refresh()
+
+    def _on_decoder_changed(self) -> None:
+        """A scrubbed epoch's weights, or another shown digit (chosen here or elsewhere)."""
+        self._sync_classes()
+        self.refresh()
+
     def grid(self) -> DecodedGrid | None:
         """The grid on show: the state's, or for a labelled model the chosen digit's."""
         s = self._state
@@ -164,6 +176,8 @@ class LatentGridPanel(QWidget):
                 for i, name in enumerate(names):
                     self.class_combo.addItem(name, i)
                 self.class_combo.setCurrentIndex(max(self.class_combo.findData(keep), 0))
+        with QSignalBlocker(self.class_combo):
+            self.class_combo.setCurrentIndex(max(self.class_combo.findData(self._state.shown_class), 0))
 
     # --- drawing ---------------------------------------------------------------------------
     def refresh(self) -> None:

@@ -93,6 +93,8 @@ class TraversalPanel(QWidget):
         state.currentZChanged.connect(self._on_current_z_changed)
         # Behind another dock's tab its image is not decoded; the latest z is when it comes up.
         self._when_shown = RefreshWhenShown(self, self._decode_current_z)
+        # A scrubbed epoch's weights, or a labelled model's style drawn as another digit.
+        state.decoderChanged.connect(self._when_shown.request)
         self._on_model_changed()
 
     # --- for the window and tests ----------------------------------------------------------

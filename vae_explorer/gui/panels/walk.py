@@ -175,6 +175,7 @@ class WalkPanel(QWidget):
         self.gif_button.clicked.connect(lambda: self.exportRequested.emit("gif"))
         state.modelChanged.connect(self._on_model_changed)
         state.latentsChanged.connect(self._on_latents_changed)
+        state.decoderChanged.connect(self._when_shown.request)  # scrubbed epoch, shown digit
         self._on_model_changed()
 
     # --- ends ------------------------------------------------------------------------------
@@ -347,7 +348,7 @@ class WalkPanel(QWidget):
         self._when_shown.cancel()
         for which, end in self.ends.items():
             self.end_labels[which].setText(end.label if end is not None else "—")
-        model = self._state.model
+        model = self._state.decoder_model
         a, b = self.ends["A"], self.ends["B"]
         self._decoded = {}
         if model is not None and a is not None and b is not None:

@@ -93,6 +93,7 @@ class LatentScatterView(QWidget):
         state.trainingChanged.connect(self.cloud.set_sticky_bounds)
         state.gridChanged.connect(self._on_overlay_source_changed)
         state.visibleRangeChanged.connect(self._on_overlay_source_changed)
+        state.decoderChanged.connect(self._on_overlay_source_changed)
 
         self._on_dataset_changed()
         self._on_model_changed()

@@ -62,13 +62,6 @@ def _wire_timeline(window: MainWindow) -> None:
     # The scatter's points follow the scrubbed epoch (and the plane): scatter/projection.py.
     window.scatter_plane = ScatterPlane(scatter, state)
 
-    def redraw_decoders() -> None:
-        window.grid.refresh()
-        window.preview._on_model_changed()
-        scatter._on_overlay_source_changed()
-
-    state.decoderChanged.connect(redraw_decoders)
-
     curves = window.training.curves
     lines = [
         pg.InfiniteLine(angle=90, pen=EPOCH_PEN, movable=False) for _ in (curves.nats_plot, curves.kl_plot)

@@ -176,8 +176,6 @@ class TrainingController(QObject):
         cls = ExplorerLabelledModel if labelled else VAE
         same = current is not None and type(current) is cls and current.config == snap.config
         model: Any = current if same else cls(snap.config)
-        if labelled and isinstance(current, ExplorerLabelledModel):
-            model.shown_class = current.shown_class  # the class the views draw styles as
         model.load_state_dict(snap.state_dict)
         mu, logvar = snap.test_mu, snap.test_logvar
         latents = (mu, logvar) if mu is not None and logvar is not None else None
