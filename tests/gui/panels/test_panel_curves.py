@@ -100,3 +100,22 @@ def test_axis_labels_never_run_into_the_other_plot(curves, qtbot):
         if len(labels) == 2:
             assert not labels[curves.nats_plot].intersects(labels[curves.kl_plot])
         assert (len(labels) == 2) == both
+
+
+@pytest.mark.parametrize("labelled", [False, True])
+def test_the_plots_fit_the_width_of_the_narrowest_training_dock(qtbot, labelled):
+    """Two legend columns of long names made the layout wider than the view: the plots ran
+    off its right edge (the last epochs cut off)."""
+    from vae_explorer.gui.panels.curves import TrainingCurves
+
+    curves = TrainingCurves()
+    qtbot.addWidget(curves)
+    curves.set_labelled(labelled)
+    curves.resize(300, 400)  # the dock's 330 px less its margins and scroll bar
+    curves.show()
+    qtbot.waitExposed(curves)
+    curves.add_batch(1.0, 200.0, 190.0, 5.0)
+    curves.redraw()
+    curves.ci.layout.activate()
+    for item in (curves.legend, curves.nats_plot, curves.kl_plot):
+        assert item.sceneBoundingRect().right() <= curves.width() + 1, (item, item.sceneBoundingRect())

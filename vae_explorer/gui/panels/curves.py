@@ -28,9 +28,10 @@ REDRAW_MS = 100  # at most 10 redraws a second, whatever the event rate
 
 SERIES = {
     # name: (plot, colour, legend text)
-    "loss": ("nats", "#e0e0e0", "loss (−ELBO, β-weighted)"),
+    # Short: two legend columns must fit the training dock's narrowest width (330 px).
+    "loss": ("nats", "#e0e0e0", "train loss"),
     "recon": ("nats", "#4e79a7", "reconstruction"),
-    "test": ("nats", "#f28e2b", "test −ELBO (per epoch)"),
+    "test": ("nats", "#f28e2b", "test −ELBO"),
     "kl": ("kl", "#59a14f", "KL"),
     "error": ("error", "#e15759", "test error % (per epoch)"),
 }
@@ -111,7 +112,10 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.following = True
         self.per_batch = True  # the loss / recon / KL series hold per-batch points
         self._ranges: dict[object, tuple[float, float]] = {}  # as last set, per plot and "x"
-        self.setToolTip("Scroll to zoom, drag to pan; double-click to follow the run again")
+        self.setToolTip(
+            "train loss: each batch's −ELBO with the KL weighted by β; test −ELBO and test error: "
+            "after every epoch.\nScroll to zoom, drag to pan; double-click to follow the run again"
+        )
         self._redraw_later = qthrottled(
             self._redraw, timeout=REDRAW_MS, timer_type=Qt.TimerType.CoarseTimer, parent=self
         )
