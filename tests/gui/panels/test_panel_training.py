@@ -255,3 +255,17 @@ def test_a_typed_value_out_of_range_is_pulled_in_and_said(qtbot, field, typed, u
     QTest.keyClicks(spin, good)
     QTest.keyClick(spin, Qt.Key.Key_Return)
     assert spin.value() == float(good) and not form.range_note.isVisible()
+
+
+def test_a_long_status_line_wraps_instead_of_widening_the_dock(panel, qtbot):
+    """A run's status line (device, images, speed, test error) is longer than the dock is
+    wide: it wraps; the panel's minimum width stays what the form needs."""
+    from vae_explorer.core.training import BatchMetrics, TrainingStarted
+
+    before = panel.minimumSizeHint().width()
+    panel.on_started(TrainingStarted("cpu", 50, 600, 60_000))
+    panel.on_batch(BatchMetrics(12, 345, 600, 160.51, 154.83, 5.67, 17_566.0))
+    panel.on_done(stopped=True, epochs=12, failed=False)  # "... img/s on average"
+    assert panel.status.fontMetrics().horizontalAdvance(panel.status.text()) > 330
+    assert panel.minimumSizeHint().width() <= max(before, 330)
+    assert panel.status.minimumSizeHint().width() < 300

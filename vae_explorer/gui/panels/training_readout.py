@@ -22,6 +22,7 @@ class TrainingReadout:
         self.progress.setTextVisible(True)
         self.status = QLabel("")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setWordWrap(True)  # a long line widened the dock past its scroll area
         self._started_at = 0.0
         self._paused_for = 0.0
         self._paused_at: float | None = None
