@@ -271,3 +271,22 @@ def test_no_old_placeholder_while_computing(qtbot, panel, state, calls, monkeypa
     release.set()
     wait_for(qtbot, panel, "the canvas drawing")
     assert panel.message.isHidden()
+
+
+def test_a_model_without_an_exact_posterior_leaves_no_live_controls_or_dashes(
+    qtbot, panel, state, calls, labelled_model
+):
+    state.set_picked_index(5)
+    wait_for(qtbot, panel, "test image #5")
+    assert panel.numbers.isVisible() and panel.source_combo.isEnabled() and panel.importance_box.isEnabled()
+    panel.importance_box.setChecked(True)
+    assert panel.draws_spin.isEnabled()
+    state.set_model(labelled_model, {}, None)
+    assert "needs a VAE" in panel.message.text()
+    assert not panel.numbers.isVisible()  # no table of dashes under the message
+    for control in (panel.source_combo, panel.importance_box, panel.draws_spin, panel.redraw_button):
+        assert not control.isEnabled(), control
+    state.set_model(_model(3))
+    assert panel.source_combo.isEnabled() and panel.draws_spin.isEnabled()
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=10_000)
+    assert panel.numbers.isVisible()

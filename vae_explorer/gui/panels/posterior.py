@@ -168,13 +168,9 @@ class PosteriorPanel(QWidget):
         """(image float32 [784], its caption, an identity key) of the source, or the reason
         there is none (a placeholder text)."""
         s = self._state
-        if s.model is None:
-            return NO_MODEL
-        reason = needs_a_vae(s.model, "The exact posterior")  # explore() or labelled models
+        reason = self._model_reason()
         if reason:
             return reason
-        if s.latent_dim != 2:
-            return NOT_2D.format(dim=s.latent_dim)
         if self.source == "canvas":
             drawing = s.canvas_image
             if drawing is None:
@@ -188,9 +184,23 @@ class PosteriorPanel(QWidget):
         image = test.images[index].astype(np.float32).reshape(-1) / 255.0
         return image, f"test image #{index} ({name})", ("picked", s.dataset_key, index)
 
+    def _model_reason(self) -> str:
+        """Why the model on show has no exact posterior here ("" when it has one)."""
+        s = self._state
+        if s.model is None:
+            return NO_MODEL
+        reason = needs_a_vae(s.model, "The exact posterior")  # explore() or labelled models
+        if reason:
+            return reason
+        return NOT_2D.format(dim=s.latent_dim) if s.latent_dim != 2 else ""
+
     def _schedule(self, live: bool = False) -> None:
         """Show the placeholder now if there is nothing to compute; else ask for a new
         posterior (debounced, or throttled while training snapshots arrive)."""
+        usable = not self._model_reason()  # no control may pretend otherwise
+        for control in (self.source_combo, self.importance_box):
+            control.setEnabled(usable)
+        self._show_sampling_controls()
         found = self._image()
         if isinstance(found, str):
             self._submit_now()
@@ -253,6 +263,7 @@ class PosteriorPanel(QWidget):
         self.plot.show_nothing()
         self.plot.setVisible(False)
         self.numbers.clear()
+        self.numbers.setVisible(False)  # no table of dashes under a message
         self.caption.clear()
         self.message.setStyleSheet("")
         self.message.setText(text)
@@ -266,13 +277,14 @@ class PosteriorPanel(QWidget):
         self._shown = result
         self.message.setVisible(False)
         self.plot.setVisible(True)
+        self.numbers.setVisible(True)
         self.plot.show_result(result)
         self.numbers.show_result(result)
         note = f" · {result.note}" if result.note else ""
         self.caption.setText(f"Posterior of {result.label} · {result.seconds * 1000:.0f} ms{note}")
 
     def _show_sampling_controls(self) -> None:
-        on = self.importance_box.isChecked()
+        on = self.importance_box.isChecked() and self.importance_box.isEnabled()
         self.draws_spin.setEnabled(on)
         self.redraw_button.setEnabled(on)
         self.plot.show_iwae(on)
