@@ -78,11 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _plain_gui_request(argv: list[str]) -> argparse.Namespace | None:
-    """``vae-explorer`` or ``vae-explorer gui [CKPT]``: the window, without building the
-    parser first. Building it imports every subcommand, and with them torch, which would
-    hold up the window's first paint by seconds."""
+    """``vae-explorer``, ``vae-explorer gui [CKPT]`` or ``vae-explorer CKPT.safetensors`` (how
+    a file manager's "Open with" calls it): the window, without building the parser first.
+    Building it imports every subcommand, and with them torch, which would hold up the
+    window's first paint by seconds."""
     if not argv:
         return argparse.Namespace(checkpoint=None)
+    if len(argv) == 1 and argv[0].lower().endswith(".safetensors") and not argv[0].startswith("-"):
+        return argparse.Namespace(checkpoint=argv[0])
     if argv[0] == "gui" and len(argv) <= 2 and not any(a.startswith("-") for a in argv[1:]):
         return argparse.Namespace(checkpoint=argv[1] if len(argv) == 2 else None)
     return None
