@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from ..state import ExplorerState
 from ..theme import app_settings, configure_pyqtgraph
+from ..tooltips import wrap_long_tooltips
 from . import settings
 from .closing import ask_unsaved, may_close
 from .datasets import SHIPPED_MODELS, Datasets
@@ -185,6 +186,7 @@ class MainWindow(QMainWindow):
         from .explorer_docks import fill_explorer_docks
 
         fill_explorer_docks(self)
+        wrap_long_tooltips(self)
         settings.keep_layout_on_screen(self)  # the real views are taller than their placeholders
         self.views_ready = True
         self.datasets.show_current()
