@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from ...core.training import EpochSummary, TrainingFinished, TrainingStarted
     from .main_window import MainWindow
 
+KIND_NAMES = {"m1m2": "M1+M2"}  # as the training form names it; others upper-cased
+
 
 def build_status_bar(window: MainWindow) -> None:
     bar = window.statusBar()
@@ -43,7 +45,8 @@ def show_current_model(window: MainWindow) -> None:
         return
     like = "cross-entropy" if c.likelihood == "bernoulli" else "squared error"
     describe = getattr(c, "describe", None)  # a labelled model's config names its kind instead
-    what = describe() if describe else f"{str(getattr(c, 'kind', 'model')).upper()}, z={c.latent_dim}"
+    kind = str(getattr(c, "kind", "model"))
+    what = describe() if describe else f"{KIND_NAMES.get(kind, kind.upper())}, z={c.latent_dim}"
     window.model_label.setText(f"Model: {name} ({what}, {like})")
     window.model_label.setToolTip(f"{name}: {what}, latent dimension {c.latent_dim}, {like} loss")
     window.setWindowTitle(f"{name} — VAE Explorer")
