@@ -180,16 +180,15 @@ def test_the_overlay_and_the_grid_dock_show_one_grid(window, qtbot):
 
 def test_no_tooltip_is_one_endless_line(window):
     """Qt draws plain-text tooltips on one line (some ran the width of the screen)."""
-    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QWidget
 
-    from vae_explorer.gui.tooltips import ONE_LINE_CHARS, wrapped
+    from vae_explorer.gui.tooltips import ONE_LINE_CHARS, is_rich, wrapped
 
     assert window.views_ready
     long_plain = [
         (type(w).__name__, w.toolTip()[:40])
         for w in window.findChildren(QWidget)
-        if len(w.toolTip()) > ONE_LINE_CHARS and not Qt.mightBeRichText(w.toolTip())
+        if len(w.toolTip()) > ONE_LINE_CHARS and not is_rich(w.toolTip())
     ]
     assert long_plain == []
     assert wrapped("a < b " * 20).startswith("<p>a &lt; b") and wrapped("short") == "short"
