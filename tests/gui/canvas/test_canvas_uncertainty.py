@@ -130,3 +130,23 @@ def test_the_state_gets_the_drawing_with_its_posterior(qtbot, state, panel):
     panel.canvas.clear()
     qtbot.waitUntil(lambda: state.canvas_posterior is None, timeout=3000)
     assert state.canvas_image is None
+
+
+def test_the_strips_placeholder_is_one_box_not_text_cut_by_the_cells(qtbot):
+    from vae_explorer.gui.canvas.tiles import ImageStrip
+
+    strip = ImageStrip("6 draws", 6)
+    qtbot.addWidget(strip)
+    strip.resize(300, 80)
+    strip.show()
+    qtbot.waitExposed(strip)
+    gap = strip.cell_rect(2).right() + 2, strip.cell_rect(2).center().y()  # between two cells
+
+    def colour_at(point) -> tuple[int, int, int]:
+        c = strip.grab().toImage().pixelColor(int(point[0]), int(point[1]))
+        return c.red(), c.green(), c.blue()
+
+    strip.set_images(None, placeholder="nothing masked")
+    assert colour_at(gap) == (0, 0, 0)  # inside the one box
+    strip.set_images(np.zeros((6, 28, 28), np.float32))
+    assert colour_at(gap) != (0, 0, 0)  # the window's background between the draws

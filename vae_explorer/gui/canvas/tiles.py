@@ -182,6 +182,16 @@ class ImageStrip(QWidget):
         p.setPen(self.palette().windowText().color())
         p.drawText(QRectF(0, 0, self.width(), TEXT_H), Qt.AlignmentFlag.AlignCenter, self._title)
         images = self._images
+        if images is None and self._placeholder:  # one box for the row: the text is not cut by cells
+            first, last = self.cell_rect(0), self.cell_rect(self._count - 1)
+            box = QRectF(first.left(), first.top(), last.right() - first.left(), first.height())
+            p.fillRect(box, QColor(0, 0, 0))
+            p.setPen(QPen(self.palette().mid().color(), 1))
+            p.drawRect(box.adjusted(0, 0, -1, -1))
+            p.setPen(self.palette().placeholderText().color())
+            p.drawText(box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder)
+            p.end()
+            return
         for i in range(self._count):
             r = self.cell_rect(i)
             p.fillRect(r, QColor(0, 0, 0))
@@ -191,8 +201,4 @@ class ImageStrip(QWidget):
                     _draw_outline(p, r, self._outline)
             p.setPen(QPen(self.palette().mid().color(), 1))
             p.drawRect(r.adjusted(0, 0, -1, -1))
-        if images is None and self._placeholder:
-            p.setPen(self.palette().placeholderText().color())
-            r = QRectF(0, TEXT_H, self.width(), self.height() - TEXT_H)
-            p.drawText(r, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder)
         p.end()
