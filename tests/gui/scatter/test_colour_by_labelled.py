@@ -63,6 +63,10 @@ def test_labelled_model_colours_and_marks(qtbot, view, state, m2, mnist_train):
     np.testing.assert_array_equal(cloud.colour_indices(), np.where(wrong, labels, len(CLASS_PALETTE)))
     marks = view.colour_by.marks
     assert marks.rings.isVisible() and f"{int(wrong.sum()):,} of" in marks.summary
+    note = view.marks_note  # the key to the rings, under the legend, beside the points
+    assert note.isVisible() and note.toPlainText() == marks.summary and "ringed" in note.toPlainText()
+    assert note.sceneBoundingRect().top() >= view.legend.sceneBoundingRect().bottom()
+    assert not note.sceneBoundingRect().intersects(view.vb.sceneBoundingRect())
     rx, ry = marks.rings.getData()
     x, y = cloud.points()
     np.testing.assert_allclose(rx, x[wrong])
@@ -70,6 +74,7 @@ def test_labelled_model_colours_and_marks(qtbot, view, state, m2, mnist_train):
 
     choose(qtbot, view, "labelled")
     assert not marks.rings.isVisible() and marks.examples.isVisible()
+    assert note.toPlainText() == f"◆ the {len(indices):,} labelled training examples"
     true = mnist_train.labels[indices].astype(np.int64)
     mu = model.encode(mnist_train.images[indices], true)[0].numpy()
     ex, ey = marks.examples.getData()
@@ -82,4 +87,4 @@ def test_labelled_model_colours_and_marks(qtbot, view, state, m2, mnist_train):
     assert "labelled" not in items(combo) and combo.currentData() == "class"
     assert combo.model().item(combo.findData("elbo")).isEnabled()
     qtbot.wait(10)
-    assert not marks.examples.isVisible()
+    assert not marks.examples.isVisible() and not note.isVisible()

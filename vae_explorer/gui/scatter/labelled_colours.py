@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from superqt.utils import qthrottled
 
 from ...core.figures import CLASS_PALETTE
@@ -75,7 +75,10 @@ def compute_labelled(model: Any, images: np.ndarray, dataset_key: str, indices: 
 
 
 class LabelledMarks(QObject):
-    """Colours the cloud for a labelled choice and draws its marks (rings, diamonds)."""
+    """Colours the cloud for a labelled choice and draws its marks (rings, diamonds);
+    ``summaryChanged`` carries the key to them (the view shows it under the legend)."""
+
+    summaryChanged = Signal(str)
 
     def __init__(self, state: ExplorerState, cloud: PointCloudItem, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -107,7 +110,7 @@ class LabelledMarks(QObject):
     def show(self, quantity: str | None, found: LabelledColours | None) -> None:
         """Show ``quantity``'s colours and marks (``found`` None: not computed yet)."""
         self.quantity, self.found = quantity, found
-        self.summary = ""
+        self._set_summary("")
         test = self.state.test_set
         x, _ = self.cloud.points()
         if quantity is None or found is None or test is None or len(found.predicted) != len(x):
@@ -123,12 +126,20 @@ class LabelledMarks(QObject):
             grey = len(palette)
             self.cloud.set_colour_indices(np.where(wrong, labels % grey, grey), [*palette, RIGHT_GREY])
             share = f"{100 * wrong.mean():.1f}%"
-            self.summary = f"{int(wrong.sum()):,} of {len(wrong):,} test points misclassified ({share})"
+            self._set_summary(
+                f"○ ringed: {int(wrong.sum()):,} of {len(wrong):,} test points misclassified ({share}), "
+                "in their true class's colour; grey: right"
+            )
         else:
             self.cloud.use_class_colours()
             count = 0 if found.train_labels is None else len(found.train_labels)
-            self.summary = f"{count:,} labelled training examples"
+            self._set_summary(f"◆ the {count:,} labelled training examples")
         self._place()
+
+    def _set_summary(self, text: str) -> None:
+        if text != self.summary:
+            self.summary = text
+            self.summaryChanged.emit(text)
 
     def _place(self) -> None:
         """Put the rings on the misclassified points and the diamonds at the examples' z."""

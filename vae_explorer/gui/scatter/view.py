@@ -14,10 +14,12 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QGraphicsItem,
+    QGraphicsTextItem,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +46,7 @@ VIEW_FOLLOW_MS = 120  # the state's visible range follows zooming and panning af
 LIVE_OVERLAY_MS = 250  # while training, the overlay is decoded at most this often
 MIN_PLOT_SIDE = 300  # pixels: the scatter stays usable in a 1024 x 700 window, docks beside it
 SIDE_GAP = 6  # pixels between the plot's right edge and the legend / colour bar column
+NOTE_MIN_WIDTH = 90.0  # the marks' key under the legend wraps at this width at least
 MENU_HINT = "right-click: walk, traverse…"  # on the hover card until the menu was opened
 
 Range = tuple[tuple[float, float], tuple[float, float]]
@@ -57,6 +60,7 @@ class LatentScatterView(QWidget):
         self.state = state
         self._build_plot()
         self.colour_by = ColourByControl(state, self.cloud, self.colour_bar, self)
+        self.colour_by.marks.summaryChanged.connect(self._on_marks_summary)
         self._build_bar()
         self.context_menu = ScatterContextMenu(state, self)
         self.context_menu.view_all.triggered.connect(self.reset_zoom)
@@ -142,6 +146,11 @@ class LatentScatterView(QWidget):
         self.colour_bar = ColourBarItem()
         self.colour_bar.setParentItem(self.side)
         self.colour_bar.visibleChanged.connect(self._place_side_items)
+        # What a labelled colouring's rings / diamonds mean, under the legend.
+        self.marks_note = QGraphicsTextItem()
+        self.marks_note.setParentItem(self.side)
+        self.marks_note.setDefaultTextColor(QColor("#bdbdbd"))
+        self.marks_note.setVisible(False)
         self.plot.exclude = self.legend
         self.hover = HoverCard(self.plot)
 
@@ -201,11 +210,22 @@ class LatentScatterView(QWidget):
         self.legend.updateSize()
         self.legend.setPos(SIDE_GAP, 0)
         bar = self.colour_bar
-        bar.setPos(SIDE_GAP, self.legend.height() + 10 if self.legend.items else 0)
+        below = self.legend.height() + 10 if self.legend.items else 0.0
+        bar.setPos(SIDE_GAP, below)
         width = max(
             self.legend.width() if self.legend.items else 0.0, bar.width() if bar.isVisible() else 0.0
         )
+        note = self.marks_note
+        if note.isVisible():
+            note.setTextWidth(max(width, NOTE_MIN_WIDTH))
+            note.setPos(SIDE_GAP - 4, below + (bar.height() + 10 if bar.isVisible() else 0.0))
+            width = max(width, NOTE_MIN_WIDTH)
         self.plot.getPlotItem().layout.setColumnFixedWidth(3, SIDE_GAP + width + 2)
+
+    def _on_marks_summary(self, text: str) -> None:
+        self.marks_note.setPlainText(text)
+        self.marks_note.setVisible(bool(text))
+        self._place_side_items()
 
     def _on_dataset_changed(self) -> None:
         test = self.state.test_set
