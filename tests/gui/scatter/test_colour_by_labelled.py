@@ -64,7 +64,7 @@ def test_labelled_model_colours_and_marks(qtbot, view, state, m2, mnist_train):
     marks = view.colour_by.marks
     assert marks.rings.isVisible() and f"{int(wrong.sum()):,} of" in marks.summary
     note = view.marks_note  # the key to the rings, under the legend, beside the points
-    assert note.isVisible() and note.toPlainText() == marks.summary and "ringed" in note.toPlainText()
+    assert note.isVisible() and note.toPlainText() == marks.summary and "misclassified" in note.toPlainText()
     assert note.sceneBoundingRect().top() >= view.legend.sceneBoundingRect().bottom()
     assert not note.sceneBoundingRect().intersects(view.vb.sceneBoundingRect())
     rx, ry = marks.rings.getData()

@@ -127,8 +127,8 @@ class LabelledMarks(QObject):
             self.cloud.set_colour_indices(np.where(wrong, labels % grey, grey), [*palette, RIGHT_GREY])
             share = f"{100 * wrong.mean():.1f}%"
             self._set_summary(
-                f"○ ringed: {int(wrong.sum()):,} of {len(wrong):,} test points misclassified ({share}), "
-                "in their true class's colour; grey: right"
+                f"○ {int(wrong.sum()):,} of {len(wrong):,} misclassified ({share}), in their true "
+                "class's colour; grey: right"
             )
         else:
             self.cloud.use_class_colours()
