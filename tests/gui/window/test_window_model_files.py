@@ -308,3 +308,21 @@ def test_the_svg_export_draws_strokes_as_the_window_does_in_any_renderer(window,
     in_svg, in_png = _yellow_fraction(tmp_path / "rsvg.png"), _yellow_fraction(tmp_path / "v.png")
     assert in_png > 0  # the marker is there
     assert in_svg < 3 * in_png + 1e-4, (in_svg, in_png)  # an outline, not a filled disc
+
+
+def test_the_open_dialog_starts_in_the_models_folder_then_the_last_one_used(
+    window, small_checkpoint, tmp_path, monkeypatch
+):
+    started_in: list[str] = []
+
+    def fake_dialog(parent, title, folder, filters):
+        started_in.append(folder)
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", fake_dialog)
+    window.settings.remove("paths/last_dir")
+    window.menus.open.trigger()
+    assert started_in[-1] == str(small_checkpoint.parent)  # a first start: the model's folder
+    window.settings.setValue("paths/last_dir", str(tmp_path))
+    window.menus.open.trigger()
+    assert started_in[-1] == str(tmp_path)

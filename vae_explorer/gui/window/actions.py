@@ -153,8 +153,15 @@ class WindowMenus:
 
     # --- dialogs ---------------------------------------------------------------------------
     def _last_dir(self) -> str:
-        value = self.window.settings.value("paths/last_dir", str(Path.home()))
-        return value if isinstance(value, str) and Path(value).is_dir() else str(Path.home())
+        """Where file dialogs open: the folder used last, else the current model's (at a
+        first start the shipped models'), else the home folder."""
+        value = self.window.settings.value("paths/last_dir")
+        if isinstance(value, str) and Path(value).is_dir():
+            return value
+        model_path = self.window.state.model_path
+        if model_path is not None and Path(model_path).parent.is_dir():
+            return str(Path(model_path).parent)
+        return str(Path.home())
 
     def _remember_dir(self, path: str) -> None:
         self.window.settings.setValue("paths/last_dir", str(Path(path).parent))
