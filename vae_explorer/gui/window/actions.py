@@ -103,7 +103,7 @@ class WindowMenus:
             m.addAction(a)
 
         self.view_menu = bar.addMenu("&View")
-        self.overlay = QAction("Decoded grid &overlay", window, checkable=True)
+        self.overlay = QAction("Grid &overlay", window, checkable=True)  # the scatter's check box's name
         self.overlay.setStatusTip("Tile decoded digits over the region of latent space they come from")
         self.overlay.toggled.connect(window.state.set_overlay)
         window.state.overlayChanged.connect(self.overlay.setChecked)
