@@ -58,6 +58,7 @@ def test_samples_are_class_conditional(samples, state, labelled_model):
     assert samples.class_combo.isHidden() and samples.shown_class() is None
     state.set_model(labelled_model, {}, None)
     assert samples.shown_class() == -1  # one row per digit
+    assert samples.size_spin.prefix() == "styles "  # the columns, not a grid's side
     n = samples.size_spin.value()
     z = torch.randn((n, 2), generator=torch.Generator().manual_seed(0))
     mosaic = samples.mosaic
@@ -67,6 +68,7 @@ def test_samples_are_class_conditional(samples, state, labelled_model):
             want = labelled_model.decode(z[j : j + 1], y)[0].numpy().reshape(28, 28)
             np.testing.assert_allclose(tile(mosaic, y, j, pad=1), want, atol=1e-6)
     samples.set_shown_class(3)
+    assert samples.size_spin.prefix() == "grid "
     z = torch.randn((n * n, 2), generator=torch.Generator().manual_seed(0))
     want = labelled_model.decode(z, 3).numpy().reshape(-1, 28, 28)
     assert samples.mosaic.shape == (n * 29, n * 29)

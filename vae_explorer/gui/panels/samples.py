@@ -96,7 +96,14 @@ class SamplesPanel(QWidget):
     def refresh(self) -> None:
         """Decode the current seed's samples with the current model, now."""
         self._refresh_later.cancel()
+        self._name_the_size()
         self._draw()
+
+    def _name_the_size(self) -> None:
+        """One row per digit: the spin box counts the styles (columns), not a grid's side."""
+        per_digit = self.shown_class() == EVERY_CLASS
+        self.size_spin.setPrefix("styles " if per_digit else "grid ")
+        self.size_spin.setToolTip("Styles per digit (the columns)" if per_digit else "Samples per side")
 
     def _draw(self) -> None:
         model: Any = self._state.model
