@@ -101,7 +101,6 @@ class LatentScatterView(QWidget):
 
         self._on_dataset_changed()
         self._on_model_changed()
-        self._label_axes()  # from the start, not only once the dims change
         self._on_latents_changed()
         self._on_current_z_changed()
         self._on_canvas_posterior_changed()
@@ -247,15 +246,12 @@ class LatentScatterView(QWidget):
         if not (self.state.live or self.state.training):
             self.reset_zoom()
 
-    def _label_axes(self) -> None:
+    def _on_dims_changed(self) -> None:
+        self._sync_dim_combos()
         x, y = self.state.dims
         pi = self.plot.getPlotItem()
         pi.setLabel("bottom", f"z[{x}]")
         pi.setLabel("left", f"z[{y}]")
-
-    def _on_dims_changed(self) -> None:
-        self._sync_dim_combos()
-        self._label_axes()
         self.cloud.forget_bounds()  # the new dims' points, not a step from the old ones'
         self._refresh_points()
         self._on_current_z_changed()
