@@ -14,12 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QGraphicsItem,
-    QGraphicsTextItem,
     QVBoxLayout,
     QWidget,
 )
@@ -28,16 +26,15 @@ from superqt.utils import qdebounced, qthrottled
 from ...core.rendering import nearest_point
 from ..panels.flow_layout import FlowLayout, labelled
 from ..state import ExplorerState
-from .colour_bar import ColourBarItem
 from .colour_by import ColourByControl
 from .context_menu import ScatterContextMenu
 from .grid_lines import GridLines
 from .hint import HintLabel
 from .hover_card import HoverCard
-from .legend import ClassLegend
 from .markers import PosteriorMarker, make_crosshair
 from .plot import LatentPlot
 from .point_cloud import PointCloudItem
+from .side_column import SideColumn
 
 HOVER_RADIUS_PX = 6.0  # a point this close to the cursor (on screen) is hovered or picked
 CLICK_SLOP_PX = 3  # a press and release this close are a click, not a drag
@@ -45,8 +42,6 @@ HOVER_MS = 15  # hover moves are coalesced: the card follows the latest one
 VIEW_FOLLOW_MS = 120  # the state's visible range follows zooming and panning after a pause
 LIVE_OVERLAY_MS = 250  # while training, the overlay is decoded at most this often
 MIN_PLOT_SIDE = 300  # pixels: the scatter stays usable in a 1024 x 700 window, docks beside it
-SIDE_GAP = 6  # pixels between the plot's right edge and the legend / colour bar column
-NOTE_MIN_WIDTH = 90.0  # the marks' key under the legend wraps at this width at least
 MENU_HINT = "right-click: walk, traverse…"  # on the hover card until the menu was opened
 
 Range = tuple[tuple[float, float], tuple[float, float]]
@@ -136,21 +131,10 @@ class LatentScatterView(QWidget):
         self.posterior_marker = PosteriorMarker()
         self.posterior_marker.setZValue(25)
         self.vb.addItem(self.posterior_marker, ignoreBounds=True)
-        # The class legend and the colour bar live in a column right of the data area, so
-        # they never cover points, whatever the zoom.
-        self.side = pg.GraphicsWidget()
+        self.side = SideColumn()
         pi.layout.addItem(self.side, 2, 3)
-        self.legend = ClassLegend()
-        self.legend.setParentItem(self.side)
-        self.legend.setZValue(30)
-        self.colour_bar = ColourBarItem()
-        self.colour_bar.setParentItem(self.side)
+        self.legend, self.colour_bar, self.marks_note = self.side.legend, self.side.colour_bar, self.side.note
         self.colour_bar.visibleChanged.connect(self._place_side_items)
-        # What a labelled colouring's rings / diamonds mean, under the legend.
-        self.marks_note = QGraphicsTextItem()
-        self.marks_note.setParentItem(self.side)
-        self.marks_note.setDefaultTextColor(QColor("#bdbdbd"))
-        self.marks_note.setVisible(False)
         self.plot.exclude = self.legend
         self.hover = HoverCard(self.plot)
 
@@ -205,26 +189,10 @@ class LatentScatterView(QWidget):
 
     # --- state -> view ---------------------------------------------------------------------
     def _place_side_items(self) -> None:
-        """The legend at the top of the side column, the colour bar under it; the column as
-        wide as the wider of the two."""
-        self.legend.updateSize()
-        self.legend.setPos(SIDE_GAP, 0)
-        bar = self.colour_bar
-        below = self.legend.height() + 10 if self.legend.items else 0.0
-        bar.setPos(SIDE_GAP, below)
-        width = max(
-            self.legend.width() if self.legend.items else 0.0, bar.width() if bar.isVisible() else 0.0
-        )
-        note = self.marks_note
-        if note.isVisible():
-            note.setTextWidth(max(width, NOTE_MIN_WIDTH))
-            note.setPos(SIDE_GAP - 4, below + (bar.height() + 10 if bar.isVisible() else 0.0))
-            width = max(width, NOTE_MIN_WIDTH)
-        self.plot.getPlotItem().layout.setColumnFixedWidth(3, SIDE_GAP + width + 2)
+        self.plot.getPlotItem().layout.setColumnFixedWidth(3, self.side.place())
 
     def _on_marks_summary(self, text: str) -> None:
-        self.marks_note.setPlainText(text)
-        self.marks_note.setVisible(bool(text))
+        self.side.set_note(text)
         self._place_side_items()
 
     def _on_dataset_changed(self) -> None:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QWidget
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
 
 
 def add_dock(
@@ -29,3 +34,13 @@ def scrolled(widget: QWidget) -> QScrollArea:
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QScrollArea.Shape.NoFrame)
     return scroll
+
+
+def default_dock_sizes(window: MainWindow) -> None:
+    """The first start's dock sizes (after the default layout, or View > Reset layout)."""
+    horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+    window.resizeDocks([window.training_dock], [360], horizontal)
+    window.resizeDocks([window.preview_dock], [330], horizontal)
+    window.resizeDocks([window.preview_dock, window.grid_dock], [300, 480], vertical)
+    # The bottom group is a strip under the scatter, not half the window.
+    window.resizeDocks([window.timeline_dock], [170], vertical)

@@ -27,7 +27,7 @@ from ..tooltips import wrap_long_tooltips
 from . import settings
 from .closing import ask_unsaved, may_close
 from .datasets import SHIPPED_MODELS, Datasets
-from .docks import add_dock
+from .docks import add_dock, default_dock_sizes
 from .files import Files
 from .first_screen import FirstScatter, LoadingPanel, log_startup
 from .startup import BackgroundStart, StartResult, finish_start, show_first_screen
@@ -226,21 +226,14 @@ class MainWindow(QMainWindow):
             dock.dockLocationChanged.connect(lambda _area: self.tidy_tab_bars())
         self.grid_dock.raise_()
         self._default_layout = self.saveState()
-        self._default_dock_sizes()
-
-    def _default_dock_sizes(self) -> None:
-        self.resizeDocks([self.training_dock], [360], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.preview_dock], [330], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.preview_dock, self.grid_dock], [300, 480], Qt.Orientation.Vertical)
-        # The bottom group is a strip under the scatter, not half the window.
-        self.resizeDocks([self.timeline_dock], [170], Qt.Orientation.Vertical)
+        default_dock_sizes(self)
 
     def reset_layout(self) -> None:
         """Every dock back where a first start puts it (View > Reset layout)."""
         self.restoreState(self._default_layout)
         for dock in self.docks:
             dock.setFloating(False)
-        self._default_dock_sizes()
+        default_dock_sizes(self)
         self.tidy_tab_bars()
 
     @property
