@@ -193,3 +193,9 @@ def test_while_training_the_view_follows_snapshots_in_steps(view, state, qtbot):
     QApplication.processEvents()
     view.vb.updateAutoRange()
     assert [list(r) for r in view.vb.viewRange()] != spread  # the exact fit again
+
+
+def test_the_axes_name_their_dimensions_from_the_start(view, state):
+    """Not only after the shown dimensions change (they were blank until then)."""
+    pi = view.plot.getPlotItem()
+    assert "z[0]" in pi.getAxis("bottom").labelText and "z[1]" in pi.getAxis("left").labelText

@@ -90,8 +90,10 @@ def test_shift_click_walks_from_the_picked_point(qtbot, window):
     state = window.state
     mu = state.latents[0]
     vp = window.scatter.plot.viewport()
-    # Two isolated points: the extremes along z[0].
-    i, j = int(np.argmin(mu[:, 0])), int(np.argmax(mu[:, 0]))
+    # Two isolated points near the extremes along z[0] (a click between two points a pixel
+    # apart picks either).
+    order = np.argsort(mu[:, 0])
+    i, j = _most_isolated(mu, order[:20]), _most_isolated(mu, order[-20:])
     lo, hi = float(mu[:, 0].min()) - 0.5, float(mu[:, 0].max()) + 0.5
     window.scatter.vb.setRange(xRange=(lo, hi), yRange=(-4.0, 4.0), padding=0)
     QApplication.processEvents()
@@ -103,3 +105,9 @@ def test_shift_click_walks_from_the_picked_point(qtbot, window):
     assert state.picked_index == j
     assert window.walk.ends["A"].index == i and window.walk.ends["B"].index == j
     assert window.walk.strips["linear"].shape[0] == window.walk.steps.value()
+
+
+def _most_isolated(points: np.ndarray, candidates: np.ndarray) -> int:
+    """The candidate whose nearest other point is farthest away."""
+    gaps = [np.delete(np.linalg.norm(points - points[c], axis=1), c).min() for c in candidates]
+    return int(candidates[int(np.argmax(gaps))])

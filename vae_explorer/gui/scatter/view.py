@@ -42,6 +42,7 @@ HOVER_MS = 15  # hover moves are coalesced: the card follows the latest one
 VIEW_FOLLOW_MS = 120  # the state's visible range follows zooming and panning after a pause
 LIVE_OVERLAY_MS = 250  # while training, the overlay is decoded at most this often
 MIN_PLOT_SIDE = 300  # pixels: the scatter stays usable in a 1024 x 700 window, docks beside it
+LEFT_AXIS_WIDTH = 56  # pixels: the rotated axis title and tick labels such as "-12.5"
 MENU_HINT = "right-click: walk, traverse…"  # on the hover card until the menu was opened
 
 Range = tuple[tuple[float, float], tuple[float, float]]
@@ -96,6 +97,7 @@ class LatentScatterView(QWidget):
 
         self._on_dataset_changed()
         self._on_model_changed()
+        self._label_axes()  # from the start, not only once the dims change
         self._on_latents_changed()
         self._on_current_z_changed()
         self._on_canvas_posterior_changed()
@@ -111,6 +113,9 @@ class LatentScatterView(QWidget):
         for name in ("left", "bottom"):
             pi.getAxis(name).enableAutoSIPrefix(False)
             pi.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # A fixed width: sized to its tick labels, the axis grows and shrinks as the range
+        # changes and the whole plot jumps sideways under the cursor.
+        pi.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
         self.vb = self.plot.vb
         self.vb.setAspectLocked(True)
         self.cloud = PointCloudItem()
@@ -214,12 +219,15 @@ class LatentScatterView(QWidget):
         if not (self.state.live or self.state.training):
             self.reset_zoom()
 
-    def _on_dims_changed(self) -> None:
-        self._sync_dim_combos()
+    def _label_axes(self) -> None:
         x, y = self.state.dims
         pi = self.plot.getPlotItem()
         pi.setLabel("bottom", f"z[{x}]")
         pi.setLabel("left", f"z[{y}]")
+
+    def _on_dims_changed(self) -> None:
+        self._sync_dim_combos()
+        self._label_axes()
         self.cloud.forget_bounds()  # the new dims' points, not a step from the old ones'
         self._refresh_points()
         self._on_current_z_changed()
