@@ -39,6 +39,7 @@ def _discard_unsaved_models_on_close():
     context: a test's ``monkeypatch.undo()`` must not bring the modal dialog back.)"""
     from PySide6.QtWidgets import QMessageBox
 
+    from vae_explorer.gui.app import top_level_widgets
     from vae_explorer.gui.window import MainWindow
 
     with pytest.MonkeyPatch.context() as patch:
@@ -46,7 +47,7 @@ def _discard_unsaved_models_on_close():
         yield
         # pytest-qt closes the test's widgets after this fixture ends: close windows now,
         # while the answer is still Discard, so no modal question blocks the run.
-        for widget in QApplication.topLevelWidgets():
+        for widget in top_level_widgets(_APP):
             if isinstance(widget, MainWindow) and not widget._closing:
                 widget.close()
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from .first_run import check_desktop
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from .window import MainWindow
 
@@ -40,11 +40,25 @@ def install_exception_hook(app: QApplication) -> None:
         from .window import MainWindow
 
         text = "out of memory" if isinstance(exc, MemoryError) else f"{kind.__name__}: {exc}"
-        for widget in app.topLevelWidgets():
+        for widget in top_level_widgets(app):
             if isinstance(widget, MainWindow):
                 widget.show_error("Unexpected error", f"{text} (the details are on the console)")
 
     sys.excepthook = hook
+
+
+def top_level_widgets(app: QApplication) -> list[QWidget]:
+    """``app.topLevelWidgets()``, safe from the garbage collector: while PySide wraps the
+    list's widgets one by one, a collection can delete a widget that only unreachable Python
+    objects held, and wrapping that one then crashes the process. No collection during the
+    call, then."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return list(app.topLevelWidgets())
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def run_app(checkpoint_path: str | None = None) -> int:
@@ -56,7 +70,7 @@ def run_app(checkpoint_path: str | None = None) -> int:
         if problem is not None:
             print(problem.message, file=sys.stderr, flush=True)
             return problem.exit_code
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from .theme import APPLICATION, ORGANIZATION, apply_dark_theme, configure_pyqtgraph
 

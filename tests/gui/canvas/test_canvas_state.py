@@ -10,6 +10,7 @@ from canvas_helpers import LEFT, at, make_model, set_size, stroke
 from PySide6.QtTest import QTest
 
 from vae_explorer.core.latent import encode_images
+from vae_explorer.gui.latent_text import vector_text
 from vae_explorer.gui.canvas import panel as panel_module
 
 
@@ -116,7 +117,7 @@ def test_latent_label_shows_the_encoding(qtbot, state, panel):
     stroke(qtbot, panel, [(10, 10), (12, 16)])
     qtbot.waitUntil(lambda: state.canvas_posterior is not None, timeout=2000)
     mu = state.canvas_posterior[0]
-    assert f"{mu[0]:.2f}" in panel.latent_label.text() and "Encoded at" in panel.latent_label.text()
+    assert panel.latent_label.text().startswith(f"Encoded at z = {vector_text(mu)}, σ = (")
     panel.clear_action.trigger()
     qtbot.waitUntil(lambda: panel.latent_label.text() == "", timeout=2000)
 

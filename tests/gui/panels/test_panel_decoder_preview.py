@@ -20,7 +20,7 @@ def test_the_preview_decodes_the_current_z_with_the_current_model(preview, state
     np.testing.assert_allclose(preview.canvas.image(), decode(state.model, [0, 0])[0], atol=1e-6)
     state.set_current_z([0.5, -1.25])
     np.testing.assert_allclose(preview.canvas.image(), decode(state.model, [0.5, -1.25])[0], atol=1e-6)
-    assert preview.coords.text() == "z = (+0.50, -1.25)"
+    assert preview.coords.text() == "z = (+0.50, \u22121.25)"
     np.testing.assert_array_equal(preview.z, [0.5, -1.25])
     other = make_model(7)
     state.set_model(other, {}, None)

@@ -290,3 +290,19 @@ def test_a_model_without_an_exact_posterior_leaves_no_live_controls_or_dashes(
     assert panel.source_combo.isEnabled() and panel.draws_spin.isEnabled()
     qtbot.waitUntil(lambda: panel.result is not None, timeout=10_000)
     assert panel.numbers.isVisible()
+
+
+def test_without_importance_sampling_the_plane_takes_the_iwae_plots_room(qtbot, panel):
+    """Turned off, the IWAE plot's row collapses (the plot stays in the layout: taken out of
+    its scene, its parts were left to the garbage collector, which crashed the process)."""
+    panel.resize(320, 480)
+    panel.show()
+    plot = panel.plot
+    plot.show_iwae(True)
+    qtbot.wait(50)
+    with_iwae = plot.latent.vb.sceneBoundingRect().height()
+    plot.show_iwae(False)
+    qtbot.waitUntil(lambda: plot.latent.vb.sceneBoundingRect().height() > with_iwae + 40, timeout=2000)
+    assert plot.iwae in plot.view.ci.items and not plot.iwae.isVisible()
+    assert plot.iwae.sceneBoundingRect().height() < 1
+    assert plot.latent.sceneBoundingRect().bottom() >= panel.plot.view.height() - 20  # margin, spacing

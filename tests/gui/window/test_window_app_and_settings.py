@@ -168,7 +168,7 @@ def boom():
     raise RuntimeError("a bug in a slot")
 
 def check_then_quit():
-    w = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)][0]
+    w = [w for w in app_module.top_level_widgets(QApplication.instance()) if isinstance(w, MainWindow)][0]
     print("LAST_ERROR:", w.last_error, flush=True)
     print("ALIVE:", w.isVisible(), flush=True)
     w.close()

@@ -124,7 +124,7 @@ from vae_explorer.gui.window import MainWindow
 app = QApplication(sys.argv[:1])
 
 def poll():
-    windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+    windows = [w for w in app_module.top_level_widgets(QApplication.instance()) if isinstance(w, MainWindow)]
     if windows and windows[0].views_ready:
         print("MODEL:", windows[0].state.model is not None, flush=True)
         windows[0].close()

@@ -27,6 +27,7 @@ from ...core.latent import encode_images
 from ...core.masks import preset_mask
 from ...core.model import VAE
 from ..labelled import needs_a_vae
+from ..latent_text import vector_text
 from ..state import ExplorerState
 from .controls import SPREAD_TIP, CanvasControls, tip
 from .impute_runner import ImputeRequest, ImputeResult, make_runner
@@ -285,7 +286,8 @@ class CanvasPanel(CanvasControls):
         x = np.where(self.canvas.mask_array(), 0.0, self.canvas.ink_array()).astype(np.float32)
         mu, logvar = encode_images(model, x.reshape(1, -1))
         self.last_encoding = (mu[0].copy(), logvar[0].copy())
-        self.latent_label.setText(f"Encoded at z = {_vector(mu[0])}, σ = {_vector(np.exp(0.5 * logvar[0]))}")
+        sigma = vector_text(np.exp(0.5 * logvar[0]), signed=False)
+        self.latent_label.setText(f"Encoded at z = {vector_text(mu[0])}, σ = {sigma}")
         self.state.set_canvas_image(x.reshape(-1))
         self.state.set_canvas_posterior(mu[0], logvar[0])
 
@@ -348,9 +350,3 @@ class CanvasPanel(CanvasControls):
 def is_digits(classes: list[str]) -> bool:
     """True for MNIST's classes "0" ... "9" (a folder of IDX files uses them too)."""
     return list(classes) == DIGIT_CLASSES
-
-
-def _vector(v: np.ndarray, shown: int = 3) -> str:
-    """A short text form of a latent vector: (0.12, -1.30) or (0.12, -1.30, 0.40, …)."""
-    parts = [f"{x:.2f}" for x in np.asarray(v).tolist()[:shown]]
-    return "(" + ", ".join(parts) + (", …)" if len(v) > shown else ")")

@@ -26,6 +26,7 @@ from ...core.image import as_float_images
 from ...core.latent import tile_images
 from ..images import ImageCanvas
 from ..labelled import class_names, is_labelled, style_rows
+from ..latent_text import vector_text
 from ..state import ExplorerState
 from ..workers import LatestOnlyRunner
 from .flow_layout import FlowLayout, labelled
@@ -256,10 +257,10 @@ class AnalogyPanel(QWidget):
         blank = np.zeros((rows * cols - k, 28, 28), np.float32)
         self.row_view.set_image(tile_images(np.concatenate([result.rows, blank]), rows, cols, pad=1))
         names = class_names(self._state.test_set, len(result.rows))
-        z_text = ", ".join(f"{v:.2f}" for v in result.z[:4]) + (" …" if len(result.z) > 4 else "")
+        z_text = vector_text(result.z, 4)
         if result.probabilities is None:
             self.source_view.set_image(None)
-            self.info.setText(f"Style z = ({z_text}) drawn as every digit.")
+            self.info.setText(f"Style z = {z_text} drawn as every digit.")
             return
         image = self._source_image() if result.source == self.source() else None
         self.source_view.set_image(None if image is None else image.reshape(28, 28))
@@ -268,7 +269,7 @@ class AnalogyPanel(QWidget):
         how = "its guess" if enc == guess else f"chosen: {names[enc]}"
         self.info.setText(
             f"Classified as <b>{names[guess]}</b> ({100 * result.probabilities[guess]:.0f}%).<br>"
-            f"Style inferred as {names[enc]} ({how}): z = ({z_text})"
+            f"Style inferred as {names[enc]} ({how}): z = {z_text}"
         )
 
     def _on_failed(self, message: str) -> None:

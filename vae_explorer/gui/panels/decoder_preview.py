@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ..images import ImageCanvas
 from ..labelled import class_names, is_labelled
+from ..latent_text import vector_text
 from ..state import ExplorerState
 
 COORDS_HINT = "click or drag in the latent scatter to decode a point"
@@ -77,13 +78,11 @@ class DecoderPreview(QWidget):
             self.coords.setText(COORDS_HINT)
             return
         self.canvas.set_image(images[0])
-        shown = ", ".join(f"{v:+.2f}" for v in z[:6])
-        more = ", …" if z.size > 6 else ""
         digit = ""
         if is_labelled(self._state.decoder_model):
             names = class_names(self._state.test_set)
             digit = f" drawn as {names[self._state.shown_class]}"
-        self.coords.setText(f"z = ({shown}{more}){digit}")
+        self.coords.setText(f"z = {vector_text(z, 6)}{digit}")
 
     def _show_pair(self) -> None:
         """The picked test image and decode(its posterior mean), or nothing."""

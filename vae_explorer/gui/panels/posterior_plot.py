@@ -101,6 +101,7 @@ class PosteriorPlot(QWidget):
         self.log_px_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(LOG_PX_COLOUR, width=1.5, style=dash))
         self.iwae.addItem(self.log_px_line)
         self.view.ci.layout.setRowStretchFactor(0, 5)
+        self._iwae_on = False
         self.show_iwae(False)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
@@ -112,14 +113,18 @@ class PosteriorPlot(QWidget):
         return False  # the wrapping legend must not make the plot claim its full height
 
     def show_iwae(self, on: bool) -> None:
-        """Show the IWAE plot and the draws in the legend (importance sampling on). The
-        plot leaves the layout when off, so the latent plane gets all the room."""
-        in_layout = self.iwae in self.view.ci.items
-        if on and not in_layout:
-            self.view.addItem(self.iwae, row=1, col=0)
-        elif not on and in_layout:
-            self.view.removeItem(self.iwae)
+        """Show the IWAE plot and the draws in the legend (importance sampling on). When
+        off, the plot's row collapses, so the latent plane gets all the room. (The plot
+        stays in the layout: taken out of the scene, its axes and view box are left to the
+        garbage collector, which can delete them while its layout still uses them, and
+        that crashed the process.)"""
+        self._iwae_on = on
         self.iwae.setVisible(on)
+        # A hidden item keeps its minimum height in a graphics layout: zero it while off
+        # (-1 gives back the plot's own minimum).
+        self.iwae.setMinimumHeight(-1 if on else 0)
+        if not on:
+            self.view.ci.layout.setRowFixedHeight(1, 0)
         self.view.setMinimumHeight(MIN_HEIGHT + (IWAE_MIN_HEIGHT if on else 0))
         self.legend.setText(legend_html(on))
         self._size_rows()
@@ -130,7 +135,7 @@ class PosteriorPlot(QWidget):
 
     def _size_rows(self) -> None:
         """The IWAE plot gets a fixed share of the height, capped; the plane the rest."""
-        if self.iwae in self.view.ci.items:
+        if self._iwae_on:
             share = int(IWAE_SHARE * self.view.height())
             self.view.ci.layout.setRowFixedHeight(1, max(IWAE_MIN_HEIGHT, min(IWAE_MAX_HEIGHT, share)))
 

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ...core.traversal import dimension_sigmas, traversal_grid, traversal_picture, traversal_values
 from ..images import ImageCanvas
+from ..latent_text import coordinate_text
 from ..on_screen import RefreshWhenShown
 from ..state import ExplorerState
 
@@ -163,7 +164,7 @@ class TraversalPanel(QWidget):
         for d, slider in enumerate(self.sliders):
             with QSignalBlocker(slider):
                 slider.setValue(self._position_of(d, float(z[d])))
-            self._values[d].setText(f"{z[d]:+.2f}")
+            self._values[d].setText(coordinate_text(z[d]))
         self._when_shown.request()
 
     def _decode_current_z(self) -> None:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from ...core.interpolation import decode_path, latent_path, strip_picture
 from ..images import ImageCanvas
+from ..latent_text import vector_text
 from ..on_screen import RefreshWhenShown
 from ..state import ExplorerState
 
@@ -213,7 +214,7 @@ class WalkPanel(QWidget):
             self.set_end(
                 which,
                 z,
-                "crosshair (" + ", ".join(f"{v:.2f}" for v in z[:3]) + ("…" if len(z) > 3 else "") + ")",
+                f"crosshair {vector_text(z)}",
             )
 
     def end_from_picked(self, which: str) -> None:

@@ -18,6 +18,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog
 
+from ..latent_text import vector_text
 from ..panels.active_units import ActiveUnitsPanel
 from ..panels.analogy import AnalogyPanel
 from ..panels.timeline import TimelinePanel
@@ -201,7 +202,7 @@ def _wire_context_menu(window: MainWindow) -> None:
         show(window.canvas_dock)
 
     def walk_here(which: str, code: np.ndarray) -> None:
-        walk.set_end(which, code, "a point of the plane (" + _short(code) + ")")
+        walk.set_end(which, code, f"a point of the plane {vector_text(code)}")
         show(window.walk_dock)
 
     menu.add_point_action(
@@ -252,11 +253,6 @@ def _wire_context_menu(window: MainWindow) -> None:
     if menus is not None:
         for action in (menus.export_png, menus.export_svg):
             menu.add_view_action(action)
-
-
-def _short(code: np.ndarray) -> str:
-    values = np.asarray(code, np.float64).reshape(-1)
-    return ", ".join(f"{v:.2f}" for v in values[:3]) + ("…" if len(values) > 3 else "")
 
 
 def _export_walk(window: MainWindow, kind: str) -> None:
