@@ -70,7 +70,7 @@ def run_app(checkpoint_path: str | None = None) -> int:
         if problem is not None:
             print(problem.message, file=sys.stderr, flush=True)
             return problem.exit_code
-    from PySide6.QtWidgets import QApplication, QWidget
+    from PySide6.QtWidgets import QApplication
 
     from .theme import APPLICATION, ORGANIZATION, apply_dark_theme, configure_pyqtgraph
 

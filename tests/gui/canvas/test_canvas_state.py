@@ -10,8 +10,8 @@ from canvas_helpers import LEFT, at, make_model, set_size, stroke
 from PySide6.QtTest import QTest
 
 from vae_explorer.core.latent import encode_images
-from vae_explorer.gui.latent_text import vector_text
 from vae_explorer.gui.canvas import panel as panel_module
+from vae_explorer.gui.latent_text import vector_text
 
 
 def encoding(model, ink: np.ndarray, mask: np.ndarray | None = None):
