@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .first_run import check_desktop
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from .window import MainWindow
 
 CLOSE_WAIT_MS = 5000
+GC_INTERVAL_S = 0.5
+_gui_thread_gc: Any = None  # pyqtgraph's GarbageCollector, once the app runs
 CHECKED_ENV = "VAE_EXPLORER_DESKTOP_CHECKED"  # set by scripts/run-app.sh, which checked already
 
 
@@ -61,6 +63,18 @@ def top_level_widgets(app: QApplication) -> list[QWidget]:
             gc.enable()
 
 
+def collect_garbage_on_gui_thread() -> None:
+    """Automatic garbage collection off; a timer on the GUI thread collects instead
+    (pyqtgraph's GarbageCollector). A collection runs in whichever thread happens to
+    allocate: in a worker it would destroy the Qt objects of unreachable views there,
+    off the GUI thread, which can crash the process."""
+    global _gui_thread_gc
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    if _gui_thread_gc is None:
+        _gui_thread_gc = GarbageCollector(interval=GC_INTERVAL_S)
+
+
 def run_app(checkpoint_path: str | None = None) -> int:
     """Create the application and main window, open ``checkpoint_path`` (or the shipped
     model) and run the event loop; returns the exit code (2, with a message on stderr, when
@@ -81,6 +95,7 @@ def run_app(checkpoint_path: str | None = None) -> int:
     apply_dark_theme(app)
     configure_pyqtgraph()
     install_exception_hook(app)
+    collect_garbage_on_gui_thread()
     from .window import MainWindow
 
     # Whatever ends the event loop (the last window closed, a signal, app.quit()), running

@@ -171,7 +171,16 @@ def check_then_quit():
     w = [w for w in app_module.top_level_widgets(QApplication.instance()) if isinstance(w, MainWindow)][0]
     print("LAST_ERROR:", w.last_error, flush=True)
     print("ALIVE:", w.isVisible(), flush=True)
-    w.close()
+    import gc, weakref
+    print("AUTOMATIC_GC:", gc.isenabled(), flush=True)
+    class Node:
+        pass
+    node = Node()
+    node.me = node  # a cycle: only a collection frees it
+    alive = weakref.ref(node)
+    del node
+    w.kept = [[] for _ in range(2000)]  # enough allocations to call for a collection
+    QTimer.singleShot(1500, lambda: print("CYCLE_FREED:", alive() is None, flush=True) or w.close())
 
 QTimer.singleShot(300, boom)
 QTimer.singleShot(800, check_then_quit)
@@ -193,6 +202,9 @@ def test_an_exception_in_a_slot_is_reported_and_the_app_lives_on(small_checkpoin
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "LAST_ERROR: RuntimeError: a bug in a slot" in proc.stdout
     assert "ALIVE: True" in proc.stdout
+    # Garbage is collected on the GUI thread's timer, never by whichever thread allocates.
+    assert "AUTOMATIC_GC: False" in proc.stdout
+    assert "CYCLE_FREED: True" in proc.stdout
     assert "Traceback" in proc.stderr and "a bug in a slot" in proc.stderr  # the details, for a report
 
 
