@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -380,16 +381,19 @@ def main() -> int:
     args = ap.parse_args()
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from vae_explorer.gui.app import collect_garbage_on_gui_thread
     from vae_explorer.gui.theme import apply_dark_theme
     from vae_explorer.gui.window import MainWindow
 
     apply_dark_theme(app)
+    collect_garbage_on_gui_thread()  # as the app runs (gui/app.py)
     ckpt = ensure_model(args.checkpoint, args.threads)
     w = MainWindow(ckpt, load_default=False)
     w.resize(1400, 900)
     w.show()
     for _ in range(5):
         app.processEvents()
+    gc.freeze()  # as the app does once its views are built
     print(
         f"VAE Explorer GUI benchmark · {os.cpu_count()} CPU cores · torch {torch.__version__} · "
         f"Qt platform {app.platformName()} · load average {os.getloadavg()[0]:.1f} · model {ckpt.name}"
