@@ -269,3 +269,23 @@ def test_a_long_status_line_wraps_instead_of_widening_the_dock(panel, qtbot):
     assert panel.status.fontMetrics().horizontalAdvance(panel.status.text()) > 330
     assert panel.minimumSizeHint().width() <= max(before, 330)
     assert panel.status.minimumSizeHint().width() < 300
+
+
+def test_the_status_line_has_two_lines_and_no_height_for_width(panel, qtbot):
+    """A new status several times a second must not make the layouts recompute heights
+    through the dock (height-for-width): the line has room for two lines of text instead."""
+    from PySide6.QtCore import QRect
+
+    from vae_explorer.core.training import BatchMetrics, TrainingStarted
+
+    assert not panel.status.hasHeightForWidth()
+    panel.on_started(TrainingStarted("cpu", 50, 600, 60_000))
+    panel.on_batch(BatchMetrics(12, 345, 600, 160.51, 154.83, 5.67, 17_566.0))
+    panel.resize(300, panel.height())  # the dock's width in a 1024 x 700 window
+    status, wrap = panel.status, int(Qt.TextFlag.TextWordWrap)
+    for done in (False, True):
+        if done:
+            panel.on_done(stopped=True, epochs=12, failed=False)  # the longer "on average" line
+        qtbot.wait(20)
+        needed = status.fontMetrics().boundingRect(QRect(0, 0, status.width(), 10_000), wrap, status.text())
+        assert needed.height() <= status.height(), status.text()
