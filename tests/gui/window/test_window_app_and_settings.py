@@ -69,7 +69,7 @@ def test_menu_actions_exist_with_shortcuts(window):
     assert window.menus.save.shortcut().toString() == "Ctrl+S"
     assert window.menus.quit.shortcut().toString() == "Ctrl+Q"
     titles = [a.text() for a in window.menuBar().actions()]
-    assert titles == ["&File", "&Dataset", "&View", "&Help"]
+    assert titles == ["&File", "&Dataset", "&Training", "&View", "&Help"]
 
 
 def test_layout_and_preferences_persist(qtbot, small_checkpoint):

@@ -303,3 +303,27 @@ def test_opening_a_model_during_a_run_is_refused(window, qtbot, tmp_path):
     assert window.open_model(tmp_path / "other.safetensors")
     qtbot.wait(SCATTER_SETTLE_MS)
     assert window.state.model_path == tmp_path / "other.safetensors"
+
+
+def test_keys_start_pause_and_stop_a_run_as_the_buttons_do(window, qtbot):
+    """F5 starts, F6 pauses and resumes, Shift+F5 stops; each key is off when its button is."""
+    from PySide6.QtTest import QTest
+
+    small_run(window, epochs=500)
+    menus = window.menus
+    window.show()
+    window.activateWindow()
+    assert menus.start_training.isEnabled() and not menus.stop_training.isEnabled()
+    QTest.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.training.curves.series("loss")[0].size > 0, timeout=30_000)
+    assert window.trainer.is_running() and not menus.start_training.isEnabled()
+    QTest.keyClick(window, Qt.Key.Key_F5)  # a second start while running: nothing
+    QTest.keyClick(window, Qt.Key.Key_F6)
+    assert window.trainer.paused and window.training.pause_button.text() == "Resume"
+    QTest.keyClick(window, Qt.Key.Key_F6)
+    assert not window.trainer.paused
+    QTest.keyClick(window, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=10_000)
+    assert "stopped" in window.training.progress.format()
+    assert menus.start_training.isEnabled() and not menus.pause_training.isEnabled()
+    assert window.last_error is None

@@ -102,6 +102,31 @@ class WindowMenus:
             self.downloads[key] = a
             m.addAction(a)
 
+        m = bar.addMenu("&Training")
+        panel = window.training
+        self.start_training = self._action(
+            "&Start training",
+            lambda: _click(panel.start_button),
+            "F5",
+            "Train a new model with the form's settings",
+        )
+        self.start_training.setShortcuts([QKeySequence("F5"), QKeySequence("Ctrl+R")])
+        self.pause_training = self._action(
+            "&Pause or resume training",
+            lambda: _click(panel.pause_button),
+            "F6",
+            "Hold the run; again to go on",
+        )
+        self.stop_training = self._action(
+            "S&top training",
+            lambda: _click(panel.stop_button),
+            "Shift+F5",
+            "Stop after the current batch; the model so far is kept",
+        )
+        for a in (self.start_training, self.pause_training, self.stop_training):
+            m.addAction(a)
+        self.while_training(False)
+
         self.view_menu = bar.addMenu("&View")
         self.overlay = QAction("Grid &overlay", window, checkable=True)  # the scatter's check box's name
         self.overlay.setStatusTip("Tile decoded digits over the region of latent space they come from")
@@ -131,9 +156,12 @@ class WindowMenus:
         self.view_menu.addAction(self.reset_layout)
 
     def while_training(self, running: bool) -> None:
-        """Actions that would replace the model or the data are off during a run."""
-        for a in (self.open, self.open_folder, *self.datasets.values()):
+        """Actions that would replace the model or the data are off during a run; the
+        training actions follow the panel's buttons."""
+        for a in (self.open, self.open_folder, *self.datasets.values(), self.start_training):
             a.setEnabled(not running)
+        self.pause_training.setEnabled(running)
+        self.stop_training.setEnabled(running)
 
     def _action(
         self,
@@ -236,3 +264,9 @@ class WindowMenus:
             "click-and-drag decoding, the latent manifold, painting and imputation.</p>"
             f"<p>Python {sys.version.split()[0]} · PyTorch {torch.__version__}</p>",
         )
+
+
+def _click(button: Any) -> None:
+    """What a click on the panel's ``button`` does, if it can be clicked now."""
+    if button.isEnabled():
+        button.click()
