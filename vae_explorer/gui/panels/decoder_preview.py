@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ..images import ImageCanvas
-from ..labelled import class_names, is_labelled
+from ..labelled import ClassDecoder, class_names, is_labelled
 from ..latent_text import vector_text
 from ..state import ExplorerState
 
@@ -109,8 +109,10 @@ class DecoderPreview(QWidget):
         model: Any = self._state.decoder_model
         if not is_labelled(model):
             return self._state.decode(mu)
-        y = model.classify(image)
-        return model.decode(np.asarray(mu, np.float32), y).float().cpu().numpy().reshape(-1, 28, 28)
+        from ...core.latent import decode_latents  # torch: not before the first paint
+
+        decoder: Any = ClassDecoder(model, int(model.classify(image)[0]))
+        return decode_latents(decoder, mu)
 
     # --- slots -----------------------------------------------------------------------------
     def _on_current_z_changed(self) -> None:

@@ -123,8 +123,6 @@ class PosteriorPlot(QWidget):
         # A hidden item keeps its minimum height in a graphics layout: zero it while off
         # (-1 gives back the plot's own minimum).
         self.iwae.setMinimumHeight(-1 if on else 0)
-        if not on:
-            self.view.ci.layout.setRowFixedHeight(1, 0)
         self.view.setMinimumHeight(MIN_HEIGHT + (IWAE_MIN_HEIGHT if on else 0))
         self.legend.setText(legend_html(on))
         self._size_rows()
@@ -134,10 +132,11 @@ class PosteriorPlot(QWidget):
         self._size_rows()
 
     def _size_rows(self) -> None:
-        """The IWAE plot gets a fixed share of the height, capped; the plane the rest."""
-        if self._iwae_on:
-            share = int(IWAE_SHARE * self.view.height())
-            self.view.ci.layout.setRowFixedHeight(1, max(IWAE_MIN_HEIGHT, min(IWAE_MAX_HEIGHT, share)))
+        """The IWAE plot gets a fixed share of the height, capped (none while off); the
+        plane the rest."""
+        share = int(IWAE_SHARE * self.view.height())
+        height = max(IWAE_MIN_HEIGHT, min(IWAE_MAX_HEIGHT, share)) if self._iwae_on else 0
+        self.view.ci.layout.setRowFixedHeight(1, height)
 
     # --- drawing --------------------------------------------------------------------------
     def show_nothing(self) -> None:
