@@ -43,7 +43,7 @@ def _discard_unsaved_models_on_close():
     from vae_explorer.gui.window import MainWindow
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(MainWindow, "ask_unsaved", lambda self: QMessageBox.StandardButton.Discard)
+        patch.setattr(MainWindow, "ask_unsaved", lambda self, *before: QMessageBox.StandardButton.Discard)
         yield
         # pytest-qt closes the test's widgets after this fixture ends: close windows now,
         # while the answer is still Discard, so no modal question blocks the run.

@@ -307,3 +307,25 @@ def test_choosing_another_dataset_offers_its_shipped_model(window, monkeypatch):
 def test_a_model_of_the_shown_dataset_is_not_questioned(window, monkeypatch):
     monkeypatch.setattr(window, "ask_open_matching", lambda a, b: pytest.fail("asked"))
     assert window.choose_dataset("mnist")
+
+
+def test_an_unsaved_model_is_asked_about_before_the_shipped_one_replaces_it(window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from vae_explorer.core.data import locate_dataset
+    from vae_explorer.gui.window.datasets import shipped_model_for
+    from vae_explorer.gui.window.unsaved import OPENING
+
+    if shipped_model_for("fashion-mnist") is None or locate_dataset("fashion-mnist", "test") is None:
+        pytest.skip("Fashion-MNIST (data or shipped model) is not here")
+    state = window.state
+    model = state.model
+    state.set_model(model, dict(state.model_meta), None, modified=True)  # as if trained here
+    asked: list[str] = []
+    monkeypatch.setattr(window, "ask_open_matching", lambda a, b: True)
+    monkeypatch.setattr(
+        window, "ask_unsaved", lambda before: asked.append(before) or QMessageBox.StandardButton.Cancel
+    )
+    window.menus.datasets["fashion-mnist"].trigger()
+    assert asked == [OPENING]
+    assert state.dataset_key == "fashion-mnist" and state.model is model and state.modified

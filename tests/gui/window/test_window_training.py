@@ -256,7 +256,7 @@ from vae_explorer.gui.window import MainWindow
 
 app = QApplication(sys.argv[:1])
 w = MainWindow(sys.argv[1], load_default=False)
-w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard  # the run's model is not wanted
+w.ask_unsaved = lambda *before: QMessageBox.StandardButton.Discard  # the run's model is not wanted
 t = w.training
 t.train_limit, t.torch_threads = 2000, 1
 t.epochs.setValue(500)

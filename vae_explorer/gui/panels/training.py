@@ -9,6 +9,7 @@ fills the curves. The controller feeds the live run in through :meth:`on_started
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
@@ -41,6 +42,9 @@ class TrainingPanel(QWidget):
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
+        # The window's say before a run replaces the current model (an unsaved one: Save /
+        # Discard / Cancel); asked before the panel clears anything.
+        self.may_start: Callable[[], bool] = lambda: True
         self.form = f = TrainingForm()
         # The fields, by name, for the window's settings and for tests.
         self.dataset, self.likelihood, self.arch, self.device = f.dataset, f.likelihood, f.arch, f.device
@@ -165,6 +169,8 @@ class TrainingPanel(QWidget):
             job = self.job()
         except ValueError as exc:
             self.readout.show_error(str(exc))
+            return
+        if not self.may_start():
             return
         self.curves.clear_data()
         self.readout.loading()

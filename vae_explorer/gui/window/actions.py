@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from ... import __version__
 from ...core.data import DATASETS, PROJECT_ROOT, locate_dataset
+from .unsaved import OPENING
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -204,6 +205,8 @@ class WindowMenus:
         return path
 
     def _on_open_triggered(self) -> None:
+        if not self.window.may_drop_model(OPENING):
+            return
         path, _ = QFileDialog.getOpenFileName(self.window, "Open model", self._last_dir(), MODEL_FILTER)
         if path:
             self._remember_dir(path)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...core.data import DATASETS, PROJECT_ROOT, DatasetError, DatasetRef
+from .unsaved import OPENING
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -49,6 +50,7 @@ class Datasets:
             and trained_on != key
             and shipped is not None
             and self.window.ask_open_matching(DATASETS[trained_on].title, DATASETS[key].title)
+            and self.window.may_drop_model(OPENING)
         ):
             self.window.open_model(shipped)
         return True

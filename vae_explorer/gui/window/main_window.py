@@ -25,7 +25,6 @@ from ..state import ExplorerState
 from ..theme import app_settings, configure_pyqtgraph
 from ..tooltips import wrap_long_tooltips
 from . import settings
-from .closing import ask_unsaved, may_close
 from .datasets import SHIPPED_MODELS, Datasets
 from .docks import add_dock, default_dock_sizes
 from .files import Files
@@ -33,6 +32,7 @@ from .first_screen import FirstScatter, LoadingPanel, log_startup
 from .startup import BackgroundStart, StartResult, finish_start, show_first_screen
 from .status_bar import build_status_bar, show_current_model
 from .tab_bars import whole_tab_titles
+from .unsaved import QUITTING, ask_unsaved, may_drop_model
 
 if TYPE_CHECKING:  # the views import torch: the window builds them after its first paint
     from ...core.training import TrainingJob
@@ -356,9 +356,14 @@ class MainWindow(QMainWindow):
         self.trainer.stop()
 
     # --- closing ---------------------------------------------------------------------------
-    def ask_unsaved(self) -> QMessageBox.StandardButton:
-        """Save / Discard / Cancel for a model that exists nowhere else (tests replace it)."""
-        return ask_unsaved(self)
+    def ask_unsaved(self, before: str = QUITTING) -> QMessageBox.StandardButton:
+        """Save / Discard / Cancel for a model that exists nowhere else, before ``before``
+        (see unsaved.py; tests replace it)."""
+        return ask_unsaved(self, before)
+
+    def may_drop_model(self, before: str) -> bool:
+        """Ask about an unsaved model before ``before`` replaces it: True to go on."""
+        return may_drop_model(self, before)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Ask about an unsaved model, stop training, imputation and downloads and wait for
@@ -369,7 +374,7 @@ class MainWindow(QMainWindow):
             self._closing = True
             super().closeEvent(event)
             return
-        if not self._closing and not may_close(self, CLOSE_WAIT_MS):
+        if not self._closing and not may_drop_model(self, QUITTING, CLOSE_WAIT_MS):
             event.ignore()
             return
         self._closing = True

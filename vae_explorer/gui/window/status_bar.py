@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QLabel
 
+from .unsaved import NEW_RUN
+
 if TYPE_CHECKING:
     from ...core.training import EpochSummary, TrainingFinished, TrainingStarted
     from .main_window import MainWindow
@@ -90,6 +92,7 @@ def connect_run_status(window: MainWindow) -> None:
             )
 
     window.state.trainingChanged.connect(window.menus.while_training)
+    panel.may_start = lambda: window.may_drop_model(NEW_RUN)
     panel.startRequested.connect(window.start_training)
     panel.pauseRequested.connect(on_pause_requested)
     panel.stopRequested.connect(window.stop_training)

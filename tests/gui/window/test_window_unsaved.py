@@ -1,4 +1,5 @@
-"""Quitting never loses a trained model silently (issue 9 items 1 and 2)."""
+"""A trained, unsaved model is never lost silently: quitting (issue 9 items 1 and 2),
+opening another model and starting a new run ask Save / Discard / Cancel first."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from window_helpers import LEFT, small_run
 
 from vae_explorer.core.checkpoints import load_checkpoint
 from vae_explorer.gui.window import MainWindow
+from vae_explorer.gui.window.unsaved import NEW_RUN, OPENING, QUITTING
 
 Button = QMessageBox.StandardButton
 
@@ -30,8 +32,8 @@ def trained_window(qtbot, small_checkpoint):
 def _answer(window, monkeypatch, button) -> list[str]:
     asked: list[str] = []
 
-    def ask():
-        asked.append("asked")
+    def ask(before=QUITTING):
+        asked.append("asked" if before == QUITTING else before)
         return button
 
     monkeypatch.setattr(window, "ask_unsaved", ask)
@@ -130,3 +132,75 @@ def test_a_job_that_does_not_end_is_waited_for_once(window, monkeypatch):
         stuck.wait(5_000)
     assert 0.25 < closed < 3.0, f"closing waited {closed:.2f} s"
     assert quit_wait < 0.25, f"quitting waited again, {quit_wait:.2f} s"
+
+
+def _refuse_file_dialogs(monkeypatch) -> None:
+    fail = lambda *a, **k: pytest.fail("a file dialog opened")  # noqa: E731
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", fail)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", fail)
+
+
+def test_cancel_before_opening_keeps_the_model_and_shows_no_file_dialog(trained_window, monkeypatch):
+    w = trained_window
+    model = w.state.model
+    asked = _answer(w, monkeypatch, Button.Cancel)
+    _refuse_file_dialogs(monkeypatch)
+    w.menus.open.trigger()
+    assert asked == [OPENING] and w.state.model is model and w.state.modified
+
+
+def test_save_before_opening_keeps_the_trained_model_in_a_file(
+    trained_window, small_checkpoint, qtbot, monkeypatch, tmp_path
+):
+    w = trained_window
+    target = tmp_path / "before-open.safetensors"
+    weights = {k: v.clone() for k, v in w.state.model.state_dict().items()}
+    asked = _answer(w, monkeypatch, Button.Save)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(small_checkpoint), ""))
+    w.menus.open.trigger()
+    qtbot.waitUntil(lambda: not w.opening, timeout=10_000)
+    assert asked == [OPENING]
+    assert w.state.model_path == small_checkpoint and not w.state.modified
+    saved = load_checkpoint(target).model.state_dict()
+    assert all((saved[k] == v).all() for k, v in weights.items())
+
+
+def test_discard_before_opening_opens_without_saving(trained_window, small_checkpoint, qtbot, monkeypatch):
+    w = trained_window
+    asked = _answer(w, monkeypatch, Button.Discard)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: pytest.fail("asked where to save"))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(small_checkpoint), ""))
+    w.menus.open.trigger()
+    qtbot.waitUntil(lambda: not w.opening, timeout=10_000)
+    assert asked == [OPENING] and w.state.model_path == small_checkpoint
+
+
+def test_cancel_before_a_new_run_starts_nothing_and_clears_nothing(trained_window, monkeypatch):
+    w = trained_window
+    model, status = w.state.model, w.training.status.text()
+    points = len(w.training.curves.series("loss")[0])
+    asked = _answer(w, monkeypatch, Button.Cancel)
+    _refuse_file_dialogs(monkeypatch)
+    w.menus.start_training.trigger()  # F5, as the Start button
+    assert asked == [NEW_RUN] and not w.trainer.is_running()
+    assert w.state.model is model and w.state.modified
+    assert w.training.status.text() == status and len(w.training.curves.series("loss")[0]) == points > 0
+
+
+def test_discard_before_a_new_run_starts_it(trained_window, qtbot, monkeypatch):
+    w = trained_window
+    asked = _answer(w, monkeypatch, Button.Discard)
+    qtbot.mouseClick(w.training.start_button, LEFT)
+    assert asked == [NEW_RUN] and w.trainer.is_running()
+    w.stop_training()
+    qtbot.waitUntil(lambda: not w.trainer.is_running(), timeout=10_000)
+
+
+def test_no_question_before_a_run_when_the_model_is_saved(window, qtbot, monkeypatch):
+    asked = _answer(window, monkeypatch, Button.Cancel)
+    small_run(window, epochs=500)
+    qtbot.mouseClick(window.training.start_button, LEFT)
+    assert asked == [] and window.trainer.is_running()
+    window.stop_training()
+    qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=10_000)

@@ -1,4 +1,5 @@
-"""Closing the window with work that exists nowhere else: ask Save / Discard / Cancel."""
+"""A model that exists nowhere else (trained here, not saved) is never dropped unasked:
+quitting, opening another model and starting a new run first ask Save / Discard / Cancel."""
 
 from __future__ import annotations
 
@@ -9,14 +10,19 @@ from PySide6.QtWidgets import QMessageBox
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
+QUITTING = "quitting"
+OPENING = "opening another model"
+NEW_RUN = "starting a new run"
 
-def ask_unsaved(window: MainWindow) -> QMessageBox.StandardButton:
-    """Save / Discard / Cancel for a model trained here and not saved (or still training)."""
+
+def ask_unsaved(window: MainWindow, before: str = QUITTING) -> QMessageBox.StandardButton:
+    """Save / Discard / Cancel for a model trained here and not saved (or still training),
+    ``before`` what the user asked for (QUITTING, OPENING, NEW_RUN)."""
     training = window.trainer.is_running()
     text = (
-        "A model is training. Save it before quitting?"
+        f"A model is training. Save it before {before}?"
         if training
-        else "The current model was trained here and is not saved. Save it before quitting?"
+        else f"The current model was trained here and is not saved. Save it before {before}?"
     )
     box = QMessageBox(QMessageBox.Icon.Question, "Unsaved model", text, parent=window)
     box.setInformativeText(
@@ -30,12 +36,13 @@ def ask_unsaved(window: MainWindow) -> QMessageBox.StandardButton:
     return Button(box.exec())
 
 
-def may_close(window: MainWindow, wait_ms: int) -> bool:
-    """False if the user chose to keep the window (Cancel, or a save that failed)."""
+def may_drop_model(window: MainWindow, before: str = QUITTING, wait_ms: int = 0) -> bool:
+    """True when the current model may go: it is saved, or the user saved it now or chose
+    Discard. False when the user chose Cancel or the save failed (the model stays)."""
     if not (window.state.modified or window.trainer.is_running()):
         return True
     Button = QMessageBox.StandardButton
-    answer = window.ask_unsaved()
+    answer = window.ask_unsaved(before)
     if answer == Button.Cancel:
         return False
     if answer == Button.Save:
