@@ -140,3 +140,18 @@ def test_a_given_m1_reports_how_long_it_was_trained(tmp_path):
         path = save_checkpoint(vae, tmp_path / "m1.safetensors", metadata)
         model, found = m1_from_checkpoint(path)
         assert found == epochs and model.config.latent_dim == 3, metadata
+
+
+@pytest.mark.parametrize("kind", ["m2", "m1m2"])
+def test_a_live_run_hands_over_its_initial_model_first(make_idx_folder, kind):
+    """With snapshot_every (the window's runs), the untrained model comes first (epoch 0),
+    so the window never shows the model the run replaces; the run's history is empty."""
+    folder = make_idx_folder(200, 50)
+    config = LabelledConfig(kind, 2, 16, "bernoulli", 16, m1_latent_dim=4, m1_hidden_dim=16)
+    train_config = TrainConfig(epochs=1, batch_size=50, device="cpu", snapshot_every=1000)
+    job = LabelledJob(config, train_config, labels=20, m1_epochs=1, labelled_batch=10, dataset=str(folder))
+    snaps = [e for e in run_labelled_job(job) if isinstance(e, Snapshot)]
+    first = snaps[0]
+    assert (first.epoch, first.batch, first.history) == (0, 0, [])
+    assert first.test_mu is not None and first.test_mu.shape == (50, 2)
+    assert snaps[-1].epoch == job.m1_epochs_to_run + 1 and snaps[-1].history

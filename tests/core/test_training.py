@@ -79,8 +79,22 @@ def test_mid_epoch_snapshots(small_images):
     m = VAE(VAEConfig(hidden_dim=16))
     snaps = [e for e in _run(m, small_images, epochs=1, batch_size=100, snapshot_every=5)
              if isinstance(e, Snapshot)]  # fmt: skip
-    assert [s.batch for s in snaps] == [5, 10, 15, 20]
+    assert [(s.epoch, s.batch) for s in snaps] == [(0, 0), (1, 5), (1, 10), (1, 15), (1, 20)]
     assert snaps[0].test_mu is None
+
+
+def test_live_snapshots_start_with_the_initial_weights(small_images):
+    """With snapshot_every a run hands over its untrained weights first (epoch 0), so a live
+    view shows the new model from the start; its history is empty."""
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(hidden_dim=16))
+    initial = {k: v.clone() for k, v in m.state_dict().items()}
+    events = _run(m, small_images[:400], epochs=1, batch_size=100, test=small_images[:50], snapshot_every=100)
+    first = next(e for e in events if isinstance(e, Snapshot))
+    assert isinstance(events[0], TrainingStarted) and events[1] is first
+    assert (first.epoch, first.batch, first.history) == (0, 0, [])
+    assert all(torch.equal(first.state_dict[k], v) for k, v in initial.items())
+    assert first.test_mu is not None and first.test_mu.shape == (50, 2)
 
 
 @pytest.mark.parametrize("arch", ["mlp", "conv"])

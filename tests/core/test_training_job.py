@@ -158,9 +158,10 @@ def test_snapshots_carry_the_latents_and_the_history_of_completed_epochs(make_id
     job = dataclasses.replace(job, train_config=dataclasses.replace(job.train_config, snapshot_every=2))
     events = list(run_job(job))
     snaps = [e for e in events if isinstance(e, Snapshot)]
-    ends = [s for s in snaps if len(s.history) == s.epoch]
+    ends = [s for s in snaps if s.epoch and len(s.history) == s.epoch]
     mids = [s for s in snaps if len(s.history) < s.epoch]
     assert len(ends) == 4 and mids  # snapshot_every=2 adds mid-epoch snapshots
+    assert (snaps[0].epoch, snaps[0].batch) == (0, 0)  # and the initial weights, first
     for snap in snaps:
         arrays = snap.arrays
         assert arrays["test_mu"] is snap.test_mu and arrays["test_logvar"] is snap.test_logvar

@@ -52,6 +52,30 @@ def test_training_moves_curves_and_scatter_then_becomes_current(window, qtbot):
     assert window.epoch_label.text() == "Epochs: 2"
 
 
+def test_a_new_run_shows_its_own_model_from_the_start(window, qtbot):
+    """The first model a run makes current is its untrained one (epoch 0), not after an
+    epoch: the scatter never shows the replaced model's latents during the first epoch."""
+    small_run(window, epochs=500)
+    old = weights(window.state.model)
+    seen: list[tuple[int, int, bool, np.ndarray, np.ndarray]] = []
+
+    def applied(snap) -> None:
+        state = window.state
+        seen.append((snap.epoch, len(state.history), state.modified, state.latents[0].copy(), snap.test_mu))
+
+    window.trainer.snapshotApplied.connect(applied)
+    qtbot.mouseClick(window.training.start_button, LEFT)
+    qtbot.waitUntil(lambda: len(seen) >= 1, timeout=30_000)
+    epoch, history, modified, shown, initial = seen[0]
+    assert (epoch, history, modified) == (0, 0, False)  # nothing trained yet, nothing to save
+    np.testing.assert_array_equal(shown, initial)
+    np.testing.assert_array_equal(window.scatter.cloud.points()[0], initial[:, 0])
+    assert not same_weights(weights(window.state.model), old)
+    assert window.trainer.is_running()
+    window.stop_training()
+    qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=10_000)
+
+
 def test_stop_and_pause(window, qtbot):
     small_run(window, epochs=500)
     qtbot.mouseClick(window.training.start_button, Qt.MouseButton.LeftButton)

@@ -176,6 +176,8 @@ class _Run:
         )
         total = self.m1_epochs + tc.epochs
         yield TrainingStarted(str(self.device), total, self.batches, int(self.images.shape[0]))
+        if tc.snapshot_every:  # live views: the new model from the start (see TrainConfig)
+            yield self._snapshot(0, 0)
         if self.m1_epochs:
             failure = yield from self._train_m1(total)
             if failure is not None or self.control.stopped:

@@ -48,7 +48,10 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     log_every: int = 50
-    snapshot_every: int = 0  # batches between mid-epoch snapshots; 0 = only at epoch ends
+    # Batches between mid-epoch snapshots, for live views: with it (> 0) the run also hands
+    # over its initial weights before the first batch (epoch 0), so a view never shows the
+    # model a new run replaces. 0 = snapshots at epoch ends only.
+    snapshot_every: int = 0
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "log_every"):

@@ -83,7 +83,7 @@ def run_job(job: TrainingJob, control: TrainingControl | None = None) -> Iterato
 
     def completed(snapshot: Snapshot) -> Snapshot:
         nonlocal arrays
-        if len(snapshot.history) == snapshot.epoch:  # taken at the end of an epoch
+        if snapshot.epoch and len(snapshot.history) == snapshot.epoch:  # at an epoch's end
             recorder.record(snapshot.epoch, snapshot.state_dict, snapshot.test_mu, snapshot.test_logvar)
         arrays = recorder.arrays()
         if snapshot.test_mu is not None and snapshot.test_logvar is not None:

@@ -245,6 +245,8 @@ def _epochs(
 
     step = 0
     epoch = 0
+    if config.snapshot_every:
+        yield snapshot(0, 0)
     for epoch in range(1, config.epochs + 1):
         # One gather per epoch, then each batch is a contiguous view: no per-batch indexing.
         perm = torch.randperm(train_x.shape[0], generator=shuffle_gen).to(device)

@@ -179,10 +179,11 @@ class TrainingController(QObject):
         model.load_state_dict(snap.state_dict)
         mu, logvar = snap.test_mu, snap.test_logvar
         latents = (mu, logvar) if mu is not None and logvar is not None else None
-        arrays = getattr(snap, "arrays", None)  # the weights' test latents, when core sends them
-        state.set_model(
-            model, snap.metadata, None, latents, live=self.is_running(), modified=True, arrays=arrays or None
-        )
+        arrays = getattr(snap, "arrays", None) or None  # the weights' test latents, when core sends them
+        # The run's initial weights (epoch 0, batch 0) are shown but hold nothing to save.
+        trained = (snap.epoch, snap.batch) != (0, 0)
+        live = self.is_running()
+        state.set_model(model, snap.metadata, None, latents, live=live, modified=trained, arrays=arrays)
         state.set_history(snap.history)
         self.snapshots_applied += 1
         self.snapshotApplied.emit(snap)
