@@ -54,8 +54,9 @@ def _discard_unsaved_models_on_close():
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path, monkeypatch):
-    """Every test gets its own QSettings file, never the user's."""
+    """Every test gets its own QSettings file and recovery folder, never the user's."""
     monkeypatch.setenv("VAE_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("VAE_EXPLORER_RECOVERY", str(tmp_path / "recovery"))
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ cache before torch is imported (window/startup.py). Nothing here imports torch.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 CLOSE_WAIT_MS = 5000
 GC_INTERVAL_S = 0.5
 _gui_thread_gc: Any = None  # pyqtgraph's GarbageCollector, once the app runs
+_signal_sockets: list[Any] = []  # end_on_signals' wake-up sockets and notifier, kept alive
 CHECKED_ENV = "VAE_EXPLORER_DESKTOP_CHECKED"  # set by scripts/run-app.sh, which checked already
 
 
@@ -61,6 +63,39 @@ def top_level_widgets(app: QApplication) -> list[QWidget]:
     finally:
         if enabled:
             gc.enable()
+
+
+def end_on_signals(app: QApplication, window: MainWindow) -> None:
+    """SIGTERM (a logout, ``kill``), SIGHUP (the terminal closed) and SIGINT (Ctrl-C) end
+    the app as closing it would, minus the question nobody is there to answer: the window
+    keeps an unsaved model's recovery copy first (window/recovery.py).
+
+    Python runs a signal handler only when the interpreter next gets control, which Qt's
+    event loop does not give it; the signal's byte on a wake-up socket does."""
+    import signal
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier, QTimer
+
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            reader.recv(256)
+
+    notifier.activated.connect(drain)
+
+    def handle(signum: int, frame: object) -> None:
+        QTimer.singleShot(0, window.end_for_signal)
+
+    for name in ("SIGTERM", "SIGHUP", "SIGINT"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), handle)
+    _signal_sockets.extend([reader, writer, notifier])
 
 
 def collect_garbage_on_gui_thread() -> None:
@@ -102,6 +137,7 @@ def run_app(checkpoint_path: str | None = None) -> int:
     # workers get time to end and deliver; the interpreter waits for any still running.
     window = MainWindow(checkpoint_path, background=True)
     app.aboutToQuit.connect(lambda: _wait_for_workers(window))
+    end_on_signals(app, window)
     window.show()
     # torch, numpy and Qt leave ~10^6 long-lived objects; a full garbage collection walking
     # them froze the window for 300-600 ms while background jobs ran. Freezing them once the

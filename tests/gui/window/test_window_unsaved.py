@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
-from window_helpers import LEFT, small_run
+from window_helpers import LEFT, epoch_trained, small_run
 
 from vae_explorer.core.checkpoints import load_checkpoint
 from vae_explorer.gui.window import MainWindow
@@ -80,7 +80,7 @@ def test_quitting_during_a_run_can_save_what_was_trained(qtbot, small_checkpoint
     w.show()
     small_run(w, epochs=500)
     qtbot.mouseClick(w.training.start_button, LEFT)
-    qtbot.waitUntil(lambda: len(w.state.history) >= 1, timeout=30_000)  # an epoch trained
+    qtbot.waitUntil(lambda: epoch_trained(w), timeout=30_000)
     target = tmp_path / "mid-run.safetensors"
     asked = _answer(w, monkeypatch, Button.Save)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
@@ -98,7 +98,7 @@ def test_no_question_for_a_model_that_is_saved(window, monkeypatch):
 def test_saving_during_a_run_says_it_is_a_snapshot(window, qtbot, tmp_path):
     small_run(window, epochs=500)
     qtbot.mouseClick(window.training.start_button, LEFT)
-    qtbot.waitUntil(lambda: len(window.state.history) >= 1, timeout=30_000)  # an epoch trained
+    qtbot.waitUntil(lambda: epoch_trained(window), timeout=30_000)
     assert window.save_model(tmp_path / "snap.safetensors")
     message = window.statusBar().currentMessage()
     assert "snapshot after epoch" in message and "of 500" in message and "run goes on" in message

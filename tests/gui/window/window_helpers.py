@@ -65,3 +65,9 @@ def open_via_menu(window, monkeypatch, path: Path) -> None:
     while window.opening and time.monotonic() < deadline:
         QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
     assert not window.opening, "the checkpoint was not opened within 30 s"
+
+
+def epoch_trained(window) -> bool:
+    """The run in progress has handed over a model trained for an epoch (its first snapshot
+    is the untrained model, and an opened model's history is not the run's)."""
+    return window.state.modified and len(window.state.history) >= 1

@@ -87,9 +87,10 @@ class Files:
     def on_model_load_failed(self, message: str) -> None:
         self.window.show_error("Cannot open the model", message)
 
-    def show_checkpoint(self, ckpt: Checkpoint, path: Path) -> bool:
+    def show_checkpoint(self, ckpt: Checkpoint, path: Path, recovered: bool = False) -> bool:
         """Make a loaded checkpoint current: its dataset shown, its cached test latents used
-        when they belong to that dataset (no encoding), its arrays kept for the next save."""
+        when they belong to that dataset (no encoding), its arrays kept for the next save.
+        ``recovered``: a recovery copy (recovery.py), shown as the unsaved model it was."""
         if self._refuse_open_while_training():
             return False
         from ..labelled import explorer_model
@@ -104,10 +105,17 @@ class Files:
         self.window.state.set_history(list(history) if isinstance(history, list) else [])
         state = self.window.state
         latents = cached_latents(ckpt.arrays, ckpt.metadata, state.dataset_key)
-        state.set_model(model, dict(ckpt.metadata), path, latents, modified=False, arrays=ckpt.arrays)
+        shown_path = None if recovered else path
+        state.set_model(
+            model, dict(ckpt.metadata), shown_path, latents, modified=recovered, arrays=ckpt.arrays
+        )
         self.window.scatter.reset_zoom()
-        self.window.settings.setValue("paths/last_model", str(path))
-        self.window.statusBar().showMessage(f"Opened {path}", 8000)
+        if recovered:
+            message = "Recovered the unsaved model: File ▸ Save model keeps it"
+        else:
+            self.window.settings.setValue("paths/last_model", str(path))
+            message = f"Opened {path}"
+        self.window.statusBar().showMessage(message, 15000)
         return True
 
     def save_model(self, path: str | Path) -> bool:
@@ -121,14 +129,9 @@ class Files:
                 "this is your own model (explore()): save it with torch.save in your script",
             )
             return False
-        meta = {k: v for k, v in state.model_meta.items() if k not in METADATA_KEYS_NOT_SAVED}
-        meta.setdefault("dataset", DatasetRef.from_key(state.dataset_key).metadata_name)
-        if state.history:
-            meta["history"] = state.history
-        from ...core.checkpoints import save_checkpoint
-
+        meta = self.metadata_to_save()
         try:
-            saved = save_checkpoint(state.model, path, meta, arrays=self._arrays_to_save(meta))
+            saved = self.write_current_model(path, meta)
         except CheckpointError as exc:
             self.window.show_error("Cannot save the model", str(exc))
             return False
@@ -147,6 +150,25 @@ class Files:
         else:
             self.window.statusBar().showMessage(f"Saved {saved}", 8000)
         return True
+
+    def metadata_to_save(self) -> dict[str, Any]:
+        """The current model's metadata as a file keeps it: its dataset and history."""
+        state = self.window.state
+        meta = {k: v for k, v in state.model_meta.items() if k not in METADATA_KEYS_NOT_SAVED}
+        meta.setdefault("dataset", DatasetRef.from_key(state.dataset_key).metadata_name)
+        if state.history:
+            meta["history"] = state.history
+        return meta
+
+    def write_current_model(self, path: str | Path, meta: dict[str, Any]) -> Path:
+        """Write the current model (one of the app's) atomically with ``meta`` and its
+        arrays; the state is not told (a save marks it saved, a recovery copy does not).
+        Raises CheckpointError."""
+        from ...core.checkpoints import save_checkpoint
+
+        model = self.window.state.model
+        assert model is not None
+        return save_checkpoint(model, path, meta, arrays=self._arrays_to_save(meta))
 
     def _arrays_to_save(self, meta: dict[str, Any]) -> dict[str, np.ndarray]:
         """The model's own arrays, with the test latents on show and the first screen's

@@ -8,6 +8,7 @@ downloading datasets, exports, starting and stopping training, closing cleanly.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from .datasets import SHIPPED_MODELS, Datasets
 from .docks import add_dock, default_dock_sizes
 from .files import Files
 from .first_screen import FirstScatter, LoadingPanel, log_startup
+from .recovery import RecoveryCopy, ask_recover, offer_left_behind
 from .startup import BackgroundStart, StartResult, finish_start, show_first_screen
 from .status_bar import build_status_bar, show_current_model
 from .tab_bars import whole_tab_titles
@@ -186,6 +188,8 @@ class MainWindow(QMainWindow):
         from .explorer_docks import fill_explorer_docks
 
         fill_explorer_docks(self)
+        self.recovery = RecoveryCopy(self)
+        QTimer.singleShot(0, self._offer_recovery)
         wrap_long_tooltips(self)
         settings.keep_layout_on_screen(self)  # the real views are taller than their placeholders
         self.views_ready = True
@@ -365,6 +369,41 @@ class MainWindow(QMainWindow):
         """Ask about an unsaved model before ``before`` replaces it: True to go on."""
         return may_drop_model(self, before)
 
+    def _offer_recovery(self) -> None:
+        if not self._closing:
+            offer_left_behind(self)
+
+    def ask_recover(self, path: Path) -> QMessageBox.StandardButton:
+        """Open / Discard / Later for a recovery copy left behind (tests replace it)."""
+        return ask_recover(self, path)
+
+    def open_recovered(self, path: Path) -> bool:
+        """Make a recovery copy the current, unsaved model; the copy becomes this window's."""
+        from ...core.checkpoint_file import CheckpointError
+        from ...core.checkpoints import load_checkpoint
+
+        try:
+            ckpt = load_checkpoint(path)
+        except (CheckpointError, OSError) as exc:
+            self.show_error("Cannot recover the model", str(exc))
+            return False
+        with contextlib.suppress(OSError):  # else it stays where it is, and is offered again
+            path.replace(self.recovery.path)
+        return self.files.show_checkpoint(ckpt, path, recovered=True)
+
+    def end_for_signal(self) -> None:
+        """A signal ends the app (app.end_on_signals): nobody can answer a question, so a
+        run is stopped with its last weights delivered, an unsaved model keeps its recovery
+        copy, and the window closes."""
+        if self._closing:
+            return
+        if self.views_ready:
+            self.trainer.stop(wait_ms=CLOSE_WAIT_MS)
+            self.recovery.write()
+            self.recovery.stop()
+        self._closing = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Ask about an unsaved model, stop training, imputation and downloads and wait for
         their threads, then save the layout."""
@@ -374,9 +413,12 @@ class MainWindow(QMainWindow):
             self._closing = True
             super().closeEvent(event)
             return
-        if not self._closing and not may_drop_model(self, QUITTING, CLOSE_WAIT_MS):
-            event.ignore()
-            return
+        if not self._closing:
+            if not may_drop_model(self, QUITTING, CLOSE_WAIT_MS):
+                event.ignore()
+                return
+            self.recovery.discard()  # saved, or Discard: no copy is wanted
+        self.recovery.stop()  # a run's last snapshot, delivered while closing, is not kept
         self._closing = True
         settings.save(self, self.settings)
         # Before training stops: its last snapshot must not start new colours or maps.

@@ -1,0 +1,229 @@
+"""A trained, unsaved model survives a crash, a kill or a logout: its recovery copy, and
+the offer to open it at the next start (window/recovery.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QMessageBox
+from window_helpers import LEFT, epoch_trained, small_run, weights
+
+from vae_explorer.core.checkpoints import load_checkpoint
+from vae_explorer.gui.window import MainWindow
+from vae_explorer.gui.window.recovery import RecoveryCopy, left_behind, recovery_dir
+
+Button = QMessageBox.StandardButton
+
+
+@pytest.fixture
+def trained(window, qtbot):
+    """The window after a one-epoch run: its model exists nowhere else."""
+    small_run(window, epochs=1)
+    qtbot.mouseClick(window.training.start_button, LEFT)
+    qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=30_000)
+    assert window.state.modified
+    return window
+
+
+def _dead_pid() -> int:
+    pid = 4_000_000
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            pass
+        pid += 1
+
+
+def test_a_finished_run_leaves_a_copy_of_its_model(trained):
+    copy = trained.recovery.path
+    assert copy.parent == recovery_dir() and copy.is_file()
+    kept = load_checkpoint(copy)
+    assert all(
+        np.array_equal(v.numpy(), weights(trained.state.model)[k]) for k, v in kept.model.state_dict().items()
+    )
+    assert kept.metadata["epochs_completed"] == 1 and kept.metadata["history"]
+    assert left_behind() == []  # this process runs: its copy is no one's to recover
+
+
+def test_saving_removes_the_copy(trained, tmp_path):
+    assert trained.save_model(tmp_path / "kept.safetensors")
+    assert not trained.recovery.path.exists()
+
+
+def test_discard_on_quit_removes_the_copy_and_a_run_ending_then_leaves_none(window, qtbot, monkeypatch):
+    small_run(window, epochs=500)
+    qtbot.mouseClick(window.training.start_button, LEFT)
+    qtbot.waitUntil(lambda: epoch_trained(window), timeout=30_000)
+    assert window.recovery.write(), (window.recovery.failure, window.state.modified)
+    assert window.recovery.exists
+    monkeypatch.setattr(window, "ask_unsaved", lambda before: Button.Discard)
+    window.close()
+    assert not window.isVisible() and not window.trainer.is_running()
+    assert not window.recovery.exists  # the run's last snapshot came while closing: not copied
+
+
+def test_cancel_on_quit_keeps_the_copy(trained, monkeypatch):
+    monkeypatch.setattr(trained, "ask_unsaved", lambda before: Button.Cancel)
+    trained.close()
+    assert trained.isVisible() and trained.recovery.exists
+
+
+def test_a_copy_that_cannot_be_written_is_told_once_and_nothing_breaks(trained, monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setattr(trained.recovery, "path", blocker / "unsaved-1-1.safetensors")
+    assert not trained.recovery.write()
+    assert "Could not keep a recovery copy" in trained.statusBar().currentMessage()
+    assert trained.recovery.failure and trained.state.modified
+
+
+def _left_copy(source: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"unsaved-{_dead_pid()}-1.safetensors"
+    path.write_bytes(source.read_bytes())
+    return path
+
+
+@pytest.fixture
+def left(trained, tmp_path):
+    """A copy left by a process that has ended (the trained window's model, saved)."""
+    saved = tmp_path / "source.safetensors"
+    trained.files.write_current_model(saved, trained.files.metadata_to_save())
+    return _left_copy(saved, recovery_dir()), weights(trained.state.model)
+
+
+def _new_window(qtbot, small_checkpoint, monkeypatch, answer):
+    asked: list[Path] = []
+
+    def ask(self, path):
+        asked.append(path)
+        return answer
+
+    monkeypatch.setattr(MainWindow, "ask_recover", ask)
+    w = MainWindow(small_checkpoint, load_default=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: bool(asked), timeout=5_000)
+    return w, asked
+
+
+def test_open_makes_the_left_copy_the_current_unsaved_model(left, qtbot, small_checkpoint, monkeypatch):
+    path, trained_weights = left
+    w, asked = _new_window(qtbot, small_checkpoint, monkeypatch, Button.Open)
+    assert asked == [path]
+    assert all(np.array_equal(v, trained_weights[k]) for k, v in weights(w.state.model).items())
+    assert w.state.modified and w.state.model_path is None  # quitting will ask to save it
+    assert w.state.model_meta["epochs_completed"] == 1
+    assert not path.exists() and w.recovery.exists  # the copy is the new window's own now
+    assert "Recovered" in w.statusBar().currentMessage()
+
+
+def test_discard_deletes_the_left_copy(left, qtbot, small_checkpoint, monkeypatch):
+    path, _ = left
+    w, asked = _new_window(qtbot, small_checkpoint, monkeypatch, Button.Discard)
+    assert asked == [path] and not path.exists()
+    assert w.state.model_path == small_checkpoint and not w.state.modified
+
+
+def test_later_keeps_the_left_copy_for_the_next_start(left, qtbot, small_checkpoint, monkeypatch):
+    path, _ = left
+    w, asked = _new_window(qtbot, small_checkpoint, monkeypatch, Button.Cancel)
+    assert asked == [path] and path.exists()
+    assert w.state.model_path == small_checkpoint
+
+
+def test_a_damaged_copy_is_reported_and_kept(qtbot, small_checkpoint, monkeypatch):
+    folder = recovery_dir()
+    folder.mkdir(parents=True)
+    path = folder / f"unsaved-{_dead_pid()}-3.safetensors"
+    path.write_bytes(b"\x00" * 100)
+    w, asked = _new_window(qtbot, small_checkpoint, monkeypatch, Button.Open)
+    assert asked == [path] and path.exists()
+    assert "Cannot recover the model" in w.statusBar().currentMessage()
+    assert w.state.model_path == small_checkpoint
+
+
+def test_copies_of_running_processes_and_other_files_are_not_offered(tmp_path):
+    (tmp_path / f"unsaved-{os.getpid()}-9.safetensors").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "unsaved-x-1.safetensors").write_bytes(b"x")
+    gone = tmp_path / f"unsaved-{_dead_pid()}-1.safetensors"
+    gone.write_bytes(b"x")
+    assert left_behind(tmp_path) == [gone]
+    assert left_behind(tmp_path / "missing") == []
+
+
+_SIGNAL_SCRIPT = r"""
+import os, signal, sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from vae_explorer.gui.app import end_on_signals
+from vae_explorer.gui.window import MainWindow
+
+app = QApplication(sys.argv[:1])
+w = MainWindow(sys.argv[1], load_default=False)
+w.ask_unsaved = lambda *a: sys.exit("asked a question nobody can answer")
+end_on_signals(app, w)
+t = w.training
+t.train_limit, t.torch_threads = 2000, 1
+t.epochs.setValue(500)
+t.batch_size.setValue(50)
+t.hidden_dim.setValue(64)
+w.show()
+sent = []
+def epoch_done(ev):
+    if not sent:
+        sent.append(1)
+        os.kill(os.getpid(), getattr(signal, sys.argv[2]))
+w.trainer.epochFinished.connect(epoch_done)
+QTimer.singleShot(0, t.start_button.click)
+QTimer.singleShot(60_000, lambda: app.exit(3))  # a safety net, never the way out
+code = app.exec()
+print("copy:", w.recovery.path, flush=True)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
+def test_a_signal_during_a_run_ends_the_app_and_keeps_the_model(small_checkpoint, tmp_path, name):
+    """The whole process: a kill (or Ctrl-C) mid-run ends the event loop with status 0, no
+    question asked, and the model trained so far is in the recovery folder."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_SCRIPT, str(small_checkpoint), name],
+        env=env, capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    copy = Path(proc.stdout.split("copy:")[1].strip())
+    assert copy.parent == recovery_dir()
+    kept = load_checkpoint(copy)
+    assert kept.metadata["epochs_completed"] >= 1 and kept.model.config.hidden_dim == 64
+    assert left_behind() == [copy]  # the next start offers it
+
+
+def test_the_copy_is_written_after_the_first_epoch_and_then_at_most_once_a_minute(window, qtbot, monkeypatch):
+    writes: list[int] = []
+    real = RecoveryCopy.write
+
+    def counted(self):
+        writes.append(len(window.state.history))
+        return real(self)
+
+    monkeypatch.setattr(RecoveryCopy, "write", counted)
+    small_run(window, epochs=500)
+    qtbot.mouseClick(window.training.start_button, LEFT)
+    qtbot.waitUntil(lambda: epoch_trained(window) and len(window.state.history) >= 3, timeout=60_000)
+    assert window.recovery.exists and writes == [1]
+    window.stop_training()
+    qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=10_000)
+    assert len(writes) == 2  # and once more as the run ends
+    assert load_checkpoint(window.recovery.path).metadata["epochs_completed"] == writes[-1]
