@@ -471,7 +471,7 @@ def main() -> int:
     # The runs left a model trained here and not saved: close without asking about it.
     from PySide6.QtWidgets import QMessageBox
 
-    w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard  # type: ignore[method-assign]
+    w.ask_unsaved = lambda *before: QMessageBox.StandardButton.Discard  # type: ignore[method-assign]
     w.close()
     return 0
 
