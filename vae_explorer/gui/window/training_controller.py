@@ -18,8 +18,9 @@ headless rate and click -> decoded p95 21 -> 17 ms (benchmarks/gui_bench.py).
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import qthrottled
@@ -68,6 +69,33 @@ def prepare_runtime() -> None:
         torch.optim.Adam([param], lr=1e-3)
 
 
+class _Shown(NamedTuple):
+    """What the state shows of a model, to put back as it was."""
+
+    model: Any
+    meta: dict[str, Any]
+    path: Any
+    latents: tuple[np.ndarray, np.ndarray] | None
+    arrays: dict[str, np.ndarray]
+    history: list[dict[str, Any]]
+    modified: bool
+
+    @classmethod
+    def of(cls, state: ExplorerState) -> _Shown | None:
+        if state.model is None:
+            return None
+        return cls(
+            state.model, dict(state.model_meta), state.model_path, state.latents,
+            dict(state.model_arrays), list(state.history), state.modified,
+        )  # fmt: skip
+
+    def restore(self, state: ExplorerState) -> None:
+        state.set_model(
+            self.model, self.meta, self.path, self.latents, modified=self.modified, arrays=self.arrays or None
+        )
+        state.set_history(self.history)
+
+
 class TrainingController(QObject):
     """At most one run at a time. Signals are the run's events, on the GUI thread; ``done``
     (a TrainingFinished) always comes last, also after a failure."""
@@ -89,6 +117,7 @@ class TrainingController(QObject):
         self._finished: TrainingFinished | None = None
         self._failed = False
         self._latest: Snapshot | None = None
+        self._before: _Shown | None = None  # the model the run replaces, until it trains one
         self._switch_before: float | None = None  # the interval to put back when the run ends
         self._apply_later = qthrottled(self._apply_latest, timeout=SNAPSHOT_INTERVAL_MS, leading=True)
 
@@ -106,6 +135,7 @@ class TrainingController(QObject):
             raise RuntimeError("a training run is already in progress")
         self.control = TrainingControl()
         self.job, self._finished, self._failed, self._latest = job, None, False, None
+        self._before = _Shown.of(self.state)
         threads = job.torch_threads or DEFAULT_TORCH_THREADS
         run = run_labelled_job if isinstance(job, LabelledJob) else run_job
         worker = Worker(
@@ -174,7 +204,13 @@ class TrainingController(QObject):
         # than building and randomly initialising a new network.
         labelled = isinstance(snap.config, LabelledConfig)
         cls = ExplorerLabelledModel if labelled else VAE
-        same = current is not None and type(current) is cls and current.config == snap.config
+        before = self._before.model if self._before is not None else None
+        same = (
+            current is not None
+            and current is not before  # kept intact: a run that fails before it trains puts it back
+            and type(current) is cls
+            and current.config == snap.config
+        )
         model: Any = current if same else cls(snap.config)
         model.load_state_dict(snap.state_dict)
         mu, logvar = snap.test_mu, snap.test_logvar
@@ -182,6 +218,8 @@ class TrainingController(QObject):
         arrays = getattr(snap, "arrays", None) or None  # the weights' test latents, when core sends them
         # The run's initial weights (epoch 0, batch 0) are shown but hold nothing to save.
         trained = (snap.epoch, snap.batch) != (0, 0)
+        if trained:
+            self._before = None
         live = self.is_running()
         state.set_model(model, snap.metadata, None, latents, live=live, modified=trained, arrays=arrays)
         state.set_history(snap.history)
@@ -195,6 +233,9 @@ class TrainingController(QObject):
             self._switch_before = None
         self._apply_later.cancel()
         self._apply_latest()  # the last snapshot becomes the current model, not live
+        if self._failed and self._before is not None:
+            self._before.restore(self.state)  # failed before it trained: the old model is back
+        self._before = None
         finished = self._finished or TrainingFinished(0, True, [])
         self.state.set_training(False)
         self.done.emit(finished)
