@@ -89,12 +89,16 @@ def end_on_signals(app: QApplication, window: MainWindow) -> None:
 
     notifier.activated.connect(drain)
 
+    handled = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, name)]
+
     def handle(signum: int, frame: object) -> None:
+        # Once: a second signal (a shutdown that hangs) ends the process the usual way.
+        for each in handled:
+            signal.signal(each, signal.SIG_DFL)
         QTimer.singleShot(0, window.end_for_signal)
 
-    for name in ("SIGTERM", "SIGHUP", "SIGINT"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), handle)
+    for each in handled:
+        signal.signal(each, handle)
     _signal_sockets.extend([reader, writer, notifier])
 
 

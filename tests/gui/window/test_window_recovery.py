@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -30,16 +31,8 @@ def trained(window, qtbot):
     return window
 
 
-def _dead_pid() -> int:
-    pid = 4_000_000
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return pid
-        except PermissionError:
-            pass
-        pid += 1
+def _copy_name() -> str:
+    return f"unsaved-{uuid.uuid4().hex}.safetensors"
 
 
 def test_a_finished_run_leaves_a_copy_of_its_model(trained):
@@ -79,15 +72,17 @@ def test_cancel_on_quit_keeps_the_copy(trained, monkeypatch):
 def test_a_copy_that_cannot_be_written_is_told_once_and_nothing_breaks(trained, monkeypatch, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    monkeypatch.setattr(trained.recovery, "path", blocker / "unsaved-1-1.safetensors")
-    assert not trained.recovery.write()
-    assert "Could not keep a recovery copy" in trained.statusBar().currentMessage()
+    monkeypatch.setattr(trained.recovery, "path", blocker / _copy_name())
+    told: list[str] = []
+    monkeypatch.setattr(trained.statusBar(), "showMessage", lambda text, ms=0: told.append(text))
+    assert not trained.recovery.write() and not trained.recovery.write()
+    assert len(told) == 1 and "Could not keep a recovery copy" in told[0]
     assert trained.recovery.failure and trained.state.modified
 
 
 def _left_copy(source: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"unsaved-{_dead_pid()}-1.safetensors"
+    path = folder / _copy_name()
     path.write_bytes(source.read_bytes())
     return path
 
@@ -143,7 +138,7 @@ def test_later_keeps_the_left_copy_for_the_next_start(left, qtbot, small_checkpo
 def test_a_damaged_copy_is_reported_and_kept(qtbot, small_checkpoint, monkeypatch):
     folder = recovery_dir()
     folder.mkdir(parents=True)
-    path = folder / f"unsaved-{_dead_pid()}-3.safetensors"
+    path = folder / _copy_name()
     path.write_bytes(b"\x00" * 100)
     w, asked = _new_window(qtbot, small_checkpoint, monkeypatch, Button.Open)
     assert asked == [path] and path.exists()
@@ -151,14 +146,80 @@ def test_a_damaged_copy_is_reported_and_kept(qtbot, small_checkpoint, monkeypatc
     assert w.state.model_path == small_checkpoint
 
 
-def test_copies_of_running_processes_and_other_files_are_not_offered(tmp_path):
-    (tmp_path / f"unsaved-{os.getpid()}-9.safetensors").write_bytes(b"x")
+_DIES_HOLDING_A_LOCK = r"""
+import os, sys
+from PySide6.QtCore import QLockFile
+lock = QLockFile(sys.argv[1])
+assert lock.tryLock(0)
+os._exit(0)  # a crash: the lock file stays behind
+"""
+
+
+def test_only_copies_no_running_window_holds_are_offered(tmp_path, qapp):
+    from PySide6.QtCore import QLockFile
+
+    held = tmp_path / _copy_name()  # another window's, alive: its lock is held
+    held.write_bytes(b"x")
+    lock = QLockFile(str(held.with_suffix(".lock")))
+    assert lock.tryLock(0)
+    crashed = tmp_path / _copy_name()  # its owner died holding the lock
+    crashed.write_bytes(b"x")
+    subprocess.run(
+        [sys.executable, "-c", _DIES_HOLDING_A_LOCK, str(crashed.with_suffix(".lock"))], check=True
+    )
+    assert crashed.with_suffix(".lock").exists()
+    unlocked = tmp_path / _copy_name()
+    unlocked.write_bytes(b"x")
     (tmp_path / "notes.txt").write_text("mine")
-    (tmp_path / "unsaved-x-1.safetensors").write_bytes(b"x")
-    gone = tmp_path / f"unsaved-{_dead_pid()}-1.safetensors"
-    gone.write_bytes(b"x")
-    assert left_behind(tmp_path) == [gone]
+    (tmp_path / "unsaved-1-1.safetensors").write_bytes(b"x")  # not a name the app gives
+    try:
+        assert sorted(left_behind(tmp_path)) == sorted([crashed, unlocked])
+    finally:
+        lock.unlock()
     assert left_behind(tmp_path / "missing") == []
+
+
+def test_a_signal_while_the_quit_question_is_up_closes_and_keeps_the_copy(trained, monkeypatch):
+    """The question is dismissed (as rejecting the dialog does) and the window closes, the
+    model kept as its recovery copy, not half-closed."""
+    w = trained
+
+    def signal_arrives(before):
+        w.end_for_signal()  # what the signal handler runs, from inside the dialog's loop
+        return Button.Cancel  # the rejected dialog's answer
+
+    monkeypatch.setattr(w, "ask_unsaved", signal_arrives)
+    w.close()
+    assert not w.isVisible() and w.recovery.exists
+    assert load_checkpoint(w.recovery.path).metadata["epochs_completed"] == 1
+
+
+def test_a_signal_while_a_copy_is_offered_asks_about_no_other(
+    left, qtbot, small_checkpoint, monkeypatch, tmp_path
+):
+    path, _ = left
+    second = _left_copy(path, recovery_dir())
+    asked: list[Path] = []
+
+    def ask(self, copy):
+        asked.append(copy)
+        self.end_for_signal()
+        return Button.Cancel
+
+    monkeypatch.setattr(MainWindow, "ask_recover", ask)
+    w = MainWindow(small_checkpoint, load_default=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: bool(asked) and not w.isVisible(), timeout=5_000)
+    qtbot.wait(50)
+    assert len(asked) == 1 and path.exists() and second.exists()
+
+
+def test_a_copy_that_cannot_be_shown_stays_where_it_was(left, qtbot, small_checkpoint, monkeypatch):
+    path, _ = left
+    monkeypatch.setattr("vae_explorer.gui.window.files.Files.show_checkpoint", lambda *a, **k: False)
+    w, asked = _new_window(qtbot, small_checkpoint, monkeypatch, Button.Open)
+    assert asked == [path] and path.exists() and not w.recovery.exists
 
 
 _SIGNAL_SCRIPT = r"""
@@ -211,6 +272,9 @@ def test_a_signal_during_a_run_ends_the_app_and_keeps_the_model(small_checkpoint
 
 
 def test_the_copy_is_written_after_the_first_epoch_and_then_at_most_once_a_minute(window, qtbot, monkeypatch):
+    from vae_explorer.gui.window import recovery
+
+    monkeypatch.setattr(recovery, "COPY_INTERVAL_MS", 600_000)  # however slow the machine
     writes: list[int] = []
     real = RecoveryCopy.write
 

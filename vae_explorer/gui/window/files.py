@@ -160,17 +160,18 @@ class Files:
             meta["history"] = state.history
         return meta
 
-    def write_current_model(self, path: str | Path, meta: dict[str, Any]) -> Path:
+    def write_current_model(self, path: str | Path, meta: dict[str, Any], first_screen: bool = True) -> Path:
         """Write the current model (one of the app's) atomically with ``meta`` and its
-        arrays; the state is not told (a save marks it saved, a recovery copy does not).
-        Raises CheckpointError."""
+        arrays (with ``first_screen``, the pictures a start paints from the file); the
+        state is not told (a save marks it saved, a recovery copy does not). Raises
+        CheckpointError."""
         from ...core.checkpoints import save_checkpoint
 
         model = self.window.state.model
         assert model is not None
-        return save_checkpoint(model, path, meta, arrays=self._arrays_to_save(meta))
+        return save_checkpoint(model, path, meta, arrays=self._arrays_to_save(meta, first_screen))
 
-    def _arrays_to_save(self, meta: dict[str, Any]) -> dict[str, np.ndarray]:
+    def _arrays_to_save(self, meta: dict[str, Any], first_screen: bool = True) -> dict[str, np.ndarray]:
         """The model's own arrays, with the test latents on show and the first screen's
         pictures when they belong to the dataset the file names: the file then opens at once."""
         state = self.window.state
@@ -187,7 +188,7 @@ class Files:
 
         for name, array in zip(LATENT_ARRAYS, latents, strict=True):
             arrays[name] = np.array(array, np.float32)
-        if not all(name in arrays for name in FIRST_SCREEN_ARRAYS):
+        if first_screen and not all(name in arrays for name in FIRST_SCREEN_ARRAYS):
             arrays.update(first_screen_images(state.model))
         return arrays
 

@@ -8,13 +8,14 @@ downloading datasets, exports, starting and stopping training, closing cleanly.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
     QDockWidget,
     QLabel,
     QMainWindow,
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         self.dataset_key_at_start = "mnist"
         self._closing = False
+        self._closed = False
         self._workers_waited = False
         self.views_ready = False
         self.starter: BackgroundStart | None = None
@@ -370,7 +372,8 @@ class MainWindow(QMainWindow):
         return may_drop_model(self, before)
 
     def _offer_recovery(self) -> None:
-        if not self._closing:
+        # Not over a model explore() was given: the user's own, which nothing replaces.
+        if not self._closing and not self.state.model_meta.get("external"):
             offer_left_behind(self)
 
     def ask_recover(self, path: Path) -> QMessageBox.StandardButton:
@@ -387,9 +390,10 @@ class MainWindow(QMainWindow):
         except (CheckpointError, OSError) as exc:
             self.show_error("Cannot recover the model", str(exc))
             return False
-        with contextlib.suppress(OSError):  # else it stays where it is, and is offered again
-            path.replace(self.recovery.path)
-        return self.files.show_checkpoint(ckpt, path, recovered=True)
+        if not self.files.show_checkpoint(ckpt, path, recovered=True):
+            return False
+        self.recovery.adopt(path)
+        return True
 
     def end_for_signal(self) -> None:
         """A signal ends the app (app.end_on_signals): nobody can answer a question, so a
@@ -402,7 +406,16 @@ class MainWindow(QMainWindow):
             self.recovery.write()
             self.recovery.stop()
         self._closing = True
-        self.close()
+        # A question on screen (Save / Discard / Cancel, a file dialog, the recovery offer)
+        # is answered "no": whatever asked it sees the window closing and goes on to close.
+        rejected: list[QWidget] = []
+        while (modal := QApplication.activeModalWidget()) is not None and modal not in rejected:
+            rejected.append(modal)
+            if isinstance(modal, QDialog):
+                modal.reject()
+            else:
+                modal.close()
+        QTimer.singleShot(0, self.close)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Ask about an unsaved model, stop training, imputation and downloads and wait for
@@ -413,11 +426,16 @@ class MainWindow(QMainWindow):
             self._closing = True
             super().closeEvent(event)
             return
+        if self._closed:
+            super().closeEvent(event)
+            return
         if not self._closing:
-            if not may_drop_model(self, QUITTING, CLOSE_WAIT_MS):
-                event.ignore()
-                return
-            self.recovery.discard()  # saved, or Discard: no copy is wanted
+            dropped = may_drop_model(self, QUITTING, CLOSE_WAIT_MS)
+            if not self._closing:  # (a signal that came while asking closes, keeping the copy)
+                if not dropped:
+                    event.ignore()
+                    return
+                self.recovery.discard()  # saved, or Discard: no copy is wanted
         self.recovery.stop()  # a run's last snapshot, delivered while closing, is not kept
         self._closing = True
         settings.save(self, self.settings)
@@ -438,4 +456,5 @@ class MainWindow(QMainWindow):
         wait_for_workers(CLOSE_WAIT_MS)
         for box in self.findChildren(QMessageBox):  # open error messages go with the window
             box.close()
+        self._closed = True
         super().closeEvent(event)

@@ -7,62 +7,72 @@ the app. The copy goes once the model is saved, or dropped with the user's say-s
 (Discard). At the next start a copy left by a session that ended without saving is offered:
 Open (it becomes the current, still unsaved model), Discard, or Later.
 
-Each window's copy is ``unsaved-<pid>-<n>.safetensors``; a copy whose process is still
-running belongs to another window and is never offered.
+Each window's copy is ``unsaved-<token>.safetensors`` beside ``unsaved-<token>.lock``, a
+QLockFile the window holds while it lives: a copy whose lock is held belongs to a running
+window (of this process or another) and is never offered; a dead owner's lock is stale,
+which QLockFile tells by the process, not by a PID alone (PIDs are reused).
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import re
 import time
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QStandardPaths
+from PySide6.QtCore import QLockFile, QObject, QStandardPaths, QTimer
 from PySide6.QtWidgets import QMessageBox
-from superqt.utils import qthrottled
 
 from ...core.checkpoint_file import CheckpointError
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
-RECOVERY_ENV = "VAE_EXPLORER_RECOVERY"  # the folder, for tests and portable set-ups
+RECOVERY_ENV = "VAE_EXPLORER_RECOVERY"  # the folder, for tests, scripts and portable set-ups
 COPY_INTERVAL_MS = 60_000
-_NAME = re.compile(r"unsaved-(\d+)-(\d+)\.safetensors")
-_windows = itertools.count(1)
+_NAME = re.compile(r"unsaved-([0-9a-f]{32})\.safetensors")
 
 
 def recovery_dir() -> Path:
-    """$VAE_EXPLORER_RECOVERY, else ``recovery`` in the app's data folder."""
+    """$VAE_EXPLORER_RECOVERY, else ``vae-explorer/recovery`` in the user's data folder
+    (the same for the app and for explore() in a notebook)."""
     folder = os.environ.get(RECOVERY_ENV)
     if folder:
         return Path(folder)
-    location = QStandardPaths.StandardLocation.AppLocalDataLocation
-    return Path(QStandardPaths.writableLocation(location)) / "recovery"
+    data = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+    return Path(data or Path.home()) / "vae-explorer" / "recovery"
 
 
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # someone else's process: not ours to judge
-    return True
+def _lock_for(copy: Path) -> QLockFile:
+    lock = QLockFile(str(copy.with_suffix(".lock")))
+    lock.setStaleLockTime(0)  # held for a window's lifetime: stale only when its owner is gone
+    return lock
 
 
 def left_behind(folder: Path | None = None) -> list[Path]:
-    """Recovery copies whose process has ended, newest first."""
+    """Recovery copies no running window holds, newest first."""
     folder = recovery_dir() if folder is None else folder
     try:
-        found = [p for p in folder.iterdir() if (m := _NAME.fullmatch(p.name)) and not _running(int(m[1]))]
+        copies = [p for p in folder.iterdir() if _NAME.fullmatch(p.name)]
     except OSError:
         return []
+    found = []
+    for copy in copies:
+        lock = _lock_for(copy)
+        if lock.tryLock(0):  # no owner (or a dead one): it was left behind
+            lock.unlock()
+            found.append(copy)
     return sorted(found, key=_modified_time, reverse=True)
+
+
+def forget(copy: Path) -> None:
+    """Delete a left-behind copy and its lock file."""
+    for path in (copy, copy.with_suffix(".lock")):
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def _modified_time(path: Path) -> float:
@@ -73,7 +83,7 @@ def _modified_time(path: Path) -> float:
 
 
 def describe(path: Path) -> str:
-    """When the copy was written, for the question."""
+    """When the copy was last written, for the question."""
     stamp = _modified_time(path)
     return time.strftime("%a %d %b %Y, %H:%M", time.localtime(stamp)) if stamp else "an earlier session"
 
@@ -84,10 +94,13 @@ class RecoveryCopy(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
-        self.path = recovery_dir() / f"unsaved-{os.getpid()}-{next(_windows)}.safetensors"
+        self.path = recovery_dir() / f"unsaved-{uuid.uuid4().hex}.safetensors"
         self.failure: str | None = None  # why the last copy could not be written
+        self._lock = _lock_for(self.path)
         self._stopped = False
-        self._later = qthrottled(lambda: self.write(), timeout=COPY_INTERVAL_MS, leading=True, parent=self)
+        self._last_write = -float("inf")  # time.monotonic() of the last copy
+        self._timer = QTimer(self, singleShot=True)
+        self._timer.timeout.connect(self.write)
         window.trainer.snapshotApplied.connect(self._on_snapshot)
         window.trainer.done.connect(self._on_run_done)
         window.state.modifiedChanged.connect(self._on_modified_changed)
@@ -99,18 +112,20 @@ class RecoveryCopy(QObject):
     def write(self) -> bool:
         """Copy the current model now if it exists nowhere else; True if the copy is there.
         A failure (a full disk) is told once in the status bar, never as a dialog."""
+        self._timer.stop()
         state = self.window.state
-        if (
-            self._stopped
-            or state.model is None
-            or not state.modified
-            or getattr(state.model, "config", None) is None
-        ):
+        ours = getattr(state.model, "config", None) is not None  # not explore()'s own model
+        if self._stopped or not (state.modified and ours):
             return False
+        self._last_write = time.monotonic()
         files = self.window.files
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            files.write_current_model(self.path, files.metadata_to_save())
+            if not self._lock.isLocked() and not self._lock.tryLock(0):
+                raise OSError(f"cannot lock {self._lock.fileName()} (error {self._lock.error()})")
+            # Without the first screen's pictures: they cost a decode on the GUI thread, and
+            # a recovered model draws them when it is opened.
+            files.write_current_model(self.path, files.metadata_to_save(), first_screen=False)
         except (CheckpointError, OSError) as exc:
             if self.failure is None:
                 self.window.statusBar().showMessage(
@@ -122,23 +137,38 @@ class RecoveryCopy(QObject):
         self.failure = None
         return True
 
+    def adopt(self, copy: Path) -> None:
+        """A left-behind copy, opened, becomes this window's own."""
+        with contextlib.suppress(OSError):  # else it stays where it is, and is offered again
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self._lock.isLocked() or self._lock.tryLock(0):
+                copy.replace(self.path)
+                forget(copy)  # its old lock file
+
     def discard(self) -> None:
         """The model went with the user's say-so (saved, or Discard): so does its copy."""
-        self._later.cancel()
+        self._timer.stop()
+        self._last_write = -float("inf")
         with contextlib.suppress(OSError):  # none there, or its folder unusable: nothing to do
             self.path.unlink()
+        if self._lock.isLocked():
+            self._lock.unlock()
 
     def stop(self) -> None:
         """The window is closing: what it does from now on is not copied."""
-        self._later.cancel()
+        self._timer.stop()
         self._stopped = True
 
     def _on_snapshot(self, snapshot: object) -> None:
-        if self.window.state.modified:
-            self._later()
+        if not self.window.state.modified or self._timer.isActive():
+            return
+        wait_ms = COPY_INTERVAL_MS - 1000 * (time.monotonic() - self._last_write)
+        if wait_ms <= 0:
+            self.write()
+        else:
+            self._timer.start(int(wait_ms))
 
     def _on_run_done(self, finished: object) -> None:
-        self._later.cancel()
         self.write()
 
     def _on_modified_changed(self, modified: bool) -> None:
@@ -152,7 +182,8 @@ def ask_recover(window: MainWindow, path: Path) -> QMessageBox.StandardButton:
     box = QMessageBox(
         QMessageBox.Icon.Question,
         "Recover unsaved model",
-        f"VAE Explorer ended on {describe(path)} with a trained model that was not saved. Open it?",
+        "VAE Explorer last ended with a trained model that was not saved. "
+        f"A copy of it from {describe(path)} was kept. Open it?",
         parent=window,
     )
     box.setInformativeText(
@@ -167,12 +198,14 @@ def ask_recover(window: MainWindow, path: Path) -> QMessageBox.StandardButton:
 
 def offer_left_behind(window: MainWindow) -> None:
     """Ask about each copy a crashed or killed session left, newest first, until one is
-    opened (the window shows one model); the rest wait for the next start."""
+    opened (the window shows one model) or the window closes; the rest wait for the next
+    start."""
     Button = QMessageBox.StandardButton
     for path in left_behind(window.recovery.path.parent):
         answer = window.ask_recover(path)
+        if window.closing:
+            return
         if answer == Button.Discard:
-            with contextlib.suppress(OSError):
-                path.unlink()
+            forget(path)
         elif answer == Button.Open and window.open_recovered(path):
             return

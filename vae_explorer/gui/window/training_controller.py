@@ -176,7 +176,7 @@ class TrainingController(QObject):
             self.batchMetrics.emit(ev)
         elif isinstance(ev, Snapshot):
             if self._failed and not ev.history:
-                return  # a run that failed before its first epoch ended: keep the old model
+                return  # the failed run never trained: its start model is not wanted (the old one comes back)
             if not all(bool(torch.isfinite(t).all()) for t in ev.state_dict.values()):
                 return  # never let blown-up weights become the current model
             self._latest = ev
@@ -216,8 +216,9 @@ class TrainingController(QObject):
         mu, logvar = snap.test_mu, snap.test_logvar
         latents = (mu, logvar) if mu is not None and logvar is not None else None
         arrays = getattr(snap, "arrays", None) or None  # the weights' test latents, when core sends them
-        # The run's initial weights (epoch 0, batch 0) are shown but hold nothing to save.
-        trained = (snap.epoch, snap.batch) != (0, 0)
+        # The run's initial weights (or a run stopped before its first batch) are shown but
+        # hold nothing to save.
+        trained = bool(snap.history) or snap.batch > 0
         if trained:
             self._before = None
         live = self.is_running()
