@@ -24,6 +24,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("VAE_EXPLORER_SETTINGS", str(Path(tempfile.gettempdir()) / "vae-bench.ini"))
+os.environ.setdefault("VAE_EXPLORER_RECOVERY", tempfile.mkdtemp(prefix="vae-bench-recovery-"))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -85,6 +85,7 @@ def run_app(command: list[str], display: str, checkpoint: Path, workdir: Path) -
         "QT_QPA_PLATFORM": "xcb",
         "VAE_EXPLORER_STARTUP_LOG": str(log),
         "VAE_EXPLORER_SETTINGS": str(workdir / "settings.ini"),
+        "VAE_EXPLORER_RECOVERY": str(workdir / "recovery"),
     }
     env.pop("WAYLAND_DISPLAY", None)
     t0 = time.time()

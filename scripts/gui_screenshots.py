@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("VAE_EXPLORER_SETTINGS", str(Path(tempfile.mkdtemp()) / "shots.ini"))
+os.environ.setdefault("VAE_EXPLORER_RECOVERY", tempfile.mkdtemp(prefix="vae-shots-recovery-"))
 
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer  # noqa: E402

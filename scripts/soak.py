@@ -316,9 +316,10 @@ def main(argv: list[str] | None = None) -> int:
         seed=a.seed,
         timeout_s=a.timeout,
     )
-    # Never touch the user's settings.
+    # Never touch the user's settings or recovery copies.
     settings = Path(tempfile.mkdtemp(prefix="vae-soak-")) / "settings.ini"
     os.environ["VAE_EXPLORER_SETTINGS"] = str(settings)
+    os.environ["VAE_EXPLORER_RECOVERY"] = str(settings.parent / "recovery")
 
     from PySide6.QtCore import QtMsgType, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
