@@ -28,6 +28,7 @@ from ...core.masks import preset_mask
 from ...core.model import VAE
 from ..labelled import needs_a_vae
 from ..latent_text import vector_text
+from ..own_turn import in_own_turn
 from ..state import ExplorerState
 from .controls import SPREAD_TIP, CanvasControls, tip
 from .impute_runner import ImputeRequest, ImputeResult, make_runner
@@ -68,7 +69,10 @@ class CanvasPanel(CanvasControls):
         self._encode_later = qthrottled(self._encode, timeout=ENCODE_INTERVAL_MS, leading=False, parent=self)
         self._impute_later = qthrottled(self.impute, timeout=IMPUTE_INTERVAL_MS, leading=False, parent=self)
         self._refresh_model_later = qthrottled(
-            self._refresh_worker_model, timeout=MODEL_REFRESH_MS, leading=True, parent=self
+            lambda: in_own_turn(self, self._refresh_worker_model),
+            timeout=MODEL_REFRESH_MS,
+            leading=True,
+            parent=self,
         )
 
         self.random_action.triggered.connect(self._on_random_triggered)

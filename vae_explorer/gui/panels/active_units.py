@@ -18,6 +18,7 @@ from superqt.utils import qthrottled
 from ...core.active_units import ACTIVITY_THRESHOLD, ActiveUnits, active_units
 from ..history_scrub import HistoryScrub
 from ..on_screen import RefreshWhenShown
+from ..own_turn import in_own_turn
 from ..state import ExplorerState
 
 ACTIVE_COLOUR = "#4e79a7"
@@ -57,7 +58,7 @@ class ActiveUnitsPanel(QWidget):
         lay.addWidget(self.summary)
         lay.addWidget(self.plot, 1)
         self._when_shown = RefreshWhenShown(self, self.refresh)
-        self._refresh_live = qthrottled(self._when_shown.request, timeout=LIVE_MS)
+        self._refresh_live = qthrottled(lambda: in_own_turn(self, self._when_shown.request), timeout=LIVE_MS)
         state.latentsChanged.connect(self._on_latents_changed)
         state.datasetChanged.connect(self._on_latents_changed)
         if scrub is not None:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 from ..images import ImageCanvas
 from ..labelled import ClassDecoder, class_names, is_labelled
 from ..latent_text import vector_text
+from ..own_turn import in_own_turn
 from ..state import ExplorerState
 
 COORDS_HINT = "click or drag in the latent scatter to decode a point"
@@ -119,6 +120,12 @@ class DecoderPreview(QWidget):
         self._show_decoded()
 
     def _on_model_changed(self) -> None:
+        if self._state.live:  # a training snapshot: in a turn of its own (own_turn.py)
+            in_own_turn(self, self._show_model)
+        else:
+            self._show_model()
+
+    def _show_model(self) -> None:
         self._show_decoded()
         self._show_pair()
 

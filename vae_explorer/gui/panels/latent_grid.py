@@ -22,6 +22,7 @@ from ...core.grid import DecodedGrid, decode_grid
 from ...core.image import IMAGE_SIDE
 from ..images import ImageCanvas
 from ..labelled import ClassDecoder, class_names, is_labelled
+from ..own_turn import in_own_turn
 from ..state import GRID_SIZE_RANGE, ExplorerState
 
 REGION_GAUSSIAN = "Gaussian quantiles"
@@ -80,7 +81,10 @@ class LatentGridPanel(QWidget):
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addLayout(top)
         lay.addWidget(self.canvas, 1)
-        self._refresh_later = qthrottled(self._draw, timeout=LIVE_REFRESH_MS, parent=self)
+        # Live: at most every LIVE_REFRESH_MS, in an event-loop turn of its own (own_turn.py).
+        self._refresh_later = qthrottled(
+            lambda: in_own_turn(self, self._draw), timeout=LIVE_REFRESH_MS, parent=self
+        )
         self._follow_later = qthrottled(self._draw, timeout=FOLLOW_MS, parent=self)
 
         self.size_spin.valueChanged.connect(self._on_size_changed)

@@ -18,6 +18,7 @@ from ...core.image import as_float_images
 from ...core.latent import tile_images
 from ..images import ImageCanvas
 from ..labelled import class_names, is_labelled
+from ..own_turn import in_own_turn
 from ..state import ExplorerState
 
 LIVE_REFRESH_MS = 250  # while training snapshots arrive (~4/s), redraw at most this often
@@ -54,7 +55,9 @@ class SamplesPanel(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.canvas, 1)
         self.seed = 0  # the prior draw on show: the same seed gives the same codes
-        self._refresh_later = qthrottled(self._draw, timeout=LIVE_REFRESH_MS, parent=self)
+        self._refresh_later = qthrottled(
+            lambda: in_own_turn(self, self._draw), timeout=LIVE_REFRESH_MS, parent=self
+        )
 
         self.new_button.clicked.connect(self._on_new_clicked)
         self.size_spin.valueChanged.connect(self._on_size_changed)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from superqt.utils import qdebounced, qthrottled
 
 from ...core.rendering import nearest_point
+from ..own_turn import in_own_turn
 from ..panels.flow_layout import FlowLayout, labelled
 from ..state import ExplorerState
 from .colour_by import ColourByControl
@@ -68,7 +69,9 @@ class LatentScatterView(QWidget):
         self._decode_drag = qthrottled(self._decode_at, timeout=0, leading=False)
         self._hover_later = qthrottled(self._show_hover_at, timeout=HOVER_MS, leading=False)
         self._publish_range_later = qdebounced(self._publish_range, timeout=VIEW_FOLLOW_MS)
-        self._refresh_overlay_live = qthrottled(self._refresh_overlay, timeout=LIVE_OVERLAY_MS)
+        self._refresh_overlay_live = qthrottled(
+            lambda: in_own_turn(self, self._refresh_overlay), timeout=LIVE_OVERLAY_MS
+        )
 
         self.plot.pressed.connect(self._on_plot_pressed)
         self.plot.dragged.connect(self._on_plot_dragged)
