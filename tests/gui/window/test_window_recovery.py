@@ -27,6 +27,7 @@ def trained(window, qtbot):
     small_run(window, epochs=1)
     qtbot.mouseClick(window.training.start_button, LEFT)
     qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=30_000)
+    qtbot.waitUntil(lambda: not window.recovery.writing, timeout=10_000)  # (a worker writes it)
     assert window.state.modified
     return window
 
@@ -56,7 +57,7 @@ def test_discard_on_quit_removes_the_copy_and_a_run_ending_then_leaves_none(wind
     qtbot.mouseClick(window.training.start_button, LEFT)
     qtbot.waitUntil(lambda: epoch_trained(window), timeout=30_000)
     assert window.recovery.write(), (window.recovery.failure, window.state.modified)
-    assert window.recovery.exists
+    qtbot.waitUntil(lambda: window.recovery.exists and not window.recovery.writing, timeout=10_000)
     monkeypatch.setattr(window, "ask_unsaved", lambda before: Button.Discard)
     window.close()
     assert not window.isVisible() and not window.trainer.is_running()
@@ -75,7 +76,7 @@ def test_a_copy_that_cannot_be_written_is_told_once_and_nothing_breaks(trained, 
     monkeypatch.setattr(trained.recovery, "path", blocker / _copy_name())
     told: list[str] = []
     monkeypatch.setattr(trained.statusBar(), "showMessage", lambda text, ms=0: told.append(text))
-    assert not trained.recovery.write() and not trained.recovery.write()
+    assert not trained.recovery.write(wait=True) and not trained.recovery.write(wait=True)
     assert len(told) == 1 and "Could not keep a recovery copy" in told[0]
     assert trained.recovery.failure and trained.state.modified
 
@@ -290,4 +291,30 @@ def test_the_copy_is_written_after_the_first_epoch_and_then_at_most_once_a_minut
     window.stop_training()
     qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=10_000)
     assert len(writes) == 2  # and once more as the run ends
+    qtbot.waitUntil(lambda: not window.recovery.writing, timeout=10_000)
     assert load_checkpoint(window.recovery.path).metadata["epochs_completed"] == writes[-1]
+
+
+def test_a_copy_dropped_while_it_was_written_does_not_stay(tmp_path):
+    """discard() sets the event, then deletes the file; a write that lands after that
+    deletes its own file."""
+    import threading
+
+    from vae_explorer.core.model import VAE, VAEConfig
+    from vae_explorer.gui.window.recovery import _write_copy
+
+    dropped, kept = threading.Event(), threading.Event()
+    dropped.set()
+    gone, here = tmp_path / "gone.safetensors", tmp_path / "here.safetensors"
+    _write_copy(VAE(VAEConfig(hidden_dim=8)), gone, {}, {}, dropped)
+    _write_copy(VAE(VAEConfig(hidden_dim=8)), here, {}, {}, kept)
+    assert not gone.exists() and here.exists()
+
+
+def test_saving_while_a_copy_is_written_leaves_no_copy(trained, qtbot, tmp_path):
+    w = trained
+    w.state.set_model(w.state.model, dict(w.state.model_meta), None, modified=True)
+    assert w.recovery.write() and w.recovery.writing
+    assert w.save_model(tmp_path / "kept.safetensors")  # discards the copy, mid-write
+    qtbot.waitUntil(lambda: not w.recovery.writing, timeout=10_000)
+    assert not w.recovery.exists

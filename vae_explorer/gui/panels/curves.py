@@ -178,14 +178,20 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
     def set_test_errors(self, history: list[dict[str, Any]]) -> None:
         """The test error curve from a labelled run's history records ("test_error", a
         fraction; records without one, such as M1's epochs, are skipped)."""
-        self.data["error"] = _Series()
+        errors = _Series()
         for rec in history:
             if not isinstance(rec, dict):
                 continue
             e, v = _number(rec.get("epoch")), _number(rec.get("test_error"))
             if e is not None and v is not None:
-                self.data["error"].append(e, 100.0 * v)
-        self._redraw_later()
+                errors.append(e, 100.0 * v)
+        old = self.data["error"]
+        self.data["error"] = errors
+        n = errors.n
+        pairs = ((old.x, errors.x), (old.y, errors.y))
+        # Every snapshot of a run asks, a VAE's with no errors at all: redraw on a change only.
+        if old.n != n or not all(np.array_equal(a[:n], b[:n]) for a, b in pairs):
+            self._redraw_later()
 
     def _show_error_plot(self, on: bool) -> None:
         if self.error_plot.isVisible() != on:

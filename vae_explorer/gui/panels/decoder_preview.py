@@ -136,4 +136,7 @@ class DecoderPreview(QWidget):
         self._show_pair()
 
     def _on_latents_changed(self) -> None:
-        self._show_pair()
+        if self._state.live:
+            in_own_turn(self, self._show_pair)
+        else:
+            self._show_pair()

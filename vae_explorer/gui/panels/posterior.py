@@ -31,6 +31,7 @@ from superqt.utils import qdebounced, qthrottled
 from ...core.model import VAE
 from ..labelled import needs_a_vae
 from ..on_screen import RefreshWhenShown, on_screen
+from ..own_turn import in_own_turn
 from ..state import ExplorerState
 from ..workers import LatestOnlyRunner
 from .flow_layout import FlowLayout, labelled
@@ -308,7 +309,13 @@ class PosteriorPanel(QWidget):
         self.caption.setText(text + " · computing…" if busy and self._shown is not None else text)
 
     def _on_model_changed(self) -> None:
-        self._schedule(live=self._state.live)
+        if self._state.live:
+            in_own_turn(self, self._schedule_live)
+        else:
+            self._schedule()
+
+    def _schedule_live(self) -> None:
+        self._schedule(live=True)
 
     def _on_picked_index_changed(self) -> None:
         if self._state.picked_index is not None:

@@ -118,6 +118,8 @@ class PosteriorPlot(QWidget):
         stays in the layout: taken out of the scene, its axes and view box are left to the
         garbage collector, which can delete them while its layout still uses them, and
         that crashed the process.)"""
+        if on == self._iwae_on and self.iwae.isVisible() == on:
+            return  # (asked on every model change: the legend's HTML alone takes ms)
         self._iwae_on = on
         self.iwae.setVisible(on)
         # A hidden item keeps its minimum height in a graphics layout: zero it while off

@@ -173,8 +173,9 @@ class ScatterPlane(QObject):
         plane, scrubbed = state.plane, state.scrub.latents()
         x_label, y_label = plane.axis_labels()
         pi = s.plot.getPlotItem()
-        pi.setLabel("bottom", x_label)
-        pi.setLabel("left", y_label)
+        for side, label in (("bottom", x_label), ("left", y_label)):
+            if pi.getAxis(side).labelText != label:  # (a label re-renders its HTML: ~2 ms)
+                pi.setLabel(side, label)
         if plane.is_axes and scrubbed is None:
             s._refresh_points()
         else:

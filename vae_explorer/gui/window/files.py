@@ -169,9 +169,9 @@ class Files:
 
         model = self.window.state.model
         assert model is not None
-        return save_checkpoint(model, path, meta, arrays=self._arrays_to_save(meta, first_screen))
+        return save_checkpoint(model, path, meta, arrays=self.arrays_to_save(meta, first_screen))
 
-    def _arrays_to_save(self, meta: dict[str, Any], first_screen: bool = True) -> dict[str, np.ndarray]:
+    def arrays_to_save(self, meta: dict[str, Any], first_screen: bool = True) -> dict[str, np.ndarray]:
         """The model's own arrays, with the test latents on show and the first screen's
         pictures when they belong to the dataset the file names: the file then opens at once."""
         state = self.window.state

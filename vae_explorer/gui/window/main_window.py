@@ -403,7 +403,7 @@ class MainWindow(QMainWindow):
             return
         if self.views_ready:
             self.trainer.stop(wait_ms=CLOSE_WAIT_MS)
-            self.recovery.write()
+            self.recovery.write(wait=True)
             self.recovery.stop()
         self._closing = True
         # A question on screen (Save / Discard / Cancel, a file dialog, the recovery offer)

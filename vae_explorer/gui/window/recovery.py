@@ -18,10 +18,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 import time
 import uuid
+from copy import deepcopy
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QLockFile, QObject, QStandardPaths, QTimer
 from PySide6.QtWidgets import QMessageBox
@@ -29,10 +31,12 @@ from PySide6.QtWidgets import QMessageBox
 from ...core.checkpoint_file import CheckpointError
 
 if TYPE_CHECKING:
+    from ..workers import Worker
     from .main_window import MainWindow
 
 RECOVERY_ENV = "VAE_EXPLORER_RECOVERY"  # the folder, for tests, scripts and portable set-ups
 COPY_INTERVAL_MS = 60_000
+WRITE_WAIT_MS = 5_000
 _NAME = re.compile(r"unsaved-([0-9a-f]{32})\.safetensors")
 
 
@@ -88,6 +92,20 @@ def describe(path: Path) -> str:
     return time.strftime("%a %d %b %Y, %H:%M", time.localtime(stamp)) if stamp else "an earlier session"
 
 
+def _write_copy(
+    model: object, path: Path, meta: dict[str, Any], arrays: dict[str, Any], dropped: threading.Event
+) -> None:
+    """Write a copy (a worker thread runs this). Should the copy have been dropped while it
+    was written, it goes again: discard() sets ``dropped`` before it deletes the file, and
+    this looks after the file is in place, so one of the two deletes it."""
+    from ...core.checkpoints import save_checkpoint
+
+    save_checkpoint(model, path, meta, arrays=arrays)  # type: ignore[arg-type]
+    if dropped.is_set():
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
 class RecoveryCopy(QObject):
     """Keeps this window's recovery copy in step with its current model."""
 
@@ -99,6 +117,10 @@ class RecoveryCopy(QObject):
         self._lock = _lock_for(self.path)
         self._stopped = False
         self._last_write = -float("inf")  # time.monotonic() of the last copy
+        self._worker: Worker | None = None
+        self._again = False
+        # Set once the model's copy is unwanted: a write still running then deletes its file.
+        self._dropped = threading.Event()
         self._timer = QTimer(self, singleShot=True)
         self._timer.timeout.connect(self.write)
         window.trainer.snapshotApplied.connect(self._on_snapshot)
@@ -109,33 +131,69 @@ class RecoveryCopy(QObject):
     def exists(self) -> bool:
         return self.path.is_file()
 
-    def write(self) -> bool:
-        """Copy the current model now if it exists nowhere else; True if the copy is there.
-        A failure (a full disk) is told once in the status bar, never as a dialog."""
+    @property
+    def writing(self) -> bool:
+        """A copy is being written in the background."""
+        return self._worker is not None
+
+    def write(self, wait: bool = False) -> bool:
+        """Copy the current model if it exists nowhere else: False if there is nothing to
+        copy (or, with ``wait``, it failed). A worker thread writes the file (a history of
+        10-15 MB takes 30-60 ms to serialise and sync), or this call with ``wait`` (a signal
+        is ending the app). A failure (a full disk) is told once in the status bar."""
         self._timer.stop()
         state = self.window.state
         ours = getattr(state.model, "config", None) is not None  # not explore()'s own model
         if self._stopped or not (state.modified and ours):
             return False
+        if self._worker is not None:
+            if not wait:
+                self._again = True  # the weights changed while the last copy was being written
+                return True
+            self._again = False
+            self._worker.wait(WRITE_WAIT_MS)  # so its older weights cannot land after these
         self._last_write = time.monotonic()
         files = self.window.files
+        meta = files.metadata_to_save()
+        # Without the first screen's pictures: they cost a decode on the GUI thread, and a
+        # recovered model draws them when it is opened.
+        job = (deepcopy(state.model), self.path, meta, files.arrays_to_save(meta, first_screen=False))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not self._lock.isLocked() and not self._lock.tryLock(0):
                 raise OSError(f"cannot lock {self._lock.fileName()} (error {self._lock.error()})")
-            # Without the first screen's pictures: they cost a decode on the GUI thread, and
-            # a recovered model draws them when it is opened.
-            files.write_current_model(self.path, files.metadata_to_save(), first_screen=False)
+            if wait:
+                _write_copy(*job, self._dropped)
+                self._succeeded()
+                return True
         except (CheckpointError, OSError) as exc:
-            if self.failure is None:
-                self.window.statusBar().showMessage(
-                    f"Could not keep a recovery copy of the unsaved model in {self.path.parent}: {exc}",
-                    20000,
-                )
-            self.failure = str(exc)
+            self._failed(str(exc))
             return False
-        self.failure = None
+        from ..workers import Worker
+
+        worker = Worker(_write_copy, *job, self._dropped, name="recovery-copy")
+        worker.returned.connect(self._succeeded)
+        worker.failed.connect(self._failed)
+        worker.finished.connect(self._on_written)
+        self._worker = worker
+        worker.start()
         return True
+
+    def _succeeded(self, _result: object = None) -> None:
+        self.failure = None
+
+    def _failed(self, message: str) -> None:
+        if self.failure is None:
+            self.window.statusBar().showMessage(
+                f"Could not keep a recovery copy of the unsaved model in {self.path.parent}: {message}", 20000
+            )
+        self.failure = message
+
+    def _on_written(self) -> None:
+        self._worker = None
+        if self._again:
+            self._again = False
+            self.write()
 
     def adopt(self, copy: Path) -> None:
         """A left-behind copy, opened, becomes this window's own."""
@@ -149,6 +207,9 @@ class RecoveryCopy(QObject):
         """The model went with the user's say-so (saved, or Discard): so does its copy."""
         self._timer.stop()
         self._last_write = -float("inf")
+        self._again = False
+        self._dropped.set()  # (before the file goes: see _write_copy)
+        self._dropped = threading.Event()
         with contextlib.suppress(OSError):  # none there, or its folder unusable: nothing to do
             self.path.unlink()
         if self._lock.isLocked():
