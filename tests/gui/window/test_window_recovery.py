@@ -234,11 +234,10 @@ app = QApplication(sys.argv[:1])
 w = MainWindow(sys.argv[1], load_default=False)
 w.ask_unsaved = lambda *a: sys.exit("asked a question nobody can answer")
 end_on_signals(app, w)
+sys.path[:0] = [sys.argv[3], os.path.dirname(sys.argv[3])]  # the tests' helpers
+from window_helpers import small_run
+small_run(w, epochs=500)
 t = w.training
-t.train_limit, t.torch_threads = 2000, 1
-t.epochs.setValue(500)
-t.batch_size.setValue(50)
-t.hidden_dim.setValue(64)
 w.show()
 sent = []
 def epoch_done(ev):
@@ -260,7 +259,7 @@ def test_a_signal_during_a_run_ends_the_app_and_keeps_the_model(small_checkpoint
     question asked, and the model trained so far is in the recovery folder."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     proc = subprocess.run(
-        [sys.executable, "-c", _SIGNAL_SCRIPT, str(small_checkpoint), name],
+        [sys.executable, "-c", _SIGNAL_SCRIPT, str(small_checkpoint), name, str(Path(__file__).parent)],
         env=env, capture_output=True, text=True, timeout=90,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
