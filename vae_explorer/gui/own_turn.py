@@ -12,13 +12,13 @@ from collections import deque
 from collections.abc import Callable
 
 import shiboken6
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
 
 class _Turns:
     def __init__(self) -> None:
         self._queue: deque[tuple[QObject, Callable[[], object]]] = deque()
-        self._scheduled = False
+        self._timer: QTimer | None = None
 
     def add(self, owner: QObject, work: Callable[[], object]) -> None:
         if any(o is owner and w == work for o, w in self._queue):
@@ -30,12 +30,17 @@ class _Turns:
         return len(self._queue)
 
     def _schedule(self) -> None:
-        if not self._scheduled and self._queue:
-            self._scheduled = True
-            QTimer.singleShot(0, self._run_one)
+        if not self._queue:
+            return
+        # One zero-interval timer, owned by the application: a later QApplication in the
+        # same process (a script, a notebook) gets a new one instead of waiting forever.
+        if self._timer is None or not shiboken6.isValid(self._timer):
+            self._timer = QTimer(QCoreApplication.instance(), singleShot=True, interval=0)
+            self._timer.timeout.connect(self._run_one)
+        if not self._timer.isActive():
+            self._timer.start()
 
     def _run_one(self) -> None:
-        self._scheduled = False
         try:
             while self._queue:
                 owner, work = self._queue.popleft()

@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PySide6.QtWidgets import QMessageBox
 from window_helpers import LEFT, epoch_trained, small_run, weights
 
@@ -294,26 +296,63 @@ def test_the_copy_is_written_after_the_first_epoch_and_then_at_most_once_a_minut
     assert load_checkpoint(window.recovery.path).metadata["epochs_completed"] == writes[-1]
 
 
-def test_a_copy_dropped_while_it_was_written_does_not_stay(tmp_path):
-    """discard() sets the event, then deletes the file; a write that lands after that
-    deletes its own file."""
-    import threading
+def _hold_background_writes(monkeypatch) -> threading.Event:
+    """save_checkpoint on a worker thread waits for the returned event (the GUI thread's
+    saves go through): a write caught mid-way, for as long as a test needs."""
+    import vae_explorer.core.checkpoints as checkpoints
 
-    from vae_explorer.core.model import VAE, VAEConfig
-    from vae_explorer.gui.window.recovery import _write_copy
+    gate, real = threading.Event(), checkpoints.save_checkpoint
 
-    dropped, kept = threading.Event(), threading.Event()
-    dropped.set()
-    gone, here = tmp_path / "gone.safetensors", tmp_path / "here.safetensors"
-    _write_copy(VAE(VAEConfig(hidden_dim=8)), gone, {}, {}, dropped)
-    _write_copy(VAE(VAEConfig(hidden_dim=8)), here, {}, {}, kept)
-    assert not gone.exists() and here.exists()
+    def held(*args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            assert gate.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoints, "save_checkpoint", held)
+    return gate
 
 
-def test_saving_while_a_copy_is_written_leaves_no_copy(trained, qtbot, tmp_path):
+def test_saving_while_a_copy_is_written_leaves_no_copy(trained, qtbot, tmp_path, monkeypatch):
     w = trained
+    gate = _hold_background_writes(monkeypatch)
+    w.recovery.discard()
     w.state.set_model(w.state.model, dict(w.state.model_meta), None, modified=True)
     assert w.recovery.write() and w.recovery.writing
-    assert w.save_model(tmp_path / "kept.safetensors")  # discards the copy, mid-write
+    assert w.save_model(tmp_path / "kept.safetensors")  # discards the copy while it is written
+    assert not w.recovery.exists
+    gate.set()  # the write lands now, after the discard
     qtbot.waitUntil(lambda: not w.recovery.writing, timeout=10_000)
     assert not w.recovery.exists
+
+
+def test_a_signal_during_a_slow_copy_keeps_the_newest_weights(trained, qtbot, monkeypatch):
+    """The signal's copy waits for the one in flight, and the older one never lands last."""
+    w = trained
+    gate = _hold_background_writes(monkeypatch)
+    assert w.recovery.write() and w.recovery.writing  # the older weights, held mid-way
+    with torch.no_grad():
+        for p in w.state.model.parameters():
+            p.add_(1.0)  # newer weights
+    newest = weights(w.state.model)
+    threading.Timer(0.3, gate.set).start()
+    assert w.recovery.write(wait=True)
+    qtbot.waitUntil(lambda: not w.recovery.writing, timeout=10_000)
+    kept = load_checkpoint(w.recovery.path).model.state_dict()
+    assert all(np.array_equal(v.numpy(), newest[k]) for k, v in kept.items())
+
+
+def test_a_copy_that_fails_in_the_background_is_told(trained, qtbot, monkeypatch):
+    import vae_explorer.core.checkpoints as checkpoints
+    from vae_explorer.core.checkpoint_file import CheckpointError
+
+    def full(*args, **kwargs):
+        raise CheckpointError("cannot save: No space left on device")
+
+    monkeypatch.setattr(checkpoints, "save_checkpoint", full)
+    trained.recovery.discard()
+    trained.state.set_model(trained.state.model, dict(trained.state.model_meta), None, modified=True)
+    assert trained.recovery.write()
+    qtbot.waitUntil(lambda: not trained.recovery.writing, timeout=10_000)
+    assert "No space left" in (trained.recovery.failure or "")
+    assert "Could not keep a recovery copy" in trained.statusBar().currentMessage()
+    assert trained.state.modified and trained.isVisible()

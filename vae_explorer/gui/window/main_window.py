@@ -8,6 +8,7 @@ downloading datasets, exports, starting and stopping training, closing cleanly.
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -401,11 +402,15 @@ class MainWindow(QMainWindow):
         copy, and the window closes."""
         if self._closing:
             return
-        if self.views_ready:
-            self.trainer.stop(wait_ms=CLOSE_WAIT_MS)
-            self.recovery.write(wait=True)
-            self.recovery.stop()
+        try:
+            if self.views_ready:
+                self.trainer.stop(wait_ms=CLOSE_WAIT_MS)
+                self.recovery.write(wait=True)
+                self.recovery.stop()
+        except Exception:  # told on the console; the app ends all the same
+            traceback.print_exc()
         self._closing = True
+        QTimer.singleShot(0, self.close)
         # A question on screen (Save / Discard / Cancel, a file dialog, the recovery offer)
         # is answered "no": whatever asked it sees the window closing and goes on to close.
         rejected: list[QWidget] = []
@@ -415,7 +420,6 @@ class MainWindow(QMainWindow):
                 modal.reject()
             else:
                 modal.close()
-        QTimer.singleShot(0, self.close)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Ask about an unsaved model, stop training, imputation and downloads and wait for

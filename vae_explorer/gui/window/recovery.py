@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 RECOVERY_ENV = "VAE_EXPLORER_RECOVERY"  # the folder, for tests, scripts and portable set-ups
 COPY_INTERVAL_MS = 60_000
-WRITE_WAIT_MS = 5_000
 _NAME = re.compile(r"unsaved-([0-9a-f]{32})\.safetensors")
 
 
@@ -92,18 +91,33 @@ def describe(path: Path) -> str:
     return time.strftime("%a %d %b %Y, %H:%M", time.localtime(stamp)) if stamp else "an earlier session"
 
 
+class _Writes:
+    """The order of one window's copies: written one at a time, a newer copy never
+    overwritten by an older one, a dropped one never left behind."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latest = 0  # the newest copy on disk (by its number)
+
+
 def _write_copy(
-    model: object, path: Path, meta: dict[str, Any], arrays: dict[str, Any], dropped: threading.Event
-) -> None:
-    """Write a copy (a worker thread runs this). Should the copy have been dropped while it
-    was written, it goes again: discard() sets ``dropped`` before it deletes the file, and
-    this looks after the file is in place, so one of the two deletes it."""
+    model: object, path: Path, meta: dict[str, Any], arrays: dict[str, Any],
+    number: int, writes: _Writes, dropped: threading.Event,
+) -> None:  # fmt: skip
+    """Write copy ``number`` (a worker thread runs this; a signal's last copy runs it on
+    the GUI thread). Should the copy have been dropped while it was written, it goes again:
+    discard() sets ``dropped`` before it deletes the file, and this looks after the file is
+    in place, so one of the two deletes it."""
     from ...core.checkpoints import save_checkpoint
 
-    save_checkpoint(model, path, meta, arrays=arrays)  # type: ignore[arg-type]
-    if dropped.is_set():
-        with contextlib.suppress(OSError):
-            path.unlink()
+    with writes.lock:
+        if number < writes.latest:
+            return  # a newer copy is on disk already
+        save_checkpoint(model, path, meta, arrays=arrays)  # type: ignore[arg-type]
+        writes.latest = number
+        if dropped.is_set():
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 class RecoveryCopy(QObject):
@@ -119,6 +133,8 @@ class RecoveryCopy(QObject):
         self._last_write = -float("inf")  # time.monotonic() of the last copy
         self._worker: Worker | None = None
         self._again = False
+        self._number = 0  # copies asked for
+        self._writes = _Writes()
         # Set once the model's copy is unwanted: a write still running then deletes its file.
         self._dropped = threading.Event()
         self._timer = QTimer(self, singleShot=True)
@@ -146,32 +162,32 @@ class RecoveryCopy(QObject):
         ours = getattr(state.model, "config", None) is not None  # not explore()'s own model
         if self._stopped or not (state.modified and ours):
             return False
-        if self._worker is not None:
-            if not wait:
-                self._again = True  # the weights changed while the last copy was being written
-                return True
-            self._again = False
-            self._worker.wait(WRITE_WAIT_MS)  # so its older weights cannot land after these
+        if self._worker is not None and not wait:
+            self._again = True  # the weights changed while the last copy was being written
+            return True
+        self._again = False
         self._last_write = time.monotonic()
+        self._number += 1
         files = self.window.files
-        meta = files.metadata_to_save()
-        # Without the first screen's pictures: they cost a decode on the GUI thread, and a
-        # recovered model draws them when it is opened.
-        job = (deepcopy(state.model), self.path, meta, files.arrays_to_save(meta, first_screen=False))
         try:
+            meta = files.metadata_to_save()
+            # Without the first screen's pictures: they cost a decode on the GUI thread, and
+            # a recovered model draws them when it is opened.
+            arrays = files.arrays_to_save(meta, first_screen=False)
+            job = (deepcopy(state.model), self.path, meta, arrays, self._number, self._writes, self._dropped)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not self._lock.isLocked() and not self._lock.tryLock(0):
                 raise OSError(f"cannot lock {self._lock.fileName()} (error {self._lock.error()})")
-            if wait:
-                _write_copy(*job, self._dropped)
+            if wait:  # (after a write in flight: _Writes orders them)
+                _write_copy(*job)
                 self._succeeded()
                 return True
-        except (CheckpointError, OSError) as exc:
-            self._failed(str(exc))
+        except (CheckpointError, OSError, MemoryError) as exc:
+            self._failed(str(exc) if not isinstance(exc, MemoryError) else "out of memory")
             return False
         from ..workers import Worker
 
-        worker = Worker(_write_copy, *job, self._dropped, name="recovery-copy")
+        worker = Worker(_write_copy, *job, name="recovery-copy")
         worker.returned.connect(self._succeeded)
         worker.failed.connect(self._failed)
         worker.finished.connect(self._on_written)
