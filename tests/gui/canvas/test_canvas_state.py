@@ -164,13 +164,15 @@ def test_live_snapshots_copy_the_model_at_most_once_per_interval_and_at_the_end(
 
 
 def test_a_live_snapshot_is_picked_up_after_the_interval(qtbot, state, make_panel, monkeypatch):
-    monkeypatch.setattr(panel_module, "MODEL_REFRESH_MS", 150)
+    monkeypatch.setattr(panel_module, "MODEL_REFRESH_MS", 600)
     panel = make_panel()
     state.set_training(True)
     state.set_model(make_model(2, seed=0), live=True)
-    assert panel.worker_model_version() == state.model_version  # the first one at once
+    # The first one promptly, in an event-loop turn of its own (own_turn.py) ...
+    qtbot.waitUntil(lambda: panel.worker_model_version() == state.model_version, timeout=500)
     state.set_model(make_model(2, seed=1), live=True)
     state.set_model(make_model(2, seed=2), live=True)
+    qtbot.wait(30)  # ... the next ones not before the interval
     assert panel.worker_model_version() == state.model_version - 2
     qtbot.waitUntil(lambda: panel.worker_model_version() == state.model_version, timeout=2000)
 
@@ -178,7 +180,9 @@ def test_a_live_snapshot_is_picked_up_after_the_interval(qtbot, state, make_pane
 def test_a_final_non_live_model_is_copied_at_once(qtbot, state, panel):
     state.set_training(True)
     state.set_model(make_model(2, seed=0), live=True)
+    qtbot.waitUntil(lambda: panel.worker_model_version() == state.model_version, timeout=500)
     state.set_model(make_model(2, seed=1), live=True)
+    qtbot.wait(30)
     assert panel.worker_model_version() == state.model_version - 1
     state.set_model(make_model(2, seed=2))  # e.g. the final model, before trainingChanged
     assert panel.worker_model_version() == state.model_version
