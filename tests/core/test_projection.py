@@ -94,3 +94,19 @@ def test_tsne_is_computed_with_progress_and_cached_per_model(monkeypatch):
     # Other weights: another cache entry.
     other = VAE(VAEConfig(latent_dim=5, hidden_dim=8))
     assert weights_hash(other) != key
+
+
+def test_installed_methods_are_looked_up_again_after_a_while(monkeypatch):
+    """A package installed while the app runs is found once the cached look-up expires."""
+    import vae_explorer.core.projection as projection
+
+    installed: set[str] = set()
+    monkeypatch.setattr(
+        projection.importlib.util, "find_spec", lambda name, *a: object() if name in installed else None
+    )
+    monkeypatch.setattr(projection, "_probed", None)
+    assert projection.available_methods() == ()
+    installed.add("umap")
+    assert projection.available_methods() == ()  # the look-up holds for a while
+    monkeypatch.setattr(projection, "PROBE_INTERVAL_S", -1.0)
+    assert projection.available_methods() == ("umap",)

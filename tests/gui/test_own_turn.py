@@ -53,3 +53,16 @@ def test_an_error_in_one_item_does_not_stop_the_rest(qtbot, monkeypatch):
     in_own_turn(owner, broken)
     in_own_turn(owner, lambda: log.append("next"))
     qtbot.waitUntil(lambda: log == ["next"], timeout=2_000)
+
+
+def test_forgotten_work_does_not_run(qtbot):
+    from vae_explorer.gui.own_turn import forget
+
+    log: list[str] = []
+    shut, kept = QObject(), QObject()
+    in_own_turn(shut, lambda: log.append("shut"))
+    in_own_turn(kept, lambda: log.append("kept"))
+    forget(shut)  # its view shut down
+    qtbot.waitUntil(lambda: waiting() == 0, timeout=2_000)
+    qtbot.wait(20)
+    assert log == ["kept"]

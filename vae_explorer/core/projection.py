@@ -13,10 +13,10 @@ Neither package is a core requirement (they are large): install the ``projection
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.util
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,16 +95,27 @@ class NeighbourProjection:
         return np.asarray(self.latents[self.nearest_index(xy)], np.float32).copy()
 
 
-@functools.cache
+PROBE_INTERVAL_S = 30.0  # how long a look-up of the installed packages holds
+_probed: tuple[float, tuple[str, ...]] | None = None
+
+
 def available_methods() -> tuple[str, ...]:
-    """The neighbour methods whose packages are installed (looked up once: every model
-    change asks, and the look-up walks sys.path)."""
-    found = []
-    if importlib.util.find_spec("umap") is not None:
-        found.append("umap")
-    if importlib.util.find_spec("openTSNE") is not None or importlib.util.find_spec("sklearn") is not None:
-        found.append("tsne")
-    return tuple(found)
+    """The neighbour methods whose packages are installed. Every model change asks, and
+    the look-up walks sys.path (~5 ms): it holds for PROBE_INTERVAL_S, so a package
+    installed while the app runs is found at a model change after that."""
+    global _probed
+    now = time.monotonic()
+    if _probed is None or now - _probed[0] > PROBE_INTERVAL_S:
+        found = []
+        if importlib.util.find_spec("umap") is not None:
+            found.append("umap")
+        if (
+            importlib.util.find_spec("openTSNE") is not None
+            or importlib.util.find_spec("sklearn") is not None
+        ):
+            found.append("tsne")
+        _probed = (now, tuple(found))
+    return _probed[1]
 
 
 def missing_package_message(method: str) -> str:

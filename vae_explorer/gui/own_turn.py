@@ -26,6 +26,9 @@ class _Turns:
         self._queue.append((owner, work))
         self._schedule()
 
+    def forget(self, owner: QObject) -> None:
+        self._queue = deque((o, w) for o, w in self._queue if o is not owner)
+
     def pending(self) -> int:
         return len(self._queue)
 
@@ -58,6 +61,11 @@ def in_own_turn(owner: QObject, work: Callable[[], object]) -> None:
     """Run ``work`` soon, in an event-loop turn of its own, unless ``owner`` is deleted by
     then; once, however many times it was asked for meanwhile."""
     _turns.add(owner, work)
+
+
+def forget(owner: QObject) -> None:
+    """Drop ``owner``'s work not run yet (its view shut down, or redrew at once instead)."""
+    _turns.forget(owner)
 
 
 def waiting() -> int:

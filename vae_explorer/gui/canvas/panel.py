@@ -28,7 +28,7 @@ from ...core.masks import preset_mask
 from ...core.model import VAE
 from ..labelled import needs_a_vae
 from ..latent_text import vector_text
-from ..own_turn import in_own_turn
+from ..own_turn import forget, in_own_turn
 from ..state import ExplorerState
 from .controls import SPREAD_TIP, CanvasControls, tip
 from .impute_runner import ImputeRequest, ImputeResult, make_runner
@@ -175,6 +175,7 @@ class CanvasPanel(CanvasControls):
         window calls this when it closes, with 0, then waits for every job at once)."""
         for later in (self._encode_later, self._impute_later, self._refresh_model_later):
             later.cancel()
+        forget(self)
         self.runner.shutdown(wait_ms)
 
     # --- the state ------------------------------------------------------------------------
@@ -187,11 +188,13 @@ class CanvasPanel(CanvasControls):
             self._refresh_model_later()
         else:
             self._refresh_model_later.cancel()
+            forget(self)
             self._refresh_worker_model()
 
     def _on_state_training_changed(self, running: bool) -> None:
         if not running:
             self._refresh_model_later.cancel()
+            forget(self)
             if self._worker_model_version != self.state.model_version:
                 self._refresh_worker_model()
 

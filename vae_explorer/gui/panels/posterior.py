@@ -31,7 +31,7 @@ from superqt.utils import qdebounced, qthrottled
 from ...core.model import VAE
 from ..labelled import needs_a_vae
 from ..on_screen import RefreshWhenShown, on_screen
-from ..own_turn import in_own_turn
+from ..own_turn import forget, in_own_turn
 from ..state import ExplorerState
 from ..workers import LatestOnlyRunner
 from .flow_layout import FlowLayout, labelled
@@ -162,6 +162,7 @@ class PosteriorPanel(QWidget):
         """Drop pending requests and wait (at most ``wait_ms``) for the running one."""
         self._submit_later.cancel()
         self._submit_live.cancel()
+        forget(self)
         self.runner.shutdown(wait_ms)
 
     # --- requests ---------------------------------------------------------------------------
