@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtWidgets import QMessageBox
+
 from ...core.data import DATASETS, PROJECT_ROOT, DatasetError, DatasetRef
 from .unsaved import OPENING
 
@@ -92,3 +94,16 @@ class Datasets:
             self.window.statusBar().showMessage("Download cancelled", 8000)
         else:
             self.window.show_error("Download failed", message)
+
+
+def ask_open_matching(window: MainWindow, trained_on: str, shown: str) -> bool:
+    """Yes/No: open the shipped model of the dataset now shown."""
+    answer = QMessageBox.question(
+        window,
+        "Model and data differ",
+        f"The current model was trained on {trained_on}, so its latent space means little "
+        f"for {shown}. Open the shipped {shown} model?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.Yes,
+    )
+    return answer == QMessageBox.StandardButton.Yes

@@ -11,6 +11,13 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 
+# The window's docks, by their MainWindow attribute names (window.docks).
+DOCK_ATTRIBUTES = (
+    "training_dock", "preview_dock", "grid_dock", "samples_dock", "canvas_dock", "posterior_dock",
+    "analogy_dock", "walk_dock", "traversal_dock", "active_units_dock", "timeline_dock",
+)  # fmt: skip
+
+
 def add_dock(
     window: QMainWindow, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea
 ) -> QDockWidget:

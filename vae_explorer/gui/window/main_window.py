@@ -8,15 +8,12 @@ downloading datasets, exports, starting and stopping training, closing cleanly.
 
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QApplication,
-    QDialog,
     QDockWidget,
     QLabel,
     QMainWindow,
@@ -28,8 +25,9 @@ from ..state import ExplorerState
 from ..theme import app_settings, configure_pyqtgraph
 from ..tooltips import wrap_long_tooltips
 from . import settings
-from .datasets import SHIPPED_MODELS, Datasets
-from .docks import add_dock, default_dock_sizes
+from .datasets import SHIPPED_MODELS, Datasets, ask_open_matching
+from .docks import DOCK_ATTRIBUTES, add_dock, default_dock_sizes
+from .ending import dismiss_questions, keep_work_for_signal, stop_jobs
 from .files import Files
 from .first_screen import FirstScatter, LoadingPanel, log_startup
 from .recovery import RecoveryCopy, ask_recover, offer_left_behind
@@ -259,19 +257,7 @@ class MainWindow(QMainWindow):
 
     @property
     def docks(self) -> list[QDockWidget]:
-        return [
-            self.training_dock,
-            self.preview_dock,
-            self.grid_dock,
-            self.samples_dock,
-            self.canvas_dock,
-            self.posterior_dock,
-            self.analogy_dock,
-            self.walk_dock,
-            self.traversal_dock,
-            self.active_units_dock,
-            self.timeline_dock,
-        ]
+        return [getattr(self, name) for name in DOCK_ATTRIBUTES]
 
     # --- messages --------------------------------------------------------------------------
     def show_error(self, title: str, text: str) -> None:
@@ -337,15 +323,7 @@ class MainWindow(QMainWindow):
 
     def ask_open_matching(self, trained_on: str, shown: str) -> bool:
         """Yes/No: open the shipped model of the dataset now shown (tests replace it)."""
-        answer = QMessageBox.question(
-            self,
-            "Model and data differ",
-            f"The current model was trained on {trained_on}, so its latent space means little "
-            f"for {shown}. Open the shipped {shown} model?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.Yes,
-        )
-        return answer == QMessageBox.StandardButton.Yes
+        return ask_open_matching(self, trained_on, shown)
 
     # --- training --------------------------------------------------------------------------
     def start_training(self, job: TrainingJob) -> None:
@@ -381,45 +359,15 @@ class MainWindow(QMainWindow):
         """Open / Discard / Later for a recovery copy left behind (tests replace it)."""
         return ask_recover(self, path)
 
-    def open_recovered(self, path: Path) -> bool:
-        """Make a recovery copy the current, unsaved model; the copy becomes this window's."""
-        from ...core.checkpoint_file import CheckpointError
-        from ...core.checkpoints import load_checkpoint
-
-        try:
-            ckpt = load_checkpoint(path)
-        except (CheckpointError, OSError) as exc:
-            self.show_error("Cannot recover the model", str(exc))
-            return False
-        if not self.files.show_checkpoint(ckpt, path, recovered=True):
-            return False
-        self.recovery.adopt(path)
-        return True
-
     def end_for_signal(self) -> None:
-        """A signal ends the app (app.end_on_signals): nobody can answer a question, so a
-        run is stopped with its last weights delivered, an unsaved model keeps its recovery
-        copy, and the window closes."""
+        """A signal ends the app (app.end_on_signals): the run stops, an unsaved model keeps
+        its recovery copy, any question is dismissed, and the window closes (ending.py)."""
         if self._closing:
             return
-        try:
-            if self.views_ready:
-                self.trainer.stop(wait_ms=CLOSE_WAIT_MS)
-                self.recovery.write(wait=True)
-                self.recovery.stop()
-        except Exception:  # told on the console; the app ends all the same
-            traceback.print_exc()
+        keep_work_for_signal(self, CLOSE_WAIT_MS)
         self._closing = True
         QTimer.singleShot(0, self.close)
-        # A question on screen (Save / Discard / Cancel, a file dialog, the recovery offer)
-        # is answered "no": whatever asked it sees the window closing and goes on to close.
-        rejected: list[QWidget] = []
-        while (modal := QApplication.activeModalWidget()) is not None and modal not in rejected:
-            rejected.append(modal)
-            if isinstance(modal, QDialog):
-                modal.reject()
-            else:
-                modal.close()
+        dismiss_questions()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Ask about an unsaved model, stop training, imputation and downloads and wait for
@@ -443,22 +391,7 @@ class MainWindow(QMainWindow):
         self.recovery.stop()  # a run's last snapshot, delivered while closing, is not kept
         self._closing = True
         settings.save(self, self.settings)
-        # Before training stops: its last snapshot must not start new colours or maps.
-        self.scatter.colour_by.shutdown(wait_ms=0)
-        self.scatter_plane.shutdown()
-        self.canvas.shutdown(wait_ms=0)
-        self.posterior.shutdown(wait_ms=0)
-        self.analogy.shutdown(wait_ms=0)
-        self.animation_exporter.cancel()
-        self.downloader.cancel()
-        self.trainer.stop()
-        from ..workers import wait_for_workers
-
-        # Every job above runs on a Worker: one wait, one deadline for all of them. What
-        # still runs after it is left to end on its own (the interpreter waits for it).
         self._workers_waited = True
-        wait_for_workers(CLOSE_WAIT_MS)
-        for box in self.findChildren(QMessageBox):  # open error messages go with the window
-            box.close()
+        stop_jobs(self, CLOSE_WAIT_MS)
         self._closed = True
         super().closeEvent(event)

@@ -273,6 +273,21 @@ def ask_recover(window: MainWindow, path: Path) -> QMessageBox.StandardButton:
     return Button(box.exec())
 
 
+def open_recovered(window: MainWindow, path: Path) -> bool:
+    """Make a recovery copy the current, unsaved model; the copy becomes the window's own."""
+    from ...core.checkpoints import load_checkpoint
+
+    try:
+        ckpt = load_checkpoint(path)
+    except (CheckpointError, OSError) as exc:
+        window.show_error("Cannot recover the model", str(exc))
+        return False
+    if not window.files.show_checkpoint(ckpt, path, recovered=True):
+        return False
+    window.recovery.adopt(path)
+    return True
+
+
 def offer_left_behind(window: MainWindow) -> None:
     """Ask about each copy a crashed or killed session left, newest first, until one is
     opened (the window shows one model) or the window closes; the rest wait for the next
@@ -284,5 +299,5 @@ def offer_left_behind(window: MainWindow) -> None:
             return
         if answer == Button.Discard:
             forget(path)
-        elif answer == Button.Open and window.open_recovered(path):
+        elif answer == Button.Open and open_recovered(window, path):
             return
