@@ -160,16 +160,14 @@ class Files:
             meta["history"] = state.history
         return meta
 
-    def write_current_model(self, path: str | Path, meta: dict[str, Any], first_screen: bool = True) -> Path:
+    def write_current_model(self, path: str | Path, meta: dict[str, Any]) -> Path:
         """Write the current model (one of the app's) atomically with ``meta`` and its
-        arrays (with ``first_screen``, the pictures a start paints from the file); the
-        state is not told (a save marks it saved, a recovery copy does not). Raises
-        CheckpointError."""
+        arrays; the state is not told (a save marks it saved). Raises CheckpointError."""
         from ...core.checkpoints import save_checkpoint
 
         model = self.window.state.model
         assert model is not None
-        return save_checkpoint(model, path, meta, arrays=self.arrays_to_save(meta, first_screen))
+        return save_checkpoint(model, path, meta, arrays=self.arrays_to_save(meta))
 
     def arrays_to_save(self, meta: dict[str, Any], first_screen: bool = True) -> dict[str, np.ndarray]:
         """The model's own arrays, with the test latents on show and the first screen's
