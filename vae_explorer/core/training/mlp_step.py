@@ -22,6 +22,7 @@ from ..model import _GAUSSIAN_LOG_NORMALISER, VAE
 # log(max(s, 1 - s)) is summed as the log of products of this many factors: each factor is
 # in [0.5, 1], so a product stays >= 2**-112, well inside float32's normal range.
 _PRODUCT_CHUNK = 112
+_ONE = torch.ones(())
 
 
 def bernoulli_nll_sum(logits: torch.Tensor, x: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
@@ -55,19 +56,35 @@ class MLPStep:
         # CPUs with native bf16 they run 3-4x faster, and they dominate the step's time.
         self.bf16 = bf16_products
         self.bernoulli = model.config.likelihood == "bernoulli"
-        for p in model.parameters():
-            _grad(p)
+        # The parameters, looked up once (a module attribute costs a microsecond a time).
+        m = model
+        self._layers = (m.enc_hidden, m.enc_mu, m.enc_logvar, m.dec_hidden, m.dec_out)
+        self._params = [t for layer in self._layers for t in (layer.weight, layer.bias)]
+        self._grads: list[torch.Tensor] = []
+        self._bind_grads()
         # Low-precision copies of the two large weights, refreshed in place once per step.
         self._w1_low: torch.Tensor | None = None
         self._wo_low: torch.Tensor | None = None
 
+    def _bind_grads(self) -> None:
+        """Gradient buffers for every parameter; the two encoder heads' as the halves of one
+        [2d, hidden] buffer, so one product fills both."""
+        mu, logvar = self._layers[1], self._layers[2]
+        for pair in ((mu.weight, logvar.weight), (mu.bias, logvar.bias)):
+            both = torch.zeros((2 * pair[0].shape[0], *pair[0].shape[1:]), device=pair[0].device)
+            pair[0].grad, pair[1].grad = both[: pair[0].shape[0]], both[pair[0].shape[0] :]
+        for p in self._params:
+            _grad(p)
+        self._grads = [p.grad for p in self._params]  # type: ignore[misc]
+        self._heads_grad = (mu.weight.grad._base, mu.bias.grad._base)  # type: ignore[union-attr]
+
     def _low_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
         """bf16 copies of the two 784 x 256 weights as they are now (no new allocation)."""
-        w1, wo = self.m.enc_hidden.weight.detach(), self.m.dec_out.weight.detach()
+        w1, wo = self._params[0], self._params[8]
         if self._w1_low is None or self._w1_low.shape != w1.shape or self._w1_low.device != w1.device:
             self._w1_low = torch.empty_like(w1, dtype=torch.bfloat16)
-        if self._wo_low is None or self._wo_low.shape != wo.shape or self._wo_low.device != wo.device:
             self._wo_low = torch.empty_like(wo, dtype=torch.bfloat16)
+        assert self._wo_low is not None
         return self._w1_low.copy_(w1), self._wo_low.copy_(wo)
 
     @torch.no_grad()
@@ -79,69 +96,78 @@ class MLPStep:
         ``x_low``: the batch already in bf16 (the loop converts each epoch's data once), used
         by the bf16 products; converted here when not given.
         """
-        m, beta = self.m, self.beta
-        g_w1, g_b1 = _grad(m.enc_hidden.weight), _grad(m.enc_hidden.bias)
-        g_wmu, g_bmu = _grad(m.enc_mu.weight), _grad(m.enc_mu.bias)
-        g_wlv, g_blv = _grad(m.enc_logvar.weight), _grad(m.enc_logvar.bias)
-        g_w2, g_b2 = _grad(m.dec_hidden.weight), _grad(m.dec_hidden.bias)
-        g_wo, g_bo = _grad(m.dec_out.weight), _grad(m.dec_out.bias)
+        if any(p.grad is not g for p, g in zip(self._params, self._grads)):
+            self._bind_grads()  # someone replaced a gradient (zero_grad(set_to_none), ...)
+        w1, b1, w_mu, b_mu, w_lv, b_lv, w2, b2, wo, bo = self._params
+        g_w1, g_b1, _, _, _, _, g_w2, g_b2, g_wo, g_bo = self._grads
+        g_heads, g_heads_bias = self._heads_grad
+        beta, d = self.beta, w_mu.shape[0]
         inv_b = 1.0 / x.shape[0]
+        # Products with a side of d (the latent size, 2) and the loss's reductions run on one
+        # thread: splitting them costs more than it saves, and the loss then does not
+        # depend on the thread count. The large products and passes use all threads.
+        threads = torch.get_num_threads()
+        narrow = _one_thread if threads > 1 and x.device.type == "cpu" else _keep
+        # Encoder's hidden layer: tanh(a) = 2 sigmoid(2a) - 1 (see _tanh_of_half_).
         if self.bf16:
             x_lo = x.to(torch.bfloat16) if x_low is None else x_low
             w1_low, wo_low = self._low_weights()
-            h1 = _tanh_of_half_((x_lo @ w1_low.t()).float().add_(m.enc_hidden.bias).mul_(2.0))
+            h1 = _tanh_of_half_(torch.add(x_lo @ w1_low.t(), b1).mul_(2.0))
         else:
-            h1 = _tanh_of_half_(torch.addmm(m.enc_hidden.bias, x, m.enc_hidden.weight.t(), beta=2, alpha=2))
-        # Encoder heads.
-        mu = torch.addmm(m.enc_mu.bias, h1, m.enc_mu.weight.t())
-        logvar = torch.addmm(m.enc_logvar.bias, h1, m.enc_logvar.weight.t())
+            h1 = _tanh_of_half_(torch.addmm(b1, x, w1.t(), beta=2, alpha=2))
+        narrow()
+        w_heads = torch.cat((w_mu, w_lv))
+        heads = torch.addmm(torch.cat((b_mu, b_lv)), h1, w_heads.t())
+        mu, logvar = heads[:, :d], heads[:, d:]
         var = logvar.exp()
-        std = var.sqrt()
-        z = torch.addcmul(mu, std, eps)
-        # Decoder.
-        h2 = _tanh_of_half_(torch.addmm(m.dec_hidden.bias, z, m.dec_hidden.weight.t(), beta=2, alpha=2))
+        noise = var.sqrt().mul_(eps)
+        z = mu + noise
+        a2 = torch.addmm(b2, z, w2.t(), beta=2, alpha=2)
+        torch.set_num_threads(threads)
+        h2 = _tanh_of_half_(a2)
         if self.bf16:
             h2_low = h2.to(torch.bfloat16)
-            logits = (h2_low @ wo_low.t()).float().add_(m.dec_out.bias)
+            logits = torch.add(h2_low @ wo_low.t(), bo)
         else:
-            logits = torch.addmm(m.dec_out.bias, h2, m.dec_out.weight.t())
+            logits = torch.addmm(bo, h2, wo.t())
         mean = torch.sigmoid(logits)
+        # dlogits is scaled by 1/B (the batch mean) before anything reads it.
         if self.bernoulli:
             # -log p(x|z) = softplus(l) - x*l ; d/dl = sigmoid(l) - x.
             recon = bernoulli_nll_sum(logits, x, mean) * inv_b
-            dlogits = mean.sub_(x)
+            dlogits = mean.sub_(x).mul_(inv_b)
         else:
             # N(x; sigmoid(l), 1/2): -log p = sum (x - s)^2 + const ; d/dl = 2 (s - x) s (1 - s).
             diff = mean - x
             recon = diff.square().sum(1).sum() * inv_b + _GAUSSIAN_LOG_NORMALISER
-            dlogits = diff.mul_(mean).mul_(1.0 - mean).mul_(2.0)
+            dlogits = diff.mul_(mean).mul_(1.0 - mean).mul_(2.0 * inv_b)
         # KL = -0.5 sum(1 + logvar - mu^2 - var) = 0.5 (|mu|^2 + sum(var - logvar) - B*d).
         kl = (torch.addcmul(var - logvar, mu, mu).sum() - mu.numel()) * (0.5 * inv_b)
-        # Backward through the decoder. dlogits is left unscaled; the 1/B of the batch mean
-        # is folded into the products and sums below.
+        # Backward through the decoder.
         if self.bf16:
             dlogits_low = dlogits.to(torch.bfloat16)
-            g_wo.copy_(dlogits_low.t() @ h2_low).mul_(inv_b)
-            da2 = (dlogits_low @ wo_low).float()
+            g_wo.copy_(dlogits_low.t() @ h2_low)
+            da2 = torch.mul(dlogits_low @ wo_low, _tanh_slope(h2))
         else:
-            g_wo.addmm_(dlogits.t(), h2, beta=0, alpha=inv_b)
-            da2 = torch.mm(dlogits, m.dec_out.weight)
-        torch.sum(dlogits, 0, out=g_bo).mul_(inv_b)
-        # tanh' = 1 - h^2, with the 1/B folded in: da2 *= (1 - h2^2) / B.
-        da2.mul_(torch.addcmul(h2.new_full((), inv_b), h2, h2, value=-inv_b))
-        torch.mm(da2.t(), z, out=g_w2)
+            torch.mm(dlogits.t(), h2, out=g_wo)
+            da2 = torch.mm(dlogits, wo).mul_(_tanh_slope(h2))
+        torch.sum(dlogits, 0, out=g_bo)
+        narrow()
+        # The products with a side of d in the layouts BLAS runs fast.
+        g_w2.t().copy_(torch.mm(z.t(), da2))
         torch.sum(da2, 0, out=g_b2)
-        dz = torch.mm(da2, m.dec_hidden.weight)
-        # Through the reparameterisation and the KL term.
-        # (beta may be huge: scalar * tensor overflows to inf, where alpha= would raise.)
-        dmu = dz + (beta * inv_b) * mu
-        dlogvar = dz.mul_(eps).mul_(std).mul_(0.5).add_((0.5 * beta * inv_b) * var.sub_(1.0))
-        torch.mm(dmu.t(), h1, out=g_wmu)
-        torch.sum(dmu, 0, out=g_bmu)
-        torch.mm(dlogvar.t(), h1, out=g_wlv)
-        torch.sum(dlogvar, 0, out=g_blv)
-        da1 = torch.mm(dmu, m.enc_mu.weight).addmm_(dlogvar, m.enc_logvar.weight)
-        da1.mul_(h1.mul_(h1).neg_().add_(1.0))
+        dz = torch.mm(da2, w2.t().contiguous().t())
+        # Through the reparameterisation and the KL term, both heads at once. beta may be
+        # huge: scalar * tensor overflows to inf, where alpha= or value= would raise.
+        kl_scale = beta * inv_b
+        dheads = torch.empty_like(heads)
+        torch.mul(mu, kl_scale, out=dheads[:, :d]).add_(dz)
+        torch.addcmul(var.sub_(1.0).mul_(0.5 * kl_scale), dz, noise, value=0.5, out=dheads[:, d:])
+        torch.mm(dheads.t(), h1, out=g_heads)
+        torch.sum(dheads, 0, out=g_heads_bias)
+        da1 = torch.mm(dheads, w_heads)
+        torch.set_num_threads(threads)
+        da1.mul_(_tanh_slope(h1))
         if self.bf16:
             g_w1.copy_(da1.to(torch.bfloat16).t() @ x_lo)
         else:
@@ -196,6 +222,19 @@ def _tanh_of_half_(doubled: torch.Tensor) -> torch.Tensor:
     """tanh(a) in place, given 2a: tanh(a) = 2 sigmoid(2a) - 1. torch's CPU sigmoid kernel is
     about twice as fast as its tanh; the doubling is folded into the layer's addmm."""
     return doubled.sigmoid_().mul_(2.0).sub_(1.0)
+
+
+def _tanh_slope(h: torch.Tensor) -> torch.Tensor:
+    """tanh' = 1 - h^2, given h = tanh(a), in one pass."""
+    return torch.addcmul(_ONE, h, h, value=-1.0) if h.device.type == "cpu" else torch.addcmul(h.new_ones(()), h, h, value=-1.0)
+
+
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def _keep() -> None:
+    pass
 
 
 def _grad(p: torch.Tensor) -> torch.Tensor:
