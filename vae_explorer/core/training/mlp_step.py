@@ -13,7 +13,7 @@ against autograd.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -23,6 +23,9 @@ from ..model import _GAUSSIAN_LOG_NORMALISER, VAE
 # in [0.5, 1], so a product stays >= 2**-112, well inside float32's normal range.
 _PRODUCT_CHUNK = 112
 _ONE = torch.ones(())
+# Elements from which an element-wise pass gains from splitting across threads (the grain
+# size of torch's CPU kernels).
+_SPLIT_WORTH = 32768
 
 
 def bernoulli_nll_sum(logits: torch.Tensor, x: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
@@ -176,6 +179,14 @@ class MLPStep:
         return recon, kl
 
 
+class _AdamGroup(NamedTuple):
+    params: list[torch.Tensor]
+    exp_avg: list[torch.Tensor]
+    exp_avg_sq: list[torch.Tensor]
+    steps: list[torch.Tensor]
+    one_thread: bool
+
+
 class FusedAdam:
     """Adam with torch's defaults (betas 0.9/0.999, eps 1e-8, no weight decay) through the
     fused kernel called directly: the arithmetic of ``torch.optim.Adam(fused=True)`` bit for
@@ -199,6 +210,20 @@ class FusedAdam:
         else:
             self.steps = [torch.zeros((), dtype=torch.float32, device=device) for _ in self.params]
             self._counters = self.steps
+        # On a CPU the kernel opens a parallel region per tensor: for the biases and the
+        # small heads that costs more than their update, so they are updated on one thread
+        # and only the tensors large enough to split use all of them (same numbers).
+        everything = list(range(len(self.params)))
+        large = [i for i in everything if self.params[i].numel() >= _SPLIT_WORTH]
+        small = [i for i in everything if i not in large]
+        split = device.type == "cpu" and large and small
+        self._groups = [
+            _AdamGroup(
+                [self.params[i] for i in group], [self.exp_avg[i] for i in group],
+                [self.exp_avg_sq[i] for i in group], [self.steps[i] for i in group], one_thread,
+            )  # fmt: skip
+            for group, one_thread in (((large, False), (small, True)) if split else ((everything, False),))
+        ]
 
     @staticmethod
     def supported(device: torch.device) -> bool:
@@ -207,15 +232,22 @@ class FusedAdam:
 
     @torch.no_grad()
     def step(self) -> None:
-        grads = [p.grad for p in self.params if p.grad is not None]
-        if len(grads) < len(self.params):
+        grads = [[p.grad for p in g.params] for g in self._groups]
+        if any(x is None for group in grads for x in group):
             raise RuntimeError("FusedAdam.step: a parameter has no gradient")
         torch._foreach_add_(self._counters, 1.0)
-        torch._fused_adam_(
-            self.params, grads, self.exp_avg, self.exp_avg_sq, [], self.steps,
-            lr=float(self.param_groups[0]["lr"]), beta1=0.9, beta2=0.999, weight_decay=0.0,
-            eps=1e-8, amsgrad=False, maximize=False,
-        )  # fmt: skip
+        lr = float(self.param_groups[0]["lr"])
+        threads = torch.get_num_threads()
+        for g, group_grads in zip(self._groups, grads):
+            narrow = g.one_thread and threads > 1
+            if narrow:
+                torch.set_num_threads(1)
+            torch._fused_adam_(
+                g.params, group_grads, g.exp_avg, g.exp_avg_sq, [], g.steps, lr=lr, beta1=0.9,
+                beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False,
+            )  # fmt: skip
+            if narrow:
+                torch.set_num_threads(threads)
 
 
 def _tanh_of_half_(doubled: torch.Tensor) -> torch.Tensor:
