@@ -99,7 +99,7 @@ class MLPStep:
         ``x_low``: the batch already in bf16 (the loop converts each epoch's data once), used
         by the bf16 products; converted here when not given.
         """
-        if any(p.grad is not g for p, g in zip(self._params, self._grads)):
+        if any(p.grad is not g for p, g in zip(self._params, self._grads, strict=True)):
             self._bind_grads()  # someone replaced a gradient (zero_grad(set_to_none), ...)
         w1, b1, w_mu, b_mu, w_lv, b_lv, w2, b2, wo, bo = self._params
         g_w1, g_b1, _, _, _, _, g_w2, g_b2, g_wo, g_bo = self._grads
@@ -219,8 +219,11 @@ class FusedAdam:
         split = device.type == "cpu" and large and small
         self._groups = [
             _AdamGroup(
-                [self.params[i] for i in group], [self.exp_avg[i] for i in group],
-                [self.exp_avg_sq[i] for i in group], [self.steps[i] for i in group], one_thread,
+                [self.params[i] for i in group],
+                [self.exp_avg[i] for i in group],
+                [self.exp_avg_sq[i] for i in group],
+                [self.steps[i] for i in group],
+                one_thread,
             )  # fmt: skip
             for group, one_thread in (((large, False), (small, True)) if split else ((everything, False),))
         ]
@@ -238,7 +241,7 @@ class FusedAdam:
         torch._foreach_add_(self._counters, 1.0)
         lr = float(self.param_groups[0]["lr"])
         threads = torch.get_num_threads()
-        for g, group_grads in zip(self._groups, grads):
+        for g, group_grads in zip(self._groups, grads, strict=True):
             narrow = g.one_thread and threads > 1
             if narrow:
                 torch.set_num_threads(1)
@@ -258,7 +261,8 @@ def _tanh_of_half_(doubled: torch.Tensor) -> torch.Tensor:
 
 def _tanh_slope(h: torch.Tensor) -> torch.Tensor:
     """tanh' = 1 - h^2, given h = tanh(a), in one pass."""
-    return torch.addcmul(_ONE, h, h, value=-1.0) if h.device.type == "cpu" else torch.addcmul(h.new_ones(()), h, h, value=-1.0)
+    one = _ONE if h.device.type == "cpu" else h.new_ones(())
+    return torch.addcmul(one, h, h, value=-1.0)
 
 
 def _one_thread() -> None:
