@@ -63,7 +63,6 @@ class MLPStep:
         m = model
         self._layers = (m.enc_hidden, m.enc_mu, m.enc_logvar, m.dec_hidden, m.dec_out)
         self._params = [t for layer in self._layers for t in (layer.weight, layer.bias)]
-        self._grads: list[torch.Tensor] = []
         self._bind_grads()
         # Low-precision copies of the two large weights, refreshed in place once per step.
         self._w1_low: torch.Tensor | None = None
@@ -71,15 +70,15 @@ class MLPStep:
 
     def _bind_grads(self) -> None:
         """Gradient buffers for every parameter; the two encoder heads' as the halves of one
-        [2d, hidden] buffer, so one product fills both."""
+        [2d, ...] buffer each (weights, biases), so one product fills both."""
         mu, logvar = self._layers[1], self._layers[2]
-        for pair in ((mu.weight, logvar.weight), (mu.bias, logvar.bias)):
-            both = torch.zeros((2 * pair[0].shape[0], *pair[0].shape[1:]), device=pair[0].device)
-            pair[0].grad, pair[1].grad = both[: pair[0].shape[0]], both[pair[0].shape[0] :]
-        for p in self._params:
-            _grad(p)
-        self._grads = [p.grad for p in self._params]  # type: ignore[misc]
-        self._heads_grad = (mu.weight.grad._base, mu.bias.grad._base)  # type: ignore[union-attr]
+        both = []
+        for mine, other in ((mu.weight, logvar.weight), (mu.bias, logvar.bias)):
+            d = mine.shape[0]
+            both.append(torch.zeros((2 * d, *mine.shape[1:]), device=mine.device))
+            mine.grad, other.grad = both[-1][:d], both[-1][d:]
+        self._heads_grad = (both[0], both[1])
+        self._grads = [_grad(p) for p in self._params]
 
     def _low_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
         """bf16 copies of the two 784 x 256 weights as they are now (no new allocation)."""
@@ -235,9 +234,7 @@ class FusedAdam:
 
     @torch.no_grad()
     def step(self) -> None:
-        grads = [[p.grad for p in g.params] for g in self._groups]
-        if any(x is None for group in grads for x in group):
-            raise RuntimeError("FusedAdam.step: a parameter has no gradient")
+        grads = [[_grad_of(p) for p in g.params] for g in self._groups]
         torch._foreach_add_(self._counters, 1.0)
         lr = float(self.param_groups[0]["lr"])
         threads = torch.get_num_threads()
@@ -271,6 +268,12 @@ def _one_thread() -> None:
 
 def _keep() -> None:
     pass
+
+
+def _grad_of(p: torch.Tensor) -> torch.Tensor:
+    if p.grad is None:
+        raise RuntimeError("FusedAdam.step: a parameter has no gradient")
+    return p.grad
 
 
 def _grad(p: torch.Tensor) -> torch.Tensor:
