@@ -5,9 +5,9 @@ large matrix products take for this small model on a CPU. Writing the gradients 
 each layer's bias add fuse into its product (addmm), reuse the activations, write the
 gradients straight into preallocated ``.grad`` buffers and keep the passes over the
 [B, 784] tensors to the few the maths needs (the Bernoulli loss is read off the sigmoid the
-gradient needs anyway, not from a separate softplus), so the step costs little more than
-its products. ``tests/core/test_training.py`` and ``test_mlp_step_fused.py`` check it
-against autograd.
+gradient needs anyway, not from a separate softplus). What remains beyond the products is
+mostly per-kernel overhead of the ~45 small kernels (README, Performance).
+``tests/core/test_training.py`` and ``test_mlp_step_fused.py`` check it against autograd.
 """
 
 from __future__ import annotations
