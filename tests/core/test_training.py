@@ -27,17 +27,35 @@ def _run(model, images, **kw):
 
 
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
-def test_hand_written_gradients_match_autograd(likelihood, autograd_step):
+@pytest.mark.parametrize(("latent", "batch"), [(3, 8), (1, 1), (5, 3)])
+def test_hand_written_gradients_match_autograd(likelihood, latent, batch, autograd_step):
     torch.manual_seed(0)
-    m = VAE(VAEConfig(latent_dim=3, hidden_dim=20, likelihood=likelihood))
-    x = torch.rand(8, 784)
-    eps = torch.randn(8, 3)
+    m = VAE(VAEConfig(latent_dim=latent, hidden_dim=20, likelihood=likelihood))
+    x = torch.rand(batch, 784)
+    eps = torch.randn(batch, latent)
     beta = 0.7
     recon, kl = MLPStep(m, beta)(x, eps)
     fast = {n: p.grad.clone() for n, p in m.named_parameters()}
     recon_ref, kl_ref, ref = autograd_step(m, x, eps, beta)
     assert torch.allclose(recon, recon_ref, rtol=1e-5)
     assert torch.allclose(kl, kl_ref, rtol=1e-5)
+    for n in ref:
+        assert torch.allclose(fast[n], ref[n], rtol=1e-4, atol=1e-6), n
+
+
+def test_the_step_fills_gradients_someone_else_replaced(autograd_step):
+    """The step keeps its gradient buffers between calls; after zero_grad(set_to_none=True)
+    (or any new .grad) it binds fresh ones, so an optimizer reading p.grad sees its results."""
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(latent_dim=2, hidden_dim=16))
+    x, eps = torch.rand(4, 784), torch.randn(4, 2)
+    step = MLPStep(m, 1.0)
+    step(x, eps)
+    for p in m.parameters():
+        p.grad = None
+    step(x, eps)
+    fast = {n: p.grad.clone() for n, p in m.named_parameters()}
+    _, _, ref = autograd_step(m, x, eps, 1.0)
     for n in ref:
         assert torch.allclose(fast[n], ref[n], rtol=1e-4, atol=1e-6), n
 
