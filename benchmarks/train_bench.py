@@ -389,9 +389,11 @@ def _best_of_rounds(names: tuple[str, ...], epochs: int, rounds: int) -> dict[st
         for name in names:
             r = _run_part(name, epochs)
             kept = best.get(name)
-            if kept is None or "error" in kept or ("error" not in r and r["epoch_s"] < kept["epoch_s"]):
-                peak = max(r.get("peak_mb", 0.0), (kept or {}).get("peak_mb", 0.0))
-                best[name] = {**r, "peak_mb": peak} if "error" not in r else r
+            if kept is None or "error" in kept:
+                best[name] = r
+            elif "error" not in r:
+                peak = max(r["peak_mb"], kept["peak_mb"])
+                best[name] = {**(r if r["epoch_s"] < kept["epoch_s"] else kept), "peak_mb": peak}
     return best
 
 
@@ -489,8 +491,9 @@ def _header(args: argparse.Namespace) -> None:
     else:
         where = f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}), host {_cpu_model()}"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"{where}; torch {torch.__version__}; load average {load:.1f}; best of {args.epochs} epochs "
-          f"x {args.rounds} rounds each, 60,000 MNIST images, batch 100, 784-256-2 Bernoulli VAE. "
+    rounds = f" x {args.rounds} rounds" if args.device == "cpu" else ""
+    print(f"{where}; torch {torch.__version__}; load average {load:.1f}; best of {args.epochs} epochs"
+          f"{rounds} each, 60,000 MNIST images, batch 100, 784-256-2 Bernoulli VAE. "
           "Ratios compare figures of this same run; on a machine shared with other work every figure "
           "is noisy.")  # fmt: skip
 

@@ -57,6 +57,15 @@ def test_step_is_identical_at_one_and_two_threads(two_threads):
     assert all(torch.equal(a, b) for a, b in zip(results[0][1], results[1][1], strict=True))
 
 
+def test_an_error_inside_the_step_leaves_the_thread_count_as_it_was(two_threads):
+    """The step runs its latent-sized products on one thread; a bad input failing there
+    must not leave the process (and every thread it starts later) on one thread."""
+    step = MLPStep(VAE(), 1.0)
+    with pytest.raises(RuntimeError):
+        step(torch.rand(4, 784), torch.randn(4, 3))  # noise for 3 latent units, the model has 2
+    assert torch.get_num_threads() == 2
+
+
 def test_tuner_keeps_all_threads_when_they_are_faster(two_threads):
     clock = FakeClock(one=2.0, many=1.0)
     tuner = ThreadTuner(clock=clock)

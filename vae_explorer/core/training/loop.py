@@ -250,12 +250,12 @@ def _epochs(
     # The epoch's shuffled copy (and its bf16 copy for the bf16 products) live in buffers
     # reused every epoch: a fresh 200 MB tensor per epoch costs the kernel's page zeroing
     # and faults, several times the gather itself.
-    shuffled = torch.empty_like(train_x)
-    shuffled_low = (
-        torch.empty_like(train_x, dtype=torch.bfloat16) if fast_step is not None and fast_step.bf16 else None
-    )
+    # (Contiguous whatever the layout of the data given: each batch is then a plain block.)
+    shuffled = torch.empty(train_x.shape, dtype=train_x.dtype, device=device)
+    low = fast_step is not None and fast_step.bf16
+    shuffled_low = torch.empty(train_x.shape, dtype=torch.bfloat16, device=device) if low else None
     for epoch in range(1, config.epochs + 1):
-        window_start = epoch_start = time.perf_counter()  # the epoch's time includes its shuffle
+        epoch_start = time.perf_counter()  # the epoch's time includes its shuffle
         # One gather per epoch, then each batch is a contiguous view: no per-batch indexing.
         perm = torch.randperm(train_x.shape[0], generator=shuffle_gen).to(device)
         torch.index_select(train_x, 0, perm, out=shuffled)
@@ -264,6 +264,7 @@ def _epochs(
         # Per-step (recon, kl) go into one preallocated buffer: no host sync per batch.
         terms = torch.zeros((batches, 2), device=device)
         window_from = 0
+        window_start = time.perf_counter()  # the first window's rate: its batches only
         lr = config.lr
         for b in range(batches):
             if control.paused:

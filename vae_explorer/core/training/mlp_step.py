@@ -98,6 +98,15 @@ class MLPStep:
         ``x_low``: the batch already in bf16 (the loop converts each epoch's data once), used
         by the bf16 products; converted here when not given.
         """
+        threads = torch.get_num_threads()
+        try:
+            return self._step(x, eps, x_low, threads)
+        finally:
+            torch.set_num_threads(threads)  # (an error may leave a one-thread part early)
+
+    def _step(
+        self, x: torch.Tensor, eps: torch.Tensor, x_low: torch.Tensor | None, threads: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         if any(p.grad is not g for p, g in zip(self._params, self._grads, strict=True)):
             self._bind_grads()  # someone replaced a gradient (zero_grad(set_to_none), ...)
         w1, b1, w_mu, b_mu, w_lv, b_lv, w2, b2, wo, bo = self._params
@@ -105,10 +114,8 @@ class MLPStep:
         g_heads, g_heads_bias = self._heads_grad
         beta, d = self.beta, w_mu.shape[0]
         inv_b = 1.0 / x.shape[0]
-        # Products with a side of d (the latent size, 2) and the loss's reductions run on one
-        # thread: splitting them costs more than it saves, and the loss then does not
-        # depend on the thread count. The large products and passes use all threads.
-        threads = torch.get_num_threads()
+        # Products with a side of d (the latent size, 2) run on one thread: splitting them
+        # costs more than it saves. The large products and passes use all threads.
         narrow = _one_thread if threads > 1 and x.device.type == "cpu" else _keep
         # Encoder's hidden layer: tanh(a) = 2 sigmoid(2a) - 1 (see _tanh_of_half_).
         if self.bf16:
@@ -242,12 +249,15 @@ class FusedAdam:
             narrow = g.one_thread and threads > 1
             if narrow:
                 torch.set_num_threads(1)
-            torch._fused_adam_(
-                g.params, group_grads, g.exp_avg, g.exp_avg_sq, [], g.steps, lr=lr, beta1=0.9,
-                beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False,
-            )  # fmt: skip
-            if narrow:
-                torch.set_num_threads(threads)
+            try:
+                torch._fused_adam_(
+                    g.params, group_grads, g.exp_avg, g.exp_avg_sq, [], g.steps, lr=lr,
+                    beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False,
+                    maximize=False,
+                )  # fmt: skip
+            finally:
+                if narrow:
+                    torch.set_num_threads(threads)
 
 
 def _tanh_of_half_(doubled: torch.Tensor) -> torch.Tensor:
