@@ -155,3 +155,31 @@ def test_a_live_run_hands_over_its_initial_model_first(make_idx_folder, kind):
     assert (first.epoch, first.batch, first.history) == (0, 0, [])
     assert first.test_mu is not None and first.test_mu.shape == (50, 2)
     assert snaps[-1].epoch == job.m1_epochs_to_run + 1 and snaps[-1].history
+
+
+@pytest.mark.parametrize(("precision", "low"), [("float32", False), ("bfloat16", True)])
+def test_the_matmul_precision_reaches_m1_and_m2(make_idx_folder, monkeypatch, precision, low):
+    """M2's steps run under bf16 autocast when the precision asks for bf16 products (auto:
+    on CPUs with native bf16), float32 otherwise; M1's VAE training gets the same setting."""
+    import vae_explorer.core.labelled.job as job_module
+
+    seen: dict[str, list] = {"m2": [], "m1": []}
+    real_loss, real_train = job_module.m2_loss, job_module.train
+
+    def m2_loss(*args, **kwargs):
+        seen["m2"].append(torch.is_autocast_enabled("cpu"))
+        return real_loss(*args, **kwargs)
+
+    def train(model, images, config, *args):
+        seen["m1"].append(config.matmul_precision)
+        return real_train(model, images, config, *args)
+
+    monkeypatch.setattr(job_module, "m2_loss", m2_loss)
+    monkeypatch.setattr(job_module, "train", train)
+    folder = make_idx_folder(200, 50)
+    config = LabelledConfig("m1m2", 2, 16, "bernoulli", 16, m1_latent_dim=4, m1_hidden_dim=16)
+    train_config = TrainConfig(epochs=1, batch_size=50, device="cpu", matmul_precision=precision)
+    job = LabelledJob(config, train_config, labels=20, m1_epochs=1, labelled_batch=10, dataset=str(folder))
+    finished = list(run_labelled_job(job))[-1]
+    assert isinstance(finished, TrainingFinished) and not finished.stopped
+    assert seen["m1"] == [precision] and seen["m2"] and set(seen["m2"]) == {low}
