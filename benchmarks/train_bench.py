@@ -160,6 +160,11 @@ def part_deep_autograd(index: int) -> dict:
     return _part_ours(2, "float32", autograd=True, config=DEEP_CONFIGS[index])
 
 
+def part_deep_default(index: int) -> dict:
+    """The layered step at the default precision: bf16 products on CPUs with native bf16."""
+    return _part_ours(2, "auto", config=DEEP_CONFIGS[index])
+
+
 BUSY_IMAGES = 6000  # per epoch in the --busy runs: a spin-waiting run can be ~10x slower
 
 
@@ -328,6 +333,7 @@ PARTS = {
     "quality": part_quality,
     "deep_layered": part_deep_layered,
     "deep_autograd": part_deep_autograd,
+    "deep_default": part_deep_default,
 }
 
 
@@ -434,9 +440,13 @@ def _deeper() -> None:
         name = VAEConfig(**config).describe()  # type: ignore[arg-type]
         layered = _run_part("deep_layered", i)
         autograd = _run_part("deep_autograd", i)
+        default = _run_part("deep_default", i)
         _row(f"{name}: hand-derived step", layered)
         _row(f"{name}: autograd step", autograd)
         _ratio(f"{name}: autograd / hand-derived (times faster)", autograd, layered)
+        if default.get("bf16"):
+            _row(f"{name}: hand-derived, bf16 products", default)
+            _ratio(f"{name}: fp32 / bf16 products (times faster)", layered, default)
 
 
 def _speed_gpu(epochs: int) -> None:

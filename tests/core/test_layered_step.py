@@ -37,6 +37,34 @@ def test_layered_step_matches_autograd(hidden, activation, likelihood, autograd_
         assert torch.allclose(fast[n], ref[n], rtol=1e-4, atol=1e-6), n
 
 
+@pytest.mark.parametrize(
+    "hidden, activation, likelihood",
+    [((128, 96), "relu", "bernoulli"), (100, "softplus", "gaussian"), ((80, 64, 64), "tanh", "bernoulli")],
+)
+def test_bf16_products_give_nearly_the_fp32_gradients(hidden, activation, likelihood):
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(latent_dim=4, hidden_dim=hidden, likelihood=likelihood, activation=activation))
+    x, eps = torch.rand(32, 784), torch.randn(32, 4)
+    results = []
+    for bf16 in (False, True):
+        step = LayeredMLPStep(m, 1.0, bf16_products=bf16)
+        assert bool(step._low) == bf16  # the large layers' products do take bf16 operands
+        recon, kl = step(x, eps, x.to(torch.bfloat16) if bf16 else None)
+        results.append((float(recon), float(kl), {n: p.grad.clone() for n, p in m.named_parameters()}))
+    (recon, kl, exact), (recon_low, kl_low, low) = results
+    assert abs(recon_low - recon) < 0.01 * abs(recon) and abs(kl_low - kl) < 0.01 * abs(kl) + 1e-3
+    for n, g in exact.items():
+        err = (low[n] - g).norm() / g.norm().clamp_min(1e-12)
+        assert err < 0.1, (n, float(err))  # two bf16 roundings deep: ~5% at random weights
+
+
+def test_the_loop_gives_the_layered_step_the_runs_precision():
+    cpu = torch.device("cpu")
+    deep = VAE(VAEConfig(latent_dim=5, hidden_dim=(80, 64)))
+    assert _fast_step(deep, TrainConfig(matmul_precision="bfloat16"), cpu).bf16
+    assert not _fast_step(deep, TrainConfig(matmul_precision="float32"), cpu).bf16
+
+
 def test_the_loop_picks_the_tuned_step_for_the_classic_shape_and_the_layered_one_otherwise():
     cpu = torch.device("cpu")
     config = TrainConfig(epochs=1)

@@ -185,7 +185,7 @@ def _fast_step(model: VAE, config: TrainConfig, device: torch.device) -> MLPStep
     if model.config.is_classic_mlp:
         return MLPStep(model, config.beta, use_bf16_products(config.matmul_precision, device))
     if model.config.arch == "mlp":
-        return LayeredMLPStep(model, config.beta)
+        return LayeredMLPStep(model, config.beta, use_bf16_products(config.matmul_precision, device))
     return None
 
 
