@@ -14,6 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from checkpoint_files import remount_read_only, rewrite_header, tmpfs
@@ -230,3 +231,37 @@ def test_a_header_bigger_than_the_cap_is_refused_before_it_is_read(saved):
     rewrite_header(saved, lambda h: h["__metadata__"].update(note="x" * (17 << 20)))
     with pytest.raises(CheckpointError, match="at most 16,777,216 are accepted"):
         load_checkpoint(saved)
+
+
+@pytest.mark.parametrize("reader", ["load_checkpoint", "read_arrays"])
+def test_a_file_that_grows_between_two_looks_at_its_size_is_an_error_never_an_oserror(
+    tmp_path, monkeypatch, reader
+):
+    """The loader looks at the file's size before reading and the header reader again: the
+    data is placed by the header's own look, so a file rewritten in between (seen first
+    short, then whole) is refused as changed, not read from a negative offset (the OSError
+    "Invalid argument" a concurrent rewrite once raised)."""
+    from vae_explorer.core import checkpoint_file
+
+    arrays = {"z": np.zeros((5, 2), np.float32)}
+    path = save_checkpoint(_model(256), tmp_path / "m.safetensors", arrays=arrays)
+    real_fstat = os.fstat
+    calls = []
+
+    class Short:  # the file as a rewrite had just truncated it
+        def __init__(self, result):
+            self.result = result
+
+        def __getattr__(self, name):
+            return 1000 if name == "st_size" else getattr(self.result, name)
+
+    def fstat(fd):
+        result = real_fstat(fd)
+        calls.append(result.st_size)
+        # The opener's look (is it a file?), then the reader's own "before" look.
+        return Short(result) if len(calls) == 2 else result
+
+    monkeypatch.setattr(os, "fstat", fstat)
+    read = load_checkpoint if reader == "load_checkpoint" else checkpoint_file.read_arrays
+    with pytest.raises(CheckpointError, match="changed while it was read"):
+        read(path)

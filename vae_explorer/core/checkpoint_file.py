@@ -102,8 +102,10 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
         return read_open_header(f, show_path(path))[0]
 
 
-def read_open_header(f: io.BufferedReader, shown: str) -> tuple[dict[str, Any], int]:
-    """(header, size of the tensor data) from an open file, validated before parsing."""
+def read_open_header(f: io.BufferedReader, shown: str) -> tuple[dict[str, Any], int, int]:
+    """(header, size of the tensor data, where that data starts) from an open file, validated
+    before parsing. All three come from one look at the file's size: a caller that measured
+    the size itself, before, would place the data wrongly if the file changed in between."""
     try:
         size = os.fstat(f.fileno()).st_size
         head = f.read(9)
@@ -160,7 +162,7 @@ def read_open_header(f: io.BufferedReader, shown: str) -> tuple[dict[str, Any], 
             raise CheckpointError(
                 f"{shown}: tensor {name!r} lies outside the file: the file is truncated or corrupt"
             )
-    return header, data_len
+    return header, data_len, 8 + header_len
 
 
 def checked_metadata(header: dict[str, Any], shown: str) -> dict[str, Any]:
@@ -240,10 +242,11 @@ def plan_entries(header: dict[str, Any], data_len: int, shown: str) -> list[Entr
     return entries
 
 
-def read_into(f: io.BufferedReader, buffer: memoryview, name: str, shown: str) -> None:
-    """Fill ``buffer`` from the file's current position (the whole of tensor ``name``)."""
+def read_into(f: io.BufferedReader, buffer: memoryview, offset: int, name: str, shown: str) -> None:
+    """Fill ``buffer`` from the file's byte ``offset`` on (the whole of tensor ``name``)."""
     got = 0
     try:
+        f.seek(offset)
         while got < len(buffer):
             n = f.readinto(buffer[got:])
             if not n:
@@ -261,8 +264,7 @@ def read_array(f: io.BufferedReader, entry: Entry, data_start: int, shown: str) 
     """Array ``entry`` (an ``arrays/`` entry) as a native-endian numpy array."""
     dtype = np.dtype(NUMPY_DTYPES[entry.dtype])
     out = np.empty(entry.shape, dtype=dtype)
-    f.seek(data_start + entry.start)
-    read_into(f, memoryview(out.reshape(-1).view(np.uint8).data), entry.name, shown)
+    read_into(f, memoryview(out.reshape(-1).view(np.uint8).data), data_start + entry.start, entry.name, shown)
     if sys.byteorder == "big" and dtype.itemsize > 1:
         out = out.byteswap().view(dtype.newbyteorder())
     return out
@@ -280,9 +282,8 @@ def read_arrays(
     shown = show_path(path)
     with open_checkpoint(path) as f:
         before = os.fstat(f.fileno())
-        header, data_len = read_open_header(f, shown)
+        header, data_len, data_start = read_open_header(f, shown)
         metadata = checked_metadata(header, shown)
-        data_start = before.st_size - data_len
         wanted = None if names is None else {ARRAY_PREFIX + n for n in names}
         arrays = {
             entry.name[len(ARRAY_PREFIX) :]: read_array(f, entry, data_start, shown)

@@ -200,8 +200,8 @@ def _check_weights(entries: list[Entry], expected: dict[str, torch.Tensor], show
 def _read_weight(f: io.BufferedReader, entry: Entry, data_start: int, shown: str) -> torch.Tensor:
     """One weight read straight into its own memory (one copy of the weights at most)."""
     tensor = torch.empty(entry.shape, dtype=_FLOAT_DTYPES[entry.dtype])
-    f.seek(data_start + entry.start)
-    read_into(f, memoryview(tensor.view(torch.uint8).reshape(-1).numpy().data), entry.name, shown)
+    buffer = memoryview(tensor.view(torch.uint8).reshape(-1).numpy().data)
+    read_into(f, buffer, data_start + entry.start, entry.name, shown)
     if sys.byteorder == "big":  # safetensors is little-endian
         size = tensor.element_size()
         flipped = tensor.view(torch.uint8).reshape(-1, size).flip(1).reshape(-1)
@@ -220,7 +220,7 @@ def load_checkpoint(
         with open_checkpoint(path) as f:
             before = os.fstat(f.fileno())
             size = before.st_size
-            header, data_len = read_open_header(f, shown)
+            header, data_len, data_start = read_open_header(f, shown)
             config, metadata = _config_and_metadata(header, shown)
             # Shapes come from a model on the "meta" device: a hostile config (hidden_dim =
             # 10**7) is refused by comparing shapes before any real memory is allocated.
@@ -228,7 +228,6 @@ def load_checkpoint(
                 expected = _build(config).state_dict()
             entries = plan_entries(header, data_len, shown)
             weights = _check_weights(entries, expected, shown)
-            data_start = size - data_len
             raw = {e.name: _read_weight(f, e, data_start, shown) for e in weights}
             arrays = {
                 e.name[len(ARRAY_PREFIX) :]: read_array(f, e, data_start, shown)
