@@ -110,3 +110,26 @@ def test_oversampled_weights_keep_the_papers_classification_ratio():
     assert paper.alpha / paper.labelled_share == pytest.approx(weights.alpha / weights.labelled_share)
     every = LossWeights.oversampled(50, 0, 1000, 1000, alpha=0.1)  # all labelled: as the paper
     assert (every.labelled_share, every.unlabelled_share, every.alpha) == (1.0, 0.0, pytest.approx(0.1))
+
+
+@pytest.mark.parametrize("kind", ["m2", "m1m2"])
+def test_every_class_encoding_is_the_encoder_on_each_class(kind):
+    """encode_every_class computes the image's share of the hidden layer once; it must be
+    the encoder applied to every (image, class) pair, class-major, values and gradients."""
+    model = _model(kind)
+    nets = model.m2
+    x = torch.rand(5, nets.config.data_dim)
+    classes = nets.config.classes
+    ys = torch.arange(classes).repeat_interleave(5)
+    got = nets.encode_every_class(x)
+    (got[0].sum() + got[1].square().sum()).backward()
+    grads = [p.grad.clone() for p in nets.parameters() if p.grad is not None]
+    nets.zero_grad(set_to_none=True)
+    want = nets.encode(x.repeat(classes, 1), F.one_hot(ys, classes).float())
+    (want[0].sum() + want[1].square().sum()).backward()
+    ref = [p.grad.clone() for p in nets.parameters() if p.grad is not None]
+    for a, b in zip(got, want, strict=True):
+        assert a.shape == b.shape and torch.allclose(a, b, atol=1e-6)
+    assert len(grads) == len(ref) > 0
+    for a, b in zip(grads, ref, strict=True):
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -39,7 +39,7 @@ from ..training.events import (
     TrainingFinished,
     TrainingStarted,
 )
-from ..training.loop import train
+from ..training.loop import adam, train
 from ..training.threads import ThreadTuner
 from .evaluation import evaluate_labelled, predict_labels
 from .loss import LossWeights, m2_loss
@@ -246,7 +246,7 @@ class _Run:
             weights = LossWeights.oversampled(bl, bu if n_u else 0, n_l, n_l + n_u, job.alpha)
         gen = torch.Generator(device=self.device).manual_seed(tc.seed)
         rng = np.random.default_rng(tc.seed)
-        opt = torch.optim.Adam(nets.parameters(), lr=tc.lr)
+        opt = adam(nets, tc.lr, self.device)
         steps, step = tc.epochs * self.batches, 0
         lab_order = rng.permutation(self.labelled)
         lab_pos = 0

@@ -52,11 +52,13 @@ def labelled_terms(
     y: torch.Tensor,
     generator: torch.Generator | None = None,
     eps: torch.Tensor | None = None,
+    posterior: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(-log p(x|y,z) for one draw z ~ q(z|x,y), KL(q(z|x,y) || p(z))), each [B]: the
-    VAE's two ELBO terms with y given. ``eps``: the standard normal draw to use."""
+    VAE's two ELBO terms with y given. ``eps``: the standard normal draw to use;
+    ``posterior``: q(z|x,y)'s (mean, log-variance) when the caller has them already."""
     y1h = one_hot(y, nets.config.classes, x.dtype)
-    mu, logvar = nets.encode(x, y1h)
+    mu, logvar = nets.encode(x, y1h) if posterior is None else posterior
     if eps is None:
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     z = mu + torch.exp(0.5 * logvar) * eps
@@ -88,7 +90,9 @@ def unlabelled_elbo(
     classes, b = nets.config.classes, x.shape[0]
     ys = torch.arange(classes, device=x.device).repeat_interleave(b)
     flat_eps = None if eps is None else eps.reshape(classes * b, -1)
-    per_class = labelled_elbo(nets, x.repeat(classes, 1), ys, generator, flat_eps).view(classes, b).T
+    posterior = nets.encode_every_class(x)
+    recon, kl = labelled_terms(nets, x.repeat(classes, 1), ys, generator, flat_eps, posterior)
+    per_class = (-(recon + kl) - math.log(classes)).view(classes, b).T
     log_q = F.log_softmax(nets.class_logits(x) if logits is None else logits, -1)
     q = log_q.exp()
     return (q * per_class).sum(-1) - (q * log_q).sum(-1)

@@ -133,6 +133,19 @@ class M2Networks(nn.Module):
         h = torch.tanh(self.enc_hidden(torch.cat([x, y1h], -1)))
         return self.enc_mu(h), self.enc_logvar(h)
 
+    def encode_every_class(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z|x,y) for every class y: [classes * B, latent] each, class-major (row
+        c * B + i is image i with class c), as :meth:`encode` of ``x.repeat(classes, 1)``
+        with one-hot labels. The image's share of the hidden layer is computed once, not
+        once per class (the layer is x W_x + W_y[y] + b): a tenth of the largest product,
+        forward and backward."""
+        d, classes = x.shape[-1], self.config.classes
+        weight = self.enc_hidden.weight
+        from_image = F.linear(x, weight[:, :d])  # [B, hidden]
+        per_class = weight[:, d:].t() + self.enc_hidden.bias  # [classes, hidden]
+        h = torch.tanh((per_class[:, None, :] + from_image[None]).reshape(classes * x.shape[0], -1))
+        return self.enc_mu(h), self.enc_logvar(h)
+
     def decode_params(self, z: torch.Tensor, y1h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(logits of the pixels, None) for M2; (mean, log-variance) of the features for M1+M2."""
         h = torch.tanh(self.dec_hidden(torch.cat([z, y1h], -1)))

@@ -95,17 +95,21 @@ def _elbo_terms(model: VAE, x: torch.Tensor, generator: torch.Generator) -> tupl
     return recon, kl_divergence(mu, logvar)
 
 
+def adam(module: torch.nn.Module, lr: float, device: torch.device) -> torch.optim.Optimizer:
+    """torch's Adam for an autograd step: the fused kernel (one call for all parameters,
+    about twice the speed of the default on a CPU), falling back where a build lacks it."""
+    try:
+        return torch.optim.Adam(module.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(module.parameters(), lr=lr, foreach=device.type != "cpu")
+
+
 def _make_optimizer(model: VAE, lr: float, device: torch.device, fast: bool) -> Optimizer:
     # The hand-derived step fills every gradient, so it can drive torch's fused Adam kernel
-    # directly (FusedAdam: same numbers, a fraction of the per-step overhead). Otherwise the
-    # fused optimizer (one call for all parameters, ~2x the default's speed on CPU for this
-    # small model), falling back where a build lacks it.
+    # directly (FusedAdam: same numbers, a fraction of the per-step overhead).
     if fast and FusedAdam.supported(device):
         return FusedAdam(model.parameters(), lr)
-    try:
-        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
-    except (RuntimeError, TypeError):
-        return torch.optim.Adam(model.parameters(), lr=lr, foreach=device.type != "cpu")
+    return adam(model, lr, device)
 
 
 @torch.no_grad()
