@@ -18,6 +18,7 @@ from .model import (
     VAE,
     log_normal,
     log_standard_normal,
+    tanh_,
 )
 
 
@@ -91,7 +92,7 @@ def decoder_features(model: VAE, z: torch.Tensor, workspace: Workspace) -> torch
         return model.decode_hidden(z)
     hidden = model.dec_hidden
     h = workspace.get("hidden", z.shape[0], hidden.out_features, z)
-    return torch.addmm(hidden.bias, z, hidden.weight.t(), out=h).tanh_()
+    return tanh_(torch.addmm(hidden.bias, z, hidden.weight.t(), beta=2, alpha=2, out=h))
 
 
 @torch.no_grad()

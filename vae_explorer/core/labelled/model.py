@@ -30,6 +30,7 @@ from ..model import (
     VAEConfig,
     as_image_tensor,
     log_normal,
+    tanh,
 )
 
 KINDS = ("m2", "m1m2")
@@ -130,7 +131,7 @@ class M2Networks(nn.Module):
         return self.cls_out(F.dropout(h, p) if p else h)
 
     def encode(self, x: torch.Tensor, y1h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = torch.tanh(self.enc_hidden(torch.cat([x, y1h], -1)))
+        h = tanh(self.enc_hidden(torch.cat([x, y1h], -1)))
         return self.enc_mu(h), self.enc_logvar(h)
 
     def encode_every_class(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -143,12 +144,12 @@ class M2Networks(nn.Module):
         weight = self.enc_hidden.weight
         from_image = F.linear(x, weight[:, :d])  # [B, hidden]
         per_class = weight[:, d:].t() + self.enc_hidden.bias  # [classes, hidden]
-        h = torch.tanh((per_class[:, None, :] + from_image[None]).reshape(classes * x.shape[0], -1))
+        h = tanh((per_class[:, None, :] + from_image[None]).reshape(classes * x.shape[0], -1))
         return self.enc_mu(h), self.enc_logvar(h)
 
     def decode_params(self, z: torch.Tensor, y1h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(logits of the pixels, None) for M2; (mean, log-variance) of the features for M1+M2."""
-        h = torch.tanh(self.dec_hidden(torch.cat([z, y1h], -1)))
+        h = tanh(self.dec_hidden(torch.cat([z, y1h], -1)))
         if self.config.kind == "m2":
             return self.dec_out(h), None
         logvar = self.dec_logvar(h).clamp(*_FEATURE_LOGVAR_RANGE)

@@ -23,7 +23,7 @@ from .mlp_step import _grad, bernoulli_nll_sum
 
 def _activate_(a: torch.Tensor, activation: str) -> torch.Tensor:
     if activation == "tanh":
-        return a.tanh_()
+        return a.tanh_()  # exact: the derivative of saturated units is read off h
     if activation == "relu":
         return a.relu_()
     return F.softplus(a)
