@@ -41,3 +41,9 @@ def test_the_vae_decodes_as_with_torch_tanh():
         m._act = torch.tanh
         exact = m.decode_logits(z)
     assert torch.allclose(ours, exact, atol=1e-5)
+
+
+def test_half_precision_inputs_take_torch_tanh():
+    """In bf16 the sigmoid form would lose small values (tanh(0.001) would be 0)."""
+    a = torch.tensor([0.001, -0.002, 0.5, 3.0], dtype=torch.bfloat16)
+    assert torch.equal(tanh(a), torch.tanh(a))

@@ -133,3 +133,20 @@ def test_every_class_encoding_is_the_encoder_on_each_class(kind):
     assert len(grads) == len(ref) > 0
     for a, b in zip(grads, ref, strict=True):
         assert torch.allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_under_bf16_autocast_the_elbo_terms_stay_float32():
+    """The labelled job runs M2's steps under bf16 autocast: the products in bf16, but the
+    noise, KL, likelihood and q(y|x)'s probabilities in float32."""
+    nets = _model("m2").m2
+    x, y = torch.rand(4, 784), torch.tensor([0, 1, 2, 3])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        recon, kl = labelled_terms(nets, x, y)
+        u = unlabelled_elbo(nets, x)
+    assert recon.dtype == kl.dtype == u.dtype == torch.float32
+    assert torch.isfinite(u).all()
+
+
+def test_an_empty_unlabelled_batch_gives_an_empty_result():
+    nets = _model("m2").m2
+    assert unlabelled_elbo(nets, torch.rand(0, 784)).shape == (0,)

@@ -52,6 +52,14 @@ def test_bf16_products_give_nearly_the_fp32_gradients(hidden, activation, likeli
         recon, kl = step(x, eps, x.to(torch.bfloat16) if bf16 else None)
         results.append((float(recon), float(kl), {n: p.grad.clone() for n, p in m.named_parameters()}))
     (recon, kl, exact), (recon_low, kl_low, low) = results
+    # Every large layer's weight gradient came from the bf16 product (its bf16 input kept).
+    step, fed = LayeredMLPStep(m, 1.0, bf16_products=True), []
+    real = step._weight_grads
+    step._weight_grads = lambda layer, d, h, h_low, back: (
+        fed.append(h_low is not None) or real(layer, d, h, h_low, back)
+    )
+    step(x, eps, x.to(torch.bfloat16))
+    assert fed.count(True) == len(step._low) > 0
     assert abs(recon_low - recon) < 0.01 * abs(recon) and abs(kl_low - kl) < 0.01 * abs(kl) + 1e-3
     for n, g in exact.items():
         err = (low[n] - g).norm() / g.norm().clamp_min(1e-12)

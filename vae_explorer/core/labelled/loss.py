@@ -59,10 +59,15 @@ def labelled_terms(
     ``posterior``: q(z|x,y)'s (mean, log-variance) when the caller has them already."""
     y1h = one_hot(y, nets.config.classes, x.dtype)
     mu, logvar = nets.encode(x, y1h) if posterior is None else posterior
+    # In float32 from here even under bf16 autocast (the job's bf16 products): the noise,
+    # the KL and the likelihood's per-pixel terms and sums.
+    mu, logvar = mu.float(), logvar.float()
     if eps is None:
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     z = mu + torch.exp(0.5 * logvar) * eps
-    recon = -nets.log_likelihood(x, nets.decode_params(z, y1h))
+    first, second = nets.decode_params(z, y1h)
+    params = (first.float(), None if second is None else second.float())
+    recon = -nets.log_likelihood(x, params)
     return recon, kl_divergence(mu, logvar)
 
 
@@ -93,7 +98,7 @@ def unlabelled_elbo(
     posterior = nets.encode_every_class(x)
     recon, kl = labelled_terms(nets, x.repeat(classes, 1), ys, generator, flat_eps, posterior)
     per_class = (-(recon + kl) - math.log(classes)).view(classes, b).T
-    log_q = F.log_softmax(nets.class_logits(x) if logits is None else logits, -1)
+    log_q = F.log_softmax((nets.class_logits(x) if logits is None else logits).float(), -1)
     q = log_q.exp()
     return (q * per_class).sum(-1) - (q * log_q).sum(-1)
 

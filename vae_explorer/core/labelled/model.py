@@ -144,7 +144,7 @@ class M2Networks(nn.Module):
         weight = self.enc_hidden.weight
         from_image = F.linear(x, weight[:, :d])  # [B, hidden]
         per_class = weight[:, d:].t() + self.enc_hidden.bias  # [classes, hidden]
-        h = tanh((per_class[:, None, :] + from_image[None]).reshape(classes * x.shape[0], -1))
+        h = tanh((per_class[:, None, :] + from_image[None]).reshape(classes * x.shape[0], weight.shape[0]))
         return self.enc_mu(h), self.enc_logvar(h)
 
     def decode_params(self, z: torch.Tensor, y1h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -141,8 +141,7 @@ class LayeredMLPStep:
         std = var.sqrt()
         z = torch.addcmul(mu, std, eps)
         dec, dec_lows = self._forward(self.decoder, z)
-        dec_lows.append(None)  # dec_out's input, the decoder's last output
-        logits = self._linear(m.dec_out, dec[-1], dec_lows, len(dec) - 1)
+        logits = self._linear(m.dec_out, dec[-1], dec_lows, len(dec) - 1)  # (its input's slot)
         mean = torch.sigmoid(logits)
         if self.bernoulli:
             recon = bernoulli_nll_sum(logits, x, mean) * inv_b
