@@ -8,7 +8,7 @@ from unittest import mock
 import pytest
 import torch
 
-import vae_explorer.core.model as model_module
+import vae_explorer.core.activations as activations
 from vae_explorer.core.model import VAE, kl_divergence
 
 AutogradStep = Callable[[VAE, torch.Tensor, torch.Tensor, float], tuple]
@@ -20,7 +20,7 @@ def _autograd_step(m: VAE, x: torch.Tensor, eps: torch.Tensor, beta: float) -> t
     torch.tanh here, not the model's faster sigmoid form: the reference is the exact one."""
     for p in m.parameters():
         p.grad = None
-    exact = torch.tanh if m._act is model_module.tanh else m._act
+    exact = torch.tanh if m._act is activations.tanh else m._act
     with mock.patch.object(m, "_act", exact):
         mu, logvar = m.encode(x)
         z = mu + torch.exp(0.5 * logvar) * eps

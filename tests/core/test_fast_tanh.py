@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from vae_explorer.core.model import VAE, VAEConfig, tanh
+from vae_explorer.core.activations import tanh
+from vae_explorer.core.model import VAE, VAEConfig
 
 
 def test_values_match_torch_tanh_everywhere():

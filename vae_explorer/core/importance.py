@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import torch
 
+from .activations import tanh_
 from .model import (
     _GAUSSIAN_LOG_NORMALISER,
     GAUSSIAN_VARIANCE,
     VAE,
     log_normal,
     log_standard_normal,
-    tanh_,
 )
 
 

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..activations import tanh
 from ..image import IMAGE_PIXELS
 from ..model import (
     LIKELIHOODS,
@@ -30,7 +31,6 @@ from ..model import (
     VAEConfig,
     as_image_tensor,
     log_normal,
-    tanh,
 )
 
 KINDS = ("m2", "m1m2")

@@ -17,7 +17,8 @@ from typing import Any, NamedTuple
 
 import torch
 
-from ..model import _GAUSSIAN_LOG_NORMALISER, VAE, tanh_
+from ..activations import tanh_
+from ..model import _GAUSSIAN_LOG_NORMALISER, VAE
 
 # log(max(s, 1 - s)) is summed as the log of products of this many factors: each factor is
 # in [0.5, 1], so a product stays >= 2**-112, well inside float32's normal range.
