@@ -77,9 +77,11 @@ def labelled_elbo(
     y: torch.Tensor,
     generator: torch.Generator | None = None,
     eps: torch.Tensor | None = None,
+    posterior: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """L(x, y) per image [B]: the ELBO of log p(x, y) with the uniform p(y)."""
-    recon, kl = labelled_terms(nets, x, y, generator, eps)
+    """L(x, y) per image [B]: the ELBO of log p(x, y) with the uniform p(y)
+    (``posterior`` as in :func:`labelled_terms`)."""
+    recon, kl = labelled_terms(nets, x, y, generator, eps, posterior)
     return -(recon + kl) - math.log(nets.config.classes)
 
 
@@ -96,8 +98,9 @@ def unlabelled_elbo(
     ys = torch.arange(classes, device=x.device).repeat_interleave(b)
     flat_eps = None if eps is None else eps.reshape(classes * b, -1)
     posterior = nets.encode_every_class(x)
-    recon, kl = labelled_terms(nets, x.repeat(classes, 1), ys, generator, flat_eps, posterior)
-    per_class = (-(recon + kl) - math.log(classes)).view(classes, b).T
+    per_class = (
+        labelled_elbo(nets, x.repeat(classes, 1), ys, generator, flat_eps, posterior).view(classes, b).T
+    )
     log_q = F.log_softmax((nets.class_logits(x) if logits is None else logits).float(), -1)
     q = log_q.exp()
     return (q * per_class).sum(-1) - (q * log_q).sum(-1)

@@ -23,7 +23,6 @@ from ..model import _GAUSSIAN_LOG_NORMALISER, VAE
 # log(max(s, 1 - s)) is summed as the log of products of this many factors: each factor is
 # in [0.5, 1], so a product stays >= 2**-112, well inside float32's normal range.
 _PRODUCT_CHUNK = 112
-_ONE = torch.ones(())
 # Elements from which an element-wise pass gains from splitting across threads (the grain
 # size of torch's CPU kernels).
 _SPLIT_WORTH = 32768
@@ -118,7 +117,7 @@ class MLPStep:
         # Products with a side of d (the latent size, 2) run on one thread: splitting them
         # costs more than it saves. The large products and passes use all threads.
         narrow = _one_thread if threads > 1 and x.device.type == "cpu" else _keep
-        # Encoder's hidden layer: tanh(a) = 2 sigmoid(2a) - 1 (see model.tanh).
+        # Encoder's hidden layer: tanh(a) = 2 sigmoid(2a) - 1 (see activations.tanh).
         if self.bf16:
             x_lo = x.to(torch.bfloat16) if x_low is None else x_low
             w1_low, wo_low = self._low_weights()
@@ -157,10 +156,10 @@ class MLPStep:
         if self.bf16:
             dlogits_low = dlogits.to(torch.bfloat16)
             g_wo.copy_(dlogits_low.t() @ h2_low)
-            da2 = torch.mul(dlogits_low @ wo_low, _tanh_slope(h2))
+            da2 = _through_tanh(dlogits_low @ wo_low, h2)
         else:
             torch.mm(dlogits.t(), h2, out=g_wo)
-            da2 = torch.mm(dlogits, wo).mul_(_tanh_slope(h2))
+            da2 = _through_tanh(torch.mm(dlogits, wo), h2)
         torch.sum(dlogits, 0, out=g_bo)
         narrow()
         # The products with a side of d in the layouts BLAS runs fast.
@@ -177,7 +176,7 @@ class MLPStep:
         torch.sum(dheads, 0, out=g_heads_bias)
         da1 = torch.mm(dheads, w_heads)
         torch.set_num_threads(threads)
-        da1.mul_(_tanh_slope(h1))
+        da1 = _through_tanh(da1, h1)
         if self.bf16:
             g_w1.copy_(da1.to(torch.bfloat16).t() @ x_lo)
         else:
@@ -261,10 +260,10 @@ class FusedAdam:
                     torch.set_num_threads(threads)
 
 
-def _tanh_slope(h: torch.Tensor) -> torch.Tensor:
-    """tanh' = 1 - h^2, given h = tanh(a), in one pass."""
-    one = _ONE if h.device.type == "cpu" else h.new_ones(())
-    return torch.addcmul(one, h, h, value=-1.0)
+def _through_tanh(grad: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """grad * tanh'(a) = grad * (1 - h^2), given h = tanh(a): torch's fused kernel (a bf16
+    grad comes out float32, as h is)."""
+    return torch.ops.aten.tanh_backward(grad, h)
 
 
 def _one_thread() -> None:
