@@ -82,3 +82,31 @@ def test_a_cancelled_request_does_not_run_and_a_never_shown_view_waits(qtbot):
     assert runs == []
     alone.show()
     qtbot.waitUntil(lambda: runs == [2], timeout=2000)
+
+
+def test_a_request_made_before_the_view_was_docked_runs_when_its_tab_is_raised(qtbot):
+    """The window builds its views, then puts them into docks: a request in between (the
+    first model arriving) must still run when the view's tab comes up (the traversal
+    image stayed blank until the next model)."""
+    window = QMainWindow()
+    window.setCentralWidget(QLabel("centre"))
+    front, back = _panel("front"), _panel("back")
+    runs = []
+    gate = RefreshWhenShown(back, lambda: runs.append(1))
+    gate.request()  # not in a dock yet
+    docks = []
+    for name, panel in (("front", front), ("back", back)):
+        dock = QDockWidget(name, window)
+        dock.setWidget(panel)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        docks.append(dock)
+    window.tabifyDockWidget(docks[0], docks[1])
+    qtbot.addWidget(window)
+    window.show()
+    docks[0].raise_()
+    qtbot.waitExposed(window)
+    qtbot.wait(30)
+    assert runs == [] and gate.pending  # behind the other tab
+    docks[1].raise_()
+    qtbot.waitUntil(lambda: runs == [1], timeout=2000)
+    assert not gate.pending

@@ -90,14 +90,35 @@ def test_a_model_of_another_latent_size_resets_what_depends_on_it(state):
     state.set_canvas_posterior([0.1, 0.2], [-1.0, -1.0])
     rec = Recorder(state)
     state.set_model(_model(latent_dim=5))
-    assert state.dims == (0, 1) and state.current_z.shape == (5,) and not state.current_z.any()
+    x, y = state.dims
+    assert x != y and max(x, y) < 5
+    assert state.current_z.shape == (5,) and not state.current_z.any()
     assert state.canvas_posterior is None
     assert {"modelChanged", "latentsChanged", "currentZChanged", "canvasPosteriorChanged"} <= rec.fired()
     state.set_dims(4, 2)
     state.set_model(_model(latent_dim=3))
-    assert state.dims == (0, 1)  # dim 4 does not exist any more
+    assert max(state.dims) < 3  # dim 4 does not exist any more
     state.set_model(_model(latent_dim=1))
     assert state.dims == (0, 0)
+
+
+def test_a_wider_model_opens_on_its_two_most_informative_dims(state):
+    """M1+M2's 50-d latent has a few active units: the scatter shows them, not z0/z1."""
+    n = len(state.test_set)
+    rng = np.random.default_rng(0)
+    mu = np.zeros((n, 6), np.float32)
+    logvar = np.zeros((n, 6), np.float32)  # KL 0: the prior
+    mu[:, 4] = rng.normal(0, 2.0, n)  # the most informative
+    mu[:, 1] = rng.normal(0, 1.0, n)
+    logvar[:, 1] = logvar[:, 4] = -3.0
+    rec = Recorder(state)
+    state.set_model(_model(latent_dim=6), latents=(mu, logvar))
+    assert state.dims == (4, 1) and "dimsChanged" in rec.fired()
+    state.set_dims(0, 2)
+    state.set_model(_model(latent_dim=6, seed=3), latents=(mu, logvar))
+    assert state.dims == (0, 2)  # the same size: the user's choice stays
+    state.set_model(_model(latent_dim=2))
+    assert state.dims == (0, 1)
 
 
 def test_same_size_models_keep_the_users_point_and_dims(state):

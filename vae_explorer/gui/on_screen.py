@@ -59,9 +59,16 @@ class RefreshWhenShown(QObject):
         self.skipped += 1
         if not self.pending:
             self.pending = True
-            # Only while a request waits: nothing is watched otherwise. The dock is looked
-            # up now: views are built first and put into their docks later.
+            # Only while a request waits: nothing is watched otherwise.
             self._widget.installEventFilter(self)
+            self._watch_dock()
+
+    def _watch_dock(self) -> None:
+        """Listen to the enclosing dock's raised tab. Looked up when a request starts to
+        wait and again when the view is shown: views are built first and put into their
+        docks later, and a request made in between would otherwise wait for good (a raised
+        tab shows its dock, not the view inside, which Qt counts as shown all along)."""
+        if self._dock is None:
             self._dock = enclosing_dock(self._widget)
             if self._dock is not None:
                 self._dock.visibilityChanged.connect(self._on_dock_visibility)
@@ -89,9 +96,13 @@ class RefreshWhenShown(QObject):
 
     def _run_soon(self) -> None:
         # After Qt has laid the newly shown widgets out (their regions are known then).
-        QTimer.singleShot(0, self._run_pending)
+        QTimer.singleShot(0, self, self._run_pending)
 
     def _run_pending(self) -> None:
-        if self.pending and on_screen(self._widget):
+        if not self.pending:
+            return
+        if on_screen(self._widget):
             self._clear_pending()
             self._refresh()
+            return
+        self._watch_dock()  # shown behind another tab: its dock's tab raises it

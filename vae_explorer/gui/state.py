@@ -158,8 +158,8 @@ class ExplorerState(QObject, DecodedViews):
         self._loading_dim = int(latent_dim)
         self._meta = dict(meta) if meta is not None else {}
         self._path = path
-        self._fit_to_latent_dim(self._loading_dim)
         self._latents = self._fitting_latents(latents, self._loading_dim)
+        self._fit_to_latent_dim(self._loading_dim)
         self.loadingChanged.emit(True)
         self.modelChanged.emit()
         self.latentsChanged.emit()
@@ -199,9 +199,9 @@ class ExplorerState(QObject, DecodedViews):
         self._live = live
         self._set_modified(path is None if modified is None else modified)
         dim = model.latent_dim
+        self._latents = self._matching_latents(latents)
         if old_dim != dim:
             self._fit_to_latent_dim(dim)
-        self._latents = self._matching_latents(latents)
         self._end_loading()
         self.modelChanged.emit()
         self.latentsChanged.emit()
@@ -222,9 +222,11 @@ class ExplorerState(QObject, DecodedViews):
             self.modifiedChanged.emit(modified)
 
     def _fit_to_latent_dim(self, dim: int) -> None:
-        x, y = self._dims
-        if x >= dim or y >= dim or (x == y and dim > 1):
-            self._dims = (0, min(1, dim - 1))
+        """A model of another latent size: its two most informative dimensions on the axes
+        (read off the test latents when there are any), no stale z or posterior."""
+        dims = _most_informative_dims(self._latents, dim)
+        if dims != self._dims:
+            self._dims = dims
             self.dimsChanged.emit()
         if self._current_z is not None and len(self._current_z) != dim:
             self._current_z = None  # set_model puts a fresh origin in its place
@@ -395,3 +397,18 @@ class ExplorerState(QObject, DecodedViews):
     def set_history(self, history: list[dict[str, Any]]) -> None:
         self._history = list(history)
         self.historyChanged.emit()
+
+
+def _most_informative_dims(latents: tuple[np.ndarray, np.ndarray] | None, dim: int) -> tuple[int, int]:
+    """The two dimensions with the largest mean KL(q(z_i|x) || N(0, 1)) over the test images
+    (as :func:`..core.active_units.kl_per_dimension`, kept here free of torch), the larger
+    first: a model with a few active units among many (M1+M2's 50) shows them, not the
+    first two of a shapeless blob. (0, 1) for two dimensions or without latents."""
+    if dim < 2:
+        return (0, 0)
+    if latents is None or dim == 2:
+        return (0, 1)
+    mu, logvar = (np.asarray(a, np.float64) for a in latents)
+    kl = (0.5 * (np.exp(logvar) + mu * mu - 1.0 - logvar)).mean(axis=0)
+    first, second = np.argsort(-kl, kind="stable")[:2]
+    return (int(first), int(second))

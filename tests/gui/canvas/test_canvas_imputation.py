@@ -192,3 +192,16 @@ def test_an_imputation_error_is_shown_to_the_user(qtbot, state, panel, monkeypat
     qtbot.waitUntil(lambda: "Imputation failed" in panel.message_label.text(), timeout=5000)
     assert "no good" in panel.message_label.text()
     qtbot.waitUntil(lambda: not panel.runner.is_busy(), timeout=5000)
+
+
+def test_a_labelled_model_says_it_has_no_imputation_not_impute_to_fill_in(state, panel):
+    from vae_explorer.core.labelled import LabelledConfig
+    from vae_explorer.gui.labelled import ExplorerLabelledModel
+
+    torch.manual_seed(3)
+    model = ExplorerLabelledModel(LabelledConfig(latent_dim=2, hidden_dim=32, classifier_hidden_dim=32))
+    setup_masked_digit(state, panel, model.eval())
+    assert not panel.impute_button.isEnabled()
+    assert panel.imputed_tile._placeholder == "no imputation for this model"
+    state.set_model(make_model(2))
+    assert panel.imputed_tile._placeholder == "Impute to fill in"

@@ -40,11 +40,13 @@ def wait_idle(qtbot, view):
 def test_a_vae_is_told_it_needs_a_labelled_model(analogy, state):
     assert analogy.message.isVisible() and "labelled model" in analogy.message.text()
     assert not analogy.row_view.isVisible() and analogy.rows is None
+    assert not any(f.isVisible() for f in analogy._fields)  # no labels beside nothing
 
 
 def test_picked_test_image_and_clicked_style_show_every_digit(analogy, state, labelled_model, qtbot):
     state.set_model(labelled_model, {}, None)
     assert not analogy.message.isVisible() and analogy.row_view.isVisible()
+    assert all(f.isVisible() for f in analogy._fields)
     assert analogy.label_combo.count() == 11
     state.set_picked_index(7)
     assert analogy.source() == "test"

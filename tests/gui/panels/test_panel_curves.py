@@ -119,3 +119,40 @@ def test_the_plots_fit_the_width_of_the_narrowest_training_dock(qtbot, labelled)
     curves.ci.layout.activate()
     for item in (curves.legend, curves.nats_plot, curves.kl_plot):
         assert item.sceneBoundingRect().right() <= curves.width() + 1, (item, item.sceneBoundingRect())
+
+
+def test_a_user_zoom_shows_the_follow_button_which_follows_the_run_again(curves, qtbot):
+    from PySide6.QtCore import Qt
+
+    curves.resize(400, 400)
+    curves.show()
+    qtbot.waitExposed(curves)
+    for i in range(1, 30):
+        curves.add_batch(i / 10, 200.0 - i, 190.0, 5.0)
+    curves.redraw()
+    assert curves.following and not curves.follow_button.isVisible()
+    _wheel_over(curves, curves.nats_plot.vb)
+    assert not curves.following and curves.follow_button.isVisible()
+    frozen = curves.nats_plot.vb.viewRange()[0]
+    for i in range(30, 80):
+        curves.add_batch(i / 10, 150.0, 140.0, 5.0)
+    curves.redraw()
+    assert curves.nats_plot.vb.viewRange()[0] == frozen  # the zoom is kept...
+    button = curves.follow_button
+    assert button.geometry().right() <= curves.width() and button.y() >= 0  # ...in view
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert curves.following and not button.isVisible()
+    assert curves.nats_plot.vb.viewRange()[0][1] >= 7.9  # following the run again
+
+
+def _wheel_over(view, item) -> None:
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    at = view.mapFromScene(item.sceneBoundingRect().center())
+    event = QWheelEvent(
+        QPointF(at), QPointF(view.viewport().mapToGlobal(at)), QPoint(0, 0), QPoint(0, 120),
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
+    )  # fmt: skip
+    QApplication.sendEvent(view.viewport(), event)

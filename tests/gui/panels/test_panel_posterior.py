@@ -285,9 +285,11 @@ def test_a_model_without_an_exact_posterior_leaves_no_live_controls_or_dashes(
     assert "needs a VAE" in panel.message.text()
     assert not panel.numbers.isVisible()  # no table of dashes under the message
     for control in (panel.source_combo, panel.importance_box, panel.draws_spin, panel.redraw_button):
-        assert not control.isEnabled(), control
+        assert not control.isEnabled() and not control.isVisible(), control
+    assert panel.message.geometry().top() < 80  # at the top, not under an empty plane
     state.set_model(_model(3))
     assert panel.source_combo.isEnabled() and panel.draws_spin.isEnabled()
+    assert all(tool.isVisible() for tool in panel._tools)
     qtbot.waitUntil(lambda: panel.result is not None, timeout=10_000)
     assert panel.numbers.isVisible()
 

@@ -87,6 +87,7 @@ def test_drag_sets_current_z_to_the_last_position_without_backlog(view, state, q
 
 def test_combos_set_the_dims(view, state, qtbot):
     state.set_model(untrained_model(3))
+    state.set_dims(0, 1)  # (it opened on its two most informative)
     view.y_dim.setFocus()
     QTest.keyClick(view.y_dim, Qt.Key.Key_Down)
     assert state.dims == (0, 2)

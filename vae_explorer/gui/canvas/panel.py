@@ -309,7 +309,10 @@ class CanvasPanel(CanvasControls):
         self.imputed_tile.setEnabled(True)
         result = self._result
         if result is None or result.image is None:
-            placeholder = "Impute to fill in" if mask.any() else "nothing masked"
+            if not self._can_impute():
+                placeholder = "no imputation for this model"  # (the message says why)
+            else:
+                placeholder = "Impute to fill in" if mask.any() else "nothing masked"
             self.imputed_tile.set_image(None, placeholder=placeholder)
             self.spread_tile.set_image(None, placeholder=placeholder)
             self.draws_strip.set_images(None, placeholder=placeholder)

@@ -101,6 +101,7 @@ class AnalogyPanel(QWidget):
         )
         self.message = QLabel(NEEDS_LABELLED)
         self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.source_view = ImageCanvas(min_side=56)
         self.source_view.setToolTip("The image whose style is shown")
         self.source_view.setMaximumSize(84, 84)
@@ -110,8 +111,9 @@ class AnalogyPanel(QWidget):
         self.row_view = ImageCanvas(min_side=60)
         self.row_view.setToolTip("The same style z drawn as each digit: decode(z, y) for y = 0..9")
         tools = FlowLayout()
-        tools.add(labelled("Style from:", self.source_combo), stretch=True)
-        tools.add(labelled("Encode as:", self.label_combo))
+        self._fields = (labelled("Style from:", self.source_combo), labelled("Encode as:", self.label_combo))
+        tools.add(self._fields[0], stretch=True)
+        tools.add(self._fields[1])
         head = QHBoxLayout()
         head.addWidget(self.source_view)
         head.addWidget(self.info, 1)
@@ -166,7 +168,7 @@ class AnalogyPanel(QWidget):
         model: Any = self._state.model
         ok = is_labelled(model)
         self.message.setVisible(not ok)
-        for w in (self.source_combo, self.label_combo, self.source_view, self.info, self.row_view):
+        for w in (*self._fields, self.source_view, self.info, self.row_view):
             w.setVisible(ok)
         if not ok:
             self._clear()

@@ -18,7 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetricsF, QMouseEvent, QResizeEvent
-from PySide6.QtWidgets import QGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QToolButton, QWidget
 from superqt.utils import qthrottled
 
 from ...core.rendering import ema_smooth
@@ -116,6 +116,13 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             "train loss: each batch's −ELBO with the KL weighted by β; test −ELBO and test error: "
             "after every epoch.\nScroll to zoom, drag to pan; double-click to follow the run again"
         )
+        # Shown while a zoom or pan keeps the plots still, so a frozen curve never passes
+        # for a stalled run.
+        self.follow_button = QToolButton(self)
+        self.follow_button.setText("Follow run")
+        self.follow_button.setToolTip("Fit the curves to the data again and follow the run (or double-click)")
+        self.follow_button.clicked.connect(self.follow)
+        self.follow_button.hide()
         self._redraw_later = qthrottled(
             self._redraw, timeout=REDRAW_MS, timer_type=Qt.TimerType.CoarseTimer, parent=self
         )
@@ -125,6 +132,12 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         # Not while pyqtgraph's own __init__ runs, nor once close() has dropped the scene.
         if hasattr(self, "axis_labels") and not self.closed:
             self._fit_axis_labels()
+            self._place_follow_button()
+
+    def _place_follow_button(self) -> None:
+        b = self.follow_button
+        b.adjustSize()
+        b.move(self.width() - b.width() - 6, 4)
 
     def _fit_axis_labels(self) -> None:
         """A rotated axis label longer than its plot is tall would run into the other
@@ -145,11 +158,15 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
     def follow(self) -> None:
         """Fit the plots to the data again and keep following the run."""
         self.following = True
+        self.follow_button.hide()
         self._ranges.clear()
         self.redraw()
 
     def _stop_following(self, *_: object) -> None:
         self.following = False
+        self._place_follow_button()
+        self.follow_button.show()
+        self.follow_button.raise_()
 
     def set_labelled(self, labelled: bool) -> None:
         """Name the second series for the run's model: a labelled model's (M2) batch

@@ -107,7 +107,7 @@ class PosteriorPanel(QWidget):
         self.caption.setStyleSheet("color: #aaa;")
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.message.setMinimumHeight(60)
         self.plot = PosteriorPlot()
         self.plot.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
@@ -118,10 +118,10 @@ class PosteriorPanel(QWidget):
         )
         self.source_combo.setMinimumContentsLength(12)
         tools = FlowLayout(spacing=6)
-        tools.add(labelled("Image:", self.source_combo), stretch=True)
-        tools.add(self.importance_box)
-        tools.add(self.draws_spin)
-        tools.add(self.redraw_button)
+        image = labelled("Image:", self.source_combo)
+        self._tools = (image, self.importance_box, self.draws_spin, self.redraw_button)
+        for i, tool in enumerate(self._tools):
+            tools.add(tool, stretch=i == 0)
         content = QWidget()
         lay = QVBoxLayout(content)
         lay.setContentsMargins(6, 6, 6, 6)
@@ -131,6 +131,7 @@ class PosteriorPanel(QWidget):
         lay.addWidget(self.message)
         lay.addWidget(self.plot, 1)  # the latent plane takes what the rest leaves
         lay.addWidget(self.numbers)
+        lay.addStretch()  # (only without the plane: a message stays at the top)
         self.scroll_area = _ScrollIfShort(content)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -202,6 +203,8 @@ class PosteriorPanel(QWidget):
         usable = not self._model_reason()  # no control may pretend otherwise
         for control in (self.source_combo, self.importance_box):
             control.setEnabled(usable)
+        for tool in self._tools:  # nor stand greyed out above the message that says why
+            tool.setVisible(usable)
         self._show_sampling_controls()
         found = self._image()
         if isinstance(found, str):

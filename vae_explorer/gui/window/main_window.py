@@ -9,11 +9,12 @@ downloading datasets, exports, starting and stopping training, closing cleanly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QLabel,
     QMainWindow,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 from ..state import ExplorerState
 from ..theme import app_settings, configure_pyqtgraph
 from ..tooltips import wrap_long_tooltips
+from ..wheel_guard import install_wheel_guard
 from . import settings
 from .datasets import SHIPPED_MODELS, Datasets, ask_open_matching
 from .docks import DOCK_ATTRIBUTES, add_dock, default_dock_sizes
@@ -103,6 +105,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         configure_pyqtgraph()
+        install_wheel_guard(cast(QApplication, QApplication.instance()))
         self.setWindowTitle("VAE Explorer")
         self.settings = app_settings()
         self.last_error: str | None = None
