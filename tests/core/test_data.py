@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import http.client
 import io
+import socket
 import urllib.error
 from pathlib import Path
 
@@ -231,7 +232,8 @@ def test_download_checks_and_writes_atomically(monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     "failure, message",
     [
-        ("offline", "check the network"),
+        ("offline", "Check the network"),
+        ("dns", r"\(Name or service not known\)\. Check"),  # not "[Errno -2] Name or ..."
         ("incomplete", "could not download"),
         ("oversized", "more than"),
         ("http", "HTTP 404"),
@@ -247,6 +249,8 @@ def test_download_failures_leave_no_partial_file(monkeypatch, tmp_path, failure,
         payload = gzip.compress(files[stem])
         if failure == "offline":
             raise urllib.error.URLError("Name or service not known")
+        if failure == "dns":
+            raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
         if failure == "http":
             raise urllib.error.HTTPError(url, 404, "Not Found", {}, None)
         if failure == "incomplete":

@@ -53,11 +53,23 @@ def test_grid_rows_move_one_dimension_each(qtbot, state, make_model, tmp_path):
     assert not image.isNull() and image.height() > 3 * 28
 
 
-def test_large_latent_space_shows_the_first_dims(qtbot, state, make_model):
+def test_large_latent_space_shows_its_most_informative_dims_first(qtbot, state, make_model, tmp_path):
     panel = TraversalPanel(state)
     qtbot.addWidget(panel)
-    state.set_model(make_model(1, latent_dim=40), {}, None)
+    n = len(state.test_set)
+    rng = np.random.default_rng(0)
+    mu, logvar = np.zeros((n, 40), np.float32), np.zeros((n, 40), np.float32)
+    for d, spread in ((35, 2.0), (7, 1.0), (33, 0.5)):  # M1+M2-like: a few active units
+        mu[:, d] = rng.normal(0, spread, n)
+        logvar[:, d] = -3.0
+    state.set_model(make_model(1, latent_dim=40), {}, None, latents=(mu, logvar))
     assert len(panel.sliders) == MAX_DIMS
-    assert f"first {MAX_DIMS} of 40" in panel.note.text()
+    assert panel.shown_dims[:3] == [35, 7, 33] and len(set(panel.shown_dims)) == MAX_DIMS
+    assert f"{MAX_DIMS} of 40" in panel.note.text()
+    panel.set_slider_value(33, 1.0)  # moves z[33], not the 33rd slider's
+    assert abs(state.current_z[33] - 1.0) < 0.05 and not state.current_z[:33].any()
+    grid = panel.make_grid()
+    assert grid.shape[0] == MAX_DIMS
+    assert np.abs(grid[0, 0] - grid[0, -1]).max() > np.abs(grid[-1, 0] - grid[-1, -1]).max()
     state.set_model(make_model(1, latent_dim=2), {}, None)
-    assert len(panel.sliders) == 2 and not panel.note.isVisibleTo(panel)
+    assert len(panel.sliders) == 2 and panel.shown_dims == [0, 1] and not panel.note.isVisibleTo(panel)

@@ -329,3 +329,20 @@ def test_an_unsaved_model_is_asked_about_before_the_shipped_one_replaces_it(wind
     window.menus.datasets["fashion-mnist"].trigger()
     assert asked == [OPENING]
     assert state.dataset_key == "fashion-mnist" and state.model is model and state.modified
+
+
+@pytest.mark.parametrize("answer", [True, False])
+def test_choosing_a_dataset_that_is_not_here_offers_to_download_it(window, monkeypatch, answer):
+    import vae_explorer.core.data.registry as registry
+    import vae_explorer.gui.window.datasets as datasets
+
+    monkeypatch.setattr(registry, "locate_dataset", lambda *a, **k: None)  # not on this computer
+    monkeypatch.setattr(datasets, "locate_dataset", lambda *a, **k: None)
+    asked, started = [], []
+    monkeypatch.setattr(datasets, "ask_download", lambda w, title, host: asked.append((title, host)) or answer)
+    monkeypatch.setattr(window.downloader, "start", started.append)
+    window.menus.datasets["fashion-mnist"].trigger()
+    assert asked == [("Fashion-MNIST", "raw.githubusercontent.com")]
+    assert started == (["fashion-mnist"] if answer else [])
+    assert window.last_error is None  # a question, not an error
+    assert window.state.dataset_key == "mnist" and window.menus.datasets["mnist"].isChecked()

@@ -204,3 +204,17 @@ def test_no_question_before_a_run_when_the_model_is_saved(window, qtbot, monkeyp
     assert asked == [] and window.trainer.is_running()
     window.stop_training()
     qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=10_000)
+
+
+
+def test_the_unsaved_question_answers_from_the_keyboard(window):
+    """Alt+S saves, Alt+D discards (the buttons' mnemonics); Escape cancels."""
+    from PySide6.QtGui import QKeySequence
+
+    from vae_explorer.gui.window.unsaved import unsaved_question
+
+    box = unsaved_question(window, QUITTING)
+    Button = QMessageBox.StandardButton
+    assert box.button(Button.Save).shortcut() == QKeySequence("Alt+S")
+    assert box.button(Button.Discard).shortcut() == QKeySequence("Alt+D")
+    assert box.escapeButton() is box.button(Button.Cancel)

@@ -125,9 +125,11 @@ def _fetch(
         raise DatasetError(f"{url}: the server answered HTTP {exc.code} ({exc.reason})") from exc
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
+        # "Name or service not known", not "[Errno -2] Name or service not known".
+        reason = reason.strerror if isinstance(reason, OSError) and reason.strerror else reason
         raise DatasetError(
-            f"{url}: could not download ({reason}); check the network connection, or install "
-            "the Debian package dataset-fashion-mnist"
+            f"could not download {url} ({reason}). Check the network connection, or install "
+            "the Debian package dataset-fashion-mnist."
         ) from exc
     if total and done != total:
         raise DatasetError(f"{url}: the transfer stopped after {done} of {total} bytes; try again")

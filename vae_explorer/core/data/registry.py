@@ -184,8 +184,8 @@ def load_dataset(
     if found is None:
         if not download or info.url is None:
             hint = (
-                "install the Debian package dataset-fashion-mnist, or download it from the app"
-                " (Dataset menu) or with --download"
+                "install the Debian package dataset-fashion-mnist, or download it (in the app:"
+                " Dataset menu; on the command line: --download)"
                 if info.url
                 else "the bundled copy is missing from resources/datasets; reinstall the app"
             )

@@ -24,13 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.active_units import kl_per_dimension
 from ...core.traversal import dimension_sigmas, traversal_grid, traversal_picture, traversal_values
 from ..images import ImageCanvas
 from ..latent_text import coordinate_text
 from ..on_screen import RefreshWhenShown
 from ..state import ExplorerState
 
-MAX_DIMS = 32  # sliders (and grid rows) shown; larger latent spaces show the first ones
+MAX_DIMS = 32  # sliders (and grid rows) shown; larger latent spaces show the most informative
 SLIDER_STEPS = 400  # positions per slider
 SLIDER_SIGMAS = 4.0  # each slider spans +-this many standard deviations of the test means
 PRIOR_REACH = 3.0  # ... and at least +-3 (the prior's 99.7 %)
@@ -46,10 +47,12 @@ class TraversalPanel(QWidget):
         super().__init__(parent)
         self._state = state
         self.sliders: list[QSlider] = []
+        self.shown_dims: list[int] = []  # the latent dimension of each slider (grid row)
         self._values: list[QLabel] = []
         self._centre = np.zeros(0)
         self._sigma = np.ones(0)
         self.grid: np.ndarray | None = None  # the last traversal grid [rows, cols, 28, 28]
+        self._grid_dims: list[int] = []  # its rows' dimensions
         self.canvas = ImageCanvas(min_side=72)
         self.grid_canvas = ImageCanvas(min_side=72)
         self.grid_canvas.setVisible(False)
@@ -100,23 +103,25 @@ class TraversalPanel(QWidget):
 
     # --- for the window and tests ----------------------------------------------------------
     def slider_value(self, dim: int) -> float:
-        """The latent value slider ``dim`` stands for."""
-        return self._value_of(dim, self.sliders[dim].value())
+        """The latent value the slider of dimension ``dim`` stands for."""
+        return self._value_of(dim, self.sliders[self.shown_dims.index(dim)].value())
 
     def set_slider_value(self, dim: int, value: float) -> None:
-        """Move slider ``dim`` to (the step nearest) latent value ``value``, as a drag does."""
-        self.sliders[dim].setValue(self._position_of(dim, value))
+        """Move the slider of dimension ``dim`` to (the step nearest) latent value ``value``,
+        as a drag does."""
+        self.sliders[self.shown_dims.index(dim)].setValue(self._position_of(dim, value))
 
     def make_grid(self) -> np.ndarray | None:
         """Decode the traversal grid from the current z, show it, and return it."""
         model, z = self._state.model, self._state.current_z
         if model is None or z is None:
             return None
-        dims = list(range(min(model.latent_dim, MAX_DIMS)))
+        dims = list(self.shown_dims)
         latents = self._state.latents
         self.grid = traversal_grid(
             model, z, dims, traversal_values(GRID_VALUES), latents[0] if latents is not None else None
         )
+        self._grid_dims = dims
         self.grid_canvas.set_image(traversal_picture(self.grid))
         self.grid_canvas.setVisible(True)
         self.export_button.setEnabled(True)
@@ -129,42 +134,59 @@ class TraversalPanel(QWidget):
         grid = self.grid if self.grid is not None else self.make_grid()
         if grid is None:
             raise OSError("there is no model to decode a traversal grid from")
-        labels = [f"z[{d}]" for d in range(grid.shape[0])]
+        labels = [f"z[{d}]" for d in self._grid_dims]
         return render_labelled_image(
             traversal_picture(grid), path, "Latent traversal: -3σ … +3σ per dimension", labels
         )
 
     # --- state -> view ---------------------------------------------------------------------
     def _on_model_changed(self) -> None:
-        dim = min(self._state.latent_dim, MAX_DIMS)
-        if dim != len(self.sliders):
-            self._build_sliders(dim)
+        full = self._state.latent_dim
+        dims = self._dims_to_show(full)
+        if dims != self.shown_dims:
+            self._build_sliders(dims)
             self.grid = None
             self.grid_canvas.setVisible(False)
             self.export_button.setEnabled(False)
-        full = self._state.latent_dim
-        self.note.setText(f"Showing the first {MAX_DIMS} of {full} dimensions." if full > MAX_DIMS else "")
+        self.note.setText(f"{MAX_DIMS} of {full} dims, largest KL first" if full > MAX_DIMS else "")
+        self.note.setToolTip(
+            f"The {MAX_DIMS} latent dimensions with the largest KL(q(z_i|x) || p(z_i)) over the "
+            "test set, the most informative first; the others barely change the image"
+        )
         self.note.setVisible(full > MAX_DIMS)
         self._on_latents_changed()
 
-    def _on_latents_changed(self) -> None:
-        dim = len(self.sliders)
+    def _dims_to_show(self, full: int) -> list[int]:
+        """Every dimension in order; of a larger latent space the MAX_DIMS with the largest
+        KL, the largest first (M1+M2's few active units of 50 at the top). Chosen when a
+        model arrives, kept while a run's snapshots come (the sliders stay put)."""
+        if full <= MAX_DIMS:
+            return list(range(full))
         latents = self._state.latents
-        means = latents[0][:, :dim] if latents is not None and latents[0].shape[1] >= dim else None
-        self._sigma = dimension_sigmas(means, dim) if dim else np.ones(0)
+        if self._state.live and len(self.shown_dims) == MAX_DIMS and max(self.shown_dims) < full:
+            return self.shown_dims
+        if latents is None:
+            return list(range(MAX_DIMS))
+        return [int(d) for d in np.argsort(-kl_per_dimension(*latents), kind="stable")[:MAX_DIMS]]
+
+    def _on_latents_changed(self) -> None:
+        full = self._state.latent_dim
+        latents = self._state.latents
+        means = latents[0] if latents is not None and latents[0].shape[1] == full else None
+        self._sigma = dimension_sigmas(means, full)
         self._centre = (
-            means.mean(axis=0).astype(np.float64) if means is not None and len(means) else np.zeros(dim)
+            means.mean(axis=0).astype(np.float64) if means is not None and len(means) else np.zeros(full)
         )
         self._on_current_z_changed()
 
     def _on_current_z_changed(self) -> None:
         z = self._state.current_z
-        if z is None or len(z) < len(self.sliders):
+        if z is None or len(z) != len(self._sigma):
             return
-        for d, slider in enumerate(self.sliders):
+        for slider, value, d in zip(self.sliders, self._values, self.shown_dims, strict=True):
             with QSignalBlocker(slider):
                 slider.setValue(self._position_of(d, float(z[d])))
-            self._values[d].setText(coordinate_text(z[d]))
+            value.setText(coordinate_text(z[d]))
         self._when_shown.request()
 
     def _decode_current_z(self) -> None:
@@ -172,14 +194,14 @@ class TraversalPanel(QWidget):
         images = self._state.decode(z[None]) if z is not None else None
         self.canvas.set_image(images[0] if images is not None else None)
 
-    def _build_sliders(self, dim: int) -> None:
+    def _build_sliders(self, dims: list[int]) -> None:
         while self._rows_layout.count():
             item = self._rows_layout.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
-        self.sliders, self._values = [], []
-        for d in range(dim):
+        self.sliders, self._values, self.shown_dims = [], [], list(dims)
+        for row, d in enumerate(dims):
             slider = QSlider(Qt.Orientation.Horizontal)
             slider.setRange(0, SLIDER_STEPS)
             slider.setToolTip(
@@ -188,9 +210,9 @@ class TraversalPanel(QWidget):
             slider.valueChanged.connect(lambda value, d=d: self._on_slider_moved(d, value))
             value = QLabel("+0.00")
             value.setMinimumWidth(44)
-            self._rows_layout.addWidget(QLabel(f"z[{d}]"), d, 0)
-            self._rows_layout.addWidget(slider, d, 1)
-            self._rows_layout.addWidget(value, d, 2)
+            self._rows_layout.addWidget(QLabel(f"z[{d}]"), row, 0)
+            self._rows_layout.addWidget(slider, row, 1)
+            self._rows_layout.addWidget(value, row, 2)
             self.sliders.append(slider)
             self._values.append(value)
 

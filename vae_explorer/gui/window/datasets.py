@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QMessageBox
 
-from ...core.data import DATASETS, PROJECT_ROOT, DatasetError, DatasetRef
+from urllib.parse import urlsplit
+
+from ...core.data import DATASETS, PROJECT_ROOT, DatasetError, DatasetRef, locate_dataset
 from .unsaved import OPENING
 
 if TYPE_CHECKING:
@@ -66,12 +68,23 @@ class Datasets:
         try:
             test = DatasetRef.from_key(key).load("test")
         except DatasetError as exc:
-            self.window.show_error("Cannot open the dataset", str(exc))
             self.show_current()
+            if not self._offer_download(key):
+                self.window.show_error("Cannot open the dataset", str(exc))
             return False
         self.window.state.set_dataset(key, test)
         if self.window.state.model is not None and self.window.views_ready:
             self.window.scatter.reset_zoom()
+        return True
+
+    def _offer_download(self, key: str) -> bool:
+        """A downloadable dataset that is not on this computer: ask to fetch it (shown once
+        it is here). False when there is nothing to offer (the error is then shown)."""
+        info = DATASETS.get(key)
+        if info is None or info.url is None or locate_dataset(key, "test") is not None:
+            return False
+        if ask_download(self.window, info.title, urlsplit(info.url).netloc):
+            self.download_dataset(key)
         return True
 
     def download_dataset(self, name: str) -> None:
@@ -103,6 +116,19 @@ def ask_open_matching(window: MainWindow, trained_on: str, shown: str) -> bool:
         "Model and data differ",
         f"The current model was trained on {trained_on}, so its latent space means little "
         f"for {shown}. Open the shipped {shown} model?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.Yes,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def ask_download(window: MainWindow, title: str, host: str) -> bool:
+    """Yes/No: download a dataset that is not on this computer."""
+    answer = QMessageBox.question(
+        window,
+        "Download the dataset?",
+        f"{title} is not on this computer yet. Download it now (about 30 MB from {host})? "
+        "It is shown as soon as it is here; the download can be cancelled.",
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
         QMessageBox.StandardButton.Yes,
     )

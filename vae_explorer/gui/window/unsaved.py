@@ -18,6 +18,11 @@ NEW_RUN = "starting a new run"
 def ask_unsaved(window: MainWindow, before: str = QUITTING) -> QMessageBox.StandardButton:
     """Save / Discard / Cancel for a model trained here and not saved (or still training),
     ``before`` what the user asked for (QUITTING, OPENING, NEW_RUN)."""
+    return QMessageBox.StandardButton(unsaved_question(window, before).exec())
+
+
+def unsaved_question(window: MainWindow, before: str) -> QMessageBox:
+    """The question :func:`ask_unsaved` asks (Alt+S, Alt+D answer it; Escape cancels)."""
     training = window.trainer.is_running()
     text = (
         f"A model is training. Save it before {before}?"
@@ -33,7 +38,10 @@ def ask_unsaved(window: MainWindow, before: str = QUITTING) -> QMessageBox.Stand
     Button = QMessageBox.StandardButton
     box.setStandardButtons(Button.Save | Button.Discard | Button.Cancel)
     box.setDefaultButton(Button.Save)
-    return Button(box.exec())
+    box.setEscapeButton(Button.Cancel)
+    for button, text in ((Button.Save, "&Save"), (Button.Discard, "&Discard")):
+        box.button(button).setText(text)
+    return box
 
 
 def may_drop_model(window: MainWindow, before: str = QUITTING, wait_ms: int = 0) -> bool:
