@@ -339,7 +339,12 @@ def test_choosing_a_dataset_that_is_not_here_offers_to_download_it(window, monke
     monkeypatch.setattr(registry, "locate_dataset", lambda *a, **k: None)  # not on this computer
     monkeypatch.setattr(datasets, "locate_dataset", lambda *a, **k: None)
     asked, started = [], []
-    monkeypatch.setattr(datasets, "ask_download", lambda w, title, host: asked.append((title, host)) or answer)
+
+    def ask(_window, title, host):
+        asked.append((title, host))
+        return answer
+
+    monkeypatch.setattr(datasets, "ask_download", ask)
     monkeypatch.setattr(window.downloader, "start", started.append)
     window.menus.datasets["fashion-mnist"].trigger()
     assert asked == [("Fashion-MNIST", "raw.githubusercontent.com")]

@@ -206,7 +206,6 @@ def test_no_question_before_a_run_when_the_model_is_saved(window, qtbot, monkeyp
     qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=10_000)
 
 
-
 def test_the_unsaved_question_answers_from_the_keyboard(window):
     """Alt+S saves, Alt+D discards (the buttons' mnemonics); Escape cancels."""
     from PySide6.QtGui import QKeySequence

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from PySide6.QtWidgets import QMessageBox
-
-from urllib.parse import urlsplit
 
 from ...core.data import DATASETS, PROJECT_ROOT, DatasetError, DatasetRef, locate_dataset
 from .unsaved import OPENING
