@@ -183,3 +183,29 @@ def test_the_matmul_precision_reaches_m1_and_m2(make_idx_folder, monkeypatch, pr
     finished = list(run_labelled_job(job))[-1]
     assert isinstance(finished, TrainingFinished) and not finished.stopped
     assert seen["m1"] == [precision] and seen["m2"] and set(seen["m2"]) == {low}
+
+
+def test_a_non_finite_m2_loss_restores_weights_a_finite_loss_was_measured_at(make_idx_folder, monkeypatch):
+    """Not the weights the non-finite loss came from (those after the last step)."""
+    import vae_explorer.core.labelled.job as job_module
+    from vae_explorer.core.training import TrainingFailed
+
+    seen = []
+
+    def m2_loss(nets, *args):
+        loss, parts = real(nets, *args)
+        seen.append({k: v.clone() for k, v in nets.state_dict().items()})
+        return (loss * float("nan") if len(seen) == 7 else loss), parts
+
+    real = job_module.m2_loss
+    monkeypatch.setattr(job_module, "m2_loss", m2_loss)
+    folder = make_idx_folder(400, 50)
+    config = LabelledConfig("m2", 2, 16, "bernoulli", 16)
+    job = LabelledJob(config, TrainConfig(epochs=3, batch_size=50, log_every=2, device="cpu"), labels=20,
+                      labelled_batch=10, dataset=str(folder))  # fmt: skip
+    events = list(run_labelled_job(job))
+    assert any(isinstance(e, TrainingFailed) for e in events) and len(seen) == 7
+    state = [e for e in events if isinstance(e, Snapshot)][-1].state_dict
+    restored = {k.removeprefix("m2."): v for k, v in state.items()}
+    assert not all(torch.equal(restored[k], seen[6][k]) for k in seen[6])  # not the bad ones
+    assert all(torch.equal(restored[k], seen[4][k]) for k in seen[4])  # the last checked (log_every)

@@ -166,6 +166,20 @@ def test_diverging_run_stops_and_restores_last_good_weights(small_images):
     assert not any(isinstance(e, TrainingFinished) for e in events)
 
 
+@pytest.mark.parametrize("lr", [1e6, 30.0])
+def test_the_restored_weights_are_ones_a_finite_loss_was_measured_at(small_images, lr):
+    """A huge step can leave finite weights whose loss is not: the weights kept are those
+    the last finite window's losses were measured at, not the ones after its last step."""
+    from vae_explorer.core.evaluation import evaluate
+
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(hidden_dim=32))
+    events = _run(m, small_images, epochs=2, batch_size=20, log_every=5, lr=lr)
+    assert any(isinstance(e, TrainingFailed) for e in events)
+    metrics = evaluate(m, small_images[:200])
+    assert all(np.isfinite(metrics[k]) for k in ("elbo", "recon", "kl")), metrics
+
+
 def test_batch_larger_than_dataset_uses_whole_set(small_images):
     torch.manual_seed(0)
     m = VAE(VAEConfig(hidden_dim=8))

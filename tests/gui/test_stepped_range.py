@@ -44,6 +44,15 @@ def test_y_range_holds_while_the_data_fill_it_and_steps_otherwise():
     assert stepped_range(first, np.array([np.nan])) is None
 
 
+def test_values_near_the_end_of_float_leave_the_range_as_it_is():
+    """A checkpoint's history may hold 1e308: no OverflowError, no infinite range."""
+    fitted = stepped_range(None, np.array([1.0, 1e308]))
+    assert fitted is not None and np.isfinite(fitted).all() and fitted[1] >= 1e308
+    assert stepped_range((0.0, 10.0), np.array([-1e308, 1e308])) is None  # (its span overflows)
+    lo, hi = growing_range(None, 1e308)
+    assert lo == 0.0 and np.isfinite(hi) and hi >= 1e308
+
+
 @pytest.fixture
 def curves(qtbot):
     from vae_explorer.gui.panels import TrainingCurves

@@ -44,7 +44,8 @@ class ActiveUnits:
 def kl_per_dimension(mu: Any, logvar: Any) -> np.ndarray:
     """Mean over images of KL(N(mu_i, exp(logvar_i)) || N(0, 1)) for each dimension i [d]."""
     m, lv = _checked(mu, logvar)
-    return (0.5 * (np.exp(lv) + m * m - 1.0 - lv)).mean(axis=0)
+    with np.errstate(over="ignore"):  # a huge log-variance's KL is infinite, and says so
+        return (0.5 * (np.exp(lv) + m * m - 1.0 - lv)).mean(axis=0)
 
 
 def activity(mu: Any) -> np.ndarray:

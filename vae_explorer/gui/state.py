@@ -409,6 +409,7 @@ def _most_informative_dims(latents: tuple[np.ndarray, np.ndarray] | None, dim: i
     if latents is None or dim == 2:
         return (0, 1)
     mu, logvar = (np.asarray(a, np.float64) for a in latents)
-    kl = (0.5 * (np.exp(logvar) + mu * mu - 1.0 - logvar)).mean(axis=0)
+    with np.errstate(over="ignore"):
+        kl = (0.5 * (np.exp(logvar) + mu * mu - 1.0 - logvar)).mean(axis=0)
     first, second = np.argsort(-kl, kind="stable")[:2]
     return (int(first), int(second))

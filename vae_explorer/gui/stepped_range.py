@@ -30,7 +30,7 @@ def nice_ceiling(value: float) -> float:
     scale = 10.0 ** math.floor(math.log10(value))
     for step in _LADDER:
         if step * scale >= value * (1 - 1e-12):
-            return step * scale
+            return step * scale if math.isfinite(step * scale) else value
     return 10.0 * scale
 
 
@@ -76,4 +76,7 @@ def stepped_range(
     mid = (lo + hi) / 2  # data narrower than the span sit in its middle
     lo, hi = min(lo, mid - span / 2), max(hi, mid + span / 2)
     step = nice_ceiling(span / divisions)
-    return math.floor((lo - below * span) / step) * step, math.ceil((hi + above * span) / step) * step
+    ends = (lo - below * span) / step, (hi + above * span) / step
+    if not all(math.isfinite(e) for e in ends):  # values near float's end (a file's 1e308)
+        return None
+    return math.floor(ends[0]) * step, math.ceil(ends[1]) * step

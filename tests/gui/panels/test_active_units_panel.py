@@ -37,6 +37,21 @@ def test_a_collapsed_dimension_is_grey(qtbot, state, make_model, monkeypatch):
     assert "2 / 3" in panel.summary.text()
 
 
+def test_an_infinite_kl_fills_its_bar_instead_of_failing(qtbot, state, make_model):
+    """A diverged model's log-variance of 800 overflows the KL to infinity."""
+    panel = ActiveUnitsPanel(state)
+    qtbot.addWidget(panel)
+    n = len(state.test_set)
+    mu = np.random.default_rng(0).normal(size=(n, 3)).astype(np.float32)
+    logvar = np.zeros((n, 3), np.float32)
+    logvar[:, 2] = 800.0
+    state.set_model(make_model(4, latent_dim=3), {}, None, latents=(mu, logvar))
+    heights = panel.bars.opts["height"]
+    top = panel.plot.viewRange()[1][1]
+    assert np.isfinite(heights).all() and np.isfinite(top) and heights[2] == heights.max()
+    assert "KL inf nats" in panel.summary.text()
+
+
 def test_live_snapshots_skip_a_hidden_panel_until_it_shows(qtbot, state, make_model):
     """While training, a panel nobody sees does no work; shown, it catches up at once."""
     panel = ActiveUnitsPanel(state)

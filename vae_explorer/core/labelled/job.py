@@ -296,6 +296,8 @@ class _Run:
                         )  # fmt: skip
                         yield from self._finish(self.m1_epochs + epoch - 1, b, stopped=True)
                         return
+                    if b % tc.log_every == 0:  # weights a finite loss was just measured at
+                        good = {k: v.clone() for k, v in nets.state_dict().items()}
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     opt.step()
@@ -312,7 +314,6 @@ class _Run:
                         )
                         sums, count, tick = np.zeros(3), 0, now
                 seconds = time.perf_counter() - started
-                good = {k: v.clone() for k, v in nets.state_dict().items()}
                 yield from self._epoch_end(epoch, total, seconds, opt.param_groups[0]["lr"], loss)
         finally:
             tuner.restore()

@@ -304,14 +304,21 @@ def _epochs(
                 for p in model.parameters():
                     p.grad = None
                 (recon_mean + beta * kl_mean).backward()
+            # The run's first batch is reported at once: something moves within a second.
+            window_ends = (b + 1) % config.log_every == 0 or b + 1 == batches or (epoch == 1 and b == 0)
+            if window_ends:
+                # The weights this batch's loss is measured at: if the window's losses come
+                # out finite, these are the last weights known good (the ones after the
+                # step below have no measured loss yet, and a huge step can ruin them
+                # while leaving them finite).
+                measured = _weights_copy(model)
             optimizer.step()
             tuner.end()
             if average is not None:
                 average.update(step)
             step += 1
             torch.stack([recon_mean.detach(), kl_mean.detach()], out=terms[b])
-            # The run's first batch is reported at once: something moves within a second.
-            if (b + 1) % config.log_every == 0 or b + 1 == batches or (epoch == 1 and b == 0):
+            if window_ends:
                 recon_w, kl_w, weights_finite = _window_check(model, terms[window_from : b + 1])
                 loss_w = recon_w + beta * kl_w
                 if not (math.isfinite(loss_w) and weights_finite):
@@ -321,7 +328,7 @@ def _epochs(
                     model.eval()
                     yield TrainingFailed(failure_message(found, config), epoch, b + 1)
                     return
-                last_good = _weights_copy(model)
+                last_good = measured
                 now = time.perf_counter()
                 rate = (b + 1 - window_from) * batch_size / max(now - window_start, 1e-9)
                 yield BatchMetrics(epoch, b + 1, batches, loss_w, recon_w, kl_w, rate)

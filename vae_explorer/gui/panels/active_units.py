@@ -77,9 +77,13 @@ class ActiveUnitsPanel(QWidget):
         self.units = units
         d = len(units.kl_per_dim)
         colours = [pg.mkBrush(ACTIVE_COLOUR if a else INACTIVE_COLOUR) for a in units.active]
-        self.bars.setOpts(x=np.arange(d), height=units.kl_per_dim, width=0.8, brushes=colours)
+        kl = units.kl_per_dim
+        finite = np.isfinite(kl)  # a diverged model's variance can overflow to an infinite KL
+        top = max(float(kl[finite].max()) if finite.any() else 0.0, 1e-3) * 1.08
+        heights = np.where(finite, kl, top)  # (an infinite one fills its bar)
+        self.bars.setOpts(x=np.arange(d), height=heights, width=0.8, brushes=colours)
         self.plot.setXRange(-0.6, d - 0.4, padding=0)
-        self.plot.setYRange(0, max(float(units.kl_per_dim.max()), 1e-3) * 1.08, padding=0)
+        self.plot.setYRange(0, top, padding=0)
         ticks = [(i, str(i)) for i in range(0, d, max(1, d // 16))]
         self.plot.getAxis("bottom").setTicks([ticks])
         when = ""
