@@ -209,3 +209,12 @@ def test_a_stopped_job_keeps_the_history_of_its_completed_epochs(make_idx_folder
     # The final (mid-epoch) weights' own latents, not epoch 2's.
     assert snap.arrays["test_mu"] is snap.test_mu
     assert not np.allclose(snap.arrays["history/test_mu"][-1], snap.test_mu, atol=1e-4)
+
+
+@pytest.mark.parametrize(("n_train", "n_test", "split"), [(100, 0, "test"), (0, 50, "training")])
+def test_a_folder_with_an_empty_split_is_named_before_training(make_idx_folder, n_train, n_test, split):
+
+    folder = make_idx_folder(n_train, n_test)
+    job = TrainingJob(VAEConfig(latent_dim=2, hidden_dim=8), TrainConfig(epochs=1), dataset=str(folder))
+    with pytest.raises(DatasetError, match=rf"the {split} split in .*{folder.name} holds no images"):
+        next(iter(run_job(job)))

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..data import DatasetRef
+from ..data import DatasetError, DatasetRef
 from ..evaluation import evaluate
 from ..history import HistoryRecorder
 from ..model import VAE, VAEConfig
@@ -67,6 +67,10 @@ def run_job(job: TrainingJob, control: TrainingControl | None = None) -> Iterato
     ref = job.dataset_ref
     train_set = ref.load("train", download=job.download)
     test_set = ref.load("test", download=job.download)
+    for split, data in (("training", train_set), ("test", test_set)):
+        if len(data) == 0:
+            where = f" in {ref.root}" if ref.root is not None else ""
+            raise DatasetError(f"{ref.title}: the {split} split{where} holds no images")
     images = train_set.images[: job.train_limit] if job.train_limit else train_set.images
     if job.torch_threads:
         torch.set_num_threads(job.torch_threads)
