@@ -140,9 +140,9 @@ def test_an_opened_model_fills_the_form_and_clears_the_last_runs_readout(panel, 
     state.set_model(make_model(4), {}, None)  # the run's final model (training still on)
     state.set_training(False)
     panel.on_done(False, 2, False)
-    assert panel.progress.format() == "finished after 2 epoch(s)" and "img/s" in panel.status.text()
+    assert panel.progress.format() == "finished after 2 epochs" and "img/s" in panel.status.text()
     state.mark_saved("/tmp/run.safetensors")  # saving is not a new model: the readout stays
-    assert panel.progress.format() == "finished after 2 epoch(s)"
+    assert panel.progress.format() == "finished after 2 epochs"
     opened = make_model(5, latent_dim=3)
     state.set_model(
         opened, {"train_config": {"epochs": 7, "lr": 0.002, "beta": 0.5, "batch_size": "x"}}, None
@@ -216,14 +216,16 @@ def test_the_speed_after_a_run_is_the_runs_average_without_pauses(panel, monkeyp
     assert "723 img/s" in panel.status.text()  # while it runs: the latest window's speed
     panel.pause_button.setEnabled(True)
     panel.pause_button.setChecked(True)
+    assert panel.progress.format() == "epoch 1/2 · batch 5/10 · paused"  # no ETA while paused
     clock[0] = 131.0  # 30 s paused
     panel.pause_button.setChecked(False)
+    assert panel.progress.format().startswith("epoch 1/2 · batch 5/10 · ETA ")
     clock[0] = 134.0
     panel.on_batch(BatchMetrics(2, 10, 10, 120.0, 110.0, 5.0, 723.0))
     panel.on_done(False, 2, False)
     # 2,000 images in 4 s of training (34 s of wall time less 30 s of pause)
     assert panel.status.text() == "loss 120.0 · recon 110.0 · KL 5.00 · 500 img/s on average"
-    assert panel.progress.format() == "finished after 2 epoch(s)"
+    assert panel.progress.format() == "finished after 2 epochs"
     assert panel.progress.value() == panel.progress.maximum()
 
 

@@ -326,3 +326,19 @@ def test_the_open_dialog_starts_in_the_models_folder_then_the_last_one_used(
     window.settings.setValue("paths/last_dir", str(tmp_path))
     window.menus.open.trigger()
     assert started_in[-1] == str(tmp_path)
+
+
+def test_save_dialogs_offer_a_file_name(window, monkeypatch):
+    """The model's own name, or one made of its dataset and latent size; exports add theirs."""
+    offered = []
+
+    def ask(_parent, _title, start, _filters):
+        offered.append(Path(start).name)
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", ask)
+    window.menus.save_as.trigger()
+    window.state.set_model(VAE(VAEConfig(latent_dim=3, hidden_dim=8)), {"dataset": "mnist"})
+    window.menus.save_as.trigger()
+    window.menus.export_csv.trigger()
+    assert offered == ["small.safetensors", "mnist-z3.safetensors", "mnist-z3-latents.csv"]

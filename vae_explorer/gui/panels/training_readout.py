@@ -33,6 +33,7 @@ class TrainingReadout:
         self._started_at = 0.0
         self._paused_for = 0.0
         self._paused_at: float | None = None
+        self._running_format = ""  # the bar's text as it would read if not paused
         self._total_batches = 0
         self._images_per_batch = 0.0
         self._last: BatchMetrics | None = None  # the run's latest batch event
@@ -70,9 +71,18 @@ class TrainingReadout:
         now = time.perf_counter()
         if paused and self._paused_at is None:
             self._paused_at = now
+            self._set_running_format(self.progress.format())
         elif not paused and self._paused_at is not None:
             self._paused_for += now - self._paused_at
             self._paused_at = None
+            self._set_running_format(self._running_format)
+
+    def _set_running_format(self, text: str) -> None:
+        """The bar's text for a running run; while paused, without an ETA (nothing moves)
+        and saying so."""
+        self._running_format = text
+        paused = self._paused_at is not None
+        self.progress.setFormat(text.split(" · ETA")[0] + " · paused" if paused else text)
 
     # --- events ----------------------------------------------------------------------------
     def on_started(self, ev: TrainingStarted) -> None:
@@ -95,7 +105,7 @@ class TrainingReadout:
         self.progress.setValue(done)
         eta = format_duration(eta_seconds(done, self._total_batches, self._elapsed))
         epochs = max(1, self._total_batches // ev.batches_per_epoch)
-        self.progress.setFormat(
+        self._set_running_format(
             f"epoch {ev.epoch}/{epochs} · batch {ev.batch}/{ev.batches_per_epoch} · ETA {eta}"
         )
         text = _metrics_text(ev, ev.images_per_second, self.labelled)
@@ -105,7 +115,7 @@ class TrainingReadout:
 
     def on_done(self, stopped: bool, epochs: int, failed: bool) -> None:
         word = "failed" if failed else ("stopped" if stopped else "finished")
-        self.progress.setFormat(f"{word} after {epochs} epoch(s)")
+        self.progress.setFormat(f"{word} after {epochs} epoch{'' if epochs == 1 else 's'}")
         if not stopped and not failed:
             self.progress.setValue(self.progress.maximum())
         rate = self.average_speed()

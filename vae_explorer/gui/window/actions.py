@@ -195,8 +195,20 @@ class WindowMenus:
     def _remember_dir(self, path: str) -> None:
         self.window.settings.setValue("paths/last_dir", str(Path(path).parent))
 
+    def _suggested_name(self, suffix: str) -> str:
+        """A file name to start from: the model's own, else its dataset and latent size
+        ("mnist-z2.safetensors", "mnist-z2-latents.csv")."""
+        state = self.window.state
+        if state.model_path is not None:
+            stem = Path(state.model_path).stem
+        else:
+            dataset = state.model_meta.get("dataset")
+            stem = f"{dataset if isinstance(dataset, str) and dataset else 'model'}-z{state.latent_dim}"
+        return stem + {".safetensors": "", ".csv": "-latents"}.get(suffix, "-view") + suffix
+
     def _save_name(self, title: str, flt: str, suffix: str) -> str | None:
-        path, _ = QFileDialog.getSaveFileName(self.window, title, self._last_dir(), flt)
+        start = str(Path(self._last_dir()) / Path(self._suggested_name(suffix)).name)
+        path, _ = QFileDialog.getSaveFileName(self.window, title, start, flt)
         if not path:
             return None
         if not path.lower().endswith(suffix):

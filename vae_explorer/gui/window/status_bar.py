@@ -86,7 +86,8 @@ def connect_run_status(window: MainWindow) -> None:
         window.epoch_label.setText(f"Epochs: {epochs}")
         if not failed and not window.closing:
             status.showMessage(
-                f"Training {'stopped' if finished.stopped else 'finished'} after {epochs} epoch(s): "
+                f"Training {'stopped' if finished.stopped else 'finished'} after {epochs} "
+                f"epoch{'' if epochs == 1 else 's'}: "
                 "the new model is current; File ▸ Save model keeps it.",
                 15000,
             )
