@@ -168,3 +168,34 @@ def test_view_menu_resets_the_layout(window, qtbot):
     w.menus.reset_layout.trigger()
     QApplication.processEvents()
     assert not w.walk_dock.isFloating() and w.walk_dock in w.tabifiedDockWidgets(w.timeline_dock)
+
+
+@pytest.fixture
+def app_theme():
+    """The app's own style and palette (run_app sets them), restored after the test."""
+    from vae_explorer.gui.theme import apply_dark_theme
+
+    app = QApplication.instance()
+    style, palette = app.style().name(), app.palette()
+    apply_dark_theme(app)
+    yield
+    app.setStyle(style)
+    app.setPalette(palette)
+
+
+def test_every_dock_tab_title_shows_whole_at_1024_by_700(app_theme, window, qtbot):
+    """No tab scrolled out of sight behind arrows ("Active u", "Anal")."""
+    from PySide6.QtWidgets import QTabBar
+
+    from vae_explorer.gui.window.tab_bars import whole_tab_titles
+
+    laid_out_at(window, qtbot, *SMALL)
+    window.reset_layout()
+    QApplication.processEvents()
+    whole_tab_titles(window)  # (as the window does after a layout change: stale bars hidden)
+    # (Qt may leave an old bar under the new one, in the same place: each place once.)
+    bars = list({b.geometry().getRect(): b for b in window.findChildren(QTabBar) if b.isVisible()}.values())
+    assert len(bars) == 2
+    for bar in bars:
+        titles = [bar.tabText(i) for i in range(bar.count())]
+        assert all(bar.tabRect(i).right() <= bar.width() for i in range(bar.count())), (titles, bar.width())

@@ -47,7 +47,7 @@ def default_dock_sizes(window: MainWindow) -> None:
     """The first start's dock sizes (after the default layout, or View > Reset layout)."""
     horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
     window.resizeDocks([window.training_dock], [360], horizontal)
-    window.resizeDocks([window.preview_dock], [330], horizontal)
+    window.resizeDocks([window.preview_dock], [370], horizontal)
     window.resizeDocks([window.preview_dock, window.grid_dock], [300, 480], vertical)
     # The bottom group is a strip under the scatter, not half the window.
     window.resizeDocks([window.timeline_dock], [170], vertical)
