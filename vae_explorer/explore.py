@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .gui.window import MainWindow
 
 DATASET_NAME = "your images"
+CHECK_IMAGES = 256  # a real batch as large as a latent grid's decode (15 x 15)
 
 
 def explore(
@@ -37,8 +38,8 @@ def explore(
     tests). Returns the window. Raises ExternalModelError (the model) or ValueError (the
     images or labels) with a message naming what is wrong.
     """
-    wrapped = _explorable(model)
     test_set = as_dataset(images, labels, class_names)
+    wrapped = _explorable(model, test_set.images[:CHECK_IMAGES])
 
     from PySide6.QtWidgets import QApplication
 
@@ -52,18 +53,27 @@ def explore(
 
     configure_pyqtgraph()
     window = MainWindow(load_default=False, fallback=False)
-    window.show_external(wrapped, test_set)
+    try:
+        window.show_external(wrapped, test_set)  # encodes every image: ExternalModelError
+    except Exception:
+        window.close()  # not deleteLater: the window's queued single-shot timers would outlive it
+        raise
     window.show()
     if block:
         app.exec()
     return window
 
 
-def _explorable(model: Any) -> Any:
-    """The checked model (core.external), with prior samples for the Samples dock."""
+def _explorable(model: Any, images: Any) -> Any:
+    """The checked model (core.external), with prior samples for the Samples dock.
+
+    The protocol's probe uses 3 random images; a model can still fail on a real batch
+    (NaN, another shape): ``images`` are encoded and decoded once here, so such a model
+    is refused with the reason before a window opens, not in each view that draws."""
     import torch
 
     from .core.external import ExternalModel, wrap_external
+    from .core.latent import decode_latents, encode_images
 
     class ExploredModel(ExternalModel):
         def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -72,7 +82,10 @@ def _explorable(model: Any) -> Any:
             return self.decode(z)
 
     checked = wrap_external(model)
-    return ExploredModel(checked.module, checked.latent_dim, checked.image_layout)
+    explored: Any = ExploredModel(checked.module, checked.latent_dim, checked.image_layout)
+    mu, _ = encode_images(explored, images)
+    decode_latents(explored, mu)
+    return explored
 
 
 def as_dataset(images: Any, labels: Any = None, class_names: list[str] | None = None) -> Dataset:

@@ -83,3 +83,24 @@ def test_errors_are_one_line(main, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["gaps", str(SHIPPED), "--limit", "0"])
     assert "must be >= 1" in capsys.readouterr().err
+
+
+TRAINED = SHIPPED.parent
+
+
+@pytest.mark.parametrize("name", ["m1m2-mnist-z2-100", "m1m2-mnist-100"])
+def test_labelled_shipped_checkpoints_are_refused_in_one_line(main, name, capsys):
+    assert main(["gaps", str(TRAINED / f"{name}.safetensors"), "--limit", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "needs a VAE checkpoint" in err and "m1m2" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_an_m2_checkpoint_is_refused(main, tmp_path, capsys):
+    from vae_explorer.core.labelled.model import LabelledConfig, LabelledModel
+
+    path = save_checkpoint(LabelledModel(LabelledConfig("m2", 2, 16, classifier_hidden_dim=16)),
+                           tmp_path / "m2.safetensors", {"dataset": "mnist"})  # fmt: skip
+    assert main(["gaps", str(path), "--limit", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "labelled m2 model; gaps needs a VAE checkpoint" in err and "Traceback" not in err

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     grid = GAPS_GRID if args.grid is None else args.grid
     try:
         ckpt = load_checkpoint(args.checkpoint)
+        model = ckpt.require_vae("gaps")
     except CheckpointError as exc:
         return die(str(exc))
     if args.dataset is None:
@@ -52,7 +53,6 @@ def run(args: argparse.Namespace) -> int:
     images = load_split(args, "test").images
     if args.limit is not None:
         images = images[: args.limit]
-    model = ckpt.model
     print(f"{ckpt.path} on {args.dataset} test ({len(images)} images)")
     start = time.perf_counter()
     with progress_bar(

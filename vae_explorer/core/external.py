@@ -55,24 +55,42 @@ class ExternalModel(nn.Module):
         return _device_and_dtype(self.module)[0]
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The module's encode, checked on every call (shape, finite values, a variance
+        that exp does not overflow): a model that passed the probe can still fail on the
+        real images, and the views must get an ExternalModelError, not NaN or a bad shape."""
         if x.ndim < 1 or x.shape[-1] != IMAGE_PIXELS:
             raise InputError(f"images must have {IMAGE_PIXELS} pixels each, got shape {tuple(x.shape)}")
         device, dtype = _device_and_dtype(self.module)
         x = x.reshape(-1, IMAGE_PIXELS).to(device=device, dtype=dtype)
+        n = x.shape[0]
         if self.image_layout == "chw":
             x = x.reshape(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
-        mu, logvar = self.module.encode(x)  # type: ignore[operator]
-        return mu.float(), logvar.float()
+        result = _call(self.module.encode, x, "encode", f"{n} images")
+        return _check_encoding(result, n, self._latent_dim)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """The module's decode as [B, 784] in [0, 1], checked on every call (see encode)."""
         if z.ndim < 1 or z.shape[-1] != self._latent_dim:
             raise InputError(
                 f"latent codes must have {self._latent_dim} values each (this model's latent size), "
                 f"got shape {tuple(z.shape)}"
             )
         device, dtype = _device_and_dtype(self.module)
-        out = self.module.decode(z.reshape(-1, self._latent_dim).to(device=device, dtype=dtype))  # type: ignore[operator]
-        return out.reshape(-1, IMAGE_PIXELS).float().clamp(0.0, 1.0)
+        codes = z.reshape(-1, self._latent_dim).to(device=device, dtype=dtype)
+        n = codes.shape[0]
+        out = _call(self.module.decode, codes, "decode", f"{n} latent codes")
+        return _check_images(out, n).reshape(-1, IMAGE_PIXELS).float().clamp(0.0, 1.0)
+
+
+def _call(method: Any, arg: torch.Tensor, name: str, what: str) -> Any:
+    try:
+        return method(arg)
+    except (MemoryError, torch.OutOfMemoryError):
+        raise
+    except Exception as exc:  # the module's own code
+        raise ExternalModelError(
+            f"your model's {name} failed on {what}: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _device_and_dtype(module: nn.Module) -> tuple[torch.device, torch.dtype]:
@@ -129,7 +147,11 @@ def _probe_encode(module: nn.Module, batch: int) -> tuple[str, torch.Tensor, tor
     )
 
 
-def _check_encoding(result: Any, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _check_encoding(
+    result: Any, batch: int, latent_dim: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mu, logvar) as float32 [batch, d], d >= 1 (and ``latent_dim`` once known), finite,
+    with exp(logvar) finite; ExternalModelError saying what is wrong otherwise."""
     if not isinstance(result, (tuple, list)) or len(result) < 2:
         raise ExternalModelError(
             f"encode must return (mu, logvar), got {type(result).__name__}; it needs {PROTOCOL}"
@@ -143,13 +165,56 @@ def _check_encoding(result: Any, batch: int) -> tuple[torch.Tensor, torch.Tensor
                 f"encode's {name} must have shape [B, latent size] = [{batch}, d] for {batch} images, "
                 f"got {list(t.shape)}"
             )
-        if not bool(torch.isfinite(t).all()):
-            raise ExternalModelError(f"encode's {name} has NaN or infinite values on ordinary images")
     if mu.shape != logvar.shape:
         raise ExternalModelError(
             f"encode's mu and logvar must have the same shape, got {list(mu.shape)} and {list(logvar.shape)}"
         )
-    return mu.float(), logvar.float()
+    d = mu.shape[1]
+    if d < 1:
+        raise ExternalModelError(
+            f"encode returned latent codes of size {d}: the latent size must be at least 1"
+        )
+    if latent_dim is not None and d != latent_dim:
+        raise ExternalModelError(
+            f"your model's encode returned latent codes of size {d}, earlier {latent_dim}"
+        )
+    mu, logvar = mu.detach().float(), logvar.detach().float()
+    _require_finite(mu, "encode returned {what} values in mu", "images")
+    _require_finite(logvar, "encode returned {what} values in logvar", "images")
+    # float32 exp overflows above logvar ~ 88.7: the views would get an infinite variance.
+    _require_finite(
+        torch.exp(logvar),
+        f"encode returned a log-variance too large for exp (up to {float(logvar.max()):.3g}: "
+        "an infinite variance)",
+        "images",
+    )
+    return mu, logvar
+
+
+def _require_finite(t: torch.Tensor, message: str, items: str) -> None:
+    """ExternalModelError ``message`` (``{what}``: NaN or infinite) with the count of bad rows."""
+    batch = t.shape[0]
+    if batch == 0:
+        return
+    bad = batch - int(torch.isfinite(t.reshape(batch, -1)).all(dim=1).sum())
+    if bad:
+        nan, inf = bool(torch.isnan(t).any()), bool(torch.isinf(t).any())
+        what = "NaN and infinite" if nan and inf else "NaN" if nan else "infinite"
+        raise ExternalModelError(f"your model's {message.format(what=what)} for {bad} of {batch} {items}")
+
+
+def _check_images(out: Any, batch: int) -> torch.Tensor:
+    """``out`` if it is ``batch`` finite images of 784 pixels in one of the layouts."""
+    if not isinstance(out, torch.Tensor):
+        raise ExternalModelError(f"decode must return a tensor of images, got {type(out).__name__}")
+    if out.ndim < 1 or out.shape[0] != batch or out.numel() != batch * IMAGE_PIXELS:
+        raise ExternalModelError(
+            f"decode must return {batch} images of {IMAGE_SIDE} x {IMAGE_SIDE} pixels "
+            f"([B, 784], [B, 28, 28] or [B, 1, 28, 28]), got shape {list(out.shape)}"
+        )
+    out = out.detach()
+    _require_finite(out, "decode returned {what} pixels", "latent codes")
+    return out
 
 
 def _probe_decode(module: nn.Module, mu: torch.Tensor, latent_dim: int, batch: int) -> None:
@@ -161,15 +226,7 @@ def _probe_decode(module: nn.Module, mu: torch.Tensor, latent_dim: int, batch: i
             f"decode failed on codes of shape [{batch}, {latent_dim}] (encode's mu): "
             f"{type(exc).__name__}: {exc}"
         ) from exc
-    if not isinstance(out, torch.Tensor):
-        raise ExternalModelError(f"decode must return a tensor of images, got {type(out).__name__}")
-    if out.shape[0] != batch or out[0].numel() != IMAGE_PIXELS:
-        raise ExternalModelError(
-            f"decode must return {batch} images of {IMAGE_SIDE} x {IMAGE_SIDE} pixels "
-            f"([B, 784], [B, 28, 28] or [B, 1, 28, 28]), got shape {list(out.shape)}"
-        )
-    if not bool(torch.isfinite(out).all()):
-        raise ExternalModelError("decode returned NaN or infinite pixels")
+    out = _check_images(out, batch)
     lo, hi = float(out.min()), float(out.max())
     if lo < -_RANGE_SLACK or hi > 1 + _RANGE_SLACK:
         raise ExternalModelError(

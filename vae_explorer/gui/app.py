@@ -42,11 +42,16 @@ def install_exception_hook(app: QApplication) -> None:
             app.quit()
             return
         from .window import MainWindow
+        from .workers import USER_ERRORS, error_message
 
-        text = "out of memory" if isinstance(exc, MemoryError) else f"{kind.__name__}: {exc}"
+        if isinstance(exc, USER_ERRORS):  # bad input met in a view (a user's own model's NaN)
+            title, text = "Error", error_message(exc)
+        else:
+            text = "out of memory" if isinstance(exc, MemoryError) else f"{kind.__name__}: {exc}"
+            title, text = "Unexpected error", f"{text} (the details are on the console)"
         for widget in top_level_widgets(app):
             if isinstance(widget, MainWindow):
-                widget.show_error("Unexpected error", f"{text} (the details are on the console)")
+                widget.show_error(title, text)
 
     sys.excepthook = hook
 

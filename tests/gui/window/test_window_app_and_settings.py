@@ -167,10 +167,16 @@ app = QApplication(sys.argv[:1])  # the timers below need it; run_app uses it
 def boom():
     raise RuntimeError("a bug in a slot")
 
+def bad_input():  # as a user's own model's NaN met by a view
+    from vae_explorer.core.model import InputError
+    raise InputError("your model's decode returned NaN pixels")
+
 def check_then_quit():
     w = [w for w in app_module.top_level_widgets(QApplication.instance()) if isinstance(w, MainWindow)][0]
     print("LAST_ERROR:", w.last_error, flush=True)
     print("ALIVE:", w.isVisible(), flush=True)
+    boxes = [b for b in w.findChildren(QMessageBox) if b.isVisible()]
+    print("BOXES:", sorted((b.windowTitle(), b.text()) for b in boxes), flush=True)
     import gc, weakref
     print("AUTOMATIC_GC:", gc.isenabled(), flush=True)
     class Node:
@@ -186,6 +192,8 @@ def check_then_quit():
         os.kill(os.getpid(), signal.SIGTERM)
     QTimer.singleShot(1500, end)
 
+QTimer.singleShot(200, bad_input)
+QTimer.singleShot(250, bad_input)  # the same error from another view: no second dialog
 QTimer.singleShot(300, boom)
 QTimer.singleShot(800, check_then_quit)
 QTimer.singleShot(60_000, lambda: QApplication.instance().exit(3))
@@ -208,6 +216,11 @@ def test_an_exception_in_a_slot_is_reported_and_the_app_lives_on(small_checkpoin
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "LAST_ERROR: RuntimeError: a bug in a slot" in proc.stdout
     assert "ALIVE: True" in proc.stdout
+    boxes = (
+        "BOXES: [('Error', \"your model's decode returned NaN pixels\"), "
+        "('Unexpected error', 'RuntimeError: a bug in a slot (the details are on the console)')]"
+    )
+    assert boxes in proc.stdout, proc.stdout
     # Garbage is collected on the GUI thread's timer, never by whichever thread allocates.
     assert "AUTOMATIC_GC: False" in proc.stdout
     assert "CYCLE_FREED: True" in proc.stdout

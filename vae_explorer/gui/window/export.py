@@ -7,6 +7,7 @@ that name as it was and is reported, never "Exported" over a truncated file.
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from collections.abc import Callable
@@ -148,9 +149,14 @@ def export_latents_csv(state: ExplorerState, path: str | os.PathLike[str]) -> Pa
         write_latents_csv(tmp, latents[0], latents[1], test.labels, test.classes)
 
     expected_rows = len(latents[0]) + 1
-    return _write_checked(Path(path), write, lambda tmp: _line_count(tmp) == expected_rows)
+    return _write_checked(Path(path), write, lambda tmp: _record_count(tmp) == expected_rows)
 
 
-def _line_count(path: Path) -> int:
-    with open(path, "rb") as f:
-        return sum(1 for _ in f)
+def _record_count(path: Path) -> int:
+    """CSV records, not lines: a class name may hold a (quoted) newline. A truncated
+    file ends mid-record or short of rows, and either way counts wrong."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return sum(1 for _ in csv.reader(f, strict=True))
+    except (csv.Error, UnicodeDecodeError):
+        return -1

@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("VAE Explorer")
         self.settings = app_settings()
         self.last_error: str | None = None
+        self._error_boxes: dict[tuple[str, str], QMessageBox] = {}  # open, by title and text
         self.dataset_key_at_start = "mnist"
         self._closing = False
         self._closed = False
@@ -269,9 +270,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{title}: {text}", 20000)
         if self._closing:
             return
+        key = (title, text)
+        if key in self._error_boxes:  # the same error from several views: one dialog
+            self._error_boxes[key].raise_()
+            return
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.setModal(False)
+        self._error_boxes[key] = box
+        box.finished.connect(lambda _result: self._error_boxes.pop(key, None))
         box.show()
 
     def show_external(self, model: Any, test_set: Any) -> None:
