@@ -9,7 +9,10 @@ that fills up as the epochs go by. Needs a checkpoint with a training history (s
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +42,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..core.checkpoint_file import read_arrays
     from ..core.figures import frame_epochs, history_frames
-    from ..core.files import atomic_path, show_path
+    from ..core.files import show_path
     from ..core.history import NO_HISTORY, TrainingHistory
     from ._common import load_split
 
@@ -52,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
     # The history's arrays only: the model itself is never built.
     metadata, arrays = read_arrays(args.checkpoint)
     config = metadata.get("config")
-    history = TrainingHistory.from_arrays(arrays, config if isinstance(config, dict) else None)
+    history = TrainingHistory.from_arrays(
+        arrays, config if isinstance(config, dict) else None, show_path(args.checkpoint)
+    )
     if history is None:
         return die(f"{show_path(args.checkpoint)} {NO_HISTORY}")
     if args.dataset is None:
@@ -69,8 +74,10 @@ def run(args: argparse.Namespace) -> int:
     frames = history_frames(history, test.labels, args.size, args.steps_between, project)
     bar = progress_bar(len(times), "animate", "frame", args.quiet)
     try:
-        with atomic_path(out) as tmp:
-            _write(tmp, suffix, frames, args.fps, len(times), bar)
+        # An AnimationWriteError (a full disk, a read-only folder) reaches the CLI's one-line
+        # report: its text names the file asked for and the reason.
+        for _ in write_frames(out, frames, args.fps):
+            bar.update(1)
     finally:
         bar.close()
     print(show_path(out))
@@ -95,19 +102,79 @@ def has_ffmpeg() -> bool:
     return True
 
 
-def _write(path: Path, suffix: str, frames: Any, fps: int, count: int, bar: Any) -> None:
+class AnimationWriteError(OSError):
+    """An animation could not be written: ``str()`` is the whole message, naming the file
+    asked for (never the temporary file beside it) and the reason; ``errno`` is the cause's."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def write_frames(out: Path, frames: Iterable[Any], fps: int) -> Generator[int, None, None]:
+    """Write the RGB uint8 ``frames`` to ``out`` (.gif or .mp4) atomically, yielding
+    the number written after each; nothing is left at ``out`` or beside it when writing
+    fails (AnimationWriteError) or the generator is closed early."""
+    from ..core.files import atomic_path
+
+    suffix = out.suffix.lower()
+    try:
+        with atomic_path(out) as tmp:
+            if suffix == ".gif":
+                yield from _write_gif(tmp, frames, fps)
+            else:
+                yield from _write_mp4(tmp, frames, fps)
+    except OSError as exc:
+        raise AnimationWriteError(exc.errno, _cannot_write(out, exc)) from exc
+
+
+def _cannot_write(out: Path, exc: OSError) -> str:
+    from ..core.files import show_path, write_target
+
+    reason = str(exc.strerror or exc)
+    reason = reason[:1].lower() + reason[1:]
+    folder = write_target(out).parent
+    # A missing or unusable folder is named; the target and its temporary twin are not.
+    if exc.filename is not None and Path(os.fsdecode(exc.filename)).parent != folder:
+        reason += f" ({show_path(exc.filename)})"
+    return f"cannot write {show_path(out)}: {reason}"
+
+
+def _write_gif(path: Path, frames: Iterable[Any], fps: int) -> Iterator[int]:
+    """Pillow directly, not through imageio: its GIF writer fails on a single frame (it
+    passes one frame a list of durations) and, when its final write fails, leaves itself
+    open to fail again, loudly, when it is garbage collected."""
+    from PIL import Image
+
+    pictures = []
+    for done, frame in enumerate(frames, 1):
+        pictures.append(Image.fromarray(frame))
+        yield done
+    if not pictures:
+        raise ValueError("an animation needs at least one frame")
+    last = round(max(1000 / fps, GIF_LAST_FRAME_SECONDS * 1000))
+    # Milliseconds; Pillow takes a list for several frames, a number for one.
+    duration: int | list[int] = (
+        [round(1000 / fps)] * (len(pictures) - 1) + [last] if len(pictures) > 1 else last
+    )
+    with open(path, "wb") as f:
+        pictures[0].save(
+            f, format="GIF", save_all=True, append_images=pictures[1:], duration=duration, loop=0
+        )
+
+
+def _write_mp4(path: Path, frames: Iterable[Any], fps: int) -> Iterator[int]:
     import imageio.v2 as imageio
     import numpy as np
 
-    if suffix == ".gif":
-        durations = [1000 / fps] * (count - 1) + [max(1000 / fps, GIF_LAST_FRAME_SECONDS * 1000)]
-        writer = imageio.get_writer(path, format="GIF", mode="I", duration=durations, loop=0)
-    else:
-        writer = imageio.get_writer(path, format="FFMPEG", mode="I", fps=fps, macro_block_size=1)
-    with writer:
-        for frame in frames:
-            if suffix == ".mp4":  # yuv420p video needs even sides
-                h, w = frame.shape[:2]
-                frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), constant_values=255)
-            writer.append_data(frame)
-            bar.update(1)
+    writer = imageio.get_writer(path, format="FFMPEG", mode="I", fps=fps, macro_block_size=1)
+    try:
+        for done, frame in enumerate(frames, 1):
+            h, w = frame.shape[:2]  # yuv420p video needs even sides
+            writer.append_data(np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), constant_values=255))
+            yield done
+    except BaseException:
+        # The file goes anyway (atomic_path); a writer that fails to close must not fail again.
+        with contextlib.suppress(Exception):
+            writer.close()
+        raise
+    writer.close()

@@ -39,6 +39,9 @@ WEIGHT_BUDGET_BYTES = 8_000_000
 # Also a bound on the count (tiny test sets, very long runs): the history is restacked
 # once per epoch, so this bounds that work too.
 MAX_LATENT_EPOCHS = 500
+# The largest epoch number a history may name: far beyond any run, and small enough that
+# every view's arithmetic on it (a slider in 1/20 epochs, int32) stays in range.
+MAX_EPOCH = 10**6
 _FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 NO_HISTORY = (
@@ -183,6 +186,14 @@ class TrainingHistory:
         mu, logvar = np.asarray(mu), np.asarray(logvar)
         if epochs.ndim != 1 or epochs.size == 0 or not np.issubdtype(epochs.dtype, np.integer):
             raise CheckpointError(f"{source}: history/epochs must be a non-empty list of whole numbers")
+        if epochs.dtype == np.uint64 and epochs.max() > MAX_EPOCH:  # would wrap in int64
+            raise CheckpointError(f"{source}: history/epochs must lie between 1 and {MAX_EPOCH:,}")
+        epochs = epochs.astype(np.int64)  # signed: np.diff of unsigned numbers wraps around
+        if epochs.min() < 1 or epochs.max() > MAX_EPOCH:
+            raise CheckpointError(
+                f"{source}: history/epochs must lie between 1 and {MAX_EPOCH:,}, "
+                f"but they run from {epochs.min()} to {epochs.max()}"
+            )
         if np.any(np.diff(epochs) <= 0):
             raise CheckpointError(f"{source}: history/epochs must be strictly increasing")
         if mu.ndim != 3 or mu.shape != logvar.shape or mu.shape[0] != epochs.size:
@@ -190,6 +201,13 @@ class TrainingHistory:
                 f"{source}: the history's latents have shapes {mu.shape} and {logvar.shape}, "
                 f"but {epochs.size} epochs were recorded"
             )
+        if mu.shape[1] == 0 or mu.shape[2] == 0:
+            raise CheckpointError(f"{source}: the history's latents are empty (shape {mu.shape})")
+        for name, value in ((MU_KEY, mu), (LOGVAR_KEY, logvar)):
+            if not np.issubdtype(value.dtype, np.floating):
+                raise CheckpointError(f"{source}: {name} must hold floating-point numbers, not {value.dtype}")
+            if not np.isfinite(value).all():
+                raise CheckpointError(f"{source}: {name} holds NaN or infinite values")
         weights: dict[int, dict[str, np.ndarray]] = {}
         for name, value in arrays.items():
             if not name.startswith(WEIGHTS_PREFIX):
@@ -198,7 +216,7 @@ class TrainingHistory:
             if not epoch_text.isdigit() or not param:
                 raise CheckpointError(f"{source}: history array {name!r} is not <epoch>/<weight name>")
             weights.setdefault(int(epoch_text), {})[param] = np.asarray(value)
-        return cls(epochs.astype(np.int64), mu, logvar, dict(sorted(weights.items())), config)
+        return cls(epochs, mu, logvar, dict(sorted(weights.items())), config)
 
     @classmethod
     def from_checkpoint(cls, checkpoint: Checkpoint) -> TrainingHistory | None:

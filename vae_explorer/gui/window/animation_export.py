@@ -37,15 +37,12 @@ def write_animation(
 ) -> Iterator[tuple[int, int]]:
     """Write the animation of ``history`` to ``path`` (.gif or .mp4), yielding (frames
     written, total) after each frame; the file appears only when complete (closing the
-    generator early removes the partial file). For a latent
-    space of more than two dimensions the frames show the PCA plane of the last epoch's
-    means (as the `animate` command does)."""
-    import imageio.v2 as imageio
-    import numpy as np
-
-    from ...commands.animate import GIF_LAST_FRAME_SECONDS, has_ffmpeg, history_plane
+    generator early, or a failed write, leaves nothing behind; a failure raises an
+    AnimationWriteError naming ``path`` and the reason). For a latent space of more than
+    two dimensions the frames show the PCA plane of the last epoch's means (as the
+    `animate` command does)."""
+    from ...commands.animate import has_ffmpeg, history_plane, write_frames
     from ...core.figures import frame_epochs, history_frames
-    from ...core.files import atomic_path
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -55,26 +52,11 @@ def write_animation(
         raise InputError("writing MP4 needs imageio-ffmpeg (pip install imageio-ffmpeg); or choose .gif")
     total = len(frame_epochs(history, steps_between))
     frames = history_frames(history, labels, size, steps_between, history_plane(history))
-    with atomic_path(path) as tmp:
-        if suffix == ".gif":
-            durations = [1000 / fps] * (total - 1) + [max(1000 / fps, GIF_LAST_FRAME_SECONDS * 1000)]
-            writer = imageio.get_writer(tmp, format="GIF", mode="I", duration=durations, loop=0)
-        else:
-            writer = imageio.get_writer(tmp, format="FFMPEG", mode="I", fps=fps, macro_block_size=1)
-        try:
-            for done, frame in enumerate(frames, 1):
-                if suffix == ".mp4":  # yuv420p video needs even sides
-                    h, w = frame.shape[:2]
-                    frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), constant_values=255)
-                writer.append_data(frame)
-                yield done, total
-        except BaseException:
-            # A partial animation cannot be closed cleanly (the GIF's frame durations are
-            # set for all frames); the temporary file goes anyway.
-            with contextlib.suppress(Exception):
-                writer.close()
-            raise
-        writer.close()
+    # closing(): a cancel closes this generator, and so the writer's, at once (its partial
+    # file goes with it).
+    with contextlib.closing(write_frames(path, frames, fps)) as written:
+        for done in written:
+            yield done, total
 
 
 class AnimationExporter(QObject):

@@ -24,6 +24,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from ...core.first_screen import usable_palette
 from ..state import ExplorerState
 
 STARTUP_LOG_ENV = "VAE_EXPLORER_STARTUP_LOG"
@@ -90,9 +91,7 @@ class FirstScatter(QWidget):
     def __init__(self, state: ExplorerState, palette: np.ndarray | None = None) -> None:
         super().__init__()
         self._state = state
-        self._palette = (
-            palette if palette is not None and palette.ndim == 2 and palette.shape[1] == 3 else None
-        )
+        self._palette = usable_palette(palette)  # None (grey points) when unusable
         self.point_count = 0
         self._first_paint_callbacks: list[Callable[[], None]] = []
         self.hint = QLabel(f"{LOADING_TEXT} The points below are the file's cached test latents.")
@@ -124,7 +123,7 @@ class FirstScatter(QWidget):
             callback()
 
     def _colour(self, label: int) -> tuple[int, ...]:
-        if self._palette is None or len(self._palette) == 0:
+        if self._palette is None:
             return GREY
         return tuple(int(c) for c in self._palette[label % len(self._palette)])
 

@@ -25,6 +25,7 @@ from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
 
 from ...core.checkpoint_file import CheckpointError, read_arrays
 from ...core.data import DATASETS, DatasetRef
+from ...core.first_screen import PALETTE_ARRAY, usable_first_screen, usable_latents
 from . import settings
 from .first_screen import LOADING_TEXT, FirstScatter, LoadingPanel
 
@@ -64,8 +65,10 @@ def cached_latents(
     arrays: dict[str, np.ndarray], metadata: dict[str, Any], dataset_key: str
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """A checkpoint's cached (test_mu, test_logvar) when it was saved for the test split of
-    the dataset now shown (the state still checks their shape and finiteness)."""
-    if not all(name in arrays for name in LATENT_ARRAYS):
+    the dataset now shown and they are finite [N, d] pairs (the state still checks that
+    they fit its test set and model)."""
+    latents = usable_latents(arrays.get("test_mu"), arrays.get("test_logvar"))
+    if latents is None:
         return None
     try:
         shown = DatasetRef.from_key(dataset_key).metadata_name
@@ -73,12 +76,13 @@ def cached_latents(
         return None
     if metadata.get("dataset") != shown:
         return None
-    return arrays["test_mu"], arrays["test_logvar"]
+    return latents
 
 
 def read_first_screen(path: Path) -> FirstScreen:
     """The metadata and arrays of ``path`` (torch-free); empty when the file is unreadable
-    (the background load then reports the error, as opening always has)."""
+    (the background load then reports the error, as opening always has). Cached arrays
+    that are unusable (non-finite, out of range, misshapen) are left out, as if absent."""
     try:
         metadata, arrays = read_arrays(path)
     except (CheckpointError, OSError, MemoryError):
@@ -86,7 +90,8 @@ def read_first_screen(path: Path) -> FirstScreen:
     config = metadata.get("config")
     dim = config.get("latent_dim") if isinstance(config, dict) else None
     ok = isinstance(dim, int) and not isinstance(dim, bool) and 1 <= dim <= 4096
-    return FirstScreen(path, metadata, arrays, dim if ok else None)
+    latent_dim = dim if ok else None
+    return FirstScreen(path, metadata, usable_first_screen(arrays, latent_dim), latent_dim)
 
 
 @dataclass
@@ -176,7 +181,7 @@ def show_first_screen(window: MainWindow, path: Path) -> None:
         latents = first.latents_for(state.dataset_key)
         state.begin_model_loading(first.latent_dim, first.metadata, first.path, latents)
     arrays = first.arrays
-    window.first_scatter = FirstScatter(state, arrays.get("first_screen/palette"))
+    window.first_scatter = FirstScatter(state, arrays.get(PALETTE_ARRAY))
     window.setCentralWidget(window.first_scatter)
     window.preview_dock.setWidget(LoadingPanel(image=arrays.get("first_screen/preview"), side=168))
     window.grid_dock.setWidget(LoadingPanel(image=arrays.get("first_screen/grid"), side=420))
