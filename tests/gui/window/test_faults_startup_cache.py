@@ -79,6 +79,16 @@ def test_an_unusable_cached_array_is_left_out_at_start_up(qtbot, cache, tmp_path
     w.close()
 
 
+def test_a_damaged_cached_picture_is_made_anew_when_the_model_is_saved(qtbot, cache, tmp_path):
+    path = _save(cache, tmp_path, **BAD["palette_nan"])
+    w = _start(qtbot, path)
+    w.show()
+    qtbot.waitUntil(lambda: w.views_ready, timeout=READY_MS)
+    saved = w.files.arrays_to_save(dict(w.state.model_meta))[PALETTE_ARRAY]
+    assert saved.dtype == np.uint8 and saved.shape[1] == 3
+    w.close()
+
+
 def test_a_sound_cache_is_read_as_it_was_saved(cache, tmp_path):
     path = _save(cache, tmp_path)
     _, saved = read_arrays(path)

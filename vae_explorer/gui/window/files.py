@@ -172,9 +172,13 @@ class Files:
     def arrays_to_save(self, meta: dict[str, Any], first_screen: bool = True) -> dict[str, np.ndarray]:
         """The model's own arrays, with the test latents on show and the first screen's
         pictures when they belong to the dataset the file names: the file then opens at once."""
+        from ...core.first_screen import FIRST_SCREEN_ARRAYS, first_screen_images, usable_first_screen
+
         state = self.window.state
-        # Copies (kilobytes): torch warns about wrapping read-only numpy arrays.
-        arrays = {name: np.array(array) for name, array in state.model_arrays.items()}
+        # Copies (kilobytes): torch warns about wrapping read-only numpy arrays. A damaged
+        # cached picture the file came with is left out (made anew below), not saved again.
+        dim = state.model.latent_dim if state.model is not None else None
+        arrays = {name: np.array(a) for name, a in usable_first_screen(state.model_arrays, dim).items()}
         latents = state.latents
         if (
             state.model is None
@@ -182,8 +186,6 @@ class Files:
             or meta.get("dataset") != DatasetRef.from_key(state.dataset_key).metadata_name
         ):
             return arrays
-        from ...core.first_screen import FIRST_SCREEN_ARRAYS, first_screen_images
-
         for name, array in zip(LATENT_ARRAYS, latents, strict=True):
             arrays[name] = np.array(array, np.float32)
         if first_screen and not all(name in arrays for name in FIRST_SCREEN_ARRAYS):
