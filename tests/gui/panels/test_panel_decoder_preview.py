@@ -35,7 +35,9 @@ def test_long_codes_are_shortened_in_the_coordinates(preview, state, make_model)
 
 def test_the_pair_shows_the_picked_image_and_its_reconstruction(preview, state):
     hint = preview.selected.text()
+    assert not any(h.isVisibleTo(preview) for h in preview._headings)  # no headings over nothing
     state.set_picked_index(3)
+    assert all(h.isVisibleTo(preview) for h in preview._headings)
     test = state.test_set
     np.testing.assert_array_equal(preview.input_view.image(), test.images[3])
     mu = state.latents[0][3]
@@ -44,6 +46,7 @@ def test_the_pair_shows_the_picked_image_and_its_reconstruction(preview, state):
     state.set_picked_index(None)  # a click on empty space
     assert preview.input_view.image() is None and preview.recon_view.image() is None
     assert preview.selected.text() == hint
+    assert not any(h.isVisibleTo(preview) for h in preview._headings)
 
 
 def test_the_pair_is_cleared_when_the_dataset_changes(preview, state, small_test_set):

@@ -44,8 +44,10 @@ class DecoderPreview(QWidget):
         self.selected.setWordWrap(True)
         self.selected.setStyleSheet("color: #aaa;")
         pair = QGridLayout()
-        pair.addWidget(QLabel("input"), 0, 0, Qt.AlignmentFlag.AlignHCenter)
-        pair.addWidget(QLabel("reconstruction"), 0, 1, Qt.AlignmentFlag.AlignHCenter)
+        # Headings only over a pair: before a pick the hint below says what goes there.
+        self._headings = (QLabel("input"), QLabel("reconstruction"))
+        for column, heading in enumerate(self._headings):
+            pair.addWidget(heading, 0, column, Qt.AlignmentFlag.AlignHCenter)
         pair.addWidget(self.input_view, 1, 0)
         pair.addWidget(self.recon_view, 1, 1)
         lay = QVBoxLayout(self)
@@ -92,6 +94,9 @@ class DecoderPreview(QWidget):
         recon = None
         if index is not None and test is not None and latents is not None:
             recon = self._reconstruct(test.images[index : index + 1], latents[0][index : index + 1])
+        shown = not (recon is None or index is None or test is None)
+        for heading in self._headings:
+            heading.setVisible(shown)
         if recon is None or index is None or test is None:
             self.input_view.set_image(None)
             self.recon_view.set_image(None)
