@@ -141,3 +141,16 @@ def test_a_good_model_still_works_on_any_batch():
     assert mu.shape == logvar.shape == (100, 2) and np.isfinite(mu).all()
     assert decode_latents(model, mu).shape == (100, 28, 28)
     assert decode_latents(model, np.zeros((0, 2), np.float32)).shape == (0, 28, 28)
+
+
+class Flat(Base):
+    def encode(self, x):  # (Base's reshape(len(x), -1) cannot take 0 images)
+        h = self.enc(x.reshape(len(x), 784))
+        return h[:, : self.d], h[:, self.d :]
+
+
+def test_an_empty_batch_is_no_error():
+    model = wrap_external(Flat())
+    mu, logvar = model.encode(torch.zeros(0, 784))
+    assert mu.shape == (0, 2) and logvar.shape == (0, 2)
+    assert model.decode(torch.zeros(0, 2)).shape == (0, 784)

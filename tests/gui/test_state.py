@@ -249,3 +249,18 @@ def test_cached_latents_that_do_not_fit_are_not_shown(mnist_test):
     s.set_model(model, latents=(bad, np.zeros((n, 2), np.float32)))
     assert np.isfinite(s.latents[0]).all()  # encoded instead of showing a NaN cache
     np.testing.assert_allclose(s.latents[0], encode_images(model, s.test_set.images)[0], atol=1e-6)
+
+
+def test_while_a_wide_model_loads_the_axes_are_those_of_the_cached_grid(mnist_test):
+    """The first screen's grid was decoded on z0/z1: the scatter shows those until the model
+    is here, then its two most informative dims."""
+    s = ExplorerState()
+    s.set_dataset("mnist", _dataset(mnist_test))
+    n = len(s.test_set)
+    mu, logvar = np.zeros((n, 5), np.float32), np.zeros((n, 5), np.float32)
+    mu[:, 3] = np.random.default_rng(0).normal(0, 2.0, n)
+    mu[:, 2] = np.random.default_rng(1).normal(0, 1.0, n)
+    s.begin_model_loading(5, {"dataset": "mnist"}, "m.safetensors", (mu, logvar))
+    assert s.dims == (0, 1)
+    s.set_model(_model(latent_dim=5), {"dataset": "mnist"}, "m.safetensors", latents=(mu, logvar))
+    assert s.dims == (3, 2)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtCore import QPoint, QPointF
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -20,12 +20,13 @@ from vae_explorer.gui.wheel_guard import install_wheel_guard
 
 
 def _wheel(widget: QWidget, notches: int = 1) -> None:
-    """A wheel turn of ``notches`` steps (positive: away from the user) over ``widget``."""
-    event = QWheelEvent(
-        QPointF(5, 5), QPointF(widget.mapToGlobal(QPoint(5, 5))), QPoint(0, 0), QPoint(0, 120 * notches),
-        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
-    )  # fmt: skip
-    QApplication.sendEvent(widget, event)
+    """A real wheel turn of ``notches`` steps (positive: away from the user) over the middle
+    of ``widget``, through its window as the platform delivers one (so Qt's own handling,
+    the focus a wheel may give included, runs before the application's filters)."""
+    window = widget.window()
+    at = widget.mapTo(window, widget.rect().center())
+    QTest.wheelEvent(window.windowHandle(), QPointF(at), QPoint(0, 120 * notches))
+    QApplication.processEvents()
 
 
 @pytest.fixture
@@ -60,7 +61,9 @@ def test_unfocused_controls_scroll_the_area_instead_of_changing(panel):
     area, spin, combo, plot = panel
     bar = area.verticalScrollBar()
     plot_range = plot.getViewBox().viewRange()
-    for target in (spin.lineEdit(), spin, combo, plot.viewport()):
+    for target in (spin, combo, plot):
+        area.ensureWidgetVisible(target)
+        QApplication.processEvents()
         before = bar.value()
         _wheel(target, -1)  # towards the user: scroll down
         assert bar.value() > before, target
@@ -74,10 +77,12 @@ def test_a_focused_control_takes_the_wheel(panel, qtbot):
     area, spin, combo, _ = panel
     spin.setFocus()
     qtbot.waitUntil(spin.hasFocus)
-    _wheel(spin, 1)  # (Qt passes a real turn over its line edit on to the spin box)
+    area.ensureWidgetVisible(spin)
+    _wheel(spin, 1)
     assert spin.value() == 51
     combo.setFocus()
     qtbot.waitUntil(combo.hasFocus)
+    area.ensureWidgetVisible(combo)
     _wheel(combo, -1)
     assert combo.currentIndex() == 1
 
@@ -98,7 +103,8 @@ def test_the_training_form_does_not_change_under_a_scrolling_wheel(window):
     epochs = form.epochs.value()
     likelihood = form.likelihood.currentIndex()
     window.setFocus()
-    _wheel(form.epochs.lineEdit(), 3)
+    _wheel(form.epochs, 3)
     _wheel(form.likelihood, -1)
+    assert not (form.epochs.hasFocus() or form.likelihood.hasFocus())
     assert form.epochs.value() == epochs
     assert form.likelihood.currentIndex() == likelihood

@@ -159,7 +159,8 @@ class ExplorerState(QObject, DecodedViews):
         self._meta = dict(meta) if meta is not None else {}
         self._path = path
         self._latents = self._fitting_latents(latents, self._loading_dim)
-        self._fit_to_latent_dim(self._loading_dim)
+        # (0, 1) until the model comes: the cached grid on show was decoded on those.
+        self._fit_to_latent_dim(self._loading_dim, informative=False)
         self.loadingChanged.emit(True)
         self.modelChanged.emit()
         self.latentsChanged.emit()
@@ -190,6 +191,7 @@ class ExplorerState(QObject, DecodedViews):
         """
         model.eval()
         old_dim = self.latent_dim if self._model is not None or self.loading else None
+        was_loading = self.loading
         self._model = model
         self._model_version += 1
         self._grid_cache.clear()
@@ -200,7 +202,7 @@ class ExplorerState(QObject, DecodedViews):
         self._set_modified(path is None if modified is None else modified)
         dim = model.latent_dim
         self._latents = self._matching_latents(latents)
-        if old_dim != dim:
+        if old_dim != dim or was_loading:
             self._fit_to_latent_dim(dim)
         self._end_loading()
         self.modelChanged.emit()
@@ -221,10 +223,10 @@ class ExplorerState(QObject, DecodedViews):
             self._modified = modified
             self.modifiedChanged.emit(modified)
 
-    def _fit_to_latent_dim(self, dim: int) -> None:
+    def _fit_to_latent_dim(self, dim: int, informative: bool = True) -> None:
         """A model of another latent size: its two most informative dimensions on the axes
         (read off the test latents when there are any), no stale z or posterior."""
-        dims = _most_informative_dims(self._latents, dim)
+        dims = _most_informative_dims(self._latents if informative else None, dim)
         if dims != self._dims:
             self._dims = dims
             self.dimsChanged.emit()

@@ -5,12 +5,15 @@ past its fields turned whatever spin box or combo box slid under the pointer (ep
 likelihood, the seed...) and zoomed the curves plot, with nothing to show it happened. One
 application-wide filter makes controls inside a scroll area take the wheel only once they
 have the keyboard focus (a click, Tab); until then the wheel scrolls the area. Controls
-outside scroll areas (the grid size, the scatter) keep the wheel as they always had.
+outside scroll areas (the grid size, the scatter) keep the wheel as they always had. No
+control takes the focus from a wheel turn (Qt's WheelFocus): it would then count as
+focused by the time the filter sees the turn. Install the guard before the widgets are
+shown (it adjusts each when Qt polishes it).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QAbstractSlider,
@@ -29,7 +32,14 @@ class WheelGuard(QObject):
     """Event filter (install on the QApplication): see the module doc."""
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if event.type() != QEvent.Type.Wheel or not isinstance(watched, QWidget):
+        kind = event.type()
+        if kind == QEvent.Type.Polish and isinstance(watched, _CONTROLS):
+            # Spin and combo boxes take the focus from a wheel turn (WheelFocus), before any
+            # event filter sees the turn: then every control would count as focused here.
+            if watched.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+                watched.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            return False
+        if kind != QEvent.Type.Wheel or not isinstance(watched, QWidget):
             return False
         control = _control_of(watched)
         if control is None or control.hasFocus():

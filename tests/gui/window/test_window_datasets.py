@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import shutil
+import socket
 import struct
 import time
 import urllib.error
@@ -231,7 +232,7 @@ class _Response:
 
 
 def _no_network(url, timeout=None):
-    raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+    raise urllib.error.URLError(socket.gaierror(-3, "Temporary failure in name resolution"))
 
 
 def _http_404(url, timeout=None):
@@ -242,7 +243,7 @@ _NOT_FASHION = gzip.compress(b"not fashion")
 
 
 DOWNLOAD_FAULTS = {
-    "no network": (_no_network, "check the network connection"),
+    "no network": (_no_network, "(Temporary failure in name resolution). Check the network connection"),
     "HTTP error": (_http_404, "HTTP 404"),
     "truncated transfer": (lambda url, timeout=None: _Response(b"\x1f\x8b" + bytes(98), 5000), "try again"),
     "checksum mismatch": (
@@ -351,3 +352,31 @@ def test_choosing_a_dataset_that_is_not_here_offers_to_download_it(window, monke
     assert started == (["fashion-mnist"] if answer else [])
     assert window.last_error is None  # a question, not an error
     assert window.state.dataset_key == "mnist" and window.menus.datasets["mnist"].isChecked()
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")  # (the error, raised again)
+def test_a_model_of_a_missing_dataset_opens_at_start_without_a_question(qtbot, tmp_path, monkeypatch):
+    """The download is offered when the user picks the dataset, never while the window
+    starts (a question before the first paint; the downloader does not exist yet)."""
+    import torch
+
+    import vae_explorer.core.data.registry as registry
+    import vae_explorer.gui.window.datasets as datasets
+    from vae_explorer.core.checkpoints import save_checkpoint
+    from vae_explorer.core.model import VAE, VAEConfig
+    from vae_explorer.gui.window import MainWindow
+
+    monkeypatch.setattr(registry, "locate_dataset", lambda *a, **k: None)
+    monkeypatch.setattr(datasets, "locate_dataset", lambda *a, **k: None)
+    asked = []
+    monkeypatch.setattr(datasets, "ask_download", lambda *a: asked.append(a) or True)
+    torch.manual_seed(0)
+    path = save_checkpoint(
+        VAE(VAEConfig(latent_dim=2, hidden_dim=16)), tmp_path / "f.safetensors", {"dataset": "fashion-mnist"}
+    )
+    w = MainWindow(path, load_default=False, background=True)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.views_ready, timeout=120_000)
+    assert asked == [] and w.state.model is not None
+    w.close()

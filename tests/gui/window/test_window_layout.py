@@ -176,7 +176,7 @@ def app_theme():
     from vae_explorer.gui.theme import apply_dark_theme
 
     app = QApplication.instance()
-    style, palette = app.style().name(), app.palette()
+    style, palette = app.style().name() or "Fusion", app.palette()  # (the proxy has no name)
     apply_dark_theme(app)
     yield
     app.setStyle(style)

@@ -82,6 +82,8 @@ class Datasets:
         info = DATASETS.get(key)
         if info is None or info.url is None or locate_dataset(key, "test") is not None:
             return False
+        if not self.window.views_ready:  # starting up: no question before the first paint
+            return False
         if ask_download(self.window, info.title, urlsplit(info.url).netloc):
             self.download_dataset(key)
         return True
