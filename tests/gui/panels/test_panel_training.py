@@ -291,3 +291,15 @@ def test_the_status_line_has_two_lines_and_no_height_for_width(panel, qtbot):
         qtbot.wait(20)
         needed = status.fontMetrics().boundingRect(QRect(0, 0, status.width(), 10_000), wrap, status.text())
         assert needed.height() <= status.height(), status.text()
+
+
+def test_the_status_line_never_sizes_the_dock_by_its_width(panel):
+    """QLabel turns height-for-width back on at each setText: it must stay off, or the
+    dock's scroll area sizes the panel by it (a scroll bar at 1400 x 900 once a run starts)
+    and each status recomputes the whole dock's layout."""
+    from vae_explorer.core.training import BatchMetrics, TrainingStarted
+
+    panel.on_started(TrainingStarted("cpu", 2, 10, 1000))
+    panel.on_batch(BatchMetrics(1, 5, 10, 150.0, 140.0, 5.0, 723.0))
+    assert "img/s" in panel.status.text()
+    assert not panel.status.hasHeightForWidth() and not panel.layout().hasHeightForWidth()

@@ -14,21 +14,29 @@ from ...core.rendering import eta_seconds, format_duration
 from ...core.training import BatchMetrics, TrainingStarted
 
 
+class _TwoLines(QLabel):
+    """A word-wrapped label two lines tall that never asks for its height by width.
+
+    With height-for-width, every new status (several a second) made the layouts above
+    recompute heights through the whole dock (event-loop delay p99 while training 28-31 ms
+    against 18-22 ms without, gui_bench), and the training dock's scroll area sized its
+    panel by it, growing a scroll bar at 1400 x 900 once a run started. QLabel turns the
+    size policy's height-for-width back on at every setText, so it is refused here.
+    """
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
+        return False
+
+
 class TrainingReadout:
     """Owns ``progress`` and ``status`` (the panel lays them out) and the run's clock."""
 
     def __init__(self) -> None:
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
-        self.status = QLabel("")
+        self.status = _TwoLines("")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status.setWordWrap(True)  # a long line widened the dock past its scroll area
-        # ...but not height-for-width: with it, every new status (several a second) made the
-        # layouts above recompute heights through the whole dock (event-loop delay p99 while
-        # training 28-31 ms against 18-22 ms without, gui_bench). It gets two lines instead.
-        policy = self.status.sizePolicy()
-        policy.setHeightForWidth(False)
-        self.status.setSizePolicy(policy)
         self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing())
         self._started_at = 0.0
         self._paused_for = 0.0
