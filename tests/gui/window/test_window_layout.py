@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 SMALL = (1024, 700)
+ROOM = 20  # px a tab bar keeps beyond its titles (fonts differ between machines)
 TITLE_BAR = 32  # a window manager's frame takes this much of the screen's 700 px
 
 
@@ -183,12 +184,19 @@ def app_theme():
     app.setPalette(palette)
 
 
-def test_every_dock_tab_title_shows_whole_at_1024_by_700(app_theme, window, qtbot):
-    """No tab scrolled out of sight behind arrows ("Active u", "Anal")."""
+@pytest.mark.parametrize("model", ["small", "m1m2-mnist-100"])
+def test_every_dock_tab_title_shows_whole_at_1024_by_700(
+    app_theme, make_window, small_checkpoint, qtbot, model
+):
+    """No tab scrolled out of sight behind arrows ("Active u", "Anal"), with a labelled
+    model's wider docks too."""
     from PySide6.QtWidgets import QTabBar
 
+    from vae_explorer.core.data import PROJECT_ROOT
     from vae_explorer.gui.window.tab_bars import whole_tab_titles
 
+    path = small_checkpoint if model == "small" else PROJECT_ROOT / "trained" / f"{model}.safetensors"
+    window = make_window(path)
     laid_out_at(window, qtbot, *SMALL)
     window.reset_layout()
     QApplication.processEvents()
@@ -198,4 +206,6 @@ def test_every_dock_tab_title_shows_whole_at_1024_by_700(app_theme, window, qtbo
     assert len(bars) == 2
     for bar in bars:
         titles = [bar.tabText(i) for i in range(bar.count())]
-        assert all(bar.tabRect(i).right() <= bar.width() for i in range(bar.count())), (titles, bar.width())
+        # With room to spare: another machine's font draws the titles a little wider.
+        last = bar.tabRect(bar.count() - 1).right()
+        assert last <= bar.width() - ROOM, (titles, last, bar.width())

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QElidingLabel
 
 from ..history_scrub import HistoryScrub
 
@@ -55,7 +56,9 @@ class TimelinePanel(QWidget):
         self.progress.setVisible(False)
         self.progress.setFormat("Exporting: frame %v of %m")
         self.epoch_label = QLabel()
-        self.weights_label = QLabel()
+        # Elided, not as wide as its text: "train to record one" beside a labelled model's
+        # wider docks pushed the window's centre column past its share at 1024 px.
+        self.weights_label = QElidingLabel()
         self.weights_label.setStyleSheet("color: palette(mid);")
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
