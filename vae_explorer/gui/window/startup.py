@@ -205,9 +205,11 @@ def _restore_layout(window: MainWindow) -> None:
 def finish_start(window: MainWindow, result: StartResult) -> None:
     """Step two, on the GUI thread: the real views in place of the first screen (keeping
     the layout as the user left it meanwhile), then the loaded model made current."""
+    from .docks import default_dock_sizes
     from .views import build_views
 
     layout, geometry = window.saveState(), window.saveGeometry()
+    first_start = window.settings.value("window/state") is None
     window.menuBar().clear()
     build_views(window)
     settings.restore(window, window.settings)
@@ -217,6 +219,8 @@ def finish_start(window: MainWindow, result: StartResult) -> None:
     # Once laid out, the views' size hints would widen the docks: the layout again.
     def relayout() -> None:
         window.restoreState(layout)
+        if first_start:  # the default sizes for the real views' minimums (a labelled
+            default_dock_sizes(window)  # model's wider docks took the right column's room)
         window.tidy_tab_bars()
 
     QTimer.singleShot(0, relayout)
