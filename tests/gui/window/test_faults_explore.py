@@ -5,26 +5,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from external_models import ProtocolModel
 from PySide6.QtWidgets import QApplication
-from torch import nn
 
 import vae_explorer
 from vae_explorer.core.external import ExternalModelError
 from vae_explorer.gui.window import MainWindow
 
-
-class Base(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.enc, self.dec = nn.Linear(784, 4), nn.Linear(2, 784)
-
-    def encode(self, x):
-        h = self.enc(x.reshape(len(x), -1))
-        return h[:, :2], h[:, 2:]
-
-    def decode(self, z):
-        return torch.sigmoid(self.dec(z))
+Base = ProtocolModel
 
 
 class ScalarDecode(Base):

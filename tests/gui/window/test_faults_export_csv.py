@@ -8,8 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
-from torch import nn
+from external_models import ProtocolModel
 
 import vae_explorer
 from vae_explorer.gui.window.export import ExportError, export_latents_csv
@@ -49,23 +48,11 @@ def test_a_truncated_csv_is_still_refused(tmp_path, monkeypatch):
     assert not (tmp_path / "z.csv").exists()
 
 
-class Tiny(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.enc, self.dec = nn.Linear(784, 4), nn.Linear(2, 784)
-
-    def encode(self, x):
-        h = self.enc(x.reshape(len(x), -1))
-        return h[:, :2], h[:, 2:]
-
-    def decode(self, z):
-        return torch.sigmoid(self.dec(z))
-
-
 def test_the_window_exports_such_names(qtbot, mnist_test, tmp_path):
     names = [f"line1\nline2 {i}" for i in range(10)]
-    w = vae_explorer.explore(Tiny(), mnist_test.images[:40], mnist_test.labels[:40], names, block=False)
+    w = vae_explorer.explore(
+        ProtocolModel(), mnist_test.images[:40], mnist_test.labels[:40], names, block=False
+    )
     qtbot.addWidget(w)
     try:
         assert w.export_latents(tmp_path / "lat.csv"), w.last_error
