@@ -205,3 +205,23 @@ def test_a_labelled_model_says_it_has_no_imputation_not_impute_to_fill_in(state,
     assert panel.imputed_tile._placeholder == "no imputation"
     state.set_model(make_model(2))
     assert panel.imputed_tile._placeholder == "Impute to fill in"
+
+
+def test_a_result_of_the_previous_model_is_never_shown(qtbot, state, make_panel, monkeypatch):
+    """A model opened while an imputation runs: the old model's fill-in is dropped (the
+    tiles wait for the new model's), not shown as "Imputed"."""
+    _, started = slow_run_request(monkeypatch, delay_s=0.3)
+    panel = make_panel()
+    setup_masked_digit(state, panel, make_model(2))
+    results = []
+    panel.imputed.connect(results.append)
+    panel.impute()
+    assert started.wait(5)
+    state.set_model(make_model(5))  # another model while the job runs
+    qtbot.waitUntil(lambda: not panel.runner.is_busy(), timeout=5000)
+    qtbot.wait(50)
+    assert results == [] and panel._result is None
+    assert panel.imputed_tile._placeholder == "Impute to fill in"
+    with qtbot.waitSignal(panel.imputed, timeout=10_000):
+        panel.impute()  # the new model's, shown
+    assert panel._result is not None and panel.imputed_tile.title() == "Imputed"

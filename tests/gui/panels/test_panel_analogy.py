@@ -99,3 +99,46 @@ def test_painting_on_the_canvas_updates_the_analogy_live(analogy, state, labelle
     assert analogy.requests > requests
     np.testing.assert_allclose(analogy.rows, expected_rows(labelled_model, state.canvas_image), atol=1e-5)
     assert not np.allclose(analogy.rows, first)
+
+
+def test_the_previous_models_style_is_never_shown_for_another_model(
+    qtbot, state, labelled_model, monkeypatch
+):
+    """Another labelled model opened while a request runs: its result is dropped, the panel
+    waits for the new model's (only snapshots of one run may show a moment-older frame)."""
+    import threading
+    import time
+
+    import vae_explorer.gui.panels.analogy as analogy_module
+    from vae_explorer.core.labelled import LabelledConfig
+    from vae_explorer.gui.labelled import ExplorerLabelledModel
+
+    real, calls, gate = analogy_module.compute_analogy, [], threading.Event()
+
+    def slow(request):
+        calls.append(request.serial)
+        if len(calls) == 1:
+            time.sleep(0.3)  # the first model's job, still running when the second comes
+        else:
+            gate.wait(10)
+        return real(request)
+
+    monkeypatch.setattr(analogy_module, "compute_analogy", slow)
+    view = analogy_module.AnalogyPanel(state)
+    qtbot.addWidget(view)
+    state.set_model(labelled_model, {}, None)
+    state.set_picked_index(7)
+    qtbot.waitUntil(lambda: len(calls) == 1, timeout=5000)
+    torch.manual_seed(11)
+    other = ExplorerLabelledModel(
+        LabelledConfig(latent_dim=2, hidden_dim=32, classifier_hidden_dim=32)
+    ).eval()
+    state.set_model(other, {}, None)
+    qtbot.waitUntil(lambda: len(calls) == 2, timeout=5000)  # the first job has returned
+    qtbot.wait(50)
+    assert view.result is None  # not the first model's style
+    gate.set()
+    wait_idle(qtbot, view)
+    image = state.test_set.images[7].reshape(-1).astype(np.float32) / 255
+    np.testing.assert_allclose(view.rows, expected_rows(other, image), atol=1e-5)
+    view.shutdown()

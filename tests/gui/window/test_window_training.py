@@ -329,6 +329,35 @@ def test_opening_a_model_during_a_run_is_refused(window, qtbot, tmp_path):
     assert window.state.model_path == tmp_path / "other.safetensors"
 
 
+def test_start_pressed_while_a_model_is_being_read_cancels_the_open(window, qtbot, tmp_path, monkeypatch):
+    """The newest request wins: the run goes on, the file read meanwhile is not shown (nor
+    refused with an error about the run the user started after it)."""
+    import threading
+
+    import vae_explorer.core.checkpoints as checkpoints
+
+    real, gate = checkpoints.load_checkpoint, threading.Event()
+
+    def slow_load(*args, **kwargs):
+        gate.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoints, "load_checkpoint", slow_load)
+    other = good_file(tmp_path / "other.safetensors")
+    window.files.open_model_in_background(other)
+    assert window.opening
+    small_run(window, epochs=500)
+    qtbot.mouseClick(window.training.start_button, LEFT)
+    qtbot.waitUntil(lambda: window.training.curves.series("loss")[0].size > 0, timeout=30_000)
+    gate.set()
+    qtbot.waitUntil(lambda: not window.opening, timeout=10_000)
+    qtbot.wait(50)
+    assert window.trainer.is_running() and window.last_error is None
+    assert window.state.model_path != other
+    window.stop_training()
+    qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=5_000)
+
+
 def test_keys_start_pause_and_stop_a_run_as_the_buttons_do(window, qtbot):
     """F5 starts, F6 pauses and resumes, Shift+F5 stops; each key is off when its button is."""
     from PySide6.QtTest import QTest

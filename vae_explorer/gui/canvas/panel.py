@@ -58,6 +58,8 @@ class CanvasPanel(CanvasControls):
         self._random_mask_seed = 0
         self._seed = 0  # of the imputation draws: a new one per press of Impute
         self._token = 0  # of the newest imputation request
+        self._discard_upto = 0  # results of requests up to this token are another model's
+        self._worker_live = False  # the worker's model is a snapshot of a running training
         self._result: ImputeResult | None = None
         self._dirty = True  # the canvas or the settings changed since the last request
         self.last_encoding: tuple[np.ndarray, np.ndarray] | None = None
@@ -214,6 +216,12 @@ class CanvasPanel(CanvasControls):
         model = self.state.model
         self._worker_model = None if model is None else copy.deepcopy(model).eval()
         self._worker_model_version = self.state.model_version
+        # A job still running decodes with the old model: its result is dropped, unless both
+        # are snapshots of one run (a moment older frame of the same training: shown, or a
+        # job longer than the snapshots' interval would never show anything while training).
+        if not (self.state.live and self._worker_live):
+            self._discard_upto = self._token
+        self._worker_live = self.state.live
         self._result = None
         self._update_enabled()
         self._update_tiles()
@@ -260,6 +268,8 @@ class CanvasPanel(CanvasControls):
         self._set_message(f"Imputation failed: {message}")
 
     def _on_runner_returned(self, result: ImputeResult) -> None:
+        if result.token <= self._discard_upto:
+            return  # the previous model's: never shown as the current one's
         if result.error is not None or result.image is None:
             self._on_runner_failed(result.error or "no image")
             return

@@ -127,6 +127,8 @@ class AnalogyPanel(QWidget):
         self.result: AnalogyResult | None = None
         self.requests = 0  # requests submitted (tests check the throttle with it)
         self._serial = 0
+        self._discard_upto = 0  # results of requests up to this serial are another model's
+        self._live_model = False  # the model on show is a snapshot of a running training
         self._copy: tuple[int, Any] | None = None  # (model version, the workers' copy)
         self.runner = LatestOnlyRunner(compute_analogy, "style-analogy", self)
         self.runner.returned.connect(self._on_returned)
@@ -165,6 +167,11 @@ class AnalogyPanel(QWidget):
 
     # --- state -> view ---------------------------------------------------------------------
     def _on_model_changed(self) -> None:
+        # Another model (not the next snapshot of the same run): a result still coming
+        # is the old model's, never shown as this one's.
+        if not (self._state.live and self._live_model):
+            self._discard_upto = self._serial
+        self._live_model = self._state.live
         model: Any = self._state.model
         ok = is_labelled(model)
         self.message.setVisible(not ok)
@@ -250,6 +257,8 @@ class AnalogyPanel(QWidget):
         self.runner.submit(AnalogyRequest(self._serial, self._model_copy(), source, image, z, label))
 
     def _on_returned(self, result: AnalogyResult) -> None:
+        if result.serial <= self._discard_upto:
+            return
         if self.result is not None and result.serial < self.result.serial:
             return
         self.result = result

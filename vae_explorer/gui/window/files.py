@@ -69,6 +69,13 @@ class Files:
         """A checkpoint is being read in the background."""
         return bool(self._opening)
 
+    def cancel_opening(self, why: str) -> None:
+        """Forget a checkpoint still being read (a newer request, such as a new run, wins):
+        it is not shown when it arrives."""
+        if self._opening:
+            self._open_token += 1
+            self.window.statusBar().showMessage(f"Opening the model was cancelled: {why}", 10_000)
+
     def _refuse_open_while_training(self) -> bool:
         if self.window.views_ready and self.window.trainer.is_running():
             # The run's final snapshot would replace the opened model when it arrives.

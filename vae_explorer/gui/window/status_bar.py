@@ -93,7 +93,14 @@ def connect_run_status(window: MainWindow) -> None:
             )
 
     window.state.trainingChanged.connect(window.menus.while_training)
-    panel.may_start = lambda: window.may_drop_model(NEW_RUN)
+
+    def may_start() -> bool:
+        if not window.may_drop_model(NEW_RUN):
+            return False
+        window.files.cancel_opening("a new run started")  # the newest request wins
+        return True
+
+    panel.may_start = may_start
     panel.startRequested.connect(window.start_training)
     panel.pauseRequested.connect(on_pause_requested)
     panel.stopRequested.connect(window.stop_training)
