@@ -202,7 +202,7 @@ def test_a_labelled_model_says_it_has_no_imputation_not_impute_to_fill_in(state,
     model = ExplorerLabelledModel(LabelledConfig(latent_dim=2, hidden_dim=32, classifier_hidden_dim=32))
     setup_masked_digit(state, panel, model.eval())
     assert not panel.impute_button.isEnabled()
-    assert panel.imputed_tile._placeholder == "no imputation"
+    assert panel.imputed_tile._placeholder == "—"
     state.set_model(make_model(2))
     assert panel.imputed_tile._placeholder == "Impute to fill in"
 

@@ -156,3 +156,18 @@ def _wheel_over(view, item) -> None:
         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
     )  # fmt: skip
     QApplication.sendEvent(view.viewport(), event)
+
+
+def test_the_test_error_curve_is_named_in_the_legend_while_it_shows(curves):
+    """Its plot's axis label is hidden in a short dock: the legend names the red line."""
+
+    def names():
+        return [label.text for _, label in curves.legend.items]
+
+    assert "test error %" not in names()
+    curves.set_test_errors([{"epoch": 1, "test_error": 0.2}, {"epoch": 2, "test_error": 0.1}])
+    curves.redraw()
+    assert "test error %" in names()
+    curves.clear_data()
+    curves.redraw()
+    assert "test error %" not in names()

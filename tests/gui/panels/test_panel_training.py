@@ -303,3 +303,12 @@ def test_the_status_line_never_sizes_the_dock_by_its_width(panel):
     panel.on_batch(BatchMetrics(1, 5, 10, 150.0, 140.0, 5.0, 723.0))
     assert "img/s" in panel.status.text()
     assert not panel.status.hasHeightForWidth() and not panel.layout().hasHeightForWidth()
+
+
+def test_an_m1m2_run_counts_its_epochs_across_both_phases(panel):
+    """30 epochs of M1 (600 batches each) then 10 of M2 (599): "epoch 2/40", not /39."""
+    from vae_explorer.core.training import BatchMetrics, TrainingStarted
+
+    panel.on_started(TrainingStarted("cpu", 40, 599, 59_900))
+    panel.on_batch(BatchMetrics(2, 100, 600, 150.0, 140.0, 5.0, 700.0))  # in M1
+    assert panel.progress.format().startswith("epoch 2/40 · batch 100/600")

@@ -212,3 +212,16 @@ def test_hover_card_hidden_after_leaving_even_with_a_hover_pending(view, qtbot):
     QApplication.sendEvent(view.plot, QEnterEvent(QPointF(5, 5), QPointF(5, 5), QPointF(5, 5)))
     hover(view, x[i], y[i])
     qtbot.waitUntil(view.hover.isVisible, timeout=2000)
+
+
+def test_the_dim_combos_widen_for_a_wider_models_names(view, state, qtbot):
+    """ "z[27]" whole, not "z[27" in a box sized for "z[1]" at the first show."""
+    view.show()
+    qtbot.waitExposed(view)
+    state.set_model(untrained_model(40))
+    state.set_dims(27, 33)
+    QApplication.processEvents()
+    for combo in (view.x_dim, view.y_dim):
+        text = combo.currentText()
+        # The text and the arrow's ~28 px (Fusion): "z[27]" fits.
+        assert combo.fontMetrics().horizontalAdvance(text) + 28 <= combo.width(), (text, combo.width())

@@ -120,3 +120,23 @@ def test_show_in_traversal_and_copy_to_canvas(qtbot, window):
     choose(qtbot, window, j, "copy_to_canvas")
     assert on_top(window.canvas_dock)
     assert window.canvas.index_spin.value() == j
+
+
+@POPUP
+def test_a_wider_model_opened_with_a_walk_set_clears_the_path_without_error(qtbot, window):
+    """The new model's dims (its most informative, e.g. z[3]) come before the walk is
+    cleared: the old 2-d path must not be drawn on them."""
+    import torch
+
+    from vae_explorer.core.model import VAE, VAEConfig
+
+    i, j = lonely_points(window, 2)
+    choose(qtbot, window, i, "walk_from")
+    choose(qtbot, window, j, "walk_to")
+    assert len(window.walk_path_item.getData()[0]) > 0
+    torch.manual_seed(4)
+    window.state.set_model(VAE(VAEConfig(latent_dim=6, hidden_dim=16)), {"dataset": "mnist"})
+    QApplication.processEvents()
+    assert window.last_error is None
+    xs, _ = window.walk_path_item.getData()
+    assert xs is None or len(xs) == 0

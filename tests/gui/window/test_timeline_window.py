@@ -45,15 +45,19 @@ def test_scrubbing_moves_points_decoders_and_curves(qtbot, make_window, history_
     assert state.scrub.last == 3 and state.scrub.epoch is None
     live_x, _ = (a.copy() for a in w.scatter.cloud.points())
     live_grid = w.grid.mosaic.copy()
+    w.samples.refresh()
+    live_samples = w.samples.mosaic.copy()
 
     w.timeline.set_epoch(1.0)
     QApplication.processEvents()
+    w.samples.refresh()  # (its redraw is throttled; this is the one it would make)
     x, y = w.scatter.cloud.points()
     past = encode_images(models[1], state.test_set.images)[0]
     np.testing.assert_allclose(x, past[:, 0], atol=2e-2)
     assert not np.allclose(x, live_x, atol=2e-2)
     assert state.decoder_model is not None and state.decoder_model is not state.model
     assert not np.allclose(w.grid.mosaic, live_grid, atol=1e-3)  # the grid of epoch 1's weights
+    assert not np.allclose(w.samples.mosaic, live_samples, atol=1e-3)  # and its samples
     z = state.current_z
     from vae_explorer.core.latent import decode_latents
 

@@ -320,7 +320,7 @@ class CanvasPanel(CanvasControls):
         result = self._result
         if result is None or result.image is None:
             if not self._can_impute():
-                placeholder = "no imputation"  # (the message above says why)
+                placeholder = "—"  # not for this model (the message above says why)
             else:
                 placeholder = "Impute to fill in" if mask.any() else "nothing masked"
             self.imputed_tile.set_image(None, placeholder=placeholder)

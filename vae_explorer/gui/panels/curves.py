@@ -212,6 +212,11 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
 
     def _show_error_plot(self, on: bool) -> None:
         if self.error_plot.isVisible() != on:
+            # Named in the legend too: in a short dock the plot's axis label is hidden.
+            if on:
+                self.legend.addItem(self.items["error"], "test error %")
+            else:
+                self.legend.removeItem(self.items["error"])
             self.error_plot.setVisible(on)
             self.setMinimumHeight(MIN_HEIGHT + 90 if on else MIN_HEIGHT)  # three plots need the room
             self.ci.layout.setRowStretchFactor(3, 2 if on else 0)

@@ -63,6 +63,8 @@ class SamplesPanel(QWidget):
         self.size_spin.valueChanged.connect(self._on_size_changed)
         self.class_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         state.modelChanged.connect(self._on_model_changed)
+        # A scrubbed epoch's weights (the timeline), as the grid and the preview show them.
+        state.decoderChanged.connect(self._refresh_later)
         self._sync_classes()
         self.refresh()
 
@@ -109,7 +111,7 @@ class SamplesPanel(QWidget):
         self.size_spin.setToolTip("Styles per digit (the columns)" if per_digit else "Samples per side")
 
     def _draw(self) -> None:
-        model: Any = self._state.model
+        model: Any = self._state.decoder_model
         if model is None:
             self.canvas.set_image(None)
             return

@@ -43,6 +43,7 @@ class TrainingReadout:
         self._paused_at: float | None = None
         self._running_format = ""  # the bar's text as it would read if not paused
         self._total_batches = 0
+        self._epochs = 0
         self._images_per_batch = 0.0
         self._last: BatchMetrics | None = None  # the run's latest batch event
         self._done_batches = 0
@@ -97,6 +98,7 @@ class TrainingReadout:
         self._started_at = time.perf_counter()
         self._paused_for, self._paused_at = 0.0, None
         self._total_batches = ev.epochs * ev.batches_per_epoch
+        self._epochs = ev.epochs  # all of the run's (M1+M2: M1's and M2's)
         self._images_per_batch = ev.train_images / max(ev.batches_per_epoch, 1)
         self._last, self._done_batches, self._elapsed = None, 0, 0.0
         self.progress.setRange(0, max(self._total_batches, 1))
@@ -112,9 +114,8 @@ class TrainingReadout:
         self._last, self._done_batches, self._elapsed = ev, done, self._now()
         self.progress.setValue(done)
         eta = format_duration(eta_seconds(done, self._total_batches, self._elapsed))
-        epochs = max(1, self._total_batches // ev.batches_per_epoch)
         self._set_running_format(
-            f"epoch {ev.epoch}/{epochs} · batch {ev.batch}/{ev.batches_per_epoch} · ETA {eta}"
+            f"epoch {ev.epoch}/{self._epochs} · batch {ev.batch}/{ev.batches_per_epoch} · ETA {eta}"
         )
         text = _metrics_text(ev, ev.images_per_second, self.labelled)
         if self.test_error is not None:

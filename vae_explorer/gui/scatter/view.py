@@ -153,6 +153,9 @@ class LatentScatterView(QWidget):
         self.y_dim = QComboBox()
         for combo in (self.x_dim, self.y_dim):
             combo.setToolTip("Latent dimension shown on this axis (the others are held at 0)")
+            # As wide as its longest item whenever the items change ("z[27]" of a 50-d
+            # model), not only at the first show ("z[1]").
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.overlay_check = QCheckBox("Grid overlay")
         self.overlay_check.setToolTip(
             "Decoded grid overlay: tile decoded digits over the region of latent space they come from"

@@ -126,6 +126,8 @@ def _wire_walk(window: MainWindow) -> None:
 
     def draw_path() -> None:
         codes = walk.path("linear")
+        if codes is not None and codes.shape[1] != state.latent_dim:
+            codes = None  # another model's walk (the new dims come before the walk is cleared)
         xy = window.scatter_plane.plane_path(codes) if codes is not None else None
         for mark, row in zip(end_marks, (0, -1), strict=True):
             mark.setVisible(xy is not None)
