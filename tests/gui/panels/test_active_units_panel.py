@@ -73,3 +73,11 @@ def test_a_run_end_redraws_a_hidden_panel_at_once(qtbot, state, make_model):
     state.set_model(make_model(5, latent_dim=4), {}, None, live=True)
     state.set_model(make_model(6, latent_dim=3), {}, None, live=False)  # the final snapshot
     assert panel.units is not None and len(panel.units.kl_per_dim) == 3
+
+
+def test_a_wide_model_gets_few_enough_dimension_labels_to_read(qtbot, state, make_model):
+    panel = ActiveUnitsPanel(state)
+    qtbot.addWidget(panel)
+    state.set_model(make_model(1, latent_dim=50), {}, None)
+    (ticks,) = panel.plot.getAxis("bottom")._tickLevels
+    assert 5 <= len(ticks) <= 8 and ticks[0] == (0, "0")

@@ -57,7 +57,7 @@ def test_scrubbing_moves_latents_and_weights(qtbot, state, make_model, small_tes
     assert "Epoch 2.5 / 4" in panel.epoch_label.text()
     # The decoder uses the weights kept at or before 2.5: epoch 2's.
     assert scrub.weights_epoch() == 2
-    assert "weights of epoch 2" in panel.weights_label.text()
+    assert "decoded with epoch 2's weights" in panel.weights_label.text()
     z = np.array([[0.3, -0.2]], np.float32)
     from vae_explorer.core.latent import decode_latents
 

@@ -84,7 +84,8 @@ class ActiveUnitsPanel(QWidget):
         self.bars.setOpts(x=np.arange(d), height=heights, width=0.8, brushes=colours)
         self.plot.setXRange(-0.6, d - 0.4, padding=0)
         self.plot.setYRange(0, top, padding=0)
-        ticks = [(i, str(i)) for i in range(0, d, max(1, d // 16))]
+        # At most ~8 labels: a 50-d model's every third ran together in a 1024-px window.
+        ticks = [(i, str(i)) for i in range(0, d, max(1, -(-d // 8)))]
         self.plot.getAxis("bottom").setTicks([ticks])
         when = ""
         if self._scrub is not None and self._scrub.epoch is not None:

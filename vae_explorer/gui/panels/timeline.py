@@ -168,7 +168,8 @@ class TimelinePanel(QWidget):
                 "No weights were kept this early: the grid and decoder show the current model"
             )
         else:
-            self.weights_label.setText(f"weights of epoch {kept}")
+            # The points are this epoch's; the decoders use the nearest weights kept before.
+            self.weights_label.setText(f"decoded with epoch {kept}'s weights" if kept != t else "")
             self.weights_label.setToolTip(
                 f"The grid and the decoder preview use the weights kept after epoch {kept} "
                 "(the latest kept at or before the scrubbed epoch)"
