@@ -171,3 +171,22 @@ def test_the_test_error_curve_is_named_in_the_legend_while_it_shows(curves):
     curves.clear_data()
     curves.redraw()
     assert "test error %" not in names()
+
+
+def test_a_loaded_history_names_only_the_series_it_holds(curves):
+    """A labelled model's per-epoch history has no reconstruction or KL: not in the legend."""
+
+    def names():
+        return [label.text for _, label in curves.legend.items]
+
+    curves.set_labelled(True)
+    history = [
+        {"epoch": e, "train_loss": 80.0 - e, "test_elbo": -70.0 + e, "test_error": 0.2} for e in (1, 2)
+    ]
+    curves.set_history(history)
+    curves.redraw()
+    assert names() == ["train loss", "test −ELBO", "test error %"]
+    curves.clear_data()  # a run starts: every batch series to come is named
+    curves.add_batch(0.01, 200.0, 190.0, 5.0)
+    curves.redraw()
+    assert names() == ["train loss", "labelled −ELBO", "test −ELBO", "KL"]

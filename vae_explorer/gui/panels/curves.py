@@ -33,7 +33,7 @@ SERIES = {
     "recon": ("nats", "#4e79a7", "reconstruction"),
     "test": ("nats", "#f28e2b", "test −ELBO"),
     "kl": ("kl", "#59a14f", "KL"),
-    "error": ("error", "#e15759", "test error % (per epoch)"),
+    "error": ("error", "#e15759", "test error %"),
 }
 
 
@@ -93,7 +93,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.ci.layout.setRowStretchFactor(3, 2)
         self.data = {name: _Series() for name in SERIES}
         self.items: dict[str, pg.PlotDataItem] = {}
-        for name, (which, color, text) in SERIES.items():
+        for name, (which, color, _text) in SERIES.items():
             plot = {"nats": self.nats_plot, "kl": self.kl_plot, "error": self.error_plot}[which]
             if name in ("test", "error"):
                 item = plot.plot(
@@ -102,15 +102,15 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             else:
                 item = plot.plot(pen=pg.mkPen(color, width=1.5))
             item.setClipToView(True)
-            if name != "error":  # its own plot's axis names it; shown only when it has data
-                self.legend.addItem(item, text)
             self.items[name] = item
         self._show_error_plot(False)
+        self._legend_names: list[str] = []
         self.smoothing = 0.0
         self.labelled = False
         self.redraws = 0
         self.following = True
         self.per_batch = True  # the loss / recon / KL series hold per-batch points
+        self._sync_legend()
         self._ranges: dict[object, tuple[float, float]] = {}  # as last set, per plot and "x"
         self.setToolTip(
             "train loss: each batch's −ELBO with the KL weighted by β; test −ELBO and test error: "
@@ -171,11 +171,27 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
     def set_labelled(self, labelled: bool) -> None:
         """Name the second series for the run's model: a labelled model's (M2) batch
         metrics carry the labelled images' -ELBO where a VAE's carry the reconstruction."""
-        text = "labelled −ELBO" if labelled else SERIES["recon"][2]
-        for sample, label in self.legend.items:
-            if sample.item is self.items["recon"]:
-                label.setText(text)
         self.labelled = labelled
+        self._legend_names = []  # (named anew)
+        self._sync_legend()
+
+    def _sync_legend(self) -> None:
+        """The legend names what can be drawn: during a run every batch series and the test
+        -ELBO to come; for a loaded history only the series it holds (a labelled model's has
+        no per-epoch reconstruction or KL); the test error while its plot shows (in a short
+        dock that plot's axis label is hidden)."""
+        names = [name for name in SERIES if name != "error"]
+        if not self.per_batch:
+            names = [name for name in names if self.data[name].n]
+        if self.data["error"].n:
+            names.append("error")
+        if names == self._legend_names:
+            return
+        self.legend.clear()
+        for name in names:
+            text = "labelled −ELBO" if name == "recon" and self.labelled else SERIES[name][2]
+            self.legend.addItem(self.items[name], text)
+        self._legend_names = names
 
     def clear_data(self) -> None:
         self.data = {name: _Series() for name in SERIES}
@@ -212,11 +228,6 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
 
     def _show_error_plot(self, on: bool) -> None:
         if self.error_plot.isVisible() != on:
-            # Named in the legend too: in a short dock the plot's axis label is hidden.
-            if on:
-                self.legend.addItem(self.items["error"], "test error %")
-            else:
-                self.legend.removeItem(self.items["error"])
             self.error_plot.setVisible(on)
             self.setMinimumHeight(MIN_HEIGHT + 90 if on else MIN_HEIGHT)  # three plots need the room
             self.ci.layout.setRowStretchFactor(3, 2 if on else 0)
@@ -273,6 +284,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             item.setData(x, y)
             drawn[name] = (x, y)
         self._show_error_plot(self.data["error"].n > 0)
+        self._sync_legend()
         if self.following:
             self._fit_ranges(drawn)
 
