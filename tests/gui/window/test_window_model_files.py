@@ -342,3 +342,16 @@ def test_save_dialogs_offer_a_file_name(window, monkeypatch):
     window.menus.save_as.trigger()
     window.menus.export_csv.trigger()
     assert offered == ["small.safetensors", "mnist-z3.safetensors", "mnist-z3-latents.csv"]
+
+
+def test_open_starts_in_the_shipped_models_when_nothing_else_says_where(window, monkeypatch):
+    from vae_explorer.core.data import PROJECT_ROOT
+    from vae_explorer.core.model import VAE, VAEConfig
+
+    started = []
+    monkeypatch.setattr(
+        QFileDialog, "getOpenFileName", lambda _p, _t, start, _f: started.append(start) or ("", "")
+    )
+    window.state.set_model(VAE(VAEConfig(latent_dim=2, hidden_dim=8)), {"dataset": "mnist"})  # no file
+    window.menus.open.trigger()
+    assert started == [str(PROJECT_ROOT / "trained")]

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from ... import __version__
 from ...core.data import DATASETS, PROJECT_ROOT, locate_dataset
+from .datasets import SHIPPED_MODELS
 from .unsaved import OPENING
 
 if TYPE_CHECKING:
@@ -181,15 +182,18 @@ class WindowMenus:
         return a
 
     # --- dialogs ---------------------------------------------------------------------------
-    def _last_dir(self) -> str:
+    def _last_dir(self, opening: bool = False) -> str:
         """Where file dialogs open: the folder used last, else the current model's (at a
-        first start the shipped models'), else the home folder."""
+        first start the shipped models'), else (to open a model) the shipped models' or
+        the home folder."""
         value = self.window.settings.value("paths/last_dir")
         if isinstance(value, str) and Path(value).is_dir():
             return value
         model_path = self.window.state.model_path
         if model_path is not None and Path(model_path).parent.is_dir():
             return str(Path(model_path).parent)
+        if opening and SHIPPED_MODELS.is_dir():
+            return str(SHIPPED_MODELS)
         return str(Path.home())
 
     def _remember_dir(self, path: str) -> None:
@@ -219,7 +223,9 @@ class WindowMenus:
     def _on_open_triggered(self) -> None:
         if not self.window.may_drop_model(OPENING):
             return
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open model", self._last_dir(), MODEL_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Open model", self._last_dir(opening=True), MODEL_FILTER
+        )
         if path:
             self._remember_dir(path)
             self.window.open_model_in_background(path)
