@@ -308,3 +308,24 @@ def test_without_importance_sampling_the_plane_takes_the_iwae_plots_room(qtbot, 
     assert plot.iwae in plot.view.ci.items and not plot.iwae.isVisible()
     assert plot.iwae.sceneBoundingRect().height() < 1
     assert plot.latent.sceneBoundingRect().bottom() >= panel.plot.view.height() - 20  # margin, spacing
+
+
+@pytest.mark.parametrize("width", range(200, 420, 7))  # (each entry fits a line)
+def test_the_legend_wraps_between_entries_never_inside_one(qtbot, width):
+    """ "encoder q(z|" / "x) 1σ, 2σ" was a line break after the "|"."""
+    from PySide6.QtGui import QTextDocument
+
+    from vae_explorer.gui.panels.posterior_plot import legend_html
+
+    doc = QTextDocument()
+    doc.setHtml(legend_html(draws=True))
+    doc.setTextWidth(width)
+    doc.size()  # (lays the text out)
+    block = doc.firstBlock()
+    layout, text = block.layout(), block.text()
+    assert layout.lineCount() > 0
+    for i in range(layout.lineCount()):
+        line = layout.lineAt(i)
+        piece = text[line.textStart() : line.textStart() + line.textLength()].replace("\u2060", "")
+        assert "q(z|x)" in piece or "q(z" not in piece, piece
+        assert "p(z|x)" in piece or "p(z" not in piece, piece

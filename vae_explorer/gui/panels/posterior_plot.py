@@ -216,7 +216,10 @@ def legend_html(draws: bool) -> str:
     cells = []
     for colour, symbol, text in entries:
         style = "" if colour is None else f" style='color:{colour}'"
-        symbol, text = symbol.replace(" ", "&nbsp;"), text.replace(" ", "&nbsp;")
+        # No break inside an entry: not at its spaces, nor after the "|" of q(z|x) (a break
+        # opportunity of its own to Qt's line breaking), which word joiners hold in place.
+        text = text.replace(" ", "&nbsp;").replace("|", "\u2060|\u2060")
+        symbol = symbol.replace(" ", "&nbsp;")
         cells.append(f"<b{style}>{symbol}</b>&nbsp;{text}")
     return "<span style='font-size:small'>" + " &nbsp; ".join(cells) + "</span>"
 
