@@ -185,3 +185,20 @@ class LatentPlane(QObject):
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and np.array_equal(np.asarray(a, np.float32), np.asarray(b, np.float32))
+
+
+def most_informative_dims(latents: tuple[np.ndarray, np.ndarray] | None, dim: int) -> tuple[int, int]:
+    """The two dimensions with the largest mean KL(q(z_i|x) || N(0, 1)) over the test images,
+    the larger first: a model with a few active units among many (M1+M2's 50) shows them,
+    not the first two of a shapeless blob. (0, 1) for two dimensions or without latents.
+    (core.active_units.kl_per_dimension's formula, here without torch: the state uses it
+    before the window has imported torch.)"""
+    if dim < 2:
+        return (0, 0)
+    if latents is None or dim == 2:
+        return (0, 1)
+    mu, logvar = (np.asarray(a, np.float64) for a in latents)
+    with np.errstate(over="ignore"):
+        kl = (0.5 * (np.exp(logvar) + mu * mu - 1.0 - logvar)).mean(axis=0)
+    first, second = np.argsort(-kl, kind="stable")[:2]
+    return (int(first), int(second))

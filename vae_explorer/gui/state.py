@@ -32,7 +32,7 @@ from ..core.data import Dataset
 from ..core.image import IMAGE_PIXELS
 from ..core.rendering import latent_plane
 from .history_scrub import HistoryScrub
-from .latent_plane import LatentPlane
+from .latent_plane import LatentPlane, most_informative_dims
 from .state_views import DEFAULT_GRID_SIZE, GRID_SIZE_RANGE, GRID_SPACINGS, DecodedViews, Range
 
 if TYPE_CHECKING:
@@ -226,7 +226,7 @@ class ExplorerState(QObject, DecodedViews):
     def _fit_to_latent_dim(self, dim: int, informative: bool = True) -> None:
         """A model of another latent size: its two most informative dimensions on the axes
         (read off the test latents when there are any), no stale z or posterior."""
-        dims = _most_informative_dims(self._latents if informative else None, dim)
+        dims = most_informative_dims(self._latents if informative else None, dim)
         if dims != self._dims:
             self._dims = dims
             self.dimsChanged.emit()
@@ -399,19 +399,3 @@ class ExplorerState(QObject, DecodedViews):
     def set_history(self, history: list[dict[str, Any]]) -> None:
         self._history = list(history)
         self.historyChanged.emit()
-
-
-def _most_informative_dims(latents: tuple[np.ndarray, np.ndarray] | None, dim: int) -> tuple[int, int]:
-    """The two dimensions with the largest mean KL(q(z_i|x) || N(0, 1)) over the test images
-    (as :func:`..core.active_units.kl_per_dimension`, kept here free of torch), the larger
-    first: a model with a few active units among many (M1+M2's 50) shows them, not the
-    first two of a shapeless blob. (0, 1) for two dimensions or without latents."""
-    if dim < 2:
-        return (0, 0)
-    if latents is None or dim == 2:
-        return (0, 1)
-    mu, logvar = (np.asarray(a, np.float64) for a in latents)
-    with np.errstate(over="ignore"):
-        kl = (0.5 * (np.exp(logvar) + mu * mu - 1.0 - logvar)).mean(axis=0)
-    first, second = np.argsort(-kl, kind="stable")[:2]
-    return (int(first), int(second))
