@@ -77,7 +77,7 @@ def usable_latents(
     if mu.shape[0] < 1 or mu.shape[1] < 1 or (latent_dim is not None and mu.shape[1] != latent_dim):
         return None
     with np.errstate(over="ignore", invalid="ignore"):  # float64 beyond float32: inf, refused
-        mu32, logvar32 = mu.astype(np.float32), logvar.astype(np.float32)
+        mu32, logvar32 = mu.astype(np.float32, copy=False), logvar.astype(np.float32, copy=False)
     if not (np.isfinite(mu32).all() and np.isfinite(logvar32).all()):
         return None
     return mu32, logvar32

@@ -29,6 +29,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ..core.data import Dataset
+from ..core.first_screen import usable_latents
 from ..core.image import IMAGE_PIXELS
 from ..core.rendering import latent_plane
 from .history_scrub import HistoryScrub
@@ -242,15 +243,8 @@ class ExplorerState(QObject, DecodedViews):
         """``latents`` as float32 if they have one finite row per test image and ``dim``
         columns; else None."""
         test = self._test_set
-        if test is None or latents is None:
-            return None
-        mu, logvar = (np.asarray(a) for a in latents)
-        if mu.shape != (len(test), dim) or logvar.shape != mu.shape:
-            return None
-        mu, logvar = mu.astype(np.float32, copy=False), logvar.astype(np.float32, copy=False)
-        if not (np.isfinite(mu).all() and np.isfinite(logvar).all()):
-            return None
-        return mu, logvar
+        fitting = None if test is None or latents is None else usable_latents(*latents, dim)
+        return fitting if fitting is not None and test is not None and len(fitting[0]) == len(test) else None
 
     def _matching_latents(
         self, latents: tuple[np.ndarray, np.ndarray] | None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QWidget
+
+from .first_screen import LoadingPanel
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -51,3 +53,41 @@ def default_dock_sizes(window: MainWindow) -> None:
     window.resizeDocks([window.preview_dock, window.grid_dock], [300, 480], vertical)
     # The bottom group is a strip under the scatter, not half the window.
     window.resizeDocks([window.timeline_dock], [170], vertical)
+
+
+def build_docks(window: MainWindow) -> QByteArray:
+    """The docks, holding "loading" panels until the views exist (views.py fills them);
+    returns the default layout (View > Reset layout goes back to it)."""
+    left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+    loading = LoadingPanel()
+    loading.setMinimumWidth(330)  # as wide as the training form that replaces it
+    window.training_dock = add_dock(window, "Training", "training_dock", loading, left)
+    window.preview_dock = add_dock(window, "Decoder preview", "preview_dock", LoadingPanel(), right)
+    window.grid_dock = add_dock(window, "Latent grid", "grid_dock", LoadingPanel(), right)
+    window.samples_dock = add_dock(window, "Samples", "samples_dock", LoadingPanel(), right)
+    window.tabifyDockWidget(window.grid_dock, window.samples_dock)
+    window.canvas_dock = add_dock(window, "Canvas", "canvas_dock", LoadingPanel(), right)
+    window.tabifyDockWidget(window.samples_dock, window.canvas_dock)
+    window.posterior_dock = add_dock(window, "Posterior", "posterior_dock", LoadingPanel(), right)
+    window.tabifyDockWidget(window.canvas_dock, window.posterior_dock)
+    window.analogy_dock = add_dock(window, "Analogy", "analogy_dock", LoadingPanel(), right)
+    window.tabifyDockWidget(window.posterior_dock, window.analogy_dock)
+    # Beyond the first look (explorer_docks.py): under the scatter only, so the side
+    # docks keep their full height: the timeline, walks, traversals, active units.
+    window.setCorner(Qt.Corner.BottomLeftCorner, left)
+    window.setCorner(Qt.Corner.BottomRightCorner, right)
+    bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+    window.timeline_dock = add_dock(window, "Timeline", "timeline_dock", QWidget(), bottom)
+    window.walk_dock = add_dock(window, "Walk", "walk_dock", LoadingPanel(), bottom)
+    window.traversal_dock = add_dock(window, "Traversal", "traversal_dock", LoadingPanel(), bottom)
+    window.active_units_dock = add_dock(window, "Active units", "active_units_dock", LoadingPanel(), bottom)
+    for dock in (window.walk_dock, window.traversal_dock, window.active_units_dock):
+        window.tabifyDockWidget(window.timeline_dock, dock)
+    window.timeline_dock.raise_()
+    window.tidy_tab_bars()  # Qt makes the tab bars on layout
+    for dock in window.docks:
+        dock.dockLocationChanged.connect(lambda _area: window.tidy_tab_bars())
+    window.grid_dock.raise_()
+    default_layout = window.saveState()
+    default_dock_sizes(window)
+    return default_layout

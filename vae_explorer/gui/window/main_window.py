@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QWidget,
 )
 
 from ..state import ExplorerState
@@ -28,10 +27,10 @@ from ..tooltips import wrap_long_tooltips
 from ..wheel_guard import install_wheel_guard
 from . import settings
 from .datasets import SHIPPED_MODELS, Datasets, ask_open_matching
-from .docks import DOCK_ATTRIBUTES, add_dock, default_dock_sizes
+from .docks import DOCK_ATTRIBUTES, build_docks, default_dock_sizes
 from .ending import dismiss_questions, keep_work_for_signal, stop_jobs
 from .files import Files
-from .first_screen import FirstScatter, LoadingPanel, log_startup
+from .first_screen import FirstScatter, log_startup
 from .recovery import RecoveryCopy, ask_recover, offer_left_behind
 from .startup import BackgroundStart, StartResult, finish_start, show_first_screen
 from .status_bar import build_status_bar, show_current_model
@@ -95,6 +94,18 @@ class MainWindow(QMainWindow):
     dataset_label: QLabel
     device_label: QLabel
     epoch_label: QLabel
+    # The docks (docks.build_docks)
+    training_dock: QDockWidget
+    preview_dock: QDockWidget
+    grid_dock: QDockWidget
+    samples_dock: QDockWidget
+    canvas_dock: QDockWidget
+    posterior_dock: QDockWidget
+    analogy_dock: QDockWidget
+    timeline_dock: QDockWidget
+    walk_dock: QDockWidget
+    traversal_dock: QDockWidget
+    active_units_dock: QDockWidget
 
     def __init__(
         self,
@@ -119,7 +130,7 @@ class MainWindow(QMainWindow):
         self.state = ExplorerState(self)
         self.datasets = Datasets(self)
         self.files = Files(self)
-        self._build_docks()
+        self._default_layout = build_docks(self)
         build_status_bar(self)
         self.state.modelChanged.connect(lambda: show_current_model(self))
         self.state.datasetChanged.connect(self.datasets.show_current)
@@ -200,42 +211,6 @@ class MainWindow(QMainWindow):
         self.views_ready = True
         self.datasets.show_current()
         self.viewsReady.emit()
-
-    # --- construction ----------------------------------------------------------------------
-    def _build_docks(self) -> None:
-        """The docks, holding "loading" panels until the views exist (views.py fills them)."""
-        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        loading = LoadingPanel()
-        loading.setMinimumWidth(330)  # as wide as the training form that replaces it
-        self.training_dock = add_dock(self, "Training", "training_dock", loading, left)
-        self.preview_dock = add_dock(self, "Decoder preview", "preview_dock", LoadingPanel(), right)
-        self.grid_dock = add_dock(self, "Latent grid", "grid_dock", LoadingPanel(), right)
-        self.samples_dock = add_dock(self, "Samples", "samples_dock", LoadingPanel(), right)
-        self.tabifyDockWidget(self.grid_dock, self.samples_dock)
-        self.canvas_dock = add_dock(self, "Canvas", "canvas_dock", LoadingPanel(), right)
-        self.tabifyDockWidget(self.samples_dock, self.canvas_dock)
-        self.posterior_dock = add_dock(self, "Posterior", "posterior_dock", LoadingPanel(), right)
-        self.tabifyDockWidget(self.canvas_dock, self.posterior_dock)
-        self.analogy_dock = add_dock(self, "Analogy", "analogy_dock", LoadingPanel(), right)
-        self.tabifyDockWidget(self.posterior_dock, self.analogy_dock)
-        # Beyond the first look (explorer_docks.py): under the scatter only, so the side
-        # docks keep their full height: the timeline, walks, traversals, active units.
-        self.setCorner(Qt.Corner.BottomLeftCorner, left)
-        self.setCorner(Qt.Corner.BottomRightCorner, right)
-        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
-        self.timeline_dock = add_dock(self, "Timeline", "timeline_dock", QWidget(), bottom)
-        self.walk_dock = add_dock(self, "Walk", "walk_dock", LoadingPanel(), bottom)
-        self.traversal_dock = add_dock(self, "Traversal", "traversal_dock", LoadingPanel(), bottom)
-        self.active_units_dock = add_dock(self, "Active units", "active_units_dock", LoadingPanel(), bottom)
-        for dock in (self.walk_dock, self.traversal_dock, self.active_units_dock):
-            self.tabifyDockWidget(self.timeline_dock, dock)
-        self.timeline_dock.raise_()
-        self.tidy_tab_bars()  # Qt makes the tab bars on layout
-        for dock in self.docks:
-            dock.dockLocationChanged.connect(lambda _area: self.tidy_tab_bars())
-        self.grid_dock.raise_()
-        self._default_layout = self.saveState()
-        default_dock_sizes(self)
 
     def reset_layout(self) -> None:
         """Every dock back where a first start puts it (View > Reset layout)."""
