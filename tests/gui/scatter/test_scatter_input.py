@@ -10,6 +10,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from scatter_helpers import empty_spot, isolated_point, untrained_model, viewport_xy
 
+from vae_explorer.gui.scatter.hover_card import CURSOR_OFFSET
 from vae_explorer.gui.scatter.view import HOVER_MS
 
 
@@ -225,3 +226,44 @@ def test_the_dim_combos_widen_for_a_wider_models_names(view, state, qtbot):
         text = combo.currentText()
         # The text and the arrow's ~28 px (Fusion): "z[27]" fits.
         assert combo.fontMetrics().horizontalAdvance(text) + 28 <= combo.width(), (text, combo.width())
+
+
+def card_beside(view, x: float, y: float) -> bool:
+    """Whether the hover card sits beside the data point (x, y) as shown now."""
+    at = viewport_xy(view, x, y)
+    return abs(view.hover.x() - (at.x() + CURSOR_OFFSET)) <= 2 and abs(view.hover.y() - (at.y() + CURSOR_OFFSET)) <= 2
+
+
+def test_the_hover_card_stays_with_its_point_when_the_view_zooms(view, state, qtbot):
+    """Ctrl+0, a wheel zoom or a pan move the point: the card moves with it, never left
+    over an empty spot (or another point) captioned with the old one."""
+    i = isolated_point(view)
+    x, y = view.cloud.points()
+    hover(view, x[i], y[i])
+    qtbot.waitUntil(view.hover.isVisible, timeout=2000)
+    assert card_beside(view, x[i], y[i])
+    before = view.hover.pos()
+    view.vb.scaleBy((0.9, 0.9), center=QPointF(x[i] + 0.5, y[i] + 0.5))
+    qtbot.waitUntil(lambda: view.hover.pos() != before, timeout=2000)  # (at the repaint)
+    assert view.hover.isVisible() and view.hover.index == i and card_beside(view, x[i], y[i])
+    # Panned until the point is off screen: no card.
+    (x0, x1), (y0, y1) = view.visible_range()
+    view.vb.setRange(xRange=(x[i] + 2 * (x1 - x0), x[i] + 3 * (x1 - x0)), padding=0)
+    qtbot.waitUntil(lambda: not view.hover.isVisible(), timeout=2000)
+
+
+def test_the_hover_card_follows_its_point_to_new_latents(view, state, qtbot):
+    """A training snapshot moves the points under a card on show: it goes with its point."""
+    i = isolated_point(view)
+    x, y = view.cloud.points()
+    hover(view, x[i], y[i])
+    qtbot.waitUntil(view.hover.isVisible, timeout=2000)
+    mu, logvar = state.latents
+    moved = mu * 0.98
+    state.set_model(state.model, latents=(moved, logvar), live=True)
+    xs, ys = view.cloud.points()
+    assert (xs[i], ys[i]) != (x[i], y[i])
+    assert view.hover.isVisible() and card_beside(view, xs[i], ys[i])
+    # Its class hidden from the legend: no card.
+    view.legend.classToggled.emit(int(state.test_set.labels[i]), False)
+    assert not view.hover.isVisible()

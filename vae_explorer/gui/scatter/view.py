@@ -298,10 +298,12 @@ class LatentScatterView(QWidget):
         dim = self.state.latent_dim
         if test is None or latents is None or latents[0].shape != (len(test), dim):
             self.cloud.clear()
+            self.hover.hide()
             return
         mu = latents[0]
         x, y = self.state.dims
         self.cloud.set_data(mu[:, x], mu[:, y] if dim > 1 else np.zeros(len(mu)), test.labels)
+        self._follow_hover()
 
     def _refresh_overlay(self) -> None:
         grid = self.state.decoded_grid("visible") if self.state.overlay else None
@@ -360,11 +362,13 @@ class LatentScatterView(QWidget):
         self.state.set_visible_range(*self.visible_range())
 
     def _on_view_transform_changed(self) -> None:
+        self._follow_hover()
         if self.posterior_marker.isVisible():  # its smallest drawn size is in pixels
             self._on_canvas_posterior_changed()
 
     def _on_legend_class_toggled(self, label: int, visible: bool) -> None:
         self.cloud.set_class_visible(label, visible)
+        self._follow_hover()
 
     # --- hover -----------------------------------------------------------------------------
     def _on_plot_hovered(self, pos: QPointF) -> None:
@@ -379,16 +383,26 @@ class LatentScatterView(QWidget):
         self.hover.hide()
 
     def _show_hover_at(self, pos: QPointF) -> None:
-        test = self.state.test_set
-        i = self._point_near(pos) if test is not None else -1
-        if test is None or i < 0 or i >= len(test):
+        self._show_hover_for(self._point_near(pos) if self.state.test_set is not None else -1)
+
+    def _show_hover_for(self, i: int) -> None:
+        """The card beside test point ``i``; none unless ``i`` is a shown point on screen."""
+        test, (xs, ys) = self.state.test_set, self.cloud.points()
+        if test is None or not 0 <= i < min(len(test), xs.size) or not self.cloud.visible_mask()[i]:
+            self.hover.hide()
+            return
+        at = self.data_to_viewport(float(xs[i]), float(ys[i]))
+        if not self.plot.mapFromScene(self.vb.sceneBoundingRect()).boundingRect().contains(at.toPoint()):
             self.hover.hide()
             return
         label = int(test.labels[i])
         name = test.classes[label] if label < len(test.classes) else str(label)
-        xs, ys = self.cloud.points()
-        at = self.data_to_viewport(float(xs[i]), float(ys[i]))
         self.hover.show_item(i, test.images[i], f"{name}  ·  #{i}", at, self._menu_hint)
+
+    def _follow_hover(self) -> None:
+        """A card on show stays with its point when the view or the points move."""
+        if self.hover.isVisible():
+            self._show_hover_for(self.hover.index)
 
     def _point_near(self, pos: QPointF) -> int:
         """The shown point within HOVER_RADIUS_PX of ``pos`` on screen, or -1."""
