@@ -231,7 +231,8 @@ def test_the_dim_combos_widen_for_a_wider_models_names(view, state, qtbot):
 def card_beside(view, x: float, y: float) -> bool:
     """Whether the hover card sits beside the data point (x, y) as shown now."""
     at = viewport_xy(view, x, y)
-    return abs(view.hover.x() - (at.x() + CURSOR_OFFSET)) <= 2 and abs(view.hover.y() - (at.y() + CURSOR_OFFSET)) <= 2
+    dx, dy = view.hover.x() - (at.x() + CURSOR_OFFSET), view.hover.y() - (at.y() + CURSOR_OFFSET)
+    return abs(dx) <= 2 and abs(dy) <= 2
 
 
 def test_the_hover_card_stays_with_its_point_when_the_view_zooms(view, state, qtbot):
