@@ -217,6 +217,7 @@ def test_the_speed_after_a_run_is_the_runs_average_without_pauses(panel, monkeyp
     panel.pause_button.setEnabled(True)
     panel.pause_button.setChecked(True)
     assert panel.progress.format() == "epoch 1/2 · batch 5/10 · paused"  # no ETA while paused
+    assert panel.status.text() == "loss 150.0 · recon 140.0 · KL 5.00"  # nor a speed
     clock[0] = 131.0  # 30 s paused
     panel.pause_button.setChecked(False)
     assert panel.progress.format().startswith("epoch 1/2 · batch 5/10 · ETA ")

@@ -81,6 +81,7 @@ class TrainingReadout:
         if paused and self._paused_at is None:
             self._paused_at = now
             self._set_running_format(self.progress.format())
+            self._show_latest(None)  # the last window's speed would read as the speed now
         elif not paused and self._paused_at is not None:
             self._paused_for += now - self._paused_at
             self._paused_at = None
@@ -117,7 +118,13 @@ class TrainingReadout:
         self._set_running_format(
             f"epoch {ev.epoch}/{self._epochs} · batch {ev.batch}/{ev.batches_per_epoch} · ETA {eta}"
         )
-        text = _metrics_text(ev, ev.images_per_second, self.labelled)
+        self._show_latest(ev.images_per_second)
+
+    def _show_latest(self, images_per_second: float | None, suffix: str = "") -> None:
+        """The latest batch's loss terms, the speed given (none: left out), the test error."""
+        if self._last is None:
+            return
+        text = _metrics_text(self._last, images_per_second, self.labelled) + suffix
         if self.test_error is not None:
             text += f" · test error {100 * self.test_error:.2f}%"
         self.status.setText(text)
@@ -128,11 +135,8 @@ class TrainingReadout:
         if not stopped and not failed:
             self.progress.setValue(self.progress.maximum())
         rate = self.average_speed()
-        if self._last is not None and rate is not None:
-            text = _metrics_text(self._last, rate, self.labelled) + " on average"
-            if self.test_error is not None:
-                text += f" · test error {100 * self.test_error:.2f}%"
-            self.status.setText(text)
+        if rate is not None:
+            self._show_latest(rate, " on average")
 
     def average_speed(self) -> float | None:
         """Images per second over the run so far (pauses excluded), or None before the
@@ -142,6 +146,7 @@ class TrainingReadout:
         return self._done_batches * self._images_per_batch / self._elapsed
 
 
-def _metrics_text(ev: BatchMetrics, images_per_second: float, labelled: bool = False) -> str:
+def _metrics_text(ev: BatchMetrics, images_per_second: float | None, labelled: bool = False) -> str:
     second = "labelled" if labelled else "recon"
-    return f"loss {ev.loss:.1f} · {second} {ev.recon:.1f} · KL {ev.kl:.2f} · {images_per_second:,.0f} img/s"
+    text = f"loss {ev.loss:.1f} · {second} {ev.recon:.1f} · KL {ev.kl:.2f}"
+    return text if images_per_second is None else f"{text} · {images_per_second:,.0f} img/s"
