@@ -30,7 +30,7 @@ MOUSE_CONTROLS = (
     ("Latent grid", "Decode a tile's z in the preview", "click a tile"),
     ("Timeline", "Play / pause the replay of training", "Space (timeline focused)"),
     ("Traversal", "Move one latent coordinate of the current z", "drag its slider"),
-    ("Canvas (mouse)", "Paint with the current tool", "left-drag"),
+    ("Canvas", "Paint with the current tool", "left-drag"),
 )
 
 
@@ -58,7 +58,8 @@ def shortcut_rows(window: QWidget) -> list[tuple[str, str, str]]:
         area = "Canvas" if in_canvas else "Window"
         rows.append((area, text, keys))
     rows.sort(key=lambda r: (r[0] != "Window", r[0], r[1]))
-    return rows + list(MOUSE_CONTROLS)
+    # Each area's keys, then its mouse controls (a stable sort keeps that order inside it).
+    return sorted(rows + list(MOUSE_CONTROLS), key=lambda r: (r[0] != "Window", r[0]))
 
 
 class ShortcutsDialog(QDialog):
