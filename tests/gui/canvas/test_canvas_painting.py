@@ -242,3 +242,30 @@ def test_every_tool_has_a_tooltip_naming_its_shortcut(panel):
         assert button.toolTip()
     for widget in (panel.method_combo, panel.steps_spin, panel.live_check, panel.random_button):
         assert widget.toolTip()
+
+
+def checked_masks(panel) -> list[str]:
+    named = [n for n, b in panel.preset_buttons.items() if b.isChecked()]
+    return named + (["none"] if panel.clear_mask_button.isChecked() else [])
+
+
+def test_the_mask_buttons_show_which_mask_is_on_the_canvas(qtbot, panel):
+    assert checked_masks(panel) == ["none"]
+    qtbot.mouseClick(panel.preset_buttons["left_half"], LEFT)
+    assert checked_masks(panel) == ["left_half"]
+    qtbot.mouseClick(panel.preset_buttons["left_half"], LEFT)  # again: it stays the one
+    assert checked_masks(panel) == ["left_half"]
+    panel.canvas.set_tool("mask")
+    stroke(qtbot, panel, [(5, 20), (6, 20)])  # painted over: no preset any more
+    assert checked_masks(panel) == []
+    panel.undo_action.trigger()
+    assert checked_masks(panel) == ["left_half"]
+    qtbot.mouseClick(panel.preset_buttons["random"], LEFT)
+    qtbot.mouseClick(panel.preset_buttons["random"], LEFT)
+    assert checked_masks(panel) == ["random"]
+    panel.undo_action.trigger()  # the first random mask is a random mask too
+    assert checked_masks(panel) == ["random"]
+    qtbot.mouseClick(panel.clear_mask_button, LEFT)
+    assert checked_masks(panel) == ["none"]
+    qtbot.mouseClick(panel.clear_mask_button, LEFT)  # a click on the checked one keeps it
+    assert checked_masks(panel) == ["none"]

@@ -82,10 +82,14 @@ class CanvasPanel(CanvasControls):
         self.load_button.clicked.connect(self._on_load_clicked)
         for name, button in self.preset_buttons.items():
             button.clicked.connect(lambda _=False, n=name: self.apply_preset_mask(n))
+        for button in (*self.preset_buttons.values(), self.clear_mask_button):
+            button.setCheckable(True)  # checked: the mask on the canvas is this one
+            button.clicked.connect(self._show_active_mask)  # (a click on it toggles it)
         self.method_combo.currentIndexChanged.connect(self._on_method_changed)
         self.steps_spin.valueChanged.connect(self._on_settings_changed)
         self.live_check.toggled.connect(self._on_settings_changed)
         self.canvas.changed.connect(self._on_canvas_changed)
+        self.canvas.changed.connect(self._show_active_mask)
         state.modelChanged.connect(self._on_state_model_changed)
         state.trainingChanged.connect(self._on_state_training_changed)
         state.datasetChanged.connect(self._on_state_dataset_changed)
@@ -93,6 +97,7 @@ class CanvasPanel(CanvasControls):
         self._on_state_dataset_changed()
         self._on_method_changed()
         self._on_state_model_changed()
+        self._show_active_mask()
 
     # --- public interface -----------------------------------------------------------------
     def load_test_digit(self, index: int | None = None) -> int:
@@ -229,6 +234,16 @@ class CanvasPanel(CanvasControls):
             self._impute_later()
 
     # --- the controls ---------------------------------------------------------------------
+    def _show_active_mask(self) -> None:
+        """Check the preset button whose mask is the canvas's (none for a painted one)."""
+        mask = self.canvas.mask_array()
+        latest = self._random_mask_seed
+        for name, button in self.preset_buttons.items():
+            # A random mask is one of the latest few drawn (undo brings back earlier ones).
+            seeds = range(max(latest - 19, 1), latest + 1) if name == "random" else (latest,)
+            button.setChecked(any(np.array_equal(mask, preset_mask(name, seed=k)) for k in seeds))
+        self.clear_mask_button.setChecked(not mask.any())
+
     def _on_canvas_changed(self) -> None:
         self._dirty = True
         self._update_tiles()
