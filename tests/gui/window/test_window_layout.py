@@ -209,3 +209,26 @@ def test_every_dock_tab_title_shows_whole_at_1024_by_700(
         # With room to spare: another machine's font draws the titles a little wider.
         last = bar.tabRect(bar.count() - 1).right()
         assert last <= bar.width() - ROOM, (titles, last, bar.width())
+
+
+def test_a_status_message_at_1024_gets_the_room_of_the_model_and_data_labels(window, qtbot):
+    """ "Opened /work/ma" was all of the message at 1024 px: the permanent labels kept their
+    room. While a message shows they are cut short ("…", the whole text in the tooltip);
+    once it goes they are whole again."""
+    laid_out_at(window, qtbot, *SMALL)
+    bar, model_label = window.statusBar(), window.model_label
+    model_label.setText("Model: mnist-bernoulli-z2.safetensors (784-256-2 tanh, cross-entropy)")
+    message = "Opened /home/someone/models/mnist-bernoulli-z2.safetensors"
+    bar.showMessage(message)
+    QApplication.processEvents()
+    first_label = min(w.geometry().left() for w in (model_label, window.dataset_label))
+    assert 6 + bar.fontMetrics().horizontalAdvance(message) < first_label  # (drawn from x = 6)
+    assert model_label.shown_text().endswith("…") and model_label.toolTip() == model_label.text()
+    laid_out_at(window, qtbot, 1400, 900)  # room enough for all: the labels whole again
+    qtbot.waitUntil(lambda: model_label.shown_text() == model_label.text(), timeout=2000)
+    laid_out_at(window, qtbot, *SMALL)
+    qtbot.waitUntil(lambda: model_label.shown_text().endswith("…"), timeout=2000)
+    bar.clearMessage()
+    QApplication.processEvents()
+    assert model_label.shown_text() == model_label.text()
+    assert window.dataset_label.shown_text() == window.dataset_label.text()

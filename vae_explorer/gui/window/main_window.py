@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
     dataset_label: QLabel
     device_label: QLabel
     epoch_label: QLabel
+    status_room: QObject  # shrinks the model and data labels while a message shows
     # The docks (docks.build_docks)
     training_dock: QDockWidget
     preview_dock: QDockWidget

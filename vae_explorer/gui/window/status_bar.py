@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QLabel
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from .unsaved import NEW_RUN
 
@@ -18,15 +20,79 @@ if TYPE_CHECKING:
 KIND_NAMES = {"m1m2": "M1+M2"}  # as the training form names it; others upper-cased
 
 
+MESSAGE_LEFT = 6  # where QStatusBar draws a message
+MESSAGE_PADDING = 16  # pixels between a message and the first label
+QWIDGETSIZE_MAX = 16_777_215
+LEAST_LABEL = 90  # the narrowest a shrunk label gets
+
+
+class _ElidedLabel(QLabel):
+    """A one-line label that asks for its whole text but, given less, ends it with "…"."""
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        super().setText(text)
+        self.setToolTip(text)  # the whole text when it is cut (a caller may say more)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        m = self.contentsMargins()
+        width = self.fontMetrics().horizontalAdvance("…") + m.left() + m.right()
+        return QSize(width, super().minimumSizeHint().height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        r = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, r.width())
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(r, int(self.alignment()), text)
+
+    def shown_text(self) -> str:
+        """The text as painted at the label's width now."""
+        width = self.contentsRect().width()
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, width)
+
+
+class _RoomForMessages(QObject):
+    """While the status bar shows a message, the model and data labels give up the room it
+    needs (elided, no narrower than LEAST_LABEL each); they are whole again once it goes.
+    Permanent widgets otherwise keep their room and cut the message ("Opened /work/ma")."""
+
+    def __init__(self, bar: QStatusBar, shrinkable: list[_ElidedLabel], others: list[QWidget]) -> None:
+        super().__init__(bar)
+        self.bar, self.shrinkable, self.others = bar, shrinkable, others
+        bar.messageChanged.connect(self.fit)
+        bar.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self.fit)  # once the bar has laid its widgets out anew
+        return False
+
+    def fit(self) -> None:
+        message = self.bar.currentMessage()
+        labels = [*self.shrinkable, *self.others]
+        # The bar's own room right of the first label: spacing, the size grip, margins.
+        chrome = self.bar.width() - labels[0].geometry().left() - sum(w.width() for w in labels)
+        wholes = [label.sizeHint().width() for label in self.shrinkable]
+        room = self.bar.width() - chrome - sum(w.sizeHint().width() for w in self.others)
+        if message:
+            room -= MESSAGE_LEFT + self.bar.fontMetrics().horizontalAdvance(message) + MESSAGE_PADDING
+        for label, whole in zip(self.shrinkable, wholes, strict=True):
+            fair = int(room * whole / max(sum(wholes), 1))
+            label.setMaximumWidth(QWIDGETSIZE_MAX if room >= sum(wholes) else max(fair, LEAST_LABEL))
+
+
 def build_status_bar(window: MainWindow) -> None:
     bar = window.statusBar()
-    window.model_label = QLabel()
-    window.dataset_label = QLabel()
+    window.model_label = _ElidedLabel()
+    window.dataset_label = _ElidedLabel()
     window.device_label = QLabel("Device: CPU")
     window.epoch_label = QLabel()
     for w in (window.model_label, window.dataset_label, window.device_label, window.epoch_label):
         w.setContentsMargins(8, 0, 8, 0)
         bar.addPermanentWidget(w)
+    window.status_room = _RoomForMessages(
+        bar, [window.model_label, window.dataset_label], [window.device_label, window.epoch_label]
+    )
 
 
 def show_current_model(window: MainWindow) -> None:
