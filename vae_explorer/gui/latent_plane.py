@@ -98,10 +98,10 @@ class LatentPlane(QObject):
     def points(self, mu: np.ndarray) -> np.ndarray:
         """Plane coordinates [N, 2] of test means ``mu`` [N, d] (for a map: its embedding,
         which belongs to the current test means)."""
-        if self.map is not None:
-            return self.map.embedding
-        if self.pca is not None and self._kind == "pca":
-            return self.pca.to_plane(mu)
+        if (map_ := self._map_on()) is not None:
+            return map_.embedding
+        if (pca := self._pca_on()) is not None:
+            return pca.to_plane(mu)
         x, y = self._state.dims
         return np.stack([mu[:, x], mu[:, y] if mu.shape[1] > 1 else np.zeros(len(mu))], axis=1)
 
@@ -110,13 +110,13 @@ class LatentPlane(QObject):
         code of a click on the map has a place there)."""
         if z is None or len(z) != self._state.latent_dim:
             return None
-        if self.map is not None:
+        if (map_ := self._map_on()) is not None:
             if self._map_point is None:
                 return None
-            code = self.map.nearest_code(self._map_point)
+            code = map_.nearest_code(self._map_point)
             return (float(self._map_point[0]), float(self._map_point[1])) if np.allclose(code, z) else None
-        if self.pca is not None and self._kind == "pca":
-            xy = self.pca.to_plane(np.asarray(z)[None])[0]
+        if (pca := self._pca_on()) is not None:
+            xy = pca.to_plane(np.asarray(z)[None])[0]
             return float(xy[0]), float(xy[1])
         x, y = self._state.dims
         return float(z[x]), float(z[y]) if len(z) > 1 else 0.0
@@ -124,22 +124,22 @@ class LatentPlane(QObject):
     def code_at(self, xy: Any) -> np.ndarray | None:
         """The code a point of the plane stands for (None on the axes: the state's own rule)."""
         point = np.asarray(xy, np.float64).reshape(2)
-        if self.map is not None:
-            index = self.map.nearest_index(point)
-            self._map_point = self.map.embedding[index].astype(np.float64)
-            return self.map.nearest_code(point)
-        if self.pca is not None and self._kind == "pca":
-            return self.pca.from_plane(point)[0]
+        if (map_ := self._map_on()) is not None:
+            index = map_.nearest_index(point)
+            self._map_point = map_.embedding[index].astype(np.float64)
+            return map_.nearest_code(point)
+        if (pca := self._pca_on()) is not None:
+            return pca.from_plane(point)[0]
         return None
 
     def codes_at(self, points: np.ndarray) -> np.ndarray:
         """Codes [N, d] that the plane's points [N, 2] stand for (the latent grid on this
         plane): exact on the PCA plane, the nearest test point's code on a map."""
         pts = np.asarray(points, np.float64).reshape(-1, 2)
-        if self.map is not None:
-            return np.stack([self.map.nearest_code(p) for p in pts])
-        if self.pca is not None and self._kind == "pca":
-            return self.pca.from_plane(pts)
+        if (map_ := self._map_on()) is not None:
+            return np.stack([map_.nearest_code(p) for p in pts])
+        if (pca := self._pca_on()) is not None:
+            return pca.from_plane(pts)
         x, y = self._state.dims
         z = np.zeros((len(pts), self._state.latent_dim), np.float32)
         z[:, x] = pts[:, 0]
@@ -152,7 +152,31 @@ class LatentPlane(QObject):
         """A UMAP / t-SNE map: coordinates without a meaning of their own."""
         return self.map is not None
 
+    def _pca_on(self) -> PCAProjection | None:
+        """The PCA plane on show, if it is one of the current model's latent size (a model of
+        another size may be current a moment before the plane follows it; until then the
+        plane shows the new model's axes)."""
+        pca = self.pca if self._kind == "pca" else None
+        return pca if pca is not None and pca.mean.shape[0] == self._state.latent_dim else None
+
+    def _map_on(self) -> NeighbourProjection | None:
+        """The map on show, if made from latents of the current model's size (as _pca_on)."""
+        fits = self.map is not None and self.map.latents.shape[1] == self._state.latent_dim
+        return self.map if fits else None
+
     # --- following the latents -------------------------------------------------------------
+    def follow_latent_size(self) -> None:
+        """A model of another latent size became current (the state calls this before it
+        tells the views): a plane of the old size means nothing. Two dimensions or fewer
+        show their axes; a wider model's plane is fitted to its latents."""
+        if self._kind == "axes":
+            return
+        if self._state.latent_dim <= 2:
+            self._kind, self.pca, self.map, self._map_point, self.note = "axes", None, None, None, ""
+            self.changed.emit()
+            return
+        self._on_latents_changed()
+
     def _fit(self) -> PCAProjection | None:
         latents = self._state.latents
         if latents is None:

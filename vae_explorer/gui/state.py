@@ -236,6 +236,7 @@ class ExplorerState(QObject, DecodedViews):
         if self._posterior is not None and len(self._posterior[0]) != dim:
             self._posterior = None
             self.canvasPosteriorChanged.emit()
+        self.plane.follow_latent_size()  # (until it has, the plane shows the new dims)
 
     def _fitting_latents(
         self, latents: tuple[np.ndarray, np.ndarray] | None, dim: int

@@ -144,3 +144,37 @@ def test_closing_the_window_stops_a_map_at_its_next_report(qtbot, wide_window, m
     w.close()
     qtbot.waitUntil(lambda: running_workers() == 0, timeout=5_000)
     assert len(reports) < 1000 and w.state.plane.kind != "tsne"
+
+
+@pytest.mark.parametrize("kind", ["pca", "umap"])
+def test_a_model_of_another_latent_size_opened_on_a_plane_shows_without_errors(
+    qtbot, wide_window, small_checkpoint, tmp_path, kind, monkeypatch
+):
+    """Opening a 2-d (or a wider) model while the 5-d model's PCA plane or map was on show
+    raised from the latent grid and the scatter (a 5-d plane met 2-d latents)."""
+    w, state = wide_window, wide_window.state
+    w.grid_dock.show()  # the grid redraws on every change it sees
+    if kind == "pca":
+        w.scatter_plane.choose("pca")
+    else:
+        state.plane.set_map(NeighbourProjection(kind, state.latents[0][:, :2].copy(), state.latents[0]))
+    assert state.plane.kind == kind
+    assert w.open_model(small_checkpoint)  # slots raising here fail the test (pytest-qt)
+    QApplication.processEvents()
+    assert state.latent_dim == 2 and state.plane.is_axes
+    x, y = w.scatter.cloud.points()
+    np.testing.assert_allclose(np.stack([x, y], 1), state.latents[0], atol=1e-6)
+    assert w.grid.grid() is not None
+    # ... and from 5-d to a wider model: its own PCA plane.
+    w.open_model(wide_checkpoint_of(tmp_path, 7))
+    w.scatter_plane.choose("pca")
+    w.open_model(wide_checkpoint_of(tmp_path, 9))
+    QApplication.processEvents()
+    assert state.plane.kind == "pca" and state.plane.pca.mean.shape == (9,)
+    assert w.grid.grid() is not None
+
+
+def wide_checkpoint_of(folder, dim: int):
+    torch.manual_seed(dim)
+    path = folder / f"z{dim}.safetensors"
+    return save_checkpoint(VAE(VAEConfig(latent_dim=dim, hidden_dim=32)), path, {"dataset": "mnist"})

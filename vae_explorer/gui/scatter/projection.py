@@ -213,6 +213,8 @@ class ScatterPlane(QObject):
             return None
         if plane.is_axes:
             x, y = self.state.dims
+            if max(x, y) >= codes.shape[1]:
+                return None  # another model's path, met before the walk is cleared
             return np.stack(
                 [codes[:, x], codes[:, y] if codes.shape[1] > 1 else np.zeros(len(codes))], axis=1
             )
