@@ -380,3 +380,26 @@ def test_a_model_of_a_missing_dataset_opens_at_start_without_a_question(qtbot, t
     qtbot.waitUntil(lambda: w.views_ready, timeout=120_000)
     assert asked == [] and w.state.model is not None
     w.close()
+
+
+def test_a_model_opened_without_its_data_says_which_data_is_shown(window, monkeypatch, tmp_path):
+    """A Fashion-MNIST model opened with the download declined showed MNIST's digits as if
+    they were its own: the status bar says so until the next message."""
+    import torch
+
+    import vae_explorer.core.data.registry as registry
+    import vae_explorer.gui.window.datasets as datasets
+    from vae_explorer.core.checkpoints import save_checkpoint
+    from vae_explorer.core.model import VAE, VAEConfig
+
+    monkeypatch.setattr(registry, "locate_dataset", lambda *a, **k: None)
+    monkeypatch.setattr(datasets, "locate_dataset", lambda *a, **k: None)
+    monkeypatch.setattr(datasets, "ask_download", lambda *a: False)
+    torch.manual_seed(0)
+    path = save_checkpoint(
+        VAE(VAEConfig(latent_dim=2, hidden_dim=16)), tmp_path / "f.safetensors", {"dataset": "fashion-mnist"}
+    )
+    assert window.open_model(path)
+    assert window.state.dataset_key == "mnist" and window.state.model_path == path
+    message = window.statusBar().currentMessage()
+    assert "Fashion-MNIST, is not on this computer" in message and "MNIST digits shown instead" in message

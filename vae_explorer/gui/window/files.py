@@ -122,6 +122,13 @@ class Files:
         else:
             self.window.settings.setValue("paths/last_model", str(path))
             message = f"Opened {path}"
+        if wanted != state.dataset_key:  # its data is not here (a download declined or failed)
+            shown = DatasetRef.from_key(state.dataset_key).title
+            self.window.statusBar().showMessage(
+                f"Opened {path.name}: its data, {DATASETS[wanted].title}, is not on this "
+                f"computer; {shown} shown instead"
+            )  # (kept until another message: the picture is misleading meanwhile)
+            return True
         self.window.statusBar().showMessage(message, 15000)
         return True
 
