@@ -269,3 +269,23 @@ def test_the_mask_buttons_show_which_mask_is_on_the_canvas(qtbot, panel):
     assert checked_masks(panel) == ["none"]
     qtbot.mouseClick(panel.clear_mask_button, LEFT)  # a click on the checked one keeps it
     assert checked_masks(panel) == ["none"]
+
+
+def test_the_controls_stay_put_whatever_the_message(qtbot, panel):
+    """The message under the controls grew and shrank with its text (1 to 3 lines' room),
+    moving every control above it: a click aimed at Method or a mask preset hit another."""
+    from PySide6.QtWidgets import QApplication
+
+    panel.resize(370, 560)
+
+    def places():
+        QApplication.processEvents()
+        widgets = (panel.canvas, panel.method_combo, panel.preset_buttons["left_half"])
+        return [w.mapTo(panel, w.rect().topLeft()).toTuple() + w.size().toTuple() for w in widgets]
+
+    panel._set_message("Short.")
+    first = places()
+    long = "Importance-weighted, 2 rounds: 49 ms · 0 of 784 pixels missing. " * 3
+    panel._set_message(long)
+    assert places() == first
+    assert panel.message_label.toolTip() == long  # (cut at two lines: the tooltip has it all)
