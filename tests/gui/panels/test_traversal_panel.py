@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from panel_helpers import decode
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from vae_explorer.gui.panels.traversal import GRID_VALUES, MAX_DIMS, TraversalPanel
@@ -73,3 +74,33 @@ def test_large_latent_space_shows_its_most_informative_dims_first(qtbot, state, 
     assert np.abs(grid[0, 0] - grid[0, -1]).max() > np.abs(grid[-1, 0] - grid[-1, -1]).max()
     state.set_model(make_model(1, latent_dim=2), {}, None)
     assert len(panel.sliders) == 2 and panel.shown_dims == [0, 1] and not panel.note.isVisibleTo(panel)
+
+
+def test_the_grid_follows_z_and_the_model_while_on(qtbot, state, make_model):
+    """After "Grid", moving z[0] left the z[1] row as it was (and Export wrote that stale
+    grid): while on, the grid is decoded anew from each z; off, it is gone."""
+    panel = TraversalPanel(state)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    state.set_model(make_model(5, latent_dim=2), {}, None)
+    state.set_current_z(np.array([0.7, 0.1], np.float32))
+    qtbot.mouseClick(panel.grid_button, Qt.MouseButton.LeftButton)
+    assert panel.grid_button.isChecked() and panel.grid_canvas.isVisible()
+    first = panel.grid.copy()
+    panel.set_slider_value(0, -2.5)  # as a drag of z[0]'s slider does
+    z = state.current_z
+    qtbot.waitUntil(lambda: not np.array_equal(panel.grid, first), timeout=2000)
+    np.testing.assert_allclose(panel.grid[1, GRID_VALUES // 2], decode(state.model, z)[0], atol=1e-5)
+    state.set_model(make_model(6, latent_dim=2), {}, None)  # new weights (a snapshot, an open)
+    qtbot.waitUntil(
+        lambda: np.allclose(
+            panel.grid[0, GRID_VALUES // 2], decode(state.model, state.current_z)[0], atol=1e-5
+        ),
+        timeout=2000,
+    )
+    qtbot.mouseClick(panel.grid_button, Qt.MouseButton.LeftButton)
+    assert panel.grid is None and not panel.grid_canvas.isVisible() and not panel.export_button.isEnabled()
+    shown = panel.canvas.image().copy()
+    panel.set_slider_value(1, 1.0)
+    assert panel.grid is None and not np.array_equal(panel.canvas.image(), shown)

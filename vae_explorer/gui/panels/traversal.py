@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt.utils import qthrottled
 
 from ...core.active_units import kl_per_dimension
 from ...core.traversal import dimension_sigmas, traversal_grid, traversal_picture, traversal_values
@@ -59,9 +60,11 @@ class TraversalPanel(QWidget):
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.grid_button = QPushButton("Grid")
+        self.grid_button.setCheckable(True)
         self.grid_button.setToolTip(
             f"Traversal grid from the current z: one row per dimension, {GRID_VALUES} values "
-            "from -3 to +3 standard deviations of that dimension over the test set"
+            "from -3 to +3 standard deviations of that dimension over the test set. While on, "
+            "it follows z (the sliders, a click in the scatter), the model and the timeline"
         )
         self.export_button = QPushButton("Export grid…")
         self.export_button.setEnabled(False)
@@ -90,7 +93,9 @@ class TraversalPanel(QWidget):
         lay.addLayout(top, 1)
         lay.addLayout(buttons)
 
-        self.grid_button.clicked.connect(self.make_grid)
+        self.grid_button.toggled.connect(self._on_grid_toggled)
+        # While the grid is on it is decoded anew at most once per event-loop pass (a drag).
+        self._remake_grid_later = qthrottled(self.make_grid, timeout=0, leading=False, parent=self)
         self.export_button.clicked.connect(self.exportRequested)
         state.modelChanged.connect(self._on_model_changed)
         state.latentsChanged.connect(self._on_latents_changed)
@@ -112,10 +117,13 @@ class TraversalPanel(QWidget):
         self.sliders[self.shown_dims.index(dim)].setValue(self._position_of(dim, value))
 
     def make_grid(self) -> np.ndarray | None:
-        """Decode the traversal grid from the current z, show it, and return it."""
-        model, z = self._state.model, self._state.current_z
-        if model is None or z is None:
+        """Decode the traversal grid from the current z (by the weights on show: a scrubbed
+        epoch's), show it (the Grid button on) and return it."""
+        model, z = self._state.decoder_model, self._state.current_z
+        if model is None or z is None or len(z) != self._state.latent_dim:
             return None
+        with QSignalBlocker(self.grid_button):
+            self.grid_button.setChecked(True)
         dims = list(self.shown_dims)
         latents = self._state.latents
         self.grid = traversal_grid(
@@ -145,7 +153,7 @@ class TraversalPanel(QWidget):
         dims = self._dims_to_show(full)
         if dims != self.shown_dims:
             self._build_sliders(dims)
-            self.grid = None
+            self.grid = None  # (made anew for these dims when z arrives, if the grid is on)
             self.grid_canvas.setVisible(False)
             self.export_button.setEnabled(False)
         self.note.setText(f"{MAX_DIMS} of {full} dims, largest KL first" if full > MAX_DIMS else "")
@@ -193,6 +201,17 @@ class TraversalPanel(QWidget):
         z = self._state.current_z
         images = self._state.decode(z[None]) if z is not None else None
         self.canvas.set_image(images[0] if images is not None else None)
+        if self.grid_button.isChecked():
+            self._remake_grid_later()
+
+    def _on_grid_toggled(self, on: bool) -> None:
+        if on:
+            self.make_grid()
+            return
+        self._remake_grid_later.cancel()
+        self.grid = None
+        self.grid_canvas.setVisible(False)
+        self.export_button.setEnabled(False)
 
     def _build_sliders(self, dims: list[int]) -> None:
         while self._rows_layout.count():
