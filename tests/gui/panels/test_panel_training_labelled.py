@@ -87,8 +87,19 @@ def test_curves_show_the_test_error_of_a_labelled_history(panel, state):
     np.testing.assert_allclose(x, [2, 3])
     np.testing.assert_allclose(y, [25.0, 12.5])
     assert curves.error_plot.isVisible()
-    state.set_history([{"epoch": 1, "train_loss": 3.0, "test_elbo": -100.0}])  # a VAE's
+    # No KL in a labelled history: no empty KL plot; the error plot carries the epoch axis.
+    assert not curves.kl_plot.isVisible()
+    assert (
+        curves.error_plot.getAxis("bottom").isVisible() and not curves.nats_plot.getAxis("bottom").isVisible()
+    )
+    assert curves.error_plot.getAxis("bottom").labelText == "epoch"
+    state.set_history([{"epoch": 1, "train_loss": 3.0, "train_kl": 5.0, "test_elbo": -100.0}])  # a VAE's
     assert curves.series("error")[0].size == 0 and not curves.error_plot.isVisible()
+    assert curves.kl_plot.isVisible() and curves.kl_plot.getAxis("bottom").isVisible()
+    assert not curves.nats_plot.getAxis("bottom").isVisible()
+    curves.clear_data()  # a run: its KL comes per batch
+    curves.redraw()
+    assert curves.kl_plot.isVisible()
 
 
 def test_labelled_run_trains_in_the_background_and_becomes_the_state_model(panel, state, qtbot, tmp_path):

@@ -86,8 +86,6 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
                 plot.getAxis(axis).enableAutoSIPrefix(False)
                 # Between range steps a paint blits the axis instead of replaying its ticks.
                 plot.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.kl_plot.setLabel("bottom", "epoch")
-        self.error_plot.setLabel("bottom", "epoch")
         self.ci.layout.setRowStretchFactor(1, 3)
         self.ci.layout.setRowStretchFactor(2, 2)
         self.ci.layout.setRowStretchFactor(3, 2)
@@ -103,13 +101,14 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
                 item = plot.plot(pen=pg.mkPen(color, width=1.5))
             item.setClipToView(True)
             self.items[name] = item
-        self._show_error_plot(False)
+        self.per_batch = True  # the loss / recon / KL series hold per-batch points
+        self._arranged: tuple[bool, bool] | None = None  # (KL plot, error plot) as shown
+        self._arrange_plots()
         self._legend_names: list[str] = []
         self.smoothing = 0.0
         self.labelled = False
         self.redraws = 0
         self.following = True
-        self.per_batch = True  # the loss / recon / KL series hold per-batch points
         self._sync_legend()
         self._ranges: dict[object, tuple[float, float]] = {}  # as last set, per plot and "x"
         self.setToolTip(
@@ -226,16 +225,25 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         if old.n != n or not all(np.array_equal(a[:n], b[:n]) for a, b in pairs):
             self._redraw_later()
 
-    def _show_error_plot(self, on: bool) -> None:
-        if self.error_plot.isVisible() != on:
-            self.error_plot.setVisible(on)
-            self.setMinimumHeight(MIN_HEIGHT + 90 if on else MIN_HEIGHT)  # three plots need the room
-            self.ci.layout.setRowStretchFactor(3, 2 if on else 0)
-            self.ci.layout.setRowMaximumHeight(3, 1e6 if on else 0)
-            # The plots share the epoch axis: with three, only the lowest shows it.
-            self.kl_plot.setLabel("bottom", "" if on else "epoch")  # (shows the axis)
-            self.nats_plot.showAxis("bottom", not on)
-            self.kl_plot.showAxis("bottom", not on)
+    def _arrange_plots(self) -> None:
+        """Show the plots that have something to draw: the KL plot during a run or for a
+        history that holds KL values (a labelled model's has none), the test error plot once
+        there are errors; only the lowest shown plot carries the shared epoch axis."""
+        shown = (self.per_batch or self.data["kl"].n > 0, self.data["error"].n > 0)
+        if shown == self._arranged:
+            return
+        self._arranged = shown
+        for row, plot, on in ((2, self.kl_plot, shown[0]), (3, self.error_plot, shown[1])):
+            plot.setVisible(on)
+            self.ci.layout.setRowStretchFactor(row, 2 if on else 0)
+            self.ci.layout.setRowMaximumHeight(row, 1e6 if on else 0)
+        self.setMinimumHeight(MIN_HEIGHT + 90 if all(shown) else MIN_HEIGHT)  # three need the room
+        plots = (self.nats_plot, self.kl_plot, self.error_plot)
+        lowest = [plot for plot, on in zip(plots, (True, *shown), strict=True) if on][-1]
+        for plot in plots:
+            plot.showAxis("bottom", plot is lowest)
+            plot.setLabel("bottom", "epoch" if plot is lowest else "")
+            plot.showAxis("bottom", plot is lowest)  # (setting a label shows the axis)
 
     def set_smoothing(self, weight: float) -> None:
         self.smoothing = weight
@@ -283,7 +291,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
                 y = ema_smooth(y, self.smoothing)
             item.setData(x, y)
             drawn[name] = (x, y)
-        self._show_error_plot(self.data["error"].n > 0)
+        self._arrange_plots()
         self._sync_legend()
         if self.following:
             self._fit_ranges(drawn)
