@@ -217,3 +217,37 @@ def test_the_unsaved_question_answers_from_the_keyboard(window):
     assert box.button(Button.Save).shortcut() == QKeySequence("Alt+S")
     assert box.button(Button.Discard).shortcut() == QKeySequence("Alt+D")
     assert box.escapeButton() is box.button(Button.Cancel)
+
+
+def test_a_fault_on_the_way_to_saving_at_quit_keeps_the_window_and_the_model(trained_window, monkeypatch):
+    """An unreadable remembered folder made the save dialog raise inside closeEvent: the
+    close went through and the trained model was gone."""
+    w = trained_window
+    _answer(w, monkeypatch, Button.Save)
+
+    def broken(*_a, **_k):
+        raise PermissionError(13, "Permission denied", "/locked/data")
+
+    monkeypatch.setattr(w.menus, "save_interactively", broken)
+    model = w.state.model
+    w.close()
+    assert w.isVisible() and w.state.model is model and w.state.modified
+    assert (
+        w.last_error is not None and "was not saved" in w.last_error and "Permission denied" in w.last_error
+    )
+    _answer(w, monkeypatch, Button.Discard)
+    w.close()
+    assert not w.isVisible()
+
+
+def test_a_remembered_folder_that_cannot_be_read_does_not_stop_the_dialogs(trained_window):
+    """ENAMETOOLONG, EACCES and the like raise from Path.is_dir: the dialogs start in another
+    folder instead of failing (every Open, Save and Export failed until the settings were
+    edited by hand)."""
+    import os
+
+    w = trained_window
+    remembered = "x" * 5000  # (a name too long: is_dir raises, as it does for EACCES)
+    w.settings.setValue("paths/last_dir", remembered)
+    start = w.menus._last_dir()
+    assert start != remembered and os.path.isdir(start)

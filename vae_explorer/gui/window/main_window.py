@@ -368,7 +368,12 @@ class MainWindow(QMainWindow):
             super().closeEvent(event)
             return
         if not self._closing:
-            dropped = may_drop_model(self, QUITTING, CLOSE_WAIT_MS)
+            try:
+                dropped = may_drop_model(self, QUITTING, CLOSE_WAIT_MS)
+            except Exception as exc:  # a fault on the way to saving must not close the window
+                event.ignore()
+                self.show_error("Quit", f"the model was not saved ({exc}); the window stays open")
+                return
             if not self._closing:  # (a signal that came while asking closes, keeping the copy)
                 if not dropped:
                     event.ignore()
