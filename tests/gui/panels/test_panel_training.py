@@ -313,3 +313,20 @@ def test_an_m1m2_run_counts_its_epochs_across_both_phases(panel):
     panel.on_started(TrainingStarted("cpu", 40, 599, 59_900))
     panel.on_batch(BatchMetrics(2, 100, 600, 150.0, 140.0, 5.0, 700.0))  # in M1
     assert panel.progress.format().startswith("epoch 2/40 · batch 100/600")
+
+
+def test_the_eta_is_paced_from_the_first_batch_not_from_the_start(panel, monkeypatch):
+    """The first ETA of a run read 6:41:34: the time to load the data and warm up counted
+    as if every batch would take as long."""
+    import vae_explorer.gui.panels.training_readout as readout
+    from vae_explorer.core.training import BatchMetrics, TrainingStarted
+
+    clock = [100.0]
+    monkeypatch.setattr(readout.time, "perf_counter", lambda: clock[0])
+    panel.on_started(TrainingStarted("cpu", 10, 100, 10_000))  # 1,000 batches
+    clock[0] = 110.0  # 10 s before the first batch's event
+    panel.on_batch(BatchMetrics(1, 1, 100, 150.0, 140.0, 5.0, 10.0))
+    assert panel.progress.format().endswith("ETA --")  # no pace yet
+    clock[0] = 111.0  # then 100 batches a second
+    panel.on_batch(BatchMetrics(2, 1, 100, 150.0, 140.0, 5.0, 10_000.0))
+    assert panel.progress.format() == "epoch 2/10 · batch 1/100 · ETA 0:09"  # 899 batches left

@@ -380,3 +380,16 @@ def test_keys_start_pause_and_stop_a_run_as_the_buttons_do(window, qtbot):
     assert "stopped" in window.training.progress.format()
     assert menus.start_training.isEnabled() and not menus.pause_training.isEnabled()
     assert window.last_error is None
+
+
+def test_the_status_bar_names_the_epoch_under_way_as_the_progress_bar_does(window):
+    """It said "Epoch: 10/50" (the last finished) while the progress bar said "epoch 11/50"."""
+    from vae_explorer.core.training import BatchMetrics, EpochSummary, TrainingStarted
+
+    trainer = window.trainer
+    trainer.started.emit(TrainingStarted("cpu", 50, 600, 60_000))
+    trainer.batchMetrics.emit(BatchMetrics(10, 600, 600, 150.0, 140.0, 5.0, 1000.0))
+    trainer.epochFinished.emit(EpochSummary(10, 50, 150.0, 140.0, 5.0, None, None, None, 1.0, 1e-3))
+    trainer.batchMetrics.emit(BatchMetrics(11, 50, 600, 150.0, 140.0, 5.0, 1000.0))
+    assert window.training.progress.format().startswith("epoch 11/50")
+    assert window.epoch_label.text() == "Epoch: 11/50"

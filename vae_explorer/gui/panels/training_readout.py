@@ -48,6 +48,7 @@ class TrainingReadout:
         self._last: BatchMetrics | None = None  # the run's latest batch event
         self._done_batches = 0
         self._elapsed = 0.0  # run time (pauses excluded) at the latest batch event
+        self._pace_from: tuple[int, float] | None = None  # (batches, run time) at the first event
         self.labelled = False  # a labelled model's run (M2, M1+M2): its own words
         self.test_error: float | None = None  # a labelled run's latest test error (fraction)
         self.clear()
@@ -102,6 +103,7 @@ class TrainingReadout:
         self._epochs = ev.epochs  # all of the run's (M1+M2: M1's and M2's)
         self._images_per_batch = ev.train_images / max(ev.batches_per_epoch, 1)
         self._last, self._done_batches, self._elapsed = None, 0, 0.0
+        self._pace_from = None
         self.progress.setRange(0, max(self._total_batches, 1))
         self.progress.setValue(0)
         self.progress.setFormat(f"epoch 1/{ev.epochs}")
@@ -114,7 +116,13 @@ class TrainingReadout:
         done = (ev.epoch - 1) * ev.batches_per_epoch + ev.batch
         self._last, self._done_batches, self._elapsed = ev, done, self._now()
         self.progress.setValue(done)
-        eta = format_duration(eta_seconds(done, self._total_batches, self._elapsed))
+        # The pace is taken from the first batch event on: the time before it (loading the
+        # data, the first batch's warm-up) made the first ETAs hours long.
+        if self._pace_from is None:
+            self._pace_from = (done, self._elapsed)
+        since, at = self._pace_from
+        eta_s = eta_seconds(done - since, self._total_batches - since, self._elapsed - at)
+        eta = format_duration(eta_s)
         self._set_running_format(
             f"epoch {ev.epoch}/{self._epochs} · batch {ev.batch}/{ev.batches_per_epoch} · ETA {eta}"
         )

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 from .unsaved import NEW_RUN
 
 if TYPE_CHECKING:
-    from ...core.training import EpochSummary, TrainingFinished, TrainingStarted
+    from ...core.training import BatchMetrics, TrainingFinished, TrainingStarted
     from .main_window import MainWindow
 
 KIND_NAMES = {"m1m2": "M1+M2"}  # as the training form names it; others upper-cased
@@ -136,14 +136,19 @@ def connect_run_status(window: MainWindow) -> None:
             trainer.resume()
             status.showMessage("Training resumed", 3000)
 
+    run_epochs = [0]  # the run's, M1+M2's M1 epochs included (as the progress bar counts)
+
     def on_started(ev: TrainingStarted) -> None:
         panel.on_started(ev)
+        run_epochs[0] = ev.epochs
         window.device_label.setText(f"Device: {ev.device.upper()}")
         window.epoch_label.setText(f"Epoch: 1/{ev.epochs}")
 
-    def on_epoch(ev: EpochSummary) -> None:
-        panel.on_epoch(ev)
-        window.epoch_label.setText(f"Epoch: {ev.epoch}/{ev.epochs}")
+    def on_batch(ev: BatchMetrics) -> None:
+        # The epoch under way, as the progress bar says (not the last one finished).
+        text = f"Epoch: {ev.epoch}/{run_epochs[0]}"
+        if window.epoch_label.text() != text:
+            window.epoch_label.setText(text)
 
     def on_done(finished: TrainingFinished) -> None:
         failed = trainer.failed_run
@@ -172,6 +177,7 @@ def connect_run_status(window: MainWindow) -> None:
     panel.stopRequested.connect(window.stop_training)
     trainer.started.connect(on_started)
     trainer.batchMetrics.connect(panel.on_batch)
-    trainer.epochFinished.connect(on_epoch)
+    trainer.batchMetrics.connect(on_batch)
+    trainer.epochFinished.connect(panel.on_epoch)
     trainer.failed.connect(lambda message: window.show_error("Training stopped", message))
     trainer.done.connect(on_done)
