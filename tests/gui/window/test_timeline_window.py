@@ -62,7 +62,10 @@ def test_scrubbing_moves_points_decoders_and_curves(qtbot, make_window, history_
     from vae_explorer.core.latent import decode_latents
 
     np.testing.assert_allclose(w.preview.canvas.image(), decode_latents(models[1], z[None])[0], atol=5e-3)
-    assert all(line.isVisible() and line.value() == 1.0 for line in w.epoch_lines)
+    curves = w.training.curves
+    plots = (curves.nats_plot, curves.kl_plot, curves.error_plot)
+    assert all(line.value() == 1.0 for line in w.epoch_lines) and w.epoch_lines[0].isVisible()
+    assert all(line.isVisible() == plot.isVisible() for line, plot in zip(w.epoch_lines, plots, strict=True))
 
     w.timeline.live_button.click()
     QApplication.processEvents()

@@ -64,10 +64,9 @@ def _wire_timeline(window: MainWindow) -> None:
     window.scatter_plane = ScatterPlane(scatter, state)
 
     curves = window.training.curves
-    lines = [
-        pg.InfiniteLine(angle=90, pen=EPOCH_PEN, movable=False) for _ in (curves.nats_plot, curves.kl_plot)
-    ]
-    for plot, line in zip((curves.nats_plot, curves.kl_plot), lines, strict=True):
+    plots = (curves.nats_plot, curves.kl_plot, curves.error_plot)  # (those shown draw it)
+    lines = [pg.InfiniteLine(angle=90, pen=EPOCH_PEN, movable=False) for _ in plots]
+    for plot, line in zip(plots, lines, strict=True):
         line.setVisible(False)
         plot.addItem(line, ignoreBounds=True)
     window.epoch_lines = lines

@@ -31,6 +31,7 @@ from .docks import DOCK_ATTRIBUTES, build_docks, default_dock_sizes
 from .ending import dismiss_questions, keep_work_for_signal, stop_jobs
 from .files import Files
 from .first_screen import FirstScatter, log_startup
+from .focus_chain import move_focus
 from .recovery import RecoveryCopy, ask_recover, offer_left_behind
 from .startup import BackgroundStart, StartResult, finish_start, show_first_screen
 from .status_bar import build_status_bar, show_current_model
@@ -354,6 +355,9 @@ class MainWindow(QMainWindow):
         self._closing = True
         QTimer.singleShot(0, self.close)
         dismiss_questions()
+
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802, A002 - Qt override
+        return move_focus(super().focusNextPrevChild, next)  # (only what can be seen: focus_chain.py)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Ask about an unsaved model, stop training, imputation and downloads and wait for

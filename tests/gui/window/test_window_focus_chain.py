@@ -1,0 +1,45 @@
+"""Tab goes round the controls the user can see: not into dock tabs behind another (Qt
+keeps those "visible"), not onto scroll areas, plots or a tab bar's arrows."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from vae_explorer.gui.on_screen import enclosing_dock
+from vae_explorer.gui.window.focus_chain import is_stop
+
+
+def tab_round(window, key=Qt.Key.Key_Tab, limit: int = 200) -> list:
+    start = window.training.start_button
+    start.setFocus()
+    QApplication.processEvents()
+    stops = []
+    for _ in range(limit):
+        QTest.keyClick(QApplication.focusWidget(), key)
+        widget = QApplication.focusWidget()
+        if widget is start:
+            return stops
+        stops.append(widget)
+    raise AssertionError(f"Tab never came back to Start: {[type(w).__name__ for w in stops[-10:]]}")
+
+
+def test_tab_visits_only_what_can_be_seen_and_comes_back(window):
+    stops = tab_round(window)
+    assert all(is_stop(w) for w in stops), [type(w).__name__ for w in stops if not is_stop(w)]
+    covered = [
+        d for d in window.docks if d.isVisible() and not enclosing_dock(d) and d.visibleRegion().isEmpty()
+    ]
+    assert covered  # (the default layout has docks behind others)
+    assert not [w for w in stops if enclosing_dock(w) in covered]
+    assert window.training.form.epochs in stops and window.scatter.overlay_check in stops
+    assert tab_round(window, Qt.Key.Key_Backtab)[::-1] == stops  # Shift+Tab: the same, backwards
+
+
+def test_a_raised_tab_brings_its_controls_into_the_round(window, qtbot):
+    samples = window.samples
+    assert samples.new_button not in tab_round(window)
+    window.samples_dock.raise_()
+    qtbot.waitUntil(lambda: not window.samples_dock.visibleRegion().isEmpty(), timeout=2000)
+    assert samples.new_button in tab_round(window)
