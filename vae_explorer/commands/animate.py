@@ -22,6 +22,9 @@ FORMATS = (".gif", ".mp4")
 MAX_SIZE = 2048  # pixels per side
 MAX_STEPS_BETWEEN = 60
 GIF_LAST_FRAME_SECONDS = 1.5  # the organised space stays on screen before the loop restarts
+# core.labelled.model.KINDS, named here so that reading a checkpoint's history never
+# imports torch.
+LABELLED_KINDS = ("m2", "m1m2")
 
 
 def add_parser(sub: Any) -> None:
@@ -55,6 +58,12 @@ def run(args: argparse.Namespace) -> int:
     # The history's arrays only: the model itself is never built.
     metadata, arrays = read_arrays(args.checkpoint)
     config = metadata.get("config")
+    kind = config.get("kind", "vae") if isinstance(config, dict) else "vae"
+    if kind in LABELLED_KINDS:
+        return die(
+            f"{show_path(args.checkpoint)} holds a labelled {kind} model: animation needs a VAE's "
+            "training history, and labelled runs keep none"
+        )
     history = TrainingHistory.from_arrays(
         arrays, config if isinstance(config, dict) else None, show_path(args.checkpoint)
     )
@@ -86,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def history_plane(history: Any) -> Any:
-    """For latent_dim > 2, the PCA plane of the last epoch's means (fixed for all frames)."""
+    """For latent_dim > 2, the PCA plane of the last epoch's means (fixed for all frames);
+    None for 1 or 2 dimensions (history_frames shows those on their own axes)."""
     if history.test_mu.shape[2] <= 2:
         return None
     from ..core.projection import PCAProjection

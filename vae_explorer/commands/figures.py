@@ -99,13 +99,13 @@ def run(args: argparse.Namespace) -> int:
     if "/" in prefix or prefix in ("", ".", ".."):
         return die(f"--prefix must be a plain file name, got {prefix!r}")
     desc = f"{model.config.likelihood}, z={model.latent_dim}"
-    note = "" if model.latent_dim == 2 else " (first two latent dimensions)"
+    note = {1: " (one latent dimension)", 2: ""}.get(model.latent_dim, " (first two latent dimensions)")
     written = []
 
     grid = latent_grid_figure(model, n=args.grid)
     written.append(render_labelled_image(
         grid, out / f"{prefix}-latent-grid.png", title=f"Decoded latent grid ({desc}){note}",
-        scale=1 if args.grid >= 16 else 2,
+        scale=1 if args.grid >= 16 and model.latent_dim > 1 else 2,  # a 1-d "grid" is one row
     ))  # fmt: skip
 
     n = min(args.scatter, len(test))

@@ -56,9 +56,13 @@ def latent_grid_figure(
 ) -> np.ndarray:
     """Decoded latent grid, float [n*28, n*28] in [0, 1] (top row = largest z_2).
 
-    Other latent dimensions are held at the prior mean 0.
+    Other latent dimensions are held at the prior mean 0. A 1-d latent space has no second
+    axis: its picture is the one row of n tiles along z_1, float [28, n*28].
     """
     xs, ys = grid_axes(n, "gaussian", tail=tail)
+    if model.latent_dim < 2:
+        z = np.asarray(xs, np.float32).reshape(-1, 1)
+        return tile_images(decode_latents(model, z), 1, n, pad=pad)
     z = grid_latents(xs, ys, latent_dim=model.latent_dim, dims=dims)
     return tile_images(decode_latents(model, z), n, n, pad=pad)
 
@@ -196,13 +200,21 @@ def history_frames(
     None: one colour) on axes fixed over all epochs, and a strip below showing the epoch.
 
     ``project`` maps latents [N, d] to the plane [N, 2] (e.g. a PCA plane's ``to_plane``);
-    by default the latent dimensions ``dims`` are shown.
+    by default the latent dimensions ``dims`` are shown, and 1-d latents lie on one axis
+    (y = 0), as in the window's scatter.
     """
     if size < 16:
         raise ValueError(f"frame size must be at least 16 pixels, got {size}")
+    latent_dim = history.test_mu.shape[2]
+    if project is None and latent_dim >= 2 and not all(0 <= d < latent_dim for d in dims):
+        raise ValueError(f"dimensions {dims} are not among the {latent_dim} latent dimensions")
 
     def plane(z: np.ndarray) -> np.ndarray:
-        return project(z) if project is not None else z[:, list(dims)]
+        if project is not None:
+            return project(z)
+        if latent_dim < 2:
+            return np.concatenate([z[:, :1], np.zeros((len(z), 1), z.dtype)], axis=1)
+        return z[:, list(dims)]
 
     n = history.test_mu.shape[1]
     if labels is None:
