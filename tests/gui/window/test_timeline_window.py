@@ -118,3 +118,16 @@ def _most_isolated(points: np.ndarray, candidates: np.ndarray) -> int:
     """The candidate whose nearest other point is farthest away."""
     gaps = [np.delete(np.linalg.norm(points - points[c], axis=1), c).min() for c in candidates]
     return int(candidates[int(np.argmax(gaps))])
+
+
+def test_animating_a_labelled_model_says_why_there_is_no_history(window, monkeypatch):
+    from vae_explorer.core.labelled import LabelledConfig
+    from vae_explorer.gui.labelled import ExplorerLabelledModel
+    from vae_explorer.gui.window.explorer_docks import _export_animation
+
+    window.state.set_model(ExplorerLabelledModel(LabelledConfig(kind="m2", hidden_dim=16)), {}, None)
+    _export_animation(window)
+    assert (
+        window.last_error is not None
+        and "labelled model's run keeps no training history" in window.last_error
+    )

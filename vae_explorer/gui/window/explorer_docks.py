@@ -90,7 +90,14 @@ def _wire_timeline(window: MainWindow) -> None:
 def _export_animation(window: MainWindow) -> None:
     history, test = window.state.scrub.history, window.state.test_set
     if history is None or test is None:
-        window.show_error("Export animation", "this model has no training history to animate")
+        from ..labelled import is_labelled  # (torch: not on the start-up path)
+
+        why = (
+            "a labelled model's run keeps no training history (animations are of a VAE's run)"
+            if is_labelled(window.state.model)
+            else "this model has no training history to animate"
+        )
+        window.show_error("Export animation", why)
         return
     if history.test_mu.shape[1] != len(test):
         window.show_error(
