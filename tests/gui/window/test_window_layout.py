@@ -232,3 +232,42 @@ def test_a_status_message_at_1024_gets_the_room_of_the_model_and_data_labels(win
     QApplication.processEvents()
     assert model_label.shown_text() == model_label.text()
     assert window.dataset_label.shown_text() == window.dataset_label.text()
+
+
+def scrolling_docks(window, qtbot) -> list[str]:
+    """The docks that show a scroll bar at the window's size, each raised in turn."""
+    from PySide6.QtWidgets import QDockWidget
+
+    found = []
+    for dock in window.findChildren(QDockWidget):
+        dock.raise_()
+        QApplication.processEvents()
+        for area in dock.findChildren(QScrollArea):
+            bars = (area.verticalScrollBar(), area.horizontalScrollBar())
+            if area.isVisible() and not area.visibleRegion().isEmpty() and any(b.isVisible() for b in bars):
+                found.append(dock.windowTitle())
+    return found
+
+
+def test_no_dock_scrolls_at_1400_by_900(window, qtbot):
+    """README: at 1400 x 900 every panel shows all its controls. The Walk dock scrolled for
+    its two empty strips before any walk was chosen."""
+    laid_out_at(window, qtbot, 1400, 900)
+    window.menus.reset_layout.trigger()
+    QApplication.processEvents()
+    assert scrolling_docks(window, qtbot) == []
+
+
+@pytest.mark.parametrize("name", ["m1m2-mnist-z2-100", "m1m2-mnist-100"])
+def test_no_dock_scrolls_at_1400_by_900_with_a_labelled_model(window, qtbot, name):
+    """The training panel grew a scroll bar once a labelled model was open (its curves
+    made room for an empty KL plot besides the test error's)."""
+    from vae_explorer.core.data import PROJECT_ROOT
+
+    laid_out_at(window, qtbot, 1400, 900)
+    window.menus.reset_layout.trigger()
+    assert window.open_model(PROJECT_ROOT / "trained" / f"{name}.safetensors")
+    QApplication.processEvents()
+    # (A 50-d model's traversal has 32 sliders: that list scrolls, as it must.)
+    expected = ["Traversal"] if window.state.latent_dim > 2 else []
+    assert scrolling_docks(window, qtbot) == expected

@@ -149,7 +149,11 @@ class WalkPanel(QWidget):
         )
         self.spherical_canvas = ImageCanvas(min_side=28)
         self.spherical_canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self._strips = strips = QGridLayout()
+        # The strips' box is hidden until there is a walk to show (_refresh): its empty
+        # strips' room made the dock scroll at 1400 x 900.
+        self._strip_box = QWidget()
+        self._strip_box.setVisible(False)
+        self._strips = strips = QGridLayout(self._strip_box)
         strips.setContentsMargins(0, 0, 0, 0)
         strips.setVerticalSpacing(STRIP_SPACING)
         for row, (name, canvas) in enumerate(
@@ -168,7 +172,7 @@ class WalkPanel(QWidget):
         lay.addLayout(ends)
         lay.addLayout(options)
         lay.addWidget(self.hint)
-        lay.addLayout(strips)
+        lay.addWidget(self._strip_box)
         lay.addStretch(1)
 
         self.steps.valueChanged.connect(self._on_steps_changed)
@@ -302,7 +306,7 @@ class WalkPanel(QWidget):
         viewport = self.parentWidget()
         if viewport is None or not isinstance(viewport.parentWidget(), QScrollArea):
             return None
-        top = self._strips.geometry().top()
+        top = self._strip_box.geometry().top()
         room = viewport.height() - top - MARGIN
         return room if top > 0 and room > 0 else None
 
@@ -312,7 +316,6 @@ class WalkPanel(QWidget):
         for which, end in self.ends.items():
             if end is not None and len(end.z) != dim:
                 self.ends[which] = None
-        self.spherical_canvas.setVisible(dim > 2)
         self._when_shown.request()
         if self._when_shown.pending:  # ends may be gone: the path on the scatter follows now
             self.pathChanged.emit()
@@ -372,6 +375,8 @@ class WalkPanel(QWidget):
         )
         spherical = self._decoded.get("spherical")
         self.spherical_canvas.set_image(strip_picture(spherical) if spherical is not None else None)
+        self._strip_box.setVisible(bool(self._decoded))
+        self.spherical_canvas.setVisible(spherical is not None)
         self.png_button.setEnabled(bool(self._decoded))
         self.gif_button.setEnabled(bool(self._decoded))
         self.hint.setVisible(not self._decoded)  # with a strip, the ends' labels say it all
