@@ -268,3 +268,17 @@ def test_the_hover_card_follows_its_point_to_new_latents(view, state, qtbot):
     # Its class hidden from the legend: no card.
     view.legend.classToggled.emit(int(state.test_set.labels[i]), False)
     assert not view.hover.isVisible()
+
+
+def test_clip_polyline_cuts_a_path_at_the_frame():
+    from PySide6.QtCore import QRectF
+
+    from vae_explorer.gui.scatter.svg_clip import clip_polyline
+
+    rect = QRectF(0.0, 0.0, 1.0, 1.0)
+    x, y = clip_polyline(np.array([-1.0, 0.5, 2.0, 2.0, 0.5]), np.array([0.5, 0.5, 0.5, 0.8, 0.8]), rect)
+    # In at the left edge, out at the right, back in higher up: two pieces.
+    np.testing.assert_allclose(x, [0.0, 0.5, 1.0, np.nan, 1.0, 0.5])
+    np.testing.assert_allclose(y, [0.5, 0.5, 0.5, np.nan, 0.8, 0.8])
+    x, y = clip_polyline(np.array([2.0, 3.0]), np.array([2.0, 3.0]), rect)  # all outside
+    assert x.size == 0 and y.size == 0

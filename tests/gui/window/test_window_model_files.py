@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from checkpoint_files import rewrite_header
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog
 from window_helpers import (
     assert_scatter_decodes,
     good_file,
@@ -355,3 +355,28 @@ def test_open_starts_in_the_shipped_models_when_nothing_else_says_where(window, 
     window.state.set_model(VAE(VAEConfig(latent_dim=2, hidden_dim=8)), {"dataset": "mnist"})  # no file
     window.menus.open.trigger()
     assert started == [str(PROJECT_ROOT / "trained")]
+
+
+def test_the_svg_export_keeps_to_the_plot_when_zoomed_in(window, tmp_path):
+    """Qt's SVG writer ignores clipping: a zoomed view wrote every point, over the axes and
+    their labels, the crosshair of an off-screen z over the y axis, the walk's dots as
+    pictures and the axes as pictures. Now only what is inside the plot, all as shapes."""
+    import re
+
+    view = window.scatter
+    x, y = view.cloud.points()
+    cx, cy, half = float(np.median(x)), float(np.median(y)), 0.3 * float(np.std(x))
+    view.vb.setRange(xRange=(cx - half, cx + half), yRange=(cy - half, cy + half), padding=0)
+    QApplication.processEvents()
+    (x0, x1), (y0, y1) = view.visible_range()
+    inside = int(((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)).sum())
+    assert 0 < inside < len(x) // 2
+    window.state.set_current_z(np.array([x1 + 3.0, 0.0], np.float32))  # its crosshair: off the plot
+    window.walk.walk_between(window.walk.test_image_end(3), window.walk.test_image_end(7))
+    assert window.export_view(tmp_path / "zoomed.svg")
+    svg = (tmp_path / "zoomed.svg").read_text()
+    circles = len(re.findall(r"<circle\b", svg))
+    legend = len(window.state.test_set.classes)
+    assert inside <= circles <= inside + legend + 12, (circles, inside)  # (+ the walk's dots inside)
+    assert "<image" not in svg
+    assert view.crosshair.isVisible() and view.cloud._exportOpts is False  # all as it was

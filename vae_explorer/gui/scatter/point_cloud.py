@@ -273,6 +273,10 @@ class PointCloudItem(pg.GraphicsObject):
         p.setPen(Qt.PenStyle.NoPen)
         r = self._size / 2
         vis = self.visible_mask()
+        clip = self._exportOpts.get("clip") if isinstance(self._exportOpts, dict) else None
+        if isinstance(clip, QRectF):  # (an SVG keeps no clipping: points off the plot are left out)
+            vis = vis & (self._x >= clip.left()) & (self._x <= clip.right())
+            vis = vis & (self._y >= clip.top()) & (self._y <= clip.bottom())
         index = self.colour_indices()
         for entry, colour in enumerate(self._table):
             sel = np.flatnonzero((index == entry) & vis)

@@ -21,6 +21,7 @@ from PySide6.QtSvg import QSvgGenerator
 from ...core.files import atomic_path
 from ...core.rendering import write_latents_csv
 from ..scatter import LatentScatterView
+from ..scatter.svg_clip import clipped_for_svg
 from ..state import ExplorerState
 
 MIN_PNG_WIDTH = 1200
@@ -75,15 +76,13 @@ def export_svg(scatter: LatentScatterView, path: str | os.PathLike[str]) -> Path
         gen.setFileName(str(tmp))
         gen.setSize(QSize(size.width(), size.height()))
         gen.setViewBox(QRect(0, 0, size.width(), size.height()))
+        gen.setResolution(view.logicalDpiX())  # (the axes' text is sized for the screen's)
         gen.setTitle("VAE Explorer latent space")
-        scatter.cloud.setExportMode(True, {})
-        try:
+        with clipped_for_svg(scatter):
             painter = QPainter(gen)
             view.render(painter)
             if not painter.end():
                 raise ExportError("the SVG could not be written (no permission, or a full disk?)")
-        finally:
-            scatter.cloud.setExportMode(False)
 
     def write_portable(tmp: Path) -> None:
         write(tmp)

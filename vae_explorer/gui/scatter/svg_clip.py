@@ -1,0 +1,97 @@
+"""What an SVG export of the scatter may draw: only what lies inside the plot.
+
+Qt's SVG generator ignores clipping, so everything the view box holds was written whole
+into the SVG: points outside the zoomed range over the axes and their tick labels, the
+crosshair of an off-screen z over the y axis, the walk's path running past the frame.
+:func:`clipped_for_svg` trims each item to the view rectangle for the time of an export
+(the points by their centres, a path cut at the frame, markers outside hidden) and gives
+the walk's symbols real shapes (its default pixmap atlas came out as squares) and the axes
+vector text (cached, they were written as pictures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QGraphicsItem
+
+from .grid_lines import GridLines
+
+if TYPE_CHECKING:
+    from .view import LatentScatterView
+
+
+def clip_polyline(x: np.ndarray, y: np.ndarray, rect: QRectF) -> tuple[np.ndarray, np.ndarray]:
+    """The parts of the polyline (x, y) inside ``rect``, cut at its edges (Liang-Barsky),
+    pieces separated by NaN (pyqtgraph's connect="finite" leaves the gaps open)."""
+    x0, x1, y0, y1 = rect.left(), rect.right(), rect.top(), rect.bottom()
+    out_x: list[float] = []
+    out_y: list[float] = []
+    for i in range(len(x) - 1):
+        ax, ay, dx, dy = float(x[i]), float(y[i]), float(x[i + 1] - x[i]), float(y[i + 1] - y[i])
+        lo, hi = 0.0, 1.0
+        for p, q in ((-dx, ax - x0), (dx, x1 - ax), (-dy, ay - y0), (dy, y1 - ay)):
+            if p == 0:
+                if q < 0:
+                    lo, hi = 1.0, 0.0  # parallel to this edge and outside it
+            elif p < 0:
+                lo = max(lo, q / p)
+            else:
+                hi = min(hi, q / p)
+        if lo > hi:
+            continue
+        start, end = (ax + lo * dx, ay + lo * dy), (ax + hi * dx, ay + hi * dy)
+        if not out_x or (out_x[-1], out_y[-1]) != start:
+            if out_x:
+                out_x.append(np.nan)
+                out_y.append(np.nan)
+            out_x.append(start[0])
+            out_y.append(start[1])
+        out_x.append(end[0])
+        out_y.append(end[1])
+    return np.asarray(out_x, float), np.asarray(out_y, float)
+
+
+@contextmanager
+def clipped_for_svg(scatter: LatentScatterView) -> Iterator[None]:
+    """Within the block, the scatter's view box draws only what is inside the plot."""
+    rect = scatter.vb.viewRect()
+    # Cached axes would be written as pictures of themselves: vector text instead.
+    axes = [scatter.plot.getPlotItem().getAxis(side) for side in ("left", "bottom")]
+    caching = [axis.cacheMode() for axis in axes]
+    for axis in axes:
+        axis.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+    hidden: list[Any] = []
+    paths: list[tuple[pg.PlotDataItem, np.ndarray, np.ndarray]] = []
+    scatter.cloud.setExportMode(True, {"clip": rect})
+    try:
+        for item in scatter.vb.childGroup.childItems():  # (addedItems lacks ignoreBounds ones)
+            if item is scatter.cloud or isinstance(item, (pg.ImageItem, GridLines)) or not item.isVisible():
+                continue
+            if isinstance(item, pg.PlotDataItem):
+                x, y = item.getData()
+                if x is None or y is None or len(x) == 0:
+                    continue
+                paths.append((item, np.array(x), np.array(y)))
+                inside = np.array([rect.contains(float(a), float(b)) for a, b in zip(x, y, strict=True)])
+                item.curve.setData(*clip_polyline(np.asarray(x), np.asarray(y), rect), connect="finite")
+                item.scatter.setData(x=np.asarray(x)[inside], y=np.asarray(y)[inside])
+                item.scatter.setExportMode(True, {})
+            elif not rect.contains(item.pos()):
+                item.setVisible(False)
+                hidden.append(item)
+        yield
+    finally:
+        for axis, mode in zip(axes, caching, strict=True):
+            axis.setCacheMode(mode)
+        scatter.cloud.setExportMode(False)
+        for item in hidden:
+            item.setVisible(True)
+        for item, x, y in paths:
+            item.scatter.setExportMode(False)
+            item.setData(x, y)
