@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import types
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from .core.data import Dataset
     from .gui.window import MainWindow
 
+# The test set's name and key in the window: core.data's OWN_IMAGES (the same text), never
+# read as a folder's path nor trained on, and never remembered for the next start.
 DATASET_NAME = "your images"
 CHECK_IMAGES = 256  # a real batch as large as a latent grid's decode (15 x 15)
 
@@ -27,11 +30,11 @@ def explore(
     model: Any,
     images: Any,
     labels: Any = None,
-    class_names: list[str] | None = None,
+    class_names: Iterable[str] | None = None,
     block: bool = True,
 ) -> MainWindow:
     """Open VAE Explorer on ``model`` with ``images`` (and their integer ``labels`` and
-    ``class_names``, if any) as the test set.
+    ``class_names``, if any: a list, tuple, numpy array... of names) as the test set.
 
     ``block=True`` runs the window until it is closed (a script); ``block=False`` shows it
     and returns at once (a notebook with a running Qt event loop, e.g. ``%gui qt``, or
@@ -88,10 +91,12 @@ def _explorable(model: Any, images: Any) -> Any:
     return explored
 
 
-def as_dataset(images: Any, labels: Any = None, class_names: list[str] | None = None) -> Dataset:
+def as_dataset(images: Any, labels: Any = None, class_names: Iterable[str] | None = None) -> Dataset:
     """The user's images (and labels) as the app's test set: uint8 [N, 28, 28]."""
-    from .core.data import Dataset
+    from .core.data import OWN_IMAGES, Dataset
     from .core.image import IMAGE_PIXELS, IMAGE_SIDE
+
+    names = _class_names(class_names)
 
     array = _numpy(images)
     if array.ndim < 2 or array.size == 0 or array[0].size != IMAGE_PIXELS:
@@ -110,7 +115,7 @@ def as_dataset(images: Any, labels: Any = None, class_names: list[str] | None = 
             raise ValueError("float images must be finite and in [0, 1] (or give uint8 pixels 0-255)")
         pixels = np.round(floats * 255).astype(np.uint8)
     if labels is None:
-        classes = list(class_names) if class_names else ["image"]
+        classes = names or ["image"]
         label_array = np.zeros(n, np.uint8)
     else:
         raw = _numpy(labels).reshape(-1)
@@ -119,11 +124,27 @@ def as_dataset(images: Any, labels: Any = None, class_names: list[str] | None = 
         if not np.issubdtype(raw.dtype, np.integer) or raw.min() < 0 or raw.max() > 255:
             raise ValueError("labels must be whole numbers from 0 to 255 (class indices)")
         count = int(raw.max()) + 1
-        classes = list(class_names) if class_names else [str(i) for i in range(count)]
+        classes = names or [str(i) for i in range(count)]
         if len(classes) < count:
             raise ValueError(f"{len(classes)} class names for labels up to {count - 1}")
         label_array = raw.astype(np.uint8)
-    return Dataset(DATASET_NAME, "test", np.ascontiguousarray(pixels), label_array, classes)
+    return Dataset(OWN_IMAGES, "test", np.ascontiguousarray(pixels), label_array, classes)
+
+
+def _class_names(class_names: Any) -> list[str]:
+    """``class_names`` as a list of texts: any sequence (a list, a tuple, a numpy or torch
+    array...) of names; [] for None or an empty one. ValueError naming what is wrong."""
+    if class_names is None:
+        return []
+    if isinstance(class_names, (str, bytes)):
+        raise ValueError(
+            f"class_names must be a list of names, one per class, not one text: {class_names!r:.40}"
+        )
+    try:
+        items = list(_numpy(class_names).reshape(-1)) if hasattr(class_names, "shape") else list(class_names)
+    except TypeError:
+        raise ValueError(f"class_names must be a list of names, got {type(class_names).__name__}") from None
+    return [item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item) for item in items]
 
 
 def _numpy(value: Any) -> np.ndarray:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from ..core.data import DATASETS
+from ..core.data import DATASETS, OWN_IMAGES
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's generators both take it
 
@@ -93,12 +94,23 @@ def die(message: str, code: int = 2) -> int:
     return code
 
 
+def data_folder(text: str) -> str:
+    """--data-dir: a folder's name, never empty (``train`` would take "" for no folder and
+    train on MNIST, ``eval`` would read the current folder). A relative name that is also a
+    dataset key ("mnist", "your images") gets "./" in front: it is that folder, always."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty folder name: give the folder holding the four IDX files")
+    if text in DATASETS or text == OWN_IMAGES:
+        return os.path.join(os.curdir, text)
+    return text
+
+
 def add_dataset_arguments(p: argparse.ArgumentParser, default: str | None = "mnist") -> None:
     where = "" if default else " (default: the one the model was trained on)"
     p.add_argument(
         "--dataset", choices=sorted(DATASETS), default=default, help="a registered dataset" + where
     )
-    p.add_argument("--data-dir", help="a folder holding the four IDX files (.gz or raw)")
+    p.add_argument("--data-dir", type=data_folder, help="a folder holding the four IDX files (.gz or raw)")
     p.add_argument("--download", action="store_true",
                    help="download the dataset if it is not on this machine")  # fmt: skip
 

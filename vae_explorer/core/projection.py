@@ -218,13 +218,23 @@ def _cache_path(z: np.ndarray, method: str, model_key: str, seed: int) -> Path:
 
 
 def _read_cache(path: Path, n: int) -> np.ndarray | None:
+    """The cached map, or None (computed again) when it is absent, unreadable or anything
+    but a finite [n, 2] array: an empty file (EOFError), a truncated or foreign one (a zip's
+    BadZipFile, a bad header's ValueError, a structured dtype's TypeError...)."""
     try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError):
-        return None  # absent or unreadable: computed again
-    if array.shape != (n, 2) or not np.isfinite(array).all():
+        loaded = np.load(path, allow_pickle=False)
+    except Exception:  # noqa: BLE001 - a cache: whatever np.load raises means "compute it"
         return None
-    return np.asarray(array, np.float32)
+    try:
+        if not isinstance(loaded, np.ndarray) or loaded.shape != (n, 2):
+            return None
+        array = np.asarray(loaded, np.float32)
+        return array if np.isfinite(array).all() else None
+    except Exception:  # noqa: BLE001 - e.g. a dtype that does not convert to numbers
+        return None
+    finally:
+        if hasattr(loaded, "close"):  # an .npz archive (NpzFile) holds its file open
+            loaded.close()
 
 
 def _write_cache(path: Path, embedding: np.ndarray) -> None:

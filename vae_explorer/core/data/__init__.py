@@ -14,6 +14,7 @@ from .registry import (
     DATASETS,
     FASHION_CLASSES,
     MNIST_CLASSES,
+    OWN_IMAGES,
     PROJECT_ROOT,
     SPLIT_FILES,
     Dataset,
@@ -23,6 +24,7 @@ from .registry import (
     load_dataset,
     locate_dataset,
     read_split,
+    usable_dataset_key,
     user_data_dir,
 )
 
@@ -33,6 +35,7 @@ __all__ = [
     "FASHION_CLASSES",
     "IMAGE_SIDE",
     "MNIST_CLASSES",
+    "OWN_IMAGES",
     "PROJECT_ROOT",
     "SPLIT_FILES",
     "Dataset",
@@ -46,6 +49,7 @@ __all__ = [
     "locate_dataset",
     "read_idx",
     "read_split",
+    "usable_dataset_key",
     "user_data_dir",
     "write_idx",
 ]

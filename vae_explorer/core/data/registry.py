@@ -20,6 +20,13 @@ from .idx import DatasetError, IDXError, read_idx
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 BUNDLED_DATASETS = PROJECT_ROOT / "resources" / "datasets"
 CUSTOM_DATASET = "custom"  # what checkpoints record for a folder of IDX files
+# The key of the images given to ``explore()``: shown, but never a dataset on disk (no
+# folder of that name is ever read, and it cannot be trained on).
+OWN_IMAGES = "your images"
+OWN_IMAGES_ERROR = (
+    "the images given to explore() are not a dataset the app can load or train on: "
+    "training needs a dataset, choose one in the Dataset menu"
+)
 
 MNIST_CLASSES = [str(d) for d in range(10)]
 FASHION_CLASSES = [
@@ -100,15 +107,59 @@ class Dataset:
         return int(self.images.shape[0])
 
 
+def os_reason(exc: OSError | ValueError) -> str:
+    """Why a path cannot be used, in lower case: "permission denied", "file name too long"."""
+    text = (exc.strerror if isinstance(exc, OSError) else None) or str(exc) or type(exc).__name__
+    return text[:1].lower() + text[1:]
+
+
+def cannot_open(folder: Path, exc: OSError | ValueError) -> DatasetError:
+    """The DatasetError for a folder that cannot even be looked into (EACCES, ENAMETOOLONG,
+    EIO, a NUL byte in its name...), naming it and the reason."""
+    return DatasetError(f"{show_path(folder)}: cannot open the folder ({os_reason(exc)})")
+
+
+def is_folder(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a folder that can be looked at now; False for anything else,
+    including a path whose check raises: pathlib only answers False for ENOENT, ENOTDIR,
+    EBADF and ELOOP, and raises for EACCES, ENAMETOOLONG, EIO, ESTALE or a NUL byte."""
+    try:
+        return Path(path).is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def usable_dataset_key(key: object) -> bool:
+    """Whether ``key`` (a remembered or recorded dataset key) can be shown: a registered
+    dataset, or a folder that exists and can be looked into now (its files may still be
+    missing or damaged: loading it says so). The key of the images given to explore() and
+    any text whose check fails (EACCES, ENAMETOOLONG, EIO...) are not."""
+    if not isinstance(key, str) or not key or key == OWN_IMAGES:
+        return False
+    if key in DATASETS:
+        return True
+    if not is_folder(key):
+        return False
+    try:
+        find_file(Path(key), SPLIT_FILES["test"][0])
+    except DatasetError:
+        return False
+    return True
+
+
 def find_file(folder: Path, stem: str) -> Path | None:
     """``folder/stem.gz`` or ``folder/stem``, whichever exists first.
 
     Anything by that name counts (a pipe, a device, a folder): reading it then says what
-    it is, instead of calling a file that is there "missing".
+    it is, instead of calling a file that is there "missing". DatasetError naming the
+    folder and the reason when it cannot be looked into (permission denied, ...).
     """
     for candidate in (folder / f"{stem}.gz", folder / stem):
-        if candidate.exists():
-            return candidate
+        try:
+            if candidate.exists():  # raises for EACCES, ENAMETOOLONG, EIO, ESTALE...
+                return candidate
+        except (OSError, ValueError) as exc:
+            raise cannot_open(folder, exc) from None
     return None
 
 
@@ -147,15 +198,31 @@ def dataset_info(name: str) -> DatasetInfo:
 
 
 def locate_dataset(name: str, split: str = "train") -> Path | None:
-    """The first folder holding ``name``'s files for ``split``: bundled/system, then cache."""
+    """The first folder holding ``name``'s files for ``split``: bundled/system, then cache.
+
+    A folder that cannot be looked into (permission denied, ...) is passed over: the next
+    place may still hold the files."""
+    return _locate(name, split, [])
+
+
+def _locate(name: str, split: str, problems: list[str]) -> Path | None:
+    """:func:`locate_dataset`, adding to ``problems`` why a place could not be looked into."""
     info = dataset_info(name)
+
+    def has_split(folder: Path) -> bool:
+        try:
+            return _folder_has_split(folder, split)
+        except DatasetError as exc:
+            problems.append(str(exc))
+            return False
+
     for folder in info.search_dirs:
-        if _folder_has_split(folder, split):
+        if has_split(folder):
             return folder
     # Only now the per-user folder: finding it imports platformdirs, which a bundled or
     # system-wide dataset never needs.
     cached = user_data_dir() / name
-    return cached if _folder_has_split(cached, split) else None
+    return cached if has_split(cached) else None
 
 
 def load_dataset(
@@ -173,14 +240,22 @@ def load_dataset(
     if split not in SPLIT_FILES:
         raise DatasetError(f"unknown split {split!r}; use 'train' or 'test'")
     if root is not None:
+        if not os.fspath(root):  # Path("") is ".": an empty name must not read the CWD
+            raise DatasetError("no folder given: name a folder holding the four IDX files")
         folder = Path(os.fsdecode(root))
-        if not folder.is_dir():
-            what = "not a folder" if folder.exists() else "no such folder"
-            raise DatasetError(f"{show_path(folder)}: {what}")
+        try:
+            if not folder.is_dir():
+                what = "not a folder" if folder.exists() else "no such folder"
+                raise DatasetError(f"{show_path(folder)}: {what}")
+        except (OSError, ValueError) as exc:
+            raise cannot_open(folder, exc) from None
         classes = DATASETS[name].classes if name in DATASETS else MNIST_CLASSES
         return read_split(folder, split, classes, name)
+    if name == OWN_IMAGES:
+        raise DatasetError(OWN_IMAGES_ERROR)
     info = dataset_info(name)
-    found = locate_dataset(name, split)
+    problems: list[str] = []
+    found = _locate(name, split, problems)
     if found is None:
         if not download or info.url is None:
             hint = (
@@ -189,7 +264,8 @@ def load_dataset(
                 if info.url
                 else "the bundled copy is missing from resources/datasets; reinstall the app"
             )
-            raise DatasetError(f"{info.title} ({split}) was not found: {hint}")
+            unreadable = "".join(f" ({p})" for p in problems)
+            raise DatasetError(f"{info.title} ({split}) was not found{unreadable}: {hint}")
         from .download import download_dataset
 
         found = download_dataset(name, progress=progress)
@@ -209,9 +285,10 @@ class DatasetRef:
 
     @classmethod
     def from_key(cls, key: str | os.PathLike[str]) -> DatasetRef:
-        """ "mnist" / "fashion-mnist", or any other text as the path of a folder."""
+        """ "mnist" / "fashion-mnist", the images given to explore() (:data:`OWN_IMAGES`,
+        which loading refuses with what to do), or any other text as the path of a folder."""
         text = os.fspath(key)
-        if text in DATASETS:
+        if text in DATASETS or text == OWN_IMAGES:
             return cls(text)
         if not text:
             raise DatasetError("no dataset given: name one of " + ", ".join(DATASETS) + " or a folder")
@@ -227,6 +304,8 @@ class DatasetRef:
         """What the user reads: "MNIST digits", or "Folder: <folder name>"."""
         if self.root is not None:
             return f"Folder: {self.root.name}"
+        if self.name == OWN_IMAGES:
+            return "Your images"
         info = DATASETS.get(self.name)
         return info.title if info is not None else self.name
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, QSize
 
-from ...core.data import DATASETS
+from ...core.data import OWN_IMAGES, usable_dataset_key
 from ..state import GRID_SIZE_RANGE, GRID_SPACINGS
 
 if TYPE_CHECKING:
@@ -123,7 +122,7 @@ def restore(window: MainWindow, settings: QSettings) -> None:
         _dropped(settings, "window/state", layout)
     window.tidy_tab_bars()
     key = settings.value("dataset")
-    if isinstance(key, str) and (key in DATASETS or Path(key).is_dir()):
+    if usable_dataset_key(key):  # never raises: an unreadable folder (EACCES, ...) is dropped
         window.dataset_key_at_start = key
     elif key is not None:
         _dropped(settings, "dataset", key)
@@ -152,11 +151,19 @@ def restore(window: MainWindow, settings: QSettings) -> None:
             _dropped(settings, "train/form", form)
 
 
+def remembered_dataset(window: MainWindow) -> bool:
+    """Whether closing remembers the dataset on show: not in an explore() session (the
+    user's own images, or their own model), which must leave the remembered one alone."""
+    state = window.state
+    return state.dataset_key != OWN_IMAGES and not state.model_meta.get("external")
+
+
 def save(window: MainWindow, settings: QSettings) -> None:
     state = window.state
     settings.setValue("window/geometry", window.saveGeometry())
     settings.setValue("window/state", window.saveState())
-    settings.setValue("dataset", state.dataset_key)
+    if remembered_dataset(window):
+        settings.setValue("dataset", state.dataset_key)
     settings.setValue("grid/size", state.grid_size)
     settings.setValue("grid/spacing", state.grid_spacing)
     settings.setValue("view/overlay", state.overlay)

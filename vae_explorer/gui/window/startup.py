@@ -24,7 +24,7 @@ import numpy as np
 from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
 
 from ...core.checkpoint_file import CheckpointError, read_arrays
-from ...core.data import DATASETS, DatasetRef
+from ...core.data import CUSTOM_DATASET, DATASETS, DatasetRef, usable_dataset_key
 from ...core.first_screen import PALETTE_ARRAY, usable_first_screen, usable_latents
 from . import settings
 from .first_screen import LOADING_TEXT, FirstScatter, LoadingPanel
@@ -173,9 +173,16 @@ def show_first_screen(window: MainWindow, path: Path) -> None:
     settings.fit_to_screen(window)
     for title in ("&File", "&Dataset", "&View", "&Help"):  # the real menus replace these
         window.menuBar().addMenu(title).addAction(LOADING_TEXT).setEnabled(False)
-    wanted = first.dataset if first.dataset is not None else window.dataset_key_at_start
-    if not window.set_dataset(wanted) and window.state.test_set is None:
-        window.set_dataset(window.dataset_key_at_start)
+    # Only a registered dataset, as File > Open takes it: a checkpoint records "custom" for
+    # a folder of IDX files (never the folder), and any other text is no folder to read.
+    # The remembered dataset, then MNIST, when that one cannot be shown.
+    wanted = first.dataset if first.dataset in DATASETS else window.dataset_key_at_start
+    shown = window.set_dataset(wanted)
+    for key in (window.dataset_key_at_start, "mnist"):
+        if shown or window.state.test_set is not None:
+            break
+        if key != wanted:
+            shown = window.set_dataset(key)
     state = window.state
     if first.latent_dim is not None and state.test_set is not None:
         latents = first.latents_for(state.dataset_key)
@@ -198,7 +205,9 @@ def _restore_layout(window: MainWindow) -> None:
     if isinstance(layout, (QByteArray, bytes)):
         window.restoreState(layout)
     key = saved.value("dataset")
-    if isinstance(key, str) and (key in DATASETS or Path(key).is_dir()):
+    # Never raises: a folder that became unreadable (EACCES), a name too long, an I/O
+    # error... are not used (settings.restore drops them with a log line).
+    if usable_dataset_key(key):
         window.dataset_key_at_start = key
 
 
@@ -227,6 +236,37 @@ def finish_start(window: MainWindow, result: StartResult) -> None:
     window.statusBar().clearMessage()
     path = window.starter.path if window.starter is not None else None
     if result.checkpoint is not None and path is not None:
-        window.files.show_checkpoint(result.checkpoint, path)
+        if window.files.show_checkpoint(result.checkpoint, path):
+            show_folder_hint(window, result.checkpoint.metadata, path)
     elif result.error:
         window.files.on_model_load_failed(result.error)
+
+
+def folder_hint(metadata: dict[str, Any], shown_key: str) -> str | None:
+    """What to say when a model's recorded dataset is not a registered one (a folder of IDX
+    files records "custom", not the folder) and no folder is on show: None otherwise."""
+    trained_on = metadata.get("dataset")
+    if not isinstance(trained_on, str) or trained_on in DATASETS:
+        return None
+    try:
+        ref = DatasetRef.from_key(shown_key)
+    except Exception:  # noqa: BLE001 - a key that is no dataset: say it all the same
+        ref = DatasetRef()
+    if ref.root is not None:
+        return None  # a folder is on show: maybe that very one
+    where = (
+        "a folder of IDX files"
+        if trained_on == CUSTOM_DATASET
+        else f"{trained_on[:40]!r}, not a dataset this app knows (a folder of IDX files?)"
+    )
+    return (
+        f"it was trained on {where}; {ref.title} shown meanwhile: choose that folder with "
+        "Dataset ▸ Open folder of IDX files…"
+    )
+
+
+def show_folder_hint(window: MainWindow, metadata: dict[str, Any], path: Path) -> None:
+    """The status bar says a model opened at start-up was trained on a folder of IDX files."""
+    hint = folder_hint(metadata, window.state.dataset_key)
+    if hint is not None:
+        window.statusBar().showMessage(f"Opened {path.name}: {hint}", 30_000)
