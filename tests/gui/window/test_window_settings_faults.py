@@ -222,3 +222,9 @@ def test_explore_window_opens_with_numpy_class_names(qtbot, mnist_test):
     qtbot.addWidget(w)
     assert w.state.test_set.classes == list(mnist_test.classes)
     w.close()
+
+
+def test_a_model_trained_on_a_folder_opened_from_the_menu_says_so(window, folder_checkpoint):
+    assert window.open_model(folder_checkpoint)
+    message = window.statusBar().currentMessage()
+    assert "trained on a folder of IDX files" in message and "Open folder of IDX files" in message

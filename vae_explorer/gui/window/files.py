@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QProgressDialog
 
 from ...core.checkpoint_file import CheckpointError
 from ...core.data import DATASETS, DatasetRef
-from .startup import LATENT_ARRAYS, cached_latents
+from .startup import LATENT_ARRAYS, cached_latents, folder_hint
 
 if TYPE_CHECKING:  # torch: imported when a model is opened or saved, not at start-up
     from ...core.checkpoints import Checkpoint
@@ -128,6 +128,10 @@ class Files:
                 f"Opened {path.name}: its data, {DATASETS[wanted].title}, is not on this "
                 f"computer; {shown} shown instead"
             )  # (kept until another message: the picture is misleading meanwhile)
+            return True
+        hint = folder_hint(ckpt.metadata, state.dataset_key) if not recovered else None
+        if hint is not None:  # trained on a folder of IDX files: which one is not recorded
+            self.window.statusBar().showMessage(f"Opened {path.name}: {hint}", 30_000)
             return True
         self.window.statusBar().showMessage(message, 15000)
         return True

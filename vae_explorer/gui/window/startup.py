@@ -236,8 +236,7 @@ def finish_start(window: MainWindow, result: StartResult) -> None:
     window.statusBar().clearMessage()
     path = window.starter.path if window.starter is not None else None
     if result.checkpoint is not None and path is not None:
-        if window.files.show_checkpoint(result.checkpoint, path):
-            show_folder_hint(window, result.checkpoint.metadata, path)
+        window.files.show_checkpoint(result.checkpoint, path)
     elif result.error:
         window.files.on_model_load_failed(result.error)
 
@@ -263,10 +262,3 @@ def folder_hint(metadata: dict[str, Any], shown_key: str) -> str | None:
         f"it was trained on {where}; {ref.title} shown meanwhile: choose that folder with "
         "Dataset ▸ Open folder of IDX files…"
     )
-
-
-def show_folder_hint(window: MainWindow, metadata: dict[str, Any], path: Path) -> None:
-    """The status bar says a model opened at start-up was trained on a folder of IDX files."""
-    hint = folder_hint(metadata, window.state.dataset_key)
-    if hint is not None:
-        window.statusBar().showMessage(f"Opened {path.name}: {hint}", 30_000)
