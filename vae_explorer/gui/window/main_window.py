@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
 )
 
+from ...core.data.registry import OWN_IMAGES, OWN_IMAGES_ERROR
 from ..state import ExplorerState
 from ..theme import app_settings, configure_pyqtgraph
 from ..tooltips import wrap_long_tooltips
@@ -316,6 +317,9 @@ class MainWindow(QMainWindow):
     def start_training(self, job: TrainingJob) -> None:
         """Start a run (what the Start button does, minus the form)."""
         if self.trainer.is_running():
+            return
+        if job.dataset == OWN_IMAGES:  # (an explore() window: its images are only to look at)
+            self.show_error("Training", OWN_IMAGES_ERROR)
             return
         if job.dataset != self.state.dataset_key and not self.set_dataset(job.dataset):
             return
