@@ -203,8 +203,10 @@ def test_a_labelled_model_says_it_has_no_imputation_not_impute_to_fill_in(state,
     setup_masked_digit(state, panel, model.eval())
     assert not panel.impute_button.isEnabled()
     assert panel.imputed_tile._placeholder == "—"
+    assert not panel.draws_strip.isVisibleTo(panel)  # no row of empty fill-ins
     state.set_model(make_model(2))
     assert panel.imputed_tile._placeholder == "Impute to fill in"
+    assert panel.draws_strip.isVisibleTo(panel)
 
 
 def test_a_result_of_the_previous_model_is_never_shown(qtbot, state, make_panel, monkeypatch):

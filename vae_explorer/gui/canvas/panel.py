@@ -362,6 +362,8 @@ class CanvasPanel(CanvasControls):
             widget.setEnabled(can_impute)
         self.impute_action.setEnabled(can_impute)
         self.steps_spin.setEnabled(can_impute and self.method_combo.currentData() != "single")
+        # A model that cannot impute (a labelled one) has no fill-ins to show: no empty row.
+        self.draws_strip.setVisible(can_impute or not has_model)
         test = self.state.test_set
         has_digits = test is not None and len(test) > 0
         for button in (self.random_button, self.load_button):
