@@ -10,6 +10,8 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from vae_explorer.core.framing import frame_like_mnist
+
 
 @pytest.fixture
 def analogy(qtbot, state):
@@ -88,7 +90,8 @@ def test_painting_on_the_canvas_updates_the_analogy_live(analogy, state, labelle
     assert analogy.source() == "canvas"
     wait_idle(qtbot, analogy)
     first = analogy.rows.copy()
-    np.testing.assert_allclose(first, expected_rows(labelled_model, state.canvas_image), atol=1e-5)
+    framed = frame_like_mnist(state.canvas_image)  # (by default, as MNIST's digits are)
+    np.testing.assert_allclose(first, expected_rows(labelled_model, framed), atol=1e-5)
     requests, before = analogy.requests, state.canvas_image.copy()
     qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=at(10, 6))
     for c in range(7, 22):
@@ -97,8 +100,17 @@ def test_painting_on_the_canvas_updates_the_analogy_live(analogy, state, labelle
     qtbot.waitUntil(lambda: not np.array_equal(state.canvas_image, before), timeout=10_000)
     wait_idle(qtbot, analogy)
     assert analogy.requests > requests
-    np.testing.assert_allclose(analogy.rows, expected_rows(labelled_model, state.canvas_image), atol=1e-5)
+    framed = frame_like_mnist(state.canvas_image)
+    np.testing.assert_allclose(analogy.rows, expected_rows(labelled_model, framed), atol=1e-5)
     assert not np.allclose(analogy.rows, first)
+    np.testing.assert_allclose(analogy.source_view.image(), framed.reshape(28, 28))  # what it reads
+    # Unframed: the drawing as it is on the canvas.
+    assert analogy.frame_check.isVisible()
+    analogy.frame_check.setChecked(False)
+    wait_idle(qtbot, analogy)
+    np.testing.assert_allclose(analogy.rows, expected_rows(labelled_model, state.canvas_image), atol=1e-5)
+    state.set_picked_index(7)  # a test image: framed already, no choice shown
+    assert analogy.source() == "test" and not analogy.frame_check.isVisible()
 
 
 def test_the_previous_models_style_is_never_shown_for_another_model(

@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
+from ...core.framing import frame_like_mnist
 from ...core.image import as_float_images
 from ...core.latent import tile_images
 from ..images import ImageCanvas
@@ -99,6 +100,13 @@ class AnalogyPanel(QWidget):
             "The digit the image is taken to be when its style is inferred, q(z|x, y): the "
             "classifier's most probable class, or one you choose"
         )
+        self.frame_check = QCheckBox("Frame like MNIST")
+        self.frame_check.setChecked(True)
+        self.frame_check.setToolTip(
+            "Scale the drawing's ink to fit 20 x 20 pixels and put its centre of mass in the "
+            "middle, as MNIST's digits were prepared: a digit drawn larger, smaller or off "
+            "centre is far from everything the model saw (the picture below is what it reads)"
+        )
         self.message = QLabel(NEEDS_LABELLED)
         self.message.setWordWrap(True)
         self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
@@ -114,6 +122,7 @@ class AnalogyPanel(QWidget):
         self._fields = (labelled("Style from:", self.source_combo), labelled("Encode as:", self.label_combo))
         tools.add(self._fields[0], stretch=True)
         tools.add(self._fields[1])
+        tools.add(self.frame_check)
         head = QHBoxLayout()
         head.addWidget(self.source_view)
         head.addWidget(self.info, 1)
@@ -136,8 +145,9 @@ class AnalogyPanel(QWidget):
         self._request_later = qthrottled(self.request, timeout=THROTTLE_MS, parent=self)
         self._soon = False  # a throttled request is waiting
 
-        self.source_combo.currentIndexChanged.connect(lambda _i: self.request())
+        self.source_combo.currentIndexChanged.connect(self._on_source_chosen)
         self.label_combo.currentIndexChanged.connect(lambda _i: self.request())
+        self.frame_check.toggled.connect(lambda _on: self.request())
         state.modelChanged.connect(self._on_model_changed)
         state.datasetChanged.connect(self._on_model_changed)
         state.canvasImageChanged.connect(self._on_canvas_changed)
@@ -151,6 +161,7 @@ class AnalogyPanel(QWidget):
 
     def set_source(self, key: str) -> None:
         self.source_combo.setCurrentIndex(self.source_combo.findData(key))
+        self._show_frame_choice()  # (also when the combo's signals are blocked)
 
     @property
     def rows(self) -> np.ndarray | None:
@@ -177,6 +188,7 @@ class AnalogyPanel(QWidget):
         self.message.setVisible(not ok)
         for w in (*self._fields, self.source_view, self.info, self.row_view):
             w.setVisible(ok)
+        self._show_frame_choice()
         if not ok:
             self._clear()
             return
@@ -227,10 +239,21 @@ class AnalogyPanel(QWidget):
     def _source_image(self) -> np.ndarray | None:
         s = self._state
         if self.source() == "canvas":
-            return s.canvas_image
+            drawing = s.canvas_image
+            if drawing is None or not self.frame_check.isChecked():
+                return drawing
+            return frame_like_mnist(drawing)
         if s.test_set is not None and s.picked_index is not None:
             return as_float_images(s.test_set.images[s.picked_index : s.picked_index + 1]).reshape(-1)
         return None
+
+    def _on_source_chosen(self, _index: int) -> None:
+        self._show_frame_choice()
+        self.request()
+
+    def _show_frame_choice(self) -> None:
+        # Only for a drawing (test images are framed already), and only where the panel works.
+        self.frame_check.setVisible(is_labelled(self._state.model) and self.source() == "canvas")
 
     def request(self) -> None:
         """Ask for the current source's analogy now (shown when the worker returns)."""
