@@ -151,3 +151,20 @@ def test_exported_gif_has_a_frame_per_step_and_cancel_leaves_nothing(
         exporter.start(history, small_test_set.labels, cancelled)
     assert "cancelled" in errors[0]
     assert not cancelled.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["run.gif"]
+
+
+def test_the_export_progress_keeps_its_text_on_one_line(qtbot, state):
+    """Squeezed by the row, the bar's "Exporting: frame 37 of 37" wrapped onto two lines,
+    both cut."""
+    from PySide6.QtWidgets import QApplication
+
+    panel = TimelinePanel(HistoryScrub(state))
+    qtbot.addWidget(panel)
+    panel.resize(520, 90)  # the timeline dock's width at 1024 x 700
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.show_progress(37, 1200)
+    QApplication.processEvents()
+    text = panel.progress.text()
+    assert text == "Exporting frame 37 of 1200"
+    assert panel.progress.width() >= panel.progress.fontMetrics().horizontalAdvance(text) + 8

@@ -54,7 +54,11 @@ class TimelinePanel(QWidget):
         self.cancel_button.setVisible(False)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
-        self.progress.setFormat("Exporting: frame %v of %m")
+        self.progress.setFormat("Exporting frame %v of %m")
+        # Room for its text at any count: squeezed by the row, Fusion wrapped it onto two
+        # clipped lines.
+        widest = self.progress.fontMetrics().horizontalAdvance("Exporting frame 9999 of 9999")
+        self.progress.setMinimumWidth(widest + 16)
         self.epoch_label = QLabel()
         # Elided, not as wide as its text: "train to record one" beside a labelled model's
         # wider docks pushed the window's centre column past its share at 1024 px.
