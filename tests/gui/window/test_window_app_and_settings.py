@@ -268,3 +268,15 @@ def test_every_remembered_value_is_checked_before_use(qtbot, small_checkpoint, k
     c = w.training.job().train_config
     assert 1 <= c.epochs <= 10_000 and c.batch_size >= 1 and 0 < c.lr <= 1 and c.beta >= 0
     w.close()
+
+
+def test_every_menu_entry_has_its_own_alt_letter(window):
+    """The Dataset menu and the docks' entries in View had none."""
+    for menu_action in window.menuBar().actions():
+        entries = [a for a in menu_action.menu().actions() if not a.isSeparator() and a.text()]
+        letters = []
+        for a in entries:
+            text = a.text()
+            assert "&" in text and text.index("&") < len(text) - 1, (menu_action.text(), text)
+            letters.append(text[text.index("&") + 1].lower())
+        assert len(letters) == len(set(letters)), (menu_action.text(), [a.text() for a in entries])

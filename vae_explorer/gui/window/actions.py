@@ -91,6 +91,7 @@ class WindowMenus:
             tip="Any folder with the four IDX files",
         )
         m.addAction(self.open_folder)
+        dataset_menu = m
         self.downloads: dict[str, QAction] = {}
         for key, info in DATASETS.items():
             if info.url is None:
@@ -103,6 +104,7 @@ class WindowMenus:
             a.setEnabled(locate_dataset(key, "test") is None)
             self.downloads[key] = a
             m.addAction(a)
+        give_mnemonics(dataset_menu.actions())
 
         m = bar.addMenu("&Training")
         panel = window.training
@@ -156,6 +158,7 @@ class WindowMenus:
         self.view_menu.addAction(self.overlay)
         self.view_menu.addAction(self.reset_zoom)
         self.view_menu.addAction(self.reset_layout)
+        give_mnemonics(self.view_menu.actions())
 
     def while_training(self, running: bool) -> None:
         """Actions that would replace the model or the data are off during a run; the
@@ -301,3 +304,18 @@ def _is_dir(path: str | Path) -> bool:
         return Path(path).is_dir()
     except (OSError, ValueError):
         return False
+
+
+def give_mnemonics(actions: list[QAction]) -> None:
+    """An Alt letter for every entry of a menu that has none (the datasets' and the docks'
+    names come without): the first letter of its text no other entry uses."""
+    used = {a.text()[a.text().index("&") + 1].lower() for a in actions if "&" in a.text()}
+    for a in actions:
+        text = a.text()
+        if a.isSeparator() or not text or "&" in text:
+            continue
+        for i, ch in enumerate(text):
+            if ch.isalnum() and ch.lower() not in used:
+                used.add(ch.lower())
+                a.setText(f"{text[:i]}&{text[i:]}")
+                break
