@@ -330,3 +330,20 @@ def test_the_eta_is_paced_from_the_first_batch_not_from_the_start(panel, monkeyp
     clock[0] = 111.0  # then 100 batches a second
     panel.on_batch(BatchMetrics(2, 1, 100, 150.0, 140.0, 5.0, 10_000.0))
     assert panel.progress.format() == "epoch 2/10 · batch 1/100 · ETA 0:09"  # 899 batches left
+
+
+def test_every_row_name_and_field_of_the_form_has_a_tooltip(qtbot):
+    from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QFormLayout, QLabel
+
+    from vae_explorer.gui.panels.training_form import TrainingForm
+
+    form = TrainingForm()
+    qtbot.addWidget(form)
+    layout = form.layout()
+    assert isinstance(layout, QFormLayout)
+    names = [layout.itemAt(r, QFormLayout.ItemRole.LabelRole) for r in range(layout.rowCount())]
+    labels = [item.widget() for item in names if item is not None and isinstance(item.widget(), QLabel)]
+    assert len(labels) >= 12
+    assert all(label.toolTip() for label in labels), [la.text() for la in labels if not la.toolTip()]
+    fields = form.findChildren(QComboBox) + form.findChildren(QAbstractSpinBox)
+    assert all(f.toolTip() for f in fields), [type(f).__name__ for f in fields if not f.toolTip()]

@@ -108,7 +108,7 @@ def test_right_drag_pans_without_a_menu(qtbot, view):
 def test_the_hover_card_mentions_the_menu_until_it_was_opened(qtbot, view):
     i = isolated_point(view)
     x, y = view.cloud.points()
-    view._show_hover_at(QPointF(float(x[i]), float(y[i])))
+    view.hovering.show_at(QPointF(float(x[i]), float(y[i])))
     assert view.hover.isVisible() and "right-click" in view.hover.hint.text()
     right_click(qtbot, view, float(x[i]), float(y[i]))
     close(view.context_menu)

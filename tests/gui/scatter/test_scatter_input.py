@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 from scatter_helpers import empty_spot, isolated_point, untrained_model, viewport_xy
 
 from vae_explorer.gui.scatter.hover_card import CURSOR_OFFSET
-from vae_explorer.gui.scatter.view import HOVER_MS
+from vae_explorer.gui.scatter.hovering import HOVER_MS
 
 
 def near(view, xy, expected, px_tolerance: float = 1.5) -> bool:

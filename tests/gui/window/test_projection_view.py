@@ -178,3 +178,17 @@ def wide_checkpoint_of(folder, dim: int):
     torch.manual_seed(dim)
     path = folder / f"z{dim}.safetensors"
     return save_checkpoint(VAE(VAEConfig(latent_dim=dim, hidden_dim=32)), path, {"dataset": "mnist"})
+
+
+def test_the_dim_combos_say_why_they_are_off(wide_window, small_checkpoint):
+    from vae_explorer.gui.scatter.view import DIM_TIP, DIM_TIP_NARROW, DIM_TIP_PLANE
+
+    w = wide_window
+    combos = (w.scatter.x_dim, w.scatter.y_dim)
+    assert all(c.isEnabled() and c.toolTip() == DIM_TIP for c in combos)
+    w.scatter_plane.choose("pca")
+    assert all(not c.isEnabled() and c.toolTip() == DIM_TIP_PLANE for c in combos)
+    w.scatter_plane.choose("axes")
+    assert all(c.isEnabled() for c in combos)
+    assert w.open_model(small_checkpoint)  # two dims: both shown, nothing to choose
+    assert all(not c.isEnabled() and c.toolTip() == DIM_TIP_NARROW for c in combos)

@@ -109,7 +109,11 @@ class TrainingForm(QWidget):
             ACTIVATION_CHOICES,
             "Activation of the MLP's hidden layers (tanh: the classic model; ReLU: pytorch/examples)",
         )
-        self.arch = combo(ARCH_CHOICES, None)
+        self.arch = combo(
+            ARCH_CHOICES,
+            "Encoder and decoder: fully connected (MLP, the classic model) or convolutional "
+            "(two stride-2 convolutions each way; labelled models are MLPs)",
+        )
         self.epochs = int_spin(1, 10_000, 20, "Passes over the training set")
         self.batch_size = int_spin(1, 60_000, 100, "Images per gradient step")
         self.lr = float_spin(
@@ -172,6 +176,12 @@ class TrainingForm(QWidget):
                             f"{number_text(spin, spin.maximum())}")  # fmt: skip
             spin.lineEdit().textEdited.connect(lambda text, k=key: self._typed.__setitem__(k, text))
             spin.editingFinished.connect(lambda k=key, s=spin, n=names[key]: self._on_field_edited(k, s, n))
+        for row in range(form.rowCount()):  # a row's name explains as its field does
+            name_item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            field_item = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
+            name_widget = name_item.widget() if name_item is not None else None
+            if isinstance(name_widget, QLabel) and field_item is not None:
+                name_widget.setToolTip(_first_tooltip(field_item.widget()))
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
         self.arch.currentIndexChanged.connect(self._on_kind_changed)
         self._on_kind_changed()
@@ -390,3 +400,12 @@ class TrainingForm(QWidget):
             torch_threads=torch_threads,
             command=GUI_COMMAND,
         )
+
+
+def _first_tooltip(widget: QWidget | None) -> str:
+    """``widget``'s tooltip, or its first child's with one (a row of several fields)."""
+    if widget is None:
+        return ""
+    if widget.toolTip():
+        return widget.toolTip()
+    return next((w.toolTip() for w in widget.findChildren(QWidget) if w.toolTip()), "")

@@ -159,8 +159,7 @@ class ScatterPlane(QObject):
         self.status.setText(self.state.plane.note)
         plane = self.state.plane
         s = self.scatter
-        for combo in (s.x_dim, s.y_dim):
-            combo.setEnabled(plane.is_axes and self.state.latent_dim > 2)
+        s.enable_dim_combos()
         if plane.is_map:
             self.state.set_overlay(False)  # a map's grid is of nearest codes: not laid over it
         s.overlay_check.setEnabled(not plane.is_map)

@@ -31,7 +31,7 @@ from .colour_by import ColourByControl
 from .context_menu import ScatterContextMenu
 from .grid_lines import GridLines
 from .hint import HintLabel
-from .hover_card import HoverCard
+from .hovering import Hovering
 from .markers import PosteriorMarker, make_crosshair
 from .plot import LatentPlot
 from .point_cloud import PointCloudItem
@@ -39,12 +39,13 @@ from .side_column import SideColumn
 
 HOVER_RADIUS_PX = 6.0  # a point this close to the cursor (on screen) is hovered or picked
 CLICK_SLOP_PX = 3  # a press and release this close are a click, not a drag
-HOVER_MS = 15  # hover moves are coalesced: the card follows the latest one
 VIEW_FOLLOW_MS = 120  # the state's visible range follows zooming and panning after a pause
 LIVE_OVERLAY_MS = 250  # while training, the overlay is decoded at most this often
 MIN_PLOT_SIDE = 300  # pixels: the scatter stays usable in a 1024 x 700 window, docks beside it
 LEFT_AXIS_WIDTH = 56  # pixels: the rotated axis title and tick labels such as "-12.5"
-MENU_HINT = "right-click: walk, traverse…"  # on the hover card until the menu was opened
+DIM_TIP = "Latent dimension shown on this axis (the others are held at 0)"
+DIM_TIP_NARROW = "Latent dimension on this axis: a model with two shows both, nothing to choose"
+DIM_TIP_PLANE = "Latent dimension on this axis: choose “Two axes” in the view menu beside to pick them"
 
 Range = tuple[tuple[float, float], tuple[float, float]]
 
@@ -62,12 +63,10 @@ class LatentScatterView(QWidget):
         self.context_menu = ScatterContextMenu(state, self)
         self.context_menu.view_all.triggered.connect(self.reset_zoom)
         self.context_menu.opened.connect(self._on_context_menu_opened)
-        self._menu_hint = MENU_HINT
         self._press_pos: QPointF | None = None
         # A drag decodes the LATEST position once per event-loop pass (no stale backlog);
-        # hover moves are coalesced the same way; the visible range follows after a pause.
+        # (hover moves are coalesced too: hovering.py); the visible range follows after a pause.
         self._decode_drag = qthrottled(self._decode_at, timeout=0, leading=False)
-        self._hover_later = qthrottled(self._show_hover_at, timeout=HOVER_MS, leading=False)
         self._publish_range_later = qdebounced(self._publish_range, timeout=VIEW_FOLLOW_MS)
         self._refresh_overlay_live = qthrottled(
             lambda: in_own_turn(self, self._refresh_overlay), timeout=LIVE_OVERLAY_MS
@@ -144,7 +143,8 @@ class LatentScatterView(QWidget):
         self.legend, self.colour_bar, self.marks_note = self.side.legend, self.side.colour_bar, self.side.note
         self.colour_bar.visibleChanged.connect(self._place_side_items)
         self.plot.exclude = self.legend
-        self.hover = HoverCard(self.plot)
+        self.hovering = Hovering(self)
+        self.hover = self.hovering.card
 
     def _build_bar(self) -> None:
         """The tool row wraps onto a second line in a narrow window (it never sets the
@@ -152,7 +152,6 @@ class LatentScatterView(QWidget):
         self.x_dim = QComboBox()
         self.y_dim = QComboBox()
         for combo in (self.x_dim, self.y_dim):
-            combo.setToolTip("Latent dimension shown on this axis (the others are held at 0)")
             # As wide as its longest item whenever the items change ("z[27]" of a 50-d
             # model), not only at the first show ("z[1]").
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -281,9 +280,18 @@ class LatentScatterView(QWidget):
                 combo.clear()
                 combo.addItems([f"z[{i}]" for i in range(dim)])
             combo.setCurrentIndex(value)
-            combo.setEnabled(dim > 2)
             combo.blockSignals(False)
+        self.enable_dim_combos()
         return changed
+
+    def enable_dim_combos(self) -> None:
+        """The dims are a choice on the two axes of a model with more than two; otherwise
+        the combos are off and their tooltip says why."""
+        wide, axes = self.state.latent_dim > 2, self.state.plane.is_axes
+        tip = DIM_TIP if wide and axes else DIM_TIP_NARROW if not wide else DIM_TIP_PLANE
+        for combo in (self.x_dim, self.y_dim):
+            combo.setEnabled(wide and axes)
+            combo.setToolTip(tip)
 
     def _shown(self, z: np.ndarray | None) -> tuple[float, float] | None:
         """The shown dims of a full code, or None when it does not fit the current model."""
@@ -303,7 +311,7 @@ class LatentScatterView(QWidget):
         mu = latents[0]
         x, y = self.state.dims
         self.cloud.set_data(mu[:, x], mu[:, y] if dim > 1 else np.zeros(len(mu)), test.labels)
-        self._follow_hover()
+        self.hovering.follow()
 
     def _refresh_overlay(self) -> None:
         grid = self.state.decoded_grid("visible") if self.state.overlay else None
@@ -317,7 +325,7 @@ class LatentScatterView(QWidget):
 
     # --- view -> state ---------------------------------------------------------------------
     def _on_plot_pressed(self, pos: QPointF) -> None:
-        self._hide_hover()
+        self.hovering.hide()
         self._press_pos = pos
         self._decode_drag.cancel()
         self._decode_at(pos)
@@ -333,16 +341,16 @@ class LatentScatterView(QWidget):
         a = self.data_to_viewport(start.x(), start.y())
         b = self.data_to_viewport(pos.x(), pos.y())
         if (a - b).manhattanLength() <= CLICK_SLOP_PX:
-            i = self._point_near(start)
+            i = self.point_near(start)
             self.state.set_picked_index(i if i >= 0 else None)
 
     def _on_plot_right_clicked(self, pos: QPointF, screen: QPointF) -> None:
-        self._hide_hover()
-        i = self._point_near(pos) if self.state.test_set is not None else -1
+        self.hovering.hide()
+        i = self.point_near(pos) if self.state.test_set is not None else -1
         self.context_menu.open_at(i if i >= 0 else None, (pos.x(), pos.y()), screen.toPoint())
 
     def _on_context_menu_opened(self) -> None:
-        self._menu_hint = ""
+        self.hovering.menu_hint = ""
 
     def _decode_at(self, pos: QPointF) -> None:
         self.state.set_current_z_from_plane((pos.x(), pos.y()))
@@ -362,49 +370,22 @@ class LatentScatterView(QWidget):
         self.state.set_visible_range(*self.visible_range())
 
     def _on_view_transform_changed(self) -> None:
-        self._follow_hover()
+        self.hovering.follow()
         if self.posterior_marker.isVisible():  # its smallest drawn size is in pixels
             self._on_canvas_posterior_changed()
 
     def _on_legend_class_toggled(self, label: int, visible: bool) -> None:
         self.cloud.set_class_visible(label, visible)
-        self._follow_hover()
+        self.hovering.follow()
 
     # --- hover -----------------------------------------------------------------------------
     def _on_plot_hovered(self, pos: QPointF) -> None:
-        self._hover_later(pos)
+        self.hovering.request(pos)
 
     def _on_plot_left(self) -> None:
-        self._hide_hover()
+        self.hovering.hide()
 
-    def _hide_hover(self) -> None:
-        """Hide the card and drop a hover still pending, so it cannot show up again."""
-        self._hover_later.cancel()
-        self.hover.hide()
-
-    def _show_hover_at(self, pos: QPointF) -> None:
-        self._show_hover_for(self._point_near(pos) if self.state.test_set is not None else -1)
-
-    def _show_hover_for(self, i: int) -> None:
-        """The card beside test point ``i``; none unless ``i`` is a shown point on screen."""
-        test, (xs, ys) = self.state.test_set, self.cloud.points()
-        if test is None or not 0 <= i < min(len(test), xs.size) or not self.cloud.visible_mask()[i]:
-            self.hover.hide()
-            return
-        at = self.data_to_viewport(float(xs[i]), float(ys[i]))
-        if not self.plot.mapFromScene(self.vb.sceneBoundingRect()).boundingRect().contains(at.toPoint()):
-            self.hover.hide()
-            return
-        label = int(test.labels[i])
-        name = test.classes[label] if label < len(test.classes) else str(label)
-        self.hover.show_item(i, test.images[i], f"{name}  ·  #{i}", at, self._menu_hint)
-
-    def _follow_hover(self) -> None:
-        """A card on show stays with its point when the view or the points move."""
-        if self.hover.isVisible():
-            self._show_hover_for(self.hover.index)
-
-    def _point_near(self, pos: QPointF) -> int:
+    def point_near(self, pos: QPointF) -> int:
         """The shown point within HOVER_RADIUS_PX of ``pos`` on screen, or -1."""
         x, y = self.cloud.points()
         if x.size == 0:
