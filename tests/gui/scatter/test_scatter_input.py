@@ -282,3 +282,9 @@ def test_clip_polyline_cuts_a_path_at_the_frame():
     np.testing.assert_allclose(y, [0.5, 0.5, 0.5, np.nan, 0.8, 0.8])
     x, y = clip_polyline(np.array([2.0, 3.0]), np.array([2.0, 3.0]), rect)  # all outside
     assert x.size == 0 and y.size == 0
+
+
+def test_a_tick_label_at_the_top_of_the_plot_has_room(view):
+    """The y axis's top label ("10" at 1024 x 700) was cut in half by the widget's edge."""
+    _, top, _, _ = view.plot.getPlotItem().layout.getContentsMargins()
+    assert top >= view.plot.fontMetrics().height() / 2

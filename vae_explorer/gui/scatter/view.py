@@ -42,6 +42,7 @@ CLICK_SLOP_PX = 3  # a press and release this close are a click, not a drag
 VIEW_FOLLOW_MS = 120  # the state's visible range follows zooming and panning after a pause
 LIVE_OVERLAY_MS = 250  # while training, the overlay is decoded at most this often
 MIN_PLOT_SIDE = 300  # pixels: the scatter stays usable in a 1024 x 700 window, docks beside it
+TOP_MARGIN = 8  # pixels above the plot
 LEFT_AXIS_WIDTH = 56  # pixels: the rotated axis title and tick labels such as "-12.5"
 DIM_TIP = "Latent dimension shown on this axis (the others are held at 0)"
 DIM_TIP_NARROW = "Latent dimension on this axis: a model with two shows both, nothing to choose"
@@ -118,6 +119,9 @@ class LatentScatterView(QWidget):
         # A fixed width: sized to its tick labels, the axis grows and shrinks as the range
         # changes and the whole plot jumps sideways under the cursor.
         pi.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+        # Room above the plot for half a tick label: one at the very top ("10") was cut.
+        left, _top, right, bottom = pi.layout.getContentsMargins()
+        pi.layout.setContentsMargins(left, TOP_MARGIN, right, bottom)
         self.vb = self.plot.vb
         self.vb.setAspectLocked(True)
         self.cloud = PointCloudItem()
