@@ -81,3 +81,20 @@ def test_a_wide_model_gets_few_enough_dimension_labels_to_read(qtbot, state, mak
     state.set_model(make_model(1, latent_dim=50), {}, None)
     (ticks,) = panel.plot.getAxis("bottom")._tickLevels
     assert 5 <= len(ticks) <= 8 and ticks[0] == (0, "0")
+
+
+def test_a_short_plot_shows_its_ticks_without_the_cut_axis_title(qtbot, state):
+    """At 1024 x 700 "latent dimension" under the ticks was cut in half by the dock's edge."""
+    from PySide6.QtWidgets import QApplication
+
+    panel = ActiveUnitsPanel(state)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    axis = panel.plot.getAxis("bottom")
+    panel.resize(320, 150)  # a short bottom dock
+    QApplication.processEvents()
+    assert not axis.label.isVisible() and axis.isVisible()
+    panel.resize(500, 320)
+    QApplication.processEvents()
+    assert axis.label.isVisible()

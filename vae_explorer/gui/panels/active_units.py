@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
@@ -24,6 +25,7 @@ from ..state import ExplorerState
 ACTIVE_COLOUR = "#4e79a7"
 INACTIVE_COLOUR = "#bab0ac"
 LIVE_MS = 250  # while training, the bars follow the snapshots at most this often
+LABELLED_AXIS_HEIGHT = 140  # pixels of plot from which the bottom axis has room for its title
 
 
 class ActiveUnitsPanel(QWidget):
@@ -39,9 +41,10 @@ class ActiveUnitsPanel(QWidget):
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setToolTip(
-            f"A dimension is active when its posterior mean varies across the test images: "
-            f"Cov_x(E_q[z_i|x]) > {ACTIVITY_THRESHOLD} (Burda et al. 2016). Inactive ones carry "
-            "no information about the image (posterior collapse)."
+            f"A dimension is active (a blue bar) when its posterior mean varies across the test "
+            f"images: Cov_x(E_q[z_i|x]) > {ACTIVITY_THRESHOLD} (Burda et al. 2016). Inactive ones "
+            "(grey) carry no information about the image (posterior collapse). The bars: each "
+            "dimension's KL(q(z_i|x) || p(z_i)), averaged over the test images."
         )
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
@@ -50,7 +53,7 @@ class ActiveUnitsPanel(QWidget):
         self.plot.setLabel("left", "KL (nats)")
         self.plot.getAxis("left").enableAutoSIPrefix(False)  # not "KL (nats) (x0.001)"
         self.plot.setLabel("bottom", "latent dimension")
-        self.plot.setMinimumHeight(96)  # the bottom row must leave the window 700 px tall
+        self.plot.setMinimumHeight(80)  # the bottom row must leave the window 700 px tall
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.plot.addItem(self.bars)
         lay = QVBoxLayout(self)
@@ -64,6 +67,14 @@ class ActiveUnitsPanel(QWidget):
         if scrub is not None:
             scrub.epochChanged.connect(self.refresh)
         self.refresh()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        # In a short dock (1024 x 700) "latent dimension" under the ticks was cut in half:
+        # the ticks alone then (the summary above says what the bars are).
+        tall = self.plot.height() >= LABELLED_AXIS_HEIGHT
+        if self.plot.getAxis("bottom").label.isVisible() != tall:
+            self.plot.getAxis("bottom").showLabel(tall)
 
     def refresh(self) -> None:
         mu_logvar = self._latents()
@@ -91,8 +102,7 @@ class ActiveUnitsPanel(QWidget):
         if self._scrub is not None and self._scrub.epoch is not None:
             when = f" at epoch {self._scrub.epoch:.1f}"
         self.summary.setText(
-            f"Active units{when}: {units.count} / {d} · KL {units.total_kl:.2f} nats in all "
-            f"(blue: Cov_x(E[z_i]) > {ACTIVITY_THRESHOLD})"
+            f"Active units{when}: {units.count} / {d} (blue) · KL {units.total_kl:.2f} nats in all"
         )
 
     def _latents(self) -> tuple[np.ndarray, np.ndarray] | None:
