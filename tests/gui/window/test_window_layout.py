@@ -271,3 +271,9 @@ def test_no_dock_scrolls_at_1400_by_900_with_a_labelled_model(window, qtbot, nam
     # (A 50-d model's traversal has 32 sliders: that list scrolls, as it must.)
     expected = ["Traversal"] if window.state.latent_dim > 2 else []
     assert scrolling_docks(window, qtbot) == expected
+
+
+def test_the_panels_messages_are_aligned_alike(window):
+    """Analogy's "needs a labelled model" sat at the left, Posterior's at the centre."""
+    alignments = {panel.message.alignment() for panel in (window.analogy, window.posterior)}
+    assert len(alignments) == 1

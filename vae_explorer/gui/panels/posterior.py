@@ -107,7 +107,9 @@ class PosteriorPanel(QWidget):
         self.caption.setStyleSheet("color: #aaa;")
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.message.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.message.setAlignment(
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+        )  # (as every panel's)
         self.message.setMinimumHeight(60)
         self.plot = PosteriorPlot()
         self.plot.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
