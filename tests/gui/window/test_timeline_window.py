@@ -131,3 +131,27 @@ def test_animating_a_labelled_model_says_why_there_is_no_history(window, monkeyp
         window.last_error is not None
         and "labelled model's run keeps no training history" in window.last_error
     )
+
+
+def test_the_posterior_follows_the_scrubbed_weights(qtbot, make_window, history_checkpoint):
+    """The scatter and the decoders showed epoch 1 while the posterior stayed the live
+    model's: it is solved with the scrubbed epoch's weights, and says so."""
+    from vae_explorer.core.posterior.exact import exact_posterior
+
+    path, models = history_checkpoint
+    w = make_window(path)
+    w.posterior_dock.raise_()
+    qtbot.waitUntil(lambda: not w.posterior_dock.visibleRegion().isEmpty(), timeout=2000)
+    w.state.set_picked_index(5)
+    qtbot.waitUntil(lambda: w.posterior._shown is not None, timeout=20_000)
+    image = w.state.test_set.images[5]
+    live = exact_posterior(models[3], image).log_px
+    assert w.posterior._shown.posterior.log_px == pytest.approx(live, abs=1e-3)
+    w.timeline.set_epoch(1.0)
+    qtbot.waitUntil(lambda: "epoch 1's weights" in w.posterior._shown.label, timeout=20_000)
+    assert w.posterior._shown.posterior.log_px == pytest.approx(
+        exact_posterior(models[1], image).log_px, abs=1e-3
+    )
+    assert "epoch 1's weights" in w.posterior.caption.text()
+    w.timeline.go_live()
+    qtbot.waitUntil(lambda: "epoch" not in w.posterior._shown.label, timeout=20_000)

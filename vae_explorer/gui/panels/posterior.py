@@ -63,7 +63,7 @@ class PosteriorPanel(QWidget):
         self._discard_upto = 0  # results of requests up to this token are out of date
         self._shown: PosteriorResult | None = None
         self._submitted_key: tuple[Any, ...] | None = None
-        self._model_copy: tuple[int, VAE] | None = None
+        self._model_copy: tuple[tuple[int, int | None], VAE] | None = None
         self._seed = 0
         self._build()
         self.runner = LatestOnlyRunner(compute, name="posterior", parent=self)
@@ -80,6 +80,7 @@ class PosteriorPanel(QWidget):
         self.draws_spin.valueChanged.connect(self._on_draws_changed)
         self.redraw_button.clicked.connect(self._on_redraw_clicked)
         state.modelChanged.connect(self._on_model_changed)
+        state.decoderChanged.connect(self._schedule)  # a scrubbed epoch's weights
         state.pickedIndexChanged.connect(self._on_picked_index_changed)
         state.canvasImageChanged.connect(self._on_canvas_image_changed)
         self._schedule()
@@ -230,15 +231,18 @@ class PosteriorPanel(QWidget):
             return
         image, label, identity = found
         s = self._state
-        key = (s.model_version, identity, self._sampling_key())
+        epoch, model = self._weights()
+        key = (s.model_version, epoch, identity, self._sampling_key())
         if key == self._submitted_key:
             return
+        if epoch is not None:
+            label = f"{label} · epoch {epoch}'s weights"
         self._submitted_key = key
         self._token += 1
         self.runner.submit(
             PosteriorRequest(
                 self._token,
-                self._worker_model(),
+                self._worker_model((s.model_version, epoch), model),
                 image,
                 self.source,
                 label,
@@ -253,12 +257,19 @@ class PosteriorPanel(QWidget):
             return (False,)
         return (True, self.draws_spin.value(), self._seed)
 
-    def _worker_model(self) -> VAE:
-        """A copy of the state's model that only the worker thread uses (one per version)."""
+    def _weights(self) -> tuple[int | None, VAE]:
+        """The weights on show: while the timeline is scrubbed back, those kept at that epoch
+        (as the scatter and the decoders show them), else the current model's."""
         s = self._state
         assert s.model is not None
-        if self._model_copy is None or self._model_copy[0] != s.model_version:
-            self._model_copy = (s.model_version, copy.deepcopy(s.model))
+        epoch = s.scrub.weights_epoch() if s.scrub.scrubbing else None
+        past = s.scrub.model() if epoch is not None else None
+        return (epoch, past) if past is not None else (None, s.model)
+
+    def _worker_model(self, version: tuple[int, int | None], model: VAE) -> VAE:
+        """A copy of ``model`` that only the worker thread uses (one per version)."""
+        if self._model_copy is None or self._model_copy[0] != version:
+            self._model_copy = (version, copy.deepcopy(model))
         return self._model_copy[1]
 
     # --- showing ----------------------------------------------------------------------------
