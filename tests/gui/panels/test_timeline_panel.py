@@ -102,6 +102,7 @@ def test_model_without_history_says_so(qtbot, state, make_model, small_test_set)
     state.set_model(make_model(9), {}, None)  # another model, no history
     assert scrub.history is None and scrub.epoch is None
     assert not panel.slider.isEnabled() and not panel.play_button.isEnabled()
+    assert not panel.live_button.isEnabled()  # nothing but live to show
     assert "No training history" in panel.epoch_label.text()
 
 

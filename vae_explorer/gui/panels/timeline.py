@@ -138,6 +138,7 @@ class TimelinePanel(QWidget):
             w.setEnabled(has and last != first if w is not self.export_button else has)
         if first is None or last is None:
             self.play_button.setChecked(False)
+            self.live_button.setEnabled(False)  # (live is all there is)
             self.epoch_label.setText("No training history")
             self.weights_label.setText("train to record one" if self.scrub.error is None else "(unreadable)")
             self.weights_label.setToolTip(
@@ -202,6 +203,7 @@ class TimelinePanel(QWidget):
         first, last = self.scrub.first, self.scrub.last
         if first is None or last is None:
             self.play_button.setChecked(False)
+            self.live_button.setEnabled(False)  # (live is all there is)
             return
         span = max(last - first, 1)
         per_tick = max(span / (PLAY_SECONDS * 1000 / PLAY_TICK_MS), PLAY_TICK_MS / 1000)
