@@ -97,6 +97,7 @@ def test_model_without_history_says_so(qtbot, state, make_model, small_test_set)
     scrub = HistoryScrub(state)
     panel = TimelinePanel(scrub)
     qtbot.addWidget(panel)
+    assert not panel.live_button.isEnabled()  # no history from the start: nothing but live
     show_history(state, make_model, small_test_set)
     panel.set_epoch(2)
     state.set_model(make_model(9), {}, None)  # another model, no history
