@@ -277,3 +277,20 @@ def test_the_panels_messages_are_aligned_alike(window):
     """Analogy's "needs a labelled model" sat at the left, Posterior's at the centre."""
     alignments = {panel.message.alignment() for panel in (window.analogy, window.posterior)}
     assert len(alignments) == 1
+
+
+def test_impute_shows_without_scrolling_at_1024_by_700(qtbot):
+    """The preview kept its 1400 px share in a short window: the Canvas under it had to be
+    scrolled to reach Impute."""
+    from vae_explorer.gui.window import MainWindow
+
+    w = MainWindow(None, load_default=False)
+    qtbot.addWidget(w)
+    w.resize(SMALL[0], SMALL[1] - TITLE_BAR)  # (a window manager's frame takes the rest)
+    w.show()
+    qtbot.waitExposed(w)
+    w.menus.reset_layout.trigger()
+    w.canvas_dock.raise_()
+    QApplication.processEvents()
+    assert shown_whole(w.canvas.impute_button) and shown_whole(w.canvas.live_check)
+    w.close()

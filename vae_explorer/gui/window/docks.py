@@ -36,6 +36,9 @@ def add_dock(
     return dock
 
 
+SHORT_WINDOW = 800  # pixels of window height below which the preview dock starts smaller
+
+
 def scrolled(widget: QWidget) -> QScrollArea:
     """``widget`` in a frameless scroll area, so its dock can be narrower than it."""
     scroll = QScrollArea()
@@ -50,7 +53,10 @@ def default_dock_sizes(window: MainWindow) -> None:
     horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
     window.resizeDocks([window.training_dock], [360], horizontal)
     window.resizeDocks([window.preview_dock], [370], horizontal)
-    window.resizeDocks([window.preview_dock, window.grid_dock], [300, 480], vertical)
+    # In a short window the preview gives up room to the dock under it (the Canvas there
+    # needs ~450 px for Impute to show without scrolling at 1024 x 700).
+    preview = 300 if window.height() >= SHORT_WINDOW else 200
+    window.resizeDocks([window.preview_dock, window.grid_dock], [preview, 780 - preview], vertical)
     # The bottom group is a strip under the scatter, not half the window.
     window.resizeDocks([window.timeline_dock], [170], vertical)
 
