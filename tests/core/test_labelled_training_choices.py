@@ -176,6 +176,9 @@ def test_the_matmul_precision_reaches_m1_and_m2(make_idx_folder, monkeypatch, pr
 
     monkeypatch.setattr(job_module, "m2_loss", m2_loss)
     monkeypatch.setattr(job_module, "train", train)
+    # The autograd path (for networks the hand-derived step does not cover): its autocast.
+    # (The hand-derived step's precision: tests/core/test_m2_step.py.)
+    monkeypatch.setattr(job_module, "unsupported", lambda nets: "forced for this test")
     folder = make_idx_folder(200, 50)
     config = LabelledConfig("m1m2", 2, 16, "bernoulli", 16, m1_latent_dim=4, m1_hidden_dim=16)
     train_config = TrainConfig(epochs=1, batch_size=50, device="cpu", matmul_precision=precision)
@@ -199,6 +202,7 @@ def test_a_non_finite_m2_loss_restores_weights_a_finite_loss_was_measured_at(mak
 
     real = job_module.m2_loss
     monkeypatch.setattr(job_module, "m2_loss", m2_loss)
+    monkeypatch.setattr(job_module, "unsupported", lambda nets: "forced for this test")  # (autograd)
     folder = make_idx_folder(400, 50)
     config = LabelledConfig("m2", 2, 16, "bernoulli", 16)
     job = LabelledJob(config, TrainConfig(epochs=3, batch_size=50, log_every=2, device="cpu"), labels=20,

@@ -40,10 +40,12 @@ from ..training.events import (
     TrainingStarted,
 )
 from ..training.loop import adam, train
+from ..training.mlp_step import FusedAdam
 from ..training.threads import ThreadTuner
 from .evaluation import evaluate_labelled, predict_labels
 from .loss import LossWeights, m2_loss
-from .model import LabelledConfig, LabelledModel
+from .m2_step import M2Step, unsupported
+from .model import LabelledConfig, LabelledModel, M2Networks
 from .pretrained import active_dims, keep_latent_dims
 from .split import labelled_indices, unlabelled_indices
 
@@ -152,6 +154,11 @@ def run_labelled_job(job: LabelledJob, control: TrainingControl | None = None) -
     yield from run.events()
 
 
+def _hand_step(nets: M2Networks, bf16_products: bool) -> M2Step | None:
+    """M2's hand-derived step for ``nets``; None where it does not cover them (autograd)."""
+    return M2Step(nets, bf16_products) if unsupported(nets) is None else None
+
+
 class _Run:
     def __init__(
         self, job: LabelledJob, model: LabelledModel, images: np.ndarray, labels: np.ndarray,
@@ -246,17 +253,24 @@ class _Run:
             weights = LossWeights.oversampled(bl, bu if n_u else 0, n_l, n_l + n_u, job.alpha)
         gen = torch.Generator(device=self.device).manual_seed(tc.seed)
         rng = np.random.default_rng(tc.seed)
-        opt = adam(nets, tc.lr, self.device)
+        # On CPUs with native bf16 the networks' products run in bf16 (the weights, Adam and
+        # the losses' sums stay float32): about twice the speed for M2 on pixels, the same
+        # test error (README, Labelled models).
+        low = use_bf16_products(tc.matmul_precision, self.device)
+        # The hand-derived step (gradients written out, no autograd graph) where it covers
+        # the networks; else autograd, under bf16 autocast for the bf16 products.
+        hand = _hand_step(nets, low)
+        opt: torch.optim.Optimizer | FusedAdam = (
+            FusedAdam(nets.parameters(), tc.lr)
+            if hand is not None and FusedAdam.supported(self.device)
+            else adam(nets, tc.lr, self.device)
+        )
         steps, step = tc.epochs * self.batches, 0
         lab_order = rng.permutation(self.labelled)
         lab_pos = 0
         good = {k: v.clone() for k, v in nets.state_dict().items()}
         # Under load one thread beats two (see ThreadTuner); it checks which, now and then.
         tuner = ThreadTuner(enabled=self.device.type == "cpu")
-        # On CPUs with native bf16 the networks' products run in bf16 (torch's autocast; the
-        # weights, Adam and the losses' sums stay float32): about twice the speed for M2 on
-        # pixels, the same test error (README, Labelled models).
-        low = use_bf16_products(tc.matmul_precision, self.device)
 
         def draw(idx: np.ndarray) -> torch.Tensor:
             i = torch.as_tensor(idx, device=self.device)
@@ -284,10 +298,13 @@ class _Run:
                         for group in opt.param_groups:
                             group["lr"] = tc.lr * 0.5 * (1 + math.cos(math.pi * step / steps))
                     tuner.begin()
-                    with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=low):
-                        loss, parts = m2_loss(
-                            nets, draw(idx_l), self.y[torch.as_tensor(idx_l)], x_u, weights, gen
-                        )
+                    x_l, y_l = draw(idx_l), self.y[torch.as_tensor(idx_l)]
+                    if hand is not None:
+                        used = x_u.shape[0] if weights.unlabelled_share > 0 else 0
+                        loss, parts = hand(x_l, y_l, x_u, weights, hand.draws(x_l.shape[0], used, gen))
+                    else:
+                        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=low):
+                            loss, parts = m2_loss(nets, x_l, y_l, x_u, weights, gen)
                     if not bool(torch.isfinite(loss)):
                         nets.load_state_dict(good)
                         yield TrainingFailed(
@@ -298,8 +315,9 @@ class _Run:
                         return
                     if b % tc.log_every == 0:  # weights a finite loss was just measured at
                         good = {k: v.clone() for k, v in nets.state_dict().items()}
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
+                    if hand is None:
+                        nets.zero_grad(set_to_none=True)
+                        loss.backward()
                     opt.step()
                     tuner.end()
                     step += 1
