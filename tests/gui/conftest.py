@@ -108,3 +108,16 @@ def make_window(qtbot):
 def window(make_window, small_checkpoint):
     """The main window on the small model, shown; closed (and its worker stopped) after."""
     return make_window(small_checkpoint)
+
+
+@pytest.fixture
+def app_theme():
+    """The app's own style and palette (run_app sets them), restored after the test."""
+    from vae_explorer.gui.theme import apply_dark_theme
+
+    app = QApplication.instance()
+    style, palette = app.style().name() or "Fusion", app.palette()  # (the proxy has no name)
+    apply_dark_theme(app)
+    yield
+    app.setStyle(style)
+    app.setPalette(palette)

@@ -6,7 +6,7 @@ import os
 
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory, QStyleOption, QWidget
 
 PLOT_BACKGROUND = "#1b1b1e"
@@ -31,7 +31,25 @@ def app_settings() -> QSettings:
 
 class _CompactTabs(QProxyStyle):
     """Fusion with dock tabs 10 px narrower: at 1024 px wide the window's two tab groups
-    (four and five docks) then show every title whole instead of scrolling."""
+    (four and five docks) then show every title whole instead of scrolling. A toggle button
+    that is on (Grid, Play, a mask preset) is drawn in the highlight's colour: Fusion's dark
+    "pressed" shade could not be told from a button that is off."""
+
+    def drawPrimitive(  # noqa: N802 - Qt override
+        self,
+        element: QStyle.PrimitiveElement,
+        option: QStyleOption,
+        painter: QPainter,
+        widget: QWidget | None = None,
+    ) -> None:
+        on = bool(option.state & QStyle.StateFlag.State_On)
+        panels = (QStyle.PrimitiveElement.PE_PanelButtonCommand, QStyle.PrimitiveElement.PE_PanelButtonTool)
+        if on and element in panels:
+            option = type(option)(option)  # (a copy: the caller goes on drawing with its own)
+            palette = QPalette(option.palette)
+            palette.setColor(QPalette.ColorRole.Button, CHECKED_BUTTON)
+            option.palette = palette
+        super().drawPrimitive(element, option, painter, widget)
 
     def pixelMetric(  # noqa: N802 - Qt override
         self, metric: QStyle.PixelMetric, option: QStyleOption | None = None, widget: QWidget | None = None
@@ -42,6 +60,7 @@ class _CompactTabs(QProxyStyle):
 
 
 TAB_H_SPACE = 14  # Fusion's is 24
+CHECKED_BUTTON = QColor("#3f5f86")  # a darker shade of the highlight (#4e79a7)
 
 
 def apply_dark_theme(app: QApplication) -> None:

@@ -171,19 +171,6 @@ def test_view_menu_resets_the_layout(window, qtbot):
     assert not w.walk_dock.isFloating() and w.walk_dock in w.tabifiedDockWidgets(w.timeline_dock)
 
 
-@pytest.fixture
-def app_theme():
-    """The app's own style and palette (run_app sets them), restored after the test."""
-    from vae_explorer.gui.theme import apply_dark_theme
-
-    app = QApplication.instance()
-    style, palette = app.style().name() or "Fusion", app.palette()  # (the proxy has no name)
-    apply_dark_theme(app)
-    yield
-    app.setStyle(style)
-    app.setPalette(palette)
-
-
 @pytest.mark.parametrize("model", ["small", "m1m2-mnist-100"])
 def test_every_dock_tab_title_shows_whole_at_1024_by_700(
     app_theme, make_window, small_checkpoint, qtbot, model
