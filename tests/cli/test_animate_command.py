@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
+from cli_helpers import gif_frames
 
 from vae_explorer.cli import main
 from vae_explorer.core.checkpoints import save_checkpoint
@@ -39,15 +39,6 @@ def trained(tmp_path_factory, mnist_test):
     return path, folder
 
 
-def _frames(path) -> list[np.ndarray]:
-    with Image.open(path) as gif:
-        frames = []
-        for k in range(gif.n_frames):
-            gif.seek(k)
-            frames.append(np.asarray(gif.convert("RGB")))
-    return frames
-
-
 def test_a_gif_has_one_frame_per_epoch_and_the_points_move(trained, tmp_path, capsys):
     ckpt, folder = trained
     out = tmp_path / "run.gif"
@@ -56,7 +47,7 @@ def test_a_gif_has_one_frame_per_epoch_and_the_points_move(trained, tmp_path, ca
     )
     assert code == 0, capsys.readouterr().err
     assert capsys.readouterr().out.strip().endswith("run.gif")
-    frames = _frames(out)
+    frames = gif_frames(out)
     assert len(frames) == 3
     assert frames[0].shape == (96 + 1 + 4, 96, 3)  # the picture, a gap, the epoch strip
     assert not np.array_equal(frames[0][:96], frames[-1][:96])
@@ -73,7 +64,7 @@ def test_steps_between_adds_interpolated_frames(trained, tmp_path):
     out = tmp_path / "smooth.gif"
     assert main(["animate", str(ckpt), "--out", str(out), "--data-dir", str(folder), "--size", "64",
                  "--steps-between", "2", "--quiet"]) == 0  # fmt: skip
-    assert len(_frames(out)) == 3 + 2 * 2
+    assert len(gif_frames(out)) == 3 + 2 * 2
     assert not list(tmp_path.glob(".*tmp*"))  # written atomically: no temporary left
 
 
@@ -129,7 +120,7 @@ def test_a_wider_latent_space_is_shown_in_its_pca_plane(tmp_path, make_idx_folde
         main(["animate", str(ckpt), "--out", str(out), "--data-dir", str(data), "--size", "64", "--quiet"])
         == 0
     )
-    assert len(_frames(out)) == 2
+    assert len(gif_frames(out)) == 2
     # A test split of another size than the history's is named.
     other = tmp_path / "other"
     other.mkdir()

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 from checkpoint_files import remount_read_only, tmpfs
+from cli_helpers import run_cli
 
 from vae_explorer.cli import build_parser, main
 from vae_explorer.core.checkpoints import load_checkpoint, save_checkpoint
@@ -26,21 +27,6 @@ from vae_explorer.core.model import VAE, VAEConfig
 @pytest.fixture
 def data_dir(make_idx_folder):
     return make_idx_folder(600, 200)
-
-
-@pytest.fixture
-def checkpoint(tmp_path):
-    torch.manual_seed(0)
-    return save_checkpoint(VAE(VAEConfig(hidden_dim=16)), tmp_path / "tiny.safetensors", {"dataset": "mnist"})
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str]:
-    """(exit status, stderr) of an in-process run, argparse exits included."""
-    try:
-        code = main(args)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    return code, capsys.readouterr().err
 
 
 def assert_one_line(err: str) -> str:

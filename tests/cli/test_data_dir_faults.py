@@ -9,25 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
+from cli_helpers import run_cli
 
-from vae_explorer.cli import build_parser, main
-from vae_explorer.core.checkpoints import save_checkpoint
-from vae_explorer.core.model import VAE, VAEConfig
-
-
-@pytest.fixture
-def checkpoint(tmp_path):
-    torch.manual_seed(0)
-    return save_checkpoint(VAE(VAEConfig(hidden_dim=16)), tmp_path / "tiny.safetensors", {"dataset": "mnist"})
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str]:
-    try:
-        code = main(args)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    return code, capsys.readouterr().err
+from vae_explorer.cli import build_parser
 
 
 @pytest.mark.parametrize("command", ["train", "eval"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from cli_helpers import gif_frames
 
 from vae_explorer.cli import main
 from vae_explorer.core.checkpoints import save_checkpoint
@@ -31,15 +31,6 @@ def data(make_idx_folder):
     return make_idx_folder(20, N_TEST)
 
 
-def _gif_frames(path) -> list[np.ndarray]:
-    with Image.open(path) as gif:
-        frames = []
-        for k in range(gif.n_frames):
-            gif.seek(k)
-            frames.append(np.asarray(gif.convert("RGB")))
-    return frames
-
-
 def _dot_rows(frame: np.ndarray) -> np.ndarray:
     """Rows of the picture (above the epoch strip) holding the dots' blue."""
     picture = frame[:SIZE].astype(int)
@@ -55,7 +46,7 @@ def test_animate_draws_a_one_dimensional_model_on_one_axis(tmp_path, data, capsy
     code = main(["animate", str(ckpt), "--out", str(out), "--data-dir", str(data), "--size", str(SIZE),
                  "--quiet", "--steps-between", "1"])  # fmt: skip
     assert code == 0, capsys.readouterr().err
-    frames = _gif_frames(out)
+    frames = gif_frames(out)
     assert len(frames) == 3 + 2
     for frame in frames:
         rows = _dot_rows(frame)
@@ -72,7 +63,7 @@ def test_the_windows_animation_export_of_a_one_dimensional_history(tmp_path):
     out = tmp_path / "z1.gif"
     progress = list(write_animation(history, labels, out, fps=4, size=SIZE, steps_between=0))
     assert progress[-1] == (2, 2)
-    assert len(_gif_frames(out)) == 2
+    assert len(gif_frames(out)) == 2
 
 
 def test_history_frames_of_one_dimension_lie_on_y_0():

@@ -5,12 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-import torch
 
 from vae_explorer.cli import main
-from vae_explorer.core.checkpoints import save_checkpoint
 from vae_explorer.core.data import SPLIT_FILES, write_idx
-from vae_explorer.core.model import VAE, VAEConfig
 
 
 @pytest.fixture
@@ -23,14 +20,6 @@ def data_dir(tmp_path, mnist_test):
         write_idx(folder / f"{img}.gz", mnist_test.images[start : start + n])
         write_idx(folder / f"{lab}.gz", mnist_test.labels[start : start + n])
     return folder
-
-
-@pytest.fixture
-def checkpoint(tmp_path):
-    torch.manual_seed(0)
-    path = tmp_path / "tiny.safetensors"
-    save_checkpoint(VAE(VAEConfig(hidden_dim=16)), path, {"dataset": "mnist"})
-    return path
 
 
 def test_prints_a_row_per_method_and_the_reference_rows(checkpoint, data_dir, capsys):

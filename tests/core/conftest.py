@@ -33,3 +33,12 @@ def _autograd_step(m: VAE, x: torch.Tensor, eps: torch.Tensor, beta: float) -> t
 @pytest.fixture
 def autograd_step() -> AutogradStep:
     return _autograd_step
+
+
+@pytest.fixture
+def two_threads():
+    """torch at two threads for the test (results must not depend on the count)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)

@@ -149,14 +149,6 @@ def test_the_step_runs_off_the_cpu():
         assert all(p.grad is not None and p.grad.device.type == "meta" for p in nets.parameters())
 
 
-@pytest.fixture
-def two_threads():
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("bf16", [False, True])
 @pytest.mark.parametrize("kind", ["m2", "m1m2"])
 def test_the_step_is_the_same_to_the_bit_at_one_and_two_threads(two_threads, small_images, kind, bf16):

@@ -13,14 +13,6 @@ from vae_explorer.core.training.mlp_step import MLPStep
 from vae_explorer.core.training.threads import ThreadTuner
 
 
-@pytest.fixture
-def two_threads():
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
-
-
 class FakeClock:
     """A clock where a step at one thread takes ``one`` seconds and at more takes ``many``."""
 
