@@ -288,3 +288,15 @@ def test_a_tick_label_at_the_top_of_the_plot_has_room(view):
     """The y axis's top label ("10" at 1024 x 700) was cut in half by the widget's edge."""
     _, top, _, _ = view.plot.getPlotItem().layout.getContentsMargins()
     assert top >= view.plot.fontMetrics().height() / 2
+
+
+def test_clip_polyline_leaves_a_path_inside_whole():
+    from PySide6.QtCore import QRectF
+
+    from vae_explorer.gui.scatter.svg_clip import clip_polyline
+
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0.1, 0.9, 50), rng.uniform(0.1, 0.9, 50)
+    cx, cy = clip_polyline(x, y, QRectF(0.0, 0.0, 1.0, 1.0))
+    np.testing.assert_array_equal(cx, x)  # no breaks, no computed copies of its points
+    np.testing.assert_array_equal(cy, y)

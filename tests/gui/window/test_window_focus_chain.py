@@ -11,7 +11,7 @@ from vae_explorer.gui.on_screen import enclosing_dock
 from vae_explorer.gui.window.focus_chain import is_stop
 
 
-def tab_round(window, key=Qt.Key.Key_Tab, limit: int = 200) -> list:
+def tab_round(window, key=Qt.Key.Key_Tab, limit: int = 200, seen=None) -> list:
     start = window.training.start_button
     start.setFocus()
     QApplication.processEvents()
@@ -19,6 +19,8 @@ def tab_round(window, key=Qt.Key.Key_Tab, limit: int = 200) -> list:
     for _ in range(limit):
         QTest.keyClick(QApplication.focusWidget(), key)
         widget = QApplication.focusWidget()
+        if seen is not None:
+            seen(widget)  # (as it is right after the key)
         if widget is start:
             return stops
         stops.append(widget)
@@ -43,3 +45,20 @@ def test_a_raised_tab_brings_its_controls_into_the_round(window, qtbot):
     window.samples_dock.raise_()
     qtbot.waitUntil(lambda: not window.samples_dock.visibleRegion().isEmpty(), timeout=2000)
     assert samples.new_button in tab_round(window)
+
+
+def test_at_1024_by_700_every_stop_is_scrolled_into_view(window, qtbot):
+    """A control of a scrolled dock got the focus while out of sight: the dock's scroll area
+    did not follow a focus that came from outside it."""
+    window.resize(1024, 668)
+    qtbot.waitUntil(lambda: window.size().toTuple() == (1024, 668), timeout=3000)
+    qtbot.wait(100)  # (the docks' scroll areas lay their panels out anew)
+    hidden: list = []
+
+    def note_hidden(widget) -> None:
+        if widget.visibleRegion().isEmpty():
+            hidden.append(widget)
+
+    for key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+        tab_round(window, key, seen=note_hidden)
+    assert not hidden, [type(w).__name__ for w in hidden]

@@ -380,3 +380,30 @@ def test_the_svg_export_keeps_to_the_plot_when_zoomed_in(window, tmp_path):
     assert inside <= circles <= inside + legend + 12, (circles, inside)  # (+ the walk's dots inside)
     assert "<image" not in svg
     assert view.crosshair.isVisible() and view.cloud._exportOpts is False  # all as it was
+
+
+def test_marks_of_points_stay_in_the_svg_as_shapes_and_everything_is_put_back(window, tmp_path):
+    """A labelled model's rings sit at (0, 0) with their points anywhere: judged by that
+    position they vanished from a view without the origin, or came out as pictures."""
+    import pyqtgraph as pg
+
+    from vae_explorer.gui.scatter.svg_clip import clipped_for_svg
+
+    view = window.scatter
+    x, y = view.cloud.points()
+    cx, cy = float(np.median(x)) + 5.0, float(np.median(y)) + 5.0  # far from the origin
+    view.vb.setRange(xRange=(cx - 1, cx + 1), yRange=(cy - 1, cy + 1), padding=0)
+    QApplication.processEvents()
+    rings = pg.ScatterPlotItem(x=[cx, cx + 0.5, cx + 9], y=[cy, cy, cy], size=9, symbol="o")
+    view.vb.addItem(rings, ignoreBounds=True)
+    window.walk.walk_between(window.walk.test_image_end(3), window.walk.test_image_end(7))
+    path_before = [a.copy() for a in window.walk_path_item.getData()]
+    axes = [view.plot.getPlotItem().getAxis(s) for s in ("left", "bottom")]
+    modes = [a.cacheMode() for a in axes]
+    with clipped_for_svg(view):
+        assert rings.isVisible() and rings._exportOpts is not False
+    assert rings._exportOpts is False and [a.cacheMode() for a in axes] == modes
+    for before, after in zip(path_before, window.walk_path_item.getData(), strict=True):
+        np.testing.assert_array_equal(before, after)
+    assert window.export_view(tmp_path / "marks.svg")
+    assert "<image" not in (tmp_path / "marks.svg").read_text()

@@ -45,7 +45,9 @@ def clip_polyline(x: np.ndarray, y: np.ndarray, rect: QRectF) -> tuple[np.ndarra
                 hi = min(hi, q / p)
         if lo > hi:
             continue
-        start, end = (ax + lo * dx, ay + lo * dy), (ax + hi * dx, ay + hi * dy)
+        # (the path's own points where not cut: a computed end differs in its last bits)
+        start = (ax, ay) if lo == 0.0 else (ax + lo * dx, ay + lo * dy)
+        end = (float(x[i + 1]), float(y[i + 1])) if hi == 1.0 else (ax + hi * dx, ay + hi * dy)
         if not out_x or (out_x[-1], out_y[-1]) != start:
             if out_x:
                 out_x.append(np.nan)
@@ -64,25 +66,27 @@ def clipped_for_svg(scatter: LatentScatterView) -> Iterator[None]:
     # Cached axes would be written as pictures of themselves: vector text instead.
     axes = [scatter.plot.getPlotItem().getAxis(side) for side in ("left", "bottom")]
     caching = [axis.cacheMode() for axis in axes]
-    for axis in axes:
-        axis.setCacheMode(QGraphicsItem.CacheMode.NoCache)
     hidden: list[Any] = []
     paths: list[tuple[pg.PlotDataItem, np.ndarray, np.ndarray]] = []
-    scatter.cloud.setExportMode(True, {"clip": rect})
+    symbols: list[pg.ScatterPlotItem] = []
     try:
+        for axis in axes:
+            axis.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        scatter.cloud.setExportMode(True, {"clip": rect})
         for item in scatter.vb.childGroup.childItems():  # (addedItems lacks ignoreBounds ones)
             if item is scatter.cloud or isinstance(item, (pg.ImageItem, GridLines)) or not item.isVisible():
                 continue
-            if isinstance(item, pg.PlotDataItem):
+            if isinstance(item, pg.PlotDataItem):  # the walk: its line cut at the frame
                 x, y = item.getData()
                 if x is None or y is None or len(x) == 0:
                     continue
                 paths.append((item, np.array(x), np.array(y)))
-                inside = np.array([rect.contains(float(a), float(b)) for a, b in zip(x, y, strict=True)])
                 item.curve.setData(*clip_polyline(np.asarray(x), np.asarray(y), rect), connect="finite")
-                item.scatter.setData(x=np.asarray(x)[inside], y=np.asarray(y)[inside])
-                item.scatter.setExportMode(True, {})
-            elif not rect.contains(item.pos()):
+                item = item.scatter
+            if isinstance(item, pg.ScatterPlotItem):  # in export mode: shapes, only those in view
+                item.setExportMode(True, {})
+                symbols.append(item)
+            elif not _in_view(item, rect):
                 item.setVisible(False)
                 hidden.append(item)
         yield
@@ -92,6 +96,15 @@ def clipped_for_svg(scatter: LatentScatterView) -> Iterator[None]:
         scatter.cloud.setExportMode(False)
         for item in hidden:
             item.setVisible(True)
-        for item, x, y in paths:
-            item.scatter.setExportMode(False)
-            item.setData(x, y)
+        for symbol in symbols:
+            symbol.setExportMode(False)
+        for path, x, y in paths:
+            path.setData(x, y)
+
+
+def _in_view(item: Any, rect: QRectF) -> bool:
+    """Whether some of ``item`` is inside ``rect`` (a marker of a fixed pixel size: its
+    position)."""
+    if item.flags() & QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations:
+        return rect.contains(item.pos())
+    return item.mapRectToParent(item.boundingRect()).intersects(rect)

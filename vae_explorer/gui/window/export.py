@@ -80,8 +80,11 @@ def export_svg(scatter: LatentScatterView, path: str | os.PathLike[str]) -> Path
         gen.setTitle("VAE Explorer latent space")
         with clipped_for_svg(scatter):
             painter = QPainter(gen)
-            view.render(painter)
-            if not painter.end():
+            try:
+                view.render(painter)
+            finally:
+                ended = painter.end()  # (always: a painter left open on its device crashes)
+            if not ended:
                 raise ExportError("the SVG could not be written (no permission, or a full disk?)")
 
     def write_portable(tmp: Path) -> None:
