@@ -20,9 +20,6 @@ if TYPE_CHECKING:
     from .core.data import Dataset
     from .gui.window import MainWindow
 
-# The test set's name and key in the window: core.data's OWN_IMAGES (the same text), never
-# read as a folder's path nor trained on, and never remembered for the next start.
-DATASET_NAME = "your images"
 CHECK_IMAGES = 256  # a real batch as large as a latent grid's decode (15 x 15)
 
 

@@ -91,3 +91,11 @@ def test_a_labelled_checkpoint_is_told_that_labelled_runs_keep_no_history(tmp_pa
     assert "VAE's training history" in err and "labelled runs keep none" in err
     assert "train it again" not in err
     assert not out.exists()
+
+
+def test_the_command_knows_every_labelled_kind():
+    """animate names the labelled kinds itself (no torch import there): the same as the model's."""
+    from vae_explorer.commands.animate import LABELLED_KINDS
+    from vae_explorer.core.labelled.model import KINDS
+
+    assert set(LABELLED_KINDS) == set(KINDS)

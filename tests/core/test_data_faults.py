@@ -107,9 +107,7 @@ def test_usable_dataset_keys(make_idx_folder):
 def test_the_images_given_to_explore_are_never_read_as_a_folder(make_idx_folder, monkeypatch):
     """A folder named like explore()'s images in the current folder is not used: training
     on them is refused with what to do instead."""
-    from vae_explorer.explore import DATASET_NAME
-
-    assert registry.OWN_IMAGES == DATASET_NAME == OWN_IMAGES
+    assert registry.OWN_IMAGES == OWN_IMAGES
     folder = make_idx_folder(20, 10)
     shutil.move(str(folder), str(folder.parent / OWN_IMAGES))
     monkeypatch.chdir(folder.parent)

@@ -154,3 +154,10 @@ def test_the_previous_models_style_is_never_shown_for_another_model(
     image = state.test_set.images[7].reshape(-1).astype(np.float32) / 255
     np.testing.assert_allclose(view.rows, expected_rows(other, image), atol=1e-5)
     view.shutdown()
+
+
+def test_framing_is_on_for_a_model_of_mnist_and_off_for_others(analogy, state, labelled_model):
+    state.set_model(labelled_model, {"dataset": "mnist"}, None)
+    assert analogy.frame_check.isChecked()
+    state.set_model(labelled_model, {"dataset": "fashion-mnist"}, None)  # no 20 x 20 box there
+    assert not analogy.frame_check.isChecked()

@@ -15,6 +15,7 @@ stutter), and at once when the run ends.
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 from PySide6.QtCore import Signal
@@ -240,8 +241,8 @@ class CanvasPanel(CanvasControls):
         latest = self._random_mask_seed
         for name, button in self.preset_buttons.items():
             # A random mask is one of the latest few drawn (undo brings back earlier ones).
-            seeds = range(max(latest - 19, 1), latest + 1) if name == "random" else (latest,)
-            button.setChecked(any(np.array_equal(mask, preset_mask(name, seed=k)) for k in seeds))
+            seeds = range(max(latest - 19, 1), latest + 1) if name == "random" else (0,)
+            button.setChecked(any(np.array_equal(mask, _preset(name, k)) for k in seeds))
         self.clear_mask_button.setChecked(not mask.any())
 
     def _on_canvas_changed(self) -> None:
@@ -387,3 +388,9 @@ class CanvasPanel(CanvasControls):
 def is_digits(classes: list[str]) -> bool:
     """True for MNIST's classes "0" ... "9" (a folder of IDX files uses them too)."""
     return list(classes) == DIGIT_CLASSES
+
+
+@functools.lru_cache(maxsize=64)
+def _preset(name: str, seed: int) -> np.ndarray:
+    """A preset mask, made once (the buttons compare the canvas with them at every stroke)."""
+    return preset_mask(name, seed=seed)

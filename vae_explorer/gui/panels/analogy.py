@@ -180,7 +180,8 @@ class AnalogyPanel(QWidget):
     def _on_model_changed(self) -> None:
         # Another model (not the next snapshot of the same run): a result still coming
         # is the old model's, never shown as this one's.
-        if not (self._state.live and self._live_model):
+        another = not (self._state.live and self._live_model)
+        if another:
             self._discard_upto = self._serial
         self._live_model = self._state.live
         model: Any = self._state.model
@@ -188,6 +189,9 @@ class AnalogyPanel(QWidget):
         self.message.setVisible(not ok)
         for w in (*self._fields, self.source_view, self.info, self.row_view):
             w.setVisible(ok)
+        if another:  # framing suits MNIST's digits (their 20 x 20 box): on for a model of them
+            with QSignalBlocker(self.frame_check):
+                self.frame_check.setChecked(self._state.model_meta.get("dataset", "mnist") == "mnist")
         self._show_frame_choice()
         if not ok:
             self._clear()

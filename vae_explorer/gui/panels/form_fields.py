@@ -110,3 +110,12 @@ def one_row(*fields: tuple[QWidget, int]) -> QWidget:
     for widget, stretch in fields:
         lay.addWidget(widget, stretch)
     return row
+
+
+def first_tooltip(widget: QWidget | None) -> str:
+    """``widget``'s tooltip, or its first child's with one (a row of several fields)."""
+    if widget is None:
+        return ""
+    if widget.toolTip():
+        return widget.toolTip()
+    return next((w.toolTip() for w in widget.findChildren(QWidget) if w.toolTip()), "")

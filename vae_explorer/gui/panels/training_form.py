@@ -31,6 +31,7 @@ from ...core.training import TrainConfig, TrainingJob
 from .form_fields import (
     checked_number,
     combo,
+    first_tooltip,
     float_spin,
     int_spin,
     number_text,
@@ -181,7 +182,7 @@ class TrainingForm(QWidget):
             field_item = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
             name_widget = name_item.widget() if name_item is not None else None
             if isinstance(name_widget, QLabel) and field_item is not None:
-                name_widget.setToolTip(_first_tooltip(field_item.widget()))
+                name_widget.setToolTip(first_tooltip(field_item.widget()))
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
         self.arch.currentIndexChanged.connect(self._on_kind_changed)
         self._on_kind_changed()
@@ -400,12 +401,3 @@ class TrainingForm(QWidget):
             torch_threads=torch_threads,
             command=GUI_COMMAND,
         )
-
-
-def _first_tooltip(widget: QWidget | None) -> str:
-    """``widget``'s tooltip, or its first child's with one (a row of several fields)."""
-    if widget is None:
-        return ""
-    if widget.toolTip():
-        return widget.toolTip()
-    return next((w.toolTip() for w in widget.findChildren(QWidget) if w.toolTip()), "")

@@ -52,6 +52,10 @@ class HoverCard(QFrame):
         self.hint.setText(hint)
         self.hint.setVisible(bool(hint))
         self.adjustSize()
+        self.place(at)
+
+    def place(self, at: QPointF) -> None:
+        """Move the card on show beside ``at`` (parent coordinates), as show_item does."""
         parent = self.parentWidget()
         x, y = int(at.x()) + CURSOR_OFFSET, int(at.y()) + CURSOR_OFFSET
         if parent is not None:

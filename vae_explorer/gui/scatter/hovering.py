@@ -51,6 +51,9 @@ class Hovering:
         if not view.plot.mapFromScene(view.vb.sceneBoundingRect()).boundingRect().contains(at.toPoint()):
             self.card.hide()
             return
+        if self.card.isVisible() and self.card.index == i:
+            self.card.place(at)  # (a zoom or pan moves it every frame: no new picture)
+            return
         label = int(test.labels[i])
         name = test.classes[label] if label < len(test.classes) else str(label)
         self.card.show_item(i, test.images[i], f"{name}  ·  #{i}", at, self.menu_hint)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from ... import __version__
 from ...core.data import DATASETS, PROJECT_ROOT, locate_dataset
+from ...core.data.registry import is_folder
 from .datasets import SHIPPED_MODELS
 from .unsaved import OPENING
 
@@ -190,12 +191,12 @@ class WindowMenus:
         first start the shipped models'), else (to open a model) the shipped models' or
         the home folder."""
         value = self.window.settings.value("paths/last_dir")
-        if isinstance(value, str) and _is_dir(value):
+        if isinstance(value, str) and is_folder(value):
             return value
         model_path = self.window.state.model_path
-        if model_path is not None and _is_dir(Path(model_path).parent):
+        if model_path is not None and is_folder(Path(model_path).parent):
             return str(Path(model_path).parent)
-        if opening and _is_dir(SHIPPED_MODELS):
+        if opening and is_folder(SHIPPED_MODELS):
             return str(SHIPPED_MODELS)
         return str(Path.home())
 
@@ -294,16 +295,6 @@ def _click(button: Any) -> None:
     """What a click on the panel's ``button`` does, if it can be clicked now."""
     if button.isEnabled():
         button.click()
-
-
-def _is_dir(path: str | Path) -> bool:
-    """Whether ``path`` is a folder we may start a dialog in. A remembered folder that is
-    now unreadable, too long a name or a stale mount raise from is_dir (pathlib swallows
-    only "no such file"): none of them may keep a dialog, or a Save at Quit, from opening."""
-    try:
-        return Path(path).is_dir()
-    except (OSError, ValueError):
-        return False
 
 
 def give_mnemonics(actions: list[QAction]) -> None:

@@ -125,7 +125,7 @@ class Files:
         if wanted != state.dataset_key:  # its data is not here (a download declined or failed)
             shown = DatasetRef.from_key(state.dataset_key).title
             self.window.statusBar().showMessage(
-                f"Opened {path.name}: its data, {DATASETS[wanted].title}, is not on this "
+                f"Opened {path.name}: its data, {DatasetRef.from_key(wanted).title}, is not on this "
                 f"computer; {shown} shown instead"
             )  # (kept until another message: the picture is misleading meanwhile)
             return True

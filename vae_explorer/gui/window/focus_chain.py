@@ -6,7 +6,7 @@ could not be seen before it came back to the screen. It also stopped on the scro
 that hold a panel, on the plots and on a tab bar's scroll arrows, which do nothing with
 the keyboard (the bar itself takes the arrow keys) and show no focus.
 :func:`move_focus` skips all of these; a control scrolled out of its panel stays a stop
-(its scroll area brings it into view).
+(its scroll area is scrolled to it).
 """
 
 from __future__ import annotations
@@ -40,5 +40,18 @@ def move_focus(step: Callable[[bool], bool], forward: bool) -> bool:
             return False
         widget = QApplication.focusWidget()
         if widget is None or widget is start or is_stop(widget):
+            if widget is not None:
+                bring_into_view(widget)
             return True
     return True
+
+
+def bring_into_view(widget: QWidget) -> None:
+    """Scroll every scroll area that holds ``widget`` to it (Qt does it when the focus moves
+    inside the area, not when it arrives from outside it)."""
+    parent = widget.parentWidget()
+    while parent is not None:
+        area = parent.parentWidget()
+        if isinstance(area, QScrollArea) and parent is area.viewport():
+            area.ensureWidgetVisible(widget)
+        parent = parent.parentWidget()

@@ -64,7 +64,7 @@ class _RoomForMessages(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.Resize:
-            QTimer.singleShot(0, self.fit)  # once the bar has laid its widgets out anew
+            QTimer.singleShot(0, self, self.fit)  # once the bar has laid its widgets out anew
         return False
 
     def fit(self) -> None:
