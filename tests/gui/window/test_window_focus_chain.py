@@ -3,6 +3,7 @@ keeps those "visible"), not onto scroll areas, plots or a tab bar's arrows."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -62,3 +63,28 @@ def test_at_1024_by_700_every_stop_is_scrolled_into_view(window, qtbot):
     for key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
         tab_round(window, key, seen=note_hidden)
     assert not hidden, [type(w).__name__ for w in hidden]
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise")  # (offscreen windows)
+def test_tab_in_a_floating_dock_skips_its_scroll_area(window, qtbot):
+    """A floating dock is a window of its own: Tab there never reached the main window's
+    rule and stopped on the dock's scroll area, which shows no focus."""
+    from PySide6.QtWidgets import QScrollArea
+
+    dock = window.training_dock
+    dock.setFloating(True)
+    dock.show()
+    qtbot.waitExposed(dock)
+    start = window.training.start_button
+    start.setFocus()
+    QApplication.processEvents()
+    stops = []
+    for _ in range(60):
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        widget = QApplication.focusWidget()
+        stops.append(widget)
+        if widget is start:
+            break
+    assert not [w for w in stops if isinstance(w, QScrollArea)], [type(w).__name__ for w in stops]
+    assert window.training.form.epochs in stops
+    dock.setFloating(False)

@@ -8,6 +8,7 @@ from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QWidget
 
 from .first_screen import LoadingPanel
+from .focus_chain import move_focus
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -20,11 +21,21 @@ DOCK_ATTRIBUTES = (
 )  # fmt: skip
 
 
+class Dock(QDockWidget):
+    """A dock whose Tab, while it floats (a window of its own), goes round what can be seen
+    as the main window's does (focus_chain.py); docked, the main window's Tab serves it."""
+
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802, A002 - Qt override
+        if self.isFloating():
+            return move_focus(super().focusNextPrevChild, next)
+        return super().focusNextPrevChild(next)
+
+
 def add_dock(
     window: QMainWindow, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea
 ) -> QDockWidget:
     """A movable, floatable, closable dock named ``name`` (the saved layout's key)."""
-    dock = QDockWidget(title, window)
+    dock = Dock(title, window)
     dock.setObjectName(name)
     dock.setWidget(widget)
     dock.setFeatures(
