@@ -155,3 +155,35 @@ def test_the_posterior_follows_the_scrubbed_weights(qtbot, make_window, history_
     assert "epoch 1's weights" in w.posterior.caption.text()
     w.timeline.go_live()
     qtbot.waitUntil(lambda: "epoch" not in w.posterior._shown.label, timeout=20_000)
+
+
+def same_weights(a, b) -> bool:
+    return all(
+        torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    )
+
+
+def test_the_canvas_imputes_and_encodes_with_the_scrubbed_weights(qtbot, make_window, history_checkpoint):
+    """Scrubbed back, every view drew with that epoch's weights but the canvas, which went on
+    imputing and placing its drawing with the live model's."""
+    from vae_explorer.core.latent import encode_images
+
+    path, _ = history_checkpoint
+    w = make_window(path)
+    canvas, state = w.canvas, w.state
+    canvas.load_test_digit(3)
+    canvas.apply_preset_mask("left_half")
+    qtbot.waitUntil(lambda: canvas.last_encoding is not None, timeout=5000)
+    x = np.where(canvas.canvas.mask_array(), 0.0, canvas.canvas.ink_array()).astype(np.float32).reshape(1, -1)
+    live = state.model
+    assert same_weights(canvas._worker_model, live)
+    w.timeline.set_epoch(1.0)
+    QApplication.processEvents()
+    past = state.decoder_model
+    assert past is not live and same_weights(canvas._worker_model, past)
+    expected = encode_images(past, x)[0][0]
+    assert not np.allclose(expected, encode_images(live, x)[0][0], atol=1e-3)
+    qtbot.waitUntil(lambda: np.allclose(canvas.last_encoding[0], expected, atol=1e-5), timeout=5000)
+    w.timeline.go_live()
+    QApplication.processEvents()
+    assert same_weights(canvas._worker_model, live)

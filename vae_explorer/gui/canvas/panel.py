@@ -53,6 +53,7 @@ class CanvasPanel(CanvasControls):
         # The worker's own copy of state.model (never touched on this thread after the
         # copy), and the state.model_version it was copied from.
         self._worker_model: VAE | None = None
+        self._worker_source: object = None  # the model it was copied from (live or scrubbed)
         self._worker_model_version = -1
         self._seen_model_version = -1
         self._rng = np.random.default_rng()
@@ -92,6 +93,7 @@ class CanvasPanel(CanvasControls):
         self.canvas.changed.connect(self._on_canvas_changed)
         self.canvas.changed.connect(self._show_active_mask)
         state.modelChanged.connect(self._on_state_model_changed)
+        state.decoderChanged.connect(self._on_decoder_changed)
         state.trainingChanged.connect(self._on_state_training_changed)
         state.datasetChanged.connect(self._on_state_dataset_changed)
 
@@ -216,10 +218,19 @@ class CanvasPanel(CanvasControls):
         self.index_spin.setRange(0, max(0, len(test) - 1) if test is not None else 0)
         self._update_enabled()
 
+    def _on_decoder_changed(self) -> None:
+        """The timeline scrubbed to other weights (or back to live): impute and encode with
+        the weights on show, as every other view draws with them."""
+        if self.state.decoder_model is not self._worker_source:
+            self._encode_later()
+            self._refresh_worker_model()
+
     def _refresh_worker_model(self) -> None:
-        """Give the imputation worker its own copy of the current model; forget the result
-        of the previous one and (live) impute again."""
-        model = self.state.model
+        """Give the imputation worker its own copy of the model on show (a scrubbed epoch's
+        weights while the timeline is scrubbed back); forget the result of the previous one
+        and (live) impute again."""
+        model = self.state.decoder_model
+        self._worker_source = model
         self._worker_model = None if model is None else copy.deepcopy(model).eval()
         self._worker_model_version = self.state.model_version
         # A job still running decodes with the old model: its result is dropped, unless both
@@ -309,7 +320,7 @@ class CanvasPanel(CanvasControls):
     def _encode(self) -> None:
         """Encode the visible drawing (missing pixels as 0) into state.canvas_posterior and
         hand the drawing to state.canvas_image; None while nothing is drawn or no model."""
-        model = self.state.model
+        model = self.state.decoder_model
         if model is None or self.canvas.is_empty():
             self.last_encoding = None
             self.latent_label.setText("")
