@@ -215,6 +215,19 @@ def test_the_overlay_and_the_grid_dock_always_show_the_same_grid(state):
     assert not state.overlay  # choosing visible spacing alone does not switch the overlay on
 
 
+def test_the_grid_dock_gets_its_spacing_back_when_the_overlay_goes_off(state):
+    """Turning the overlay on once left the dock (and the settings) on the visible range."""
+    state.set_grid(spacing="gaussian")
+    state.set_overlay(True)
+    assert state.grid_spacing == "visible"
+    state.set_overlay(False)
+    assert state.grid_spacing == "gaussian"
+    state.set_grid(spacing="visible")  # chosen in the dock: kept through the overlay
+    state.set_overlay(True)
+    state.set_overlay(False)
+    assert state.grid_spacing == "visible"
+
+
 def test_the_model_loading_phase_shows_cached_latents_and_keeps_the_invariants(mnist_test):
     s = ExplorerState()
     s.set_dataset("mnist", _dataset(mnist_test))

@@ -46,6 +46,7 @@ class DecodedViews:
         self._grid_spacing = "gaussian"
         self._visible: Range = ((-3.0, 3.0), (-3.0, 3.0))
         self._overlay = False
+        self._spacing_before_overlay = "visible"  # the grid dock's spacing the overlay replaced
         self._grid_cache: dict[tuple[Any, ...], DecodedGrid] = {}
         self._decoder_epoch: int | None = None
         self._shown_class = 0
@@ -101,12 +102,15 @@ class DecodedViews:
     def set_overlay(self, on: bool) -> None:
         """Tile the decoded grid over the scatter. The grid dock then shows the same grid
         (visible-range spacing), so both show the same digits and a picked tile is the
-        same tile in both."""
+        same tile in both; turned off, the dock goes back to the spacing it had."""
         if bool(on) != self._overlay:
             self._overlay = bool(on)
             self.overlayChanged.emit(self._overlay)
             if on:
+                self._spacing_before_overlay = self._grid_spacing
                 self.set_grid(spacing="visible")
+            elif self._grid_spacing == "visible":  # back to the dock's own choice
+                self.set_grid(spacing=self._spacing_before_overlay)
 
     def decoded_grid(self, spacing: str | None = None) -> DecodedGrid | None:
         """The grid of ``spacing`` (default: the grid dock's) decoded by the current model;
