@@ -123,7 +123,7 @@ def test_bf16_products_stay_close_to_the_float32_step(small_images):
     low_loss, low_parts = step(x_l, y, x_u, weights, step.draws(16, 16, torch.Generator().manual_seed(1)))
     low = {name: p.grad.clone() for name, p in nets.named_parameters()}
     # Every product but q(y|x)'s output layer (10 classes) took bf16 operands.
-    assert {k for k, w in step._weights.items() if w.dtype == torch.bfloat16} == {
+    assert {k for k, w in step._p.weights.items() if w.dtype == torch.bfloat16} == {
         "x",
         "cls2",
         "heads",

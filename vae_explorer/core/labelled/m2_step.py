@@ -6,19 +6,17 @@ The labelled images and the unlabelled ones under every class (class-major, as
 the loss: N_l / (N B_l) for a labelled row, q(y|x) N_u / (N B_u) for an unlabelled one. One
 backward pass of the VAE serves both terms; q(y|x) gets the unlabelled term's gradient
 through its logits, q_y (s_y - sum_k q_k s_k) with s_y = -L(x, y) + log q_y. Gradients go
-into preallocated ``.grad`` buffers and the large per-row tensors into buffers kept from
-step to step (a fresh 3 MB tensor pays its page faults again each step, as long as its
-kernel takes). With ``bf16_products`` the products whose weight has both sides 32 or more
-take bf16 operands, as autocast's did; weights, activations, losses and Adam stay in the
-networks' dtype. ``tests/core/test_m2_step.py`` checks all against autograd of m2_loss.
+into preallocated ``.grad`` buffers; the products, their bf16 operands (``bf16_products``)
+and the buffers kept from step to step are in :mod:`.m2_products`. Weights, activations,
+losses and Adam stay in the networks' dtype. ``tests/core/test_m2_step.py`` checks all
+against autograd of m2_loss.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -26,12 +24,11 @@ from torch import Tensor, nn
 
 from ..activations import tanh_
 from ..model import _GAUSSIAN_LOG_NORMALISER
-from ..training.mlp_step import _PRODUCT_CHUNK, _SPLIT_WORTH, _grad
+from ..training.mlp_step import _PRODUCT_CHUNK, _grad
 from .loss import LossWeights
+from .m2_products import Products, serially
 from .model import _FEATURE_LOGVAR_RANGE, KINDS, M2Networks
 
-_LOW = torch.bfloat16
-_LOW_FROM = 32  # a side under this (the classes, a 2-d latent, a few M1 units): full precision
 _tanh_backward = torch.ops.aten.tanh_backward.grad_input
 
 
@@ -75,8 +72,7 @@ class M2Step:
         self._outs = (nets.dec_out, nets.dec_logvar) if self.features else (nets.dec_out,)
         self._params = list(nets.parameters())
         self._bind_grads()
-        self._weights: dict[str, Tensor] = {}
-        self._buffers: dict[str, Tensor] = {}
+        self._p = Products(bf16_products, nets.enc_mu.weight.device)
 
     def _bind_grads(self) -> None:
         """A gradient buffer for every parameter; each joint layer's as one buffer per
@@ -123,16 +119,16 @@ class M2Step:
         self._bl, self._bu = bl, bu
         x = torch.cat((x_l, x_u[:bu])) if bu else x_l
         y = y_l.long()
-        self._weights = self._current_weights()
+        self._p.weights = self._current_weights()
         # q(y|x)'s first layer and the encoder's share of x as one product.
-        from_x, x_low = self._linear("x", x)
+        from_x, x_low = self._p.linear("x", x)
         hc = self.nets.config.classifier_hidden_dim
         logits, saved = self._classifier(from_x[:, :hc], draws.masks)
         eps = draws.eps_l
         if bu and draws.eps_u is not None:
             eps = torch.cat((eps, draws.eps_u.view(-1, eps.shape[1])))
-        log_q = self._serially(F.log_softmax, logits, -1)
-        q = self._serially(torch.exp, log_q)
+        log_q = serially(F.log_softmax, logits, -1)
+        q = serially(torch.exp, log_q)
         w = torch.full((bl + classes * bu,), weights.labelled_share / bl, dtype=x.dtype, device=x.device)
         if bu:
             w[bl:] = q[bl:].t().reshape(-1) * (weights.unlabelled_share / bu)
@@ -154,10 +150,10 @@ class M2Step:
             parts["unlabelled"] = neg_u.mean()
             loss = loss + weights.unlabelled_share * parts["unlabelled"]
         d_from_cls = self._classifier_backward(d_logits, saved, draws.masks)
-        g_x = self._buffer("x.grad", self._weights["x"].shape, x.dtype)
-        d_x = self._buffer("x.d32", (x.shape[0], g_x.shape[0]), x.dtype)
+        g_x = self._p.buffer("x.grad", self._p.weights["x"].shape, x.dtype)
+        d_x = self._p.buffer("x.d32", (x.shape[0], g_x.shape[0]), x.dtype)
         torch.cat((d_from_cls, d_from_image), 1, out=d_x)
-        self._linear_backward("x", d_x, x, x_low, g_x, need_input=False)
+        self._p.linear_backward("x", d_x, x, x_low, g_x, need_input=False)
         _grad(self.nets.cls_hidden.weight).copy_(g_x[:hc])
         _grad(self.nets.enc_hidden.weight)[:, : x.shape[1]].copy_(g_x[hc:])
         return loss, parts
@@ -173,31 +169,31 @@ class M2Step:
         g_enc, g_enc_b, g_dec, g_dec_b = (_grad(p) for p in (enc.weight, enc.bias, dec.weight, dec.bias))
         # Encoder's hidden layer on [x, onehot(y)]: x W_x once per image, plus W_y[y] + b.
         h1 = self._per_class(from_image, torch.add(enc.weight[:, d:].t(), enc.bias), y, "h1")
-        h1 = self._serially(tanh_, h1.mul_(2.0))
-        heads, h1_low = self._linear("heads", h1, torch.cat([layer.bias for layer in self._heads]))
+        h1 = serially(tanh_, h1.mul_(2.0))
+        heads, h1_low = self._p.linear("heads", h1, torch.cat([layer.bias for layer in self._heads]))
         mu, logvar = heads[:, :zdim], heads[:, zdim:]
-        var = self._serially(torch.exp, logvar)
+        var = serially(torch.exp, logvar)
         noise = var.sqrt().mul_(eps)
         z = mu + noise
         kl = torch.addcmul(var - logvar, mu, mu).sub_(1.0).sum(-1).mul_(0.5)
         # Decoder: hidden layer on [z, onehot(y)], the output layer, the likelihood.
-        a2, z_low = self._linear("decz", z, out="a2")
+        a2, z_low = self._p.linear("decz", z, out="a2")
         a2 = self._per_class(a2, torch.add(dec.weight[:, zdim:].t(), dec.bias), y, "a2")
-        h2 = self._serially(tanh_, a2.mul_(2.0))
-        out, h2_low = self._linear("outs", h2, torch.cat([layer.bias for layer in self._outs]), out="out")
+        h2 = serially(tanh_, a2.mul_(2.0))
+        out, h2_low = self._p.linear("outs", h2, torch.cat([layer.bias for layer in self._outs]), out="out")
         recon, d_out = self._likelihood(out, x, w[:, None])
         # Backward through the decoder.
         g_outs, g_outs_b = self._joint["outs"]
-        dh2 = self._linear_backward("outs", d_out, h2, h2_low, g_outs, g_outs_b, out="dh")
+        dh2 = self._p.linear_backward("outs", d_out, h2, h2_low, g_outs, g_outs_b, out="dh")
         da2 = _tanh_backward(dh2, h2, grad_input=dh2)
         self._class_sums(da2, y, g_dec[:, zdim:], g_dec_b)
-        dz = self._linear_backward("decz", da2, z, z_low, g_dec[:, :zdim])
+        dz = self._p.linear_backward("decz", da2, z, z_low, g_dec[:, :zdim])
         # Through the reparameterisation and the KL term, both heads at once.
         d_heads = torch.empty_like(heads)
         torch.addcmul(dz, mu, w[:, None], out=d_heads[:, :zdim])
         d_heads[:, zdim:] = var.sub_(1.0).mul_(w[:, None]).add_(dz.mul_(noise)).mul_(0.5)
         g_heads, g_heads_b = self._joint["heads"]
-        dh1 = self._linear_backward("heads", d_heads, h1, h1_low, g_heads, g_heads_b, out="dh")
+        dh1 = self._p.linear_backward("heads", d_heads, h1, h1_low, g_heads, g_heads_b, out="dh")
         da1 = _tanh_backward(dh1, h1, grad_input=dh1)
         self._class_sums(da1, y, g_enc[:, d:], g_enc_b)
         bl, bu = self._bl, self._bu
@@ -207,7 +203,7 @@ class M2Step:
     def _per_class(self, t: Tensor, per_class: Tensor, y: Tensor, name: str) -> Tensor:
         """Rows of ``t`` (per image, or already per row) plus their class's row of ``per_class``."""
         bl, bu = self._bl, self._bu
-        out = self._buffer(name, (bl + per_class.shape[0] * bu, t.shape[1]), t.dtype)
+        out = self._p.buffer(name, (bl + per_class.shape[0] * bu, t.shape[1]), t.dtype)
         torch.add(t[:bl], per_class.index_select(0, y), out=out[:bl])
         if bu:
             rest = t[bl:] if t.shape[0] == bl + bu else t[bl:].view(per_class.shape[0], bu, -1)
@@ -226,8 +222,8 @@ class M2Step:
         """-log p(x|y,z) per row, and its gradient w.r.t. ``out`` times the rows' weights."""
         if self.features:
             return self._feature_likelihood(out, x, w)
-        mean = self._serially(torch.sigmoid, out, out=self._buffer("mean", out.shape, out.dtype))
-        tmp = self._buffer("tmp", out.shape, out.dtype)
+        mean = serially(torch.sigmoid, out, out=self._p.buffer("mean", out.shape, out.dtype))
+        tmp = self._p.buffer("tmp", out.shape, out.dtype)
         if self.bernoulli:
             # softplus(l) - x l = relu(l) - x l - log(max(s, 1 - s)); the logs taken of
             # products of 112 factors in [0.5, 1] (mlp_step.bernoulli_nll_sum).
@@ -237,7 +233,7 @@ class M2Step:
             if closer.shape[1] % _PRODUCT_CHUNK == 0:
                 recon.sub_(closer.view(closer.shape[0], -1, _PRODUCT_CHUNK).prod(-1).log_().sum(-1))
             else:
-                recon.sub_(self._serially(torch.log_, closer).sum(-1))
+                recon.sub_(serially(torch.log_, closer).sum(-1))
             return recon, self._with_x(torch.sub, mean, x, mean).mul_(w)
         # N(x; sigmoid(l), 1/2): sum (x - s)^2 + const; d/dl = 2 (s - x) s (1 - s).
         diff = self._with_x(torch.sub, mean, x, tmp)
@@ -251,7 +247,7 @@ class M2Step:
         logvar = raw.clamp(*_FEATURE_LOGVAR_RANGE)
         inside = (raw >= _FEATURE_LOGVAR_RANGE[0]) & (raw <= _FEATURE_LOGVAR_RANGE[1])
         diff = self._with_x(torch.sub, mean, x, torch.empty_like(mean))
-        scaled = diff * self._serially(torch.exp_, logvar.neg())  # (m - x) / v
+        scaled = diff * serially(torch.exp_, logvar.neg())  # (m - x) / v
         sq = diff.mul_(scaled)  # (x - m)^2 / v
         recon = (sq + logvar).sum(-1).add_(d * math.log(2 * math.pi)).mul_(0.5)
         d_out = torch.empty_like(out)
@@ -273,12 +269,12 @@ class M2Step:
     ) -> tuple[Tensor, list[Tensor | None]]:
         """Logits of q(y|x) given x W_1, and what its backward needs."""
         n = self.nets
-        h1 = self._serially(F.softplus, from_x + n.cls_hidden.bias)
+        h1 = serially(F.softplus, from_x + n.cls_hidden.bias)
         h1_in = h1 if masks is None else h1 * masks[0]
-        a2, h1_low = self._linear("cls2", h1_in, n.cls_hidden2.bias)
-        h2 = self._serially(F.softplus, a2)
+        a2, h1_low = self._p.linear("cls2", h1_in, n.cls_hidden2.bias)
+        h2 = serially(F.softplus, a2)
         h2_in = h2 if masks is None else h2 * masks[1]
-        logits, h2_low = self._linear("cls_out", h2_in, n.cls_out.bias)
+        logits, h2_low = self._p.linear("cls_out", h2_in, n.cls_out.bias)
         return logits, [h1, h1_in, h1_low, h2, h2_in, h2_low]
 
     def _classifier_backward(
@@ -292,28 +288,20 @@ class M2Step:
         out, hid2 = n.cls_out, n.cls_hidden2
         g_out, g_out_b, g2, g2_b, g1_b = (_grad(p) for p in (out.weight, out.bias, hid2.weight, hid2.bias,
                                                              n.cls_hidden.bias))  # fmt: skip
-        da2 = self._linear_backward("cls_out", d_logits, h2_in, h2_low, g_out, g_out_b)
+        da2 = self._p.linear_backward("cls_out", d_logits, h2_in, h2_low, g_out, g_out_b)
         if masks is not None:
             da2.mul_(masks[1])
-        da2.mul_(self._serially(torch.expm1_, h2.neg_()).neg_())  # softplus'(a) = 1 - exp(-softplus(a))
-        da1 = self._linear_backward("cls2", da2, h1_in, h1_low, g2, g2_b)
+        da2.mul_(serially(torch.expm1_, h2.neg_()).neg_())  # softplus'(a) = 1 - exp(-softplus(a))
+        da1 = self._p.linear_backward("cls2", da2, h1_in, h1_low, g2, g2_b)
         if masks is not None:
             da1.mul_(masks[0])
-        da1.mul_(self._serially(torch.expm1_, h1.neg_()).neg_())
+        da1.mul_(serially(torch.expm1_, h1.neg_()).neg_())
         torch.sum(da1, 0, out=g1_b)
         return da1
 
-    @staticmethod
-    def _serially(op: Callable[..., Tensor], t: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        """op(t, ...) on one thread: split across threads, a kernel computes the elements at
-        the split with its scalar code, not its vector code, so a transcendental function's
-        last bit would change with the thread count (and the thread tuner changes it)."""
-        with _one_thread(t, t.numel() >= _SPLIT_WORTH):
-            return op(t, *args, **kwargs)
-
     def _current_weights(self) -> dict[str, Tensor]:
-        """Every product's weight [out, in] by name (its layers' side by side), in bf16 where
-        the product takes bf16 operands: the parts, and the side that decides."""
+        """Every product's weight [out, in] by name (its layers' side by side; Products.join
+        makes them, in bf16 where the product takes bf16 operands)."""
         n, c = self.nets, self.nets.config
         d, zdim = c.data_dim, c.latent_dim
         layers = {
@@ -327,82 +315,4 @@ class M2Step:
             "decz": ([n.dec_hidden.weight[:, :zdim]], zdim),
             "outs": ([layer.weight for layer in self._outs], d),
         }
-        weights = {}
-        for key, (parts, side) in layers.items():
-            low = self.bf16 and min(side, parts[0].shape[1]) >= _LOW_FROM
-            if len(parts) == 1 and not low:
-                weights[key] = parts[0]
-                continue
-            shape = (sum(p.shape[0] for p in parts), parts[0].shape[1])
-            joint = self._buffer(f"{key}.w", shape, _LOW if low else parts[0].dtype)
-            for rows, part in zip(joint.split([p.shape[0] for p in parts]), parts, strict=True):
-                rows.copy_(part)
-            weights[key] = joint
-        return weights
-
-    def _buffer(self, name: str, shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
-        """A tensor of ``shape`` kept from step to step under ``name`` (contents undefined)."""
-        device, size = self.nets.enc_mu.weight.device, math.prod(shape)
-        buf = self._buffers.get(name)
-        if buf is None or buf.numel() < size or buf.dtype != dtype or buf.device != device:
-            buf = self._buffers[name] = torch.empty(size, dtype=dtype, device=device)
-        return buf[:size].view(shape)
-
-    def _linear(
-        self, key: str, h: Tensor, bias: Tensor | None = None, h_low: Tensor | None = None,
-        out: str | None = None,
-    ) -> tuple[Tensor, Tensor | None]:  # fmt: skip
-        """h @ W.T (+ bias) in h's dtype (into buffer ``out`` if named), and h's bf16 copy
-        when the product takes bf16 operands (``h_low``: that copy, if the caller has it)."""
-        weight = self._weights[key]
-        shape = (h.shape[0], weight.shape[0])
-        result = None if out is None else self._buffer(out, shape, h.dtype)
-        if weight.dtype != _LOW:
-            # A float32 product with a side this small may split its sums across threads in
-            # BLAS (their last bits then vary with the count); one thread is as fast.
-            with _one_thread(weight, min(weight.shape) < _LOW_FROM):
-                if bias is None:
-                    return torch.mm(h, weight.t(), out=result), None
-                return torch.addmm(bias, h, weight.t(), out=result), None
-        h_low = self._buffer(f"{key}.in", h.shape, _LOW).copy_(h) if h_low is None else h_low
-        product = torch.mm(h_low, weight.t(), out=self._buffer(f"{out}.low", shape, _LOW) if out else None)
-        # Widened before the bias: a mixed-dtype add takes ten times as long.
-        result = product.to(h.dtype) if result is None else result.copy_(product)
-        return (result if bias is None else result.add_(bias)), h_low
-
-    def _linear_backward(
-        self, key: str, d: Tensor, h: Tensor, h_low: Tensor | None, g_weight: Tensor,
-        g_bias: Tensor | None = None, need_input: bool = True, out: str | None = None,
-    ) -> Tensor:  # fmt: skip
-        """Fills the weight's (and bias's) gradient given d = dloss/d(output); returns
-        dloss/dh (into buffer ``out`` if named; an empty tensor when not ``need_input``)."""
-        if g_bias is not None:
-            torch.sum(d, 0, out=g_bias)
-        weight = self._weights[key]
-        shape = (d.shape[0], weight.shape[1])
-        result = None if out is None or not need_input else self._buffer(out, shape, d.dtype)
-        if weight.dtype != _LOW:
-            with _one_thread(weight, min(weight.shape) < _LOW_FROM):  # (as in _linear)
-                torch.mm(d.t(), h, out=g_weight)
-                return torch.mm(d, weight, out=result) if need_input else d[:0]
-        assert h_low is not None
-        d_low = self._buffer(f"{key}.d", d.shape, _LOW).copy_(d)
-        g_weight.copy_(torch.mm(d_low.t(), h_low, out=self._buffer(f"{key}.g", g_weight.shape, _LOW)))
-        if not need_input:
-            return d[:0]
-        product = torch.mm(d_low, weight, out=self._buffer(f"{out}.low", shape, _LOW) if out else None)
-        return product.to(d.dtype) if result is None else result.copy_(product)
-
-
-@contextlib.contextmanager
-def _one_thread(t: Tensor, active: bool) -> Iterator[None]:
-    """One thread for an operation on ``t`` (if ``active`` and on the CPU)."""
-    threads = torch.get_num_threads()
-    if not active or threads == 1 or t.device.type != "cpu":
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+        return self._p.join(layers)
