@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from ...core.imputation import METHOD_LABELS, METHODS
 from ...core.masks import MASK_DESCRIPTIONS, MASK_LABELS, MASK_NAMES, preset_mask
+from ..labels import FixedLinesLabel
 from . import icons
 from .impute_runner import DRAWS
 from .paint_canvas import SIDE, PaintCanvas
@@ -105,32 +106,6 @@ def _heading(text: str) -> QLabel:
     label = QLabel(f"<b>{text}</b>")
     label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return label
-
-
-class MessageLabel(QLabel):
-    """A word-wrapped label with a fixed room of two lines and no height-for-width: with
-    it, the dock's scroll area would size the whole panel by its preferred height (the
-    canvas at full size) and show a scrollbar it does not need. Its height never follows
-    the text (QLabel guesses a wrapped text's lines at a width of its own): the controls
-    above it stayed put only while the message kept its length, so a click aimed at one
-    landed on another. A longer text is cut at two lines; the tooltip has all of it."""
-
-    LINES = 2
-
-    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
-        return False
-
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        m = self.contentsMargins()
-        height = self.LINES * self.fontMetrics().lineSpacing() + m.top() + m.bottom()
-        return QSize(super().sizeHint().width(), height)
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(super().minimumSizeHint().width(), self.sizeHint().height())
-
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
-        super().setText(text)
-        self.setToolTip(text)
 
 
 class CanvasControls(QWidget):
@@ -273,8 +248,7 @@ class CanvasControls(QWidget):
         self.latent_label = QLabel(self)
         self.latent_label.setToolTip(LATENT_TIP)
         layout.addWidget(self.latent_label)
-        self.message_label = MessageLabel(self)
-        self.message_label.setWordWrap(True)
+        self.message_label = FixedLinesLabel(2)  # (the controls above it never move)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.message_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)

@@ -15,7 +15,6 @@ stutter), and at once when the run ends.
 from __future__ import annotations
 
 import copy
-import functools
 
 import numpy as np
 from PySide6.QtCore import Signal
@@ -25,7 +24,6 @@ from superqt.utils import qthrottled
 from ...core.image import IMAGE_PIXELS
 from ...core.imputation import DEFAULT_STEPS, METHOD_LABELS
 from ...core.latent import encode_images
-from ...core.masks import preset_mask
 from ...core.model import VAE
 from ..labelled import needs_a_vae
 from ..latent_text import vector_text
@@ -33,6 +31,7 @@ from ..own_turn import forget, in_own_turn
 from ..state import ExplorerState
 from .controls import SPREAD_TIP, CanvasControls, tip
 from .impute_runner import ImputeRequest, ImputeResult, make_runner
+from .mask_presets import MaskPresets
 
 ENCODE_INTERVAL_MS = 30
 IMPUTE_INTERVAL_MS = 30
@@ -57,7 +56,6 @@ class CanvasPanel(CanvasControls):
         self._worker_model_version = -1
         self._seen_model_version = -1
         self._rng = np.random.default_rng()
-        self._random_mask_seed = 0
         self._seed = 0  # of the imputation draws: a new one per press of Impute
         self._token = 0  # of the newest imputation request
         self._discard_upto = 0  # results of requests up to this token are another model's
@@ -82,16 +80,10 @@ class CanvasPanel(CanvasControls):
         self.random_action.triggered.connect(self._on_random_triggered)
         self.impute_action.triggered.connect(self.impute_again)
         self.load_button.clicked.connect(self._on_load_clicked)
-        for name, button in self.preset_buttons.items():
-            button.clicked.connect(lambda _=False, n=name: self.apply_preset_mask(n))
-        for button in (*self.preset_buttons.values(), self.clear_mask_button):
-            button.setCheckable(True)  # checked: the mask on the canvas is this one
-            button.clicked.connect(self._show_active_mask)  # (a click on it toggles it)
         self.method_combo.currentIndexChanged.connect(self._on_method_changed)
         self.steps_spin.valueChanged.connect(self._on_settings_changed)
         self.live_check.toggled.connect(self._on_settings_changed)
         self.canvas.changed.connect(self._on_canvas_changed)
-        self.canvas.changed.connect(self._show_active_mask)
         state.modelChanged.connect(self._on_state_model_changed)
         state.decoderChanged.connect(self._on_decoder_changed)
         state.trainingChanged.connect(self._on_state_training_changed)
@@ -100,7 +92,7 @@ class CanvasPanel(CanvasControls):
         self._on_state_dataset_changed()
         self._on_method_changed()
         self._on_state_model_changed()
-        self._show_active_mask()
+        self.mask_presets = MaskPresets(self.canvas, self.preset_buttons, self.clear_mask_button)
 
     # --- public interface -----------------------------------------------------------------
     def load_test_digit(self, index: int | None = None) -> int:
@@ -146,11 +138,7 @@ class CanvasPanel(CanvasControls):
     def apply_preset_mask(self, name: str) -> None:
         """Replace the mask with a named preset ("middle_rows", "left_half", ...); "random"
         hides a new random half of the pixels at each call."""
-        if name == "random":
-            self._random_mask_seed += 1
-        mask = preset_mask(name, seed=self._random_mask_seed)
-        label = self.preset_buttons[name].text() if name in self.preset_buttons else name
-        self.canvas.set_mask(mask, text=f"Mask: {label}")
+        self.mask_presets.apply(name)
 
     def impute(self) -> None:
         """Impute the canvas now (on the worker thread); the result arrives via ``imputed``."""
@@ -246,16 +234,6 @@ class CanvasPanel(CanvasControls):
             self._impute_later()
 
     # --- the controls ---------------------------------------------------------------------
-    def _show_active_mask(self) -> None:
-        """Check the preset button whose mask is the canvas's (none for a painted one)."""
-        mask = self.canvas.mask_array()
-        latest = self._random_mask_seed
-        for name, button in self.preset_buttons.items():
-            # A random mask is one of the latest few drawn (undo brings back earlier ones).
-            seeds = range(max(latest - 19, 1), latest + 1) if name == "random" else (0,)
-            button.setChecked(any(np.array_equal(mask, _preset(name, k)) for k in seeds))
-        self.clear_mask_button.setChecked(not mask.any())
-
     def _on_canvas_changed(self) -> None:
         self._dirty = True
         self._update_tiles()
@@ -399,9 +377,3 @@ class CanvasPanel(CanvasControls):
 def is_digits(classes: list[str]) -> bool:
     """True for MNIST's classes "0" ... "9" (a folder of IDX files uses them too)."""
     return list(classes) == DIGIT_CLASSES
-
-
-@functools.lru_cache(maxsize=64)
-def _preset(name: str, seed: int) -> np.ndarray:
-    """A preset mask, made once (the buttons compare the canvas with them at every stroke)."""
-    return preset_mask(name, seed=seed)

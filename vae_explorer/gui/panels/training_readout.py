@@ -8,24 +8,11 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QProgressBar
+from PySide6.QtWidgets import QProgressBar
 
 from ...core.rendering import eta_seconds, format_duration
 from ...core.training import BatchMetrics, TrainingStarted
-
-
-class _TwoLines(QLabel):
-    """A word-wrapped label two lines tall that never asks for its height by width.
-
-    With height-for-width, every new status (several a second) made the layouts above
-    recompute heights through the whole dock (event-loop delay p99 while training 28-31 ms
-    against 18-22 ms without, gui_bench), and the training dock's scroll area sized its
-    panel by it, growing a scroll bar at 1400 x 900 once a run started. QLabel turns the
-    size policy's height-for-width back on at every setText, so it is refused here.
-    """
-
-    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
-        return False
+from ..labels import WrappedLabel
 
 
 class TrainingReadout:
@@ -34,9 +21,8 @@ class TrainingReadout:
     def __init__(self) -> None:
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
-        self.status = _TwoLines("")
+        self.status = WrappedLabel()  # (a long line widened the dock past its scroll area)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status.setWordWrap(True)  # a long line widened the dock past its scroll area
         self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing())
         self._started_at = 0.0
         self._paused_for = 0.0

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from ...core.interpolation import decode_path, latent_path, strip_picture
 from ..images import ImageCanvas
+from ..labels import ElidedLabel
 from ..latent_text import vector_text
 from ..on_screen import RefreshWhenShown
 from ..state import ExplorerState
@@ -43,26 +44,6 @@ MIN_STRIP_HEIGHT = 28  # pixels: one image at its own size
 MAX_STRIP_HEIGHT = 160
 STRIP_SPACING = 4
 MARGIN = 4  # pixels above and below the panel's content
-
-
-class ElidedLabel(QLabel):
-    """A one-line label drawn shortened with "…" to its width (never cut mid-letter,
-    never widening the panel); ``text()`` and the tooltip keep the whole text."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setMinimumWidth(40)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
-        super().setText(text)
-        self.setToolTip(text)
-
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
-        painter = QPainter(self)
-        rect = self.contentsRect()
-        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
-        painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
 
 
 @dataclass(frozen=True)
@@ -97,6 +78,8 @@ class WalkPanel(QWidget):
         ends.setVerticalSpacing(2)
         for row, which in enumerate(("A", "B")):
             label = ElidedLabel()
+            label.setMinimumWidth(40)  # (never widening the panel)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             self.end_labels[which] = label
             ends.addWidget(QLabel(f"<b>{which}</b>"), row, 0)
             ends.addWidget(label, row, 1)

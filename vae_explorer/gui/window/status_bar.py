@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
-from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from ..labels import ElidedLabel
 from .unsaved import NEW_RUN
 
 if TYPE_CHECKING:
@@ -26,37 +26,12 @@ QWIDGETSIZE_MAX = 16_777_215
 LEAST_LABEL = 90  # the narrowest a shrunk label gets
 
 
-class _ElidedLabel(QLabel):
-    """A one-line label that asks for its whole text but, given less, ends it with "…"."""
-
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
-        super().setText(text)
-        self.setToolTip(text)  # the whole text when it is cut (a caller may say more)
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        m = self.contentsMargins()
-        width = self.fontMetrics().horizontalAdvance("…") + m.left() + m.right()
-        return QSize(width, super().minimumSizeHint().height())
-
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
-        r = self.contentsRect()
-        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, r.width())
-        painter = QPainter(self)
-        painter.setPen(self.palette().color(self.foregroundRole()))
-        painter.drawText(r, int(self.alignment()), text)
-
-    def shown_text(self) -> str:
-        """The text as painted at the label's width now."""
-        width = self.contentsRect().width()
-        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, width)
-
-
 class _RoomForMessages(QObject):
     """While the status bar shows a message, the model and data labels give up the room it
     needs (elided, no narrower than LEAST_LABEL each); they are whole again once it goes.
     Permanent widgets otherwise keep their room and cut the message ("Opened /work/ma")."""
 
-    def __init__(self, bar: QStatusBar, shrinkable: list[_ElidedLabel], others: list[QWidget]) -> None:
+    def __init__(self, bar: QStatusBar, shrinkable: list[ElidedLabel], others: list[QWidget]) -> None:
         super().__init__(bar)
         self.bar, self.shrinkable, self.others = bar, shrinkable, others
         bar.messageChanged.connect(self.fit)
@@ -83,8 +58,8 @@ class _RoomForMessages(QObject):
 
 def build_status_bar(window: MainWindow) -> None:
     bar = window.statusBar()
-    window.model_label = _ElidedLabel()
-    window.dataset_label = _ElidedLabel()
+    window.model_label = ElidedLabel()
+    window.dataset_label = ElidedLabel()
     window.device_label = QLabel("Device: CPU")
     window.epoch_label = QLabel()
     for w in (window.model_label, window.dataset_label, window.device_label, window.epoch_label):
