@@ -7,7 +7,15 @@ from __future__ import annotations
 import math
 
 from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QWidget,
+)
 
 
 def checked_number(spin: QSpinBox | QDoubleSpinBox, value: object, clamp: bool) -> int | float | None:
@@ -119,3 +127,39 @@ def first_tooltip(widget: QWidget | None) -> str:
     if widget.toolTip():
         return widget.toolTip()
     return next((w.toolTip() for w in widget.findChildren(QWidget) if w.toolTip()), "")
+
+
+class RangeNote:
+    """A number typed outside its field's range is pulled into it and ``note`` says so (a
+    spin box alone would quietly keep its old value); each field's tooltip names its range.
+    ``spins``: the fields by the name the note gives them."""
+
+    def __init__(self, note: QLabel, spins: dict[str, QSpinBox | QDoubleSpinBox]) -> None:
+        self.note = note
+        self._typed: dict[str, str] = {}
+        for name, spin in spins.items():
+            spin.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
+            spin.setToolTip(f"{spin.toolTip()}<br>Allowed: {number_text(spin, spin.minimum())} – "
+                            f"{number_text(spin, spin.maximum())}")  # fmt: skip
+            spin.lineEdit().textEdited.connect(lambda text, n=name: self._typed.__setitem__(n, text))
+            spin.editingFinished.connect(lambda n=name, s=spin: self._on_edited(n, s))
+
+    def _on_edited(self, name: str, spin: QSpinBox | QDoubleSpinBox) -> None:
+        typed = self._typed.pop(name, None)
+        if typed is None:
+            return
+        try:
+            number = float(typed.replace(spin.locale().groupSeparator(), "").replace(",", ".").strip())
+        except ValueError:
+            return
+        lo, hi = spin.minimum(), spin.maximum()
+        if lo <= number <= hi:
+            self.note.setVisible(False)
+            return
+        bound, word = (lo, "smallest") if number < lo else (hi, "largest")
+        set_number(spin, bound)
+        self.note.setText(
+            f"{name}: {typed} is outside the allowed range {number_text(spin, lo)} – "
+            f"{number_text(spin, hi)}; the {word} allowed value, {number_text(spin, bound)}, is used."
+        )
+        self.note.setVisible(True)

@@ -13,7 +13,6 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -29,12 +28,12 @@ from ...core.labelled import LABEL_BUDGETS, LabelledConfig, LabelledJob
 from ...core.model import VAEConfig
 from ...core.training import TrainConfig, TrainingJob
 from .form_fields import (
+    RangeNote,
     checked_number,
     combo,
     first_tooltip,
     float_spin,
     int_spin,
-    number_text,
     one_row,
     select,
     set_number,
@@ -158,7 +157,6 @@ class TrainingForm(QWidget):
         self.range_note.setStyleSheet("color: #f2b05e;")
         self.range_note.setVisible(False)
         form.addRow(self.range_note)
-        self._typed: dict[str, str] = {}
         names = {
             "latent_dim": "Latent dim",
             "hidden_dim": "Hidden units",
@@ -171,12 +169,8 @@ class TrainingForm(QWidget):
             "seed": "Seed",
             "classifier_dropout": "Classifier dropout",
         }
-        for key, spin in self._spins().items():
-            spin.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
-            spin.setToolTip(f"{spin.toolTip()}<br>Allowed: {number_text(spin, spin.minimum())} – "
-                            f"{number_text(spin, spin.maximum())}")  # fmt: skip
-            spin.lineEdit().textEdited.connect(lambda text, k=key: self._typed.__setitem__(k, text))
-            spin.editingFinished.connect(lambda k=key, s=spin, n=names[key]: self._on_field_edited(k, s, n))
+        spins = self._spins()
+        self._ranges = RangeNote(self.range_note, {names[key]: spin for key, spin in spins.items()})
         for row in range(form.rowCount()):  # a row's name explains as its field does
             name_item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
             field_item = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
@@ -228,26 +222,6 @@ class TrainingForm(QWidget):
             w.setEnabled(enabled)
         if enabled:
             self._on_kind_changed()
-
-    def _on_field_edited(self, key: str, spin: QSpinBox | QDoubleSpinBox, name: str) -> None:
-        typed = self._typed.pop(key, None)
-        if typed is None:
-            return
-        try:
-            number = float(typed.replace(spin.locale().groupSeparator(), "").replace(",", ".").strip())
-        except ValueError:
-            return
-        lo, hi = spin.minimum(), spin.maximum()
-        if lo <= number <= hi:
-            self.range_note.setVisible(False)
-            return
-        bound, word = (lo, "smallest") if number < lo else (hi, "largest")
-        set_number(spin, bound)
-        self.range_note.setText(
-            f"{name}: {typed} is outside the allowed range {number_text(spin, lo)} – "
-            f"{number_text(spin, hi)}; the {word} allowed value, {number_text(spin, bound)}, is used."
-        )
-        self.range_note.setVisible(True)
 
     def fields(self) -> tuple[QWidget, ...]:
         """Every input of the form (disabled together while a run trains)."""
