@@ -22,3 +22,20 @@ class ProtocolModel(nn.Module):
 
     def decode(self, z):
         return torch.sigmoid(self.dec(z))
+
+
+class ScalarDecode(ProtocolModel):
+    def decode(self, z):
+        return torch.tensor(0.5)
+
+
+class HugeLogvar(ProtocolModel):
+    def encode(self, x):
+        mu, logvar = super().encode(x)
+        return mu, logvar + 1e4
+
+
+class DecodeWrongLater(ProtocolModel):
+    def decode(self, z):
+        out = super().decode(z)
+        return out if len(z) <= 3 else out[:, :100]

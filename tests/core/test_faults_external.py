@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from external_models import ProtocolModel
+from external_models import DecodeWrongLater, HugeLogvar, ProtocolModel, ScalarDecode
 
 from vae_explorer.core.external import ExternalModelError, wrap_external
 from vae_explorer.core.latent import decode_latents, encode_images
@@ -16,21 +16,10 @@ from vae_explorer.core.latent import decode_latents, encode_images
 Base = ProtocolModel
 
 
-class ScalarDecode(Base):
-    def decode(self, z):
-        return torch.tensor(0.5)
-
-
 class ZeroDim(Base):
     def encode(self, x):
         x = x.reshape(len(x), -1)
         return x[:, :0], x[:, :0]
-
-
-class HugeLogvar(Base):
-    def encode(self, x):
-        mu, logvar = super().encode(x)
-        return mu, logvar + 1e4
 
 
 class NaNLater(Base):
@@ -48,12 +37,6 @@ class HugeLogvarLater(Base):
     def encode(self, x):
         mu, logvar = super().encode(x)
         return mu, logvar + (1e4 if len(x) > 3 else 0)
-
-
-class DecodeWrongLater(Base):
-    def decode(self, z):
-        out = super().decode(z)
-        return out if len(z) <= 3 else out[:, :100]
 
 
 class InfDecodeLater(Base):

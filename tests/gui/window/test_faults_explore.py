@@ -4,8 +4,7 @@ ExternalModelError from the call), not with "Unexpected error" pop-ups from each
 from __future__ import annotations
 
 import pytest
-import torch
-from external_models import ProtocolModel
+from external_models import DecodeWrongLater, HugeLogvar, ProtocolModel, ScalarDecode
 from PySide6.QtWidgets import QApplication
 
 import vae_explorer
@@ -15,27 +14,10 @@ from vae_explorer.gui.window import MainWindow
 Base = ProtocolModel
 
 
-class ScalarDecode(Base):
-    def decode(self, z):
-        return torch.tensor(0.5)
-
-
 class NaNLater(Base):
     def encode(self, x):
         mu, logvar = super().encode(x)
         return (mu * float("nan") if len(x) > 3 else mu), logvar
-
-
-class HugeLogvar(Base):
-    def encode(self, x):
-        mu, logvar = super().encode(x)
-        return mu, logvar + 1e4
-
-
-class DecodeWrongLater(Base):
-    def decode(self, z):
-        out = super().decode(z)
-        return out if len(z) <= 3 else out[:, :100]
 
 
 class NaNPastTheCheck(Base):
