@@ -221,6 +221,27 @@ def test_a_status_message_at_1024_gets_the_room_of_the_model_and_data_labels(win
     assert window.dataset_label.shown_text() == window.dataset_label.text()
 
 
+def test_a_label_that_grows_while_a_message_shows_still_leaves_it_room(window, qtbot):
+    """The labels were fitted when a message came or the bar was resized: an epoch label
+    or a model name that grew meanwhile (a run starting, a model opening) cut the message."""
+    laid_out_at(window, qtbot, *SMALL)
+    bar, model_label = window.statusBar(), window.model_label
+    model_label.setText("Model: small")
+    message = "Opened /home/someone/models/mnist-bernoulli-z2.safetensors"
+    bar.showMessage(message)
+    QApplication.processEvents()
+    model_label.setText("Model: mnist-bernoulli-z2.safetensors (784-256-2 tanh, cross-entropy)")
+    window.epoch_label.setText("Epoch: 12/50 (M1 phase)")
+    QApplication.processEvents()  # (the bar lays the longer labels out)
+
+    def message_whole() -> bool:
+        first_label = min(w.geometry().left() for w in (model_label, window.dataset_label))
+        return 6 + bar.fontMetrics().horizontalAdvance(message) < first_label
+
+    qtbot.waitUntil(message_whole, timeout=2000)
+    assert model_label.shown_text().endswith("…")
+
+
 def scrolling_docks(window, qtbot) -> list[str]:
     """The docks that show a scroll bar at the window's size, each raised in turn."""
     from PySide6.QtWidgets import QDockWidget

@@ -29,7 +29,8 @@ LEAST_LABEL = 90  # the narrowest a shrunk label gets
 class _RoomForMessages(QObject):
     """While the status bar shows a message, the model and data labels give up the room it
     needs (elided, no narrower than LEAST_LABEL each); they are whole again once it goes.
-    Permanent widgets otherwise keep their room and cut the message ("Opened /work/ma")."""
+    Permanent widgets otherwise keep their room and cut the message ("Opened /work/ma").
+    Refitted when the bar is resized or lays its labels out anew (a label's text changed)."""
 
     def __init__(self, bar: QStatusBar, shrinkable: list[ElidedLabel], others: list[QWidget]) -> None:
         super().__init__(bar)
@@ -38,7 +39,7 @@ class _RoomForMessages(QObject):
         bar.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if event.type() == QEvent.Type.Resize:
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.LayoutRequest):
             QTimer.singleShot(0, self, self.fit)  # once the bar has laid its widgets out anew
         return False
 
