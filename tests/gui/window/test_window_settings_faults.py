@@ -229,3 +229,13 @@ def test_a_model_trained_on_a_folder_opened_from_the_menu_says_so(window, folder
     assert window.open_model(folder_checkpoint)
     message = window.statusBar().currentMessage()
     assert "trained on a folder of IDX files" in message and "Open folder of IDX files" in message
+
+
+@pytest.mark.parametrize(("shown_key", "shown"), [("mnist", "MNIST"), ("", "other data")])
+def test_the_folder_hint_names_the_data_on_show_and_never_guesses_it(shown_key, shown):
+    """A shown key that could not be read was named as MNIST, whatever was on show."""
+    from vae_explorer.gui.window.startup import folder_hint
+
+    hint = folder_hint({"dataset": "custom"}, shown_key)
+    assert hint is not None and f"; {shown}" in hint
+    assert folder_hint({"dataset": "mnist"}, shown_key) is None

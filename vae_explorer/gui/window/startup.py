@@ -250,15 +250,17 @@ def folder_hint(metadata: dict[str, Any], shown_key: str) -> str | None:
     try:
         ref = DatasetRef.from_key(shown_key)
     except Exception:  # noqa: BLE001 - a key that is no dataset: say it all the same
-        ref = DatasetRef()
-    if ref.root is not None:
-        return None  # a folder is on show: maybe that very one
+        shown = "other data"
+    else:
+        if ref.root is not None:
+            return None  # a folder is on show: maybe that very one
+        shown = ref.title
     where = (
         "a folder of IDX files"
         if trained_on == CUSTOM_DATASET
         else f"{trained_on[:40]!r}, not a dataset this app knows (a folder of IDX files?)"
     )
     return (
-        f"it was trained on {where}; {ref.title} shown meanwhile: choose that folder with "
+        f"it was trained on {where}; {shown} shown meanwhile: choose that folder with "
         "Dataset ▸ Open folder of IDX files…"
     )
