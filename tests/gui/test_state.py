@@ -195,7 +195,7 @@ def test_the_decoded_grid_is_computed_once_per_model_and_view(state, monkeypatch
     state.decoded_grid("visible")
     state.set_model(_model(seed=4))
     state.decoded_grid("visible")
-    assert calls == [36, 36, 36, 36]
+    assert calls == [36, 36, 72, 72]  # (a range twice as wide as tall: 12 x 6 square tiles)
 
 
 def test_no_model_no_pictures():

@@ -15,21 +15,25 @@ Range = tuple[tuple[float, float], tuple[float, float]]
 
 @dataclass(frozen=True)
 class DecodedGrid:
-    """An N x N grid of decoded codes: axes (rows ascending), full codes, mosaic (row 0 at
-    the top, i.e. the LARGEST y), and the latent rectangle the mosaic covers."""
+    """A grid of decoded codes, ``rows`` x ``cols``: axes (rows ascending), full codes, mosaic
+    (row 0 at the top, i.e. the LARGEST y), and the latent rectangle the mosaic covers."""
 
     xs: np.ndarray
     ys: np.ndarray
-    z: np.ndarray  # [N * N, latent_dim], row-major from the top row
-    mosaic: np.ndarray  # float32 [28 N, 28 N]
+    z: np.ndarray  # [rows * cols, latent_dim], row-major from the top row
+    mosaic: np.ndarray  # float32 [28 rows, 28 cols]
     extent: tuple[float, float, float, float]  # x, y, width, height in latent units
 
     @property
-    def size(self) -> int:
+    def cols(self) -> int:
         return len(self.xs)
 
+    @property
+    def rows(self) -> int:
+        return len(self.ys)
+
     def tile_latent(self, row: int, col: int) -> np.ndarray:
-        return self.z[row * self.size + col].copy()
+        return self.z[row * self.cols + col].copy()
 
 
 def decode_grid(
@@ -40,8 +44,9 @@ def decode_grid(
     visible: Range,
     plane_codes: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> DecodedGrid:
-    """Decode an n x n grid in the two latent ``dims`` (the others at 0), spaced by the
-    prior's quantiles ("gaussian") or over the ``visible`` range (tile centres).
+    """Decode a grid in the two latent ``dims`` (the others at 0): n x n spaced by the
+    prior's quantiles ("gaussian"), or square tiles over the ``visible`` range, n along its
+    shorter side (latent.grid_axes).
 
     ``plane_codes``: for a grid on another plane than two axes (a PCA plane), the codes
     [N, d] its points [N, 2] stand for; the axes are then that plane's coordinates."""
@@ -52,13 +57,18 @@ def decode_grid(
     else:
         points = grid_latents(xs, ys, 2, (0, 1))
         z = np.asarray(plane_codes(points), np.float32).reshape(len(points), model.latent_dim)
-    mosaic = tile_images(decode_latents(model, z), n, n)
-    dx = (xs[-1] - xs[0]) / max(n - 1, 1)
-    dy = (ys[-1] - ys[0]) / max(n - 1, 1)
-    extent = (
-        float(xs[0] - dx / 2),
-        float(ys[0] - dy / 2),
-        float(xs[-1] - xs[0] + dx),
-        float(ys[-1] - ys[0] + dy),
-    )
+    cols, rows = len(xs), len(ys)
+    mosaic = tile_images(decode_latents(model, z), rows, cols)
+    if spacing == "visible":  # the tiles cover the range exactly (one tile included)
+        (x0, x1), (y0, y1) = visible
+        extent = (float(x0), float(y0), float(x1 - x0), float(y1 - y0))
+    else:
+        dx = (xs[-1] - xs[0]) / max(cols - 1, 1)
+        dy = (ys[-1] - ys[0]) / max(rows - 1, 1)
+        extent = (
+            float(xs[0] - dx / 2),
+            float(ys[0] - dy / 2),
+            float(xs[-1] - xs[0] + dx),
+            float(ys[-1] - ys[0] + dy),
+        )
     return DecodedGrid(xs, ys, z, mosaic, extent)

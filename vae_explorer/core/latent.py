@@ -18,6 +18,9 @@ from .model import VAE, InputError, as_image_tensor
 
 GRID_SPACINGS = ("gaussian", "visible")
 Range = tuple[float, float]
+# A "visible" grid has n tiles along the shorter side of the range and square tiles: at most
+# this many times n along the longer side (a view far wider than tall).
+MAX_GRID_ASPECT = 4
 
 
 @torch.no_grad()
@@ -69,11 +72,12 @@ def tile_centres(lo: float, hi: float, n: int) -> np.ndarray:
 def grid_axes(
     n: int, spacing: str = "gaussian", visible: tuple[Range, Range] | None = None, tail: float = 0.05
 ) -> tuple[np.ndarray, np.ndarray]:
-    """x and y values (ascending) of an n x n latent grid.
+    """x and y values (ascending) of a latent grid.
 
-    "gaussian": inverse-normal-CDF quantiles on [tail, 1 - tail], the same for x and y;
-    "visible": the centres of n x n equal tiles over ``visible`` = ((x0, x1), (y0, y1)), so
-    a mosaic drawn on that rectangle puts each decoded image over its own z.
+    "gaussian": n x n inverse-normal-CDF quantiles on [tail, 1 - tail], the same for x and y;
+    "visible": the centres of equal, square tiles over ``visible`` = ((x0, x1), (y0, y1)),
+    n along its shorter side (:func:`square_tiles`), so a mosaic drawn on that rectangle
+    puts each decoded image over its own z, undistorted.
     """
     if spacing == "gaussian":
         axis = gaussian_grid_axis(n, tail)
@@ -82,8 +86,21 @@ def grid_axes(
         if visible is None:
             raise ValueError('the "visible" spacing needs the visible range ((x0, x1), (y0, y1))')
         (x0, x1), (y0, y1) = visible
-        return tile_centres(x0, x1, n), tile_centres(y0, y1, n)
+        cols, rows = square_tiles(n, x1 - x0, y1 - y0)
+        return tile_centres(x0, x1, cols), tile_centres(y0, y1, rows)
     raise ValueError(f"unknown grid spacing {spacing!r}; choose one of {GRID_SPACINGS}")
+
+
+def square_tiles(n: int, width: float, height: float) -> tuple[int, int]:
+    """Columns and rows of tiles as near square as whole numbers allow over a ``width`` x
+    ``height`` rectangle: n along the shorter side, up to MAX_GRID_ASPECT * n along the
+    longer (n x n for an empty or unbounded rectangle)."""
+    if n < 1:
+        raise ValueError(f"grid size must be >= 1, got {n}")
+    if not (np.isfinite(width) and np.isfinite(height)) or width <= 0 or height <= 0:
+        return n, n
+    longer = min(max(round(n * max(width, height) / min(width, height)), n), MAX_GRID_ASPECT * n)
+    return (longer, n) if width > height else (n, longer)
 
 
 def grid_latents(

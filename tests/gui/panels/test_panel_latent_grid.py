@@ -92,6 +92,24 @@ def test_the_overlay_reuses_the_grid_the_dock_decoded(grid, state, qtbot, count_
     assert len(count_decodes) == decodes and decodes >= 1
 
 
+def test_a_click_on_a_wide_grid_picks_the_tile_under_the_mouse(grid, state, qtbot):
+    """Over a range four times as wide as tall the grid has 4N x N square tiles."""
+    state.set_grid(size=5, spacing="visible")
+    state.set_visible_range((-2.0, 2.0), (0.0, 1.0))
+    grid.refresh()
+    g = state.decoded_grid()
+    assert (g.rows, g.cols) == (5, 20) and grid.canvas.image().shape == (5 * 28, 20 * 28)
+    row, col = 3, 12
+    qtbot.mouseClick(
+        grid.canvas,
+        Qt.MouseButton.LeftButton,
+        pos=image_point(grid.canvas, (col + 0.5) * 28, (row + 0.5) * 28),
+    )
+    np.testing.assert_array_equal(state.current_z, g.tile_latent(row, col))
+    assert state.current_z[0] == pytest.approx(-2.0 + 0.2 * (col + 0.5))
+    assert state.current_z[1] == pytest.approx(1.0 - 0.2 * (row + 0.5))
+
+
 def test_a_click_on_a_tile_decodes_its_code_and_marks_it(grid, state, qtbot):
     n = state.grid_size
     row, col = 3, 10
@@ -102,7 +120,7 @@ def test_a_click_on_a_tile_decodes_its_code_and_marks_it(grid, state, qtbot):
     )
     g = state.decoded_grid()
     np.testing.assert_array_equal(state.current_z, g.tile_latent(row, col))
-    assert g.size == n
+    assert g.rows == g.cols == n
     # What is drawn: the yellow outline on the tile's left edge, none on a far tile.
     image = grid.canvas.grab().toImage()
     ratio = image.devicePixelRatio()

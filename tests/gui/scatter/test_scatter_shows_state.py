@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from scatter_helpers import set_range, untrained_model, viewport_xy
 
+from vae_explorer.core.latent import square_tiles
+
 
 def test_points_are_the_latents_in_the_shown_dims(view, state):
     mu = state.latents[0]
@@ -117,8 +119,19 @@ def test_overlay_shows_the_states_decoded_grid_at_its_extent(view, state, qtbot)
     qtbot.waitUntil(lambda: np.allclose(state.visible_range, view.visible_range()), timeout=2000)
     r = view.overlay.mapRectToParent(view.overlay.boundingRect())
     assert (r.left(), r.right()) == pytest.approx(view.visible_range()[0], abs=1e-6)
+    view.resize(900, 380)  # a wide, low view
+    qtbot.waitUntil(lambda: view.visible_range()[0][1] - view.visible_range()[0][0] > 3.0, timeout=2000)
+    qtbot.waitUntil(lambda: np.allclose(state.visible_range, view.visible_range()), timeout=2000)
     state.set_grid(size=7)
-    assert view.overlay.image.shape == (28 * 7, 28 * 7)
+    (x0, x1), (y0, y1) = view.visible_range()
+    assert (x1 - x0) > 2 * (y1 - y0)
+    cols, rows = square_tiles(7, x1 - x0, y1 - y0)
+    assert view.overlay.image.shape == (28 * rows, 28 * cols) and min(cols, rows) == 7
+    # Square tiles on screen (the view keeps x and y at one scale): N x N tiles over a view
+    # twice as tall as wide drew every digit twice as tall as wide.
+    px, py = view.vb.viewPixelSize()
+    tile_w, tile_h = (x1 - x0) / cols / px, (y1 - y0) / rows / py
+    assert tile_w == pytest.approx(tile_h, rel=0.1)
     state.set_overlay(False)
     assert not view.overlay.isVisible() and not view.overlay_check.isChecked()
 

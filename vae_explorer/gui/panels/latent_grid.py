@@ -1,4 +1,5 @@
-"""The latent grid (manifold) dock: an N x N mosaic of decoded latent codes.
+"""The latent grid (manifold) dock: a mosaic of decoded latent codes, N x N over the prior's
+quantiles, or square tiles over the scatter's visible range (N along its shorter side).
 
 The grid itself (axes, codes, mosaic) is the state's ``decoded_grid()``: decoded once per
 model, dims, size and range and shared with the scatter's overlay. This dock sets the
@@ -29,7 +30,7 @@ REGION_GAUSSIAN = "Gaussian quantiles"
 REGION_VISIBLE = "Visible range"
 REGION_TIPS = {
     REGION_GAUSSIAN: "Tiles at the prior's 5%–95% quantiles: each tile holds an equal share of its mass",
-    REGION_VISIBLE: "Tiles over the range the latent scatter shows (follows its zoom and pan)",
+    REGION_VISIBLE: "Square tiles over the range the latent scatter shows (follows its zoom and pan)",
 }
 SPACINGS = {REGION_GAUSSIAN: "gaussian", REGION_VISIBLE: "visible"}  # combo text -> state's
 LIVE_REFRESH_MS = 250  # while training snapshots arrive (~4/s), redraw at most this often
@@ -46,7 +47,10 @@ class LatentGridPanel(QWidget):
         self.size_spin = QSpinBox()
         self.size_spin.setRange(*GRID_SIZE_RANGE)
         self.size_spin.setValue(state.grid_size)
-        self.size_spin.setToolTip("Tiles per side (N x N)")
+        self.size_spin.setToolTip(
+            "Tiles per side: N x N over the Gaussian quantiles; over the visible range, N along "
+            "its shorter side and as many square tiles as fit along the longer"
+        )
         self.region = QComboBox()
         for i, text in enumerate(SPACINGS):
             self.region.addItem(text)
@@ -105,7 +109,7 @@ class LatentGridPanel(QWidget):
 
     @property
     def mosaic(self) -> np.ndarray | None:
-        """The decoded grid's mosaic [28 N, 28 N] (None without a model)."""
+        """The decoded grid's mosaic [28 rows, 28 columns] (None without a model)."""
         grid = self.grid()
         return None if grid is None else grid.mosaic
 
@@ -238,7 +242,6 @@ class LatentGridPanel(QWidget):
         grid = self.grid()
         if grid is None:
             return
-        n = grid.size
-        row, col = min(int(fy * n), n - 1), min(int(fx * n), n - 1)
+        row, col = min(int(fy * grid.rows), grid.rows - 1), min(int(fx * grid.cols), grid.cols - 1)
         self.canvas.set_highlight(QRectF(col * IMAGE_SIDE, row * IMAGE_SIDE, IMAGE_SIDE, IMAGE_SIDE))
         self._state.set_current_z(grid.tile_latent(row, col))
