@@ -41,8 +41,9 @@ def test_visible_spacing_gives_the_centres_of_square_tiles():
 
 @pytest.mark.parametrize(
     ("width", "height", "expected"),
-    [(3.0, 3.0, (15, 15)), (4.5, 3.0, (22, 15)), (3.0, 4.6, (15, 23)), (1.0, 100.0, (15, 15 * MAX_GRID_ASPECT)),
-     (0.0, 3.0, (15, 15)), (float("inf"), 3.0, (15, 15)), (float("nan"), 1.0, (15, 15))],
+    [(3.0, 3.0, (15, 15)), (4.5, 3.0, (22, 15)), (3.0, 4.6, (15, 23)),
+     (1.0, 100.0, (15, 15 * MAX_GRID_ASPECT)), (0.0, 3.0, (15, 15)), (float("inf"), 3.0, (15, 15)),
+     (float("nan"), 1.0, (15, 15))],
 )  # fmt: skip
 def test_square_tiles_put_n_along_the_shorter_side(width, height, expected):
     assert square_tiles(15, width, height) == expected
