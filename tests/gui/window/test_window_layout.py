@@ -291,7 +291,7 @@ def test_the_panels_messages_are_aligned_alike(window):
 
 def test_impute_shows_without_scrolling_at_1024_by_700(qtbot):
     """The preview kept its 1400 px share in a short window: the Canvas under it had to be
-    scrolled to reach Impute."""
+    scrolled to reach Impute; later, to read Impute's message."""
     from vae_explorer.gui.window import MainWindow
 
     w = MainWindow(None, load_default=False)
@@ -303,4 +303,6 @@ def test_impute_shows_without_scrolling_at_1024_by_700(qtbot):
     w.canvas_dock.raise_()
     QApplication.processEvents()
     assert shown_whole(w.canvas.impute_button) and shown_whole(w.canvas.live_check)
+    # ... and what Impute tells: where the drawing is encoded, and the result's message.
+    assert shown_whole(w.canvas.latent_label) and shown_whole(w.canvas.message_label)
     w.close()

@@ -202,8 +202,8 @@ class CanvasControls(QWidget):
         """Compact enough for the default window's Canvas dock (about 320 x 400 px): icon
         tool buttons, the canvas beside the result tiles, one line per control row."""
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 4, 6, 4)
-        layout.setSpacing(4)
+        layout.setContentsMargins(6, 2, 6, 2)
+        layout.setSpacing(2)  # (with the canvas's 5-px cells, all of it shows at 1024 x 700)
 
         tools = QHBoxLayout()
         tools.setSpacing(1)

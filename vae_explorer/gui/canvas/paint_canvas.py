@@ -203,7 +203,7 @@ class PaintCanvas(QWidget):
         return QSize(SIDE * 12, SIDE * 12)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(SIDE * 6, SIDE * 6)
+        return QSize(SIDE * 5, SIDE * 5)  # (whole pixels of 5 px: the Canvas dock fits 1024 x 700)
 
     # --- strokes --------------------------------------------------------------------------
     def _dab(self, x0: float, y0: float, x1: float, y1: float) -> None:

@@ -47,7 +47,7 @@ class ImageTile(QWidget):
         self._outline: np.ndarray | None = None
         self._placeholder = ""
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(2 * SIDE + 4, 2 * SIDE + TEXT_H)
+        self.setMinimumSize(2 * SIDE + 4, int(1.5 * SIDE) + TEXT_H)
 
     def title(self) -> str:
         return self._title
@@ -150,7 +150,7 @@ class ImageStrip(QWidget):
         self._outline: np.ndarray | None = None
         self._placeholder = ""
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setMinimumSize(count * (SIDE + 4), TEXT_H + int(1.5 * SIDE) + 2)
+        self.setMinimumSize(count * (SIDE + 4), TEXT_H + SIDE + 2)
 
     def sizeHint(self) -> QSize:
         return QSize(self._count * (2 * SIDE + 4), TEXT_H + int(1.5 * SIDE) + 2)
