@@ -40,6 +40,7 @@ class HistoryScrub(QObject):
         self._history: TrainingHistory | None = None
         self._epochs_array: Any = None  # the array the history was read from (identity)
         self._epoch: float | None = None
+        self._left_quietly = False  # live again, epochChanged still to be sent
         self._models: OrderedDict[int, VAE] = OrderedDict()
         self.error: str | None = None  # why a history could not be read, if it could not
         state.modelChanged.connect(self._on_model_changed)
@@ -82,6 +83,14 @@ class HistoryScrub(QObject):
 
     def go_live(self) -> None:
         self.set_epoch(None)
+
+    def leave_for_another_model(self) -> None:
+        """Live at once, before the state tells the views of a model of another latent
+        size (they redraw on its new dims while the old run's latents and weights would
+        still be served); ``epochChanged`` follows with the model's change."""
+        if self._epoch is not None:
+            self._epoch = None
+            self._left_quietly = True
 
     def latents(self) -> Latents | None:
         """The test latents at the scrubbed epoch, or None when live (or when the history
@@ -166,6 +175,7 @@ class HistoryScrub(QObject):
         # A run in progress keeps a scrubbed-back epoch; another model returns to live.
         if same_run and self._epoch is not None and history is not None:
             self.set_epoch(self._epoch)
-        elif self._epoch is not None:
+        elif self._epoch is not None or self._left_quietly:
             self._epoch = None
+            self._left_quietly = False
             self.epochChanged.emit()

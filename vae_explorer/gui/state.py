@@ -204,6 +204,7 @@ class ExplorerState(QObject, DecodedViews):
         dim = model.latent_dim
         self._latents = self._matching_latents(latents)
         if old_dim != dim or was_loading:
+            self.scrub.leave_for_another_model()
             self._fit_to_latent_dim(dim)
         self._end_loading()
         self.modelChanged.emit()
