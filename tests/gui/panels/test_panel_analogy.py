@@ -104,11 +104,14 @@ def test_painting_on_the_canvas_updates_the_analogy_live(analogy, state, labelle
     np.testing.assert_allclose(analogy.rows, expected_rows(labelled_model, framed), atol=1e-5)
     assert not np.allclose(analogy.rows, first)
     np.testing.assert_allclose(analogy.source_view.image(), framed.reshape(28, 28))  # what it reads
+    # The Canvas's z (and the scatter's star) is of the drawing as drawn: the text says so.
+    assert "framed like MNIST" in analogy.info.text()
     # Unframed: the drawing as it is on the canvas.
     assert analogy.frame_check.isVisible()
     analogy.frame_check.setChecked(False)
     wait_idle(qtbot, analogy)
     np.testing.assert_allclose(analogy.rows, expected_rows(labelled_model, state.canvas_image), atol=1e-5)
+    assert "framed" not in analogy.info.text()
     state.set_picked_index(7)  # a test image: framed already, no choice shown
     assert analogy.source() == "test" and not analogy.frame_check.isVisible()
 

@@ -305,9 +305,12 @@ class AnalogyPanel(QWidget):
         guess = int(result.probabilities.argmax())
         enc = result.encoded_as if result.encoded_as is not None else guess
         how = "its guess" if enc == guess else f"chosen: {names[enc]}"
+        # The Canvas and the scatter's star encode the drawing as drawn: say why z differs.
+        framed = result.source == "canvas" and self.frame_check.isChecked() and self.frame_check.isVisible()
         self.info.setText(
             f"Classified as <b>{names[guess]}</b> ({100 * result.probabilities[guess]:.0f}%).<br>"
             f"Style inferred as {names[enc]} ({how}): z = {z_text}"
+            + (" of the drawing framed like MNIST (the Canvas reads it as drawn)" if framed else "")
         )
 
     def _on_failed(self, message: str) -> None:
