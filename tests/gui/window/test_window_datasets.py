@@ -403,3 +403,22 @@ def test_a_model_opened_without_its_data_says_which_data_is_shown(window, monkey
     assert window.state.dataset_key == "mnist" and window.state.model_path == path
     message = window.statusBar().currentMessage()
     assert "Fashion-MNIST, is not on this computer" in message and "MNIST digits shown instead" in message
+
+
+def test_the_data_label_says_while_the_model_was_trained_on_other_data(window):
+    """A Fashion-MNIST model over MNIST (its download declined, or another dataset chosen
+    and the shipped model declined) drew a misleading scatter, told only by a status message
+    that was cut at 1024 px and went at the next message."""
+    import copy
+
+    state, label = window.state, window.dataset_label
+    assert state.dataset_key == "mnist" and "not the model's" not in label.text()
+    other = copy.deepcopy(state.model)
+    state.set_model(other, {**state.model_meta, "dataset": "fashion-mnist"}, None)
+    assert "not the model's (Fashion-MNIST)" in label.text()
+    assert "trained on Fashion-MNIST" in label.toolTip() and label.styleSheet()
+    window.statusBar().showMessage("something else")  # (a later message does not hide it)
+    assert "not the model's" in label.text()
+    state.set_model(copy.deepcopy(other), {**state.model_meta, "dataset": "mnist"}, None)
+    assert "not the model's" not in label.text() and not label.styleSheet()
+    assert label.toolTip() == label.text()

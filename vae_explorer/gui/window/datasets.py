@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 SHIPPED_MODELS = PROJECT_ROOT / "trained"
+MISMATCH_COLOUR = "#e3b341"  # the data label's, while the model was trained on other data
 
 
 def shipped_model_for(dataset: str) -> Path | None:
@@ -31,11 +32,30 @@ class Datasets:
         self.window = window
 
     def show_current(self) -> None:
-        """The status bar and the Dataset menu follow the state's dataset."""
+        """The status bar and the Dataset menu follow the state's dataset; the data label
+        says, for as long as it is so, when the model was trained on other data (its
+        download declined, another dataset chosen): the scatter then misleads."""
         state = self.window.state
         ref = DatasetRef.from_key(state.dataset_key)
         n = len(state.test_set) if state.test_set is not None else 0
-        self.window.dataset_label.setText(f"Data: {ref.title} ({n:,} test images)")
+        label = self.window.dataset_label
+        text = f"Data: {ref.title} ({n:,} test images)"
+        trained_on = state.model_meta.get("dataset") if state.model is not None else None
+        if isinstance(trained_on, str) and trained_on in DATASETS and state.dataset_key in DATASETS:
+            other = trained_on != state.dataset_key
+        else:  # a folder of IDX files may hold the very data: no claim either way
+            other = False
+        if other:
+            theirs = DATASETS[str(trained_on)].title
+            label.setText(f"{text} · not the model's ({theirs})")
+            label.setStyleSheet(f"color: {MISMATCH_COLOUR};")
+            label.setToolTip(
+                f"The model was trained on {theirs}, not on the {ref.title} shown: its latent space "
+                f"means little for them. Dataset ▸ {theirs} shows its own data."
+            )
+        else:
+            label.setText(text)
+            label.setStyleSheet("")
         if self.window.views_ready:  # the menus exist
             for k, a in self.window.menus.datasets.items():
                 a.setChecked(k == state.dataset_key)

@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         self._default_layout = build_docks(self)
         build_status_bar(self)
         self.state.modelChanged.connect(lambda: show_current_model(self))
+        self.state.modelChanged.connect(self.datasets.show_current)  # (model and data may differ)
         self.state.datasetChanged.connect(self.datasets.show_current)
         first = self._first_checkpoint(checkpoint_path, load_default)
         if background and first is not None:
