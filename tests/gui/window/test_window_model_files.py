@@ -407,3 +407,20 @@ def test_marks_of_points_stay_in_the_svg_as_shapes_and_everything_is_put_back(wi
         np.testing.assert_array_equal(before, after)
     assert window.export_view(tmp_path / "marks.svg")
     assert "<image" not in (tmp_path / "marks.svg").read_text()
+
+
+def test_an_unsaved_model_is_offered_a_name_of_its_kind(window, monkeypatch):
+    """An M2 model was offered "mnist-z2.safetensors", a VAE's name."""
+    from vae_explorer.core.labelled import LabelledConfig
+    from vae_explorer.gui.labelled import ExplorerLabelledModel
+
+    offered: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: offered.append(a[2]) or ("", ""))
+    state = window.state
+    state.set_model(VAE(VAEConfig(latent_dim=2, hidden_dim=16)), {"dataset": "mnist"}, None)
+    window.menus.save.trigger()
+    config = LabelledConfig(hidden_dim=16, classifier_hidden_dim=16)
+    state.set_model(ExplorerLabelledModel(config), {"dataset": "mnist"}, None)
+    window.menus.save.trigger()
+    names = [Path(p).name for p in offered]
+    assert names == ["mnist-z2.safetensors", f"m2-mnist-z{config.latent_dim}.safetensors"]

@@ -204,14 +204,17 @@ class WindowMenus:
         self.window.settings.setValue("paths/last_dir", str(Path(path).parent))
 
     def _suggested_name(self, suffix: str) -> str:
-        """A file name to start from: the model's own, else its dataset and latent size
-        ("mnist-z2.safetensors", "mnist-z2-latents.csv")."""
+        """A file name to start from: the model's own, else its kind if labelled, dataset and
+        latent size ("mnist-z2.safetensors", "m2-mnist-z2.safetensors", "mnist-z2-latents.csv")."""
         state = self.window.state
         if state.model_path is not None:
             stem = Path(state.model_path).stem
         else:
             dataset = state.model_meta.get("dataset")
             stem = f"{dataset if isinstance(dataset, str) and dataset else 'model'}-z{state.latent_dim}"
+            kind = getattr(getattr(state.model, "config", None), "kind", None)
+            if isinstance(kind, str):  # a labelled model (M2, M1+M2), named as the shipped ones
+                stem = f"{kind}-{stem}"
         return stem + {".safetensors": "", ".csv": "-latents"}.get(suffix, "-view") + suffix
 
     def _save_name(self, title: str, flt: str, suffix: str) -> str | None:
