@@ -424,3 +424,23 @@ def test_an_unsaved_model_is_offered_a_name_of_its_kind(window, monkeypatch):
     window.menus.save.trigger()
     names = [Path(p).name for p in offered]
     assert names == ["mnist-z2.safetensors", f"m2-mnist-z{config.latent_dim}.safetensors"]
+
+
+def test_save_never_starts_in_the_shipped_models_folder(window, monkeypatch):
+    """Opened from the shipped folder, Save offered that model's own name there: one click
+    from overwriting a shipped model. Open still starts there."""
+    from vae_explorer.gui.window.datasets import SHIPPED_MODELS, shipped_model_for
+
+    shipped = shipped_model_for("mnist")
+    if shipped is None:
+        pytest.skip("no shipped MNIST model")
+    offered: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: offered.append(a[2]) or ("", ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: offered.append(a[2]) or ("", ""))
+    assert window.open_model(shipped)
+    window.settings.setValue("paths/last_dir", str(SHIPPED_MODELS))  # (opened through the dialog)
+    window.menus.save.trigger()
+    window.menus.open.trigger()
+    assert Path(offered[0]).parent.resolve() != SHIPPED_MODELS.resolve()
+    assert Path(offered[0]).name == shipped.name
+    assert Path(offered[1]).resolve() == SHIPPED_MODELS.resolve()

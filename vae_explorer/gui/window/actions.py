@@ -189,13 +189,14 @@ class WindowMenus:
     def _last_dir(self, opening: bool = False) -> str:
         """Where file dialogs open: the folder used last, else the current model's (at a
         first start the shipped models'), else (to open a model) the shipped models' or
-        the home folder."""
+        the home folder. Never the shipped models' to save into (a shipped model's own
+        name was offered there: one click from overwriting it)."""
         value = self.window.settings.value("paths/last_dir")
-        if isinstance(value, str) and is_folder(value):
-            return value
         model_path = self.window.state.model_path
-        if model_path is not None and is_folder(Path(model_path).parent):
-            return str(Path(model_path).parent)
+        for folder in (value, None if model_path is None else Path(model_path).parent):
+            if isinstance(folder, (str, Path)) and is_folder(folder):
+                if opening or not _same_folder(folder, SHIPPED_MODELS):
+                    return str(folder)
         if opening and is_folder(SHIPPED_MODELS):
             return str(SHIPPED_MODELS)
         return str(Path.home())
@@ -313,3 +314,10 @@ def give_mnemonics(actions: list[QAction]) -> None:
                 used.add(ch.lower())
                 a.setText(f"{text[:i]}&{text[i:]}")
                 break
+
+
+def _same_folder(a: str | Path, b: Path) -> bool:
+    try:
+        return Path(a).resolve() == b.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
