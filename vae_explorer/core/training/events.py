@@ -125,6 +125,8 @@ class TrainingControl:
         self._running.set()  # wake a paused loop so it can see the stop
 
     def pause(self) -> None:
+        """Pause before the next batch. :func:`~.loop.train` first hands over a Snapshot of
+        the weights as they are (so live views show the paused model), then waits."""
         self._running.clear()
 
     def resume(self) -> None:

@@ -3,7 +3,9 @@
 The caller iterates :func:`train` and decides what to do with each event; pause and stop
 are flags on a :class:`TrainingControl` that the loop checks between batches, so a stop
 takes effect within one batch, and the loop then hands over a final :class:`Snapshot` of
-the weights as they are before :class:`TrainingFinished`.
+the weights as they are before :class:`TrainingFinished`. A pause likewise first hands
+over a Snapshot of the weights as they are (unless they are the initial ones or the last
+snapshot's), so live views show the paused model, then waits.
 """
 
 from __future__ import annotations
@@ -249,6 +251,10 @@ def _epochs(
 
     step = 0
     epoch = 0
+    # The step count of the last snapshot's weights: a pause hands over the weights it
+    # stops at unless a snapshot of exactly these (same step) has gone out. Step 0: the
+    # initial weights, the caller's own (or the snapshot just below): nothing new to show.
+    snapshot_step = 0
     if config.snapshot_every:
         yield snapshot(0, 0)
     # The epoch's shuffled copy (and its bf16 copy for the bf16 products) live in buffers
@@ -273,6 +279,9 @@ def _epochs(
         for b in range(batches):
             if control.paused:
                 paused_at = time.perf_counter()
+                if snapshot_step != step:  # once per pause, before waiting (module doc)
+                    snapshot_step = step
+                    yield snapshot(epoch, b)
                 control.wait_while_paused()
                 resumed = time.perf_counter() - paused_at
                 window_start += resumed
@@ -338,6 +347,7 @@ def _epochs(
                 window_start = time.perf_counter()
             if config.snapshot_every and (b + 1) % config.snapshot_every == 0 and b + 1 < batches:
                 paused_at = time.perf_counter()
+                snapshot_step = step
                 yield snapshot(epoch, b + 1)
                 elapsed = time.perf_counter() - paused_at
                 epoch_start += elapsed
@@ -362,6 +372,7 @@ def _epochs(
         )
         history.append(summary.record())
         yield summary
+        snapshot_step = step
         yield snapshot(epoch, batches)
     if average is not None:
         average.copy_into_model()

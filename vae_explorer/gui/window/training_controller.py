@@ -5,7 +5,8 @@ runs in a worker thread and owns its model; the GUI only ever
 gets copies (a Snapshot's state dict and numpy latents, made by core). Snapshots become the
 state's current model at most every ``SNAPSHOT_INTERVAL_MS`` (the latest one wins); the
 final one always does. Pause and stop go through core's thread-safe ``TrainingControl``:
-stop acts within one batch.
+stop acts within one batch; a pause first brings the weights the run stopped at (core's
+loop hands them over before it waits), so the views show the paused model.
 
 While a run trains, the interpreter's switch interval is lowered (``TRAINING_SWITCH_S``): the
 training step releases the GIL in each of its ~40 torch calls per batch, and each time the GUI
