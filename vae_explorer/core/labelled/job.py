@@ -266,6 +266,7 @@ class _Run:
             else adam(nets, tc.lr, self.device)
         )
         steps, step = tc.epochs * self.batches, 0
+        shown_step = 0  # the step of the last snapshot's weights (0: the run's first ones)
         lab_order = rng.permutation(self.labelled)
         lab_pos = 0
         good = {k: v.clone() for k, v in nets.state_dict().items()}
@@ -285,7 +286,15 @@ class _Run:
                 order = rng.permutation(self.unlabelled)
                 sums, count, tick, started = np.zeros(3), 0, time.perf_counter(), time.perf_counter()
                 for b in range(self.batches):
-                    self.control.wait_while_paused()
+                    if self.control.paused:
+                        paused_at = time.perf_counter()
+                        if shown_step != step:  # the weights it stops at, for the views, once
+                            shown_step = step
+                            yield self._snapshot(self.m1_epochs + epoch, b)
+                            nets.train()  # (the snapshot encodes in eval mode)
+                        self.control.wait_while_paused()
+                        away = time.perf_counter() - paused_at  # not training time
+                        started, tick = started + away, tick + away
                     if self.control.stopped:
                         yield from self._finish(self.m1_epochs + epoch - 1, b, stopped=True)
                         return
@@ -333,6 +342,7 @@ class _Run:
                         sums, count, tick = np.zeros(3), 0, now
                 seconds = time.perf_counter() - started
                 yield from self._epoch_end(epoch, total, seconds, opt.param_groups[0]["lr"], loss)
+                shown_step = step  # (its snapshot has these weights)
         finally:
             tuner.restore()
 
