@@ -133,6 +133,31 @@ def test_animating_a_labelled_model_says_why_there_is_no_history(window, monkeyp
     )
 
 
+@pytest.mark.parametrize("kind", ["m2", "m1m2"])
+def test_a_labelled_model_s_timeline_says_it_records_none(window, kind):
+    """It said "No training history · train to record one": training a labelled model
+    records no timeline, so it says that instead; a VAE without one is still told to train."""
+    from vae_explorer.core.labelled import LabelledConfig
+    from vae_explorer.gui.labelled import ExplorerLabelledModel
+
+    timeline = window.timeline
+    assert timeline.weights_label.text() == "train to record one"  # (the small model has none)
+    config = LabelledConfig(
+        kind=kind, hidden_dim=16, classifier_hidden_dim=16, m1_latent_dim=4, m1_hidden_dim=16
+    )
+    window.state.set_model(ExplorerLabelledModel(config), {}, None)
+    said = f"{timeline.epoch_label.text()} {timeline.weights_label.text()}"
+    assert "labelled models (M2, M1+M2) record none" in said and "train to" not in said
+    assert "M2, M1+M2" in timeline.weights_label.toolTip()
+    assert "train it" not in timeline.weights_label.toolTip()
+    assert not timeline.export_button.isEnabled()
+
+    window.state.set_model(VAE(VAEConfig(latent_dim=2, hidden_dim=16)), {}, None)
+    assert timeline.epoch_label.text() == "No training history"
+    assert timeline.weights_label.text() == "train to record one"
+    assert "train it" in timeline.weights_label.toolTip()
+
+
 def test_the_posterior_follows_the_scrubbed_weights(qtbot, make_window, history_checkpoint):
     """The scatter and the decoders showed epoch 1 while the posterior stayed the live
     model's: it is solved with the scrubbed epoch's weights, and says so."""

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QVBoxLayout,
     QWidget,
@@ -28,6 +29,44 @@ from ..history_scrub import HistoryScrub
 STEPS_PER_EPOCH = 20  # slider positions per epoch: smooth motion between recorded epochs
 PLAY_TICK_MS = 40
 PLAY_SECONDS = 8.0  # a whole run plays in about this long (at least one epoch a second)
+# The export's progress text, longest first: the first that fits the bar is drawn.
+PROGRESS_FORMATS = ("Exporting frame %v of %m", "Frame %v of %m", "%v / %m")
+NO_HISTORY_TIP = (
+    "This model was saved without a training history: train it (or open a model "
+    "trained by this version) to watch its latent space organise."
+)
+LABELLED_TIP = (
+    "Semi-supervised models (M2, M1+M2) record no training history: the timeline replays "
+    "a VAE's run. Train or open a VAE to watch its latent space organise."
+)
+
+
+class ExportProgressBar(QProgressBar):
+    """The export's progress, as narrow as its row leaves it: it never asks for room (its
+    width is the layout's to give, so showing it cannot widen the dock or the window), and
+    its text shortens to fit ("Exporting frame 3 of 40", "Frame 3 of 40", "3 / 40", then
+    elided) rather than wrapping onto clipped lines."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFormat(PROGRESS_FORMATS[0])
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def text(self) -> str:
+        room = self.width() - 8  # (the style's margins)
+        metrics = self.fontMetrics()
+        for fmt in PROGRESS_FORMATS:
+            text = self._formatted(fmt)
+            if metrics.horizontalAdvance(text) <= room:
+                return text
+        return metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(room, 0))
+
+    def full_text(self) -> str:
+        """The progress in words, whatever the width (also its tooltip)."""
+        return self._formatted(PROGRESS_FORMATS[0])
+
+    def _formatted(self, fmt: str) -> str:
+        return fmt.replace("%v", str(self.value())).replace("%m", str(self.maximum()))
 
 
 class TimelinePanel(QWidget):
@@ -51,14 +90,13 @@ class TimelinePanel(QWidget):
         self.export_button = QPushButton("Animation…")
         self.export_button.setToolTip("Export animation: the organising latent space as a GIF or MP4")
         self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the export (nothing is written)")
         self.cancel_button.setVisible(False)
-        self.progress = QProgressBar()
+        # While exporting, the progress and Cancel take the place of the row's labels and
+        # the export button: a progress bar as wide as its text (plus Cancel) beside them
+        # raised the dock's minimum width, and a 1024 px window grew past its screen.
+        self.progress = ExportProgressBar()
         self.progress.setVisible(False)
-        self.progress.setFormat("Exporting frame %v of %m")
-        # Room for its text at any count: squeezed by the row, Fusion wrapped it onto two
-        # clipped lines.
-        widest = self.progress.fontMetrics().horizontalAdvance("Exporting frame 9999 of 9999")
-        self.progress.setMinimumWidth(widest + 16)
         self.epoch_label = QLabel()
         # Elided, not as wide as its text: "train to record one" beside a labelled model's
         # wider docks pushed the window's centre column past its share at 1024 px.
@@ -74,7 +112,7 @@ class TimelinePanel(QWidget):
         info.setSpacing(12)
         info.addWidget(self.epoch_label)
         info.addWidget(self.weights_label, 1)
-        info.addWidget(self.progress)
+        info.addWidget(self.progress, 1)
         info.addWidget(self.cancel_button)
         info.addWidget(self.export_button)
         lay = QVBoxLayout(self)
@@ -117,14 +155,24 @@ class TimelinePanel(QWidget):
         """An export is writing frame ``done`` of ``total``."""
         self.progress.setRange(0, total)
         self.progress.setValue(done)
-        self.progress.setVisible(True)
-        self.cancel_button.setVisible(True)
-        self.export_button.setVisible(False)
+        self.progress.setToolTip(self.progress.full_text())
+        self._show_exporting(True)
 
     def hide_progress(self) -> None:
-        self.progress.setVisible(False)
-        self.cancel_button.setVisible(False)
-        self.export_button.setVisible(True)
+        self._show_exporting(False)
+
+    def _show_exporting(self, on: bool) -> None:
+        # (The epoch label too: beside it, on a 1024 px screen's 300 px dock, the bar had
+        # room for "8…" only; the slider still shows where the timeline is.)
+        exporting = (self.progress, self.cancel_button)
+        idle = (self.epoch_label, self.weights_label, self.export_button)
+        # Hide before showing: showing a widget lays the window out at once, and both sets
+        # on show together, for a moment, raised the dock's minimum width (the window
+        # then moved its docks' splitters, and they stayed moved).
+        for w in idle if on else exporting:
+            w.setVisible(False)
+        for w in exporting if on else idle:
+            w.setVisible(True)
 
     @property
     def playing(self) -> bool:
@@ -139,20 +187,29 @@ class TimelinePanel(QWidget):
         if first is None or last is None:
             self.play_button.setChecked(False)
             self.live_button.setEnabled(False)  # (live is all there is)
-            self.epoch_label.setText("No training history")
-            self.weights_label.setText("train to record one" if self.scrub.error is None else "(unreadable)")
-            self.weights_label.setToolTip(
-                "This model was saved without a training history: train it (or open a model "
-                "trained by this version) to watch its latent space organise."
-                if self.scrub.error is None
-                else f"The history cannot be read: {self.scrub.error}"
-            )
+            self._say_no_history()
             return
         with QSignalBlocker(self.slider):
             self.slider.setRange(first * STEPS_PER_EPOCH, last * STEPS_PER_EPOCH)
             self.slider.setPageStep(STEPS_PER_EPOCH)
             self.slider.setSingleStep(1)
         self._on_epoch_changed()
+
+    def _say_no_history(self) -> None:
+        """Why there is nothing to scrub: a labelled model's run records no history (training
+        it would not make one); a VAE saved without one can be trained to record one."""
+        if self.scrub.error is not None:
+            self.epoch_label.setText("No training history")
+            self.weights_label.setText("(unreadable)")
+            self.weights_label.setToolTip(f"The history cannot be read: {self.scrub.error}")
+        elif _labelled_model_on_show(self.scrub):
+            self.epoch_label.setText("No timeline")
+            self.weights_label.setText("labelled models (M2, M1+M2) record none to replay")
+            self.weights_label.setToolTip(LABELLED_TIP)
+        else:
+            self.epoch_label.setText("No training history")
+            self.weights_label.setText("train to record one")
+            self.weights_label.setToolTip(NO_HISTORY_TIP)
 
     def _on_epoch_changed(self) -> None:
         t, last = self.scrub.epoch, self.scrub.last
@@ -213,3 +270,14 @@ class TimelinePanel(QWidget):
             self.scrub.go_live()
             return
         self.scrub.set_epoch(t)
+
+
+def _labelled_model_on_show(scrub: HistoryScrub) -> bool:
+    """Whether the model whose history ``scrub`` follows is a labelled one (M2, M1+M2). The
+    scrub's parent is the window's ExplorerState (``HistoryScrub(state)``)."""
+    model = getattr(scrub.parent(), "model", None)
+    if model is None:
+        return False
+    from ..labelled import is_labelled  # (torch, loaded with any model: not at start-up)
+
+    return is_labelled(model)
