@@ -56,6 +56,9 @@ if TYPE_CHECKING:  # the views import torch: the window builds them after its fi
     from .downloads import DatasetDownloader
     from .training_controller import TrainingController
 
+# The recovery question waits for the first layout to settle: shown at once, an X server
+# showed the dock tab bars' earlier positions under it until it was answered.
+RECOVERY_OFFER_MS = 300
 DEFAULT_CHECKPOINT = SHIPPED_MODELS / "mnist-bernoulli-z2.safetensors"
 CLOSE_WAIT_MS = 3000
 START_FALLBACK_MS = 1500  # start building the model even if the first paint never comes
@@ -209,7 +212,7 @@ class MainWindow(QMainWindow):
 
         fill_explorer_docks(self)
         self.recovery = RecoveryCopy(self)
-        QTimer.singleShot(0, self._offer_recovery)
+        QTimer.singleShot(RECOVERY_OFFER_MS, self._offer_recovery)
         wrap_long_tooltips(self)
         settings.keep_layout_on_screen(self)  # the real views are taller than their placeholders
         self.views_ready = True
