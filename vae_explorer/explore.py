@@ -58,9 +58,11 @@ def explore(
     except Exception:
         window.close()  # not deleteLater: the window's queued single-shot timers would outlive it
         raise
+    _report_errors_in(window, app)
     window.show()
     if block:
         app.exec()
+        _release_hook(window)  # (app.quit() ends the loop without closing the window)
     return window
 
 
@@ -88,6 +90,51 @@ def _explorable(model: Any, images: Any) -> Any:
     return explored
 
 
+# The app's exception hook while explore() windows are open (gui/app.py): an error raised in
+# a view (the user's decode failing on a far code) goes to the window, not a bare traceback
+# on stderr. explore() runs in someone's session (a notebook): their hook comes back when
+# the last window closes.
+_hook: dict[str, Any] = {"previous": None, "installed": None}
+_hooked_windows: list[MainWindow] = []  # open, so far as known
+
+
+def _report_errors_in(window: MainWindow, app: Any) -> None:
+    """Install the app's exception hook for ``window`` (once for all open explore()
+    windows), and put the previous hook back once the last of them has closed."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from .gui.app import install_exception_hook
+
+    if not _hooked_windows or sys.excepthook is not _hook["installed"]:
+        _hook["previous"] = sys.excepthook
+        install_exception_hook(app)
+        _hook["installed"] = sys.excepthook
+    _hooked_windows.append(window)
+
+    class ReleaseOnClose(QObject):  # (holds no reference to the window: no cycle keeps it)
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+            # A close that went through hides the window (a minimised one is not closing).
+            if event.type() == QEvent.Type.Hide and getattr(watched, "closing", False):
+                _release_hook(watched)
+            return False
+
+    window.installEventFilter(ReleaseOnClose(window))
+
+
+def _release_hook(window: Any) -> None:
+    """``window`` has closed: the previous exception hook is back once no explore() window
+    is open (unless someone replaced the app's hook meanwhile: theirs stays)."""
+    from shiboken6 import isValid
+
+    if not any(w is window for w in _hooked_windows):
+        return
+    _hooked_windows[:] = [w for w in _hooked_windows if w is not window and isValid(w) and not w.closing]
+    if not _hooked_windows:
+        if sys.excepthook is _hook["installed"]:
+            sys.excepthook = _hook["previous"]
+        _hook["previous"] = _hook["installed"] = None
+
+
 def as_dataset(images: Any, labels: Any = None, class_names: Iterable[str] | None = None) -> Dataset:
     """The user's images (and labels) as the app's test set: uint8 [N, 28, 28]."""
     from .core.data import OWN_IMAGES, Dataset
@@ -101,6 +148,8 @@ def as_dataset(images: Any, labels: Any = None, class_names: Iterable[str] | Non
             "images must be N 28 x 28 images ([N, 784], [N, 28, 28] or [N, 1, 28, 28]), "
             f"got shape {array.shape}"
         )
+    if np.iscomplexobj(array):  # (casting to float would drop the imaginary parts)
+        raise ValueError(f"images must be real pixel values, got complex numbers ({array.dtype})")
     n = array.shape[0]
     if n < 2:
         raise ValueError(f"explore() needs at least 2 images, got {n}")

@@ -112,6 +112,13 @@ def wrap_external(module: Any, batch: int = 3) -> ExternalModel:
     missing = [name for name in ("encode", "decode") if not callable(getattr(module, name, None))]
     if missing:
         raise ExternalModelError(f"the model has no {' or '.join(missing)} method: it needs {PROTOCOL}")
+    unloaded = [name for name, t in (*module.named_parameters(), *module.named_buffers()) if t.is_meta]
+    if unloaded:
+        more = f" and {len(unloaded) - 1} more" if len(unloaded) > 1 else ""
+        raise ExternalModelError(
+            f"the model's weights are on the 'meta' device (not loaded): {unloaded[0]}{more}; "
+            "load its weights (e.g. load_state_dict(..., assign=True) or to_empty and load) first"
+        )
     was_training = module.training
     module.eval()
     try:
@@ -160,6 +167,7 @@ def _check_encoding(
     for name, t in (("mu", mu), ("logvar", logvar)):
         if not isinstance(t, torch.Tensor):
             raise ExternalModelError(f"encode's {name} must be a tensor, got {type(t).__name__}")
+        _require_real(t, f"encode returned {{kind}} in {name}")
         if t.ndim != 2 or t.shape[0] != batch:
             raise ExternalModelError(
                 f"encode's {name} must have shape [B, latent size] = [{batch}, d] for {batch} images, "
@@ -204,10 +212,26 @@ def _require_finite(t: torch.Tensor, message: str, items: str) -> None:
         raise ExternalModelError(f"your model's {message.format(what=what)} for {bad} of {batch} {items}")
 
 
+def _require_real(t: torch.Tensor, message: str) -> None:
+    """ExternalModelError ``message`` (``{kind}``: what is wrong) unless ``t`` holds real
+    values: not complex ones (a cast would drop their imaginary parts), nor a 'meta'
+    tensor (it holds none)."""
+    if t.is_complex():
+        raise ExternalModelError(
+            f"your model's {message.format(kind=f'complex numbers ({t.dtype})')}: they must be real"
+        )
+    if t.is_meta:
+        raise ExternalModelError(
+            f"your model's {message.format(kind='no values (a tensor on the meta device)')}: "
+            "are its weights loaded?"
+        )
+
+
 def _check_images(out: Any, batch: int) -> torch.Tensor:
     """``out`` if it is ``batch`` finite images of 784 pixels in one of the layouts."""
     if not isinstance(out, torch.Tensor):
         raise ExternalModelError(f"decode must return a tensor of images, got {type(out).__name__}")
+    _require_real(out, "decode returned {kind} as pixels")
     if out.ndim < 1 or out.shape[0] != batch or out.numel() != batch * IMAGE_PIXELS:
         raise ExternalModelError(
             f"decode must return {batch} images of {IMAGE_SIDE} x {IMAGE_SIDE} pixels "

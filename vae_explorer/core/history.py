@@ -272,7 +272,9 @@ class TrainingHistory:
         return kept[-1] if kept else None
 
     def model_at(self, epoch: int) -> VAE:
-        """A CPU model (eval mode) with the weights kept after ``epoch``."""
+        """A CPU model (eval mode) with the weights kept after ``epoch``; KeyError when none
+        were kept then, CheckpointError naming the weight when they do not fit the model or
+        are not finite (the other epochs' weights stay usable)."""
         import torch
 
         from .model import VAE, VAEConfig
@@ -294,6 +296,13 @@ class TrainingHistory:
                 raise CheckpointError(
                     f"the weight {name!r} kept after epoch {epoch} has shape {tuple(value.shape)}, "
                     f"but the model needs {tuple(reference.shape)}"
+                )
+            # A damaged file: the model would decode NaN images (the recorder clips to float16).
+            bad = int((~torch.isfinite(value)).sum())
+            if bad:
+                raise CheckpointError(
+                    f"the weight {name!r} kept after epoch {epoch} holds {bad:,} NaN or infinite "
+                    f"value{'s' if bad != 1 else ''} (the file is damaged)"
                 )
             state[name] = value
         model.load_state_dict(state)

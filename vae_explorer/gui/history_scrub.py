@@ -42,6 +42,7 @@ class HistoryScrub(QObject):
         self._epoch: float | None = None
         self._left_quietly = False  # live again, epochChanged still to be sent
         self._models: OrderedDict[int, VAE] = OrderedDict()
+        self._unusable: dict[int, str] = {}  # kept-weights epochs that failed: why
         self.error: str | None = None  # why a history could not be read, if it could not
         state.modelChanged.connect(self._on_model_changed)
         self._on_model_changed()
@@ -117,18 +118,40 @@ class HistoryScrub(QObject):
         history = self._history
         if epoch is None or history is None:
             return None
+        if epoch in self._unusable:
+            return None
         model = self._models.get(epoch)
         if model is None:
             try:
                 model = history.model_at(epoch)
             except (CheckpointError, KeyError, RuntimeError, TypeError, ValueError) as exc:
-                self.error = f"the weights kept after epoch {epoch} cannot be used: {exc}"
+                self._refuse_weights(epoch, exc)
                 return None
             self._models[epoch] = model
             while len(self._models) > MODELS_KEPT:
                 self._models.popitem(last=False)
         self._models.move_to_end(epoch)
         return model
+
+    def weights_problem(self, epoch: int | None = None) -> str | None:
+        """Why the weights kept after ``epoch`` (default: those of the scrubbed epoch) cannot
+        be used, once a view has tried them; None if they can (or were not tried yet)."""
+        epoch = self.weights_epoch() if epoch is None else epoch
+        return self._unusable.get(epoch) if epoch is not None else None
+
+    def _refuse_weights(self, epoch: int, exc: Exception) -> None:
+        """Damaged kept weights (NaN, a wrong shape): the views decode with the current
+        model instead, and the window says so, once per epoch (not at every redraw)."""
+        detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        self.error = (
+            f"the weights kept after epoch {epoch} cannot be used: {detail}; "
+            "the grid and the decoders show the current model instead"
+        )
+        self._unusable[epoch] = self.error
+        window = self._state.parent()  # the main window that owns the state, if any
+        show_error = getattr(window, "show_error", None)
+        if callable(show_error):
+            show_error("Training history", self.error)
 
     def decode(self, z: Any) -> np.ndarray | None:
         """Mean images [B, 28, 28] of codes ``z`` under the scrubbed epoch's weights, or under
@@ -171,6 +194,7 @@ class HistoryScrub(QObject):
         self._epochs_array = epochs
         if not same_run:
             self._models.clear()
+            self._unusable.clear()
         self.historyChanged.emit()
         # A run in progress keeps a scrubbed-back epoch; another model returns to live.
         if same_run and self._epoch is not None and history is not None:
