@@ -33,6 +33,7 @@ class HistoryScrub(QObject):
 
     historyChanged = Signal()
     epochChanged = Signal()
+    weightsRefused = Signal(str)  # kept weights that cannot be used (once per epoch): why
 
     def __init__(self, state: ExplorerState, parent: QObject | None = None) -> None:
         super().__init__(parent if parent is not None else state)
@@ -46,6 +47,11 @@ class HistoryScrub(QObject):
         self.error: str | None = None  # why a history could not be read, if it could not
         state.modelChanged.connect(self._on_model_changed)
         self._on_model_changed()
+
+    @property
+    def state(self) -> ExplorerState:
+        """The state whose model's history this follows."""
+        return self._state
 
     # --- what is recorded ------------------------------------------------------------------
     @property
@@ -141,17 +147,14 @@ class HistoryScrub(QObject):
 
     def _refuse_weights(self, epoch: int, exc: Exception) -> None:
         """Damaged kept weights (NaN, a wrong shape): the views decode with the current
-        model instead, and the window says so, once per epoch (not at every redraw)."""
+        model instead, and ``weightsRefused`` says so, once per epoch (not at every redraw)."""
         detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         self.error = (
             f"the weights kept after epoch {epoch} cannot be used: {detail}; "
             "the grid and the decoders show the current model instead"
         )
         self._unusable[epoch] = self.error
-        window = self._state.parent()  # the main window that owns the state, if any
-        show_error = getattr(window, "show_error", None)
-        if callable(show_error):
-            show_error("Training history", self.error)
+        self.weightsRefused.emit(self.error)
 
     def decode(self, z: Any) -> np.ndarray | None:
         """Mean images [B, 28, 28] of codes ``z`` under the scrubbed epoch's weights, or under

@@ -136,6 +136,7 @@ class TimelinePanel(QWidget):
         self.cancel_button.clicked.connect(self.cancelRequested)
         scrub.historyChanged.connect(self._on_history_changed)
         scrub.epochChanged.connect(self._on_epoch_changed)
+        scrub.weightsRefused.connect(lambda _why: self._on_epoch_changed())  # (the label says so)
         self._on_history_changed()
 
     # --- for the window and tests ----------------------------------------------------------
@@ -224,7 +225,11 @@ class TimelinePanel(QWidget):
             return
         self.epoch_label.setText(f"Epoch {t:.1f} / {last}" if t % 1 else f"Epoch {int(t)} / {last}")
         kept = self.scrub.weights_epoch()
-        if kept is None:
+        problem = self.scrub.weights_problem()
+        if kept is not None and problem is not None:
+            self.weights_label.setText(f"epoch {kept}'s weights damaged: current weights")
+            self.weights_label.setToolTip(problem)
+        elif kept is None:
             self.weights_label.setText("current weights")
             self.weights_label.setToolTip(
                 "No weights were kept this early: the grid and decoder show the current model"
@@ -273,9 +278,8 @@ class TimelinePanel(QWidget):
 
 
 def _labelled_model_on_show(scrub: HistoryScrub) -> bool:
-    """Whether the model whose history ``scrub`` follows is a labelled one (M2, M1+M2). The
-    scrub's parent is the window's ExplorerState (``HistoryScrub(state)``)."""
-    model = getattr(scrub.parent(), "model", None)
+    """Whether the model whose history ``scrub`` follows is a labelled one (M2, M1+M2)."""
+    model = scrub.state.model
     if model is None:
         return False
     from ..labelled import is_labelled  # (torch, loaded with any model: not at start-up)

@@ -78,6 +78,7 @@ def _wire_timeline(window: MainWindow) -> None:
                 line.setValue(scrub.epoch)
 
     scrub.epochChanged.connect(mark_epoch)
+    scrub.weightsRefused.connect(lambda why: window.show_error("Training history", why))
     window.timeline.exportRequested.connect(lambda: _export_animation(window))
     exporter = window.animation_exporter
     exporter.progress.connect(window.timeline.show_progress)
