@@ -52,6 +52,13 @@ class RaiseLater(Base):
         return super().decode(z)
 
 
+class ExitLater(Base):
+    def decode(self, z):
+        if len(z) > 3:
+            raise SystemExit(3)  # (a script's sys.exit() inside the model's code)
+        return super().decode(z)
+
+
 class ResizedLater(Base):
     def encode(self, x):
         mu, logvar = super().encode(x)
@@ -96,6 +103,7 @@ def test_every_encode_is_checked(module, words):
         (DecodeWrongLater(), "decode must return 10 images of 28 x 28 pixels"),
         (InfDecodeLater(), "your model's decode returned infinite pixels for 10 of 10 latent codes"),
         (RaiseLater(), "your model's decode failed on 10 latent codes: RuntimeError: boom"),
+        (ExitLater(), "your model's decode failed on 10 latent codes: SystemExit: 3"),
     ],
 )
 def test_every_decode_is_checked(module, words):

@@ -87,7 +87,7 @@ def _call(method: Any, arg: torch.Tensor, name: str, what: str) -> Any:
         return method(arg)
     except (MemoryError, torch.OutOfMemoryError):
         raise
-    except Exception as exc:  # the module's own code
+    except (Exception, SystemExit) as exc:  # the module's own code (an exit() there too)
         raise ExternalModelError(
             f"your model's {name} failed on {what}: {type(exc).__name__}: {exc}"
         ) from exc
