@@ -8,15 +8,21 @@ message instead of failing minutes later in the allocator or in torch.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..core.data import DATASETS, OWN_IMAGES
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's generators both take it
+# Stopped like Ctrl-C (as `train` does): SIGTERM from `kill` or a service manager, SIGHUP
+# from a closed terminal.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -126,14 +132,64 @@ def load_split(args: Any, split: str) -> Any:
         )
         raise SystemExit(2)
     try:
-        return load_dataset(args.dataset, split, root=args.data_dir, download=args.download)
+        data = load_dataset(args.dataset, split, root=args.data_dir, download=args.download)
     except DatasetError as exc:
         die(str(exc))
         raise SystemExit(2) from None
+    if len(data) == 0:  # worded as `train` words it (core.training.job)
+        from ..core.files import show_path
+
+        name = "training" if split == "train" else split
+        where = f"in {show_path(args.data_dir)}" if args.data_dir else f"of {args.dataset}"
+        die(f"the {name} split {where} holds no images")
+        raise SystemExit(2)
+    return data
 
 
 def load_train_test(args: Any) -> tuple[Any, Any]:
     return load_split(args, "train"), load_split(args, "test")
+
+
+def check_model_or_exit(model: Any, images: Any, path: Any) -> None:
+    """Before the work: exit 2 naming ``path`` and the network if ``model`` computes
+    non-finite values on a few of ``images`` (core.model_probe)."""
+    from ..core.model_probe import DamagedModelError, check_model
+
+    try:
+        check_model(model, images, path)
+    except DamagedModelError as exc:
+        die(str(exc))
+        raise SystemExit(2) from None
+
+
+def exit_if_nonfinite(path: Any, results: dict[str, Any]) -> None:
+    """After the work: exit 2 rather than show inf or NaN results as a success."""
+    from ..core.model_probe import nonfinite, nonfinite_message
+
+    bad = nonfinite(results)
+    if bad:
+        die(nonfinite_message(path, bad))
+        raise SystemExit(2)
+
+
+@contextlib.contextmanager
+def stop_signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP interrupt as Ctrl-C does: a KeyboardInterrupt naming the signal,
+    so that ``finally`` blocks and context managers clean up (a temporary file goes) and
+    the CLI prints one line, "interrupted (SIGTERM)", and exits 130."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in STOP_SIGNALS:
+            previous[signum] = signal.signal(signum, interrupt)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def progress_bar(total: int, desc: str, unit: str, quiet: bool = False) -> Any:
@@ -147,6 +203,12 @@ def hidden_sizes(text: str) -> int | tuple[int, ...]:
     """--hidden-dim: "256" or "200,200" (each size a whole number >= 1)."""
     from ..core.model import ConfigError, parse_hidden  # torch: imported when parsing, not at --help
 
+    items = text.replace("-", ",").split(",")  # as parse_hidden reads them; "200, 200" is fine
+    if any(not item.strip() for item in items):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has an empty layer size (a comma or dash at an end, or two in a row); "
+            "give sizes like 200,200"
+        )
     try:
         sizes = parse_hidden(text)
     except ConfigError as exc:

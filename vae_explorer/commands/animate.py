@@ -16,7 +16,14 @@ from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ._common import add_command, add_dataset_arguments, bounded_int, die, progress_bar
+from ._common import (
+    add_command,
+    add_dataset_arguments,
+    bounded_int,
+    die,
+    progress_bar,
+    stop_signals_interrupt,
+)
 
 FORMATS = (".gif", ".mp4")
 MAX_SIZE = 2048  # pixels per side
@@ -82,11 +89,14 @@ def run(args: argparse.Namespace) -> int:
     times = frame_epochs(history, args.steps_between)
     frames = history_frames(history, test.labels, args.size, args.steps_between, project)
     bar = progress_bar(len(times), "animate", "frame", args.quiet)
+    # SIGTERM and SIGHUP stop it as Ctrl-C does: the writer is closed, so its temporary
+    # file goes, and the CLI says "interrupted (SIGTERM)" (exit 130).
     try:
-        # An AnimationWriteError (a full disk, a read-only folder) reaches the CLI's one-line
-        # report: its text names the file asked for and the reason.
-        for _ in write_frames(out, frames, args.fps):
-            bar.update(1)
+        with stop_signals_interrupt(), contextlib.closing(write_frames(out, frames, args.fps)) as writing:
+            # An AnimationWriteError (a full disk, a read-only folder) reaches the CLI's
+            # one-line report: its text names the file asked for and the reason.
+            for _ in writing:
+                bar.update(1)
     finally:
         bar.close()
     print(show_path(out))

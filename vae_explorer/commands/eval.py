@@ -7,7 +7,15 @@ import argparse
 import time
 from typing import Any
 
-from ._common import add_command, add_dataset_arguments, add_seed_argument, bounded_int, die
+from ._common import (
+    add_command,
+    add_dataset_arguments,
+    add_seed_argument,
+    bounded_int,
+    check_model_or_exit,
+    die,
+    exit_if_nonfinite,
+)
 
 MAX_IWAE = 1_000_000
 
@@ -40,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
     if args.dataset is None:
         args.dataset = str(ckpt.metadata.get("dataset", "mnist"))
     data = load_split(args, args.split)
+    if ckpt.kind != "vae" and args.iwae:
+        return die(f"--iwae is for VAEs; {show_path(args.checkpoint)} is a labelled {ckpt.kind} model")
+    check_model_or_exit(ckpt.model, data.images, args.checkpoint)
     if ckpt.kind != "vae":
         return _labelled(args, ckpt, data)
     start = time.perf_counter()
@@ -51,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
         metrics = evaluate(ckpt.model, data.images, iwae_samples=args.iwae, seed=args.seed, progress=progress)
     seconds = time.perf_counter() - start
+    exit_if_nonfinite(args.checkpoint, metrics)
     if args.json:
         print(json.dumps({**metrics, "seconds": round(seconds, 2)}))
         return 0
@@ -71,11 +83,11 @@ def _labelled(args: argparse.Namespace, ckpt: Any, data: Any) -> int:
     from ..core.files import show_path
     from ..core.labelled import evaluate_labelled
 
-    if args.iwae:
-        return die(f"--iwae is for VAEs; {show_path(args.checkpoint)} is a labelled {ckpt.kind} model")
     start = time.perf_counter()
     metrics = evaluate_labelled(ckpt.model, data.images, data.labels, seed=args.seed)
     seconds = time.perf_counter() - start
+    # per_class_accuracy is NaN for a class the split lacks: not a failure
+    exit_if_nonfinite(args.checkpoint, {"test error": metrics["error"], "ELBO": metrics["elbo"]})
     if args.json:
         print(json.dumps({**metrics, "labels": ckpt.metadata.get("labels"), "seconds": round(seconds, 2)}))
         return 0

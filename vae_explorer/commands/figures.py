@@ -16,7 +16,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import add_command, add_dataset_arguments, add_seed_argument, bounded_int, die, positive_int
+from ._common import (
+    add_command,
+    add_dataset_arguments,
+    add_seed_argument,
+    bounded_int,
+    check_model_or_exit,
+    die,
+    exit_if_nonfinite,
+    positive_int,
+)
 
 # A grid of n x n decoded 28-pixel tiles is a picture 28 n pixels wide: 200 gives 5,600 px
 # (40,000 decodes, ~125 MB); a 3,000 grid would need 28 GB and an 84,000 px image.
@@ -25,6 +34,8 @@ MAX_GRID = 200
 MAX_DIGITS = 200
 MAX_STEPS = 60  # images along an interpolation
 MAX_TRAVERSAL_DIMS = 32  # rows of a traversal grid
+# core.files.atomic_path writes NAME.png as .NAME.XXXXXXXX.tmp.png first: 14 more bytes.
+TEMPORARY_EXTRA = 14
 
 
 def add_parser(sub: Any) -> None:
@@ -98,11 +109,18 @@ def run(args: argparse.Namespace) -> int:
     prefix = args.prefix or Path(args.checkpoint).name.removesuffix(".safetensors")
     if "/" in prefix or prefix in ("", ".", ".."):
         return die(f"--prefix must be a plain file name, got {prefix!r}")
+    names = ["latent-grid", "latents", "imputation"]
+    names += ["interpolation"] * (pair is not None) + ["traversal"] * args.traversal
+    problem = _unwritable([out / f"{prefix}-{name}.png" for name in names], prefix, bool(args.prefix))
+    if problem:
+        return die(problem)
+    check_model_or_exit(model, test.images, args.checkpoint)
     desc = f"{model.config.likelihood}, z={model.latent_dim}"
     note = {1: " (one latent dimension)", 2: ""}.get(model.latent_dim, " (first two latent dimensions)")
     written = []
 
     grid = latent_grid_figure(model, n=args.grid)
+    exit_if_nonfinite(args.checkpoint, {"decoded latent grid": grid})
     written.append(render_labelled_image(
         grid, out / f"{prefix}-latent-grid.png", title=f"Decoded latent grid ({desc}){note}",
         scale=1 if args.grid >= 16 and model.latent_dim > 1 else 2,  # a 1-d "grid" is one row
@@ -110,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
 
     n = min(args.scatter, len(test))
     mu, _ = encode_images(model, test.images[:n])
+    exit_if_nonfinite(args.checkpoint, {"test latents": mu})
     written.append(render_latent_scatter(
         mu, test.labels[:n], list(test.classes), out / f"{prefix}-latents.png",
         title=f"Test latents by label ({desc}){note}",
@@ -120,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     x = test.images[pick].reshape(k, -1)
     mask = make_mask(args.mask, k, seed=args.seed)
     rows = [impute(model, x, mask, method=m, seed=args.seed) for m in methods]
+    exit_if_nonfinite(args.checkpoint, {f"{m} imputation": row for m, row in zip(methods, rows, strict=True)})
     figure = imputation_figure(x, mask, rows)
     written.append(render_labelled_image(
         figure, out / f"{prefix}-imputation.png", row_labels=["original", "masked", *methods],
@@ -134,6 +154,42 @@ def run(args: argparse.Namespace) -> int:
         print(show_path(path))
     sys.stdout.flush()
     return 0
+
+
+def _unwritable(paths: list[Path], prefix: str, given: bool) -> str:
+    """Why one of ``paths`` cannot be written, before any work ("" if all can): each is
+    tried as it will be written (a temporary file beside it, which is removed), so a name
+    too long for the folder's file system is caught, its temporary twin's included."""
+    import errno
+
+    from ..core.files import atomic_path, show_path
+
+    class _DryRun(Exception):
+        pass
+
+    for path in paths:
+        try:
+            with atomic_path(path):
+                raise _DryRun
+        except _DryRun:
+            continue
+        except OSError as exc:
+            if exc.errno != errno.ENAMETOOLONG:
+                reason = str(exc.strerror or exc)
+                return f"cannot write {show_path(path)}: {reason[:1].lower()}{reason[1:]}"
+            folder = path.parent
+            try:
+                name_max = os.pathconf(folder, "PC_NAME_MAX")
+            except (OSError, ValueError):
+                name_max = 255
+            longest = max(len(os.fsencode(p.name)) - len(os.fsencode(prefix)) for p in paths)
+            room = max(name_max - longest - TEMPORARY_EXTRA, 0)
+            what = "--prefix" if given else "the checkpoint's name (the default --prefix)"
+            return (
+                f"{what} is too long for the figures' file names in {show_path(folder)}: "
+                f"{len(os.fsencode(prefix))} bytes, at most {room} fit; give a shorter --prefix"
+            )
+    return ""
 
 
 def _pair(text: str) -> tuple[int, int]:

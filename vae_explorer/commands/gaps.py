@@ -11,7 +11,15 @@ import argparse
 import time
 from typing import Any
 
-from ._common import add_command, add_dataset_arguments, bounded_int, die, positive_int
+from ._common import (
+    add_command,
+    add_dataset_arguments,
+    bounded_int,
+    check_model_or_exit,
+    die,
+    exit_if_nonfinite,
+    positive_int,
+)
 
 IWAE_K = 5000
 
@@ -53,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     images = load_split(args, "test").images
     if args.limit is not None:
         images = images[: args.limit]
+    check_model_or_exit(model, images, args.checkpoint)
     print(f"{ckpt.path} on {args.dataset} test ({len(images)} images)")
     start = time.perf_counter()
     with progress_bar(
@@ -64,22 +73,25 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             if model.latent_dim != 2:
-                return _iwae_only(model, images, progress)
+                return _iwae_only(model, images, progress, args.checkpoint)
             per_image = image_gaps(model, images, progress=progress, grid=grid)
         except (PosteriorError, ValueError) as exc:
             return die(str(exc))
     seconds = time.perf_counter() - start
+    means = {key: per_image[key].mean() for key in _LABELS}
+    exit_if_nonfinite(args.checkpoint, {_LABELS[key].strip(): value for key, value in means.items()})
     print(f"  ({seconds:.1f} s; nats per image, mean over the images)")
     for key, label in _LABELS.items():
-        print(f"  {label:<32}{per_image[key].mean():10.3f}")
+        print(f"  {label:<32}{means[key]:10.3f}")
     return 0
 
 
-def _iwae_only(model: Any, images: Any, progress: Any) -> int:
+def _iwae_only(model: Any, images: Any, progress: Any, path: str) -> int:
     """ELBO and the K = 5000 importance-weighted estimate (core chunks it: bounded memory)."""
     from ..core.evaluation import evaluate
 
     metrics = evaluate(model, images, iwae_samples=IWAE_K, progress=progress)
+    exit_if_nonfinite(path, metrics)
     print(f"  ELBO                            {metrics['elbo']:10.3f}")
     print(f"  log p(x) (IWAE, K={IWAE_K})        {metrics['log_likelihood']:10.3f}")
     print(

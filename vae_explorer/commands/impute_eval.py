@@ -12,7 +12,16 @@ import sys
 import time
 from typing import Any
 
-from ._common import add_command, add_dataset_arguments, add_seed_argument, bounded_int, die, positive_int
+from ._common import (
+    add_command,
+    add_dataset_arguments,
+    add_seed_argument,
+    bounded_int,
+    check_model_or_exit,
+    die,
+    exit_if_nonfinite,
+    positive_int,
+)
 
 # Any --samples fits in memory (core chunks the draws and chains); these bounds only stop
 # runs that would take days, with a message saying so.
@@ -76,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dataset is None:
         args.dataset = str(ckpt.metadata.get("dataset", "mnist"))
     test = load_split(args, "test")
+    check_model_or_exit(model, test.images, args.checkpoint)
     n = min(args.n, len(test))
     images, labels = test.images[:n], test.labels[:n]
     mask = make_mask(args.mask, n, fraction=args.fraction, seed=args.seed)
@@ -103,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for bar in bars:
             bar.close()
+    results = {f"{r.name} MSE": r.mse for r in rows} | {f"{r.name} accuracy": r.accuracy for r in rows}
+    exit_if_nonfinite(args.checkpoint, results)
     missing = int(mask.sum()) // max(n, 1)
     print(f"{show_path(args.checkpoint)}: {model.config.likelihood}, z={model.latent_dim}; "
           f"{args.dataset} test, {n} images; mask {args.mask} ({missing} of {IMAGE_PIXELS} pixels "

@@ -113,10 +113,29 @@ def _pretrained_m1(args: argparse.Namespace) -> Any:
     if args.model != "m1m2":
         raise ConfigError("--m1 is for --model m1m2 only")
     model, args.m1_epochs = m1_from_checkpoint(args.m1)
+    _probe_m1(args, model)
     c = model.config
     args.m1_latent_dim, args.m1_hidden_dim, args.m1_activation = c.latent_dim, c.hidden_dim, c.activation
     args.likelihood = c.likelihood
     return model
+
+
+def _probe_m1(args: argparse.Namespace, model: Any) -> None:
+    """ConfigError if --m1's VAE computes non-finite values on a few test images (damaged
+    weights: M2 would fail in its first batch). Data that cannot be read is left to the
+    run itself to report."""
+    from ..core.data import DatasetError, load_dataset
+    from ..core.model import ConfigError
+    from ..core.model_probe import DamagedModelError, check_model
+
+    try:
+        test = load_dataset(args.dataset, "test", root=args.data_dir, download=args.download)
+    except DatasetError:
+        return
+    try:
+        check_model(model, test.images, args.m1)
+    except DamagedModelError as exc:
+        raise ConfigError(f"--m1 {exc}") from None
 
 
 def labelled_command_parts(args: argparse.Namespace) -> list[str]:
