@@ -444,3 +444,17 @@ def test_save_never_starts_in_the_shipped_models_folder(window, monkeypatch):
     assert Path(offered[0]).parent.resolve() != SHIPPED_MODELS.resolve()
     assert Path(offered[0]).name == shipped.name
     assert Path(offered[1]).resolve() == SHIPPED_MODELS.resolve()
+
+
+def test_a_model_whose_finite_weights_overflow_is_refused(window, tmp_path):
+    """One flipped exponent bit (0.0185 -> 6.3e36) loads as finite weights: the window drew
+    NaN everywhere and imputation failed deep in torch. The probe refuses it by name."""
+    model = VAE(VAEConfig(latent_dim=2, hidden_dim=16))
+    with torch.no_grad():
+        model.enc_logvar.weight[0, 3] = 6.3e36  # (a log-variance of ~1e36: exp overflows)
+    path = tmp_path / "flipped.safetensors"
+    save_checkpoint(model, path, {"dataset": "mnist"})
+    before = window.state.model
+    assert not window.open_model(path)
+    assert window.state.model is before
+    assert "flipped.safetensors: the encoder gives non-finite values" in (window.last_error or "")

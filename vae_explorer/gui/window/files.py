@@ -103,11 +103,17 @@ class Files:
         from ..labelled import explorer_model
 
         model = explorer_model(ckpt.model)  # a labelled model decodes its shown class
+        # Probed on the data on show (any real images show overflowing weights) before the
+        # dataset changes for it; with none on show yet, once its own is loaded.
+        if self.window.state.test_set is not None and self._refuse_damaged(model, path):
+            return False
         ds = ckpt.metadata.get("dataset")
         wanted = ds if isinstance(ds, str) and ds in DATASETS else self.window.state.dataset_key
         if self.window.state.test_set is None or wanted != self.window.state.dataset_key:
             if not self.window.set_dataset(wanted) and self.window.state.test_set is None:
                 self.window.set_dataset(self.window.dataset_key_at_start)
+        if self._refuse_damaged(model, path):
+            return False
         history = ckpt.metadata.get("history")
         self.window.state.set_history(list(history) if isinstance(history, list) else [])
         state = self.window.state
@@ -134,6 +140,24 @@ class Files:
             self.window.statusBar().showMessage(f"Opened {path.name}: {hint}", 30_000)
             return True
         self.window.statusBar().showMessage(message, 15000)
+        return True
+
+    def _refuse_damaged(self, model: Any, path: Path) -> bool:
+        """Finite weights that overflow (a flipped bit): told and refused, the current model
+        stays (else every view drew NaN and imputation failed deep in torch)."""
+        test = self.window.state.test_set
+        if test is None:
+            return False
+        from ...core.model_probe import DAMAGED, faulty_network
+
+        network = faulty_network(model, test.images)
+        if network is None:
+            return False
+        self.window.show_error(
+            "Cannot open the model",
+            f"{path.name}: the {network} gives non-finite values (inf or NaN) on real images, "
+            f"so {DAMAGED}. The current model stays.",
+        )
         return True
 
     def save_model(self, path: str | Path) -> bool:
