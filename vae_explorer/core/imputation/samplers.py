@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from ..importance import log_weight, weighted_draws
-from ..model import GAUSSIAN_VARIANCE, VAE
+from ..model import GAUSSIAN_VARIANCE, VAE, InputError
 
 INIT_SAMPLES = 100  # importance draws per image used to start the chains (init="importance")
 
@@ -189,6 +189,11 @@ def importance(
         means = torch.sigmoid(logits)
         mean = torch.einsum("bk,bkp->bp", w, means)
         x_q = torch.where(m, mean, x)
+    if not bool(torch.isfinite(w).all()):  # (multinomial would fail: "invalid distribution")
+        raise InputError(
+            "the model gives non-finite values (inf or NaN) for these images, so no importance "
+            "weights can be formed: its weights may be damaged"
+        )
     idx = torch.multinomial(w, n_draws, replacement=True, generator=g)  # [b, M]
     draws = torch.gather(means, 1, idx[:, :, None].expand(-1, -1, means.shape[2]))
     ess = 1.0 / w.double().square().sum(1)
