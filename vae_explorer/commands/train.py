@@ -24,6 +24,7 @@ from typing import Any
 from ..core.devices import DEVICE_CHOICES
 from ..core.model import ACTIVATIONS, ARCHS, LIKELIHOODS
 from ..core.training import LR_SCHEDULES, MATMUL_PRECISIONS, TrainConfig
+from . import _common
 from ._common import (
     add_command,
     add_dataset_arguments,
@@ -41,9 +42,7 @@ from .train_labelled import LABELLED_LR, add_labelled_arguments, labelled_comman
 LAST_GOOD_SUFFIX = ".last-good"
 
 
-STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
+STOP_SIGNALS = (signal.SIGINT, *_common.STOP_SIGNALS)  # Ctrl-C too: the run saves first
 
 
 def add_parser(sub: Any) -> None:
