@@ -306,3 +306,29 @@ def test_impute_shows_without_scrolling_at_1024_by_700(qtbot):
     # ... and what Impute tells: where the drawing is encoded, and the result's message.
     assert shown_whole(w.canvas.latent_label) and shown_whole(w.canvas.message_label)
     w.close()
+
+
+def test_no_dock_scrolls_at_1400_by_900_after_a_labelled_run(window, qtbot):
+    """After an M2 run its test error plot showed up (without an axis label) and the run's
+    wrapped summary asked for five lines: the training dock grew a scroll bar."""
+    from PySide6.QtCore import Qt
+    from window_helpers import small_run
+
+    laid_out_at(window, qtbot, 1400, 900)
+    window.menus.reset_layout.trigger()
+    QApplication.processEvents()
+    t = window.training
+    small_run(window, epochs=1)
+    t.kind.setCurrentIndex(t.kind.findData("m2"))
+    t.labels.setCurrentIndex(t.labels.findData(100))
+    qtbot.mouseClick(t.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=180_000)
+    assert not window.trainer.failed_run, window.last_error
+    t.curves.redraw()
+    QApplication.processEvents()
+    assert t.curves.error_plot.isVisible() and t.curves.series("error")[0].size == 1
+    assert scrolling_docks(window, qtbot) == []
+    window.training_dock.raise_()
+    QApplication.processEvents()
+    for plot, label in t.curves.axis_labels.items():  # the error plot's too
+        assert plot.getAxis("left").label.isVisible(), label

@@ -53,6 +53,7 @@ class _Series:
 
 
 MIN_HEIGHT = 260
+THIRD_PLOT = 40  # px more for the test error plot
 
 
 class TrainingCurves(pg.GraphicsLayoutWidget):
@@ -72,8 +73,9 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.error_plot = self.addPlot(row=3, col=0)
         self.kl_plot.setXLink(self.nats_plot)
         self.error_plot.setXLink(self.nats_plot)
+        # (The error plot's label is short: with three plots it has a third of the height.)
         self.axis_labels = {
-            self.nats_plot: "nats / image", self.kl_plot: "KL (nats)", self.error_plot: "test error %"
+            self.nats_plot: "nats / image", self.kl_plot: "KL (nats)", self.error_plot: "error (%)"
         }  # fmt: skip
         for plot, label in self.axis_labels.items():
             plot.setLabel("left", label)
@@ -81,14 +83,14 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             plot.hideButtons()
             plot.disableAutoRange()
             plot.vb.sigRangeChangedManually.connect(self._stop_following)
+            # A plot's height changes without the widget's too (a plot shown or hidden, the
+            # legend's rows): its label is fitted again each time.
+            plot.vb.sigResized.connect(lambda _vb, p=plot: self._fit_axis_label(p))
             for axis in ("left", "bottom"):
                 # Epochs below 1 would read "epoch (x0.001)" with ticks 200...600.
                 plot.getAxis(axis).enableAutoSIPrefix(False)
                 # Between range steps a paint blits the axis instead of replaying its ticks.
                 plot.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.ci.layout.setRowStretchFactor(1, 3)
-        self.ci.layout.setRowStretchFactor(2, 2)
-        self.ci.layout.setRowStretchFactor(3, 2)
         self.data = {name: _Series() for name in SERIES}
         self.items: dict[str, pg.PlotDataItem] = {}
         for name, (which, color, _text) in SERIES.items():
@@ -142,12 +144,16 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         """A rotated axis label longer than its plot is tall would run into the other
         plot's: in a short dock it is hidden (the legend still names the curves)."""
         self.ci.layout.activate()
-        metrics = QFontMetricsF(self.font())
-        for plot, label in self.axis_labels.items():
-            axis = plot.getAxis("left")
-            fits = plot.vb.height() >= metrics.horizontalAdvance(label) + 6
-            if fits != axis.label.isVisible():
-                axis.showLabel(fits)
+        for plot in self.axis_labels:
+            self._fit_axis_label(plot)
+
+    def _fit_axis_label(self, plot: pg.PlotItem) -> None:
+        if self.closed:
+            return
+        axis = plot.getAxis("left")
+        fits = plot.vb.height() >= QFontMetricsF(self.font()).horizontalAdvance(self.axis_labels[plot]) + 6
+        if fits != axis.label.isVisible():
+            axis.showLabel(fits)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         super().mouseDoubleClickEvent(event)
@@ -233,11 +239,23 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         if shown == self._arranged:
             return
         self._arranged = shown
+        three = all(shown)
+        # Three plots need more room; not so much that the end of a labelled run (its error
+        # plot showing) makes the training dock scroll at 1400 x 900: the margins narrow
+        # instead and the shares follow what each plot's axis label needs (the lowest also
+        # holds the epoch axis), so that all three labels show there.
+        stretch = (6, 3, 4) if three else (3, 2 * shown[0], 2 * shown[1])
         for row, plot, on in ((2, self.kl_plot, shown[0]), (3, self.error_plot, shown[1])):
             plot.setVisible(on)
-            self.ci.layout.setRowStretchFactor(row, 2 if on else 0)
             self.ci.layout.setRowMaximumHeight(row, 1e6 if on else 0)
-        self.setMinimumHeight(MIN_HEIGHT + 90 if all(shown) else MIN_HEIGHT)  # three need the room
+        for row, share in enumerate(stretch, start=1):
+            self.ci.layout.setRowStretchFactor(row, share)
+        self.setMinimumHeight(MIN_HEIGHT + THIRD_PLOT if three else MIN_HEIGHT)
+        margin = 1 if three else 9  # (above and below the legend and the plots)
+        self.legend.layout.setContentsMargins(9, margin, 9, margin)
+        self.legend.updateSize()
+        self.ci.layout.setContentsMargins(9, margin, 9, margin)
+        self.ci.layout.setVerticalSpacing(1 if three else 6)
         plots = (self.nats_plot, self.kl_plot, self.error_plot)
         lowest = [plot for plot, on in zip(plots, (True, *shown), strict=True) if on][-1]
         for plot in plots:
@@ -297,12 +315,15 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             self._fit_ranges(drawn)
 
     def _fit_ranges(self, drawn: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Set the ranges, only on a step, as the code's own change (not the user's). A
+        plot with nothing to draw yet (a new run, a model without a history) gets [0, 1]:
+        nothing of the last model's scale stays on show."""
         xs = [x for x, _ in drawn.values() if x.size]
-        if not xs:
-            return
         plots = {"nats": self.nats_plot, "kl": self.kl_plot, "error": self.error_plot}
-        # Set only on a step, and marked as the code's own change (not the user's).
-        new_x = growing_range(self._ranges.get("x"), max(float(np.nanmax(x)) for x in xs), least=1.0)
+        if not xs:
+            new_x = None if "x" in self._ranges else (0.0, 1.0)
+        else:
+            new_x = growing_range(self._ranges.get("x"), max(float(np.nanmax(x)) for x in xs), least=1.0)
         if new_x is not None:
             self._ranges["x"] = new_x
             self.nats_plot.setXRange(*new_x, padding=0)  # the other plots are linked to it
@@ -312,7 +333,11 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
                 for name, spec in SERIES.items()
                 if spec[0] == which
             ]
-            new_y = stepped_range(self._ranges.get(plot), np.concatenate(ys))
+            values = np.concatenate(ys)
+            if values.size:
+                new_y = stepped_range(self._ranges.get(plot), values)
+            else:
+                new_y = None if plot in self._ranges else (0.0, 1.0)
             if new_y is not None:
                 self._ranges[plot] = new_y
                 plot.setYRange(*new_y, padding=0)

@@ -56,6 +56,7 @@ class TrainingPanel(QWidget):
         self.start_button.setToolTip("Train a new model with these settings")
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
+        self.pause_button.setToolTip("Hold the run; again to go on")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop after the current batch; the model so far is kept")
         buttons = QHBoxLayout()
@@ -71,6 +72,10 @@ class TrainingPanel(QWidget):
         self.smooth_slider.setRange(0, 99)
         self.smooth_slider.setValue(60)
         self.smooth_slider.setEnabled(False)
+        self.smooth_slider.setToolTip(
+            "How much the per-batch curves are smoothed: the weight the moving average gives "
+            "the batches before (0 at the left, 0.99 at the right); with Smooth ticked"
+        )
         smooth = QHBoxLayout()
         smooth.addWidget(self.smooth_check)
         smooth.addWidget(self.smooth_slider, 1)

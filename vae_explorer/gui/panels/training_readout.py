@@ -1,7 +1,10 @@
 """The live readout of a training run: a progress bar (epoch, batch, ETA) and one status
 line (loss terms and speed). After the run it says how it ended and the run's average
 speed: images trained / wall time of the run with pauses left out (the last batch
-window's speed, shown while training, says little about a whole run)."""
+window's speed, shown while training, says little about a whole run).
+
+The status line has room for two lines (it never grows the dock); a longer text shows its
+first two lines, with all of it in the tooltip, and the speed comes last."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from PySide6.QtWidgets import QProgressBar
 
 from ...core.rendering import eta_seconds, format_duration
 from ...core.training import BatchMetrics, TrainingStarted
-from ..labels import WrappedLabel
+from ..labels import FixedLinesLabel
 
 
 class TrainingReadout:
@@ -21,9 +24,11 @@ class TrainingReadout:
     def __init__(self) -> None:
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
-        self.status = WrappedLabel()  # (a long line widened the dock past its scroll area)
+        # Wrapped (a long line widened the dock past its scroll area) in a room of two
+        # lines: a wrapped summary asked for five and took them from the curves.
+        self.status = FixedLinesLabel(2)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing())
+        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self._started_at = 0.0
         self._paused_for = 0.0
         self._paused_at: float | None = None
@@ -115,12 +120,14 @@ class TrainingReadout:
         self._show_latest(ev.images_per_second)
 
     def _show_latest(self, images_per_second: float | None, suffix: str = "") -> None:
-        """The latest batch's loss terms, the speed given (none: left out), the test error."""
+        """The latest batch's loss terms, the test error, the speed given (none: left out)."""
         if self._last is None:
             return
-        text = _metrics_text(self._last, images_per_second, self.labelled) + suffix
+        text = _metrics_text(self._last, self.labelled)
         if self.test_error is not None:
             text += f" · test error {100 * self.test_error:.2f}%"
+        if images_per_second is not None:
+            text += f" · {images_per_second:,.0f} img/s{suffix}"
         self.status.setText(text)
 
     def on_done(self, stopped: bool, epochs: int, failed: bool) -> None:
@@ -140,7 +147,6 @@ class TrainingReadout:
         return self._done_batches * self._images_per_batch / self._elapsed
 
 
-def _metrics_text(ev: BatchMetrics, images_per_second: float | None, labelled: bool = False) -> str:
+def _metrics_text(ev: BatchMetrics, labelled: bool = False) -> str:
     second = "labelled" if labelled else "recon"
-    text = f"loss {ev.loss:.1f} · {second} {ev.recon:.1f} · KL {ev.kl:.2f}"
-    return text if images_per_second is None else f"{text} · {images_per_second:,.0f} img/s"
+    return f"loss {ev.loss:.1f} · {second} {ev.recon:.1f} · KL {ev.kl:.2f}"
