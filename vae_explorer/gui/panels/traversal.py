@@ -4,7 +4,11 @@ Moving a slider changes that one coordinate of the state's current z (so the cro
 and the decoder preview follow) and the image here is decoded from it. Each slider spans
 +-4 standard deviations of its dimension over the test set's means (at least +-3). "Grid" decodes the
 traversal grid of the beta-VAE papers from the current z: one row per dimension, columns
-from -3 to +3 standard deviations; "Export grid…" writes it as a PNG.
+from -3 to +3 standard deviations; "Export grid…" writes it as a PNG. While on, the grid
+takes the decoded image's place (its centre column is that image) and the larger share of
+the width, drawn as large as its room allows but its digits never below their own 28 px, its
+rows named: what the dock does not hold scrolls (a 10-d model's grid squeezed into the short
+dock drew each digit 8 px across).
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QRectF, QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -37,6 +42,86 @@ SLIDER_STEPS = 400  # positions per slider
 SLIDER_SIGMAS = 4.0  # each slider spans +-this many standard deviations of the test means
 PRIOR_REACH = 3.0  # ... and at least +-3 (the prior's 99.7 %)
 GRID_VALUES = 9  # columns of the traversal grid, from -3 to +3 sigma
+GRID_PAD = 2  # px between the grid's digits (in its picture)
+# Stretch of the decoded image, the sliders and the grid across the panel, the grid off / on
+# (on: no image; a narrow dock shows the grid alone).
+STRETCH_OFF, STRETCH_ON = (2, 3, 3), (0, 2, 3)
+
+
+class _RowLabels(QWidget):
+    """The grid's row names ("z[3]"), each beside its row (the rows scroll with them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+        self.setFixedWidth(self.fontMetrics().horizontalAdvance("z[00]") + 6)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        if not self.names:
+            return
+        p = QPainter(self)
+        p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        row = self.height() / len(self.names)
+        align = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        for i, name in enumerate(self.names):
+            p.drawText(QRectF(0, i * row, self.width() - 4, row), align, name)
+
+
+class GridView(QScrollArea):
+    """The traversal grid's picture, its rows named, as large as the view allows but never
+    smaller than its own pixels (a digit 28 px across): a grid taller than the view scrolls."""
+
+    def __init__(self, canvas: ImageCanvas) -> None:
+        super().__init__()
+        self.canvas = canvas
+        self.row_labels = _RowLabels()
+        self._picture: tuple[int, int] | None = None  # (height, width) of the shown picture
+        self._inner = inner = QWidget()
+        lay = QHBoxLayout(inner)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.row_labels)
+        lay.addWidget(canvas)
+        self.setWidget(inner)
+        self.setWidgetResizable(False)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+
+    def set_picture(self, picture: np.ndarray, row_names: list[str]) -> None:
+        self._picture = (int(picture.shape[0]), int(picture.shape[1]))
+        self.row_labels.names = list(row_names)
+        self.canvas.set_image(picture)
+        self._fit()
+
+    def scale(self) -> float:
+        """Screen pixels per picture pixel: fitted to the view, at least 1."""
+        if self._picture is None:
+            return 1.0
+        h, w = self._picture
+        room = self.maximumViewportSize()  # (the view without scroll bars)
+        return max(1.0, min((room.width() - self.row_labels.width()) / w, room.height() / h))
+
+    def _fit(self) -> None:
+        if self._picture is not None:
+            h, w = self._picture
+            s = self.scale()
+            self.canvas.setFixedSize(int(w * s), int(h * s))
+            self.row_labels.setFixedHeight(int(h * s))
+            self.row_labels.update()
+            self._inner.setFixedSize(self._inner.sizeHint())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override (the picture at its size, a bar)
+        if self._picture is None:
+            return super().sizeHint()
+        bar = self.verticalScrollBar().sizeHint().width()
+        return QSize(self._picture[1] + self.row_labels.width() + bar, self._picture[0])
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(72, 72)
 
 
 class TraversalPanel(QWidget):
@@ -55,8 +140,9 @@ class TraversalPanel(QWidget):
         self.grid: np.ndarray | None = None  # the last traversal grid [rows, cols, 28, 28]
         self._grid_dims: list[int] = []  # its rows' dimensions
         self.canvas = ImageCanvas(min_side=72)
-        self.grid_canvas = ImageCanvas(min_side=72)
-        self.grid_canvas.setVisible(False)
+        self.grid_canvas = ImageCanvas(min_side=28)
+        self.grid_view = GridView(self.grid_canvas)
+        self.grid_view.setVisible(False)
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.grid_button = QPushButton("Grid")
@@ -72,22 +158,21 @@ class TraversalPanel(QWidget):
         self._rows_layout = QGridLayout(self._rows)
         self._rows_layout.setContentsMargins(0, 0, 0, 0)
         self._rows_layout.setVerticalSpacing(1)
-        scroll = QScrollArea()
+        self._slider_scroll = scroll = QScrollArea()
         scroll.setWidget(self._rows)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        # Side by side, for a short and wide dock under the scatter: the decoded image, the
-        # sliders, and the grid once made (each as large as the dock's height allows).
-        top = QHBoxLayout()
-        top.addWidget(self.canvas, 2)
-        top.addWidget(scroll, 3)
-        top.addWidget(self.grid_canvas, 3)
+        # Side by side, for a short and wide dock under the scatter: the decoded image (or,
+        # while on, the grid) and the sliders.
+        self._top = top = QHBoxLayout()
+        for widget, stretch in zip((self.canvas, scroll, self.grid_view), STRETCH_OFF, strict=True):
+            top.addWidget(widget, stretch)
         buttons = QHBoxLayout()
         buttons.addWidget(self.grid_button)
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.note)
         buttons.addStretch(1)
-        lay = QVBoxLayout(self)
+        self._lay = lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
         lay.setSpacing(4)
         lay.addLayout(top, 1)
@@ -130,8 +215,8 @@ class TraversalPanel(QWidget):
             model, z, dims, traversal_values(GRID_VALUES), latents[0] if latents is not None else None
         )
         self._grid_dims = dims
-        self.grid_canvas.set_image(traversal_picture(self.grid))
-        self.grid_canvas.setVisible(True)
+        self.grid_view.set_picture(traversal_picture(self.grid, GRID_PAD), [f"z[{d}]" for d in dims])
+        self._show_grid(True)
         self.export_button.setEnabled(True)
         return self.grid
 
@@ -154,7 +239,7 @@ class TraversalPanel(QWidget):
         if dims != self.shown_dims:
             self._build_sliders(dims)
             self.grid = None  # (made anew for these dims when z arrives, if the grid is on)
-            self.grid_canvas.setVisible(False)
+            self._show_grid(False)
             self.export_button.setEnabled(False)
         self.note.setText(f"{MAX_DIMS} of {full} dims, largest KL first" if full > MAX_DIMS else "")
         self.note.setToolTip(
@@ -210,8 +295,31 @@ class TraversalPanel(QWidget):
             return
         self._remake_grid_later.cancel()
         self.grid = None
-        self.grid_canvas.setVisible(False)
+        self._show_grid(False)
         self.export_button.setEnabled(False)
+
+    def _show_grid(self, on: bool) -> None:
+        """Show or hide the grid. While shown it takes the decoded image's place (its centre
+        column is that image) and the width the sliders leave; in a dock too narrow for
+        both, the sliders' place too (off again, they are back)."""
+        for index, stretch in enumerate(STRETCH_ON if on else STRETCH_OFF):
+            self._top.setStretch(index, stretch)
+        self.canvas.setVisible(not on)
+        self.grid_view.setVisible(on)
+        self._slider_scroll.setVisible(not on or self._room_for_sliders())
+
+    def _room_for_sliders(self) -> bool:
+        """Whether the panel is wide enough for the sliders and the whole grid's width."""
+        bar = self._slider_scroll.verticalScrollBar().sizeHint().width()
+        margins = self.contentsMargins() + self._lay.contentsMargins()
+        sliders = self._rows.sizeHint().width() + bar + self._top.spacing()
+        grid = self.grid_view.sizeHint().width()
+        return self.width() - margins.left() - margins.right() >= sliders + grid
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self.grid_view.isVisibleTo(self):
+            self._slider_scroll.setVisible(self._room_for_sliders())
 
     def _build_sliders(self, dims: list[int]) -> None:
         while self._rows_layout.count():

@@ -6,21 +6,25 @@ crosshair of an off-screen z over the y axis, the walk's path running past the f
 :func:`clipped_for_svg` trims each item to the view rectangle for the time of an export
 (the points by their centres, a path cut at the frame, markers outside hidden) and gives
 the walk's symbols real shapes (its default pixmap atlas came out as squares) and the axes
-vector text (cached, they were written as pictures).
+vector text (cached, they were written as pictures). The canvas marker has no contents of its
+own (an empty bounding rectangle, so it was judged outside and dropped whole): its star and
+tag go by the mean's position, its ellipses are cut at the frame.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsItem
 
 from .grid_lines import GridLines
+from .markers import PosteriorMarker
 
 if TYPE_CHECKING:
     from .view import LatentScatterView
@@ -69,12 +73,16 @@ def clipped_for_svg(scatter: LatentScatterView) -> Iterator[None]:
     hidden: list[Any] = []
     paths: list[tuple[pg.PlotDataItem, np.ndarray, np.ndarray]] = []
     symbols: list[pg.ScatterPlotItem] = []
+    undo: list[Callable[[], None]] = []
     try:
         for axis in axes:
             axis.setCacheMode(QGraphicsItem.CacheMode.NoCache)
         scatter.cloud.setExportMode(True, {"clip": rect})
         for item in scatter.vb.childGroup.childItems():  # (addedItems lacks ignoreBounds ones)
             if item is scatter.cloud or isinstance(item, (pg.ImageItem, GridLines)) or not item.isVisible():
+                continue
+            if isinstance(item, PosteriorMarker):
+                undo.extend(_clip_posterior(item, rect, scatter))
                 continue
             if isinstance(item, pg.PlotDataItem):  # the walk: its line cut at the frame
                 x, y = item.getData()
@@ -100,6 +108,8 @@ def clipped_for_svg(scatter: LatentScatterView) -> Iterator[None]:
             symbol.setExportMode(False)
         for path, x, y in paths:
             path.setData(x, y)
+        for step in reversed(undo):
+            step()
 
 
 def _in_view(item: Any, rect: QRectF) -> bool:
@@ -108,3 +118,86 @@ def _in_view(item: Any, rect: QRectF) -> bool:
     if item.flags() & QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations:
         return rect.contains(item.pos())
     return item.mapRectToParent(item.boundingRect()).intersects(rect)
+
+
+def _clip_posterior(
+    marker: PosteriorMarker, rect: QRectF, scatter: LatentScatterView
+) -> list[Callable[[], None]]:
+    """Keep of the canvas marker what is inside ``rect`` (data units): the star and its tag
+    if the mean is, each ellipse cut at the frame; a tag that would cross the frame goes to
+    the star's other side. Returns how to undo."""
+    undo: list[Callable[[], None]] = []
+
+    def hide(item: QGraphicsItem) -> None:
+        item.setVisible(False)
+        undo.append(lambda: item.setVisible(True))
+
+    local = rect.translated(-marker.pos())  # the ellipses are in data units about the mean
+    for ellipse in (marker.ellipse_1sd, marker.ellipse_2sd):
+        if ellipse.isVisible():
+            whole = ellipse.path()
+            cut = _clipped_path(whole, local)
+            if cut.isEmpty():
+                hide(ellipse)
+            elif cut != whole:
+                ellipse.setPath(cut)
+                undo.append(lambda e=ellipse, p=whole: e.setPath(p))  # type: ignore[misc]
+    if not rect.contains(marker.pos()):
+        hide(marker.star)
+    elif marker.label.isVisible():
+        tag, before = marker.label, marker.label.pos()
+        tag.setPos(inward_tag_pos(marker, scatter))
+        undo.append(lambda: tag.setPos(before))
+    return undo
+
+
+def tag_and_frame(marker: PosteriorMarker, scatter: LatentScatterView) -> tuple[QRectF, QRectF]:
+    """The canvas tag's and the plot's rectangles in the viewport (the tag ignores the
+    view's scaling, so its scene rectangle says nothing)."""
+    device = scatter.plot.viewportTransform()
+    box = marker.label.deviceTransform(device).mapRect(marker.label.boundingRect())
+    return box, device.mapRect(scatter.vb.sceneBoundingRect())
+
+
+def inward_tag_pos(marker: PosteriorMarker, scatter: LatentScatterView) -> QPointF:
+    """Where the tag stays inside the plot: its own place, or mirrored to the star's left
+    and/or underside where it crosses the frame."""
+    before = marker.label.pos()
+    box, frame = tag_and_frame(marker, scatter)
+    x, y = before.x(), before.y()
+    if box.right() > frame.right():
+        x = -before.x() - box.width()
+    if box.top() < frame.top():
+        y = -before.y() - box.height()
+    return QPointF(x, y)
+
+
+def _clipped_path(path: QPainterPath, rect: QRectF) -> QPainterPath:
+    """The polyline ``path`` (move-to and line-to only) cut at ``rect``'s edges."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for i in range(path.elementCount()):
+        e = path.elementAt(i)
+        if e.isMoveTo() and xs:
+            xs.append(np.nan)
+            ys.append(np.nan)
+        xs.append(e.x)
+        ys.append(e.y)
+    out = QPainterPath()
+    x, y = np.asarray(xs, float), np.asarray(ys, float)
+    pieces = np.split(np.arange(len(x)), np.flatnonzero(np.isnan(x)))
+    for piece in pieces:
+        piece = piece[np.isfinite(x[piece])]
+        if len(piece) < 2:
+            continue
+        cx, cy = clip_polyline(x[piece], y[piece], rect)
+        start = True
+        for px, py in zip(cx.tolist(), cy.tolist(), strict=True):
+            if not np.isfinite(px):
+                start = True
+            elif start:
+                out.moveTo(QPointF(px, py))
+                start = False
+            else:
+                out.lineTo(QPointF(px, py))
+    return out

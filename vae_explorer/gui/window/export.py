@@ -8,15 +8,17 @@ that name as it was and is reported, never "Exported" over a truncated file.
 from __future__ import annotations
 
 import csv
+import math
 import os
 import re
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QRect, QSize
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import QRect, QRectF, QSize
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import QGraphicsItem
 
 from ...core.files import atomic_path
 from ...core.rendering import write_latents_csv
@@ -40,15 +42,41 @@ def _write_checked(path: Path, write: Callable[[Path], None], check: Callable[[P
 
 
 def export_png(scatter: LatentScatterView, path: str | os.PathLike[str]) -> Path:
-    """The scatter's plot as a PNG at least ``MIN_PNG_WIDTH`` pixels wide."""
+    """The scatter's plot as a PNG at least ``MIN_PNG_WIDTH`` pixels wide: the plot as on
+    screen, enlarged as a whole.
+
+    pyqtgraph's ImageExporter enlarged by scaling the painter, which items of a fixed pixel
+    size ignore: the legend, the points, the crosshair and the canvas marker came out at half
+    the size of the axes' text. An image with a device pixel ratio scales all alike.
+    """
     import pyqtgraph.exporters as exporters
 
     item = scatter.plot.getPlotItem()
-    exporter = exporters.ImageExporter(item)
-    exporter.parameters()["width"] = max(MIN_PNG_WIDTH, int(item.width()))
+    exporter = exporters.ImageExporter(item)  # (for its background and export mode)
+    source = exporter.getSourceRect()
+    scale = max(1.0, MIN_PNG_WIDTH / max(source.width(), 1.0))
+    width, height = math.ceil(source.width() * scale), math.ceil(source.height() * scale)
+    axes = [item.getAxis(side) for side in ("left", "bottom")]
 
     def write(tmp: Path) -> None:
-        if not exporter.export(str(tmp)):
+        image = QImage(width, height, QImage.Format.Format_ARGB32)
+        image.setDevicePixelRatio(scale)
+        image.fill(exporter.parameters()["background"])
+        caching = [axis.cacheMode() for axis in axes]
+        painter = QPainter(image)
+        try:
+            for axis in axes:  # (their cached pictures are the screen's pixels)
+                axis.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+            exporter.setExportMode(True, {"antialias": True, "painter": painter})
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            target = QRectF(0, 0, width / scale, height / scale)
+            item.scene().render(painter, target, source)
+        finally:
+            exporter.setExportMode(False)
+            painter.end()
+            for axis, mode in zip(axes, caching, strict=True):
+                axis.setCacheMode(mode)
+        if not image.save(str(tmp), "PNG"):  # type: ignore[call-overload]  # (str at run time)
             raise ExportError("the image could not be written (no permission, or a full disk?)")
 
     return _write_checked(Path(path), write, _png_complete)
