@@ -85,7 +85,9 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             plot.vb.sigRangeChangedManually.connect(self._stop_following)
             # A plot's height changes without the widget's too (a plot shown or hidden, the
             # legend's rows): its label is fitted again each time.
-            plot.vb.sigResized.connect(lambda _vb, p=plot: self._fit_axis_label(p))
+            # (A bound method, not a lambda: Qt drops the connection with the widget, where a
+            # lambda was called on a deleted widget at the interpreter's exit: a crash.)
+            plot.vb.sigResized.connect(self._on_view_resized)
             for axis in ("left", "bottom"):
                 # Epochs below 1 would read "epoch (x0.001)" with ticks 200...600.
                 plot.getAxis(axis).enableAutoSIPrefix(False)
@@ -146,6 +148,11 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.ci.layout.activate()
         for plot in self.axis_labels:
             self._fit_axis_label(plot)
+
+    def _on_view_resized(self, vb: pg.ViewBox) -> None:
+        for plot in self.axis_labels:
+            if plot.vb is vb:
+                self._fit_axis_label(plot)
 
     def _fit_axis_label(self, plot: pg.PlotItem) -> None:
         if self.closed:
