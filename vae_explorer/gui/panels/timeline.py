@@ -136,7 +136,7 @@ class TimelinePanel(QWidget):
         self.cancel_button.clicked.connect(self.cancelRequested)
         scrub.historyChanged.connect(self._on_history_changed)
         scrub.epochChanged.connect(self._on_epoch_changed)
-        scrub.weightsRefused.connect(lambda _why: self._on_epoch_changed())  # (the label says so)
+        scrub.weightsRefused.connect(self._on_weights_refused)  # (the label says so)
         self._on_history_changed()
 
     # --- for the window and tests ----------------------------------------------------------
@@ -211,6 +211,9 @@ class TimelinePanel(QWidget):
             self.epoch_label.setText("No training history")
             self.weights_label.setText("train to record one")
             self.weights_label.setToolTip(NO_HISTORY_TIP)
+
+    def _on_weights_refused(self, _why: str) -> None:
+        self._on_epoch_changed()
 
     def _on_epoch_changed(self) -> None:
         t, last = self.scrub.epoch, self.scrub.last
