@@ -231,9 +231,14 @@ class WindowMenus:
     def _on_open_triggered(self) -> None:
         if not self.window.may_drop_model(OPENING):
             return
+        shown = self.window.state.model_version
         path, _ = QFileDialog.getOpenFileName(
             self.window, "Open model", self._last_dir(opening=True), MODEL_FILTER
         )
+        # Another model became current while the dialog was up (a recovered one, say): it
+        # is asked about in its turn.
+        if path and self.window.state.model_version != shown and not self.window.may_drop_model(OPENING):
+            return
         if path:
             self._remember_dir(path)
             self.window.open_model_in_background(path)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QProgressDialog
 from ...core.checkpoint_file import CheckpointError
 from ...core.data import DATASETS, DatasetRef
 from .startup import LATENT_ARRAYS, cached_latents, folder_hint
+from .unsaved import OPENING
 
 if TYPE_CHECKING:  # torch: imported when a model is opened or saved, not at start-up
     from ...core.checkpoints import Checkpoint
@@ -52,13 +53,14 @@ class Files:
 
         self._open_token += 1
         token, path = self._open_token, Path(path)
+        shown = self.window.state.model_version  # (the model the user agreed to drop)
         dialog = QProgressDialog(f"Opening {path.name}…", "", 0, 0, self.window)
         dialog.setCancelButton(None)
         dialog.setWindowTitle("Open model")
         dialog.setMinimumDuration(400)
         worker = Worker(load_checkpoint, path, name="open-model")
-        worker.returned.connect(lambda ckpt: self._on_model_loaded(token, ckpt, path))
-        worker.failed.connect(lambda message: self._on_model_loaded(token, None, path, message))
+        worker.returned.connect(lambda ckpt: self._on_model_loaded(token, ckpt, path, shown))
+        worker.failed.connect(lambda message: self._on_model_loaded(token, None, path, shown, message))
         worker.finished.connect(dialog.deleteLater)
         worker.finished.connect(lambda: self._opening.discard(token))
         self._opening.add(token)
@@ -83,23 +85,34 @@ class Files:
             return True
         return False
 
-    def _on_model_loaded(self, token: int, ckpt: Checkpoint | None, path: Path, error: str = "") -> None:
+    def _on_model_loaded(
+        self, token: int, ckpt: Checkpoint | None, path: Path, shown: int, error: str = ""
+    ) -> None:
         if token != self._open_token:
             return  # overtaken by a newer Open
         if ckpt is None:
             self.on_model_load_failed(error)
+        elif self.window.state.model_version == shown or self.window.may_drop_model(OPENING):
+            # (Another model became current meanwhile, not by an open: it is asked about.)
+            self.show_checkpoint(ckpt, path, token=token)
         else:
-            self.show_checkpoint(ckpt, path)
+            self.window.statusBar().showMessage(f"Not opened {path.name}: the model shown stays", 10_000)
 
     def on_model_load_failed(self, message: str) -> None:
         self.window.show_error("Cannot open the model", message)
 
-    def show_checkpoint(self, ckpt: Checkpoint, path: Path, recovered: bool = False) -> bool:
+    def show_checkpoint(
+        self, ckpt: Checkpoint, path: Path, recovered: bool = False, token: int | None = None
+    ) -> bool:
         """Make a loaded checkpoint current: its dataset shown, its cached test latents used
         when they belong to that dataset (no encoding), its arrays kept for the next save.
-        ``recovered``: a recovery copy (recovery.py), shown as the unsaved model it was."""
+        ``recovered``: a recovery copy (recovery.py), shown as the unsaved model it was.
+        ``token``: the background open it ends; any other show cancels those still being
+        read (the newest choice wins: an older File ▸ Open replaced it when it arrived)."""
         if self._refuse_open_while_training():
             return False
+        if token is None:
+            self.cancel_opening(f"{path.name} was opened meanwhile")
         from ..labelled import explorer_model
 
         model = explorer_model(ckpt.model)  # a labelled model decodes its shown class
