@@ -121,3 +121,16 @@ def app_theme():
     yield
     app.setStyle(style)
     app.setPalette(palette)
+
+
+@pytest.fixture
+def close_at_end():
+    """close_at_end(w): an explore() window (Qt frees it once closed, so pytest-qt's own
+    close would find it gone) is closed after the test if it is still open."""
+    from shiboken6 import isValid
+
+    windows: list = []
+    yield windows.append
+    for w in windows:
+        if isValid(w):
+            w.close()

@@ -46,9 +46,9 @@ class FailsFarOut(ProtocolModel):
         return super().decode(z)
 
 
-def _explore(qtbot, mode: str = "raise"):
+def _explore(qtbot, close_at_end, mode: str = "raise"):
     w = vae_explorer.explore(FailsFarOut(mode), IMAGES, block=False)
-    qtbot.addWidget(w)
+    close_at_end(w)
     qtbot.waitExposed(w)
     QApplication.processEvents()
     return w
@@ -61,9 +61,9 @@ def _explore(qtbot, mode: str = "raise"):
         ("nan", "your model's decode returned NaN pixels"),
     ],
 )
-def test_a_view_failure_of_an_explored_model_is_shown_in_the_window(qtbot, mode, words):
+def test_a_view_failure_of_an_explored_model_is_shown_in_the_window(qtbot, close_at_end, mode, words):
     before = sys.excepthook
-    w = _explore(qtbot, mode)
+    w = _explore(qtbot, close_at_end, mode)
     assert w.last_error is None
     w.state.set_current_z(FAR)  # the decoder preview decodes a far code
     QApplication.processEvents()
@@ -79,9 +79,9 @@ def test_a_view_failure_of_an_explored_model_is_shown_in_the_window(qtbot, mode,
     assert sys.excepthook is before  # the caller's hook (a notebook's) is back
 
 
-def test_the_callers_hook_comes_back_when_the_last_explored_window_closes(qtbot):
+def test_the_callers_hook_comes_back_when_the_last_explored_window_closes(qtbot, close_at_end):
     before = sys.excepthook
-    first, second = _explore(qtbot), _explore(qtbot)
+    first, second = _explore(qtbot, close_at_end), _explore(qtbot, close_at_end)
     hook = sys.excepthook
     assert hook is not before
     first.close()

@@ -48,12 +48,12 @@ def test_a_truncated_csv_is_still_refused(tmp_path, monkeypatch):
     assert not (tmp_path / "z.csv").exists()
 
 
-def test_the_window_exports_such_names(qtbot, mnist_test, tmp_path):
+def test_the_window_exports_such_names(close_at_end, mnist_test, tmp_path):
     names = [f"line1\nline2 {i}" for i in range(10)]
     w = vae_explorer.explore(
         ProtocolModel(), mnist_test.images[:40], mnist_test.labels[:40], names, block=False
     )
-    qtbot.addWidget(w)
+    close_at_end(w)
     try:
         assert w.export_latents(tmp_path / "lat.csv"), w.last_error
         rows = _read(tmp_path / "lat.csv")

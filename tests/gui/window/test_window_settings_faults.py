@@ -136,9 +136,9 @@ def test_a_relative_folder_named_in_a_model_is_never_read(
 
 
 @pytest.fixture
-def explored(qtbot, mnist_test):
+def explored(close_at_end, mnist_test):
     w = vae_explorer.explore(ProtocolModel(), mnist_test.images[:300], mnist_test.labels[:300], block=False)
-    qtbot.addWidget(w)
+    close_at_end(w)
     QApplication.processEvents()
     yield w
     w.close()
@@ -163,18 +163,18 @@ def test_training_in_an_explore_window_never_reads_a_folder_named_your_images(
     assert w.state.model_meta.get("external") and len(w.state.test_set) == 300  # nothing trained
 
 
-def test_closing_an_explore_window_keeps_the_remembered_dataset(qtbot, mnist_test):
+def test_closing_an_explore_window_keeps_the_remembered_dataset(close_at_end, mnist_test):
     _remember("fashion-mnist")
     w = vae_explorer.explore(ProtocolModel(), mnist_test.images[:50], block=False)
-    qtbot.addWidget(w)
+    close_at_end(w)
     w.close()
     QApplication.processEvents()
     assert app_settings().value("dataset") == "fashion-mnist"
 
 
-def test_closing_an_explore_window_with_nothing_remembered_remembers_nothing(qtbot, mnist_test):
+def test_closing_an_explore_window_with_nothing_remembered_remembers_nothing(close_at_end, mnist_test):
     w = vae_explorer.explore(ProtocolModel(), mnist_test.images[:50], block=False)
-    qtbot.addWidget(w)
+    close_at_end(w)
     w.close()
     QApplication.processEvents()
     assert app_settings().value("dataset") is None
@@ -212,7 +212,7 @@ def test_explore_names_what_is_wrong_with_class_names():
         as_dataset(images, np.array([0, 1, 2, 1]), np.array(["a", "b"]))
 
 
-def test_explore_window_opens_with_numpy_class_names(qtbot, mnist_test):
+def test_explore_window_opens_with_numpy_class_names(close_at_end, mnist_test):
     w = vae_explorer.explore(
         ProtocolModel(),
         mnist_test.images[:50],
@@ -220,7 +220,7 @@ def test_explore_window_opens_with_numpy_class_names(qtbot, mnist_test):
         np.array(mnist_test.classes),
         block=False,
     )
-    qtbot.addWidget(w)
+    close_at_end(w)
     assert w.state.test_set.classes == list(mnist_test.classes)
     w.close()
 

@@ -239,7 +239,7 @@ class MainWindow(QMainWindow):
 
     def tidy_tab_bars(self) -> None:
         """After a layout change (restoreState, a dock moved): once Qt has laid it out."""
-        QTimer.singleShot(0, lambda: whole_tab_titles(self))
+        QTimer.singleShot(0, self, lambda: whole_tab_titles(self))  # (dropped with the window)
 
     @property
     def docks(self) -> list[QDockWidget]:

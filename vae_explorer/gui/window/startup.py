@@ -232,7 +232,7 @@ def finish_start(window: MainWindow, result: StartResult) -> None:
             default_dock_sizes(window)  # model's wider docks took the right column's room)
         window.tidy_tab_bars()
 
-    QTimer.singleShot(0, relayout)
+    QTimer.singleShot(0, window, relayout)  # (dropped with the window)
     window.statusBar().clearMessage()
     path = window.starter.path if window.starter is not None else None
     if result.checkpoint is not None and path is not None:
