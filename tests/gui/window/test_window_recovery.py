@@ -297,7 +297,8 @@ def test_the_copy_is_written_after_the_first_epoch_and_then_at_most_once_a_minut
     small_run(window, epochs=500)
     qtbot.mouseClick(window.training.start_button, LEFT)
     qtbot.waitUntil(lambda: epoch_trained(window) and len(window.state.history) >= 3, timeout=60_000)
-    assert window.recovery.exists and first_trained[0] >= 1 and writes == first_trained
+    qtbot.waitUntil(lambda: window.recovery.exists, timeout=10_000)  # (a worker writes it)
+    assert first_trained[0] >= 1 and writes == first_trained
     window.stop_training()
     qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=10_000)
     assert len(writes) == 2  # and once more as the run ends
