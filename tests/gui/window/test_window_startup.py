@@ -170,3 +170,48 @@ def test_the_first_paint_import_chain_is_torch_free():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert out.stdout.strip() == "False", out.stderr[-2000:]
+
+
+def _start_with_nothing_named(qtbot, background: bool):
+    """The window as `vae-explorer` opens it with no model named (the default)."""
+    from vae_explorer.gui.window import MainWindow
+
+    w = MainWindow(None, background=background)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.views_ready and not w.state.loading, timeout=READY_MS)
+    return w
+
+
+@pytest.mark.parametrize("background", [True, False], ids=["background", "at-once"])
+def test_a_start_with_no_model_named_opens_the_one_last_opened_or_saved(qtbot, window, tmp_path, background):
+    """The settings kept the last model's path, but no start read it: every start showed
+    the shipped model."""
+    saved = tmp_path / "mine.safetensors"
+    assert window.save_model(saved)
+    window.close()
+    w = _start_with_nothing_named(qtbot, background)
+    assert w.state.model_path == saved and w.last_error is None
+    w.close()
+
+
+@pytest.mark.parametrize("background", [True, False], ids=["background", "at-once"])
+def test_a_remembered_model_that_cannot_be_read_gives_way_to_the_shipped_one(qtbot, tmp_path, background):
+    from vae_explorer.gui.theme import app_settings
+    from vae_explorer.gui.window.datasets import DEFAULT_CHECKPOINT
+    from vae_explorer.gui.window.settings import LAST_MODEL
+
+    if not DEFAULT_CHECKPOINT.is_file():
+        pytest.skip("no shipped model")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
+    app_settings().setValue(LAST_MODEL, str(bad))
+    w = _start_with_nothing_named(qtbot, background)
+    assert "bad.safetensors" in (w.last_error or "")  # told
+    assert w.state.model_path == DEFAULT_CHECKPOINT  # the shipped model instead
+    assert app_settings().value(LAST_MODEL) != str(bad)  # and not tried again
+    w.close()
+    app_settings().setValue(LAST_MODEL, str(tmp_path / "gone.safetensors"))  # moved away since
+    w = _start_with_nothing_named(qtbot, background)
+    assert w.state.model_path == DEFAULT_CHECKPOINT and w.last_error is None
+    w.close()

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 SHIPPED_MODELS = PROJECT_ROOT / "trained"
+DEFAULT_CHECKPOINT = SHIPPED_MODELS / "mnist-bernoulli-z2.safetensors"  # a first start's model
 MISMATCH_COLOUR = "#e3b341"  # the data label's, while the model was trained on other data
 
 

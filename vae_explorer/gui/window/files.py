@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QProgressDialog
 
 from ...core.checkpoint_file import CheckpointError
 from ...core.data import DATASETS, DatasetRef
+from . import settings
 from .startup import LATENT_ARRAYS, cached_latents, folder_hint
 from .unsaved import OPENING
 
@@ -139,7 +140,7 @@ class Files:
         if recovered:
             message = "Recovered the unsaved model: File ▸ Save model keeps it"
         else:
-            self.window.settings.setValue("paths/last_model", str(path))
+            settings.remember_model(self.window.settings, path)
             message = f"Opened {path}"
         if wanted != state.dataset_key:  # its data is not here (a download declined or failed)
             shown = DatasetRef.from_key(state.dataset_key).title
@@ -191,6 +192,7 @@ class Files:
             self.window.show_error("Cannot save the model", str(exc))
             return False
         state.mark_saved(saved, meta)
+        settings.remember_model(self.window.settings, Path(saved))  # (the next start opens it)
         if state.training:
             # The file holds this snapshot; the run goes on and its later weights are not in it.
             epochs = meta.get("epochs_completed", 0)

@@ -27,14 +27,21 @@ from ..theme import app_settings, configure_pyqtgraph
 from ..tooltips import wrap_long_tooltips
 from ..wheel_guard import install_wheel_guard
 from . import settings
-from .datasets import SHIPPED_MODELS, Datasets, ask_open_matching
+from .datasets import Datasets, ask_open_matching
 from .docks import DOCK_ATTRIBUTES, build_docks, default_dock_sizes
 from .ending import dismiss_questions, keep_work_for_signal, stop_jobs
 from .files import Files
 from .first_screen import FirstScatter, log_startup
 from .focus_chain import move_focus
 from .recovery import RecoveryCopy, ask_recover, offer_left_behind
-from .startup import BackgroundStart, StartResult, finish_start, show_first_screen
+from .startup import (
+    BackgroundStart,
+    StartResult,
+    finish_start,
+    first_checkpoint,
+    instead_of_remembered,
+    show_first_screen,
+)
 from .status_bar import build_status_bar, show_current_model
 from .tab_bars import whole_tab_titles
 from .unsaved import QUITTING, ask_unsaved, may_drop_model
@@ -59,7 +66,6 @@ if TYPE_CHECKING:  # the views import torch: the window builds them after its fi
 # The recovery question waits for the first layout to settle: shown at once, an X server
 # showed the dock tab bars' earlier positions under it until it was answered.
 RECOVERY_OFFER_MS = 300
-DEFAULT_CHECKPOINT = SHIPPED_MODELS / "mnist-bernoulli-z2.safetensors"
 CLOSE_WAIT_MS = 3000
 START_FALLBACK_MS = 1500  # start building the model even if the first paint never comes
 
@@ -141,7 +147,7 @@ class MainWindow(QMainWindow):
         self.state.modelChanged.connect(lambda: show_current_model(self))
         self.state.modelChanged.connect(self.datasets.show_current)  # (model and data may differ)
         self.state.datasetChanged.connect(self.datasets.show_current)
-        first = self._first_checkpoint(checkpoint_path, load_default)
+        first = first_checkpoint(self, checkpoint_path, load_default)
         if background and first is not None:
             self._start_in_background(first)
             return
@@ -153,22 +159,10 @@ class MainWindow(QMainWindow):
         settings.restore(self, self.settings)
         settings.fit_to_screen(self)
         if fallback or checkpoint_path is not None or load_default:
-            self._open_first_model(checkpoint_path, load_default)
+            if first is not None and not self.open_model(first):
+                instead_of_remembered(self, first)
+            self._fall_back_to_untrained()
         self._views_built()
-
-    @staticmethod
-    def _first_checkpoint(checkpoint_path: str | Path | None, load_default: bool) -> Path | None:
-        if checkpoint_path is not None:
-            return Path(checkpoint_path)
-        if load_default and DEFAULT_CHECKPOINT.is_file():
-            return DEFAULT_CHECKPOINT
-        return None
-
-    def _open_first_model(self, checkpoint_path: str | Path | None, load_default: bool) -> None:
-        first = self._first_checkpoint(checkpoint_path, load_default)
-        if first is not None:
-            self.open_model(first)
-        self._fall_back_to_untrained()
 
     def _fall_back_to_untrained(self) -> None:
         if self.state.model is not None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, QSize
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_STATE_BYTES = 1 << 20
+LAST_MODEL = "paths/last_model"  # the model file last opened or saved
 WINDOW_FRAME = 32  # a window manager's title bar and border take this much of the height
 
 
@@ -149,6 +152,32 @@ def restore(window: MainWindow, settings: QSettings) -> None:
             window.training.restore_form_state(values)
         else:
             _dropped(settings, "train/form", form)
+
+
+def remembered_model(settings: QSettings) -> Path | None:
+    """The model file the last session opened or saved, while it is a readable file; a
+    value that is not one (moved, deleted, not a path) is dropped with a log line."""
+    value = settings.value(LAST_MODEL)
+    if value is None:
+        return None
+    try:
+        path = Path(value) if isinstance(value, str) and value else None
+        readable = path is not None and path.is_file() and os.access(path, os.R_OK)
+    except (OSError, ValueError):  # (a name too long, a NUL byte)
+        path, readable = None, False
+    if not readable:
+        _dropped(settings, LAST_MODEL, value)
+        settings.remove(LAST_MODEL)
+        return None
+    return path
+
+
+def remember_model(settings: QSettings, path: Path | None) -> None:
+    """``path`` is the model to open at the next start (None: forget the one remembered)."""
+    if path is None:
+        settings.remove(LAST_MODEL)
+    else:
+        settings.setValue(LAST_MODEL, str(path))
 
 
 def remembered_dataset(window: MainWindow) -> bool:

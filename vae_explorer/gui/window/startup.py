@@ -27,6 +27,7 @@ from ...core.checkpoint_file import CheckpointError, read_arrays
 from ...core.data import CUSTOM_DATASET, DATASETS, DatasetRef, usable_dataset_key
 from ...core.first_screen import PALETTE_ARRAY, usable_first_screen, usable_latents
 from . import settings
+from .datasets import DEFAULT_CHECKPOINT
 from .first_screen import LOADING_TEXT, FirstScatter, LoadingPanel
 
 if TYPE_CHECKING:
@@ -211,6 +212,29 @@ def _restore_layout(window: MainWindow) -> None:
         window.dataset_key_at_start = key
 
 
+def first_checkpoint(window: MainWindow, path: str | Path | None, load_default: bool) -> Path | None:
+    """The model to start on: the one asked for, else the one the last session opened or
+    saved (while it is a readable file), else the shipped default."""
+    if path is not None:
+        return Path(path)
+    if not load_default:
+        return None
+    remembered = settings.remembered_model(window.settings)
+    if remembered is not None:
+        return remembered
+    return DEFAULT_CHECKPOINT if DEFAULT_CHECKPOINT.is_file() else None
+
+
+def instead_of_remembered(window: MainWindow, path: Path | None) -> None:
+    """The remembered model ``path`` could not be shown (its error was told): forgotten,
+    so the next start does not try it again, and the shipped model opened in its place."""
+    if path is None or settings.remembered_model(window.settings) != path or window.state.model is not None:
+        return
+    settings.remember_model(window.settings, None)
+    if DEFAULT_CHECKPOINT.is_file() and path != DEFAULT_CHECKPOINT:
+        window.open_model(DEFAULT_CHECKPOINT)
+
+
 def finish_start(window: MainWindow, result: StartResult) -> None:
     """Step two, on the GUI thread: the real views in place of the first screen (keeping
     the layout as the user left it meanwhile), then the loaded model made current."""
@@ -239,6 +263,7 @@ def finish_start(window: MainWindow, result: StartResult) -> None:
         window.files.show_checkpoint(result.checkpoint, path)
     elif result.error:
         window.files.on_model_load_failed(result.error)
+    instead_of_remembered(window, path)
 
 
 def folder_hint(metadata: dict[str, Any], shown_key: str) -> str | None:
