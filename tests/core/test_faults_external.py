@@ -126,3 +126,26 @@ def test_an_empty_batch_is_no_error():
     mu, logvar = model.encode(torch.zeros(0, 784))
     assert mu.shape == (0, 2) and logvar.shape == (0, 2)
     assert model.decode(torch.zeros(0, 2)).shape == (0, 784)
+
+
+class ExitAtOnce(Base):
+    def __init__(self, where: str) -> None:
+        super().__init__()
+        self.where = where
+
+    def encode(self, x):
+        if self.where == "encode":
+            raise SystemExit(3)
+        return super().encode(x)
+
+    def decode(self, z):
+        if self.where == "decode":
+            raise SystemExit(3)
+        return super().decode(z)
+
+
+@pytest.mark.parametrize("where", ["encode", "decode"])
+def test_a_model_that_exits_during_the_first_check_is_refused(where):
+    """An exit() in the model's code ended the caller's session (a notebook's kernel)."""
+    with pytest.raises(ExternalModelError, match="SystemExit"):
+        wrap_external(ExitAtOnce(where))

@@ -157,7 +157,7 @@ def test_importance_reports_an_effective_sample_size(sharp_model, digits):
     assert ((result.ess >= 1 - 1e-4) & (result.ess <= 64 + 1e-3)).all()
 
 
-def test_importance_on_a_model_that_overflows_says_so(digits):
+def test_importance_on_a_model_that_overflows_says_so(digits, monkeypatch):
     """Finite weights that overflow (a flipped bit) gave NaN importance weights and torch's
     "invalid multinomial distribution", reported as a bug."""
     from vae_explorer.core.model import InputError
@@ -165,6 +165,10 @@ def test_importance_on_a_model_that_overflows_says_so(digits):
     model = VAE(VAEConfig(latent_dim=2, hidden_dim=16))
     with torch.no_grad():
         model.enc_logvar.weight[0, 3] = 6.3e36
+    with pytest.raises(InputError, match="non-finite values"):
+        impute_multiple(model, digits, make_mask("middle_rows", len(digits)), method="importance", **FAST)
+    # Many samples go in chunks (another path): the same.
+    monkeypatch.setattr(imp, "_ROWS_PER_CHUNK", 8)
     with pytest.raises(InputError, match="non-finite values"):
         impute_multiple(model, digits, make_mask("middle_rows", len(digits)), method="importance", **FAST)
 

@@ -143,7 +143,7 @@ def _probe_encode(module: nn.Module, batch: int) -> tuple[str, torch.Tensor, tor
     for layout, shaped in (("flat", x), ("chw", x.reshape(batch, 1, IMAGE_SIDE, IMAGE_SIDE))):
         try:
             result = module.encode(shaped)  # type: ignore[operator]
-        except Exception as exc:  # the module's own code: any error means "not this layout"
+        except (Exception, SystemExit) as exc:  # its own code: any error means "not this layout"
             errors.append(f"{list(shaped.shape)}: {type(exc).__name__}: {exc}")
             continue
         return (layout, *_check_encoding(result, batch))
@@ -246,7 +246,7 @@ def _probe_decode(module: nn.Module, mu: torch.Tensor, latent_dim: int, batch: i
     device, dtype = _device_and_dtype(module)
     try:
         out = module.decode(mu.to(device=device, dtype=dtype))  # type: ignore[operator]
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # (an exit() in the module's code too)
         raise ExternalModelError(
             f"decode failed on codes of shape [{batch}, {latent_dim}] (encode's mu): "
             f"{type(exc).__name__}: {exc}"

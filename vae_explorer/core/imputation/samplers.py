@@ -189,15 +189,21 @@ def importance(
         means = torch.sigmoid(logits)
         mean = torch.einsum("bk,bkp->bp", w, means)
         x_q = torch.where(m, mean, x)
-    if not bool(torch.isfinite(w).all()):  # (multinomial would fail: "invalid distribution")
-        raise InputError(
-            "the model gives non-finite values (inf or NaN) for these images, so no importance "
-            "weights can be formed: its weights may be damaged"
-        )
+    _require_finite_weights(w)
     idx = torch.multinomial(w, n_draws, replacement=True, generator=g)  # [b, M]
     draws = torch.gather(means, 1, idx[:, :, None].expand(-1, -1, means.shape[2]))
     ess = 1.0 / w.double().square().sum(1)
     return Part(mean, draws.transpose(0, 1), ess=ess.float())
+
+
+def _require_finite_weights(w: torch.Tensor) -> None:
+    """Importance weights with inf or NaN (a model whose finite weights overflow): an input
+    error saying so, where torch's multinomial would fail with "invalid distribution"."""
+    if not bool(torch.isfinite(w).all()):
+        raise InputError(
+            "the model gives non-finite values (inf or NaN) for these images, so no importance "
+            "weights can be formed: its weights may be damaged"
+        )
 
 
 def _importance_chunked(
@@ -241,6 +247,7 @@ def _importance_chunked(
                     x.dtype
                 )
                 w = torch.softmax(lw, 1).to(x.dtype)
+                _require_finite_weights(w)
                 idx = torch.multinomial(w, n_draws, replacement=True, generator=g)  # [b, M]
                 picked = torch.gather(means, 1, idx[:, :, None].expand(-1, -1, pixels)).transpose(0, 1)
                 draws = torch.where(replace[:, :, None], picked, draws)
