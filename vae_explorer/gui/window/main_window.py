@@ -27,6 +27,7 @@ from ..theme import app_settings, configure_pyqtgraph
 from ..tooltips import wrap_long_tooltips
 from ..wheel_guard import install_wheel_guard
 from . import settings
+from .at_exit import free_at_exit
 from .datasets import Datasets, ask_open_matching
 from .docks import DOCK_ATTRIBUTES, build_docks, default_dock_sizes
 from .ending import dismiss_questions, keep_work_for_signal, stop_jobs
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
         self.views_ready = False
         self.starter: BackgroundStart | None = None
         self.state = ExplorerState(self)
+        free_at_exit(self)  # (if still there when the interpreter exits: at_exit.py)
         self.datasets = Datasets(self)
         self.files = Files(self)
         self._default_layout = build_docks(self)
