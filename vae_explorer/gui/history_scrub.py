@@ -149,12 +149,12 @@ class HistoryScrub(QObject):
         """Damaged kept weights (NaN, a wrong shape): the views decode with the current
         model instead, and ``weightsRefused`` says so, once per epoch (not at every redraw)."""
         detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        self.error = (
+        why = (
             f"the weights kept after epoch {epoch} cannot be used: {detail}; "
             "the grid and the decoders show the current model instead"
         )
-        self._unusable[epoch] = self.error
-        self.weightsRefused.emit(self.error)
+        self._unusable[epoch] = why  # (not ``error``: the history itself was read)
+        self.weightsRefused.emit(why)
 
     def decode(self, z: Any) -> np.ndarray | None:
         """Mean images [B, 28, 28] of codes ``z`` under the scrubbed epoch's weights, or under

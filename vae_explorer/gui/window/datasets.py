@@ -46,17 +46,23 @@ class Datasets:
             other = trained_on != state.dataset_key
         else:  # a folder of IDX files may hold the very data: no claim either way
             other = False
+        # (Set only what changes: this runs at every training snapshot, several a second,
+        # and a style sheet set anew restyles the label and refits the status bar.)
+        style, tip = "", None
         if other:
             theirs = DATASETS[str(trained_on)].title
-            label.setText(f"{text} · not the model's ({theirs})")
-            label.setStyleSheet(f"color: {MISMATCH_COLOUR};")
-            label.setToolTip(
+            text = f"{text} · not the model's ({theirs})"
+            style = f"color: {MISMATCH_COLOUR};"
+            tip = (
                 f"The model was trained on {theirs}, not on the {ref.title} shown: its latent space "
                 f"means little for them. Dataset ▸ {theirs} shows its own data."
             )
-        else:
-            label.setText(text)
-            label.setStyleSheet("")
+        if label.text() != text:
+            label.setText(text)  # (its tooltip: the text)
+        if tip is not None and label.toolTip() != tip:
+            label.setToolTip(tip)
+        if label.styleSheet() != style:
+            label.setStyleSheet(style)
         if self.window.views_ready:  # the menus exist
             for k, a in self.window.menus.datasets.items():
                 a.setChecked(k == state.dataset_key)
