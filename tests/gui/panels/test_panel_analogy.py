@@ -114,6 +114,9 @@ def test_painting_on_the_canvas_updates_the_analogy_live(analogy, state, labelle
     assert "framed" not in analogy.info.text()
     state.set_picked_index(7)  # a test image: framed already, no choice shown
     assert analogy.source() == "test" and not analogy.frame_check.isVisible()
+    assert analogy.label_combo.isEnabled()
+    analogy.set_source("z")  # a point of the style space: nothing to encode
+    assert not analogy.label_combo.isEnabled() and "nothing is encoded" in analogy.label_combo.toolTip()
 
 
 def test_the_previous_models_style_is_never_shown_for_another_model(

@@ -39,6 +39,11 @@ SOURCES = {
     "z": ("Point in the style space", "The style z under the crosshair (click in the scatter)"),
 }
 GUESS = -1  # "Encode as": the classifier's most probable class
+ENCODE_AS_TIP = (
+    "The digit the image is taken to be when its style is inferred, q(z|x, y): the "
+    "classifier's most probable class, or one you choose"
+)
+NOTHING_TO_ENCODE_TIP = "A point of the style space is a style already: nothing is encoded"
 NEEDS_LABELLED = (
     "The style analogy needs a labelled model (semi-supervised M2 or M1+M2): its z holds the "
     "style of a digit apart from the digit itself. Train one in the Training dock "
@@ -96,10 +101,7 @@ class AnalogyPanel(QWidget):
         self.source_combo.setToolTip("Where the style comes from (follows what you did last)")
         self.label_combo = QComboBox()
         self.label_combo.addItem("classifier's guess", GUESS)
-        self.label_combo.setToolTip(
-            "The digit the image is taken to be when its style is inferred, q(z|x, y): the "
-            "classifier's most probable class, or one you choose"
-        )
+        self.label_combo.setToolTip(ENCODE_AS_TIP)
         self.frame_check = QCheckBox("Frame like MNIST")
         self.frame_check.setChecked(True)
         self.frame_check.setToolTip(
@@ -258,6 +260,10 @@ class AnalogyPanel(QWidget):
     def _show_frame_choice(self) -> None:
         # Only for a drawing (test images are framed already), and only where the panel works.
         self.frame_check.setVisible(is_labelled(self._state.model) and self.source() == "canvas")
+        # A point of the style space is a z already: nothing is encoded, as any digit.
+        encodes = self.source() != "z"
+        self._fields[1].setEnabled(encodes)
+        self.label_combo.setToolTip(ENCODE_AS_TIP if encodes else NOTHING_TO_ENCODE_TIP)
 
     def request(self) -> None:
         """Ask for the current source's analogy now (shown when the worker returns)."""
