@@ -17,13 +17,11 @@ import pytest
 import torch
 from external_models import ProtocolModel
 from PySide6.QtWidgets import QApplication
-from window_helpers import told
+from window_helpers import recorded_run, told
 
 import vae_explorer
 from vae_explorer.core.checkpoints import save_checkpoint
-from vae_explorer.core.history import WEIGHTS_PREFIX, HistoryRecorder
-from vae_explorer.core.latent import encode_images
-from vae_explorer.core.model import VAE, VAEConfig
+from vae_explorer.core.history import WEIGHTS_PREFIX
 
 IMAGES = np.random.default_rng(0).random((300, 784)).astype(np.float32)
 FAR = np.array([6.0, 0.0], np.float32)
@@ -99,23 +97,11 @@ def test_the_callers_hook_comes_back_when_the_last_explored_window_closes(qtbot,
 @pytest.fixture(scope="module")
 def damaged_history(tmp_path_factory, mnist_test):
     """Three epochs of a small model; the weights kept after epoch 2 have a NaN decoder."""
-    torch.set_num_threads(1)
-    recorder = None
-    model = None
-    for epoch in (1, 2, 3):
-        torch.manual_seed(epoch)
-        model = VAE(VAEConfig(latent_dim=2, hidden_dim=32))
-        if recorder is None:
-            size = sum(v.numel() * 4 for v in model.state_dict().values())
-            recorder = HistoryRecorder(3, len(mnist_test), 2, size)
-        mu, logvar = encode_images(model, mnist_test.images)
-        recorder.record(epoch, model.state_dict(), mu, logvar)
-    assert recorder is not None and model is not None
-    arrays = {k: np.array(v) for k, v in recorder.arrays().items()}
+    models, arrays = recorded_run(mnist_test)
     arrays[f"{WEIGHTS_PREFIX}0002/dec_out.weight"][:] = np.nan
     path = tmp_path_factory.mktemp("damaged") / "damaged.safetensors"
     meta = {"dataset": "mnist", "history": [], "epochs_completed": 3}
-    save_checkpoint(model, path, meta, arrays=arrays)
+    save_checkpoint(models[3], path, meta, arrays=arrays)
     return path
 
 

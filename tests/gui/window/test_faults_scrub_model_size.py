@@ -8,31 +8,22 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtWidgets import QApplication
+from window_helpers import recorded_run
 
 from vae_explorer.core.checkpoints import save_checkpoint
-from vae_explorer.core.history import HistoryRecorder
-from vae_explorer.core.latent import encode_images
-from vae_explorer.core.model import VAE, VAEConfig
+
+
+def _last_units_informative(model) -> None:
+    with torch.no_grad():  # its most informative units last: the axes show z[d-1], z[d-2]
+        model.enc_mu.weight[-2:] *= 30.0
 
 
 def _with_history(folder, test_set, latent_dim: int):
     """Two recorded 'epochs' of a small model of ``latent_dim``, saved with its timeline."""
-    torch.set_num_threads(1)
-    recorder = None
-    for epoch in (1, 2):
-        torch.manual_seed(epoch)
-        model = VAE(VAEConfig(latent_dim=latent_dim, hidden_dim=16))
-        with torch.no_grad():  # its most informative units last: the axes show z[d-1], z[d-2]
-            model.enc_mu.weight[-2:] *= 30.0
-        if recorder is None:
-            size = sum(v.numel() * 4 for v in model.state_dict().values())
-            recorder = HistoryRecorder(2, len(test_set), latent_dim, size)
-        mu, logvar = encode_images(model, test_set.images)
-        recorder.record(epoch, model.state_dict(), mu, logvar)
+    models, arrays = recorded_run(test_set, 2, latent_dim, 16, _last_units_informative)
     path = folder / f"z{latent_dim}.safetensors"
     meta = {"dataset": "mnist", "history": [{"epoch": e, "train_loss": 1.0} for e in (1, 2)]}
-    arrays = {k: np.array(v) for k, v in recorder.arrays().items()}
-    save_checkpoint(model, path, {**meta, "epochs_completed": 2}, arrays=arrays)
+    save_checkpoint(models[2], path, {**meta, "epochs_completed": 2}, arrays=arrays)
     return path
 
 

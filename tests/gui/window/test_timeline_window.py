@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtWidgets import QApplication
+from window_helpers import recorded_run
 
 from vae_explorer.core.checkpoint_file import read_arrays
 from vae_explorer.core.checkpoints import save_checkpoint
-from vae_explorer.core.history import EPOCHS_KEY, HistoryRecorder
+from vae_explorer.core.history import EPOCHS_KEY
 from vae_explorer.core.latent import encode_images
 from vae_explorer.core.model import VAE, VAEConfig
 
@@ -19,22 +20,11 @@ from vae_explorer.core.model import VAE, VAEConfig
 @pytest.fixture(scope="module")
 def history_checkpoint(tmp_path_factory, mnist_test):
     """Three 'epochs' of a small model (seeds 1..3) with the full test set's latents."""
-    torch.set_num_threads(1)
-    models = {}
-    recorder = None
-    for epoch in (1, 2, 3):
-        torch.manual_seed(epoch)
-        model = VAE(VAEConfig(latent_dim=2, hidden_dim=32))
-        if recorder is None:
-            size = sum(v.numel() * 4 for v in model.state_dict().values())
-            recorder = HistoryRecorder(3, len(mnist_test), 2, size)
-        mu, logvar = encode_images(model, mnist_test.images)
-        recorder.record(epoch, model.state_dict(), mu, logvar)
-        models[epoch] = model
+    models, arrays = recorded_run(mnist_test)
     path = tmp_path_factory.mktemp("history") / "history.safetensors"
     history = [{"epoch": e, "train_loss": 200.0 - e} for e in (1, 2, 3)]
     meta = {"dataset": "mnist", "history": history, "epochs_completed": 3}
-    save_checkpoint(models[3], path, meta, arrays={k: np.array(v) for k, v in recorder.arrays().items()})
+    save_checkpoint(models[3], path, meta, arrays=arrays)
     return path, models
 
 

@@ -12,6 +12,8 @@ from PySide6.QtCore import QEventLoop, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from vae_explorer.core.checkpoints import save_checkpoint
+from vae_explorer.core.history import HistoryRecorder
+from vae_explorer.core.latent import encode_images
 from vae_explorer.core.model import VAE, VAEConfig
 
 LEFT = Qt.MouseButton.LeftButton
@@ -22,6 +24,27 @@ def told(window) -> str:
     """Everything the user was shown: open message boxes, static dialogs, the status bar."""
     texts = [b.text() for b in window.findChildren(QMessageBox) if b.isVisible()]
     return "\n".join([*texts, *STATIC_DIALOGS, window.statusBar().currentMessage()])
+
+
+def recorded_run(test_set, epochs: int = 3, latent_dim: int = 2, hidden_dim: int = 32, shape=None):
+    """A run's timeline made of small models seeded 1..epochs (each an "epoch", ``shape``
+    applied to it first), with the test set's latents: (models by epoch, history arrays)."""
+    torch.set_num_threads(1)
+    models: dict[int, VAE] = {}
+    recorder = None
+    for epoch in range(1, epochs + 1):
+        torch.manual_seed(epoch)
+        model = VAE(VAEConfig(latent_dim=latent_dim, hidden_dim=hidden_dim))
+        if shape is not None:
+            shape(model)
+        if recorder is None:
+            size = sum(v.numel() * 4 for v in model.state_dict().values())
+            recorder = HistoryRecorder(epochs, len(test_set), latent_dim, size)
+        mu, logvar = encode_images(model, test_set.images)
+        recorder.record(epoch, model.state_dict(), mu, logvar)
+        models[epoch] = model
+    assert recorder is not None
+    return models, {k: np.array(v) for k, v in recorder.arrays().items()}
 
 
 def weights(model) -> dict[str, np.ndarray]:
