@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
@@ -26,6 +26,24 @@ ACTIVE_COLOUR = "#4e79a7"
 INACTIVE_COLOUR = "#bab0ac"
 LIVE_MS = 250  # while training, the bars follow the snapshots at most this often
 LABELLED_AXIS_HEIGHT = 140  # pixels of plot from which the bottom axis has room for its title
+EVERY_LABEL_UP_TO = 32  # dimensions: up to this many, every bar is labelled if they fit
+MAX_SPARSE_LABELS = 8  # a subset of labels: at most this many
+TICK_GAP = 4  # pixels between two dimension labels
+
+
+def dimension_ticks(d: int, bar_px: float, label_px: float) -> list[tuple[int, str]]:
+    """The labelled dimensions of ``d`` bars ``bar_px`` pixels apart whose widest label is
+    ``label_px`` wide: every bar (up to :data:`EVERY_LABEL_UP_TO` bars) when the labels fit
+    side by side, else every 2nd, 5th, 10th, 20th, ... from 0, the first such that they fit
+    and are at most :data:`MAX_SPARSE_LABELS`."""
+    need = label_px + TICK_GAP
+    if d <= EVERY_LABEL_UP_TO and bar_px >= need:
+        return [(i, str(i)) for i in range(d)]
+    steps = (k * 10**e for e in range(len(str(max(d, 1))) + 1) for k in (1, 2, 5))
+    step = next(
+        k for k in steps if k > 1 and (k >= d or (k * bar_px >= need and -(-d // k) <= MAX_SPARSE_LABELS))
+    )
+    return [(i, str(i)) for i in range(0, d, step)]
 
 
 class ActiveUnitsPanel(QWidget):
@@ -56,6 +74,8 @@ class ActiveUnitsPanel(QWidget):
         self.plot.setMinimumHeight(80)  # the bottom row must leave the window 700 px tall
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.plot.addItem(self.bars)
+        # The dimension labels follow the plot's width (every bar when they fit).
+        self.plot.getPlotItem().vb.sigResized.connect(self._fit_ticks)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
         lay.addWidget(self.summary)
@@ -95,15 +115,23 @@ class ActiveUnitsPanel(QWidget):
         self.bars.setOpts(x=np.arange(d), height=heights, width=0.8, brushes=colours)
         self.plot.setXRange(-0.6, d - 0.4, padding=0)
         self.plot.setYRange(0, top, padding=0)
-        # At most ~8 labels: a 50-d model's every third ran together in a 1024-px window.
-        ticks = [(i, str(i)) for i in range(0, d, max(1, -(-d // 8)))]
-        self.plot.getAxis("bottom").setTicks([ticks])
+        self._fit_ticks()
         when = ""
         if self._scrub is not None and self._scrub.epoch is not None:
             when = f" at epoch {self._scrub.epoch:.1f}"
         self.summary.setText(
             f"Active units{when}: {units.count} / {d} (blue) · KL {units.total_kl:.2f} nats in all"
         )
+
+    def _fit_ticks(self) -> None:
+        """Label every bar the plot's width has room for (a 10-d model's odd ones were bare)."""
+        d = 0 if self.units is None else len(self.units.kl_per_dim)
+        axis = self.plot.getAxis("bottom")
+        font = axis.style.get("tickFont") or axis.font()
+        label_px = QFontMetrics(font).horizontalAdvance(str(max(d - 1, 0)))
+        bar_px = self.plot.getPlotItem().vb.width() / (d + 0.2) if d else 0.0  # (x from -0.6 to d - 0.4)
+        ticks = dimension_ticks(d, bar_px, label_px)
+        axis.setTicks([ticks])
 
     def _latents(self) -> tuple[np.ndarray, np.ndarray] | None:
         if self._scrub is not None:

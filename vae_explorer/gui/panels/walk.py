@@ -3,7 +3,9 @@
 Each end is a code: the crosshair's, a test image's posterior mean (it follows the model
 when the model changes), or the canvas drawing's. The strip follows the straight line;
 for a latent space of more than two dimensions a second strip follows the great circle
-(spherical interpolation). ``pathChanged`` tells the scatter to redraw the path.
+(spherical interpolation). A labelled model draws every frame as the digit the other
+views show (the state's ``shown_class``): the caption says which.
+``pathChanged`` tells the scatter to redraw the path.
 Exports: the strips as a PNG, or the straight walk as a GIF (there and back).
 """
 
@@ -11,38 +13,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QMenu,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QSpinBox,
-    QToolButton,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
 
-from ...core.interpolation import decode_path, latent_path, strip_picture
-from ..images import ImageCanvas
+from ...core.interpolation import decode_path, latent_path
+from ..labelled import class_names, is_labelled
 from ..labels import ElidedLabel
 from ..latent_text import vector_text
 from ..on_screen import RefreshWhenShown
 from ..state import ExplorerState
+from .walk_export import write_strips_png, write_walk_gif
+from .walk_strips import WalkStrips
 
 DEFAULT_STEPS = 10
 STEPS_RANGE = (2, 60)
-GIF_FPS = 8
-MIN_STRIP_HEIGHT = 28  # pixels: one image at its own size
-MAX_STRIP_HEIGHT = 160
-STRIP_SPACING = 4
+SET_PADDING = 28  # pixels of a Set button beyond its text and menu arrow
+WIDE_WIDTH = 480  # pixels: a panel this wide has the options beside the ends
 MARGIN = 4  # pixels above and below the panel's content
 
 
@@ -69,9 +70,10 @@ class WalkPanel(QWidget):
         # A training snapshot moves test-image ends; the strips follow when the tab is seen.
         self._when_shown = RefreshWhenShown(self, self._refresh)
         self.end_labels: dict[str, ElidedLabel] = {}
-        self.set_buttons: dict[str, QToolButton] = {}
-        # Laid out for a short, wide dock (a tab under the scatter): one row per end, one
-        # for the options, then the strips, each as tall as its width allows.
+        self.set_buttons: dict[str, QPushButton] = {}
+        # Laid out for a short, wide dock (a tab under the scatter): one row per end, the
+        # options at their right (a row of their own left the strips no room at 1400 x 900),
+        # then the strips, each as tall as its width (and the dock's height) allows.
         ends = QGridLayout()
         ends.setContentsMargins(0, 0, 0, 0)
         ends.setHorizontalSpacing(4)
@@ -84,13 +86,14 @@ class WalkPanel(QWidget):
             ends.addWidget(QLabel(f"<b>{which}</b>"), row, 0)
             ends.addWidget(label, row, 1)
             # One small "Set" button per end (its menu: the sources), so the row fits a
-            # narrow dock and the end's label keeps the room.
-            button = QToolButton()
-            button.setText("Set")
+            # narrow dock and the end's label keeps the room. A push button, as PNG and GIF:
+            # it keeps room for its menu's arrow (a tool button's arrow sat on the "t").
+            button = QPushButton("Set")
             button.setToolTip(
                 f"Set end {which} to the crosshair, the picked test image or the canvas drawing"
             )
-            button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+            indicator = self.style().pixelMetric(QStyle.PixelMetric.PM_MenuButtonIndicator)
+            button.setFixedWidth(button.fontMetrics().horizontalAdvance("Set") + indicator + SET_PADDING)
             menu = QMenu(button)
             for text, source, tip in (
                 ("Crosshair", self.end_from_crosshair, "the code under the crosshair"),
@@ -115,46 +118,42 @@ class WalkPanel(QWidget):
         self.gif_button = QPushButton("GIF…")
         self.gif_button.setMinimumWidth(1)
         self.gif_button.setToolTip("Export the straight walk as an animated GIF, there and back")
-        options = QHBoxLayout()
-        options.addWidget(QLabel("Steps:"))
-        options.addWidget(self.steps)
+        # The options: at the ends' right in a wide dock (1400 x 900's), in a row of their
+        # own under them in a narrow one (1024 x 700's), where the ends' names need the width.
+        self._options = QWidget()
+        self._options_box = options = QBoxLayout(QBoxLayout.Direction.TopToBottom, self._options)
+        options.setContentsMargins(0, 0, 0, 0)
+        options.setSpacing(2)
+        steps, exports = QHBoxLayout(), QHBoxLayout()
+        steps.addWidget(QLabel("Steps:"))
+        steps.addWidget(self.steps)
+        exports.addWidget(self.png_button)
+        exports.addWidget(self.gif_button)
+        options.addLayout(steps)
         options.addStretch(1)
-        options.addWidget(self.png_button)
-        options.addWidget(self.gif_button)
-        self.linear_label = QLabel("straight")
-        self.linear_label.setToolTip("Along the straight line between the two codes")
-        self.linear_canvas = ImageCanvas(min_side=28)
-        self.linear_canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.spherical_label = QLabel("great\ncircle")
-        self.spherical_label.setToolTip(
-            "Along the great circle (spherical interpolation): the path keeps the norm a "
-            "Gaussian prior's codes have in many dimensions"
-        )
-        self.spherical_canvas = ImageCanvas(min_side=28)
-        self.spherical_canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        # The strips' box is hidden until there is a walk to show (_refresh): its empty
-        # strips' room made the dock scroll at 1400 x 900.
-        self._strip_box = QWidget()
-        self._strip_box.setVisible(False)
-        self._strips = strips = QGridLayout(self._strip_box)
-        strips.setContentsMargins(0, 0, 0, 0)
-        strips.setVerticalSpacing(STRIP_SPACING)
-        for row, (name, canvas) in enumerate(
-            ((self.linear_label, self.linear_canvas), (self.spherical_label, self.spherical_canvas))
-        ):
-            name.setStyleSheet("color: #9a9a9a;")
-            strips.addWidget(name, row, 0)
-            strips.addWidget(canvas, row, 1)
-        strips.setColumnStretch(1, 1)
+        options.addLayout(exports)
+        options.setAlignment(steps, Qt.AlignmentFlag.AlignRight)
+        self._ends = ends
+        self._wide: bool | None = None  # (_arrange)
+        # A labelled model draws every frame as the digit the other views show (the
+        # decoder preview says "drawn as 7"): so does the caption over the strips.
+        self.caption = ElidedLabel()
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.caption.setVisible(False)
+        self._strip_box = WalkStrips()
+        self.linear_label, self.linear_canvas = self._strip_box.linear_label, self._strip_box.linear_canvas
+        self.spherical_label = self._strip_box.spherical_label
+        self.spherical_canvas = self._strip_box.spherical_canvas
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color: #9a9a9a;")
+        self.caption.setStyleSheet("color: #9a9a9a;")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, MARGIN, 6, MARGIN)
         lay.setSpacing(4)
         lay.addLayout(ends)
-        lay.addLayout(options)
-        lay.addWidget(self.hint)
+        lay.addWidget(self.hint)  # (the options go above it in a narrow dock: _arrange)
+        lay.addWidget(self.caption)
         lay.addWidget(self._strip_box)
         lay.addStretch(1)
 
@@ -164,7 +163,29 @@ class WalkPanel(QWidget):
         state.modelChanged.connect(self._on_model_changed)
         state.latentsChanged.connect(self._on_latents_changed)
         state.decoderChanged.connect(self._when_shown.request)  # scrubbed epoch, shown digit
+        self._arrange()
         self._on_model_changed()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """The options beside the ends (a wide panel) or under them (a narrow one)."""
+        wide = self.width() >= WIDE_WIDTH
+        if wide == self._wide:
+            return
+        self._wide = wide
+        lay = self.layout()
+        assert isinstance(lay, QVBoxLayout)
+        self._ends.removeWidget(self._options)
+        lay.removeWidget(self._options)
+        if wide:
+            self._options_box.setDirection(QBoxLayout.Direction.TopToBottom)
+            self._ends.addWidget(self._options, 0, 3, 2, 1)
+        else:
+            self._options_box.setDirection(QBoxLayout.Direction.LeftToRight)
+            lay.insertWidget(1, self._options)
 
     # --- ends ------------------------------------------------------------------------------
     def set_end(self, which: str, z: np.ndarray | None, label: str = "", index: int | None = None) -> None:
@@ -232,66 +253,18 @@ class WalkPanel(QWidget):
 
     def export_png(self, path: str | Path) -> Path:
         """The strips (one row per path kind), with their names, as a PNG."""
-        from ...core.latent import tile_images
-        from ..figure_render import render_labelled_image
-
         if not self.strips:
             raise OSError("set both ends of the walk first")
-        kinds = [k for k in self.kinds() if k in self.strips]
-        n = self.strips[kinds[0]].shape[0]
-        tiles = np.concatenate([self.strips[k] for k in kinds])
-        picture = tile_images(tiles, len(kinds), n, pad=2)
-        names = {"linear": "straight", "spherical": "great circle"}
-        return render_labelled_image(picture, path, self._title(), [names[k] for k in kinds])
+        drawn_as = self._drawn_as()  # a labelled model's digit
+        title = self._title() + (f", {drawn_as}" if drawn_as else "")
+        return write_strips_png(self.strips, [k for k in self.kinds() if k in self.strips], title, path)
 
     def export_gif(self, path: str | Path) -> Path:
         """The straight walk as an animated GIF, there and back (written atomically)."""
-        import imageio.v2 as imageio
-
-        from ...core.files import atomic_path
-        from ...core.image import to_uint8
-
         strip = self.strips.get("linear")
         if strip is None:
             raise OSError("set both ends of the walk first")
-        enlarged = [np.kron(to_uint8(im), np.ones((4, 4), np.uint8)) for im in strip]
-        path = Path(path)
-        with atomic_path(path) as tmp:
-            writer: Any = imageio.get_writer(tmp, format="GIF", mode="I", duration=1000 / GIF_FPS, loop=0)
-            with writer:
-                for frame in enlarged + enlarged[-2:0:-1]:
-                    writer.append_data(frame)
-        return path
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        self._fit_strip_heights()
-
-    def _fit_strip_heights(self) -> None:
-        """Each strip as tall as its width allows (no empty band above and below it), and
-        in a scrolled dock no taller than lets every strip show without scrolling."""
-        canvases = [c for c in (self.linear_canvas, self.spherical_canvas) if c.isVisibleTo(self)]
-        cap = MAX_STRIP_HEIGHT
-        room = self._room_for_strips()
-        if room is not None and canvases:
-            cap = max(MIN_STRIP_HEIGHT, (room - STRIP_SPACING * (len(canvases) - 1)) // len(canvases))
-        for canvas in (self.linear_canvas, self.spherical_canvas):
-            image = canvas.image()
-            if image is None:
-                canvas.setFixedHeight(MIN_STRIP_HEIGHT)
-                continue
-            h, w = image.shape
-            canvas.setFixedHeight(max(MIN_STRIP_HEIGHT, min(cap, round(canvas.width() * h / w))))
-
-    def _room_for_strips(self) -> int | None:
-        """Pixels from the strips' top to the bottom of the scroll area showing this panel
-        (None outside one, or before it is laid out)."""
-        viewport = self.parentWidget()
-        if viewport is None or not isinstance(viewport.parentWidget(), QScrollArea):
-            return None
-        top = self._strip_box.geometry().top()
-        room = viewport.height() - top - MARGIN
-        return room if top > 0 and room > 0 else None
+        return write_walk_gif(strip, path)
 
     # --- state -> view ---------------------------------------------------------------------
     def _on_model_changed(self) -> None:
@@ -318,6 +291,14 @@ class WalkPanel(QWidget):
     def _tell(self, text: str) -> None:
         self.hint.setText(text)
         self.hint.setVisible(True)
+
+    def _drawn_as(self) -> str:
+        """ "drawn as 7" for a labelled model (its decoder draws a style z as that digit)."""
+        if not is_labelled(self._state.decoder_model):
+            return ""
+        names = class_names(self._state.test_set)
+        shown = self._state.shown_class
+        return f"drawn as {names[shown] if 0 <= shown < len(names) else shown}"
 
     def _title(self) -> str:
         a, b = self.ends["A"], self.ends["B"]
@@ -353,18 +334,20 @@ class WalkPanel(QWidget):
                 f"End {'A' if a is not None else 'B'} is set: right-click another digit on the "
                 f"scatter and choose “Walk {'to' if a is not None else 'from'} this digit”."
             )
-        self.linear_canvas.set_image(
-            strip_picture(self._decoded["linear"]) if "linear" in self._decoded else None
-        )
-        spherical = self._decoded.get("spherical")
-        self.spherical_canvas.set_image(strip_picture(spherical) if spherical is not None else None)
-        self._strip_box.setVisible(bool(self._decoded))
-        self.spherical_canvas.setVisible(spherical is not None)
         self.png_button.setEnabled(bool(self._decoded))
         self.gif_button.setEnabled(bool(self._decoded))
         self.hint.setVisible(not self._decoded)  # with a strip, the ends' labels say it all
-        named = self._state.latent_dim > 2 and bool(self._decoded)  # one strip needs no name
-        self.linear_label.setVisible(named)
-        self.spherical_label.setVisible(named)
-        self._fit_strip_heights()
+        drawn_as = self._drawn_as() if self._decoded else ""
+        self.caption.setText(f"Every frame {drawn_as} (the Latent grid's Digit)" if drawn_as else "")
+        self.caption.setToolTip(
+            "A labelled model decodes a style z together with a digit y: the walk moves the "
+            "style and draws every frame as the digit the other views show (Latent grid's Digit)"
+        )
+        self.caption.setVisible(bool(drawn_as))
+        named = self._state.latent_dim > 2  # one strip needs no name
+        self._strip_box.show_strips(self._decoded.get("linear"), self._decoded.get("spherical"), named)
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()  # (the strips' room: below the ends, hint and caption as now shown)
+        self._strip_box.fit_heights()
         self.pathChanged.emit()
