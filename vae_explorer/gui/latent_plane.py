@@ -121,6 +121,34 @@ class LatentPlane(QObject):
         x, y = self._state.dims
         return float(z[x]), float(z[y]) if len(z) > 1 else 0.0
 
+    def marker_point_of(self, z: Any) -> tuple[float, float] | None:
+        """Where to mark code ``z`` (the canvas drawing's mean): :meth:`point_of`; on a map,
+        which has no place for other codes, the place of the test point nearest to it."""
+        if (map_ := self._map_on()) is not None and z is not None and len(z) == self._state.latent_dim:
+            code = np.asarray(z, np.float64).reshape(1, -1)
+            i = int(np.argmin(((np.asarray(map_.latents, np.float64) - code) ** 2).sum(axis=1)))
+            return float(map_.embedding[i, 0]), float(map_.embedding[i, 1])
+        return self.point_of(z)
+
+    def covariance_of(self, logvar: Any) -> np.ndarray | None:
+        """The 2 x 2 covariance on the plane of a diagonal Gaussian with ``logvar`` [d]: its
+        projection on the axes or the PCA plane; None on a map (not a linear projection)."""
+        dim = self._state.latent_dim
+        if logvar is None or len(logvar) != dim or self._map_on() is not None:
+            return None
+        if (pca := self._pca_on()) is not None:
+            rows = np.asarray(pca.components, np.float64)
+        else:
+            x, y = self._state.dims
+            if max(x, y) >= dim:
+                return None
+            rows = np.zeros((2, dim))
+            rows[0, x] = 1.0
+            if dim > 1:
+                rows[1, y] = 1.0
+        var = np.exp(np.asarray(logvar, np.float64))
+        return (rows * var) @ rows.T
+
     def code_at(self, xy: Any) -> np.ndarray | None:
         """The code a point of the plane stands for (None on the axes: the state's own rule)."""
         point = np.asarray(xy, np.float64).reshape(2)

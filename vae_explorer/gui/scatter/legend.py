@@ -1,4 +1,8 @@
-"""The scatter's class legend: one row per class, a click on a row hides or shows it."""
+"""The scatter's class legend: one row per class, a click on a row hides or shows it.
+
+It is as tall as its rows, never more (pyqtgraph's own sizing sums the heights its layout
+last handed out, so a legend once stretched never shrank back and grew with every
+change); where the plot is short it packs them tighter (:meth:`ClassLegend.set_packing`)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from ...core.figures import CLASS_PALETTE
 
 SHOWN_TEXT = "#dddddd"
 HIDDEN_TEXT = "#666666"
+# (font size, space between rows): the usual rows, and tighter ones for a short plot
+ROWS = {False: ("9pt", -4), True: ("7.5pt", -8)}
 
 
 class ClassLegend(pg.LegendItem):
@@ -28,7 +34,8 @@ class ClassLegend(pg.LegendItem):
             labelTextColor=SHOWN_TEXT,
             brush=pg.mkBrush(30, 30, 30, 200),
             pen=pg.mkPen("#555555"),
-            verSpacing=-4,
+            verSpacing=ROWS[False][1],
+            labelTextSize=ROWS[False][0],
         )
         self._proxies: list[pg.ScatterPlotItem] = []
         self._names: list[str] = []
@@ -43,6 +50,28 @@ class ClassLegend(pg.LegendItem):
             proxy.visibleChanged.connect(lambda i=i: self._on_proxy_visible_changed(i))
             self._proxies.append(proxy)
             self.addItem(proxy, name)
+
+    def set_packing(self, columns: int, tight: bool) -> None:
+        """Lay the rows out in ``columns`` columns, in the small font and tight rows
+        when ``tight``; then size the legend to them."""
+        size, spacing = ROWS[tight]
+        if self.opts["labelTextSize"] != size:
+            self.opts["labelTextSize"] = size
+            for _, label in self.items:
+                label.setText(label.text, size=size)
+        self.layout.setVerticalSpacing(spacing)
+        self.setColumnCount(columns)
+        self.updateSize()
+
+    def packing(self) -> tuple[int, bool]:
+        """(columns, tight) as last set."""
+        return int(self.columnCount), self.opts["labelTextSize"] == ROWS[True][0]
+
+    def updateSize(self) -> None:  # noqa: N802 - pyqtgraph override
+        """As large as the rows ask for (their preferred sizes, not their current ones)."""
+        self.layout.invalidate()
+        hint = self.layout.effectiveSizeHint(Qt.SizeHint.PreferredSize)
+        self.resize(hint.width(), hint.height() if self.items else 0.0)
 
     def set_class_visible(self, label: int, visible: bool) -> None:
         self._proxies[label].setVisible(visible)

@@ -1,4 +1,5 @@
-"""Markers drawn over the scatter: the decoded point's crosshair and the canvas posterior.
+"""Markers drawn over the scatter: the decoded point's crosshair and the canvas posterior
+(on the two axes its diagonal ellipses; on the PCA plane their tilted projection).
 
 Both keep a fixed pixel size at a data position (``ItemIgnoresTransformations``): plain
 QGraphicsPathItems, far cheaper to repaint than one-point ScatterPlotItems, so moving the
@@ -68,6 +69,27 @@ def outline_path(xs: np.ndarray, ys: np.ndarray) -> QPainterPath:
     for x, y in zip(xs[1:].tolist(), ys[1:].tolist(), strict=True):
         path.lineTo(x, y)
     return path
+
+
+def floored_covariance(cov: np.ndarray, pixel_size: Sequence[float]) -> np.ndarray:
+    """``cov`` (2 x 2, data units) with each principal axis at least MIN_SIGMA_PX pixels
+    across on screen (``pixel_size``: data units per pixel, x and y)."""
+    d = np.abs(np.asarray(pixel_size[:2], np.float64)) + 1e-30
+    scale = np.outer(d, d)
+    c = np.asarray(cov, np.float64).reshape(2, 2) / scale
+    vals, vecs = np.linalg.eigh(0.5 * (c + c.T))
+    vals = np.maximum(vals, MIN_SIGMA_PX**2)
+    return np.asarray((vecs * vals) @ vecs.T * scale)
+
+
+def covariance_outline(cov: np.ndarray, n_sigma: float, points: int = 65) -> tuple[np.ndarray, np.ndarray]:
+    """Closed outline (x, y) about 0 of the n-sigma contour of a 2-d Gaussian of covariance
+    ``cov`` (tilted when the plane cuts the latent axes at a slant)."""
+    vals, vecs = np.linalg.eigh(0.5 * (cov + cov.T))
+    radii = np.sqrt(np.clip(vals, 0.0, None)) * n_sigma
+    t = np.linspace(0.0, 2 * math.pi, points)
+    xy = vecs @ np.stack([np.cos(t) * radii[0], np.sin(t) * radii[1]])
+    return xy[0], xy[1]
 
 
 class PixelMarker(QGraphicsPathItem):
@@ -146,4 +168,17 @@ class PosteriorMarker(QGraphicsObject):
         shown = np.maximum(np.asarray(logvar[:2], np.float64), floor).tolist()
         for item, k in ((self.ellipse_1sd, 1.0), (self.ellipse_2sd, 2.0)):
             item.setPath(outline_path(*posterior_ellipse((0.0, 0.0), shown, k)))
+            item.setVisible(True)
+        self.setVisible(True)
+
+    def show_projected(
+        self, mean: Sequence[float], cov: np.ndarray | None, pixel_size: Sequence[float]
+    ) -> None:
+        """Mark a Gaussian projected on a plane: ``mean`` (x, y) and its 2 x 2 covariance
+        there, or only the star when ``cov`` is None (a map: no ellipse means anything)."""
+        self.setPos(float(mean[0]), float(mean[1]))
+        for item, k in ((self.ellipse_1sd, 1.0), (self.ellipse_2sd, 2.0)):
+            item.setVisible(cov is not None)
+            if cov is not None:
+                item.setPath(outline_path(*covariance_outline(floored_covariance(cov, pixel_size), k)))
         self.setVisible(True)

@@ -1,10 +1,10 @@
 """The scatter beyond two axes: a "View" choice (two axes, PCA plane, UMAP, t-SNE) in the
 scatter's tool row, and what the scatter draws on that plane.
 
-:class:`ScatterPlane` keeps the scatter's points, crosshair, axis labels and the walk's
-path on the state's plane (``state.plane``, see gui/latent_plane.py) and at the
-timeline's scrubbed epoch (``state.scrub``). On the two axes and live it leaves the
-scatter's own drawing alone. A UMAP / t-SNE map is computed in a Worker with its
+:class:`ScatterPlane` keeps the scatter's points, axis labels and the walk's path on the
+state's plane (``state.plane``, see gui/latent_plane.py; the markers are placed by the
+view's placing.py) and at the timeline's scrubbed epoch (``state.scrub``). On the two
+axes and live it leaves the scatter's own drawing alone. A UMAP / t-SNE map is computed in a Worker with its
 progress shown; when the package is missing, its entry says how to install it.
 """
 
@@ -26,6 +26,19 @@ if TYPE_CHECKING:
     from .view import LatentScatterView
 
 
+class StatusLabel(QLabel):
+    """A note that is in the tool row only while it says something (an empty one took a
+    gap of the row's last line, where the mouse hint goes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setVisible(False)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        super().setText(text)
+        self.setVisible(bool(text))
+
+
 class ScatterPlane(QObject):
     """Wires the state's plane and scrubbed epoch into a LatentScatterView."""
 
@@ -41,7 +54,7 @@ class ScatterPlane(QObject):
         )
         for kind in KINDS:
             self.combo.addItem(KIND_LABELS[kind], kind)
-        self.status = QLabel()
+        self.status = StatusLabel()
         self.status.setStyleSheet("color: palette(mid);")
         self.status.setWordWrap(False)
         scatter.bar.add(self.combo)
@@ -54,8 +67,6 @@ class ScatterPlane(QObject):
         state.modelChanged.connect(self._offer_kinds)
         state.latentsChanged.connect(self.refresh)
         state.dimsChanged.connect(self.refresh)
-        state.currentZChanged.connect(self._place_crosshair)
-        state.canvasPosteriorChanged.connect(self._place_crosshair)
         state.scrub.epochChanged.connect(self.refresh)
         self._offer_kinds()
 
@@ -185,17 +196,7 @@ class ScatterPlane(QObject):
             else:
                 xy = plane.points(mu)
                 s.cloud.set_data(xy[:, 0], xy[:, 1], test.labels)
-        self._place_crosshair()
-
-    def _place_crosshair(self) -> None:
-        plane, s = self.state.plane, self.scatter
-        if plane.is_axes:
-            return  # the scatter's own
-        xy = plane.point_of(self.state.current_z)
-        s.crosshair.setVisible(xy is not None)
-        if xy is not None:
-            s.crosshair.setPos(xy[0], xy[1])
-        s.posterior_marker.setVisible(False)  # its ellipse is drawn in the shown dims
+        s.placing.place_all()  # every marker at its code's place on this plane, now
 
     def _sync_combo(self) -> None:
         kind = self.state.plane.kind

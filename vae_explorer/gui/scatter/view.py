@@ -1,12 +1,12 @@
 """The latent scatter: the test set's latents coloured by class; click or drag to decode.
 
 The view shows what the :class:`ExplorerState` holds (points from ``state.latents`` in
-``state.dims``, the crosshair at ``state.current_z``, the canvas' posterior, the decoded
-grid overlay) and turns the user's input into the state's setters: a press or drag sets
-the current z, a click on a point picks that test image (on empty space it clears the
-pick), the combos set the shown dims, the checkbox the overlay, the view range (debounced)
-the visible range; a right click opens the context menu (context_menu.py) on the point
-under the cursor. It keeps no copy of the state.
+``state.dims``, the crosshair at ``state.current_z``, the canvas' posterior (both placed
+on the state's plane: placing.py), the decoded grid overlay) and turns the user's input
+into the state's setters: a press or drag sets the current z, a click on a point picks
+that test image (on empty space it clears the pick), the combos set the shown dims, the
+checkbox the overlay, the view range (debounced) the visible range; a right click opens
+the context menu (context_menu.py) on the point under the cursor. It keeps no copy of the state.
 """
 
 from __future__ import annotations
@@ -25,14 +25,15 @@ from superqt.utils import qdebounced, qthrottled
 
 from ...core.rendering import nearest_point
 from ..own_turn import in_own_turn
-from ..panels.flow_layout import FlowLayout, labelled
+from ..panels.flow_layout import labelled
 from ..state import ExplorerState
 from .colour_by import ColourByControl
 from .context_menu import ScatterContextMenu
 from .grid_lines import GridLines
-from .hint import HintLabel
+from .hint import HintLabel, ToolRow
 from .hovering import Hovering
 from .markers import PosteriorMarker, make_crosshair
+from .placing import MarkerPlacing
 from .plot import LatentPlot
 from .point_cloud import PointCloudItem
 from .side_column import SideColumn
@@ -90,8 +91,9 @@ class LatentScatterView(QWidget):
         state.modelChanged.connect(self._on_model_changed)
         state.latentsChanged.connect(self._on_latents_changed)
         state.dimsChanged.connect(self._on_dims_changed)
-        state.currentZChanged.connect(self._on_current_z_changed)
-        state.canvasPosteriorChanged.connect(self._on_canvas_posterior_changed)
+        state.currentZChanged.connect(self.placing.place_crosshair)
+        state.canvasPosteriorChanged.connect(self.placing.place_posterior)
+        state.plane.changed.connect(self.placing.place_all)
         state.overlayChanged.connect(self._on_overlay_changed)
         state.trainingChanged.connect(self.cloud.set_sticky_bounds)
         state.gridChanged.connect(self._on_overlay_source_changed)
@@ -102,8 +104,7 @@ class LatentScatterView(QWidget):
         self._on_model_changed()
         self._label_axes()  # from the start, not only once the dims change
         self._on_latents_changed()
-        self._on_current_z_changed()
-        self._on_canvas_posterior_changed()
+        self.placing.place_all()
         self._on_overlay_changed(state.overlay)
 
     def _build_plot(self) -> None:
@@ -146,9 +147,11 @@ class LatentScatterView(QWidget):
         pi.layout.addItem(self.side, 2, 3)
         self.legend, self.colour_bar, self.marks_note = self.side.legend, self.side.colour_bar, self.side.note
         self.colour_bar.visibleChanged.connect(self._place_side_items)
+        self.side.widthChanged.connect(lambda width: pi.layout.setColumnFixedWidth(3, width))
         self.plot.exclude = self.legend
         self.hovering = Hovering(self)
         self.hover = self.hovering.card
+        self.placing = MarkerPlacing(self)
 
     def _build_bar(self) -> None:
         """The tool row wraps onto a second line in a narrow window (it never sets the
@@ -163,15 +166,14 @@ class LatentScatterView(QWidget):
         self.overlay_check.setToolTip(
             "Decoded grid overlay: tile decoded digits over the region of latent space they come from"
         )
-        self.hint = HintLabel()
-        self.bar = bar = FlowLayout(spacing=8)
+        self.hint = HintLabel(self)  # in the room the row's last line leaves: never wraps it
+        self.bar = bar = ToolRow(self.hint, spacing=8)
         bar.setContentsMargins(6, 4, 6, 0)
         bar.add(labelled("x:", self.x_dim))
         bar.add(labelled("y:", self.y_dim))
         bar.add(self.overlay_check)
         bar.add(labelled("Colour:", self.colour_by.combo, "Colour the points by"))
         bar.add(self.colour_by.progress)
-        bar.add(self.hint, stretch=True)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
@@ -239,25 +241,8 @@ class LatentScatterView(QWidget):
         self._label_axes()
         self.cloud.forget_bounds()  # the new dims' points, not a step from the old ones'
         self._refresh_points()
-        self._on_current_z_changed()
-        self._on_canvas_posterior_changed()
+        self.placing.place_all()
         self._on_overlay_source_changed()
-
-    def _on_current_z_changed(self) -> None:
-        xy = self._shown(self.state.current_z)
-        self.crosshair.setVisible(xy is not None)
-        if xy is not None:
-            self.crosshair.setPos(xy[0], xy[1])
-
-    def _on_canvas_posterior_changed(self) -> None:
-        posterior = self.state.canvas_posterior
-        mean = logvar = None
-        if posterior is not None:
-            mean, logvar = self._shown(posterior[0]), self._shown(posterior[1])
-        if mean is None or logvar is None:
-            self.posterior_marker.setVisible(False)
-            return
-        self.posterior_marker.show_posterior(mean, logvar, self.vb.viewPixelSize())
 
     def _on_overlay_changed(self, on: bool) -> None:
         self.overlay_check.setChecked(on)
@@ -296,14 +281,6 @@ class LatentScatterView(QWidget):
         for combo in (self.x_dim, self.y_dim):
             combo.setEnabled(wide and axes)
             combo.setToolTip(tip)
-
-    def _shown(self, z: np.ndarray | None) -> tuple[float, float] | None:
-        """The shown dims of a full code, or None when it does not fit the current model."""
-        dim = self.state.latent_dim
-        if z is None or len(z) != dim or max(self.state.dims) >= dim:
-            return None
-        x, y = self.state.dims
-        return float(z[x]), float(z[y]) if dim > 1 else 0.0
 
     def _refresh_points(self) -> None:
         test, latents = self.state.test_set, self.state.latents
@@ -376,7 +353,7 @@ class LatentScatterView(QWidget):
     def _on_view_transform_changed(self) -> None:
         self.hovering.follow()
         if self.posterior_marker.isVisible():  # its smallest drawn size is in pixels
-            self._on_canvas_posterior_changed()
+            self.placing.place_posterior()
 
     def _on_legend_class_toggled(self, label: int, visible: bool) -> None:
         self.cloud.set_class_visible(label, visible)
