@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QMouseEvent, QPainter, QPixmap  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 Z10 = ROOT / "trained" / "mnist-bernoulli-z10.safetensors"
@@ -76,6 +76,8 @@ def main() -> int:
         explorer_shots(app, w, args.out, args.z10)
     if args.only in ("all", "first"):
         first_shots(app, w, args)
+    # The run's model is not kept: no Save / Discard question to block an unattended close.
+    w.ask_unsaved = lambda *_: QMessageBox.StandardButton.Discard
     w.close()
     for p in sorted(args.out.glob("*.png")):
         print(p)
