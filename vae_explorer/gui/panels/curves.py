@@ -7,7 +7,7 @@ most 10 times a second, whatever the event rate (the first point of a burst at o
 plots follow the run in steps (:mod:`..stepped_range`), not with each point: a range change
 redraws every axis, the dearest part of a paint; their scale leaves out a run's first batches
 (the first 5% of its epochs). A user's zoom or pan stops the following until a double-click
-or the next run.
+or the next run. An M1+M2 run's curves mark where M2 starts (:mod:`.phase_marker`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from superqt.utils import qthrottled
 
 from ...core.rendering import ema_smooth
 from ..stepped_range import growing_range, stepped_range
+from .phase_marker import PhaseMarker, m2_start
 
 REDRAW_MS = 100  # at most 10 redraws a second, whatever the event rate
 
@@ -105,10 +106,12 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
                 item = plot.plot(pen=pg.mkPen(color, width=1.5))
             item.setClipToView(True)
             self.items[name] = item
+        self.phases = PhaseMarker((self.nats_plot, self.kl_plot, self.error_plot))
         self.per_batch = True  # the loss / recon / KL series hold per-batch points
         self._arranged: tuple[bool, bool] | None = None  # (KL plot, error plot) as shown
         self._arrange_plots()
         self._legend_names: list[str] = []
+        self._legend_m1m2 = False
         self.smoothing = 0.0
         self.labelled = False
         self.redraws = 0
@@ -193,20 +196,29 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         no per-epoch reconstruction or KL); the test error while its plot shows (in a short
         dock that plot's axis label is hidden)."""
         names = [name for name in SERIES if name != "error"]
+        m1m2 = self.phases.at is not None
         if not self.per_batch:
             names = [name for name in names if self.data[name].n]
         if self.data["error"].n:
             names.append("error")
-        if names == self._legend_names:
+        if names == self._legend_names and m1m2 == self._legend_m1m2:
             return
         self.legend.clear()
         for name in names:
             text = "labelled −ELBO" if name == "recon" and self.labelled else SERIES[name][2]
+            if name == "recon" and m1m2 and self.per_batch:  # M1's, then M2's
+                text = "recon / labelled"
             self.legend.addItem(self.items[name], text)
-        self._legend_names = names
+        self._legend_names, self._legend_m1m2 = names, m1m2
+
+    def set_m2_start(self, epoch: float | None) -> None:
+        """An M1+M2 run: mark where M2 starts, after ``epoch`` epochs of M1; None: no mark."""
+        self.phases.set_at(epoch)
+        self._sync_legend()
 
     def clear_data(self) -> None:
         self.data = {name: _Series() for name in SERIES}
+        self.phases.set_at(None)  # (a run's own comes with its start)
         self.per_batch = True  # a run's curves come next
         self.follow()
 
@@ -294,6 +306,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             if v is not None:
                 self.data["error"].append(e, 100.0 * v)
         self.per_batch = False  # per-epoch averages: no first batches to leave out
+        self.phases.set_at(m2_start(history))
         self.follow()
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,9 @@ The panel asks and shows; the window's training controller trains. It follows th
 its buttons follow ``trainingChanged``, the dataset combo follows ``datasetChanged``, an
 opened model fills the form and clears the last run's readout, an opened model's history
 fills the curves. The controller feeds the live run in through :meth:`on_started`,
-:meth:`on_batch`, :meth:`on_epoch` and :meth:`on_done` with core's events.
+:meth:`on_batch`, :meth:`on_epoch` and :meth:`on_done` with core's events. An M1+M2 run's
+first epochs train M1 (core's events count them with M2's): :meth:`on_started` is told how
+many, and the readout and the curves name the two phases.
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ class TrainingPanel(QWidget):
         self.train_limit: int | None = None  # use only the first N training images (tests, demos)
         self.torch_threads: int | None = None  # the run's intra-op threads; None = torch's default
         self._model_version = -1  # the last model seen, so a re-save is not a "new model"
+        self._asked_m1_epochs = 0  # the M1 epochs of the run the Start button last asked for
 
         self.start_button.clicked.connect(self._on_start_clicked)
         self.pause_button.toggled.connect(self._on_pause_toggled)
@@ -153,8 +156,12 @@ class TrainingPanel(QWidget):
             self.dataset.setCurrentIndex(i)
 
     # --- the run (called by the window's training controller with core's events) ----------
-    def on_started(self, ev: TrainingStarted) -> None:
-        self.readout.on_started(ev)
+    def on_started(self, ev: TrainingStarted, m1_epochs: int | None = None) -> None:
+        """``m1_epochs``: an M1+M2 run's M1 epochs (the job's ``m1_epochs_to_run``); None:
+        those of the run the Start button asked for."""
+        m1 = self._asked_m1_epochs if m1_epochs is None else m1_epochs
+        self.readout.on_started(ev, m1)
+        self.curves.set_m2_start(self.readout.m1_epochs or None)
 
     def on_batch(self, ev: BatchMetrics) -> None:
         self.curves.add_batch(ev.progress, ev.loss, ev.recon, ev.kl)
@@ -163,6 +170,7 @@ class TrainingPanel(QWidget):
     def on_epoch(self, ev: EpochSummary) -> None:
         if ev.test_elbo is not None:
             self.curves.add_test(ev.epoch, -ev.test_elbo)
+        self.readout.on_epoch(ev)
 
     def on_done(self, stopped: bool, epochs: int, failed: bool) -> None:
         self.set_running(False)
@@ -182,6 +190,7 @@ class TrainingPanel(QWidget):
         labelled = isinstance(job, LabelledJob)
         self.curves.set_labelled(labelled)
         self.readout.labelled = labelled
+        self._asked_m1_epochs = job.m1_epochs_to_run if isinstance(job, LabelledJob) else 0
         self.startRequested.emit(job)
 
     def _on_pause_toggled(self, paused: bool) -> None:

@@ -1,11 +1,12 @@
 """The status bar: the current model, dataset, device and epoch; and what the window shows
 of a training run outside the training dock (pause/resume and end-of-run messages, the
-menus locked while it trains)."""
+menus locked while it trains). An M1+M2 run's epochs are named by phase ("M1 epoch: 12/30",
+then "M2 epoch: 1/1"; at the end "Epochs: M1 30, M2 1"), as the training dock names them."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
@@ -95,8 +96,25 @@ def show_current_model(window: MainWindow) -> None:
     window.model_label.setToolTip(f"{name}: {what}, latent dimension {c.latent_dim}, {like} loss")
     window.setWindowTitle(f"{name} — VAE Explorer")
     if not state.training:
-        done = state.model_meta.get("epochs_completed")
-        window.epoch_label.setText(f"Epochs: {done}" if isinstance(done, int) else "Epochs: 0")
+        window.epoch_label.setText(epochs_text(state.model_meta))
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def epochs_text(meta: dict[str, Any], m1_done: int | None = None) -> str:
+    """A model's epochs for the status bar: "Epochs: 30"; an M1+M2 model's by phase, "Epochs:
+    M1 30, M2 1" (its M1's: ``m1_done``, else the "m1" records of its history, else the
+    metadata's "m1_epochs"; a given M1 of unknown length, 0, is left out)."""
+    m2 = _count(meta.get("epochs_completed")) or 0
+    m1 = m1_done
+    if m1 is None and meta.get("kind") == "m1m2":
+        history = meta.get("history")
+        records = history if isinstance(history, list) else []
+        m1 = sum(1 for r in records if isinstance(r, dict) and r.get("phase") == "m1")
+        m1 = m1 or _count(meta.get("m1_epochs"))
+    return f"Epochs: M1 {m1}, M2 {m2}" if m1 else f"Epochs: {m2}"
 
 
 def connect_run_status(window: MainWindow) -> None:
@@ -112,17 +130,19 @@ def connect_run_status(window: MainWindow) -> None:
             trainer.resume()
             status.showMessage("Training resumed", 3000)
 
-    run_epochs = [0]  # the run's, M1+M2's M1 epochs included (as the progress bar counts)
+    readout = panel.readout  # it knows the run's phases (M1+M2: M1, then M2)
 
     def on_started(ev: TrainingStarted) -> None:
-        panel.on_started(ev)
-        run_epochs[0] = ev.epochs
+        # An M1+M2 run's first epochs train M1; core's events count them with M2's.
+        m1 = getattr(trainer.job, "m1_epochs_to_run", 0)
+        panel.on_started(ev, m1 if isinstance(m1, int) else 0)
         window.device_label.setText(f"Device: {ev.device.upper()}")
-        window.epoch_label.setText(f"Epoch: 1/{ev.epochs}")
+        window.epoch_label.setText(readout.epoch_text(1))
+        window.epoch_label.setToolTip(readout.progress.toolTip())
 
     def on_batch(ev: BatchMetrics) -> None:
         # The epoch under way, as the progress bar says (not the last one finished).
-        text = f"Epoch: {ev.epoch}/{run_epochs[0]}"
+        text = readout.epoch_text(ev.epoch)
         if window.epoch_label.text() != text:
             window.epoch_label.setText(text)
 
@@ -130,11 +150,15 @@ def connect_run_status(window: MainWindow) -> None:
         failed = trainer.failed_run
         epochs = finished.epochs_completed
         panel.on_done(finished.stopped, epochs, failed)
-        window.epoch_label.setText(f"Epochs: {epochs}")
+        phases = readout.m1_epochs > 0
+        m1_done = readout.m1_epochs_done if phases else None
+        window.epoch_label.setText(epochs_text({"epochs_completed": epochs}, m1_done))
+        window.epoch_label.setToolTip("")
         if not failed and not window.closing:
+            done = readout.epochs_done(epochs)
             status.showMessage(
-                f"Training {'stopped' if finished.stopped else 'finished'} after {epochs} "
-                f"epoch{'' if epochs == 1 else 's'}: "
+                f"Training {'stopped' if finished.stopped else 'finished'} "
+                f"{f'({done})' if phases else done}: "
                 "the new model is current; File ▸ Save model keeps it.",
                 15000,
             )
