@@ -181,12 +181,16 @@ def test_a_stop_signal_while_animating_leaves_no_temporary_file(tmp_path, make_i
          "--data-dir", str(folder), "--size", "64", "--quiet"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    deadline = time.time() + 120
-    while not list(out.iterdir()) and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    assert [p.name for p in out.iterdir()][0].startswith(".a."), proc.communicate(timeout=5)
-    proc.send_signal(getattr(signal, name))
-    stdout, err = proc.communicate(timeout=60)
+    try:
+        deadline = time.time() + 120
+        while not list(out.iterdir()) and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert [p.name for p in out.iterdir()][0].startswith(".a."), proc.stderr
+        proc.send_signal(getattr(signal, name))
+        stdout, err = proc.communicate(timeout=60)
+    finally:  # (its frames never end: never left running)
+        proc.kill()
+        proc.wait()
     assert proc.returncode == 130 and one_line(err) == f"interrupted ({name})", err
     assert list(out.iterdir()) == [] and stdout == ""
 
