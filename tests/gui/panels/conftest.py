@@ -63,3 +63,17 @@ def count_decodes(monkeypatch):
 
     monkeypatch.setattr(state_module, "decode_latents", counting)
     return calls
+
+
+@pytest.fixture
+def panel(qtbot, state):
+    """The Training dock's panel on ``state``, 360 x 900 (the dock at 1400 x 900), shown
+    (test files of other panels name their own ``panel``)."""
+    from vae_explorer.gui.panels import TrainingPanel
+
+    view = TrainingPanel(state)
+    qtbot.addWidget(view)
+    view.resize(360, 900)
+    view.show()
+    qtbot.waitExposed(view)
+    return view

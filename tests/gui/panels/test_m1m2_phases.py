@@ -7,24 +7,10 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-import pytest
-
 from vae_explorer.core.training import BatchMetrics, EpochSummary, TrainingStarted
 
 M1, M2 = 30, 1
 M1_BATCHES, M2_BATCHES = 600, 599  # M1: batches of 100 of 60,000; M2: of 59,900 unlabelled
-
-
-@pytest.fixture
-def panel(qtbot, state):
-    from vae_explorer.gui.panels import TrainingPanel
-
-    view = TrainingPanel(state)
-    qtbot.addWidget(view)
-    view.resize(360, 900)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
 
 
 def m1_summary(epoch: int) -> EpochSummary:

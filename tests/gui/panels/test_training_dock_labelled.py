@@ -8,18 +8,6 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox
 
 
-@pytest.fixture
-def panel(qtbot, state):
-    from vae_explorer.gui.panels import TrainingPanel
-
-    view = TrainingPanel(state)
-    qtbot.addWidget(view)
-    view.resize(360, 900)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
-
-
 def ten_d_history(epochs: int = 30) -> list[dict]:
     """A 10-d model's history: KL 16-19 nats, -ELBO about 100."""
     return [
