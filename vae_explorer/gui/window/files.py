@@ -119,15 +119,16 @@ class Files:
         model = explorer_model(ckpt.model)  # a labelled model decodes its shown class
         # Probed on the data on show (any real images show overflowing weights) before the
         # dataset changes for it; with none on show yet, once its own is loaded.
-        if self.window.state.test_set is not None and self._refuse_damaged(model, path):
+        probed = self.window.state.test_set
+        if probed is not None and self._refuse_damaged(model, path):
             return False
         ds = ckpt.metadata.get("dataset")
         wanted = ds if isinstance(ds, str) and ds in DATASETS else self.window.state.dataset_key
         if self.window.state.test_set is None or wanted != self.window.state.dataset_key:
             if not self.window.set_dataset(wanted) and self.window.state.test_set is None:
                 self.window.set_dataset(self.window.dataset_key_at_start)
-        if self._refuse_damaged(model, path):
-            return False
+        if self.window.state.test_set is not probed and self._refuse_damaged(model, path):
+            return False  # (probed once more only on other data)
         history = ckpt.metadata.get("history")
         self.window.state.set_history(list(history) if isinstance(history, list) else [])
         state = self.window.state
@@ -162,17 +163,14 @@ class Files:
         test = self.window.state.test_set
         if test is None:
             return False
-        from ...core.model_probe import DAMAGED, faulty_network
+        from ...core.model_probe import DamagedModelError, check_model
 
-        network = faulty_network(model, test.images)
-        if network is None:
-            return False
-        self.window.show_error(
-            "Cannot open the model",
-            f"{path.name}: the {network} gives non-finite values (inf or NaN) on real images, "
-            f"so {DAMAGED}. The current model stays.",
-        )
-        return True
+        try:
+            check_model(model, test.images, path.name)
+        except DamagedModelError as exc:
+            self.window.show_error("Cannot open the model", f"{exc}. The current model stays.")
+            return True
+        return False
 
     def save_model(self, path: str | Path) -> bool:
         """Save the current model (atomically) with its dataset and training history."""
