@@ -422,3 +422,41 @@ def test_the_data_label_says_while_the_model_was_trained_on_other_data(window):
     state.set_model(copy.deepcopy(other), {**state.model_meta, "dataset": "mnist"}, None)
     assert "not the model's" not in label.text() and not label.styleSheet()
     assert label.toolTip() == label.text()
+
+
+def test_a_model_refused_on_its_own_data_leaves_the_data_shown_before(window, monkeypatch):
+    """A model whose weights overflow only on its own dataset's images passed the probe on
+    the data shown, then was refused on its own: the window kept the old model but showed it
+    on the refused model's dataset (the legend, the scatter, the Training form all changed)."""
+    import torch
+
+    from vae_explorer.core.checkpoints import save_checkpoint
+    from vae_explorer.core.data import user_data_dir
+    from vae_explorer.core.model import VAE, VAEConfig
+
+    # A stand-in for Fashion-MNIST whose first two pixels are lit: MNIST's never are.
+    folder = user_data_dir() / "fashion-mnist"
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (60, 28, 28), np.uint8)
+    images[:, 0, :2] = 255
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "t10k"):
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, 60).astype(np.uint8))
+    model = VAE(VAEConfig(latent_dim=2, hidden_dim=16))
+    with torch.no_grad():  # hidden unit 0 sees only those pixels; its log-variance weight
+        model.enc_hidden.weight[0] = 0.0  # overflows exp() once it is not 0
+        model.enc_hidden.weight[0, :2] = 10.0
+        model.enc_hidden.bias[0] = 0.0
+        model.enc_logvar.weight[:, 0] = 6.3e36
+    path = user_data_dir() / "flipped-fashion.safetensors"
+    save_checkpoint(model, path, {"dataset": "fashion-mnist"})
+    before, shown = window.state.model, window.state.test_set
+    assert window.state.dataset_key == "mnist"
+    assert not window.open_model(path)
+    assert "flipped-fashion.safetensors: the encoder gives non-finite values" in (window.last_error or "")
+    assert window.state.model is before
+    assert window.state.dataset_key == "mnist" and window.state.test_set is shown
+    assert window.training.dataset.currentData() == "mnist"
+    assert window.menus.datasets["mnist"].isChecked()
+    assert window.scatter.cloud.points()[0].shape == (10_000,)

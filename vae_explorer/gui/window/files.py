@@ -123,12 +123,17 @@ class Files:
         if probed is not None and self._refuse_damaged(model, path):
             return False
         ds = ckpt.metadata.get("dataset")
-        wanted = ds if isinstance(ds, str) and ds in DATASETS else self.window.state.dataset_key
+        shown_before = self.window.state.dataset_key
+        wanted = ds if isinstance(ds, str) and ds in DATASETS else shown_before
         if self.window.state.test_set is None or wanted != self.window.state.dataset_key:
             if not self.window.set_dataset(wanted) and self.window.state.test_set is None:
                 self.window.set_dataset(self.window.dataset_key_at_start)
         if self.window.state.test_set is not probed and self._refuse_damaged(model, path):
-            return False  # (probed once more only on other data)
+            # (Probed once more only on other data.) The current model stays: so does its data.
+            if probed is not None and self.window.state.dataset_key != shown_before:
+                self.window.state.set_dataset(shown_before, probed)
+                self.window.scatter.reset_zoom()
+            return False
         history = ckpt.metadata.get("history")
         self.window.state.set_history(list(history) if isinstance(history, list) else [])
         state = self.window.state
