@@ -159,13 +159,14 @@ def test_a_save_that_fails_at_the_end_falls_back_and_says_where(tmp_path, data_d
 
 def test_a_diverged_run_saves_only_its_last_good_weights_under_a_clear_name(tmp_path, data_dir, capsys):
     out = tmp_path / "m.safetensors"
-    out.write_bytes(b"an earlier result the failed run must not touch")
+    save_checkpoint(VAE(VAEConfig(latent_dim=2, hidden_dim=16)), out, {"dataset": "mnist"})
+    earlier = out.read_bytes()  # an earlier result the failed run must not touch
     code, err = run_cli(["train", "--data-dir", str(data_dir), "--epochs", "3", "--hidden-dim", "16",
                          "--lr", "1e6", "--out", str(out), "--quiet"], capsys)  # fmt: skip
     assert code == 1, err
     last_good = tmp_path / "m.last-good.safetensors"
     assert load_checkpoint(last_good).model is not None
-    assert out.read_bytes() == b"an earlier result the failed run must not touch"
+    assert out.read_bytes() == earlier
     assert "error: " in err and f"saved the last good weights as {last_good}" in err
     assert f"{out} was not written" in err and "Traceback" not in err
 

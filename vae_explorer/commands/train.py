@@ -13,6 +13,7 @@ good weights as NAME.last-good.safetensors (never under the name asked for) and 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
 import sys
@@ -119,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
         return die(
             f"cannot write the checkpoint to {show_path(args.out)}: {_reason(exc)} (nothing was trained)"
         )
+    kept = _kept_from_replacing(args)
+    if kept:
+        return die(f"{kept} (nothing was trained)")
     if args.model != "vae":
         try:
             job: Any = labelled_job(args, config, _reconstruct_command)
@@ -274,6 +278,33 @@ def _say(line: str, err: bool = True) -> None:
         print(line, file=sys.stderr if err else sys.stdout, flush=True)
     except (OSError, ValueError):
         pass
+
+
+def _kept_from_replacing(args: argparse.Namespace) -> str:
+    """Why an existing --out must not be replaced by the run's checkpoint ("" if it may): it
+    is the --m1 checkpoint the run reads, or not a VAE Explorer checkpoint at all (a
+    dataset's file, notes: a typo in --out must not cost them)."""
+    from ..core.checkpoint_file import CheckpointError, checked_metadata, read_header
+    from ..core.files import show_path
+
+    out = Path(args.out)
+    if not out.is_file():
+        return ""
+    shown = show_path(out)
+    m1 = getattr(args, "m1", None)
+    try:
+        if m1 is not None and os.path.samefile(out, m1):
+            return f"--out {shown} is the --m1 checkpoint this run reads; choose another --out"
+    except OSError:
+        pass  # (--m1 unreadable: its own check says so)
+    try:
+        checked_metadata(read_header(out), shown)
+    except CheckpointError:
+        return (
+            f"--out {shown} exists and is not a VAE Explorer checkpoint; the run would replace "
+            "it: choose another name, or remove that file first"
+        )
+    return ""
 
 
 def _reason(exc: OSError) -> str:
