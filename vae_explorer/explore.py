@@ -201,7 +201,15 @@ def _class_names(class_names: Any) -> list[str]:
 
 def _numpy(value: Any) -> np.ndarray:
     if hasattr(value, "detach"):  # a torch tensor
-        value = value.detach().cpu().numpy()
+        value = value.detach().cpu()
+        try:
+            value = value.numpy()
+        except TypeError:  # a dtype numpy lacks (bfloat16, float8, ...)
+            if not value.is_floating_point():
+                raise ValueError(
+                    f"tensors of {value.dtype} are not supported: give floats or integers"
+                ) from None
+            value = value.float().numpy()
     return np.asarray(value)
 
 

@@ -76,3 +76,26 @@ def test_complex_images_are_refused(dtype):
         as_dataset(IMAGES.astype(dtype))
     with pytest.raises(ValueError, match="complex"):
         as_dataset(torch.from_numpy(IMAGES).to(torch.complex64))
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float8_e4m3fn, torch.float32])
+def test_images_in_torch_floats_numpy_lacks_are_read(dtype):
+    """Images as bfloat16 tensors (what a model trained in bf16 hands out) raised torch's "Got
+    unsupported ScalarType BFloat16" instead of being read."""
+    images = torch.from_numpy(IMAGES).to(dtype)
+    data = as_dataset(images, torch.arange(20).remainder(10))
+    assert data.images.shape == (20, 28, 28) and data.images.dtype == np.uint8
+    assert (
+        np.abs(data.images.astype(int) - np.round(images.float().numpy() * 255).reshape(20, 28, 28)).max()
+        <= 1
+    )
+    assert list(data.labels[:12]) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    with pytest.raises(ValueError, match="labels must be whole numbers"):  # (class indices)
+        as_dataset(images, torch.arange(20).remainder(10).to(dtype))
+
+
+@pytest.mark.filterwarnings("ignore:torch.quantize_per_tensor")
+def test_images_of_a_tensor_type_numpy_cannot_hold_are_named():
+    pixels = torch.quantize_per_tensor(torch.from_numpy(IMAGES), 0.01, 0, torch.quint8)
+    with pytest.raises(ValueError, match=r"tensors of torch\.quint8 are not supported"):
+        as_dataset(pixels)
