@@ -36,6 +36,11 @@ MAX_HEADER_BYTES = 16 << 20
 # A VAE has 10 (MLP) or 16 (conv) tensors, plus a few dozen arrays; a header declaring
 # more than this is refused unparsed.
 MAX_TENSORS = 1024
+# Bounds on a declared shape that numpy can allocate (an empty tensor's size does not
+# bound its other dimensions): at most 32 dimensions (numpy 1's limit) and 2**40 elements
+# once its zero dimensions are left out.
+MAX_DIMS = 32
+MAX_ELEMENTS = 1 << 40
 ITEMSIZE = {
     "BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "I16": 2, "F16": 2,
     "BF16": 2, "U32": 4, "I32": 4, "F32": 4, "U64": 8, "I64": 8, "F64": 8,
@@ -152,17 +157,39 @@ def read_open_header(f: io.BufferedReader, shown: str) -> tuple[dict[str, Any], 
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        offsets = info.get("data_offsets") if isinstance(info, dict) else None
-        if (
-            not isinstance(offsets, list)
-            or len(offsets) != 2
-            or not all(isinstance(o, int) for o in offsets)
-            or not 0 <= offsets[0] <= offsets[1] <= data_len
-        ):
+        if not isinstance(info, dict):
+            raise CheckpointError(
+                f"{shown}: corrupt safetensors header: tensor {name!r} is described by "
+                f"{_json_kind(info)}, not an object with dtype, shape and data_offsets"
+            )
+        offsets = info.get("data_offsets")
+        if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_int(o) for o in offsets):
+            raise CheckpointError(
+                f"{shown}: corrupt safetensors header: tensor {name!r} has data_offsets "
+                f"{_short(offsets)}, not a list of two whole numbers"
+            )
+        if not 0 <= offsets[0] <= offsets[1] <= data_len:
             raise CheckpointError(
                 f"{shown}: tensor {name!r} lies outside the file: the file is truncated or corrupt"
             )
     return header, data_len, 8 + header_len
+
+
+def _is_int(value: Any) -> bool:
+    """A JSON whole number: an int, but not a bool (True is an int to Python, not to JSON)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in words, for an error message."""
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "true/false", type(None): "null"}
+    return kinds.get(type(value), "a number")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """repr(value), cut to ``limit`` characters (a corrupt header's values can be huge)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def checked_metadata(header: dict[str, Any], shown: str) -> dict[str, Any]:
@@ -173,10 +200,17 @@ def checked_metadata(header: dict[str, Any], shown: str) -> dict[str, Any]:
             f"{shown}: a safetensors file, but not a VAE Explorer checkpoint (no "
             f"'format: {FORMAT_NAME}' in its metadata)"
         )
+    version_text = raw_meta.get("format_version", "")
     try:
-        version = int(raw_meta.get("format_version", ""))
-    except (TypeError, ValueError):
-        raise CheckpointError(f"{shown}: unreadable format_version in the metadata") from None
+        # Only a string: int() of a JSON number would take 1.5 as 1 and fail on Infinity.
+        version = int(version_text) if isinstance(version_text, str) else None
+    except ValueError:
+        version = None
+    if version is None:
+        raise CheckpointError(
+            f"{shown}: unreadable format_version {_short(version_text)} in the metadata "
+            "(a whole number in a string is expected)"
+        )
     if version > FORMAT_VERSION:
         raise CheckpointError(
             f"{shown}: written in checkpoint format {version} by a newer VAE Explorer "
@@ -206,22 +240,7 @@ def _decode_metadata(shown: str, raw: dict[str, Any]) -> dict[str, Any]:
 def plan_entries(header: dict[str, Any], data_len: int, shown: str) -> list[Entry]:
     """Every tensor of the file, in file order; each entry's size must match its dtype and
     shape, and the entries must tile the data section exactly."""
-    entries = []
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        dtype_name, shape = info.get("dtype"), info.get("shape")
-        if dtype_name not in ITEMSIZE:
-            raise CheckpointError(f"{shown}: tensor {name!r} has dtype {dtype_name!r}, not a number type")
-        if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-            raise CheckpointError(f"{shown}: tensor {name!r} has a malformed shape {shape!r}")
-        start, end = info["data_offsets"]
-        if end - start != math.prod(shape) * ITEMSIZE[dtype_name]:
-            raise CheckpointError(
-                f"{shown}: corrupt tensor data: {name!r} declares {end - start} bytes for shape "
-                f"{tuple(shape)} of {dtype_name}"
-            )
-        entries.append(Entry(name, dtype_name, tuple(shape), start, end))
+    entries = [_entry(name, info, shown) for name, info in header.items() if name != "__metadata__"]
     entries.sort(key=lambda e: (e.start, e.end))
     position = 0
     for entry in entries:
@@ -240,6 +259,42 @@ def plan_entries(header: dict[str, Any], data_len: int, shown: str) -> list[Entr
                 f"{shown}: array {entry.name!r} has dtype {entry.dtype}, which arrays cannot have"
             )
     return entries
+
+
+def _entry(name: str, info: Any, shown: str) -> Entry:
+    """Tensor ``name``'s header entry, every value type-checked before it is used as a key
+    or a number (a JSON list where a string belongs is a corrupt file, not a TypeError)."""
+    if not isinstance(info, dict):
+        raise CheckpointError(f"{shown}: tensor {name!r} is described by {_json_kind(info)}, not an object")
+    dtype_name, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+    if not isinstance(dtype_name, str):
+        raise CheckpointError(
+            f"{shown}: tensor {name!r} has dtype {_short(dtype_name)} ({_json_kind(dtype_name)}), "
+            'not a dtype name such as "F32"'
+        )
+    if dtype_name not in ITEMSIZE:
+        raise CheckpointError(f"{shown}: tensor {name!r} has dtype {_short(dtype_name)}, not a number type")
+    if not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape):
+        raise CheckpointError(
+            f"{shown}: tensor {name!r} has a malformed shape {_short(shape)} (a list of whole numbers >= 0 "
+            "is expected)"
+        )
+    if len(shape) > MAX_DIMS or math.prod(d for d in shape if d) > MAX_ELEMENTS:
+        raise CheckpointError(
+            f"{shown}: tensor {name!r} has an impossible shape {_short(shape)} (at most {MAX_DIMS} "
+            f"dimensions of at most {MAX_ELEMENTS:,} elements in all)"
+        )
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_int(o) for o in offsets):
+        raise CheckpointError(
+            f"{shown}: tensor {name!r} has data_offsets {_short(offsets)}, not a list of two whole numbers"
+        )
+    start, end = offsets
+    if end - start != math.prod(shape) * ITEMSIZE[dtype_name]:
+        raise CheckpointError(
+            f"{shown}: corrupt tensor data: {name!r} declares {end - start} bytes for shape "
+            f"{tuple(shape)} of {dtype_name}"
+        )
+    return Entry(name, dtype_name, tuple(shape), start, end)
 
 
 def read_into(f: io.BufferedReader, buffer: memoryview, offset: int, name: str, shown: str) -> None:

@@ -150,6 +150,28 @@ def _dtype_of(value: Any) -> np.dtype[Any]:
     return np.asarray(value).dtype
 
 
+def _latents_float32(value: np.ndarray, name: str, epochs: np.ndarray, source: str) -> np.ndarray:
+    """``value`` (latents [E, N, d]) as the history uses them: real floating-point numbers,
+    finite once cast to float32 (every reader computes in float32). A float64 array is
+    returned cast, and checked AFTER the cast: 1e300 is finite, but inf as float32."""
+    if not np.issubdtype(value.dtype, np.floating):
+        raise CheckpointError(f"{source}: {name} must hold floating-point numbers, not {value.dtype}")
+    if not np.isfinite(value).all():
+        raise CheckpointError(f"{source}: {name} holds NaN or infinite values")
+    if value.dtype.itemsize <= 4:  # float16 and float32 convert exactly
+        return value
+    with np.errstate(over="ignore"):
+        converted = value.astype(np.float32)
+    too_large = ~np.isfinite(converted)
+    if too_large.any():
+        first = int(epochs[int(np.argmax(too_large.reshape(len(epochs), -1).any(axis=1)))])
+        raise CheckpointError(
+            f"{source}: {name} holds {int(too_large.sum()):,} value(s) too large for float32, the "
+            f"first at epoch {first} (up to {float(np.abs(value).max()):.3g}; float32's limit is 3.4e38)"
+        )
+    return converted
+
+
 class Latents(NamedTuple):
     """Test latents at one (possibly fractional) epoch, float32 [N, d] each."""
 
@@ -203,18 +225,21 @@ class TrainingHistory:
             )
         if mu.shape[1] == 0 or mu.shape[2] == 0:
             raise CheckpointError(f"{source}: the history's latents are empty (shape {mu.shape})")
-        for name, value in ((MU_KEY, mu), (LOGVAR_KEY, logvar)):
-            if not np.issubdtype(value.dtype, np.floating):
-                raise CheckpointError(f"{source}: {name} must hold floating-point numbers, not {value.dtype}")
-            if not np.isfinite(value).all():
-                raise CheckpointError(f"{source}: {name} holds NaN or infinite values")
+        mu = _latents_float32(mu, MU_KEY, epochs, source)
+        logvar = _latents_float32(logvar, LOGVAR_KEY, epochs, source)
         weights: dict[int, dict[str, np.ndarray]] = {}
         for name, value in arrays.items():
             if not name.startswith(WEIGHTS_PREFIX):
                 continue
             epoch_text, _, param = name[len(WEIGHTS_PREFIX) :].partition("/")
-            if not epoch_text.isdigit() or not param:
+            # ASCII digits only ("²".isdigit() is True, int("²") fails), and few of them.
+            if not (epoch_text.isascii() and epoch_text.isdigit() and len(epoch_text) <= 7) or not param:
                 raise CheckpointError(f"{source}: history array {name!r} is not <epoch>/<weight name>")
+            if not 1 <= int(epoch_text) <= MAX_EPOCH:
+                raise CheckpointError(
+                    f"{source}: history array {name!r} names epoch {int(epoch_text)}, "
+                    f"outside 1 to {MAX_EPOCH:,}"
+                )
             weights.setdefault(int(epoch_text), {})[param] = np.asarray(value)
         return cls(epochs, mu, logvar, dict(sorted(weights.items())), config)
 
@@ -258,11 +283,13 @@ class TrainingHistory:
         if self.epochs[hi] == t:
             return Latents(self.test_mu[hi].astype(np.float32), self.test_logvar[hi].astype(np.float32))
         lo = hi - 1
-        w = np.float32((t - self.epochs[lo]) / (self.epochs[hi] - self.epochs[lo]))
+        w = float((t - self.epochs[lo]) / (self.epochs[hi] - self.epochs[lo]))
 
         def lerp(a: np.ndarray) -> np.ndarray:
-            start = a[lo].astype(np.float32)
-            return start + w * (a[hi].astype(np.float32) - start)
+            # As a weighted mean: b - a overflows float32 for finite a, b of opposite signs
+            # near its limit; (1 - w) a + w b stays between them.
+            start, end = a[lo].astype(np.float64), a[hi].astype(np.float64)
+            return ((1 - w) * start + w * end).astype(np.float32)
 
         return Latents(lerp(self.test_mu), lerp(self.test_logvar))
 
@@ -291,7 +318,9 @@ class TrainingHistory:
         for name, reference in expected.items():
             if name not in saved:
                 raise CheckpointError(f"the weights kept after epoch {epoch} lack {name!r}")
-            value = torch.from_numpy(np.asarray(saved[name], np.float32))
+            raw = np.asarray(saved[name])
+            with np.errstate(over="ignore", invalid="ignore"):  # checked below, after the cast
+                value = torch.from_numpy(np.asarray(raw, np.float32))
             if tuple(value.shape) != tuple(reference.shape):
                 raise CheckpointError(
                     f"the weight {name!r} kept after epoch {epoch} has shape {tuple(value.shape)}, "
@@ -299,6 +328,12 @@ class TrainingHistory:
                 )
             # A damaged file: the model would decode NaN images (the recorder clips to float16).
             bad = int((~torch.isfinite(value)).sum())
+            if bad and np.issubdtype(raw.dtype, np.number) and np.isfinite(raw).all():
+                raise CheckpointError(
+                    f"the weight {name!r} kept after epoch {epoch} holds {bad:,} value"
+                    f"{'s' if bad != 1 else ''} too large for float32 (up to "
+                    f"{float(np.abs(raw).max()):.3g}; the model computes in float32, whose limit is 3.4e38)"
+                )
             if bad:
                 raise CheckpointError(
                     f"the weight {name!r} kept after epoch {epoch} holds {bad:,} NaN or infinite "
