@@ -6,7 +6,9 @@ scrubbed epoch: None means "the model's current state" (live), a number (possibl
 fractional) means "the run as it was at that epoch". Views that can show the past
 (the scatter, the grid, the decoder preview, the curves) subscribe to ``epochChanged``
 and ask it for the latents at that epoch, interpolated between recorded epochs, and for
-the model with the weights kept at or before it.
+the model with the weights kept at or before it. A history recorded on other data than the
+data on show (another dataset chosen since, or the model's own not on this computer) is not
+offered: its points would be coloured by the wrong images' labels.
 """
 
 from __future__ import annotations
@@ -38,14 +40,17 @@ class HistoryScrub(QObject):
     def __init__(self, state: ExplorerState, parent: QObject | None = None) -> None:
         super().__init__(parent if parent is not None else state)
         self._state = state
-        self._history: TrainingHistory | None = None
+        self._history: TrainingHistory | None = None  # None also when recorded on other data
+        self._recorded: TrainingHistory | None = None  # the model's history, whatever its data
         self._epochs_array: Any = None  # the array the history was read from (identity)
         self._epoch: float | None = None
         self._left_quietly = False  # live again, epochChanged still to be sent
         self._models: OrderedDict[int, VAE] = OrderedDict()
         self._unusable: dict[int, str] = {}  # kept-weights epochs that failed: why
         self.error: str | None = None  # why a history could not be read, if it could not
+        self.other_data: str | None = None  # the data the history was recorded on, if not shown
         state.modelChanged.connect(self._on_model_changed)
+        state.datasetChanged.connect(self._on_dataset_changed)
         self._on_model_changed()
 
     @property
@@ -100,13 +105,9 @@ class HistoryScrub(QObject):
             self._left_quietly = True
 
     def latents(self) -> Latents | None:
-        """The test latents at the scrubbed epoch, or None when live (or when the history
-        does not belong to the test set on show)."""
+        """The test latents at the scrubbed epoch, or None when live."""
         history, t = self._history, self._epoch
-        if history is None or t is None:
-            return None
-        test = self._state.test_set
-        if test is None or history.test_mu.shape[1] != len(test):
+        if history is None or t is None or self._state.test_set is None:
             return None
         return history.latents(t)
 
@@ -193,7 +194,8 @@ class HistoryScrub(QObject):
             and self._state.training
             and history.test_mu.shape[1:] == self._history.test_mu.shape[1:]
         )
-        self._history = history
+        self._recorded = history
+        self._history = self._for_shown_data(history)
         self._epochs_array = epochs
         if not same_run:
             self._models.clear()
@@ -206,3 +208,45 @@ class HistoryScrub(QObject):
             self._epoch = None
             self._left_quietly = False
             self.epochChanged.emit()
+
+    def _on_dataset_changed(self) -> None:
+        history = self._for_shown_data(self._recorded)
+        if history is self._history:
+            return
+        self._history = history
+        self.historyChanged.emit()
+        if history is None and self._epoch is not None:
+            self._epoch = None
+            self.epochChanged.emit()
+
+    def _for_shown_data(self, history: TrainingHistory | None) -> TrainingHistory | None:
+        """``history`` if it was recorded on the test set on show, else None (and
+        ``other_data`` names the data it was recorded on)."""
+        self.other_data = None
+        if history is None:
+            return None
+        recorded = self._state.model_meta.get("dataset")
+        test = self._state.test_set
+        if test is not None and history.test_mu.shape[1] != len(test):
+            self.other_data = _data_title(recorded) if isinstance(recorded, str) else "other data"
+            return None
+        if not isinstance(recorded, str):  # (a user's own model: its data is the data shown)
+            return history
+        from ..core.data import DatasetRef
+
+        try:
+            shown = DatasetRef.from_key(self._state.dataset_key).metadata_name
+        except Exception:  # a folder that vanished: nothing can be matched to it
+            shown = None
+        if recorded != shown:
+            self.other_data = _data_title(recorded)
+            return None
+        return history
+
+
+def _data_title(recorded: str) -> str:
+    """A dataset as a checkpoint records it, as the user knows it."""
+    from ..core.data import DATASETS
+
+    info = DATASETS.get(recorded)
+    return info.title if info is not None else "a folder of IDX files"

@@ -89,23 +89,21 @@ def _wire_timeline(window: MainWindow) -> None:
 
 
 def _export_animation(window: MainWindow) -> None:
-    history, test = window.state.scrub.history, window.state.test_set
+    scrub, test = window.state.scrub, window.state.test_set
+    history = scrub.history
     if history is None or test is None:
         from ..labelled import is_labelled  # (torch: not on the start-up path)
 
-        why = (
-            "a labelled model's run keeps no training history (animations are of a VAE's run)"
-            if is_labelled(window.state.model)
-            else "this model has no training history to animate"
-        )
+        if scrub.other_data is not None:
+            why = (
+                f"the history was recorded on {scrub.other_data}'s test images, not on those on show: "
+                "show the dataset the model was trained on"
+            )
+        elif is_labelled(window.state.model):
+            why = "a labelled model's run keeps no training history (animations are of a VAE's run)"
+        else:
+            why = "this model has no training history to animate"
         window.show_error("Export animation", why)
-        return
-    if history.test_mu.shape[1] != len(test):
-        window.show_error(
-            "Export animation",
-            f"the history holds {history.test_mu.shape[1]:,} test latents but the test set on show "
-            f"has {len(test):,} images: show the dataset the model was trained on",
-        )
         return
     path = _ask_save(window, "Export animation", "training.gif", "Animated GIF (*.gif);;MP4 video (*.mp4)")
     if path is not None:
