@@ -33,6 +33,7 @@ class DecodedViews:
     if TYPE_CHECKING:  # ExplorerState's, used here
         _model: VAE | None
         _model_version: int
+        _latents: tuple[np.ndarray, np.ndarray] | None
         _dims: tuple[int, int]
         plane: LatentPlane
         scrub: HistoryScrub
@@ -160,6 +161,17 @@ class DecodedViews:
         if hasattr(model, "shown_class"):  # a labelled model (gui/labelled.py; no torch import here)
             setattr(model, "shown_class", self._shown_class)  # noqa: B010 - VAE has no such field
         return model
+
+    @property
+    def shown_latents(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The test set's (mu, logvar) where the scatter draws them: the scrubbed epoch's
+        while the timeline is scrubbed back, else the current model's. A view that pairs a
+        test image with its code (its reconstruction, a walk's end) reads these, so that the
+        code is the point clicked and the decoder on show is of the same epoch."""
+        scrubbed = self.scrub.latents()
+        if scrubbed is not None:
+            return scrubbed.mu, scrubbed.logvar
+        return self._latents
 
     def _on_scrubbed(self) -> None:
         epoch = self.scrub.weights_epoch() if self.scrub.scrubbing else None

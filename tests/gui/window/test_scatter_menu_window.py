@@ -140,3 +140,51 @@ def test_a_wider_model_opened_with_a_walk_set_clears_the_path_without_error(qtbo
     assert window.last_error is None
     xs, _ = window.walk_path_item.getData()
     assert xs is None or len(xs) == 0
+
+
+@pytest.fixture(scope="module")
+def history_checkpoint(tmp_path_factory, mnist_test):
+    """Three 'epochs' of a small model (seeds 1..3) with the test set's latents."""
+    from window_helpers import recorded_run
+
+    from vae_explorer.core.checkpoints import save_checkpoint
+
+    models, arrays = recorded_run(mnist_test)
+    path = tmp_path_factory.mktemp("history") / "history.safetensors"
+    meta = {"dataset": "mnist", "history": [{"epoch": e} for e in (1, 2, 3)], "epochs_completed": 3}
+    save_checkpoint(models[3], path, meta, arrays=arrays)
+    return path, models
+
+
+@POPUP
+def test_scrubbed_back_a_test_image_is_paired_with_its_code_of_that_epoch(
+    qtbot, make_window, history_checkpoint
+):
+    """Scrubbed back, the preview's "reconstruction" decoded the current model's code of the
+    picked image with the past epoch's decoder (neither model's reconstruction), and a walk
+    or a traversal from a point started away from the point clicked."""
+    from vae_explorer.core.latent import decode_latents
+
+    path, models = history_checkpoint
+    window = make_window(path)
+    state = window.state
+    window.timeline.set_epoch(1.0)
+    QApplication.processEvents()
+    past = state.scrub.latents()
+    assert past is not None and not np.allclose(past.mu, state.latents[0], atol=1e-2)
+    i, j = lonely_points(window, 2)
+    state.set_picked_index(i)
+    QApplication.processEvents()
+    expected = decode_latents(models[1], past.mu[i : i + 1])[0]
+    np.testing.assert_allclose(window.preview.recon_view.image(), expected, atol=5e-3)
+
+    choose(qtbot, window, j, "walk_to")  # (from the picked image, to this one)
+    a, b = window.walk.ends["A"], window.walk.ends["B"]
+    np.testing.assert_allclose(a.z, past.mu[i])
+    np.testing.assert_allclose(b.z, past.mu[j])
+    window.timeline.set_epoch(2.0)  # the ends are the images', so they move with the epoch
+    QApplication.processEvents()
+    np.testing.assert_allclose(window.walk.ends["B"].z, state.scrub.latents().mu[j])
+
+    choose(qtbot, window, j, "traverse")
+    np.testing.assert_allclose(state.current_z, state.scrub.latents().mu[j])

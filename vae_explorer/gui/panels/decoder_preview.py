@@ -64,6 +64,7 @@ class DecoderPreview(QWidget):
         state.datasetChanged.connect(self._on_dataset_changed)
         state.latentsChanged.connect(self._on_latents_changed)
         state.decoderChanged.connect(self._on_model_changed)  # a scrubbed epoch, the shown digit
+        state.scrub.epochChanged.connect(self._on_latents_changed)  # (the picked image's code moved)
         self._show_decoded()
         self._show_pair()
 
@@ -90,7 +91,7 @@ class DecoderPreview(QWidget):
     def _show_pair(self) -> None:
         """The picked test image and decode(its posterior mean), or nothing."""
         s = self._state
-        index, test, latents = s.picked_index, s.test_set, s.latents
+        index, test, latents = s.picked_index, s.test_set, s.shown_latents
         recon = None
         if index is not None and test is not None and latents is not None:
             recon = self._reconstruct(test.images[index : index + 1], latents[0][index : index + 1])

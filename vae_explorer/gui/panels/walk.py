@@ -162,6 +162,7 @@ class WalkPanel(QWidget):
         self.gif_button.clicked.connect(lambda: self.exportRequested.emit("gif"))
         state.modelChanged.connect(self._on_model_changed)
         state.latentsChanged.connect(self._on_latents_changed)
+        state.scrub.epochChanged.connect(self._on_latents_changed)  # test images' ends move with it
         state.decoderChanged.connect(self._when_shown.request)  # scrubbed epoch, shown digit
         self._arrange()
         self._on_model_changed()
@@ -209,7 +210,7 @@ class WalkPanel(QWidget):
 
     def test_image_end(self, index: int) -> WalkEnd | None:
         """The end at test image ``index``'s posterior mean, or None if there is none."""
-        latents, test = self._state.latents, self._state.test_set
+        latents, test = self._state.shown_latents, self._state.test_set
         if latents is None or test is None or not 0 <= index < len(latents[0]):
             return None
         label = int(test.labels[index])
@@ -277,7 +278,7 @@ class WalkPanel(QWidget):
             self.pathChanged.emit()
 
     def _on_latents_changed(self) -> None:
-        # A test image's end is its posterior mean under the model on show.
+        # A test image's end is its posterior mean under the model on show (a scrubbed epoch's).
         for which, end in self.ends.items():
             if end is not None and end.index is not None:
                 self.ends[which] = self.test_image_end(end.index)

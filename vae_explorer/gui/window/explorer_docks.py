@@ -198,7 +198,7 @@ def _wire_context_menu(window: MainWindow) -> None:
             show(window.walk_dock)
 
     def traverse(index: int) -> None:
-        latents = state.latents
+        latents = state.shown_latents  # (where the point was clicked, scrubbed back or not)
         if latents is not None and 0 <= index < len(latents[0]):
             state.set_picked_index(index)
             state.set_current_z(latents[0][index])
