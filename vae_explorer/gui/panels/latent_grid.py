@@ -6,8 +6,9 @@ model, dims, size and range and shared with the scatter's overlay. This dock set
 grid's size and spacing, draws the mosaic and sends a clicked tile's code to the state.
 
 For a labelled model (M2, M1+M2) the grid is a grid of *style*: a "Digit" selector picks
-the class every code is drawn as (decode(z_grid, y)); that grid is decoded here, once per
-model, class and layout, since the state's shared grid draws one class only.
+the class every code is drawn as (decode(z_grid, y)). It sets the state's shown class, which
+the state's decoder draws and its grid cache is keyed on, so the dock still shows the shared
+grid: on the scatter's plane (axes, PCA, a UMAP / t-SNE map) like every other view.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from PySide6.QtCore import QRectF, QSignalBlocker, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
-from ...core.grid import DecodedGrid, decode_grid
+from ...core.grid import DecodedGrid
 from ...core.image import IMAGE_SIDE
 from ..images import ImageCanvas
-from ..labelled import ClassDecoder, class_names, is_labelled
+from ..labelled import class_names, is_labelled
 from ..own_turn import in_own_turn
 from ..state import GRID_SIZE_RANGE, ExplorerState
 
@@ -70,7 +71,6 @@ class LatentGridPanel(QWidget):
         )
         self.class_label = QLabel("Digit")
         self.class_label.setToolTip(self.class_combo.toolTip())
-        self._class_cache: tuple[tuple[Any, ...], DecodedGrid] | None = None
         self.canvas = ImageCanvas(min_side=150)
         self.canvas.setToolTip("Click a tile to send its z to the decoder preview")
         top = QHBoxLayout()
@@ -152,19 +152,9 @@ class LatentGridPanel(QWidget):
         self.refresh()
 
     def grid(self) -> DecodedGrid | None:
-        """The grid on show: the state's, or for a labelled model the chosen digit's."""
-        s = self._state
-        model: Any = s.decoder_model
-        y = self.class_combo.currentData()
-        if not is_labelled(model) or y is None:
-            return s.decoded_grid()
-        visible = s.visible_range if s.grid_spacing == "visible" else None
-        key = (s.model_version, id(model), s.dims, s.grid_size, s.grid_spacing, visible, int(y))
-        if self._class_cache is None or self._class_cache[0] != key:
-            decoder: Any = ClassDecoder(model, int(y))
-            grid = decode_grid(decoder, s.grid_size, s.grid_spacing, s.dims, s.visible_range)
-            self._class_cache = (key, grid)
-        return self._class_cache[1]
+        """The grid on show: the state's, on its plane; for a labelled model its codes are
+        drawn as the chosen digit (the digit selector keeps the state's shown class)."""
+        return self._state.decoded_grid()
 
     def _sync_classes(self) -> None:
         """The digit selector shows for labelled models only, with the data set's names."""
@@ -235,7 +225,8 @@ class LatentGridPanel(QWidget):
         self._refresh_soon()
 
     def _on_visible_range_changed(self) -> None:
-        if self._state.grid_spacing == "visible":
+        # On a UMAP / t-SNE map the state's grid always covers what is in view.
+        if self._state.grid_spacing == "visible" or self._state.plane.is_map:
             self._follow_later()
 
     def _on_tile_clicked(self, fx: float, fy: float) -> None:
