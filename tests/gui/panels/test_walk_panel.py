@@ -69,3 +69,21 @@ def test_a_new_latent_size_clears_the_ends(qtbot, state, make_model):
     assert all(end is None or len(end.z) == 3 for end in panel.ends.values())
     panel.set_end("A", np.zeros(2))  # the wrong size is refused
     assert panel.ends["A"] is None or len(panel.ends["A"].z) == 3
+
+
+def test_another_dataset_drops_the_test_image_ends_and_keeps_the_others(qtbot, state, small_test_set):
+    """The new data's image of the same number took a test-image end's place, relabelled,
+    without a word; an end at a code (the crosshair's) means the same on any data."""
+    panel = WalkPanel(state)
+    qtbot.addWidget(panel)
+    state.set_current_z([0.5, -0.25])
+    panel.end_from_crosshair("B")
+    panel.set_walk_end("A", panel.test_image_end(3))
+    assert panel.ends["A"] is not None and panel.ends["A"].index == 3
+    other = type(small_test_set)(
+        small_test_set.name, "test", small_test_set.images[::-1].copy(), small_test_set.labels[::-1].copy(),
+        small_test_set.classes,
+    )  # fmt: skip
+    state.set_dataset("/some/folder", other)
+    assert panel.ends["A"] is None
+    np.testing.assert_allclose(panel.ends["B"].z, [0.5, -0.25])

@@ -161,6 +161,7 @@ class WalkPanel(QWidget):
         self.png_button.clicked.connect(lambda: self.exportRequested.emit("png"))
         self.gif_button.clicked.connect(lambda: self.exportRequested.emit("gif"))
         state.modelChanged.connect(self._on_model_changed)
+        state.datasetChanged.connect(self._on_dataset_changed)
         state.latentsChanged.connect(self._on_latents_changed)
         state.scrub.epochChanged.connect(self._on_latents_changed)  # test images' ends move with it
         state.decoderChanged.connect(self._when_shown.request)  # scrubbed epoch, shown digit
@@ -276,6 +277,14 @@ class WalkPanel(QWidget):
         self._when_shown.request()
         if self._when_shown.pending:  # ends may be gone: the path on the scatter follows now
             self.pathChanged.emit()
+
+    def _on_dataset_changed(self) -> None:
+        # A test image's end goes with its data (the new data's image of that number is
+        # another image: it took the end's place, relabelled, without a word).
+        for which, end in self.ends.items():
+            if end is not None and end.index is not None:
+                self.ends[which] = None
+        self._on_model_changed()
 
     def _on_latents_changed(self) -> None:
         # A test image's end is its posterior mean under the model on show (a scrubbed epoch's).
