@@ -80,3 +80,18 @@ def test_on_a_map_the_grid_covers_what_is_in_view(grid, state, qtbot):
     point = np.array([xs[0], ys[-1]])
     nearest = int(np.argmin(((layout - point) ** 2).sum(axis=1)))
     np.testing.assert_allclose(grid.tile_latent(0, 0), mu[nearest], atol=1e-6)
+
+
+def test_the_digit_selectors_name_the_classes_of_the_data_on_show(qtbot, grid, state, small_test_set):
+    """Another dataset shown under a labelled model: the preview named its classes while the
+    grid's and the samples' Digit selectors kept the old data's names."""
+    from vae_explorer.gui.panels import SamplesPanel
+
+    samples = SamplesPanel(state)
+    qtbot.addWidget(samples)
+    assert grid.class_combo.itemText(3) == small_test_set.classes[3]
+    names = [f"kind {i}" for i in range(10)]
+    other = type(small_test_set)("clothes", "test", small_test_set.images, small_test_set.labels, names)
+    state.set_dataset("/some/folder", other)
+    assert [grid.class_combo.itemText(i) for i in range(10)] == names
+    assert samples.class_combo.itemText(4) == "kind 3"  # (after "one row per digit")

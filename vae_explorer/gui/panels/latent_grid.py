@@ -96,6 +96,7 @@ class LatentGridPanel(QWidget):
         self.canvas.clicked.connect(self._on_tile_clicked)
         self.class_combo.currentIndexChanged.connect(self._on_class_chosen)
         state.modelChanged.connect(self._on_model_changed)
+        state.datasetChanged.connect(self._sync_classes)  # (the digit names are the data's)
         state.dimsChanged.connect(self._on_dims_changed)
         state.gridChanged.connect(self._on_grid_changed)
         state.visibleRangeChanged.connect(self._on_visible_range_changed)

@@ -63,6 +63,7 @@ class SamplesPanel(QWidget):
         self.size_spin.valueChanged.connect(self._on_size_changed)
         self.class_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         state.modelChanged.connect(self._on_model_changed)
+        state.datasetChanged.connect(self._sync_classes)  # (the digit names are the data's)
         # A scrubbed epoch's weights (the timeline), as the grid and the preview show them.
         state.decoderChanged.connect(self._refresh_later)
         self._sync_classes()
