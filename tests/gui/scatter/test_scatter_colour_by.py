@@ -99,6 +99,20 @@ def test_values_are_cached_per_model_and_a_new_model_recomputes(qtbot, view, sta
     assert not np.array_equal(index, before)
 
 
+def test_a_new_models_values_are_not_shown_in_the_old_ones_colours_meanwhile(qtbot, view, state, fake_core):
+    """Coloured by KL, a new model kept the old model's colours and colour bar (its title
+    without "updating") until its own values came: a picture of values that were not its."""
+    choose(qtbot, view, "kl")
+    assert view.colour_bar.isVisible()
+    fake_core.gate.clear()  # the new model's values take a while
+    state.set_model(untrained_model(2, seed=5))
+    qtbot.waitUntil(lambda: view.colour_by.is_busy(), timeout=10000)
+    assert view.cloud.colour_table() == [c.name() for c in view.cloud._colours]  # the classes'
+    assert not view.colour_bar.isVisible()
+    fake_core.gate.set()
+    qtbot.waitUntil(lambda: not view.colour_by.is_busy() and view.colour_bar.isVisible(), timeout=10000)
+
+
 def test_progress_shows_while_computing(qtbot, view, state, fake_core):
     fake_core.gate.clear()
     control = view.colour_by

@@ -187,7 +187,11 @@ class ColourByControl(QObject):
             values = self._latest.get(key[1:]) if live else None
             title += " (updating)"
         if values is None or len(values) != len(self.cloud.points()[0]):
-            return  # nothing yet for these points
+            # Nothing yet for these points: not the colours of another model's or data's
+            # values meanwhile (the job's progress shows beside the combo).
+            self.cloud.use_class_colours()
+            self.bar.setVisible(False)
+            return
         lo, hi = value_range(values)
         self.cloud.set_colour_indices(quantise(values, lo, hi, len(self._table)), self._table)
         self.bar.set_values(title, lo, hi)
