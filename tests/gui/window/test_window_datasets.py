@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QFileDialog, QPushButton
+from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton
 from window_helpers import (
     LEFT,
     same_weights,
@@ -460,3 +460,23 @@ def test_a_model_refused_on_its_own_data_leaves_the_data_shown_before(window, mo
     assert window.training.dataset.currentData() == "mnist"
     assert window.menus.datasets["mnist"].isChecked()
     assert window.scatter.cloud.points()[0].shape == (10_000,)
+
+
+def test_a_download_that_ends_during_a_run_says_when_its_data_can_be_shown(
+    window, qtbot, monkeypatch, tmp_path
+):
+    """The dataset cannot change while a run trains: a download ending then raised the
+    error "stop the training run before changing the dataset" for a change never asked for."""
+    import vae_explorer.gui.window.downloads as dd
+
+    monkeypatch.setattr(dd, "download_dataset", lambda name, progress=None: tmp_path)
+    monkeypatch.setattr(window.trainer, "is_running", lambda: True)
+    errors = []
+    monkeypatch.setattr(window, "show_error", lambda *a: errors.append(a))
+    with qtbot.waitSignal(window.downloader.finished, timeout=5000):
+        window.download_dataset("fashion-mnist")
+    QApplication.processEvents()
+    assert errors == []
+    assert "Downloaded Fashion-MNIST: choose it in the Dataset menu" in window.statusBar().currentMessage()
+    assert window.state.dataset_key == "mnist"
+    monkeypatch.undo()  # (the window's teardown checks that no run is left)

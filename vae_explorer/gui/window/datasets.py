@@ -124,7 +124,13 @@ class Datasets:
     def _on_download_finished(self, name: str, _folder: str) -> None:
         if name in self.window.menus.downloads:
             self.window.menus.downloads[name].setEnabled(False)
-        self.window.statusBar().showMessage(f"Downloaded {DATASETS[name].title}", 8000)
+        title = DATASETS[name].title
+        if self.window.views_ready and self.window.trainer.is_running():  # (the data stays put)
+            self.window.statusBar().showMessage(
+                f"Downloaded {title}: choose it in the Dataset menu once the run has ended", 15_000
+            )
+            return
+        self.window.statusBar().showMessage(f"Downloaded {title}", 8000)
         if not self.window._closing:
             self.set_dataset(name)
 
