@@ -157,6 +157,24 @@ def test_undo_redo_keyboard_shortcuts(qtbot, panel):
     assert painted(panel) == [[9, 9]]
 
 
+def test_ctrl_z_in_mid_stroke_leaves_nothing_to_undo_twice(qtbot, panel):
+    """Ctrl+Z while the button was still down undid the step before; the release then
+    recorded the stroke from before that undo, so undoing it brought the undone step back."""
+    set_size(panel, 1)
+    stroke(qtbot, panel, [(2, 2)])  # the step Ctrl+Z undoes
+    canvas = panel.canvas
+    canvas.setFocus()
+    qtbot.mousePress(canvas, LEFT, pos=at(panel, 20, 2))
+    QTest.mouseMove(canvas, at(panel, 20, 6))
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not canvas.ink_array().any()  # back to before the first stroke
+    QTest.mouseMove(canvas, at(panel, 20, 9))  # the stroke ended with the undo: no ink here
+    qtbot.mouseRelease(canvas, LEFT, pos=at(panel, 20, 9))
+    assert not canvas.ink_array().any() and canvas.undo_stack.index() == 0
+    panel.redo_action.trigger()  # the first stroke is still there to redo
+    assert painted(panel) == [[2, 2]]
+
+
 def test_clear_removes_ink_and_mask_and_is_undoable(qtbot, panel):
     panel.canvas.set_ink(np.ones((28, 28), np.float32))
     panel.apply_preset_mask("left_half")

@@ -65,10 +65,10 @@ class _StateCommand(QUndoCommand):
         if self._skip_redo:
             self._skip_redo = False
             return
-        self._canvas._restore(self._after)
+        self._canvas._restore(self._after, from_history=True)
 
     def undo(self) -> None:
-        self._canvas._restore(self._before)
+        self._canvas._restore(self._before, from_history=True)
 
 
 class PaintCanvas(QWidget):
@@ -141,7 +141,9 @@ class PaintCanvas(QWidget):
         self._restore(after)
         self.undo_stack.push(_StateCommand(self, before, after, text, applied=True))
 
-    def _restore(self, state: tuple[np.ndarray, np.ndarray]) -> None:
+    def _restore(self, state: tuple[np.ndarray, np.ndarray], from_history: bool = False) -> None:
+        if from_history:  # Ctrl+Z (or redo) in mid-stroke: the stroke ends unrecorded, or its
+            self._stroke_before = self._last = None  # release would record the undone step again
         self._ink = state[0].copy()
         self._mask = state[1].copy()
         self.update()
