@@ -48,8 +48,9 @@ def test_another_dataset_of_the_same_size_ends_the_replay(make_window, history_r
     QApplication.processEvents()
     assert state.scrub.epoch is None and state.scrub.history is None and state.scrub.latents() is None
     assert state.scrub.other_data == "MNIST digits"
-    assert timeline.epoch_label.text() == "No timeline for this data"
-    assert "recorded on MNIST digits" in timeline.weights_label.text()
+    assert timeline.epoch_label.text() == "A run on MNIST digits"
+    assert timeline.weights_label.text() == "not the data on show"
+    assert "holds the latents of the test images of MNIST digits:" in timeline.weights_label.toolTip()
     assert not timeline.slider.isEnabled() and not timeline.play_button.isEnabled()
     assert state.decoder_model is state.model  # (not the scrubbed epoch's weights)
     x, y = w.scatter.cloud.points()
@@ -72,4 +73,4 @@ def test_a_history_of_data_not_on_show_is_not_replayed_nor_exported(make_window,
     told = []
     monkeypatch.setattr(w, "show_error", lambda title, text: told.append(text))
     w.timeline.exportRequested.emit()
-    assert told and "recorded on Fashion-MNIST's test images" in told[0], told
+    assert told and "recorded on the test images of Fashion-MNIST" in told[0], told

@@ -204,12 +204,13 @@ class TimelinePanel(QWidget):
             self.weights_label.setText("(unreadable)")
             self.weights_label.setToolTip(f"The history cannot be read: {self.scrub.error}")
         elif self.scrub.other_data is not None:
-            self.epoch_label.setText("No timeline for this data")
-            self.weights_label.setText(f"the run was recorded on {self.scrub.other_data}")
+            other = self.scrub.other_data
+            self.epoch_label.setText(f"A run on {other}")
+            self.weights_label.setText("not the data on show")
             self.weights_label.setToolTip(
-                f"This model's training history holds the latents of {self.scrub.other_data}'s test "
-                "images: show that dataset to replay the run (coloured by these images' labels the "
-                "points would be wrong)"
+                f"This model's training history holds the latents of the test images of {other}: "
+                "show that dataset to replay the run (coloured by these images' labels the points "
+                "would be wrong)"
             )
         elif _labelled_model_on_show(self.scrub):
             self.epoch_label.setText("No timeline")

@@ -96,7 +96,7 @@ def _export_animation(window: MainWindow) -> None:
 
         if scrub.other_data is not None:
             why = (
-                f"the history was recorded on {scrub.other_data}'s test images, not on those on show: "
+                f"the history was recorded on the test images of {scrub.other_data}, not on those on show: "
                 "show the dataset the model was trained on"
             )
         elif is_labelled(window.state.model):
