@@ -52,7 +52,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..core.checkpoint_file import read_arrays
     from ..core.figures import frame_epochs, history_frames
-    from ..core.files import show_path
+    from ..core.files import show_path, show_text
     from ..core.history import NO_HISTORY, TrainingHistory
     from ._common import load_split
 
@@ -82,23 +82,30 @@ def run(args: argparse.Namespace) -> int:
     n = history.test_mu.shape[1]
     if len(test) != n:
         return die(
-            f"the history holds {n:,} test latents but the {args.dataset} test split has {len(test):,} "
-            "images: name the dataset the model was trained on with --dataset or --data-dir"
+            f"the history holds {n:,} test latents but the {show_text(args.dataset)} test split has "
+            f"{len(test):,} images: name the dataset the model was trained on with --dataset or --data-dir"
         )
     project = history_plane(history)
     times = frame_epochs(history, args.steps_between)
     frames = history_frames(history, test.labels, args.size, args.steps_between, project)
-    bar = progress_bar(len(times), "animate", "frame", args.quiet)
-    # SIGTERM and SIGHUP stop it as Ctrl-C does: the writer is closed, so its temporary
-    # file goes, and the CLI says "interrupted (SIGTERM)" (exit 130).
-    try:
-        with stop_signals_interrupt(), contextlib.closing(write_frames(out, frames, args.fps)) as writing:
-            # An AnimationWriteError (a full disk, a read-only folder) reaches the CLI's
-            # one-line report: its text names the file asked for and the reason.
-            for _ in writing:
-                bar.update(1)
-    finally:
-        bar.close()
+    _import_drawing_and_writing(suffix)
+    # SIGTERM and SIGHUP stop it as Ctrl-C does, from the first file made in the folder
+    # (the check) to the last frame: the file goes, and the CLI says "interrupted (SIGTERM)"
+    # (exit 130).
+    with stop_signals_interrupt():
+        # Before any frame is drawn: a folder that refuses the file (read-only, missing) is
+        # bad input, exit 2. A full disk mid-write (AnimationWriteError) reaches the CLI's
+        # one-line report: its text names the file asked for and the reason.
+        problem = _unwritable(out)
+        if problem:
+            return die(problem)
+        bar = progress_bar(len(times), "animate", "frame", args.quiet)
+        try:
+            with contextlib.closing(write_frames(out, frames, args.fps)) as writing:
+                for _ in writing:
+                    bar.update(1)
+        finally:
+            bar.close()
     print(show_path(out))
     sys.stdout.flush()
     return 0
@@ -147,15 +154,50 @@ def write_frames(out: Path, frames: Iterable[Any], fps: int) -> Generator[int, N
         raise AnimationWriteError(exc.errno, _cannot_write(out, exc)) from exc
 
 
+def _import_drawing_and_writing(suffix: str) -> None:
+    """Import now what drawing the frames and writing them import when first used: a stop
+    signal that lands inside the import of a C extension is lost (Python cannot raise it
+    there), so none may happen once the output's temporary file exists."""
+    import numpy.random  # noqa: F401  (core.figures.history_frames)
+
+    if suffix == ".gif":
+        from PIL import Image
+
+        Image.preinit()  # the GIF writer and the common formats
+
+
+def _unwritable(out: Path) -> str:
+    """Why ``out`` cannot be written ("" if it can), found before any work by trying it as
+    it will be written: a temporary file beside it (removed at once), so a missing or
+    read-only folder, a folder given as the file, or a name too long for its temporary
+    twin is caught."""
+    from ..core.files import atomic_path
+
+    class _DryRun(Exception):
+        pass
+
+    try:
+        with atomic_path(out):
+            raise _DryRun
+    except _DryRun:
+        return ""
+    except OSError as exc:
+        return _cannot_write(out, exc)
+
+
 def _cannot_write(out: Path, exc: OSError) -> str:
     from ..core.files import show_path, write_target
 
     reason = str(exc.strerror or exc)
     reason = reason[:1].lower() + reason[1:]
-    folder = write_target(out).parent
     # A missing or unusable folder is named; the target and its temporary twin are not.
-    if exc.filename is not None and Path(os.fsdecode(exc.filename)).parent != folder:
-        reason += f" ({show_path(exc.filename)})"
+    # Compared resolved and as shown: mkstemp names its file by an absolute path when the
+    # folder was given relative, and core.files may have made a name printable already.
+    folder = show_path(os.path.realpath(write_target(out).parent))
+    if exc.filename is not None:
+        named = show_path(os.path.realpath(Path(os.fsdecode(exc.filename)).parent))
+        if named != folder:
+            reason += f" ({show_path(exc.filename)})"
     return f"cannot write {show_path(out)}: {reason}"
 
 

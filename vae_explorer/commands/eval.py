@@ -4,6 +4,7 @@ for a labelled model (m2, m1m2), the test error of q(y|x) and the accuracy of ea
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from typing import Any
 
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..core.checkpoints import CheckpointError, load_checkpoint
     from ..core.evaluation import evaluate
-    from ..core.files import show_path
+    from ..core.files import show_path, show_text
     from ._common import load_split, progress_bar
 
     try:
@@ -64,10 +65,11 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     exit_if_nonfinite(args.checkpoint, metrics)
     if args.json:
-        print(json.dumps({**metrics, "seconds": round(seconds, 2)}))
+        print(json.dumps(json_safe({**metrics, "seconds": round(seconds, 2)}), allow_nan=False))
         return 0
     print(
-        f"{show_path(args.checkpoint)} on {args.dataset} {args.split} ({len(data)} images, {seconds:.1f} s)"
+        f"{show_path(args.checkpoint)} on {show_text(args.dataset)} {args.split} "
+        f"({len(data)} images, {seconds:.1f} s)"
     )
     print(f"  ELBO            {metrics['elbo']:10.3f} nats/image")
     print(f"  reconstruction  {metrics['recon']:10.3f}")
@@ -77,24 +79,37 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite number (NaN for a class the split lacks, say) as
+    None, so that it prints as JSON's null: NaN and Infinity are not JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
+
+
 def _labelled(args: argparse.Namespace, ckpt: Any, data: Any) -> int:
     import json
 
-    from ..core.files import show_path
+    from ..core.files import show_path, show_text
     from ..core.labelled import evaluate_labelled
 
     start = time.perf_counter()
     metrics = evaluate_labelled(ckpt.model, data.images, data.labels, seed=args.seed)
     seconds = time.perf_counter() - start
-    # per_class_accuracy is NaN for a class the split lacks: not a failure
+    # per_class_accuracy is NaN for a class the split lacks: not a failure (null in JSON)
     exit_if_nonfinite(args.checkpoint, {"test error": metrics["error"], "ELBO": metrics["elbo"]})
     if args.json:
-        print(json.dumps({**metrics, "labels": ckpt.metadata.get("labels"), "seconds": round(seconds, 2)}))
+        result = {**metrics, "labels": ckpt.metadata.get("labels"), "seconds": round(seconds, 2)}
+        print(json.dumps(json_safe(result), allow_nan=False))
         return 0
-    labels = ckpt.metadata.get("labels", "?")
+    labels = show_text(ckpt.metadata.get("labels", "?"))
     print(
-        f"{show_path(args.checkpoint)} ({ckpt.kind}, {labels} labels) on {args.dataset} {args.split} "
-        f"({len(data)} images, {seconds:.1f} s)"
+        f"{show_path(args.checkpoint)} ({ckpt.kind}, {labels} labels) on {show_text(args.dataset)} "
+        f"{args.split} ({len(data)} images, {seconds:.1f} s)"
     )
     print(f"  test error      {100 * metrics['error']:9.2f} %")
     names = list(getattr(data, "classes", [])) or [str(c) for c in range(len(metrics["per_class_accuracy"]))]

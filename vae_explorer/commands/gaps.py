@@ -46,6 +46,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..core.checkpoints import CheckpointError, load_checkpoint
+    from ..core.files import show_path, show_text
     from ..core.posterior import PosteriorError, image_gaps
     from ..core.posterior.dataset import GAPS_GRID
     from ._common import load_split, progress_bar
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if args.limit is not None:
         images = images[: args.limit]
     check_model_or_exit(model, images, args.checkpoint)
-    print(f"{ckpt.path} on {args.dataset} test ({len(images)} images)")
+    print(f"{show_path(args.checkpoint)} on {show_text(args.dataset)} test ({len(images)} images)")
     start = time.perf_counter()
     with progress_bar(
         len(images), "gaps" if model.latent_dim == 2 else f"IWAE K={IWAE_K}", "img", args.quiet

@@ -49,6 +49,14 @@ def show_path(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
+def show_text(value: object) -> str:
+    """``value`` (a checkpoint's metadata, say) as printable text: a string holding a
+    character that cannot be printed (a lone surrogate, a control or escape character)
+    is shown with Python's escapes, so printing it never fails or drives the terminal."""
+    text = str(value)
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
 def describe_kind(mode: int) -> str | None:
     """What a file of this ``st_mode`` is when it is not a regular file ("a folder", ...);
     None for a regular file."""
