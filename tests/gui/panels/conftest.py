@@ -77,3 +77,16 @@ def panel(qtbot, state):
     view.show()
     qtbot.waitExposed(view)
     return view
+
+
+@pytest.fixture
+def grid(qtbot, state):
+    """The Latent grid dock's panel on ``state``, 420 x 420, shown."""
+    from vae_explorer.gui.panels import LatentGridPanel
+
+    view = LatentGridPanel(state)
+    qtbot.addWidget(view)
+    view.resize(420, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    return view

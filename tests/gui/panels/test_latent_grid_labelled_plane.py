@@ -21,16 +21,10 @@ def wide_labelled():
 
 
 @pytest.fixture
-def grid(qtbot, state, wide_labelled):
-    from vae_explorer.gui.panels import LatentGridPanel
-
+def grid(grid, state, wide_labelled):
+    """The panel (conftest) with the 4-d labelled model."""
     state.set_model(wide_labelled, {}, None)
-    view = LatentGridPanel(state)
-    qtbot.addWidget(view)
-    view.resize(420, 420)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
+    return grid
 
 
 def tile(mosaic, row, col):

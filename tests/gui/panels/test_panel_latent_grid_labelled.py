@@ -9,18 +9,6 @@ import torch
 
 
 @pytest.fixture
-def grid(qtbot, state):
-    from vae_explorer.gui.panels import LatentGridPanel
-
-    view = LatentGridPanel(state)
-    qtbot.addWidget(view)
-    view.resize(420, 420)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
-
-
-@pytest.fixture
 def samples(qtbot, state):
     from vae_explorer.gui.panels import SamplesPanel
 
