@@ -109,8 +109,12 @@ def _report_errors_in(window: MainWindow, app: Any) -> None:
     windows), and put the previous hook back once the last of them has closed."""
     from PySide6.QtCore import QEvent, QObject
 
-    from .gui.app import install_exception_hook
+    from .gui.app import collect_garbage_on_gui_thread, install_exception_hook
 
+    # A collection in a worker thread (the posterior's, the colours') destroys unreachable
+    # Qt objects there and can deadlock or crash the process: the GUI thread collects.
+    if collect_garbage_on_gui_thread():
+        _hook["gc"] = True  # (turned on here: off again with the last window)
     if not _hooked_windows or sys.excepthook is not _hook["installed"]:
         _hook["previous"] = sys.excepthook
         install_exception_hook(app)
@@ -136,6 +140,10 @@ def _release_hook(window: Any) -> None:
         return
     _hooked_windows[:] = [w for w in _hooked_windows if w is not window and isValid(w) and not w.closing]
     if not _hooked_windows:
+        if _hook.pop("gc", False):
+            from .gui.app import restore_automatic_garbage_collection
+
+            restore_automatic_garbage_collection()
         if sys.excepthook is _hook["installed"]:
             sys.excepthook = _hook["previous"]
         _hook["previous"] = _hook["installed"] = None

@@ -11,6 +11,18 @@ from PySide6.QtWidgets import QApplication
 _APP = QApplication.instance() or QApplication(["vae-explorer-tests"])
 
 
+def _collect_garbage_on_the_gui_thread() -> None:
+    """As the app does (gui/app.py): a collection that ran in a worker (the posterior's
+    contours) freed views' Qt objects there and deadlocked the suite, the GUI thread
+    deleting a menu meanwhile."""
+    from vae_explorer.gui.app import collect_garbage_on_gui_thread
+
+    collect_garbage_on_gui_thread()
+
+
+_collect_garbage_on_the_gui_thread()
+
+
 def pytest_collection_modifyitems(items):
     # The offscreen platform warns about window hints it cannot honour: not a failure.
     for item in items:

@@ -107,16 +107,31 @@ def end_on_signals(app: QApplication, window: MainWindow) -> None:
     _signal_sockets.extend([reader, writer, notifier])
 
 
-def collect_garbage_on_gui_thread() -> None:
+def collect_garbage_on_gui_thread() -> bool:
     """Automatic garbage collection off; a timer on the GUI thread collects instead
     (pyqtgraph's GarbageCollector). A collection runs in whichever thread happens to
     allocate: in a worker it would destroy the Qt objects of unreachable views there,
-    off the GUI thread, which can crash the process."""
+    off the GUI thread, which can crash or deadlock the process. True if this call turned
+    it on."""
     global _gui_thread_gc
     from pyqtgraph.util.garbage_collector import GarbageCollector
 
-    if _gui_thread_gc is None:
-        _gui_thread_gc = GarbageCollector(interval=GC_INTERVAL_S)
+    if _gui_thread_gc is not None:
+        return False  # (already: the caller did not turn it on)
+    _gui_thread_gc = GarbageCollector(interval=GC_INTERVAL_S)
+    return True
+
+
+def restore_automatic_garbage_collection() -> None:
+    """Undo :func:`collect_garbage_on_gui_thread` (explore()'s last window has closed: the
+    caller's session collects as it did before, with or without an event loop)."""
+    global _gui_thread_gc
+    import gc
+
+    if _gui_thread_gc is not None:
+        _gui_thread_gc.timer.stop()
+        _gui_thread_gc = None
+        gc.enable()
 
 
 def run_app(checkpoint_path: str | None = None) -> int:

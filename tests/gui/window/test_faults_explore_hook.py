@@ -93,6 +93,33 @@ def test_the_callers_hook_comes_back_when_the_last_explored_window_closes(qtbot,
     assert sys.excepthook is before
 
 
+def test_explored_windows_collect_garbage_on_the_gui_thread_only_while_open(qtbot, close_at_end, monkeypatch):
+    """A collection that ran in a worker thread freed views' Qt objects there and deadlocked
+    the process (as it did this suite once); the caller's session collects as before once
+    the last explored window has closed."""
+    import gc
+
+    import vae_explorer.gui.app as app_module
+
+    suite_collector = app_module._gui_thread_gc  # (the suite's own, tests/gui/conftest.py)
+    app_module._gui_thread_gc = None
+    gc.enable()
+    try:
+        first, second = _explore(qtbot, close_at_end), _explore(qtbot, close_at_end)
+        assert not gc.isenabled() and app_module._gui_thread_gc is not None
+        first.close()
+        QApplication.processEvents()
+        assert not gc.isenabled()
+        second.close()
+        QApplication.processEvents()
+        assert gc.isenabled() and app_module._gui_thread_gc is None
+    finally:
+        if app_module._gui_thread_gc is not None:
+            app_module._gui_thread_gc.timer.stop()
+        app_module._gui_thread_gc = suite_collector
+        gc.disable()
+
+
 # --- a checkpoint with damaged kept weights -----------------------------------------------
 @pytest.fixture(scope="module")
 def damaged_history(tmp_path_factory, mnist_test):
