@@ -147,3 +147,18 @@ def test_m1m2_cuts_a_given_m1_down_to_its_active_units(tmp_path, make_idx_folder
     capsys.readouterr()
     assert main(["train", "--model", "m2", "--m1-all-units", "--out", str(tmp_path / "x"), *common]) == 2
     assert "--m1-all-units is for --model m1m2 only" in capsys.readouterr().err
+
+
+def test_eval_refuses_a_labelled_model_of_another_class_count(tmp_path, make_idx_folder, capsys):
+    """A 5-class q(y|x) scored against ten digit classes: refused, naming both counts (its
+    error and per-class table would be meaningless, and the table was cut short)."""
+    from vae_explorer.core.checkpoints import save_checkpoint
+    from vae_explorer.core.labelled.model import LabelledConfig, LabelledModel
+
+    folder = make_idx_folder(50, 50)
+    out = tmp_path / "five.safetensors"
+    model = LabelledModel(LabelledConfig(hidden_dim=8, classifier_hidden_dim=8, classes=5))
+    save_checkpoint(model, out, {"dataset": "mnist", "labels": 50})
+    assert main(["eval", str(out), "--data-dir", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "5 classes" in err and "has 10" in err

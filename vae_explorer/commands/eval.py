@@ -97,6 +97,13 @@ def _labelled(args: argparse.Namespace, ckpt: Any, data: Any) -> int:
     from ..core.files import show_path, show_text
     from ..core.labelled import evaluate_labelled
 
+    names = list(getattr(data, "classes", []))
+    if names and len(names) != ckpt.model.classes:
+        # Its q(y|x) names other classes: an error rate against these labels means nothing.
+        return die(
+            f"{show_path(args.checkpoint)} tells {ckpt.model.classes} classes apart and "
+            f"{show_text(args.dataset)} has {len(names)}: score it on data with {ckpt.model.classes} classes"
+        )
     start = time.perf_counter()
     metrics = evaluate_labelled(ckpt.model, data.images, data.labels, seed=args.seed)
     seconds = time.perf_counter() - start
@@ -112,8 +119,8 @@ def _labelled(args: argparse.Namespace, ckpt: Any, data: Any) -> int:
         f"{args.split} ({len(data)} images, {seconds:.1f} s)"
     )
     print(f"  test error      {100 * metrics['error']:9.2f} %")
-    names = list(getattr(data, "classes", [])) or [str(c) for c in range(len(metrics["per_class_accuracy"]))]
-    for name, accuracy in zip(names, metrics["per_class_accuracy"], strict=False):
+    names = names or [str(c) for c in range(len(metrics["per_class_accuracy"]))]
+    for name, accuracy in zip(names, metrics["per_class_accuracy"], strict=True):
         print(f"  class {name:<9} {100 * accuracy:9.2f} % right")
     of = "pixels" if ckpt.kind == "m2" else "M1 latents"
     print(f"  ELBO            {metrics['elbo']:10.3f} nats/image (of {of})")
