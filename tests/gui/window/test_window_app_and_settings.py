@@ -244,6 +244,7 @@ def test_an_exception_in_a_slot_is_reported_and_the_app_lives_on(small_checkpoin
         ("grid/spacing", "spiral"),
         ("view/overlay", "maybe"),
         ("train/smooth", 7),
+        ("train/settings_shown", "folded"),
         ("train/form", json.dumps({"epochs": 10**40, "lr": "inf", "batch_size": float("inf"), "beta": [1]})),
         ("train/form", "[1, 2, 3]"),
         ("train/form", "{" * 5000),
@@ -267,7 +268,28 @@ def test_every_remembered_value_is_checked_before_use(qtbot, small_checkpoint, k
     assert isinstance(w.state.overlay, bool)
     c = w.training.job().train_config
     assert 1 <= c.epochs <= 10_000 and c.batch_size >= 1 and 0 < c.lr <= 1 and c.beta >= 0
+    assert w.training.settings_shown()  # a value that is not a bool leaves the form unfolded
     w.close()
+
+
+def test_a_folded_training_form_stays_folded_at_the_next_start(qtbot, small_checkpoint):
+    from vae_explorer.gui.window import MainWindow
+
+    first = MainWindow(small_checkpoint, load_default=False)
+    qtbot.addWidget(first)
+    first.show()
+    qtbot.mouseClick(first.training.settings_toggle, Qt.MouseButton.LeftButton)
+    first.close()
+    second = MainWindow(small_checkpoint, load_default=False)
+    qtbot.addWidget(second)
+    second.show()
+    assert not second.training.settings_shown() and not second.training.form.isVisible()
+    qtbot.mouseClick(second.training.settings_toggle, Qt.MouseButton.LeftButton)
+    second.close()
+    third = MainWindow(small_checkpoint, load_default=False)
+    qtbot.addWidget(third)
+    assert third.training.settings_shown()
+    third.close()
 
 
 def test_every_menu_entry_has_its_own_alt_letter(window):

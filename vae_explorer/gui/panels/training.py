@@ -7,6 +7,10 @@ fills the curves. The controller feeds the live run in through :meth:`on_started
 :meth:`on_batch`, :meth:`on_epoch` and :meth:`on_done` with core's events. An M1+M2 run's
 first epochs train M1 (core's events count them with M2's): :meth:`on_started` is told how
 many, and the readout and the curves name the two phases.
+
+The form folds away behind its "Settings" header, leaving a one-line summary: a run that
+starts while the dock is too short to show everything folds it (the settings are locked
+then anyway) so that the curves get the room.
 """
 
 from __future__ import annotations
@@ -15,13 +19,25 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core.data import DatasetError, DatasetRef
 from ...core.labelled import LabelledConfig, LabelledJob
 from ...core.model import VAEConfig
 from ...core.training import BatchMetrics, EpochSummary, TrainingJob, TrainingStarted
 from ..labelled import is_labelled
+from ..labels import ElidedLabel
 from ..state import ExplorerState
 from .curves import TrainingCurves
 from .training_form import TrainingForm
@@ -82,8 +98,22 @@ class TrainingPanel(QWidget):
         smooth.addWidget(self.smooth_check)
         smooth.addWidget(self.smooth_slider, 1)
 
+        self.settings_toggle = QToolButton()
+        self.settings_toggle.setText("Settings")
+        self.settings_toggle.setAutoRaise(True)
+        self.settings_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.settings_toggle.setArrowType(Qt.ArrowType.DownArrow)
+        self.settings_toggle.setToolTip("Show or fold away the settings of the next run")
+        self.summary = ElidedLabel()
+        self.summary.setStyleSheet("color: #9a9a9a;")
+        header = QHBoxLayout()
+        header.setSpacing(4)
+        header.addWidget(self.settings_toggle, 0, Qt.AlignmentFlag.AlignLeft)
+        header.addWidget(self.summary, 1)
+
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
+        lay.addLayout(header)
         lay.addWidget(self.form)
         lay.addLayout(buttons)
         lay.addWidget(self.progress)
@@ -96,6 +126,14 @@ class TrainingPanel(QWidget):
         self._model_version = -1  # the last model seen, so a re-save is not a "new model"
         self._asked_m1_epochs = 0  # the M1 epochs of the run the Start button last asked for
 
+        self.settings_toggle.clicked.connect(lambda: self.set_settings_shown(not self.settings_shown()))
+        for field in f.fields():
+            if isinstance(field, QComboBox):
+                field.currentIndexChanged.connect(self._show_summary)
+            elif isinstance(field, QAbstractSpinBox):
+                field.valueChanged.connect(self._show_summary)  # type: ignore[attr-defined]
+        self._show_summary()
+        self.set_settings_shown(True)
         self.start_button.clicked.connect(self._on_start_clicked)
         self.pause_button.toggled.connect(self._on_pause_toggled)
         self.stop_button.clicked.connect(self.stopRequested)
@@ -155,6 +193,25 @@ class TrainingPanel(QWidget):
         with QSignalBlocker(self.dataset):
             self.dataset.setCurrentIndex(i)
 
+    def settings_shown(self) -> bool:
+        return not self.form.isHidden()
+
+    def set_settings_shown(self, shown: bool) -> None:
+        """Show the form, or fold it away behind its one-line summary."""
+        self.settings_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.form.setVisible(shown)
+        self.summary.setVisible(not shown)
+
+    def _show_summary(self) -> None:
+        self.summary.setText(self.form.summary())
+
+    def _scrolls(self) -> bool:
+        """Whether the dock shows only part of the panel (its scroll area scrolls)."""
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        return parent is not None and parent.isVisible() and parent.verticalScrollBar().maximum() > 0
+
     # --- the run (called by the window's training controller with core's events) ----------
     def on_started(self, ev: TrainingStarted, m1_epochs: int | None = None) -> None:
         """``m1_epochs``: an M1+M2 run's M1 epochs (the job's ``m1_epochs_to_run``); None:
@@ -209,6 +266,8 @@ class TrainingPanel(QWidget):
 
     def _on_training_changed(self, running: bool) -> None:
         self.set_running(running)
+        if running and self.settings_shown() and self._scrolls():
+            self.set_settings_shown(False)  # the curves get the room while the form is locked
         if running:  # a new run: nothing of the last one stays on show
             self.curves.clear_data()
             self.readout.loading()

@@ -135,22 +135,26 @@ class TrainingForm(QWidget):
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # Rows that apply to one kind of model only are shown for it alone.
+        self._labelled_rows = (self._labels_row(),)
+        self._vae_rows = (self.arch, self._beta_row())
         for label, field in (
             ("Dataset", self.dataset),
             ("Model", self.kind),
-            ("Labels", self._labels_row()),
+            ("Labels", self._labelled_rows[0]),
             ("Likelihood", self.likelihood),
             ("Latent dim", self.latent_dim),
-            ("Architecture", self.arch),
+            ("Architecture", self._vae_rows[0]),
             ("Hidden layers", self._layers_row()),
             ("Epochs", self.epochs),
             ("Batch size", self.batch_size),
             ("Learning rate", self.lr),
-            ("KL weight β", self._beta_row()),
+            ("KL weight β", self._vae_rows[1]),
             ("Seed", self.seed),
             ("Device", self.device),
         ):
             form.addRow(label, field)
+        self._form = form
         # A typed value outside a field's range is pulled into it; this line says so.
         self.range_note = QLabel()
         self.range_note.setWordWrap(True)
@@ -198,14 +202,46 @@ class TrainingForm(QWidget):
             spin.setMinimumWidth(60)
         return one_row((self.beta, 2), (self.kl_warmup, 3))
 
+    def summary(self) -> str:
+        """The run these settings describe, on one line (the panel shows it while the form
+        is folded away), e.g. "VAE · MNIST digits · 784-256-2 tanh · 20 epochs · ..."."""
+        labelled = self.is_labelled()
+        units = f"{self.hidden_dim.value()}"
+        if not labelled and self.arch.currentData() == "conv":
+            shape = f"convolutional, latent {self.latent_dim.value()}"
+        else:
+            layers = 1 if labelled else self.hidden_layers.value()
+            hidden = "-".join([units] * layers)
+            activation = "" if labelled else f" {self.activation.currentText()}"
+            shape = f"784-{hidden}-{self.latent_dim.value()}{activation}"
+        parts = [self.kind.currentText()]
+        if labelled:
+            parts.append(f"{self.labels.currentText()} labels")
+        parts += [
+            self.dataset.currentText(),
+            shape,
+            "cross-entropy" if self.likelihood.currentData() == "bernoulli" else "squared error",
+            f"{self.epochs.value()} epochs",
+            f"batch {self.batch_size.value()}",
+            f"lr {self.lr.value():g}",
+        ]
+        if not labelled:
+            parts.append(f"β {self.beta.value():g}")
+        parts.append(self.device.currentText())
+        return " · ".join(parts)
+
     def is_labelled(self) -> bool:
         return self.kind.currentData() != "vae"
 
     def _on_kind_changed(self) -> None:
-        """Labels only for labelled models; the convolutional net and beta only for a VAE;
-        layers and activation only for a VAE's MLP."""
+        """Labels only for labelled models; the convolutional net and beta only for a VAE
+        (the rows that do not apply are hidden); layers and activation only for a VAE's MLP."""
         labelled = self.is_labelled()
         unlocked = self.dataset.isEnabled()
+        for row in self._labelled_rows:
+            self._form.setRowVisible(row, labelled)
+        for row in self._vae_rows:
+            self._form.setRowVisible(row, not labelled)
         self.labels.setEnabled(labelled and unlocked)
         self.classifier_dropout.setEnabled(labelled and unlocked)
         for w in (self.arch, self.beta, self.kl_warmup):

@@ -142,6 +142,9 @@ def restore(window: MainWindow, settings: QSettings) -> None:
     smooth = read("train/smooth", _bool)
     if smooth is not None:
         window.training.smooth_check.setChecked(smooth)
+    shown = read("train/settings_shown", _bool)
+    if shown is not None:
+        window.training.set_settings_shown(shown)
     form = settings.value("train/form")
     if isinstance(form, str) and len(form) < MAX_STATE_BYTES:
         try:
@@ -198,4 +201,5 @@ def save(window: MainWindow, settings: QSettings) -> None:
     settings.setValue("view/overlay", state.overlay)
     settings.setValue("train/smooth", window.training.smooth_check.isChecked())
     settings.setValue("train/form", json.dumps(window.training.form_state()))
+    settings.setValue("train/settings_shown", window.training.settings_shown())
     settings.sync()
