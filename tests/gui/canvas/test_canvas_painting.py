@@ -298,6 +298,7 @@ def test_the_controls_stay_put_whatever_the_message(qtbot, panel):
 
     def places():
         QApplication.processEvents()
+        panel.layout().activate()  # (a pending re-layout is not a move)
         widgets = (panel.canvas, panel.method_combo, panel.preset_buttons["left_half"])
         return [w.mapTo(panel, w.rect().topLeft()).toTuple() + w.size().toTuple() for w in widgets]
 
