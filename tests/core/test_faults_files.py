@@ -34,6 +34,21 @@ def test_atomic_path_keeps_mode_writes_through_links_and_refuses_read_only(tmp_p
     assert target.read_text() == "new"
 
 
+def test_an_interrupt_right_after_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeypatch):
+    """Ctrl-C as mkstemp returns (here: as its descriptor is closed) removes the file."""
+    real_close = os.close
+
+    def interrupted(fd: int) -> None:
+        real_close(fd)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "close", interrupted)
+    with pytest.raises(KeyboardInterrupt), atomic_path(tmp_path / "m.safetensors"):
+        pass
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("case", ["missing-folder", "folder", "folder-as-parent", "device"])
 def test_check_writable_names_each_reason_before_any_work(tmp_path, case):
     if case == "missing-folder":

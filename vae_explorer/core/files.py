@@ -159,9 +159,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     existing = _check_target(target)
     folder = _folder(target)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=folder)
-    os.close(fd)
     tmp = Path(tmp_name)
-    try:
+    try:  # (from the first statement after mkstemp: an interrupt there must not leave it)
+        os.close(fd)
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
