@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 Z10 = ROOT / "trained" / "mnist-bernoulli-z10.safetensors"
+Z2 = ROOT / "trained" / "mnist-bernoulli-z2.safetensors"
 
 
 def pump(app: QApplication, ms: int = 200) -> None:
@@ -75,6 +76,12 @@ def main() -> int:
     if args.only in ("all", "explorer"):
         explorer_shots(app, w, args.out, args.z10)
     if args.only in ("all", "first"):
+        if args.only == "all":  # the first look is of the 2-d model again, not the 10-d one
+            if not w.open_model(Path(args.checkpoint) if args.checkpoint else Z2):
+                raise SystemExit("cannot open the 2-d model again")
+            w.scatter.reset_zoom()
+            w.timeline_dock.raise_()  # (the walk went with the 10-d model)
+            pump(app, 600)
         first_shots(app, w, args)
     # The run's model is not kept: no Save / Discard question to block an unattended close.
     w.ask_unsaved = lambda *_: QMessageBox.StandardButton.Discard

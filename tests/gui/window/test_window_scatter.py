@@ -166,6 +166,24 @@ def test_every_canvas_control_is_visible_at_1400_by_900_without_scrollbars(windo
     qtbot.waitUntil(lambda: panel.latent_label.text().startswith("Encoded at"), timeout=3000)
     text = panel.latent_label.text()
     assert panel.latent_label.fontMetrics().horizontalAdvance(text) <= panel.latent_label.width()
+    # A 10-d model's encoding is a longer line: elided, it never widens the panel (the
+    # dock scrolled sideways, cutting the Masked and Spread tiles in half).
+    import torch
+
+    from vae_explorer.core.model import VAE, VAEConfig
+
+    torch.manual_seed(0)
+    window.state.set_model(VAE(VAEConfig(latent_dim=10, hidden_dim=32)).eval(), {"dataset": "mnist"}, None)
+    window.canvas.load_test_digit(3)
+    qtbot.waitUntil(lambda: "…" in panel.latent_label.text(), timeout=3000)
+    QApplication.processEvents()
+    assert not scroll.horizontalScrollBar().isVisible()
+    assert viewport.contains(
+        panel.masked_tile.rect().translated(
+            panel.masked_tile.mapTo(scroll.viewport(), panel.masked_tile.rect().topLeft())
+        )
+    )
+    assert panel.latent_label.text() in panel.latent_label.toolTip()
 
 
 def test_canvas_undo_keys_work_after_a_canvas_toolbar_button_is_clicked(window, qtbot):

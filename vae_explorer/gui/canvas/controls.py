@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from ...core.imputation import METHOD_LABELS, METHODS
 from ...core.masks import MASK_DESCRIPTIONS, MASK_LABELS, MASK_NAMES, preset_mask
-from ..labels import FixedLinesLabel
+from ..labels import ElidedLabel, FixedLinesLabel
 from . import icons
 from .impute_runner import DRAWS
 from .paint_canvas import SIDE, PaintCanvas
@@ -245,8 +245,9 @@ class CanvasControls(QWidget):
         form.addLayout(method_row, 2, 1)
         form.addLayout(impute_row, 3, 1)
         layout.addLayout(form)
-        self.latent_label = QLabel(self)
-        self.latent_label.setToolTip(LATENT_TIP)
+        # Elided: a 10-d model's line is wider than the dock (it widened the whole panel).
+        self.latent_label = ElidedLabel()
+        self.show_encoding("")
         layout.addWidget(self.latent_label)
         self.message_label = FixedLinesLabel(2)  # (the controls above it never move)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -340,6 +341,11 @@ class CanvasControls(QWidget):
         impute_row.addWidget(self.live_check)
         self.show_steps_for("importance")
         return method_row, impute_row
+
+    def show_encoding(self, text: str) -> None:
+        """The drawing's encoding on one line; the tooltip has all of it and what it is."""
+        self.latent_label.setText(text)
+        self.latent_label.setToolTip(f"{text}\n\n{LATENT_TIP}" if text else LATENT_TIP)
 
     def show_steps_for(self, method: str) -> None:
         """Name the steps box in plain words for ``method`` (rounds, or chain steps)."""

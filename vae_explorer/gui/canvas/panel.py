@@ -301,7 +301,7 @@ class CanvasPanel(CanvasControls):
         model = self.state.decoder_model
         if model is None or self.canvas.is_empty():
             self.last_encoding = None
-            self.latent_label.setText("")
+            self.show_encoding("")
             self.state.set_canvas_image(None)
             self.state.set_canvas_posterior(None, None)
             return
@@ -309,7 +309,7 @@ class CanvasPanel(CanvasControls):
         mu, logvar = encode_images(model, x.reshape(1, -1))
         self.last_encoding = (mu[0].copy(), logvar[0].copy())
         sigma = vector_text(np.exp(0.5 * logvar[0]), signed=False)
-        self.latent_label.setText(f"Encoded at z = {vector_text(mu[0])}, σ = {sigma}")
+        self.show_encoding(f"Encoded at z = {vector_text(mu[0])}, σ = {sigma}")
         self.state.set_canvas_image(x.reshape(-1))
         self.state.set_canvas_posterior(mu[0], logvar[0])
 
