@@ -64,8 +64,10 @@ def test_a_new_run_shows_its_own_model_from_the_start(window, qtbot):
         seen.append((snap.epoch, len(state.history), state.modified, state.latents[0].copy(), snap.test_mu))
 
     window.trainer.snapshotApplied.connect(applied)
+    window.statusBar().showMessage("Opened the model this run replaces")
     qtbot.mouseClick(window.training.start_button, LEFT)
     qtbot.waitUntil(lambda: len(seen) >= 1, timeout=30_000)
+    assert window.statusBar().currentMessage().startswith("Training started")  # not the old model's
     epoch, history, modified, shown, initial = seen[0]
     assert (epoch, history, modified) == (0, 0, False)  # nothing trained yet, nothing to save
     np.testing.assert_array_equal(shown, initial)

@@ -139,6 +139,8 @@ def connect_run_status(window: MainWindow) -> None:
         window.device_label.setText(f"Device: {ev.device.upper()}")
         window.epoch_label.setText(readout.epoch_text(1))
         window.epoch_label.setToolTip(readout.progress.toolTip())
+        # Whatever the bar said of the model before ("Opened ...") is no longer on show.
+        status.showMessage("Training started: every view follows the new model as it learns", 8000)
 
     def on_batch(ev: BatchMetrics) -> None:
         # The epoch under way, as the progress bar says (not the last one finished).
