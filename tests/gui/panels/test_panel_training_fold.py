@@ -36,6 +36,8 @@ def test_the_header_folds_and_unfolds_the_form(docked, qtbot):
 
 
 def test_the_summary_follows_the_form(docked):
+    from vae_explorer.gui.tooltips import wrapped
+
     panel, _ = docked
     form = panel.form
     form.epochs.setValue(7)
@@ -47,7 +49,7 @@ def test_the_summary_follows_the_form(docked):
     text = panel.summary.text()
     assert text.startswith("VAE · MNIST digits · 784-200-200-3 tanh · squared error · 7 epochs")
     assert "lr 0.002" in text and "β 1" in text and text.endswith("CPU")
-    assert panel.summary.toolTip() == text  # the whole line where the dock cuts it
+    assert panel.summary.toolTip() == wrapped(text)  # the whole line where the dock cuts it
     form.kind.setCurrentIndex(form.kind.findData("m1m2"))
     text = panel.summary.text()
     assert text.startswith("M1+M2 · 100 labels · ") and "β" not in text  # no β for M2

@@ -185,6 +185,9 @@ def test_no_tooltip_is_one_endless_line(window):
     from vae_explorer.gui.tooltips import ONE_LINE_CHARS, is_rich, wrapped
 
     assert window.views_ready
+    # Tooltips set after the window was built: the run's summary, the canvas's encoding.
+    window.training.epochs.setValue(77)
+    window.canvas.show_encoding("Encoded at z = (+0.10, −0.20, +0.30, …), σ = (0.51, 0.52, 0.53, …)")
     long_plain = [
         (type(w).__name__, w.toolTip()[:40])
         for w in window.findChildren(QWidget)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from ...core.imputation import METHOD_LABELS, METHODS
 from ...core.masks import MASK_DESCRIPTIONS, MASK_LABELS, MASK_NAMES, preset_mask
 from ..labels import ElidedLabel, FixedLinesLabel
+from ..tooltips import wrapped
 from . import icons
 from .impute_runner import DRAWS
 from .paint_canvas import SIDE, PaintCanvas
@@ -345,7 +346,7 @@ class CanvasControls(QWidget):
     def show_encoding(self, text: str) -> None:
         """The drawing's encoding on one line; the tooltip has all of it and what it is."""
         self.latent_label.setText(text)
-        self.latent_label.setToolTip(f"{text}\n\n{LATENT_TIP}" if text else LATENT_TIP)
+        self.latent_label.setToolTip(wrapped(f"{text}\n\n{LATENT_TIP}" if text else LATENT_TIP))
 
     def show_steps_for(self, method: str) -> None:
         """Name the steps box in plain words for ``method`` (rounds, or chain steps)."""

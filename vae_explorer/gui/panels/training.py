@@ -39,6 +39,7 @@ from ...core.training import BatchMetrics, EpochSummary, TrainingJob, TrainingSt
 from ..labelled import is_labelled
 from ..labels import ElidedLabel
 from ..state import ExplorerState
+from ..tooltips import wrapped
 from .curves import TrainingCurves
 from .training_form import TrainingForm
 from .training_readout import TrainingReadout
@@ -203,7 +204,9 @@ class TrainingPanel(QWidget):
         self.summary.setVisible(not shown)
 
     def _show_summary(self) -> None:
-        self.summary.setText(self.form.summary())
+        text = self.form.summary()
+        self.summary.setText(text)
+        self.summary.setToolTip(wrapped(text))  # (all of it where the dock cuts it)
 
     def _scrolls(self) -> bool:
         """Whether the dock shows only part of the panel (its scroll area scrolls)."""
