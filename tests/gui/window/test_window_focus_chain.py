@@ -88,3 +88,33 @@ def test_tab_in_a_floating_dock_skips_its_scroll_area(window, qtbot):
     assert not [w for w in stops if isinstance(w, QScrollArea)], [type(w).__name__ for w in stops]
     assert window.training.form.epochs in stops
     dock.setFloating(False)
+
+
+def test_tab_reads_the_window_left_to_right_then_the_docks_below(window, qtbot):
+    """Qt's chain followed the order widgets were made in: Tab went from the training dock
+    to the right-hand docks and the timeline before it reached the scatter's own tools."""
+    from PySide6.QtWidgets import QTabBar
+
+    qtbot.waitUntil(lambda: tab_round(window)[0] is window.training.smooth_check, timeout=3000)
+    stops = tab_round(window)
+
+    def place(widget) -> int:
+        dock = enclosing_dock(widget)
+        if dock is window.training_dock:
+            return 0
+        if dock is None and window.centralWidget().isAncestorOf(widget):
+            return 1
+        if dock is not None and window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea:
+            return 2
+        if dock is not None:
+            return 3
+        return 4 if isinstance(widget, QTabBar) else 5
+
+    places = [place(w) for w in stops]
+    # From Start: the rest of the training dock, the scatter, the right docks, the bottom
+    # docks, the docks' tab bars, then round to the training dock's first controls.
+    assert {0, 1, 2} <= set(places)
+    while places[-1] == 0:  # the training dock's controls before Start, after the wrap
+        places.pop()
+    assert places == sorted(places), places
+    assert window.scatter.overlay_check in stops

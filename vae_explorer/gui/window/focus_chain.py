@@ -6,7 +6,9 @@ could not be seen before it came back to the screen. It also stopped on the scro
 that hold a panel, on the plots and on a tab bar's scroll arrows, which do nothing with
 the keyboard (the bar itself takes the arrow keys) and show no focus.
 :func:`move_focus` skips all of these; a control scrolled out of its panel stays a stop
-(its scroll area is scrolled to it).
+(its scroll area is scrolled to it). Qt's chain follows the order the widgets were made
+in (the docks before the scatter): :func:`order_by_reading` puts it in the order the window
+reads, left to right, then the docks under the scatter.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pyqtgraph as pg
-from PySide6.QtWidgets import QApplication, QScrollArea, QTabBar, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QScrollArea, QTabBar, QWidget
 
 from ..on_screen import enclosing_dock, on_screen
 
@@ -55,3 +58,54 @@ def bring_into_view(widget: QWidget) -> None:
         if isinstance(area, QScrollArea) and parent is area.viewport():
             area.ensureWidgetVisible(widget)
         parent = parent.parentWidget()
+
+
+def order_by_reading(window: QMainWindow, docks: list[QDockWidget]) -> None:
+    """Tab order: the left docks, the central widget (the scatter and its tools), the right
+    docks, the bottom docks, then the rest (menus, tab bars), each keeping Qt's order within
+    it. Widgets made later join the end of the chain, as Qt puts them."""
+    area = window.dockWidgetArea
+    sides = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
+    left = [d for d in docks if area(d) == sides[0]]
+    right = [d for d in docks if area(d) == sides[1]]
+    others = [d for d in docks if d not in left and d not in right]
+    central = window.centralWidget()
+    roots: list[QWidget] = [*left, *([central] if central is not None else []), *right, *others]
+    groups: list[list[QWidget]] = [[] for _ in range(len(roots) + 1)]
+    for widget in _chain(window):
+        groups[_root_index(widget, roots)].append(widget)
+    ordered = [w for group in groups for w in group]
+    for first, second in zip(ordered, ordered[1:], strict=False):
+        QWidget.setTabOrder(first, second)
+
+
+def _chain(window: QWidget) -> list[QWidget]:
+    """The window's Tab stops in Qt's order (those that take the focus by Tab, no proxies)."""
+    found: list[QWidget] = []
+    widget = window.nextInFocusChain()
+    while widget is not window and widget is not None and len(found) < 10 * MAX_STEPS:
+        takes_tab = widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+        if takes_tab and widget.focusProxy() is None and widget.window() is window:
+            found.append(widget)
+        widget = widget.nextInFocusChain()
+    # A compound widget's parts (a spin box's line edit) move with it: setTabOrder keeps
+    # them together, and ordering them apart would cut the chain into loops.
+    listed = set(found)
+    return [w for w in found if not _has_ancestor_in(w, listed)]
+
+
+def _has_ancestor_in(widget: QWidget, widgets: set[QWidget]) -> bool:
+    parent = widget.parentWidget()
+    while parent is not None:
+        if parent in widgets:
+            return True
+        parent = parent.parentWidget()
+    return False
+
+
+def _root_index(widget: QWidget, roots: list[QWidget]) -> int:
+    """Which of ``roots`` holds ``widget`` (len(roots): none)."""
+    for i, root in enumerate(roots):
+        if root is widget or root.isAncestorOf(widget):
+            return i
+    return len(roots)
