@@ -118,13 +118,3 @@ def test_tab_reads_the_window_left_to_right_then_the_docks_below(window, qtbot):
         places.pop()
     assert places == sorted(places), places
     assert window.scatter.overlay_check in stops
-
-
-def test_a_dock_moved_to_the_left_comes_before_the_scatter_in_the_tab_order(window, qtbot):
-    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, window.grid_dock)
-    window.grid_dock.raise_()
-    qtbot.waitUntil(lambda: not window.grid_dock.visibleRegion().isEmpty(), timeout=2000)
-    qtbot.wait(50)  # (the chain is put in order just after the move)
-    stops = tab_round(window)
-    in_grid = [i for i, w in enumerate(stops) if enclosing_dock(w) is window.grid_dock]
-    assert in_grid and max(in_grid) < stops.index(window.scatter.overlay_check)

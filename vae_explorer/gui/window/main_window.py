@@ -208,8 +208,6 @@ class MainWindow(QMainWindow):
 
         fill_explorer_docks(self)
         QTimer.singleShot(0, self._order_tab_chain)  # (after the layout pass that makes the tab bars)
-        for dock in self.docks:  # a dock moved elsewhere takes its new place in the Tab order
-            dock.dockLocationChanged.connect(lambda _area: QTimer.singleShot(0, self._order_tab_chain))
         self.recovery = RecoveryCopy(self)
         QTimer.singleShot(RECOVERY_OFFER_MS, self._offer_recovery)
         wrap_long_tooltips(self)
