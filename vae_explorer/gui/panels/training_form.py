@@ -203,32 +203,10 @@ class TrainingForm(QWidget):
         return one_row((self.beta, 2), (self.kl_warmup, 3))
 
     def summary(self) -> str:
-        """The run these settings describe, on one line (the panel shows it while the form
-        is folded away), e.g. "VAE · MNIST digits · 784-256-2 tanh · 20 epochs · ..."."""
-        labelled = self.is_labelled()
-        units = f"{self.hidden_dim.value()}"
-        if not labelled and self.arch.currentData() == "conv":
-            shape = f"convolutional, latent {self.latent_dim.value()}"
-        else:
-            layers = 1 if labelled else self.hidden_layers.value()
-            hidden = "-".join([units] * layers)
-            activation = "" if labelled else f" {self.activation.currentText()}"
-            shape = f"784-{hidden}-{self.latent_dim.value()}{activation}"
-        parts = [self.kind.currentText()]
-        if labelled:
-            parts.append(f"{self.labels.currentText()} labels")
-        parts += [
-            self.dataset.currentText(),
-            shape,
-            "cross-entropy" if self.likelihood.currentData() == "bernoulli" else "squared error",
-            f"{self.epochs.value()} epochs",
-            f"batch {self.batch_size.value()}",
-            f"lr {self.lr.value():g}",
-        ]
-        if not labelled:
-            parts.append(f"β {self.beta.value():g}")
-        parts.append(self.device.currentText())
-        return " · ".join(parts)
+        """The run these settings describe, on one line (training_summary.py)."""
+        from .training_summary import run_summary
+
+        return run_summary(self)
 
     def is_labelled(self) -> bool:
         return self.kind.currentData() != "vae"
