@@ -33,7 +33,7 @@ from .docks import DOCK_ATTRIBUTES, build_docks, default_dock_sizes
 from .ending import dismiss_questions, keep_work_for_signal, stop_jobs
 from .files import Files
 from .first_screen import FirstScatter, log_startup
-from .focus_chain import move_focus, order_by_reading
+from .focus_chain import move_focus, order_once_laid_out
 from .recovery import RecoveryCopy, ask_recover, offer_left_behind
 from .startup import (
     BackgroundStart,
@@ -207,7 +207,7 @@ class MainWindow(QMainWindow):
         from .explorer_docks import fill_explorer_docks
 
         fill_explorer_docks(self)
-        QTimer.singleShot(0, self._order_tab_chain)  # (after the layout pass that makes the tab bars)
+        order_once_laid_out(self, lambda: self.docks, lambda: self._closing)
         self.recovery = RecoveryCopy(self)
         QTimer.singleShot(RECOVERY_OFFER_MS, self._offer_recovery)
         wrap_long_tooltips(self)
@@ -215,10 +215,6 @@ class MainWindow(QMainWindow):
         self.views_ready = True
         self.datasets.show_current()
         self.viewsReady.emit()
-
-    def _order_tab_chain(self) -> None:
-        if not self._closing:
-            order_by_reading(self, self.docks)
 
     def reset_layout(self) -> None:
         """Every dock back where a first start puts it (View > Reset layout)."""
