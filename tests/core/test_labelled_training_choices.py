@@ -157,6 +157,24 @@ def test_a_live_run_hands_over_its_initial_model_first(make_idx_folder, kind):
     assert snaps[-1].epoch == job.m1_epochs_to_run + 1 and snaps[-1].history
 
 
+def test_m2_hands_over_mid_epoch_snapshots_by_time(make_idx_folder):
+    """An M2 epoch that outlasts snapshot_seconds shows its progress mid-epoch (on a slow
+    machine an epoch takes many seconds); each mid-epoch snapshot holds the weights then."""
+    folder = make_idx_folder(200, 50)
+    config = LabelledConfig("m2", 2, 16, "bernoulli", 16)
+    train_config = TrainConfig(
+        epochs=1, batch_size=50, device="cpu", snapshot_every=1000, snapshot_seconds=1e-9
+    )
+    job = LabelledJob(config, train_config, labels=20, labelled_batch=10, dataset=str(folder))
+    snaps = [e for e in run_labelled_job(job) if isinstance(e, Snapshot)]
+    batches = [(s.epoch, s.batch) for s in snaps]
+    assert batches[0] == (0, 0) and batches[-1][0] == 1
+    mid = [s for s in snaps if s.epoch == 1 and 0 < s.batch < snaps[-1].batch]
+    assert len(mid) >= 2 and [s.batch for s in mid] == sorted({s.batch for s in mid})
+    first, last = mid[0].state_dict, mid[-1].state_dict
+    assert any(not torch.equal(first[k], last[k]) for k in first)  # trained on in between
+
+
 @pytest.mark.parametrize(("precision", "low"), [("float32", False), ("bfloat16", True)])
 def test_the_matmul_precision_reaches_m1_and_m2(make_idx_folder, monkeypatch, precision, low):
     """M2's steps run under bf16 autocast when the precision asks for bf16 products (auto:

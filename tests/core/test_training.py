@@ -101,6 +101,44 @@ def test_mid_epoch_snapshots(small_images):
     assert snaps[0].test_mu is None
 
 
+def test_mid_epoch_snapshots_by_time_where_an_epoch_is_slow(small_images):
+    """snapshot_seconds: a snapshot once that much training time has passed, even where
+    snapshot_every (batches) never falls inside the epoch; 0 keeps to the batch count."""
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(hidden_dim=16))
+
+    def mid(seconds):
+        events = _run(m, small_images[:600], epochs=1, batch_size=100, snapshot_every=10**6,
+                      snapshot_seconds=seconds)  # fmt: skip
+        return [(s.epoch, s.batch) for s in events if isinstance(s, Snapshot)]
+
+    assert mid(1e-9) == [(0, 0), (1, 1), (1, 2), (1, 3), (1, 4), (1, 5), (1, 6)]
+    assert mid(0.0) == [(0, 0), (1, 6)]
+
+
+def test_the_snapshot_clock_restarts_with_each_snapshot(monkeypatch):
+    from vae_explorer.core.training import live_snapshots
+
+    now = [0.0]
+    monkeypatch.setattr(live_snapshots.time, "perf_counter", lambda: now[0])
+    live = live_snapshots.LiveSnapshots(every=100, seconds=1.0)
+    assert not live.due(1, 600)
+    now[0] = 1.2
+    assert live.due(2, 600) and not live.due(600, 600)  # (the epoch's end has its own)
+    live.taken()
+    now[0] = 2.0
+    assert not live.due(3, 600) and live.due(100, 600)  # by count still
+    now[0] = 2.3
+    assert live.due(4, 600)
+    assert not live_snapshots.LiveSnapshots(every=0, seconds=1.0).due(4, 600)  # live views off
+
+
+@pytest.mark.parametrize("seconds", [-1.0, float("nan"), float("inf"), True, "1"])
+def test_snapshot_seconds_must_be_a_number_of_seconds(seconds):
+    with pytest.raises(ConfigError, match="snapshot_seconds"):
+        TrainConfig(snapshot_seconds=seconds)
+
+
 def test_live_snapshots_start_with_the_initial_weights(small_images):
     """With snapshot_every a run hands over its untrained weights first (epoch 0), so a live
     view shows the new model from the start; its history is empty."""

@@ -50,6 +50,7 @@ def test_start_sends_the_forms_run_as_a_core_training_job(panel, qtbot):
     c = job.train_config
     assert (c.epochs, c.batch_size, c.beta) == (7, 250, 0.5)
     assert c.log_every == 30 and c.snapshot_every == 240  # ~8 points, 1 snapshot per 60,000 images
+    assert 0 < c.snapshot_seconds <= 2  # and at least every couple of seconds on a slow machine
     assert "GUI" in job.command
     assert panel.progress.format() == "loading data…"
 

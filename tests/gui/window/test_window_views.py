@@ -195,3 +195,32 @@ def test_no_tooltip_is_one_endless_line(window):
     ]
     assert long_plain == []
     assert wrapped("a < b " * 20).startswith("<p>a &lt; b") and wrapped("short") == "short"
+
+
+def test_every_control_in_the_docks_says_what_it_does(window):
+    """Each button, box, spin box and slider of the docks has a tooltip (its own or its
+    label's); Qt's own dock title buttons aside."""
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractSlider,
+        QAbstractSpinBox,
+        QComboBox,
+        QLabel,
+        QScrollBar,
+    )
+
+    assert window.views_ready
+    labelled = {label.buddy() for label in window.findChildren(QLabel) if label.buddy() and label.toolTip()}
+    kinds = (QAbstractButton, QAbstractSpinBox, QComboBox, QAbstractSlider)
+    silent = [
+        (type(w).__name__, getattr(w, "text", lambda: "")(), dock.objectName())
+        for dock in window.docks
+        for kind in kinds
+        for w in dock.widget().findChildren(kind)
+        if not w.toolTip()
+        and w not in labelled
+        and not w.objectName().startswith("qt_")
+        and not isinstance(w.parentWidget(), QAbstractSpinBox | QComboBox)  # their own parts
+        and not isinstance(w, QScrollBar)
+    ]
+    assert silent == [], silent

@@ -39,6 +39,7 @@ from ..training.events import (
     TrainingFinished,
     TrainingStarted,
 )
+from ..training.live_snapshots import LiveSnapshots
 from ..training.loop import adam, train
 from ..training.mlp_step import FusedAdam
 from ..training.threads import ThreadTuner
@@ -174,6 +175,8 @@ class _Run:
         self.started = time.perf_counter()
         self.arrays: dict[str, np.ndarray] = {}
         self.m1_kept: np.ndarray | None = None
+        tc = job.train_config
+        self._live = LiveSnapshots(tc.snapshot_every, tc.snapshot_seconds)  # M2's mid-epoch ones
 
     def events(self) -> Iterator[TrainingEvent]:
         tc = self.job.train_config
@@ -340,6 +343,13 @@ class _Run:
                             self.m1_epochs + epoch, b + 1, self.batches, loss_m, labelled_m, kl_m, ips
                         )
                         sums, count, tick = np.zeros(3), 0, now
+                    if self._live.due(b + 1, self.batches):
+                        paused_at = time.perf_counter()
+                        shown_step = step
+                        yield self._snapshot(self.m1_epochs + epoch, b + 1)
+                        nets.train()  # (the snapshot encodes in eval mode)
+                        away = time.perf_counter() - paused_at  # not training time
+                        started, tick = started + away, tick + away
                 seconds = time.perf_counter() - started
                 yield from self._epoch_end(epoch, total, seconds, opt.param_groups[0]["lr"], loss)
                 shown_step = step  # (its snapshot has these weights)
@@ -375,11 +385,13 @@ class _Run:
             INDICES_KEY: self.labelled, "test_mu": test_mu, "test_logvar": test_logvar,
             "test_predicted": predict_labels(self.model, self.test_images),
         }  # fmt: skip
-        return Snapshot(
+        snapshot = Snapshot(
             epoch, batch, state, self.model.config, test_mu, test_logvar,
             [dict(r) for r in self.history], self.job.metadata(self.history, self.labelled, self.m1_kept),
             dict(self.arrays),
         )  # fmt: skip
+        self._live.taken()
+        return snapshot
 
     def _finish(self, epoch: int, batch: int, stopped: bool) -> Iterator[TrainingEvent]:
         yield self._snapshot(epoch, batch)

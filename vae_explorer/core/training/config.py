@@ -52,6 +52,9 @@ class TrainConfig:
     # over its initial weights before the first batch (epoch 0), so a view never shows the
     # model a new run replaces. 0 = snapshots at epoch ends only.
     snapshot_every: int = 0
+    # With snapshot_every: also a snapshot once this many seconds of training have passed
+    # since the last (live_snapshots.py). 0 = by batches only.
+    snapshot_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "log_every"):
@@ -67,6 +70,9 @@ class TrainConfig:
             raise ConfigError(f"KL warm-up must be a number of epochs >= 0, got {warmup!r}")
         if self.snapshot_every < 0:
             raise ConfigError(f"snapshot_every must be >= 0, got {self.snapshot_every!r}")
+        seconds = self.snapshot_seconds
+        if isinstance(seconds, bool) or not (isinstance(seconds, (int, float)) and 0 <= seconds < math.inf):
+            raise ConfigError(f"snapshot_seconds must be a number of seconds >= 0, got {seconds!r}")
         if not (isinstance(self.ema_decay, (int, float)) and 0 <= self.ema_decay < 1):
             raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
         if self.matmul_precision not in MATMUL_PRECISIONS:

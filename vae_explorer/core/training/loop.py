@@ -35,6 +35,7 @@ from .events import (
     TrainingStarted,
 )
 from .layered_step import LayeredMLPStep
+from .live_snapshots import LiveSnapshots
 from .mlp_step import FusedAdam, MLPStep
 from .threads import ThreadTuner
 
@@ -245,9 +246,13 @@ def _epochs(
 
     yield TrainingStarted(str(device), config.epochs, batches, train_x.shape[0])
 
+    live = LiveSnapshots(config.snapshot_every, config.snapshot_seconds)
+
     def snapshot(epoch: int, batch: int) -> Snapshot:
         with evaluated_weights():
-            return take_snapshot(model, test_x, epoch, batch, history)
+            taken = take_snapshot(model, test_x, epoch, batch, history)
+        live.taken()
+        return taken
 
     step = 0
     epoch = 0
@@ -345,7 +350,7 @@ def _epochs(
                 epoch_start += time.perf_counter() - now
                 window_from = b + 1
                 window_start = time.perf_counter()
-            if config.snapshot_every and (b + 1) % config.snapshot_every == 0 and b + 1 < batches:
+            if live.due(b + 1, batches):
                 paused_at = time.perf_counter()
                 snapshot_step = step
                 yield snapshot(epoch, b + 1)

@@ -153,6 +153,9 @@ class TraversalPanel(QWidget):
             "it follows z (the sliders, a click in the scatter), the model and the timeline"
         )
         self.export_button = QPushButton("Export grid…")
+        self.export_button.setToolTip(
+            "Save the traversal grid as a PNG: one row per latent dimension, labelled (turn on Grid first)"
+        )
         self.export_button.setEnabled(False)
         self._rows = QWidget()
         self._rows_layout = QGridLayout(self._rows)

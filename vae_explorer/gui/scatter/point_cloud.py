@@ -265,7 +265,9 @@ class PointCloudItem(pg.GraphicsObject):
         p.restore()
 
     def _paint_vector(self, p: QPainter) -> None:
-        """Exports (SVG/PNG via pyqtgraph exporters) get real circles, one brush per colour."""
+        """Exports (SVG/PNG via pyqtgraph exporters) get real circles, painted in the order
+        the screen paints them (the data's), so where classes overlap the picture is the
+        screen's; the brush changes only where the colour does."""
         t = p.transform()
         p.save()
         p.resetTransform()
@@ -278,13 +280,16 @@ class PointCloudItem(pg.GraphicsObject):
             vis = vis & (self._x >= clip.left()) & (self._x <= clip.right())
             vis = vis & (self._y >= clip.top()) & (self._y <= clip.bottom())
         index = self.colour_indices()
-        for entry, colour in enumerate(self._table):
-            sel = np.flatnonzero((index == entry) & vis)
-            if sel.size == 0:
-                continue
+        brushes = []
+        for colour in self._table:
             c = QColor(colour)
             c.setAlpha(POINT_ALPHA)
-            p.setBrush(c)
-            for i in sel.tolist():
-                p.drawEllipse(t.map(QPointF(self._x[i], self._y[i])), r, r)
+            brushes.append(QBrush(c))
+        current = -1
+        for i in np.flatnonzero(vis).tolist():
+            entry = int(index[i])
+            if entry != current:
+                p.setBrush(brushes[entry])
+                current = entry
+            p.drawEllipse(t.map(QPointF(self._x[i], self._y[i])), r, r)
         p.restore()
