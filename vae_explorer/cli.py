@@ -154,14 +154,14 @@ def _report(exc: Exception) -> int:
     """One line for an error that escaped a command, and its exit status."""
     from .core.checkpoints import CheckpointError
     from .core.data import DatasetError
-    from .core.devices import DeviceError
+    from .core.devices import DeviceError, is_out_of_memory
     from .core.files import show_path
     from .core.model import ConfigError, InputError
 
     if isinstance(exc, (CheckpointError, DatasetError, DeviceError, ConfigError, InputError)):
         _say(f"error: {exc}")
         return EXIT_BAD_INPUT
-    if isinstance(exc, MemoryError):
+    if is_out_of_memory(exc):
         _say("error: not enough memory for this command; try smaller sizes (fewer images or samples)")
         return EXIT_FAILED
     if isinstance(exc, OSError):

@@ -171,6 +171,50 @@ def test_a_diverged_run_saves_only_its_last_good_weights_under_a_clear_name(tmp_
     assert f"{out} was not written" in err and "Traceback" not in err
 
 
+def test_a_diverged_run_never_replaces_a_file_that_is_not_a_checkpoint(tmp_path, data_dir, capsys):
+    """The last good weights go beside --out; a user's own file at that name stays (it was
+    replaced); an earlier run's last-good checkpoint may be."""
+    out = tmp_path / "m.safetensors"
+    mine = tmp_path / "m.last-good.safetensors"
+    mine.write_text("precious notes")
+    code, err = run_cli(["train", "--data-dir", str(data_dir), "--epochs", "2", "--hidden-dim", "16",
+                         "--lr", "1e6", "--out", str(out), "--quiet"], capsys)  # fmt: skip
+    assert code == 1, err
+    assert mine.read_text() == "precious notes"
+    saved = tmp_path / "m.last-good-2.safetensors"
+    assert load_checkpoint(saved).model is not None and f"saved the last good weights as {saved}" in err
+
+
+def test_torch_running_out_of_memory_is_named_as_such(tmp_path, data_dir):
+    """torch's allocator raises RuntimeError, not MemoryError: a model too large for the
+    memory left is "not enough memory", not "a bug"."""
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import resource, torch
+        from vae_explorer.cli import main
+        size = [int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize")][0]
+        resource.setrlimit(resource.RLIMIT_AS, (size + (600 << 20), resource.RLIM_INFINITY))
+        raise SystemExit(main(["train", "--data-dir", {str(data_dir)!r}, "--epochs", "1", "--quiet",
+                               "--hidden-dim", "16384,16384", "--out", {str(tmp_path / "m.safetensors")!r}]))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "not enough memory" in done.stderr and "unexpected" not in done.stderr, done.stderr[-2000:]
+
+
+def test_what_counts_as_running_out_of_memory():
+    from vae_explorer.core.devices import is_out_of_memory
+
+    cpu = "[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory: you tried"
+    assert is_out_of_memory(RuntimeError(cpu)) and is_out_of_memory(MemoryError())
+    assert is_out_of_memory(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert not is_out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
+    assert not is_out_of_memory(ValueError("out of memory"))  # only the allocators' errors
+
+
 def test_eval_and_impute_eval_show_progress_bars(checkpoint, data_dir, capsys):
     assert main(["eval", str(checkpoint), "--data-dir", str(data_dir), "--iwae", "50"]) == 0
     err = capsys.readouterr().err

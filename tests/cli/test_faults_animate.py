@@ -136,3 +136,30 @@ def test_a_missing_folder_is_named(tmp_path, data, capsys):
     assert _animate(ckpt, out, data) != 0
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: cannot write {out}: ") and str(out.parent) in err.split(": ", 2)[2]
+
+
+def _wide_checkpoint(folder, mu):
+    """A 3-d model whose history is ``mu`` [epochs, N, 3]."""
+    e, n, d = mu.shape
+    arrays = {EPOCHS_KEY: np.arange(1, e + 1), MU_KEY: mu, LOGVAR_KEY: np.zeros((e, n, d), np.float32)}
+    model = VAE(VAEConfig(latent_dim=d, hidden_dim=8))
+    return save_checkpoint(model, folder / "wide.safetensors", {"dataset": "mnist"}, arrays=arrays)
+
+
+def test_a_wide_history_of_one_test_image_is_refused_in_one_line(tmp_path, make_idx_folder, capsys):
+    """Beyond two dimensions the frames show a PCA plane, which one point cannot give."""
+    ckpt = _wide_checkpoint(tmp_path, np.ones((2, 1, 3), np.float32))
+    out = tmp_path / "a.gif"
+    assert _animate(ckpt, out, make_idx_folder(20, 1)) == 2
+    err = capsys.readouterr().err
+    assert "PCA plane" in err and "unexpected" not in err and not out.exists()
+
+
+def test_latents_near_the_float32_limit_still_animate(tmp_path, data, capsys):
+    """A finite history with one huge latent (a run on the edge of diverging): the frames'
+    axes were computed in float32 and overflowed."""
+    mu = np.random.default_rng(0).normal(size=(2, N_TEST, 3)).astype(np.float32)
+    mu[1, 0] = 3e38
+    out = tmp_path / "a.gif"
+    assert _animate(_wide_checkpoint(tmp_path, mu), out, data) == 0, capsys.readouterr().err
+    assert Image.open(out).n_frames == 2

@@ -162,3 +162,44 @@ def test_eval_refuses_a_labelled_model_of_another_class_count(tmp_path, make_idx
     assert main(["eval", str(out), "--data-dir", str(folder)]) == 2
     err = capsys.readouterr().err
     assert "5 classes" in err and "has 10" in err
+
+
+@pytest.mark.parametrize("labels", ["[" * 500 + "]" * 500, {"a": 1}, True])
+def test_eval_json_passes_on_only_a_label_count(tmp_path, make_idx_folder, capsys, labels):
+    """ "labels" in a checkpoint's metadata is a count (or "all"); a deeply nested value
+    made the JSON output recurse past Python's limit (a crash reported as a bug)."""
+    from vae_explorer.core.checkpoints import save_checkpoint
+    from vae_explorer.core.labelled.model import LabelledConfig, LabelledModel
+
+    folder = make_idx_folder(20, 30)
+    value = json.loads(labels) if isinstance(labels, str) else labels
+    config = LabelledConfig("m2", latent_dim=2, hidden_dim=8, classifier_hidden_dim=8)
+    metadata = {"dataset": "mnist", "labels": value}
+    ckpt = save_checkpoint(LabelledModel(config), tmp_path / "m2.safetensors", metadata)
+    assert main(["eval", str(ckpt), "--data-dir", str(folder), "--json", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["labels"] is None
+
+
+def test_plain_eval_says_which_classes_the_split_lacks(tmp_path, make_idx_folder, capsys):
+    from vae_explorer.core.checkpoints import save_checkpoint
+    from vae_explorer.core.labelled.model import LabelledConfig, LabelledModel
+
+    folder = make_idx_folder(20, 3)  # test digits 7, 2, 1
+    config = LabelledConfig("m2", latent_dim=2, hidden_dim=8, classifier_hidden_dim=8)
+    ckpt = save_checkpoint(LabelledModel(config), tmp_path / "m2.safetensors", {"dataset": "mnist"})
+    assert main(["eval", str(ckpt), "--data-dir", str(folder), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("no images of it in this split") == 7 and "nan" not in out, out
+
+
+def test_m1m2_on_a_single_training_image_keeps_all_of_m1s_units(tmp_path, make_idx_folder, capsys):
+    """Which of M1's units are active is a variance over images: with one there is none to
+    measure, so all are kept (it stopped with "activity needs means of at least 2 images")."""
+    folder = make_idx_folder(1, 20)
+    out = tmp_path / "m.safetensors"
+    code = main(["train", "--model", "m1m2", "--labels", "all", "--data-dir", str(folder), "--epochs", "1",
+                 "--m1-epochs", "1", "--hidden-dim", "8", "--classifier-hidden-dim", "8",
+                 "--m1-hidden-dim", "8", "--m1-latent-dim", "3", "--labelled-batch", "1", "--batch-size", "1", "--out", str(out),
+                 "--quiet"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert load_checkpoint(out).model.config.m1_latent_dim == 3

@@ -95,6 +95,8 @@ def test_causes_are_ordered_by_the_settings():
     assert "beta = 50" in big_beta[0] and "learning rate" in big_beta[1]
     big_lr = likely_causes(NonFinite("recon", 1, 4), TrainConfig(beta=2.0, lr=0.5))
     assert "learning rate 0.5" in big_lr[0] and "beta = 2" in big_lr[1]
+    huge_lr = likely_causes(NonFinite("recon", 1, 4), TrainConfig(lr=1e308))  # its ratio overflows
+    assert "learning rate 1e+308 is far above the default 0.003" in huge_lr[0] and "inf" not in huge_lr[0]
     ordinary = likely_causes(NonFinite("kl", 1, 4), TrainConfig())
     assert "learning rate 0.003 may still be too high" in ordinary[0]
     assert any("log-variance" in c for c in ordinary) and not any("beta" in c for c in ordinary)

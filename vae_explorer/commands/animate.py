@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.figures import frame_epochs, history_frames
     from ..core.files import show_path, show_text
     from ..core.history import NO_HISTORY, TrainingHistory
+    from ..core.projection import ProjectionError
     from ._common import load_split
 
     out = Path(args.out)
@@ -85,7 +86,13 @@ def run(args: argparse.Namespace) -> int:
             f"the history holds {n:,} test latents but the {show_text(args.dataset)} test split has "
             f"{len(test):,} images: name the dataset the model was trained on with --dataset or --data-dir"
         )
-    project = history_plane(history)
+    try:
+        project = history_plane(history)
+    except ProjectionError as exc:
+        return die(
+            f"{show_path(args.checkpoint)}: a {history.test_mu.shape[2]}-d history is animated on the "
+            f"PCA plane of its test latents, which cannot be found: {exc}"
+        )
     times = frame_epochs(history, args.steps_between)
     frames = history_frames(history, test.labels, args.size, args.steps_between, project)
     _import_drawing_and_writing(suffix)

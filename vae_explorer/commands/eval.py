@@ -110,7 +110,9 @@ def _labelled(args: argparse.Namespace, ckpt: Any, data: Any) -> int:
     # per_class_accuracy is NaN for a class the split lacks: not a failure (null in JSON)
     exit_if_nonfinite(args.checkpoint, {"test error": metrics["error"], "ELBO": metrics["elbo"]})
     if args.json:
-        result = {**metrics, "labels": ckpt.metadata.get("labels"), "seconds": round(seconds, 2)}
+        labels = ckpt.metadata.get("labels")  # a count or "all"; anything else is not passed on
+        labels = labels if isinstance(labels, (int, str)) and not isinstance(labels, bool) else None
+        result = {**metrics, "labels": labels, "seconds": round(seconds, 2)}
         print(json.dumps(json_safe(result), allow_nan=False))
         return 0
     labels = show_text(ckpt.metadata.get("labels", "?"))
@@ -121,7 +123,10 @@ def _labelled(args: argparse.Namespace, ckpt: Any, data: Any) -> int:
     print(f"  test error      {100 * metrics['error']:9.2f} %")
     names = names or [str(c) for c in range(len(metrics["per_class_accuracy"]))]
     for name, accuracy in zip(names, metrics["per_class_accuracy"], strict=True):
-        print(f"  class {name:<9} {100 * accuracy:9.2f} % right")
+        if math.isfinite(accuracy):
+            print(f"  class {name:<9} {100 * accuracy:9.2f} % right")
+        else:
+            print(f"  class {name:<9}        no images of it in this split")
     of = "pixels" if ckpt.kind == "m2" else "M1 latents"
     print(f"  ELBO            {metrics['elbo']:10.3f} nats/image (of {of})")
     return 0

@@ -284,7 +284,6 @@ def _kept_from_replacing(args: argparse.Namespace) -> str:
     """Why an existing --out must not be replaced by the run's checkpoint ("" if it may): it
     is the --m1 checkpoint the run reads, or not a VAE Explorer checkpoint at all (a
     dataset's file, notes: a typo in --out must not cost them)."""
-    from ..core.checkpoint_file import CheckpointError, checked_metadata, read_header
     from ..core.files import show_path
 
     out = Path(args.out)
@@ -297,14 +296,25 @@ def _kept_from_replacing(args: argparse.Namespace) -> str:
             return f"--out {shown} is the --m1 checkpoint this run reads; choose another --out"
     except OSError:
         pass  # (--m1 unreadable: its own check says so)
-    try:
-        checked_metadata(read_header(out), shown)
-    except CheckpointError:
+    if _foreign_file(out):
         return (
             f"--out {shown} exists and is not a VAE Explorer checkpoint; the run would replace "
             "it: choose another name, or remove that file first"
         )
     return ""
+
+
+def _foreign_file(path: Path) -> bool:
+    """Whether ``path`` is a file but not a VAE Explorer checkpoint (never to be replaced)."""
+    from ..core.checkpoint_file import CheckpointError, checked_metadata, read_header
+
+    if not path.is_file():
+        return False
+    try:
+        checked_metadata(read_header(path), str(path))
+    except CheckpointError:
+        return True
+    return False
 
 
 def _reason(exc: OSError) -> str:
@@ -317,9 +327,17 @@ def _reason(exc: OSError) -> str:
 
 
 def _last_good_path(out: Path) -> Path:
-    """Where a failed run's last good weights go: NAME.last-good.safetensors beside --out."""
+    """Where a failed run's last good weights go: NAME.last-good.safetensors beside --out
+    (an earlier run's there is replaced; a file that is not a checkpoint never is: then
+    NAME.last-good-2.safetensors, -3, ...)."""
     suffix = out.suffix or ".safetensors"
-    return out.with_name(out.name.removesuffix(out.suffix) + LAST_GOOD_SUFFIX + suffix)
+    stem = out.name.removesuffix(out.suffix) + LAST_GOOD_SUFFIX
+    path = out.with_name(stem + suffix)
+    n = 2
+    while _foreign_file(path) or path.is_dir():
+        path = out.with_name(f"{stem}-{n}{suffix}")
+        n += 1
+    return path
 
 
 def fallback_paths(out: Path) -> list[Path]:

@@ -43,6 +43,7 @@ from .checkpoint_file import (
     read_into,
     read_open_header,
 )
+from .devices import is_out_of_memory
 from .files import atomic_path, show_path
 from .labelled.model import KINDS as LABELLED_KINDS
 from .labelled.model import LabelledConfig, LabelledModel
@@ -244,10 +245,8 @@ def load_checkpoint(
             model = _build(config)
         model.load_state_dict(state, assign=True)
         model.to(map_location).eval()
-    except MemoryError:
-        raise CheckpointError(_no_memory(shown, size)) from None
-    except RuntimeError as exc:
-        if "alloc" not in str(exc).lower():  # torch's allocator failing, not another error
+    except (MemoryError, RuntimeError) as exc:
+        if not is_out_of_memory(exc):
             raise
         raise CheckpointError(_no_memory(shown, size)) from None
     return Checkpoint(model, metadata, path, arrays)

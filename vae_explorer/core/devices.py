@@ -14,6 +14,21 @@ class DeviceError(RuntimeError):
     """The requested compute device is not present on this machine."""
 
 
+# What torch's allocators say when they fail (CPU: "DefaultCPUAllocator: can't allocate
+# memory"; CUDA and MPS: "... out of memory"): they raise RuntimeError, not MemoryError.
+_ALLOCATOR_FAILURES = ("can't allocate memory", "out of memory", "defaultcpuallocator", "bad_alloc")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` means the machine (or the GPU) ran out of memory."""
+    if isinstance(exc, MemoryError):
+        return True
+    if not isinstance(exc, RuntimeError):
+        return False
+    text = str(exc).lower()
+    return any(marker in text for marker in _ALLOCATOR_FAILURES)
+
+
 def _mps_available() -> bool:
     mps = getattr(torch.backends, "mps", None)
     return bool(mps is not None and mps.is_available())

@@ -225,6 +225,17 @@ def _require_real(t: torch.Tensor, message: str) -> None:
             f"your model's {message.format(kind='no values (a tensor on the meta device)')}: "
             "are its weights loaded?"
         )
+    if t.layout != torch.strided or t.is_nested:
+        raise ExternalModelError(
+            f"your model's {message.format(kind=f'a {_layout_name(t)} tensor')}: it must be a dense "
+            "one (call .to_dense())"
+        )
+
+
+def _layout_name(t: torch.Tensor) -> str:
+    if t.is_nested:
+        return "nested"
+    return str(t.layout).removeprefix("torch.").replace("_", " ")
 
 
 def _check_images(out: Any, batch: int) -> torch.Tensor:

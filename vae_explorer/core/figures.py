@@ -99,7 +99,8 @@ _STRIP_TICK = np.array([150, 150, 150], np.uint8)
 def square_extent(points: np.ndarray, margin: float = 0.05, coverage: float = 99.8) -> Extent:
     """A square view around ``points`` [..., 2] holding ``coverage`` % of them (far outliers
     do not shrink the rest), with ``margin`` on each side; equal scales on both axes."""
-    xy = np.asarray(points, np.float32).reshape(-1, 2)
+    # float64: latents near float32's limit (a diverged run's) overflowed the spread to inf.
+    xy = np.asarray(points, np.float64).reshape(-1, 2)
     xy = xy[np.isfinite(xy).all(axis=1)]
     if xy.size == 0:
         return (-1.0, 1.0, -1.0, 1.0)
@@ -107,7 +108,11 @@ def square_extent(points: np.ndarray, margin: float = 0.05, coverage: float = 99
     lo, hi = np.percentile(xy, [tail, 100 - tail], axis=0)
     centre = (lo + hi) / 2
     half = max(float((hi - lo).max()) / 2, 1e-6) * (1 + 2 * margin)
-    return (centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half)
+    extent = (centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half)
+    x0, x1, y0, y1 = (float(v) for v in extent)
+    if not (np.isfinite(extent).all() and x1 > x0 and y1 > y0):  # (a spread lost to rounding)
+        return (-1.0, 1.0, -1.0, 1.0)
+    return (x0, x1, y0, y1)
 
 
 def _disk(radius: float) -> list[tuple[int, int]]:

@@ -33,7 +33,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 
 from ..core.checkpoint_file import CheckpointError
 from ..core.data import DatasetError
-from ..core.devices import DeviceError
+from ..core.devices import DeviceError, is_out_of_memory
 from ..core.model import ConfigError, InputError
 
 
@@ -60,7 +60,7 @@ def error_message(exc: BaseException) -> str:
     """The text the user sees for ``exc``."""
     if isinstance(exc, USER_ERRORS):
         return str(exc) or type(exc).__name__
-    if isinstance(exc, MemoryError):
+    if is_out_of_memory(exc):
         return "out of memory"
     return f"{type(exc).__name__}: {exc}"
 

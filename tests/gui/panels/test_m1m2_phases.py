@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import pytest
+
 from vae_explorer.core.training import BatchMetrics, EpochSummary, TrainingStarted
 
 M1, M2 = 30, 1
@@ -121,6 +123,17 @@ def test_a_loaded_m1m2_history_marks_where_m2_starts(panel):
     assert curves.phases.at == M1 and curves.phases.lines[0].isVisible()
     curves.set_history(history[M1:])  # M2 on a given M1: no M1 epochs of its own
     assert curves.phases.at is None and not curves.phases.lines[0].isVisible()
+
+
+@pytest.mark.parametrize("bad", [10**400, float("inf"), float("nan"), "3", True])
+def test_a_hostile_m1_epoch_in_a_saved_history_is_left_out(panel, bad):
+    """A checkpoint's history may hold anything: an epoch no float can hold raised in the
+    window (OverflowError), an infinite one put the marker at infinity."""
+    history = [{**m1_summary(e).record(), "phase": "m1"} for e in range(1, M1 + 1)]
+    history[-1]["epoch"] = bad
+    history += [{**m2_summary(e).record(), "phase": "m2", "test_error": 0.2} for e in (1, 2)]
+    panel.curves.set_history(history)
+    assert panel.curves.phases.at == M1 - 1
 
 
 def test_a_vae_run_reads_as_before(panel):

@@ -228,6 +228,8 @@ class _Run:
         """M1+M2: cut M1 down to the active units of its training means ``mu`` and build
         M2 for them (initialised from the seed); the kept indices, None if all are kept."""
         assert self.model.m1 is not None
+        if mu.shape[0] < 2:  # a unit's activity is a variance over images: one tells nothing
+            return None
         keep = active_dims(mu)
         if keep.size == mu.shape[1]:
             return None

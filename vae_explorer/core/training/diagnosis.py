@@ -47,8 +47,8 @@ def likely_causes(found: NonFinite, config: TrainConfig) -> list[str]:
     lr_score = math.log10(max(lr_ratio, 1e-3)) + (1.0 if found.seen in ("recon", "weights", "both") else 0.0)
     if lr_ratio > 1.5:
         lr_text = (
-            f"the learning rate {config.lr:g} is {lr_ratio:,.0f}x the default {default_lr:g}: Adam's "
-            f"steps overshoot; try {default_lr:g} or lower"
+            f"the learning rate {config.lr:g} is {_times(lr_ratio)} the default {default_lr:g}: "
+            f"Adam's steps overshoot; try {default_lr:g} or lower"
         )
     else:
         lr_text = (
@@ -89,3 +89,8 @@ def failure_message(found: NonFinite, config: TrainConfig) -> str:
         f"Training stopped at epoch {found.epoch}, batch {found.batch}: {SEEN_TEXT[found.seen]}. "
         f"Likely causes, most likely first: {listed} The model keeps its last good weights."
     )
+
+
+def _times(ratio: float) -> str:
+    """ "40x", or for a ratio too large for a float, "far above"."""
+    return f"{ratio:,.0f}x" if math.isfinite(ratio) else "far above"

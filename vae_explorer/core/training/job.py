@@ -69,8 +69,9 @@ def run_job(job: TrainingJob, control: TrainingControl | None = None) -> Iterato
     test_set = ref.load("test", download=job.download)
     for split, data in (("training", train_set), ("test", test_set)):
         if len(data) == 0:
-            where = f" in {ref.root}" if ref.root is not None else ""
-            raise DatasetError(f"{ref.title}: the {split} split{where} holds no images")
+            if ref.root is not None:  # (the title is "Folder: <its name>": the folder once)
+                raise DatasetError(f"the {split} split in {ref.root} holds no images")
+            raise DatasetError(f"{ref.title}: the {split} split holds no images")
     images = train_set.images[: job.train_limit] if job.train_limit else train_set.images
     if job.torch_threads:
         torch.set_num_threads(job.torch_threads)

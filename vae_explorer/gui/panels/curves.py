@@ -24,6 +24,7 @@ from superqt.utils import qthrottled
 from ...core.rendering import ema_smooth
 from ..stepped_range import growing_range, stepped_range
 from .phase_marker import PhaseMarker, m2_start
+from .record_numbers import finite_number
 
 REDRAW_MS = 100  # at most 10 redraws a second, whatever the event rate
 
@@ -239,7 +240,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         for rec in history:
             if not isinstance(rec, dict):
                 continue
-            e, v = _number(rec.get("epoch")), _number(rec.get("test_error"))
+            e, v = finite_number(rec.get("epoch")), finite_number(rec.get("test_error"))
             if e is not None and v is not None:
                 errors.append(e, 100.0 * v)
         old = self.data["error"]
@@ -292,17 +293,17 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         for rec in history:
             if not isinstance(rec, dict):  # the history comes from a file: skip what is odd
                 continue
-            e = _number(rec.get("epoch", 0))
+            e = finite_number(rec.get("epoch", 0))
             if e is None:
                 continue
             for name, key in (("loss", "train_loss"), ("recon", "train_recon"), ("kl", "train_kl")):
-                v = _number(rec.get(key))
+                v = finite_number(rec.get(key))
                 if v is not None:
                     self.data[name].append(e, v)
-            v = _number(rec.get("test_elbo"))
+            v = finite_number(rec.get("test_elbo"))
             if v is not None:
                 self.data["test"].append(e, -v)
-            v = _number(rec.get("test_error"))
+            v = finite_number(rec.get("test_error"))
             if v is not None:
                 self.data["error"].append(e, 100.0 * v)
         self.per_batch = False  # per-epoch averages: no first batches to leave out
@@ -376,14 +377,3 @@ def _scaling_values(name: str, x: np.ndarray, y: np.ndarray, per_batch: bool) ->
         later = keep & (x >= START_SHARE * x[-1])
         keep = later if later.sum() >= 5 else keep
     return y[keep]
-
-
-def _number(value: object) -> float | None:
-    """``value`` as a finite float, or None (for values read from a checkpoint's metadata)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        v = float(value)
-    except OverflowError:  # a huge int
-        return None
-    return v if np.isfinite(v) else None

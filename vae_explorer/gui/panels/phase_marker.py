@@ -12,6 +12,8 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from .record_numbers import finite_number
+
 LABEL = "M2 starts"
 COLOR = "#c9a0dc"
 TOOLTIP = (
@@ -53,6 +55,6 @@ def m2_start(history: Iterable[Any]) -> float | None:
     ("phase": "m1"), when M2 records follow them; None for a history without both."""
     records = [r for r in history if isinstance(r, dict)]
     epochs = [r.get("epoch") for r in records if r.get("phase") == "m1"]
-    m1 = [float(e) for e in epochs if isinstance(e, (int, float)) and not isinstance(e, bool)]
+    m1 = [e for e in map(finite_number, epochs) if e is not None]
     has_m2 = any(r.get("phase") == "m2" for r in records)
     return max(m1) if m1 and has_m2 else None
