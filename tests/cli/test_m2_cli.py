@@ -199,7 +199,7 @@ def test_m1m2_on_a_single_training_image_keeps_all_of_m1s_units(tmp_path, make_i
     out = tmp_path / "m.safetensors"
     code = main(["train", "--model", "m1m2", "--labels", "all", "--data-dir", str(folder), "--epochs", "1",
                  "--m1-epochs", "1", "--hidden-dim", "8", "--classifier-hidden-dim", "8",
-                 "--m1-hidden-dim", "8", "--m1-latent-dim", "3", "--labelled-batch", "1", "--batch-size", "1", "--out", str(out),
-                 "--quiet"])  # fmt: skip
+                 "--m1-hidden-dim", "8", "--m1-latent-dim", "3", "--labelled-batch", "1", "--batch-size", "1",
+                 "--out", str(out), "--quiet"])  # fmt: skip
     assert code == 0, capsys.readouterr().err
     assert load_checkpoint(out).model.config.m1_latent_dim == 3
