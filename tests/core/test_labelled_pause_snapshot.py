@@ -14,7 +14,7 @@ from vae_explorer.core.training import BatchMetrics, Snapshot, TrainConfig, Trai
 def test_a_paused_m2_run_hands_over_its_weights_before_waiting(make_idx_folder):
     folder = make_idx_folder(300, 50)
     config = LabelledConfig("m2", 2, 16, "bernoulli", 16)
-    train_config = TrainConfig(epochs=2, batch_size=20, log_every=3, device="cpu", snapshot_every=1)
+    train_config = TrainConfig(epochs=2, batch_size=20, log_every=3, device="cpu", snapshot_every=1000)
     job = LabelledJob(config, train_config, labels=20, labelled_batch=10, dataset=str(folder))
     control = TrainingControl()
     events = run_labelled_job(job, control)
