@@ -60,7 +60,7 @@ LABELS_TIP = (
     'used without their labels. "all": every label, i.e. a conditional VAE'
 )
 MAX_FORM_LAYERS = 4
-LIVE_SNAPSHOT_SECONDS = 1.0  # the longest the views wait for a run's new weights mid-epoch
+LIVE_SNAPSHOT_SECONDS = 2.0  # the longest the views wait for a run's new weights mid-epoch
 MAX_FORM_DROPOUT = 0.99  # the CLI's limit: below 1
 GUI_COMMAND = f"VAE Explorer {__version__} (GUI)"  # what a checkpoint records as its maker
 
@@ -359,8 +359,8 @@ class TrainingForm(QWidget):
             kl_warmup_epochs=self.kl_warmup.value(),
             seed=self.seed.value(),
             device=self.device.currentData(),
-            # ~8 curve points and one scatter snapshot per epoch of 60,000 images, or one a
-            # second where an epoch takes longer (a slow or busy machine): the views stay
+            # ~8 curve points and one scatter snapshot per epoch of 60,000 images, or one every
+            # two seconds where an epoch takes longer (a slow or busy machine): the views stay
             # live while the GUI thread's share of the CPU (and GIL) stays small.
             log_every=max(1, 7500 // batch),
             snapshot_every=max(1, 60_000 // batch),
