@@ -150,10 +150,11 @@ def scatter_picture(
     if order is not None:
         pts, rgba = pts[order], rgba[order]
     packed = rgba.view(np.uint32).reshape(-1)
-    finite = np.isfinite(pts).all(axis=1)
-    pts, packed = pts[finite], packed[finite]
-    col = np.round((pts[:, 0] - x0) * scale).astype(np.int64)
-    row = np.round((y1 - pts[:, 1]) * scale).astype(np.int64)
+    colf, rowf = (pts[:, 0] - x0) * scale, (y1 - pts[:, 1]) * scale
+    # Only points near the picture (finite, and small enough for an int64 pixel index).
+    near = np.isfinite(colf) & np.isfinite(rowf) & (np.abs(colf) < 4 * s) & (np.abs(rowf) < 4 * s)
+    packed = packed[near]
+    col, row = np.round(colf[near]).astype(np.int64), np.round(rowf[near]).astype(np.int64)
     flat = canvas4.view(np.uint32).reshape(-1)
     for dy, dx in _disk(radius * _SUPERSAMPLE):
         r, c = row + dy, col + dx
