@@ -68,8 +68,11 @@ class PCAProjection:
         return cls(mean, comps, var, ratio)
 
     def to_plane(self, z: Any) -> np.ndarray:
-        """Plane coordinates [N, 2] (float32) of codes z [N, d] (their orthogonal projection)."""
-        return ((np.asarray(z, np.float64) - self.mean) @ self.components.T).astype(np.float32)
+        """Plane coordinates [N, 2] (float32) of codes z [N, d] (their orthogonal projection;
+        one beyond float32's range is infinite, which the views and frames leave out)."""
+        plane = (np.asarray(z, np.float64) - self.mean) @ self.components.T
+        with np.errstate(over="ignore"):
+            return plane.astype(np.float32)
 
     def from_plane(self, xy: Any) -> np.ndarray:
         """Codes [N, d] (float32) on the plane: mean + x pc1 + y pc2; to_plane inverts it."""
