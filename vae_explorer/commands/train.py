@@ -13,12 +13,10 @@ good weights as NAME.last-good.safetensors (never under the name asked for) and 
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +37,7 @@ from ._common import (
     positive_int,
 )
 from .train_labelled import LABELLED_LR, add_labelled_arguments, labelled_command_parts, labelled_job
-
-LAST_GOOD_SUFFIX = ".last-good"
-
+from .train_output import kept_from_replacing, last_good_path, save_with_fallback
 
 STOP_SIGNALS = (signal.SIGINT, *_common.STOP_SIGNALS)  # Ctrl-C too: the run saves first
 
@@ -120,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         return die(
             f"cannot write the checkpoint to {show_path(args.out)}: {_reason(exc)} (nothing was trained)"
         )
-    kept = _kept_from_replacing(args)
+    kept = kept_from_replacing(args)
     if kept:
         return die(f"{kept} (nothing was trained)")
     if args.model != "vae":
@@ -227,8 +223,8 @@ class _Run:
         from ..core.files import show_path
 
         out = Path(self.args.out)
-        target = _last_good_path(out) if failure is not None else out
-        path, problem = _save_with_fallback(target, last, finished.metadata)
+        target = last_good_path(out) if failure is not None else out
+        path, problem = save_with_fallback(target, last, finished.metadata)
         metrics, seconds = finished.metadata["test_metrics"], finished.metadata["train_seconds"]
         if self.labelled:
             summary = (
@@ -280,43 +276,6 @@ def _say(line: str, err: bool = True) -> None:
         pass
 
 
-def _kept_from_replacing(args: argparse.Namespace) -> str:
-    """Why an existing --out must not be replaced by the run's checkpoint ("" if it may): it
-    is the --m1 checkpoint the run reads, or not a VAE Explorer checkpoint at all (a
-    dataset's file, notes: a typo in --out must not cost them)."""
-    from ..core.files import show_path
-
-    out = Path(args.out)
-    if not out.is_file():
-        return ""
-    shown = show_path(out)
-    m1 = getattr(args, "m1", None)
-    try:
-        if m1 is not None and os.path.samefile(out, m1):
-            return f"--out {shown} is the --m1 checkpoint this run reads; choose another --out"
-    except OSError:
-        pass  # (--m1 unreadable: its own check says so)
-    if _foreign_file(out):
-        return (
-            f"--out {shown} exists and is not a VAE Explorer checkpoint; the run would replace "
-            "it: choose another name, or remove that file first"
-        )
-    return ""
-
-
-def _foreign_file(path: Path) -> bool:
-    """Whether ``path`` is a file but not a VAE Explorer checkpoint (never to be replaced)."""
-    from ..core.checkpoint_file import CheckpointError, checked_metadata, read_header
-
-    if not path.is_file():
-        return False
-    try:
-        checked_metadata(read_header(path), str(path))
-    except CheckpointError:
-        return True
-    return False
-
-
 def _reason(exc: OSError) -> str:
     from ..core.files import show_path
 
@@ -324,48 +283,6 @@ def _reason(exc: OSError) -> str:
     if exc.filename is not None and isinstance(exc, FileNotFoundError):
         return f"the folder {show_path(exc.filename)} does not exist"
     return text[0].lower() + text[1:] if text else text
-
-
-def _last_good_path(out: Path) -> Path:
-    """Where a failed run's last good weights go: NAME.last-good.safetensors beside --out
-    (an earlier run's there is replaced; a file that is not a checkpoint never is: then
-    NAME.last-good-2.safetensors, -3, ...)."""
-    suffix = out.suffix or ".safetensors"
-    stem = out.name.removesuffix(out.suffix) + LAST_GOOD_SUFFIX
-    path = out.with_name(stem + suffix)
-    n = 2
-    while _foreign_file(path) or path.is_dir():
-        path = out.with_name(f"{stem}-{n}{suffix}")
-        n += 1
-    return path
-
-
-def fallback_paths(out: Path) -> list[Path]:
-    """Where to save when ``out`` cannot be written: the user cache folder, then the
-    working directory; the name says when it was saved so nothing is overwritten."""
-    from ..core.classifier import cache_dir
-
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    name = f"{out.name.removesuffix(out.suffix) or 'model'}-unsaved-{stamp}.safetensors"
-    return [cache_dir() / "unsaved-models" / name, Path.cwd() / name]
-
-
-def _save_with_fallback(target: Path, snapshot: Any, metadata: dict[str, Any]) -> tuple[Path | None, str]:
-    """(where it was saved or None, what went wrong with ``target`` or "")."""
-    from ..core.checkpoints import CheckpointError
-    from ..core.training import save_snapshot
-
-    try:
-        return save_snapshot(target, snapshot, metadata), ""
-    except CheckpointError as exc:
-        problem = str(exc)
-    for candidate in fallback_paths(target):
-        try:
-            candidate.parent.mkdir(parents=True, exist_ok=True)
-            return save_snapshot(candidate, snapshot, metadata), problem
-        except (CheckpointError, OSError):
-            continue
-    return None, problem
 
 
 class _StopSignals:

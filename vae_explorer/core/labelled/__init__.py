@@ -2,11 +2,8 @@
 training run and the test metrics. See :mod:`.model` for the public API."""
 
 from .evaluation import classification_metrics, evaluate_labelled, predict_labels
-from .job import (
-    INDICES_KEY,
-    LabelledJob,
-    run_labelled_job,
-)
+from .job import run_labelled_job
+from .job_settings import INDICES_KEY, LabelledJob
 from .loss import LossWeights, labelled_elbo, labelled_terms, m2_loss, unlabelled_elbo
 from .model import CLASSES, KINDS, LabelledConfig, LabelledModel, M2Networks
 from .split import LABEL_BUDGETS, labelled_indices, unlabelled_indices
