@@ -231,3 +231,45 @@ def test_a_non_finite_m2_loss_restores_weights_a_finite_loss_was_measured_at(mak
     restored = {k.removeprefix("m2."): v for k, v in state.items()}
     assert not all(torch.equal(restored[k], seen[6][k]) for k in seen[6])  # not the bad ones
     assert all(torch.equal(restored[k], seen[4][k]) for k in seen[4])  # the last checked (log_every)
+
+
+def test_m1_hands_the_views_and_recovery_snapshots_of_the_whole_model(make_idx_folder):
+    """M1+M2's M1 phase (30 epochs by default, minutes on a slow machine) hands over
+    snapshots of the labelled model as M1 trains: the live views and the window's recovery
+    copy followed only M2 before. Each holds M1's weights then, and the M1 history so far."""
+    folder = make_idx_folder(200, 50)
+    config = LabelledConfig("m1m2", 2, 16, "bernoulli", 16, m1_latent_dim=4, m1_hidden_dim=16)
+    train_config = TrainConfig(
+        epochs=1, batch_size=50, device="cpu", snapshot_every=1000, snapshot_seconds=1e-9
+    )
+    job = LabelledJob(config, train_config, labels=20, m1_epochs=2, labelled_batch=10, dataset=str(folder))
+    snaps = [e for e in run_labelled_job(job) if isinstance(e, Snapshot)]
+    m1_phase = [s for s in snaps if 0 < s.epoch <= 2]  # (M1: its defaults, batches of 100)
+    assert [(s.epoch, s.batch) for s in m1_phase] == [(1, 1), (1, 2), (2, 1), (2, 2)]
+    assert all(s.config == snaps[0].config for s in m1_phase)  # the whole model, uncut yet
+    assert [len(s.history) for s in m1_phase] == [0, 1, 1, 2]
+    assert all(s.metadata["epochs_completed"] == 0 for s in m1_phase)
+    assert all(r["phase"] == "m1" for r in m1_phase[-1].history)
+    assert m1_phase[0].test_mu is not None and m1_phase[0].test_mu.shape == (50, 2)
+    m1_keys = [k for k in snaps[0].state_dict if k.startswith("m1.")]
+    assert m1_keys
+    changed = lambda a, b: any(not torch.equal(a.state_dict[k], b.state_dict[k]) for k in m1_keys)  # noqa: E731
+    assert changed(snaps[0], m1_phase[0]) and changed(m1_phase[0], m1_phase[-1])
+
+
+def test_an_m1m2_run_stopped_in_its_m1_phase_ends_at_the_m1_epochs_done(make_idx_folder):
+    from vae_explorer.core.training import EpochSummary, TrainingControl
+
+    folder = make_idx_folder(200, 50)
+    config = LabelledConfig("m1m2", 2, 16, "bernoulli", 16, m1_latent_dim=4, m1_hidden_dim=16)
+    train_config = TrainConfig(epochs=1, batch_size=50, device="cpu", snapshot_every=1000)
+    job = LabelledJob(config, train_config, labels=20, m1_epochs=5, labelled_batch=10, dataset=str(folder))
+    control = TrainingControl()
+    events = []
+    for ev in run_labelled_job(job, control):
+        events.append(ev)
+        if isinstance(ev, EpochSummary) and ev.epoch == 2:
+            control.stop()
+    last_snapshot = [e for e in events if isinstance(e, Snapshot)][-1]
+    assert isinstance(events[-1], TrainingFinished) and events[-1].stopped
+    assert last_snapshot.epoch == 2 and len(last_snapshot.history) == 2

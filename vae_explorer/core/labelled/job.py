@@ -114,17 +114,22 @@ class _Run:
         if self.m1_epochs:
             failure = yield from self._train_m1(total)
             if failure is not None or self.control.stopped:
-                yield from self._finish(self.m1_epochs, 0, stopped=True)
+                m1_done = sum(1 for r in self.history if r.get("phase") == "m1")
+                yield from self._finish(m1_done, 0, stopped=True)
                 return
         yield from self._train_m2(total, bu)
 
     def _train_m1(self, total: int) -> Generator[TrainingEvent, None, TrainingFailed | None]:
+        """M1's epochs with the VAE's loop. Where the run hands snapshots to live views, M1's
+        become snapshots of the whole model (M1 as trained so far, M2 as yet untrained): the
+        views and the window's recovery copy follow the M1 phase too."""
         assert self.model.m1 is not None
         tc = self.job.train_config
         config = replace(
             TrainConfig(), epochs=self.m1_epochs, seed=tc.seed, device=tc.device,
             log_every=tc.log_every, kl_warmup_epochs=tc.kl_warmup_epochs,
-            matmul_precision=tc.matmul_precision,
+            matmul_precision=tc.matmul_precision, snapshot_every=tc.snapshot_every,
+            snapshot_seconds=tc.snapshot_seconds,
         )  # fmt: skip
         for ev in train(self.model.m1, self.images, config, None, self.control):
             if isinstance(ev, BatchMetrics):
@@ -132,6 +137,10 @@ class _Run:
             elif isinstance(ev, EpochSummary):
                 self.history.append({**ev.record(), "phase": "m1"})
                 yield replace(ev, epochs=total)
+            elif isinstance(ev, Snapshot) and (ev.epoch, ev.batch) != (0, 0):  # (0, 0): shown
+                training = self.model.m1.training
+                yield self._snapshot(ev.epoch, ev.batch)
+                self.model.m1.train(training)
             elif isinstance(ev, TrainingFailed):
                 yield replace(ev, message=f"M1 (the VAE under M2): {ev.message}")
                 return ev
