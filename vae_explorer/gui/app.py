@@ -46,9 +46,8 @@ def install_exception_hook(app: QApplication) -> None:
 
         if isinstance(exc, USER_ERRORS):  # bad input met in a view (a user's own model's NaN)
             title, text = "Error", error_message(exc)
-        else:
-            text = "out of memory" if isinstance(exc, MemoryError) else f"{kind.__name__}: {exc}"
-            title, text = "Unexpected error", f"{text} (the details are on the console)"
+        else:  # (error_message names torch's allocator failures "out of memory" too)
+            title, text = "Unexpected error", f"{error_message(exc)} (the details are on the console)"
         for widget in top_level_widgets(app):
             if isinstance(widget, MainWindow):
                 widget.show_error(title, text)

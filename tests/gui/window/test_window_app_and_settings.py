@@ -302,3 +302,22 @@ def test_every_menu_entry_has_its_own_alt_letter(window):
             assert "&" in text and text.index("&") < len(text) - 1, (menu_action.text(), text)
             letters.append(text[text.index("&") + 1].lower())
         assert len(letters) == len(set(letters)), (menu_action.text(), [a.text() for a in entries])
+
+
+_ALLOCATOR_FAILURE = RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9 GB")
+
+
+@pytest.mark.parametrize("exc", [MemoryError(), _ALLOCATOR_FAILURE])
+def test_the_exception_hook_calls_an_allocator_failure_out_of_memory(window, qapp, monkeypatch, exc):
+    """torch's allocators raise RuntimeError, not MemoryError: the user reads "out of memory"."""
+    import sys
+
+    from vae_explorer.gui.app import install_exception_hook
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(window, "show_error", lambda title, text: shown.append((title, text)))
+    monkeypatch.setattr("traceback.print_exception", lambda *args: None)
+    install_exception_hook(qapp)
+    sys.excepthook(type(exc), exc, None)
+    assert shown == [("Unexpected error", "out of memory (the details are on the console)")]

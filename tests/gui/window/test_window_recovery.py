@@ -83,6 +83,29 @@ def test_a_copy_that_cannot_be_written_is_told_once_and_nothing_breaks(trained, 
     assert trained.recovery.failure and trained.state.modified
 
 
+@pytest.mark.parametrize("fail", ["allocator", "bug"])
+def test_no_memory_for_a_copy_is_told_and_a_bug_is_not_hidden(trained, monkeypatch, fail):
+    """torch's allocator failing while the copy is made (a RuntimeError, not MemoryError) is
+    told like a full disk; any other RuntimeError is a bug, left to the exception hook."""
+    from vae_explorer.gui.window import recovery
+
+    text = "DefaultCPUAllocator: can't allocate memory" if fail == "allocator" else "a bug"
+
+    def deepcopy(_model):
+        raise RuntimeError(text)
+
+    monkeypatch.setattr(recovery, "deepcopy", deepcopy)
+    told: list[str] = []
+    monkeypatch.setattr(trained.statusBar(), "showMessage", lambda text, ms=0: told.append(text))
+    if fail == "bug":
+        with pytest.raises(RuntimeError, match="a bug"):
+            trained.recovery.write(wait=True)
+        assert not told
+    else:
+        assert not trained.recovery.write(wait=True)
+        assert len(told) == 1 and told[0].endswith(": out of memory") and trained.state.modified
+
+
 def _left_copy(source: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / _copy_name()

@@ -182,8 +182,13 @@ class RecoveryCopy(QObject):
                 _write_copy(*job)
                 self._succeeded()
                 return True
-        except (CheckpointError, OSError, MemoryError) as exc:
-            self._failed(str(exc) if not isinstance(exc, MemoryError) else "out of memory")
+        except (CheckpointError, OSError, MemoryError, RuntimeError) as exc:
+            from ...core.devices import is_out_of_memory
+            from ..workers import error_message
+
+            if isinstance(exc, RuntimeError) and not is_out_of_memory(exc):
+                raise  # a bug: the app's exception hook reports it
+            self._failed(error_message(exc))
             return False
         from ..workers import Worker
 
