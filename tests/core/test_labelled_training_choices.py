@@ -273,3 +273,5 @@ def test_an_m1m2_run_stopped_in_its_m1_phase_ends_at_the_m1_epochs_done(make_idx
     last_snapshot = [e for e in events if isinstance(e, Snapshot)][-1]
     assert isinstance(events[-1], TrainingFinished) and events[-1].stopped
     assert last_snapshot.epoch == 2 and len(last_snapshot.history) == 2
+    assert last_snapshot.metadata["m1_epochs"] == 2  # (what `train --m1` reads back)
+    assert events[-1].metadata["m1_epochs"] == 2

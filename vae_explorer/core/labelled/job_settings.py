@@ -69,6 +69,15 @@ class LabelledJob:
         """The VAE epochs this job trains itself: none for M2, or for an M1 given to it."""
         return self.m1_epochs if self.model_config.kind == "m1m2" and self.pretrained_m1 is None else 0
 
+    def _m1_epochs_trained(self, history: list[dict[str, Any]]) -> int:
+        """M1's epochs in these weights: those run so far (a run stopped, or a snapshot, in
+        the M1 phase has fewer than asked for), or as recorded for a given M1."""
+        if self.model_config.kind != "m1m2":
+            return 0
+        if self.m1_epochs_to_run:
+            return sum(1 for r in history if r.get("phase") == "m1")
+        return self.m1_epochs
+
     def metadata(
         self, history: list[dict[str, Any]], labelled: np.ndarray, m1_kept: np.ndarray | None = None
     ) -> dict[str, Any]:
@@ -81,7 +90,7 @@ class LabelledJob:
             "labels": int(labelled.shape[0]),
             "all_labels": self.labels is None,
             "alpha": self.alpha,
-            "m1_epochs": self.m1_epochs if self.model_config.kind == "m1m2" else 0,
+            "m1_epochs": self._m1_epochs_trained(history),
             "m1_pretrained": self.pretrained_m1 is not None,
             "labelled_batch": self.labelled_batch,
             "labelled_weight": self.labelled_weight,
