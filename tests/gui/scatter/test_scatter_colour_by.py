@@ -218,3 +218,54 @@ def test_with_the_real_core_the_colours_follow_each_images_elbo(qtbot, view, sta
     assert view.colour_bar.range() == pytest.approx(tuple(np.percentile(values, [1, 99])), rel=1e-4)
     values = colour_by.compute_values(state.model, state.test_set.images[:300], "total_gap")
     assert values.shape == (300,) and np.all(values > -1e-3)  # a gap is never negative
+
+
+@pytest.mark.parametrize("change", ["quantity", "model"])
+def test_a_job_nothing_wants_any_more_is_cancelled_and_the_new_request_runs(
+    qtbot, view, state, monkeypatch, change
+):
+    """A total gap takes minutes on a CPU: choosing another quantity, or opening another
+    model, left it running (its progress bar under the new model) and the new request
+    waited behind it."""
+    reports: list[tuple[int, str]] = []  # (the job, its quantity) per progress report
+
+    def slow(model, images, quantity, progress=None):
+        job = len({j for j, _ in reports})
+        for i in range(300):
+            if progress is not None:
+                progress(i, 300)  # (a cancelled job stops here)
+            reports.append((job, quantity))
+            if quantity == "kl":
+                break
+            threading.Event().wait(0.01)
+        return np.full(len(images), float(len(reports)))
+
+    monkeypatch.setattr(colour_by, "compute_values", slow)
+    control = view.colour_by
+    control.set_quantity("total_gap")
+    qtbot.waitUntil(lambda: len(reports) > 2, timeout=10000)
+    if change == "quantity":
+        control.set_quantity("kl")
+    else:
+        state.set_model(untrained_model(2, seed=5))  # (not in a training run)
+    qtbot.waitUntil(lambda: control.calls == 2 and len({j for j, _ in reports}) == 2, timeout=5000)
+    assert reports.count((0, "total_gap")) < 100 and control.message == ""
+    assert reports[-1][1] == ("kl" if change == "quantity" else "total_gap")
+    qtbot.waitUntil(lambda: not control.is_busy(), timeout=10000)
+    assert view.colour_bar.isVisible() and not control.progress.isVisible()
+
+
+def test_in_a_training_run_a_newer_snapshot_does_not_cancel_the_running_job(qtbot, view, state, fake_core):
+    fake_core.gate.clear()
+    control = view.colour_by
+    control.set_quantity("total_gap")
+    qtbot.waitUntil(control.is_busy, timeout=10000)
+    state.set_training(True)
+    try:
+        state.set_model(untrained_model(2, seed=5))
+        assert not control._dropped and control.is_busy()
+    finally:
+        fake_core.gate.set()
+        qtbot.waitUntil(lambda: not control.is_busy(), timeout=10000)
+        state.set_training(False)
+    assert [q for _, q in fake_core.calls] == ["total_gap", "total_gap"]  # then the newest model's

@@ -4,9 +4,9 @@ total gap.
 The values come from core (``vae_explorer.core.posterior``: ``image_metrics`` for the
 ELBO and its two terms, ``image_gaps`` for log p(x) and the gap, which need a 2-d latent);
 they are computed in a :class:`~vae_explorer.gui.workers.Worker` with progress, one job at
-a time (a newer request waits in one slot), and cached per model version, test set and
-quantity. The cloud gets them as indices into a 64-colour table; the colour bar beside the
-plot shows the range.
+a time (a newer request waits in one slot; a job nothing wants any more is cancelled), and
+cached per model version, test set and quantity. The cloud gets them as indices into a
+64-colour table; the colour bar beside the plot shows the range.
 
 A labelled model (M2, M1+M2; the scatter shows its style space z) is offered three more
 choices, computed the same way (:mod:`.labelled_colours`): the predicted class, the
@@ -83,6 +83,7 @@ class ColourByControl(QObject):
         self._latest: dict[tuple[str, int, str], Any] = {}
         self._worker: Worker | None = None
         self._running: CacheKey | None = None
+        self._dropped = False  # the running job was cancelled: nothing wants its values
         self._closed = False  # the window closed: no new job starts
         self.calls = 0  # jobs started (tests check the cache with it)
         self.message = ""  # the last error, or ""
@@ -165,6 +166,7 @@ class ColourByControl(QObject):
         (the previous colours stay, marked as updating, while it runs)."""
         quantity = self.quantity()
         key = self._key(quantity)
+        self._drop_unwanted_job(key)
         if quantity in LABELLED_QUANTITIES and key is not None and is_labelled(self.state.model):
             self.bar.setVisible(False)
             found = self._cache.get(key)
@@ -198,6 +200,21 @@ class ColourByControl(QObject):
         self.bar.setVisible(True)
 
     # --- the worker ------------------------------------------------------------------------
+    def _drop_unwanted_job(self, wanted: CacheKey | None) -> None:
+        """Cancel the running job once its values can no longer be shown (another quantity,
+        data set or model is wanted): a total gap takes minutes on a CPU, and the newest
+        request waits for it. In a training run a newer snapshot's model does not cancel it:
+        an older snapshot's values stand in, marked updating, until the newest are done."""
+        running = self._running
+        if running is None or self._worker is None or self._dropped:
+            return
+        live = self.state.training or self.state.live
+        if wanted is not None and running[1:] == wanted[1:] and (running[0] == wanted[0] or live):
+            return
+        self._dropped = True
+        self._worker.cancel("no longer wanted")  # (at its next progress report)
+        self.progress.setVisible(False)
+
     def _start(self, key: CacheKey) -> None:
         if self._worker is not None or self._closed:
             return  # the running job's end starts the newest request (apply again)
@@ -246,8 +263,9 @@ class ColourByControl(QObject):
         self._latest[key[1:]] = values
 
     def _on_worker_failed(self, message: str) -> None:
-        if self._closed:
+        if self._closed or self._dropped:
             return
+        self._running = None  # (over: going back to classes below does not cancel it)
         text = f"Could not colour by {self._text(self.quantity())}: {message}"
         self.set_quantity("class")
         self.message = text
@@ -255,7 +273,7 @@ class ColourByControl(QObject):
         self.progress.setToolTip(text)
 
     def _on_worker_finished(self) -> None:
-        self._worker, self._running = None, None
+        self._worker, self._running, self._dropped = None, None, False
         if not self.message:
             self.progress.setVisible(False)
         self.apply()  # the values just cached, or the newest request
