@@ -81,3 +81,26 @@ def test_ctrl_c_saves_the_model_trained_so_far(tmp_path, data_dir):
     assert proc.returncode == 0, output
     assert "saving the model trained so far" in output
     assert load_checkpoint(out).metadata["epochs_completed"] >= 1
+
+
+def test_impatient_ctrl_cs_still_save_the_model_trained_so_far(tmp_path, data_dir):
+    """A second Ctrl-C before the save began (within ~100 ms of the first) used to end the
+    process with nothing saved: the whole run lost."""
+    out = tmp_path / "interrupted.safetensors"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vae_explorer", "train", "--data-dir", str(data_dir), "--epochs",
+         "100000", "--batch-size", "50", "--hidden-dim", "16", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    deadline = time.time() + 120
+    for line in proc.stdout:  # wait for the first finished epoch
+        if "test ELBO" in line or time.time() > deadline:
+            break
+    for _ in range(3):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.002)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, output
+    assert output.count("saving the model trained so far") == 1, output
+    assert load_checkpoint(out).metadata["epochs_completed"] >= 1

@@ -143,6 +143,7 @@ class _Run:
         self.bar: Any = None
         self.labelled = False
         self.test_error: float | None = None
+        self.told_stop = False  # "saving the model trained so far" was written
 
     def train(self, job: Any) -> int:
         from ..core.data import DatasetError
@@ -185,6 +186,9 @@ class _Run:
             TrainingStarted,
         )
 
+        if stop.signal_name and not self.told_stop:  # (once: every event after the signal)
+            self.told_stop = True
+            self._write(f"interrupted ({stop.signal_name}): saving the model trained so far")
         if isinstance(ev, TrainingStarted):
             stop.training = True
             self.bar = tqdm(
@@ -211,8 +215,6 @@ class _Run:
             if ev.history and "test_error" in ev.history[-1]:
                 self.test_error = ev.history[-1]["test_error"]
                 self._write(f"          test error {100 * self.test_error:.2f}%")
-            if stop.signal_name:
-                self._write(f"interrupted ({stop.signal_name}): saving the model trained so far")
         elif isinstance(ev, TrainingFailed):
             failure = ev
         elif isinstance(ev, TrainingFinished):
@@ -287,21 +289,24 @@ def _reason(exc: OSError) -> str:
 
 class _StopSignals:
     """While training, Ctrl-C, SIGTERM and SIGHUP ask the run to stop (it then saves what
-    it has); before training starts, or a second time, they interrupt as Ctrl-C does.
-    During the final save they are noted and otherwise ignored."""
+    it has); before training starts they interrupt as Ctrl-C does. Once the run is stopping,
+    more of them are noted and ignored: the stop takes a batch and the save a moment, and a
+    second, impatient Ctrl-C used to throw the whole run away (Ctrl-\\ still quits at once)."""
 
     def __init__(self, control: Any) -> None:
         self.control = control
         self.training = False
         self.saving = False
         self.signal_name = ""
+        self.repeated = False  # a signal came while stopping or saving
         self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
-        if self.saving:
+        if self.saving or self.signal_name:
+            self.repeated = True
             return
-        if not self.training or self.signal_name:
+        if not self.training:
             raise KeyboardInterrupt(name if signum != signal.SIGINT else "")
         self.signal_name = name
         self.control.stop()
