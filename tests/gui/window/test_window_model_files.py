@@ -458,3 +458,36 @@ def test_a_model_whose_finite_weights_overflow_is_refused(window, tmp_path):
     assert not window.open_model(path)
     assert window.state.model is before
     assert "flipped.safetensors: the encoder gives non-finite values" in (window.last_error or "")
+
+
+@pytest.mark.parametrize("answer", ["Yes", "No"])
+def test_a_name_typed_without_its_suffix_does_not_replace_a_file_unasked(
+    window, monkeypatch, tmp_path, answer
+):
+    """Typed "notes", saved as notes.safetensors: Qt's dialog asks about "notes" only, and an
+    existing notes.safetensors (another model, or anything else) was replaced silently."""
+    from PySide6.QtWidgets import QMessageBox
+
+    victim = tmp_path / "notes.safetensors"
+    victim.write_text("important notes")
+    dialogs: list[str] = []
+
+    def ask(_parent, _title, start, _filters):
+        dialogs.append(Path(start).name)
+        return (str(tmp_path / "notes"), "") if len(dialogs) == 1 else ("", "")
+
+    questions: list[str] = []
+
+    def question(_parent, _title, text, *args):
+        questions.append(text)
+        return getattr(QMessageBox.StandardButton, answer)
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", ask)
+    monkeypatch.setattr(QMessageBox, "question", question)
+    saved = window.menus.save_as_interactively()
+    assert len(questions) == 1 and "notes.safetensors already exists" in questions[0]
+    if answer == "Yes":
+        assert saved and load_checkpoint(victim).model is not None
+    else:  # the dialog again, at the completed name; cancelled there: nothing written
+        assert not saved and victim.read_text() == "important notes"
+        assert dialogs == ["small.safetensors", "notes.safetensors"]

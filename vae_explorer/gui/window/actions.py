@@ -219,14 +219,33 @@ class WindowMenus:
         return stem + {".safetensors": "", ".csv": "-latents"}.get(suffix, "-view") + suffix
 
     def _save_name(self, title: str, flt: str, suffix: str) -> str | None:
+        """Ask for a file to write; a name typed without ``suffix`` gets it. The dialog asks
+        before replacing the name as typed; a file under the completed name is asked about
+        here (it was replaced without a word)."""
         start = str(Path(self._last_dir()) / Path(self._suggested_name(suffix)).name)
-        path, _ = QFileDialog.getSaveFileName(self.window, title, start, flt)
-        if not path:
-            return None
+        while True:
+            path, _ = QFileDialog.getSaveFileName(self.window, title, start, flt)
+            if not path:
+                return None
+            if path.lower().endswith(suffix) or not Path(path + suffix).exists():
+                break
+            path += suffix
+            if self._may_replace(path):
+                break
+            start = path  # "No": the dialog again, at that name
         if not path.lower().endswith(suffix):
             path += suffix
         self._remember_dir(path)
         return path
+
+    def _may_replace(self, path: str) -> bool:
+        answer = QMessageBox.question(
+            self.window, "Replace file?",
+            f"{Path(path).name} already exists in {Path(path).parent}. Replace it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )  # fmt: skip
+        return answer == QMessageBox.StandardButton.Yes
 
     def _on_open_triggered(self) -> None:
         if not self.window.may_drop_model(OPENING):
