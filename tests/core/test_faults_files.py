@@ -89,6 +89,23 @@ def test_show_path_makes_any_name_printable():
     name = os.fsdecode(b"/tmp/caf\xe9.csv")
     assert show_path(name) == "/tmp/caf\\xe9.csv"
     assert show_path(b"/tmp/x\xff") == "/tmp/x\\xff"
+    # A newline or an escape in a name: on one line, and the terminal's colours left alone.
+    assert show_path("/tmp/esc\x1b[31mred\nname.safetensors") == "/tmp/esc\\x1b[31mred\\nname.safetensors"
+    assert show_path("/tmp/naïve ✓.csv") == "/tmp/naïve ✓.csv"
+
+
+def test_a_name_with_a_nul_character_is_an_os_error_that_names_it(tmp_path):
+    """(Python raises ValueError for it, which the messages for bad files did not catch.)"""
+    from vae_explorer.core.checkpoint_file import CheckpointError
+    from vae_explorer.core.checkpoints import load_checkpoint
+
+    bad = str(tmp_path / "x\x00y.safetensors")
+    with pytest.raises(OSError, match="NUL character"):
+        open_regular(bad)
+    with pytest.raises(OSError, match="NUL character"):
+        check_writable(bad)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(bad)
 
 
 def _fast_classifier(monkeypatch):

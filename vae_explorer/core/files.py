@@ -44,9 +44,18 @@ class NotAFileError(OSError):
 
 
 def show_path(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> str:
-    """``path`` as printable text: bytes that are not UTF-8 appear as \\xNN escapes, so a
-    message about such a file can be printed and shown in the window."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """``path`` as printable text: bytes that are not UTF-8 appear as \\xNN escapes and
+    characters that cannot be printed (a newline, an escape) with Python's escapes, so a
+    message about such a file can be printed and shown in the window, on one line, without
+    driving the terminal."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _refuse_nul(path: str | os.PathLike[str]) -> None:
+    """The OS cannot name a file with a NUL character (Python raises ValueError for it)."""
+    if "\x00" in os.fsdecode(path):
+        raise OSError(errno.EINVAL, "Not a usable file name (it holds a NUL character)", show_path(path))
 
 
 def show_text(value: object) -> str:
@@ -81,6 +90,7 @@ def open_regular(path: str | os.PathLike[str]) -> io.BufferedReader:
     Raises FileNotFoundError, NotAFileError (saying what it is) or another OSError. The
     open never blocks: a FIFO is opened non-blocking and refused from its fstat.
     """
+    _refuse_nul(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(path, flags)
     try:
@@ -123,6 +133,7 @@ def _folder(target: Path) -> Path:
 
 def _check_target(target: Path) -> os.stat_result | None:
     """The target's stat (None if it does not exist yet); OSError if it cannot be replaced."""
+    _refuse_nul(target)
     folder = _folder(target)
     try:
         folder_stat = folder.stat()

@@ -491,3 +491,15 @@ def test_a_name_typed_without_its_suffix_does_not_replace_a_file_unasked(
     else:  # the dialog again, at the completed name; cancelled there: nothing written
         assert not saved and victim.read_text() == "important notes"
         assert dialogs == ["small.safetensors", "notes.safetensors"]
+
+
+def test_a_file_name_with_a_nul_character_is_told_not_raised(window, monkeypatch, tmp_path):
+    """(From a script or explore(): Python's ValueError escaped every file action.)"""
+    told: list[tuple[str, str]] = []
+    monkeypatch.setattr(window, "show_error", lambda title, text: told.append((title, text)))
+    bad = str(tmp_path / "x\x00y")
+    assert not window.open_model(bad + ".safetensors")
+    assert not window.save_model(bad + ".safetensors")
+    assert not window.export_view(bad + ".png")
+    assert not window.export_latents(bad + ".csv")
+    assert len(told) == 4 and all("NUL character" in text and "\x00" not in text for _, text in told)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QProgressDialog
 
 from ...core.checkpoint_file import CheckpointError
 from ...core.data import DATASETS, DatasetRef
+from ...core.files import show_path
 from . import settings
 from .startup import LATENT_ARRAYS, cached_latents, folder_hint
 from .unsaved import OPENING
@@ -269,7 +270,7 @@ class Files:
         try:
             write()
         except OSError as exc:
-            self.window.show_error("Export failed", f"{path}: {exc.strerror or exc}")
+            self.window.show_error("Export failed", f"{show_path(path)}: {exc.strerror or exc}")
             return False
-        self.window.statusBar().showMessage(f"Exported {path}", 8000)
+        self.window.statusBar().showMessage(f"Exported {show_path(path)}", 8000)
         return True
