@@ -332,3 +332,15 @@ def test_no_dock_scrolls_at_1400_by_900_after_a_labelled_run(window, qtbot):
     QApplication.processEvents()
     for plot, label in t.curves.axis_labels.items():  # the error plot's too
         assert plot.getAxis("left").label.isVisible(), label
+
+
+def test_the_side_docks_start_at_their_least_in_a_1024_px_window(window, qtbot):
+    """The side docks' default widths left the scatter, the main view, 300 of 1024 px."""
+    laid_out_at(window, qtbot, *SMALL)
+    window.reset_layout()
+    QApplication.processEvents()
+    assert window.scatter.width() >= 320, window.scatter.width()  # (the side docks at their least)
+    laid_out_at(window, qtbot, 1400, 900)
+    window.reset_layout()
+    QApplication.processEvents()
+    assert window.training_dock.width() >= 355 and window.preview_dock.width() >= 365  # room there

@@ -48,6 +48,7 @@ def add_dock(
 
 
 SHORT_WINDOW = 800  # pixels of window height below which the preview dock starts smaller
+NARROW_WINDOW = 1200  # pixels of window width below which the side docks start narrower
 
 
 def scrolled(widget: QWidget) -> QScrollArea:
@@ -62,8 +63,12 @@ def scrolled(widget: QWidget) -> QScrollArea:
 def default_dock_sizes(window: MainWindow) -> None:
     """The first start's dock sizes (after the default layout, or View > Reset layout)."""
     horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
-    window.resizeDocks([window.training_dock], [360], horizontal)
-    window.resizeDocks([window.preview_dock], [370], horizontal)
+    # In a narrow window the side docks start at about their least (the training form's
+    # width; the right one's tab titles, whole): at 1024 px their 730 px left the scatter,
+    # the main view, 300 px, most of it axes.
+    narrow = window.width() < NARROW_WINDOW
+    window.resizeDocks([window.training_dock], [330 if narrow else 360], horizontal)
+    window.resizeDocks([window.preview_dock], [355 if narrow else 370], horizontal)
     # In a short window the preview gives up room to the dock under it (the Canvas there
     # needs ~450 px for Impute to show without scrolling at 1024 x 700).
     preview = 300 if window.height() >= SHORT_WINDOW else 200
