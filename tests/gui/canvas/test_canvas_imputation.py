@@ -227,3 +227,23 @@ def test_a_result_of_the_previous_model_is_never_shown(qtbot, state, make_panel,
     with qtbot.waitSignal(panel.imputed, timeout=10_000):
         panel.impute()  # the new model's, shown
     assert panel._result is not None and panel.imputed_tile.title() == "Imputed"
+
+
+def test_with_nothing_masked_no_fill_ins_are_shown_and_the_message_says_why(qtbot, state, panel):
+    """ "0 of 784 pixels missing" beside six copies of the drawing and a black spread map."""
+    from vae_explorer.gui.canvas.panel import NOTHING_MASKED
+
+    state.set_dataset("synthetic", digits())
+    state.set_model(make_model(2))
+    panel.load_test_digit(1)
+    assert not panel.canvas.mask_array().any()
+    with qtbot.waitSignal(panel.imputed, timeout=10000):
+        panel.impute()
+    assert panel.message_label.text() == NOTHING_MASKED
+    assert panel.imputed_tile.image() is None and panel.imputed_tile._placeholder == "nothing masked"
+    assert panel.draws_strip.images() is None and panel.spread_tile.image() is None
+    panel.apply_preset_mask("middle_rows")  # a mask: the fill-ins come
+    with qtbot.waitSignal(panel.imputed, timeout=10000):
+        panel.impute()
+    assert "280 of 784 pixels missing" in panel.message_label.text()
+    assert panel.imputed_tile.image() is not None and panel.draws_strip.images() is not None

@@ -150,3 +150,28 @@ def test_the_strips_placeholder_is_one_box_not_text_cut_by_the_cells(qtbot):
     assert colour_at(gap) == (0, 0, 0)  # inside the one box
     strip.set_images(np.zeros((6, 28, 28), np.float32))
     assert colour_at(gap) != (0, 0, 0)  # the window's background between the draws
+
+
+def test_a_placeholder_is_drawn_whole_or_smaller_or_not_at_all():
+    """A 28-px tile at 1024 x 700 cut "nothing masked" to "othin / aske"."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QFont, QImage, QPainter
+
+    from vae_explorer.gui.canvas.tiles import draw_fitted_text
+
+    def draw(side: int) -> tuple[bool, int]:
+        image = QImage(side, side, QImage.Format.Format_ARGB32)
+        image.fill(0)
+        p = QPainter(image)
+        p.setPen(Qt.GlobalColor.white)
+        font = QFont()
+        font.setPointSizeF(10)
+        drawn = draw_fitted_text(p, QRectF(0, 0, side, side), "nothing masked", font)
+        p.end()
+        ink = np.frombuffer(image.constBits(), np.uint8).reshape(side, side, 4)[..., 3]
+        return drawn, int((ink > 0).sum())
+
+    assert draw(28) == (False, 0)  # no room even at the smallest size: no fragments
+    drawn, ink = draw(120)
+    assert drawn and ink > 0
+    assert draw(56)[0]  # smaller, but whole

@@ -39,6 +39,7 @@ STEP_NOUNS = {"importance": "rounds", "pseudo_gibbs": "chain steps", "mwg": "cha
 DIGIT_CLASSES = [str(i) for i in range(10)]
 MIN_SPREAD_SCALE = 0.05  # the spread map's full scale is its largest std, at least this
 MODEL_REFRESH_MS = 5000  # while training: copy a snapshot for imputation at most this often
+NOTHING_MASKED = "Nothing is masked: mask pixels (the mask brush, or a mask below) to impute them."
 
 
 class CanvasPanel(CanvasControls):
@@ -285,9 +286,12 @@ class CanvasPanel(CanvasControls):
             "" if result.method == "single" else f", {result.steps} {STEP_NOUNS.get(result.method, 'steps')}"
         )
         missing = int(self.canvas.mask_array().sum())
-        self._set_message(
-            f"{label}{steps}: {result.seconds * 1000:.0f} ms · {missing} of {IMAGE_PIXELS} pixels missing"
-        )
+        if missing == 0:  # the fill-ins would be the drawing itself, six times
+            self._set_message(NOTHING_MASKED)
+        else:
+            self._set_message(
+                f"{label}{steps}: {result.seconds * 1000:.0f} ms · {missing} of {IMAGE_PIXELS} pixels missing"
+            )
         self.imputed.emit(result.image.copy())
 
     # --- helpers --------------------------------------------------------------------------
@@ -323,7 +327,7 @@ class CanvasPanel(CanvasControls):
             return
         self.imputed_tile.setEnabled(True)
         result = self._result
-        if result is None or result.image is None:
+        if result is None or result.image is None or not mask.any():
             if not self._can_impute():
                 placeholder = "—"  # not for this model (the message above says why)
             else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..images import gray_qimage
@@ -13,6 +13,28 @@ from .paint_canvas import MASK_RGB, SIDE, mask_qimage
 
 SPREAD_MAX = 0.5  # the largest std a pixel in [0, 1] can have: the spread map's full scale
 TEXT_H = 16  # caption height under a tile
+SMALLEST_POINTS = 6.0  # a placeholder text shrinks to fit its box down to this size
+
+
+def draw_fitted_text(p: QPainter, box: QRectF, text: str, font: QFont) -> bool:
+    """``text`` centred and word-wrapped in ``box``, in ``font`` or as much smaller as it
+    takes to fit whole; nothing if it does not fit even then (a 28-px tile cut "nothing
+    masked" to "othin / aske"). True if drawn."""
+    flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+    inner = box.adjusted(2, 2, -2, -2)
+    fitted = QFont(font)
+    size = font.pointSizeF() if font.pointSizeF() > 0 else 9.0
+    while size >= SMALLEST_POINTS:
+        fitted.setPointSizeF(size)
+        need = QFontMetricsF(fitted).boundingRect(inner, int(flags), text)
+        if need.width() <= inner.width() + 0.5 and need.height() <= inner.height() + 0.5:
+            p.save()
+            p.setFont(fitted)
+            p.drawText(inner, flags, text)
+            p.restore()
+            return True
+        size -= 0.5
+    return False
 
 
 def _heat_lut() -> np.ndarray:
@@ -106,7 +128,7 @@ class ImageTile(QWidget):
                 _draw_outline(p, r, self._outline)
         elif self._placeholder:
             p.setPen(self.palette().placeholderText().color())
-            p.drawText(r, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder)
+            draw_fitted_text(p, r, self._placeholder, self.font())
         p.setPen(QPen(self.palette().mid().color(), 1))
         p.drawRect(r.adjusted(0, 0, -1, -1))
         p.setPen(self.palette().windowText().color())
@@ -189,7 +211,7 @@ class ImageStrip(QWidget):
             p.setPen(QPen(self.palette().mid().color(), 1))
             p.drawRect(box.adjusted(0, 0, -1, -1))
             p.setPen(self.palette().placeholderText().color())
-            p.drawText(box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder)
+            draw_fitted_text(p, box, self._placeholder, self.font())
             p.end()
             return
         for i in range(self._count):
