@@ -235,6 +235,9 @@ def test_with_nothing_masked_no_fill_ins_are_shown_and_the_message_says_why(qtbo
 
     state.set_dataset("synthetic", digits())
     state.set_model(make_model(2))
+    with qtbot.waitSignal(panel.imputed, timeout=10000):
+        panel.impute()  # an empty canvas: the first thing to do is paint
+    assert panel.message_label.text().startswith("Paint or load a test")
     panel.load_test_digit(1)
     assert not panel.canvas.mask_array().any()
     with qtbot.waitSignal(panel.imputed, timeout=10000):

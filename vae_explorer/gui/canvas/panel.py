@@ -287,7 +287,7 @@ class CanvasPanel(CanvasControls):
         )
         missing = int(self.canvas.mask_array().sum())
         if missing == 0:  # the fill-ins would be the drawing itself, six times
-            self._set_message(NOTHING_MASKED)
+            self._set_message(self._paint_hint() if self.canvas.is_empty() else NOTHING_MASKED)
         else:
             self._set_message(
                 f"{label}{steps}: {result.seconds * 1000:.0f} ms · {missing} of {IMAGE_PIXELS} pixels missing"
@@ -371,8 +371,10 @@ class CanvasPanel(CanvasControls):
         elif (
             self.message_label.text().startswith(("Load or train", "Paint")) or not self.message_label.text()
         ):
-            noun = self.item_noun()
-            self._set_message(f"Paint or load a test {noun}, then mask pixels to impute.")
+            self._set_message(self._paint_hint())
+
+    def _paint_hint(self) -> str:
+        return f"Paint or load a test {self.item_noun()}, then mask pixels to impute."
 
     def _set_message(self, text: str) -> None:
         self.message_label.setText(text)
