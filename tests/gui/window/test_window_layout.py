@@ -344,3 +344,22 @@ def test_the_side_docks_start_at_their_least_in_a_1024_px_window(window, qtbot):
     window.reset_layout()
     QApplication.processEvents()
     assert window.training_dock.width() >= 355 and window.preview_dock.width() >= 365  # room there
+
+
+def test_the_timelines_note_shows_whole_at_1024_by_700(app_theme, make_window, qtbot):
+    """Beside the epoch it was elided: "No timeline  labelled model…", "decoded with…"."""
+    from PySide6.QtCore import QRect, Qt
+
+    from vae_explorer.core.data import PROJECT_ROOT
+
+    window = make_window(PROJECT_ROOT / "trained" / "m1m2-mnist-100.safetensors")
+    laid_out_at(window, qtbot, *SMALL)
+    window.reset_layout()
+    window.timeline_dock.raise_()
+    QApplication.processEvents()
+    label = window.timeline.weights_label
+    assert label.text().startswith("labelled models") and shown_whole(label)
+    flags = int(Qt.TextFlag.TextWordWrap)
+    room = label.contentsRect()
+    need = label.fontMetrics().boundingRect(QRect(0, 0, room.width(), 10_000), flags, label.text())
+    assert need.height() <= room.height(), (need.height(), room.height())

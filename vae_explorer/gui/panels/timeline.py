@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QElidingLabel
 
 from ..history_scrub import HistoryScrub
+from ..labels import FixedLinesLabel
 
 STEPS_PER_EPOCH = 20  # slider positions per epoch: smooth motion between recorded epochs
 PLAY_TICK_MS = 40
@@ -98,9 +98,10 @@ class TimelinePanel(QWidget):
         self.progress = ExportProgressBar()
         self.progress.setVisible(False)
         self.epoch_label = QLabel()
-        # Elided, not as wide as its text: "train to record one" beside a labelled model's
-        # wider docks pushed the window's centre column past its share at 1024 px.
-        self.weights_label = QElidingLabel()
+        # On a line of its own under the epoch, wrapped (beside it, and elided, it showed
+        # "decoded with…" in a 1024-px window), with a fixed room so nothing moves when
+        # it changes; never as wide as its text (that pushed the centre column wider).
+        self.weights_label = FixedLinesLabel(2)
         self.weights_label.setStyleSheet("color: palette(mid);")
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
@@ -110,8 +111,7 @@ class TimelinePanel(QWidget):
         info = QHBoxLayout()
         info.setContentsMargins(0, 0, 0, 0)
         info.setSpacing(12)
-        info.addWidget(self.epoch_label)
-        info.addWidget(self.weights_label, 1)
+        info.addWidget(self.epoch_label, 1)
         info.addWidget(self.progress, 1)
         info.addWidget(self.cancel_button)
         info.addWidget(self.export_button)
@@ -120,6 +120,7 @@ class TimelinePanel(QWidget):
         lay.setSpacing(2)
         lay.addLayout(row)
         lay.addLayout(info)
+        lay.addWidget(self.weights_label)
         lay.addStretch(1)  # a tall dock keeps the controls together at its top
 
         self._timer = QTimer(self)
