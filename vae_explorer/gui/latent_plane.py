@@ -62,7 +62,7 @@ class LatentPlane(QObject):
             return f"z[{x}]", f"z[{y}]"
         if self._kind == "pca" and self.pca is not None:
             rx, ry = (100 * float(r) for r in self.pca.explained_ratio)
-            return f"PC 1 ({rx:.0f} % of the variance)", f"PC 2 ({ry:.0f} %)"
+            return f"PC 1 ({rx:.0f} % of the variance)", f"PC 2 ({ry:.0f} % of the variance)"
         label = METHOD_LABELS.get(self._kind, self._kind)
         return f"{label} 1", f"{label} 2"
 

@@ -85,8 +85,13 @@ def test_picking_draws_the_posterior_and_its_numbers(qtbot, panel, state, calls)
         centre = panel.plot.heatmap.mapToParent(QPointF(col + 0.5, row + 0.5))
         assert (centre.x(), centre.y()) == pytest.approx((xs[col], ys[row]), abs=1e-6)
     text = panel.numbers.text()
-    for value in (post.log_px, post.elbo, post.kl_q_posterior, post.approximation_gap, post.amortisation_gap):
+    for value in (post.log_px, post.elbo, post.kl_q_posterior, post.approximation_gap):
         assert f"{value:.2f}" in text
+    shown = dict(line.rsplit(" ", 1) for line in text.splitlines())
+    assert float(shown["amortis. gap"]) == pytest.approx(post.amortisation_gap, abs=0.0101)
+    # the gaps as shown add up to the KL as shown
+    sum_shown = float(shown["approx. gap"]) + float(shown["amortis. gap"])
+    assert f"{sum_shown:.2f}" == shown["KL(q ‖ p(z|x))"]
     assert "instead of fitting this one" in panel.numbers.explanation("amortis. gap")
     qx, qy = panel.plot.q_items[0].getData()
     assert np.mean(qx[:-1]) == pytest.approx(post.q_mu[0], abs=1e-6)
@@ -329,3 +334,22 @@ def test_the_legend_wraps_between_entries_never_inside_one(qtbot, width):
         piece = text[line.textStart() : line.textStart() + line.textLength()].replace("\u2060", "")
         assert "q(z|x)" in piece or "q(z" not in piece, piece
         assert "p(z|x)" in piece or "p(z" not in piece, piece
+
+
+def test_the_gaps_as_shown_add_up_to_the_kl_as_shown(qtbot):
+    """Each rounded on its own, 0.014 + 1.934 showed as 0.01 + 1.93 beside a KL of 1.95."""
+    from types import SimpleNamespace
+
+    from vae_explorer.gui.panels.posterior_numbers import PosteriorNumbers
+
+    numbers = PosteriorNumbers()
+    qtbot.addWidget(numbers)
+    post = SimpleNamespace(log_px=-59.684, elbo=-61.632, approximation_gap=0.014, amortisation_gap=1.934)
+    numbers.show_result(SimpleNamespace(posterior=post, kl=1.948))
+    shown = dict(line.rsplit(" ", 1) for line in numbers.text().splitlines())
+    assert shown["KL(q ‖ p(z|x))"] == "1.95" and shown["approx. gap"] == "0.01"
+    assert shown["amortis. gap"] == "1.94"
+    post.approximation_gap = float("nan")  # a gap not known: nothing made up
+    numbers.show_result(SimpleNamespace(posterior=post, kl=1.948))
+    shown = dict(line.rsplit(" ", 1) for line in numbers.text().splitlines())
+    assert shown["approx. gap"] == "–" and shown["amortis. gap"] == "1.93"

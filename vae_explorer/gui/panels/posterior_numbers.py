@@ -73,11 +73,18 @@ class PosteriorNumbers(QWidget):
     def show_result(self, result: PosteriorResult | None) -> None:
         """The five quantities of ``result`` (dashes for None or a non-finite value)."""
         post = result.posterior if result is not None else None
+        shown: dict[str, float] = {}
+        for field in (f for _, f, _ in QUANTITIES):
+            if post is not None and result is not None:
+                shown[field] = round(result.kl if field == "kl" else float(getattr(post, field)), 2)
+        # As shown, the gaps add up to the KL, as they do exactly (0.01 + 1.94 beside a KL of
+        # 1.94 read as an error): the amortisation gap is the rest, within rounding of its own.
+        if all(
+            math.isfinite(shown.get(f, math.nan)) for f in ("kl", "approximation_gap", "amortisation_gap")
+        ):
+            shown["amortisation_gap"] = shown["kl"] - shown["approximation_gap"]
         for (_, field, _), value in zip(QUANTITIES, self._values, strict=True):
-            if post is None or result is None:
-                value.setText("–")
-                continue
-            x = result.kl if field == "kl" else float(getattr(post, field))
+            x = shown.get(field, math.nan)
             value.setText(f"{x:.2f}" if math.isfinite(x) else "–")
 
     def clear(self) -> None:

@@ -50,7 +50,8 @@ class ScatterContextMenu(QMenu):
         self._view: list[QAction] = []
         self._header = QAction(self._owner)
         self._header.setEnabled(False)
-        self.view_all = self._new_action("View all", "Fit the view to every point (Ctrl+0)")
+        # Named as in the View menu, with its shortcut (it said "View all" here).
+        self.view_all = self._new_action("Reset zoom\tCtrl+0", "Show every point (Ctrl+0)")
         self.view_all.setObjectName("view_all")
 
     # --- entries ---------------------------------------------------------------------------

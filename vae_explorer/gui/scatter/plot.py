@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QGraphicsItem, QWidget
 class LatentViewBox(pg.ViewBox):
     """Left drag belongs to decoding (handled by the plot widget); right/middle drag pans;
     a right click emits ``rightClicked(view position, screen position)`` instead of
-    pyqtgraph's own menu (the scatter's menu offers its "View all")."""
+    pyqtgraph's own menu (the scatter's menu offers its "Reset zoom")."""
 
     rightClicked = Signal(QPointF, QPointF)
 
