@@ -348,3 +348,19 @@ def test_every_row_name_and_field_of_the_form_has_a_tooltip(qtbot):
     assert all(label.toolTip() for label in labels), [la.text() for la in labels if not la.toolTip()]
     fields = form.findChildren(QComboBox) + form.findChildren(QAbstractSpinBox)
     assert all(f.toolTip() for f in fields), [type(f).__name__ for f in fields if not f.toolTip()]
+
+
+def test_a_run_stopped_mid_epoch_says_which_epoch_it_stopped_in(panel):
+    """ "stopped after 2 epochs" beside curves running on to 2.9: the weights kept have most
+    of the third epoch too."""
+    from vae_explorer.core.training import BatchMetrics, TrainingStarted
+
+    panel.on_started(TrainingStarted("cpu", 5, 10, 1000))
+    for epoch in (1, 2, 3):
+        panel.on_batch(BatchMetrics(epoch, 10 if epoch < 3 else 9, 10, 150.0, 140.0, 5.0, 723.0))
+    panel.on_done(True, 2, False)
+    assert panel.progress.format() == "stopped in epoch 3 (2 complete)"
+    panel.on_started(TrainingStarted("cpu", 5, 10, 1000))
+    panel.on_batch(BatchMetrics(1, 10, 10, 150.0, 140.0, 5.0, 723.0))
+    panel.on_done(True, 1, False)  # stopped at an epoch's end
+    assert panel.progress.format() == "stopped after 1 epoch"

@@ -220,6 +220,10 @@ class TrainingReadout:
         self._running = False
         word = "failed" if failed else ("stopped" if stopped else "finished")
         done = self.epochs_done(epochs)
+        last = self._last
+        if stopped and not self.m1_epochs and last is not None and last.epoch > epochs:
+            # The weights kept have part of the next epoch too (the curves run on into it).
+            done = f"in epoch {last.epoch} ({epochs} complete)"
         self.progress.setFormat(f"{word}: {done}" if self.m1_epochs else f"{word} {done}")
         if not stopped and not failed:
             self.progress.setValue(self.progress.maximum())
