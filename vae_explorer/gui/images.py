@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..core.image import to_uint8
+
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum" for a widget's size
 
 
 def gray_qimage(image: np.ndarray) -> QImage:
@@ -37,14 +39,32 @@ class ImageCanvas(QWidget):
     clicked = Signal(float, float)
     repainted = Signal()
 
-    def __init__(self, parent: QWidget | None = None, min_side: int = 112) -> None:
+    def __init__(self, parent: QWidget | None = None, min_side: int = 112, hug_height: bool = False) -> None:
         super().__init__(parent)
         self._image: QImage | None = None
         self._highlight: QRectF | None = None
         self._array: np.ndarray | None = None
         self._min_side = min_side
+        # A wide image (a row of digits) in a tall space: no taller than the image at this
+        # width, so what is laid out under it sits right under it, not at the space's foot.
+        self._hug_height = hug_height
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    def _fit_height(self) -> None:
+        if not self._hug_height:
+            return
+        most = QWIDGETSIZE_MAX
+        if self._image is not None and self._image.width() > 0:
+            most = max(
+                self._min_side, int(np.ceil(self.width() * self._image.height() / self._image.width()))
+            )
+        if self.maximumHeight() != most:
+            self.setMaximumHeight(most)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_height()
 
     def sizeHint(self) -> QSize:
         return QSize(280, 280)
@@ -59,6 +79,7 @@ class ImageCanvas(QWidget):
         self._image = (
             None if image is None else gray_qimage(image).convertToFormat(QImage.Format.Format_RGB32)
         )
+        self._fit_height()
         self.update()
 
     def image(self) -> np.ndarray | None:

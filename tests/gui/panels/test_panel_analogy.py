@@ -167,3 +167,19 @@ def test_framing_is_on_for_a_model_of_mnist_and_off_for_others(analogy, state, l
     assert analogy.frame_check.isChecked()
     state.set_model(labelled_model, {"dataset": "fashion-mnist"}, None)  # no 20 x 20 box there
     assert not analogy.frame_check.isChecked()
+
+
+def test_the_caption_sits_under_the_digits_in_a_tall_dock(analogy, state, labelled_model, qtbot):
+    """In a tall dock the digits floated mid-space, the caption at its foot: 100 px of
+    nothing above and below them."""
+    analogy.resize(360, 700)
+    state.set_model(labelled_model, {}, None)
+    state.set_current_z([1.5, -0.5])
+    wait_idle(qtbot, analogy)
+    qtbot.wait(50)
+    view = analogy.row_view
+    shown = view.image()
+    assert view.height() <= np.ceil(view.width() * shown.shape[0] / shown.shape[1]) + 1
+    assert view.target_rect().top() < 1  # the digits at the top of their room
+    caption = analogy.info.mapTo(analogy, analogy.info.rect().topLeft()).y()
+    assert 0 <= caption - view.geometry().bottom() < 80, (caption, view.geometry())

@@ -118,7 +118,7 @@ class AnalogyPanel(QWidget):
         self.info = QLabel("")
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.row_view = ImageCanvas(min_side=60)
+        self.row_view = ImageCanvas(min_side=60, hug_height=True)
         self.row_view.setToolTip("The same style z drawn as each digit: decode(z, y) for y = 0..9")
         tools = FlowLayout()
         self._fields = (labelled("Style from:", self.source_combo), labelled("Encode as:", self.label_combo))
@@ -134,6 +134,7 @@ class AnalogyPanel(QWidget):
         lay.addWidget(self.message)
         lay.addWidget(self.row_view, 1)
         lay.addLayout(head)
+        lay.addStretch(0)  # (what the digits do not fill: under the caption)
 
         self.result: AnalogyResult | None = None
         self.requests = 0  # requests submitted (tests check the throttle with it)
