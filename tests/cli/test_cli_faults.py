@@ -273,3 +273,19 @@ def test_ctrl_c_stays_a_quiet_exit_until_the_command_runs(monkeypatch):
         signal.signal(signal.SIGINT, previous)
     assert seen["building"] is cli._interrupted_while_starting
     assert seen["running"] is signal.default_int_handler
+
+
+@pytest.mark.parametrize(
+    ("recorded", "said"),
+    [
+        ("custom", "trained on a folder of IDX files:"),
+        (["mnist"], "trained on \"['mnist']\", not a dataset this app knows (fashion-mnist, mnist)"),
+        ("\x1b[31mred", "trained on '\\\\x1b[31mred', not a dataset this app knows"),
+    ],
+)
+def test_a_recorded_dataset_that_is_not_known_is_named_plainly(tmp_path, capsys, recorded, said):
+    """A damaged file's ["mnist"] was called "a folder of IDX files" like "custom"."""
+    path = save_checkpoint(VAE(VAEConfig(latent_dim=2, hidden_dim=8)), tmp_path / "m.safetensors",
+                           {"dataset": recorded})  # fmt: skip
+    code, err = run_cli(["eval", str(path)], capsys)
+    assert code == 2 and said in assert_one_line(err) and "--data-dir" in err and "\x1b" not in err

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.files import show_path, show_text
     from ..core.history import NO_HISTORY, TrainingHistory
     from ..core.projection import ProjectionError
-    from ._common import load_split
+    from ._common import load_split, recorded_dataset
 
     out = Path(args.out)
     suffix = out.suffix.lower()
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if history is None:
         return die(f"{show_path(args.checkpoint)} {NO_HISTORY}")
     if args.dataset is None:
-        args.dataset = str(metadata.get("dataset", "mnist"))
+        args.dataset = recorded_dataset(metadata)
     test = load_split(args, "test")
     n = history.test_mu.shape[1]
     if len(test) != n:

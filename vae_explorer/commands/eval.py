@@ -40,14 +40,14 @@ def run(args: argparse.Namespace) -> int:
     from ..core.checkpoints import CheckpointError, load_checkpoint
     from ..core.evaluation import evaluate
     from ..core.files import show_path, show_text
-    from ._common import load_split, progress_bar
+    from ._common import load_split, progress_bar, recorded_dataset
 
     try:
         ckpt = load_checkpoint(args.checkpoint)
     except CheckpointError as exc:
         return die(str(exc))
     if args.dataset is None:
-        args.dataset = str(ckpt.metadata.get("dataset", "mnist"))
+        args.dataset = recorded_dataset(ckpt.metadata)
     data = load_split(args, args.split)
     if ckpt.kind != "vae" and args.iwae:
         return die(f"--iwae is for VAEs; {show_path(args.checkpoint)} is a labelled {ckpt.kind} model")

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.latent import encode_images
     from ..core.masks import make_mask
     from ..core.model import VAE
-    from ._common import load_split
+    from ._common import load_split, recorded_dataset
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if any(m not in METHODS for m in methods):
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return die(f"cannot create {show_path(out)}: {exc.strerror or exc}")
     if args.dataset is None:
-        args.dataset = str(ckpt.metadata.get("dataset", "mnist"))
+        args.dataset = recorded_dataset(ckpt.metadata)
     test = load_split(args, "test")
     if pair is not None and max(pair) >= len(test):
         return die(f"--interpolate: the test split has {len(test):,} images (0 to {len(test) - 1:,})")

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.files import show_path, show_text
     from ..core.posterior import PosteriorError, image_gaps
     from ..core.posterior.dataset import GAPS_GRID
-    from ._common import load_split, progress_bar
+    from ._common import load_split, progress_bar, recorded_dataset
 
     grid = GAPS_GRID if args.grid is None else args.grid
     try:
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     except CheckpointError as exc:
         return die(str(exc))
     if args.dataset is None:
-        args.dataset = str(ckpt.metadata.get("dataset", "mnist"))
+        args.dataset = recorded_dataset(ckpt.metadata)
     images = load_split(args, "test").images
     if args.limit is not None:
         images = images[: args.limit]

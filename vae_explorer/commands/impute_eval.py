@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.image import IMAGE_PIXELS
     from ..core.imputation import METHODS, evaluate_imputations, format_table
     from ..core.masks import make_mask
-    from ._common import load_split, progress_bar
+    from ._common import load_split, progress_bar, recorded_dataset
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [m for m in methods if m not in METHODS]
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     except (CheckpointError, DeviceError) as exc:
         return die(str(exc))
     if args.dataset is None:
-        args.dataset = str(ckpt.metadata.get("dataset", "mnist"))
+        args.dataset = recorded_dataset(ckpt.metadata)
     test = load_split(args, "test")
     check_model_or_exit(model, test.images, args.checkpoint)
     n = min(args.n, len(test))

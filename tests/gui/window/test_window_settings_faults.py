@@ -239,3 +239,13 @@ def test_the_folder_hint_names_the_data_on_show_and_never_guesses_it(shown_key, 
     hint = folder_hint({"dataset": "custom"}, shown_key)
     assert hint is not None and f"; {shown}" in hint
     assert folder_hint({"dataset": "mnist"}, shown_key) is None
+
+
+def test_a_recorded_dataset_that_is_no_name_is_told_too(small_checkpoint, tmp_path):
+    """A damaged file's ["mnist"] opened on the data on show without a word."""
+    from vae_explorer.gui.window.startup import folder_hint
+
+    assert folder_hint({"dataset": "mnist"}, "mnist") is None and folder_hint({}, "mnist") is None
+    said = folder_hint({"dataset": ["mnist"]}, "mnist")
+    assert said is not None and "\"['mnist']\", not a dataset this app knows" in said
+    assert "\x1b" not in (folder_hint({"dataset": "\x1b[31m"}, "mnist") or "\x1b")

@@ -25,6 +25,7 @@ from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
 
 from ...core.checkpoint_file import CheckpointError, read_arrays
 from ...core.data import CUSTOM_DATASET, DATASETS, DatasetRef, usable_dataset_key
+from ...core.files import show_text
 from ...core.first_screen import PALETTE_ARRAY, usable_first_screen, usable_latents
 from . import settings
 from .datasets import DEFAULT_CHECKPOINT
@@ -270,7 +271,7 @@ def folder_hint(metadata: dict[str, Any], shown_key: str) -> str | None:
     """What to say when a model's recorded dataset is not a registered one (a folder of IDX
     files records "custom", not the folder) and no folder is on show: None otherwise."""
     trained_on = metadata.get("dataset")
-    if not isinstance(trained_on, str) or trained_on in DATASETS:
+    if trained_on is None or (isinstance(trained_on, str) and trained_on in DATASETS):
         return None
     try:
         ref = DatasetRef.from_key(shown_key)
@@ -283,7 +284,7 @@ def folder_hint(metadata: dict[str, Any], shown_key: str) -> str | None:
     where = (
         "a folder of IDX files"
         if trained_on == CUSTOM_DATASET
-        else f"{trained_on[:40]!r}, not a dataset this app knows (a folder of IDX files?)"
+        else f"{show_text(trained_on)[:40]!r}, not a dataset this app knows (a folder of IDX files?)"
     )
     return (
         f"it was trained on {where}; {shown} shown meanwhile: choose that folder with "
