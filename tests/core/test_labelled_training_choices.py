@@ -257,21 +257,40 @@ def test_m1_hands_the_views_and_recovery_snapshots_of_the_whole_model(make_idx_f
     assert changed(snaps[0], m1_phase[0]) and changed(m1_phase[0], m1_phase[-1])
 
 
-def test_an_m1m2_run_stopped_in_its_m1_phase_ends_at_the_m1_epochs_done(make_idx_folder):
-    from vae_explorer.core.training import EpochSummary, TrainingControl
+@pytest.mark.parametrize("live", [True, False])
+@pytest.mark.parametrize("stop_at", [(2, None), (1, 2)])  # an epoch's end; mid-epoch 1
+def test_an_m1m2_run_stopped_in_its_m1_phase_ends_with_the_weights_it_stopped_at(
+    make_idx_folder, live, stop_at
+):
+    """The stop's snapshot is the run's last: a second one, labelled an epoch back, used to
+    follow it (and, stopped in the first epoch, one of "no epoch": the window took that for
+    an untrained model and dropped its recovery copy)."""
+    from vae_explorer.core.training import BatchMetrics, EpochSummary, TrainingControl
 
-    folder = make_idx_folder(200, 50)
+    folder = make_idx_folder(600, 50)
     config = LabelledConfig("m1m2", 2, 16, "bernoulli", 16, m1_latent_dim=4, m1_hidden_dim=16)
-    train_config = TrainConfig(epochs=1, batch_size=50, device="cpu", snapshot_every=1000)
+    train_config = TrainConfig(epochs=1, batch_size=50, device="cpu", log_every=2, snapshot_every=1000 * live)
     job = LabelledJob(config, train_config, labels=20, m1_epochs=5, labelled_batch=10, dataset=str(folder))
     control = TrainingControl()
-    events = []
+    events: list = []
+    asked = 0  # events before the stop was asked for
     for ev in run_labelled_job(job, control):
         events.append(ev)
-        if isinstance(ev, EpochSummary) and ev.epoch == 2:
+        epoch, batch = stop_at
+        at_epoch_end = batch is None and isinstance(ev, EpochSummary) and ev.epoch == epoch
+        if not asked and (at_epoch_end or isinstance(ev, BatchMetrics) and (ev.epoch, ev.batch) == stop_at):
             control.stop()
-    last_snapshot = [e for e in events if isinstance(e, Snapshot)][-1]
-    assert isinstance(events[-1], TrainingFinished) and events[-1].stopped
-    assert last_snapshot.epoch == 2 and len(last_snapshot.history) == 2
-    assert last_snapshot.metadata["m1_epochs"] == 2  # (what `train --m1` reads back)
-    assert events[-1].metadata["m1_epochs"] == 2
+            asked = len(events)
+    snaps = [e for e in events if isinstance(e, Snapshot)]
+    after = events[asked:]
+    assert [type(e) for e in after if not isinstance(e, (BatchMetrics, EpochSummary))] == [
+        Snapshot,
+        TrainingFinished,
+    ]  # one snapshot after the stop, the last event but one
+    assert events[-1].stopped and isinstance(events[-2], Snapshot)
+    last = snaps[-1]
+    m1_done = 2 if stop_at[1] is None else 0
+    assert len(last.history) == m1_done and (last.batch > 0 or last.history)  # trained: kept
+    assert last.metadata["m1_epochs"] == m1_done == events[-1].metadata["m1_epochs"]
+    if not live:  # the CLI: no snapshot in the M1 phase but the stop's
+        assert snaps == [last]

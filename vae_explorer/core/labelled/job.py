@@ -98,6 +98,7 @@ class _Run:
         self.started = time.perf_counter()
         self.arrays: dict[str, np.ndarray] = {}
         self.m1_kept: np.ndarray | None = None
+        self._m1_stopped_at: tuple[int, int] | None = None  # (epoch, batch) of M1's stop snapshot
         tc = job.train_config
         self._live = LiveSnapshots(tc.snapshot_every, tc.snapshot_seconds)  # M2's mid-epoch ones
 
@@ -114,15 +115,19 @@ class _Run:
         if self.m1_epochs:
             failure = yield from self._train_m1(total)
             if failure is not None or self.control.stopped:
-                m1_done = sum(1 for r in self.history if r.get("phase") == "m1")
-                yield from self._finish(m1_done, 0, stopped=True)
+                if failure is None and self._m1_stopped_at is not None:  # its snapshot went out
+                    yield from self._finish(*self._m1_stopped_at, stopped=True, snapshot=False)
+                else:
+                    m1_done = sum(1 for r in self.history if r.get("phase") == "m1")
+                    yield from self._finish(m1_done, 0, stopped=True)
                 return
         yield from self._train_m2(total, bu)
 
     def _train_m1(self, total: int) -> Generator[TrainingEvent, None, TrainingFailed | None]:
         """M1's epochs with the VAE's loop. Where the run hands snapshots to live views, M1's
         become snapshots of the whole model (M1 as trained so far, M2 as yet untrained): the
-        views and the window's recovery copy follow the M1 phase too."""
+        views and the window's recovery copy follow the M1 phase too. A stop's snapshot (the
+        weights where it stopped) always goes out, and is the run's last."""
         assert self.model.m1 is not None
         tc = self.job.train_config
         config = replace(
@@ -131,6 +136,7 @@ class _Run:
             matmul_precision=tc.matmul_precision, snapshot_every=tc.snapshot_every,
             snapshot_seconds=tc.snapshot_seconds,
         )  # fmt: skip
+        stop_snapshot: Snapshot | None = None
         for ev in train(self.model.m1, self.images, config, None, self.control):
             if isinstance(ev, BatchMetrics):
                 yield ev
@@ -138,13 +144,25 @@ class _Run:
                 self.history.append({**ev.record(), "phase": "m1"})
                 yield replace(ev, epochs=total)
             elif isinstance(ev, Snapshot) and (ev.epoch, ev.batch) != (0, 0):  # (0, 0): shown
-                training = self.model.m1.training
-                yield self._snapshot(ev.epoch, ev.batch)
-                self.model.m1.train(training)
+                if self.control.stopped:
+                    stop_snapshot = ev  # the last before the loop ends is the stop's
+                elif tc.snapshot_every:  # (the loop hands one over at every epoch's end)
+                    yield self._m1_snapshot(ev)
+            elif isinstance(ev, TrainingFinished) and ev.stopped and stop_snapshot is not None:
+                yield self._m1_snapshot(stop_snapshot)
+                self._m1_stopped_at = (stop_snapshot.epoch, stop_snapshot.batch)
             elif isinstance(ev, TrainingFailed):
                 yield replace(ev, message=f"M1 (the VAE under M2): {ev.message}")
                 return ev
         return None
+
+    def _m1_snapshot(self, ev: Snapshot) -> Snapshot:
+        """The whole model's snapshot for M1's ``ev`` (M1 is left in the mode it was in)."""
+        assert self.model.m1 is not None
+        training = self.model.m1.training
+        snapshot = self._snapshot(ev.epoch, ev.batch)
+        self.model.m1.train(training)
+        return snapshot
 
     def _features(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """M2's training data: pixels, or M1's posterior (means, log-variances)."""
@@ -327,8 +345,12 @@ class _Run:
         self._live.taken()
         return snapshot
 
-    def _finish(self, epoch: int, batch: int, stopped: bool) -> Iterator[TrainingEvent]:
-        yield self._snapshot(epoch, batch)
+    def _finish(
+        self, epoch: int, batch: int, stopped: bool, snapshot: bool = True
+    ) -> Iterator[TrainingEvent]:
+        """The last snapshot (unless it went out already) and TrainingFinished."""
+        if snapshot:
+            yield self._snapshot(epoch, batch)
         metadata = self.job.metadata(self.history, self.labelled, self.m1_kept)
         metadata["test_metrics"] = evaluate_labelled(
             self.model, self.test_images, self.test_labels, self.job.train_config.seed
