@@ -280,7 +280,7 @@ def test_ctrl_c_stays_a_quiet_exit_until_the_command_runs(monkeypatch):
     [
         ("custom", "trained on a folder of IDX files:"),
         (["mnist"], "trained on \"['mnist']\", not a dataset this app knows (fashion-mnist, mnist)"),
-        ("\x1b[31mred", "trained on '\\\\x1b[31mred', not a dataset this app knows"),
+        ("\x1b[31mred", "trained on '\\x1b[31mred', not a dataset this app knows"),
     ],
 )
 def test_a_recorded_dataset_that_is_not_known_is_named_plainly(tmp_path, capsys, recorded, said):

@@ -124,26 +124,23 @@ def add_dataset_arguments(p: argparse.ArgumentParser, default: str | None = "mni
 def recorded_dataset(metadata: dict[str, Any]) -> str:
     """The dataset a checkpoint's metadata records, for ``args.dataset`` ("mnist" if none;
     a value that is no name, from a damaged file, as text for the message)."""
-    return str(metadata.get("dataset", "mnist"))
+    value = metadata.get("dataset")
+    return "mnist" if value is None else str(value)
 
 
 def load_split(args: Any, split: str) -> Any:
     """Load one split for a subcommand, turning data errors into a clean exit."""
     from ..core.data import DatasetError, load_dataset
     from ..core.data.registry import CUSTOM_DATASET
-    from ..core.files import show_text
 
     if args.dataset not in DATASETS and not args.data_dir:
         known = ", ".join(sorted(DATASETS))
         trained_on = (
-            "a folder of IDX files"
-            if args.dataset == CUSTOM_DATASET
-            else f"{show_text(args.dataset)[:60]!r}, not a dataset this app knows ({known})"
+            "a folder of IDX files: pass that folder"
+            if args.dataset == CUSTOM_DATASET  # (repr escapes what cannot be printed)
+            else f"{args.dataset[:60]!r}, not a dataset this app knows ({known}): pass its folder"
         )
-        die(
-            f"the model was trained on {trained_on}: pass that folder with --data-dir, or name "
-            "a dataset with --dataset"
-        )
+        die(f"the model was trained on {trained_on} with --data-dir, or name a dataset with --dataset")
         raise SystemExit(2)
     try:
         data = load_dataset(args.dataset, split, root=args.data_dir, download=args.download)

@@ -13,6 +13,7 @@ good weights as NAME.last-good.safetensors (never under the name asked for) and 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
 import sys
@@ -298,13 +299,16 @@ class _StopSignals:
         self.training = False
         self.saving = False
         self.signal_name = ""
-        self.repeated = False  # a signal came while stopping or saving
+        self.repeated = False  # a signal came while stopping or saving (told once)
         self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
         if self.saving or self.signal_name:
-            self.repeated = True
+            if not self.repeated:
+                self.repeated = True
+                # (os.write: safe wherever the signal lands, even inside a print)
+                os.write(2, b"\nstill stopping: the model is saved first (Ctrl-\\ quits at once, unsaved)\n")
             return
         if not self.training:
             raise KeyboardInterrupt(name if signum != signal.SIGINT else "")

@@ -85,10 +85,11 @@ def test_picking_draws_the_posterior_and_its_numbers(qtbot, panel, state, calls)
         centre = panel.plot.heatmap.mapToParent(QPointF(col + 0.5, row + 0.5))
         assert (centre.x(), centre.y()) == pytest.approx((xs[col], ys[row]), abs=1e-6)
     text = panel.numbers.text()
-    for value in (post.log_px, post.elbo, post.kl_q_posterior, post.approximation_gap):
+    for value in (post.log_px, post.elbo, post.approximation_gap):
         assert f"{value:.2f}" in text
     shown = dict(line.rsplit(" ", 1) for line in text.splitlines())
-    assert float(shown["amortis. gap"]) == pytest.approx(post.amortisation_gap, abs=0.0101)
+    for name, value in (("KL(q ‖ p(z|x))", post.kl_q_posterior), ("amortis. gap", post.amortisation_gap)):
+        assert float(shown[name]) == pytest.approx(value, abs=0.0151)  # (shown to add up)
     # the gaps as shown add up to the KL as shown
     sum_shown = float(shown["approx. gap"]) + float(shown["amortis. gap"])
     assert f"{sum_shown:.2f}" == shown["KL(q ‖ p(z|x))"]
@@ -344,12 +345,15 @@ def test_the_gaps_as_shown_add_up_to_the_kl_as_shown(qtbot):
 
     numbers = PosteriorNumbers()
     qtbot.addWidget(numbers)
-    post = SimpleNamespace(log_px=-59.684, elbo=-61.632, approximation_gap=0.014, amortisation_gap=1.934)
-    numbers.show_result(SimpleNamespace(posterior=post, kl=1.948))
-    shown = dict(line.rsplit(" ", 1) for line in numbers.text().splitlines())
-    assert shown["KL(q ‖ p(z|x))"] == "1.95" and shown["approx. gap"] == "0.01"
-    assert shown["amortis. gap"] == "1.94"
+    # log p(x) - ELBO = 1.952 = 0.014 + 1.938: each rounded alone, -59.68 + 61.64 = 1.96
+    # beside a KL of 1.95, and 0.01 + 1.94 beside it
+    post = SimpleNamespace(log_px=-59.684, elbo=-61.636, approximation_gap=0.014, amortisation_gap=1.938)
+    numbers.show_result(SimpleNamespace(posterior=post, kl=1.952))
+    shown = {k: float(v) for k, v in (line.rsplit(" ", 1) for line in numbers.text().splitlines())}
+    kl = shown["KL(q ‖ p(z|x))"]
+    assert shown["log p(x)"] - shown["ELBO"] == pytest.approx(kl, abs=1e-9) == 1.96
+    assert shown["approx. gap"] + shown["amortis. gap"] == pytest.approx(kl, abs=1e-9)
     post.approximation_gap = float("nan")  # a gap not known: nothing made up
-    numbers.show_result(SimpleNamespace(posterior=post, kl=1.948))
-    shown = dict(line.rsplit(" ", 1) for line in numbers.text().splitlines())
-    assert shown["approx. gap"] == "–" and shown["amortis. gap"] == "1.93"
+    numbers.show_result(SimpleNamespace(posterior=post, kl=1.952))
+    shown_text = dict(line.rsplit(" ", 1) for line in numbers.text().splitlines())
+    assert shown_text["approx. gap"] == "–" and shown_text["amortis. gap"] == "1.94"

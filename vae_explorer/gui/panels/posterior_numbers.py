@@ -77,12 +77,13 @@ class PosteriorNumbers(QWidget):
         for field in (f for _, f, _ in QUANTITIES):
             if post is not None and result is not None:
                 shown[field] = round(result.kl if field == "kl" else float(getattr(post, field)), 2)
-        # As shown, the gaps add up to the KL, as they do exactly (0.01 + 1.94 beside a KL of
-        # 1.94 read as an error): the amortisation gap is the rest, within rounding of its own.
-        if all(
-            math.isfinite(shown.get(f, math.nan)) for f in ("kl", "approximation_gap", "amortisation_gap")
-        ):
-            shown["amortisation_gap"] = shown["kl"] - shown["approximation_gap"]
+        # As shown, KL = log p(x) - ELBO and KL = the two gaps, as they are exactly (0.01 + 1.94
+        # beside a KL of 1.94 read as an error): the KL and then the amortisation gap are
+        # shown as the rest of the rounded others, each within rounding of its own value.
+        rest = (("kl", "log_px", "elbo"), ("amortisation_gap", "kl", "approximation_gap"))
+        for field, whole, part in rest:
+            if all(math.isfinite(shown.get(f, math.nan)) for f in (field, whole, part)):
+                shown[field] = shown[whole] - shown[part]
         for (_, field, _), value in zip(QUANTITIES, self._values, strict=True):
             x = shown.get(field, math.nan)
             value.setText(f"{x:.2f}" if math.isfinite(x) else "–")

@@ -25,7 +25,6 @@ from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
 
 from ...core.checkpoint_file import CheckpointError, read_arrays
 from ...core.data import CUSTOM_DATASET, DATASETS, DatasetRef, usable_dataset_key
-from ...core.files import show_text
 from ...core.first_screen import PALETTE_ARRAY, usable_first_screen, usable_latents
 from . import settings
 from .datasets import DEFAULT_CHECKPOINT
@@ -284,7 +283,7 @@ def folder_hint(metadata: dict[str, Any], shown_key: str) -> str | None:
     where = (
         "a folder of IDX files"
         if trained_on == CUSTOM_DATASET
-        else f"{show_text(trained_on)[:40]!r}, not a dataset this app knows (a folder of IDX files?)"
+        else f"{str(trained_on)[:40]!r}, not a dataset this app knows (a folder of IDX files?)"
     )
     return (
         f"it was trained on {where}; {shown} shown meanwhile: choose that folder with "
