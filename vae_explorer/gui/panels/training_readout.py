@@ -8,8 +8,8 @@ first two lines, with all of it in the tooltip, and the speed comes last on the 
 
 An M1+M2 run (``m1_epochs`` given to :meth:`TrainingReadout.on_started`) trains M1, the VAE
 under M2, for its first epochs, then M2: the bar, the status bar's epoch and the end of the
-run name the phase and count each phase's epochs; until M2's first epoch ends (its first
-snapshot) a second line says the views show M2, untrained until then, after that epoch."""
+run name the phase and count each phase's epochs; until M2's first epoch ends a second line
+says the views show M2, untrained until then (they follow M1's training meanwhile)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from ... import __version__
 from ...core.data import DATASETS, PROJECT_ROOT, locate_dataset
 from ...core.data.registry import is_folder
+from ...core.files import show_path
 from .datasets import SHIPPED_MODELS
 from .unsaved import OPENING
 
@@ -241,7 +242,7 @@ class WindowMenus:
     def _may_replace(self, path: str) -> bool:
         answer = QMessageBox.question(
             self.window, "Replace file?",
-            f"{Path(path).name} already exists in {Path(path).parent}. Replace it?",
+            f"{show_path(Path(path).name)} already exists in {show_path(Path(path).parent)}. Replace it?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )  # fmt: skip

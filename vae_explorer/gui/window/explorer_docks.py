@@ -18,6 +18,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog
 
+from ...core.files import show_path
 from ..latent_text import vector_text
 from ..panels.active_units import ActiveUnitsPanel
 from ..panels.analogy import AnalogyPanel
@@ -83,7 +84,7 @@ def _wire_timeline(window: MainWindow) -> None:
     exporter = window.animation_exporter
     exporter.progress.connect(window.timeline.show_progress)
     exporter.finished.connect(window.timeline.hide_progress)
-    exporter.done.connect(lambda path: window.statusBar().showMessage(f"Exported {path}", 8000))
+    exporter.done.connect(lambda path: window.statusBar().showMessage(f"Exported {show_path(path)}", 8000))
     exporter.failed.connect(lambda message: window.show_error("Export animation", message))
     window.timeline.cancelRequested.connect(exporter.cancel)
 

@@ -148,17 +148,17 @@ class Files:
             message = "Recovered the unsaved model: File ▸ Save model keeps it"
         else:
             settings.remember_model(self.window.settings, path)
-            message = f"Opened {path}"
+            message = f"Opened {show_path(path)}"
         if wanted != state.dataset_key:  # its data is not here (a download declined or failed)
             shown = DatasetRef.from_key(state.dataset_key).title
             self.window.statusBar().showMessage(
-                f"Opened {path.name}: its data, {DatasetRef.from_key(wanted).title}, is not on this "
-                f"computer; {shown} shown instead"
+                f"Opened {show_path(path.name)}: its data, {DatasetRef.from_key(wanted).title}, is not "
+                f"on this computer; {shown} shown instead"
             )  # (kept until another message: the picture is misleading meanwhile)
             return True
         hint = folder_hint(ckpt.metadata, state.dataset_key) if not recovered else None
         if hint is not None:  # trained on a folder of IDX files: which one is not recorded
-            self.window.statusBar().showMessage(f"Opened {path.name}: {hint}", 30_000)
+            self.window.statusBar().showMessage(f"Opened {show_path(path.name)}: {hint}", 30_000)
             return True
         self.window.statusBar().showMessage(message, 15000)
         return True

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from ..images import QWIDGETSIZE_MAX
 from ..labels import ElidedLabel
 from .unsaved import NEW_RUN
 
@@ -23,7 +24,6 @@ KIND_NAMES = {"m1m2": "M1+M2"}  # as the training form names it; others upper-ca
 
 MESSAGE_LEFT = 6  # where QStatusBar draws a message
 MESSAGE_PADDING = 16  # pixels between a message and the first label
-QWIDGETSIZE_MAX = 16_777_215
 LEAST_LABEL = 90  # the narrowest a shrunk label gets
 
 
