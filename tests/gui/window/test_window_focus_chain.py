@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication
 
 from vae_explorer.gui.on_screen import enclosing_dock
 from vae_explorer.gui.window.focus_chain import is_stop
@@ -57,7 +57,9 @@ def test_at_1024_by_700_every_stop_is_scrolled_into_view(window, qtbot):
     hidden: list = []
 
     def note_hidden(widget) -> None:
-        if widget.visibleRegion().isEmpty():
+        # (a plot, a scroll area: its viewport, a child covering it, is what shows)
+        shown = widget.viewport() if isinstance(widget, QAbstractScrollArea) else widget
+        if shown.visibleRegion().isEmpty():
             hidden.append(widget)
 
     for key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
@@ -118,3 +120,21 @@ def test_tab_reads_the_window_left_to_right_then_the_docks_below(window, qtbot):
         places.pop()
     assert places == sorted(places), places
     assert window.scatter.overlay_check in stops
+
+
+def test_tab_stops_at_the_scatter_whose_keys_the_shortcuts_page_lists(window):
+    """The plots were left out of the round; the scatter has keys of its own now."""
+    import pyqtgraph as pg
+
+    from vae_explorer.gui.window.help import shortcut_rows
+
+    stops = tab_round(window)
+    # the scatter's plot only: the curves' and the other docks' plots have no keys
+    assert [w for w in stops if isinstance(w, pg.GraphicsView)] == [window.scatter.plot]
+    rows = [r for r in shortcut_rows(window) if r[0] == "Latent scatter"]
+    keys = {what: how for _, what, how in rows}
+    assert "Right" in keys["Move the crosshair right (Shift: farther)"]
+    assert (
+        "Shift+F10" in keys["Menu for the crosshair's point"]
+        and "Return" in keys["Pick the test point nearest the crosshair"]
+    )

@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QFocusEvent, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QWidget
+
+FOCUS_RING_PX = 2
 
 
 class LatentViewBox(pg.ViewBox):
@@ -107,3 +109,24 @@ class LatentPlot(pg.PlotWidget):
     def leaveEvent(self, ev: QEvent) -> None:  # noqa: N802 - Qt override
         self.left.emit()
         super().leaveEvent(ev)
+
+    # --- the keyboard's focus (keys.py): a ring inside the plot's edge shows it ------------
+    def focusInEvent(self, ev: QFocusEvent) -> None:  # noqa: N802 - Qt override
+        super().focusInEvent(ev)
+        self.viewport().update()
+
+    def focusOutEvent(self, ev: QFocusEvent) -> None:  # noqa: N802 - Qt override
+        super().focusOutEvent(ev)
+        self.viewport().update()
+
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:  # noqa: N802 - Qt override
+        super().drawForeground(painter, rect)
+        if not self.hasFocus():
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(QPen(self.palette().highlight().color(), FOCUS_RING_PX))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        inset = FOCUS_RING_PX / 2
+        painter.drawRect(QRectF(self.viewport().rect()).adjusted(inset, inset, -inset, -inset))
+        painter.restore()

@@ -32,6 +32,7 @@ from .context_menu import ScatterContextMenu
 from .grid_lines import GridLines
 from .hint import HintLabel, ToolRow
 from .hovering import Hovering
+from .keys import ScatterKeys
 from .markers import PosteriorMarker, make_crosshair
 from .placing import MarkerPlacing
 from .plot import LatentPlot
@@ -63,6 +64,7 @@ class LatentScatterView(QWidget):
         self.colour_by.marks.summaryChanged.connect(self._on_marks_summary)
         self._build_bar()
         self.context_menu = ScatterContextMenu(state, self)
+        self.keys = ScatterKeys(self)
         self.context_menu.view_all.triggered.connect(self.reset_zoom)
         self.context_menu.opened.connect(self._on_context_menu_opened)
         self._press_pos: QPointF | None = None

@@ -4,7 +4,8 @@ Qt's focus chain runs through every control of the window, including those of do
 behind another (Qt keeps a covered dock "visible"): Tab went through some 30 controls that
 could not be seen before it came back to the screen. It also stopped on the scroll areas
 that hold a panel, on the plots and on a tab bar's scroll arrows, which do nothing with
-the keyboard (the bar itself takes the arrow keys) and show no focus.
+the keyboard (the bar itself takes the arrow keys) and show no focus. The latent scatter,
+which has keys of its own, is a stop.
 :func:`move_focus` skips all of these; a control scrolled out of its panel stays a stop
 (its scroll area is scrolled to it). Qt's chain follows the order the widgets were made
 in (the docks before the scatter): :func:`order_by_reading` puts it in the order the window
@@ -26,12 +27,17 @@ MAX_STEPS = 500  # more than the window has stops: a safe end if nothing qualifi
 
 def is_stop(widget: QWidget) -> bool:
     """Whether Tab should stop at ``widget``."""
-    if isinstance(widget, (QScrollArea, pg.GraphicsView)):
+    if isinstance(widget, QScrollArea) or (isinstance(widget, pg.GraphicsView) and not _keyed(widget)):
         return False
     if isinstance(widget.parentWidget(), QTabBar):  # its scroll arrows: the bar takes the keys
         return False
     dock = enclosing_dock(widget)
     return on_screen(dock if dock is not None else widget)
+
+
+def _keyed(widget: QWidget) -> bool:
+    """A plot that takes keys of its own (the latent scatter: scatter/keys.py)."""
+    return widget.focusPolicy() == Qt.FocusPolicy.StrongFocus and bool(widget.actions())
 
 
 def move_focus(step: Callable[[bool], bool], forward: bool) -> bool:

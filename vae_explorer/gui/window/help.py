@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..scatter.keys import SHORTCUT_AREA
+
 MOUSE_CONTROLS = (
     ("Latent scatter", "Decode a point of latent space", "click / drag"),
     ("Latent scatter", "Input and reconstruction of a test image", "click a point"),
@@ -59,7 +61,9 @@ def shortcut_rows(window: QWidget) -> list[tuple[str, str, str]]:
             and isinstance(parent, QWidget)
             and (parent is canvas or canvas.isAncestorOf(parent))
         )
-        area = "Canvas" if in_canvas else "Window"
+        scatter = getattr(window, "scatter", None)
+        in_scatter = scatter is not None and isinstance(parent, QWidget) and scatter.isAncestorOf(parent)
+        area = "Canvas" if in_canvas else (SHORTCUT_AREA if in_scatter else "Window")
         rows.append((area, text, keys))
     rows.sort(key=lambda r: (r[0] != "Window", r[0], r[1]))
     # Each area's keys, then its mouse controls (a stable sort keeps that order inside it).
