@@ -23,3 +23,19 @@ def vector_text(values: Iterable[float] | np.ndarray, shown: int = 3, signed: bo
     if flat.size > shown:
         parts.append("…")
     return "(" + ", ".join(parts) + ")"
+
+
+def salient_text(values: Iterable[float] | np.ndarray, shown: int = 3) -> str:
+    """A code of more than ``shown`` dimensions by its largest coordinates, named:
+    (z[8] +2.10, z[9] +2.10, others 0) or (z[8] +2.10, z[2] −0.31, z[9] +2.10, …), in the
+    order of the dimensions; the first few (:func:`vector_text`) could all be 0 while the
+    point lay far out on the two shown (z[8], z[9] of a 10-d model)."""
+    flat = np.asarray(values, np.float64).reshape(-1)
+    size = np.abs(flat)
+    if flat.size <= shown or not np.isfinite(size).all() or not size.any():
+        return vector_text(flat, shown)
+    top = np.sort(np.argsort(-size, kind="stable")[: min(shown, int(np.count_nonzero(size)))])
+    rest = np.delete(flat, top)
+    parts = [f"z[{i}] {coordinate_text(float(flat[i]))}" for i in top.tolist()]
+    parts.append("others 0" if not rest.any() else "…")
+    return "(" + ", ".join(parts) + ")"

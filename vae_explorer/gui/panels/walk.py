@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from ...core.interpolation import decode_path, latent_path
 from ..labelled import class_names, is_labelled
 from ..labels import ElidedLabel
-from ..latent_text import vector_text
+from ..latent_text import salient_text
 from ..on_screen import RefreshWhenShown
 from ..state import ExplorerState
 from .walk_export import write_strips_png, write_walk_gif
@@ -224,7 +224,7 @@ class WalkPanel(QWidget):
             self.set_end(
                 which,
                 z,
-                f"crosshair {vector_text(z)}",
+                f"crosshair {salient_text(z)}",
             )
 
     def end_from_picked(self, which: str) -> None:

@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog
 
 from ...core.files import show_path
-from ..latent_text import vector_text
+from ..latent_text import salient_text
 from ..panels.active_units import ActiveUnitsPanel
 from ..panels.analogy import AnalogyPanel
 from ..panels.timeline import TimelinePanel
@@ -210,7 +210,7 @@ def _wire_context_menu(window: MainWindow) -> None:
         show(window.canvas_dock)
 
     def walk_here(which: str, code: np.ndarray) -> None:
-        walk.set_end(which, code, f"a point of the plane {vector_text(code)}")
+        walk.set_end(which, code, f"a point of the plane {salient_text(code)}")
         show(window.walk_dock)
 
     menu.add_point_action(
