@@ -107,3 +107,25 @@ def test_the_focused_plot_draws_a_ring(qtbot, keyed):
     qtbot.waitUntil(lambda: not view.plot.hasFocus(), timeout=3000)
     assert edge_colour() != focused
     assert focused == view.plot.palette().highlight().color().rgb()
+
+
+def test_an_export_never_holds_the_focus_ring(qtbot, keyed):
+    """The SVG export renders the view itself (scatter/export.py): with the plot focused
+    (its menu opened from the keyboard) the ring went into the file."""
+    from PySide6.QtGui import QPainter
+
+    view = keyed
+
+    def rendered() -> QImage:
+        size = view.plot.viewport().size()
+        image = QImage(size, QImage.Format.Format_RGB32)
+        image.fill(0)
+        painter = QPainter(image)
+        view.plot.render(painter)
+        painter.end()
+        return image
+
+    focused = rendered()
+    view.overlay_check.setFocus()
+    qtbot.waitUntil(lambda: not view.plot.hasFocus(), timeout=3000)
+    assert focused == rendered()

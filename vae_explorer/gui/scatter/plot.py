@@ -121,8 +121,8 @@ class LatentPlot(pg.PlotWidget):
 
     def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:  # noqa: N802 - Qt override
         super().drawForeground(painter, rect)
-        if not self.hasFocus():
-            return
+        if not self.hasFocus() or not isinstance(painter.device(), QWidget):
+            return  # (an export renders the view into a file: never the ring)
         painter.save()
         painter.resetTransform()
         painter.setPen(QPen(self.palette().highlight().color(), FOCUS_RING_PX))
