@@ -64,8 +64,9 @@ def test_missing_dataset_folder_is_a_clean_error(tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
 
 
-def test_ctrl_c_saves_the_model_trained_so_far(tmp_path, data_dir):
-    out = tmp_path / "interrupted.safetensors"
+def _interrupted_run(out, data_dir, signals: int) -> str:
+    """A long `train` run sent ``signals`` SIGINTs 2 ms apart after its first epoch: its
+    output (it must have exited 0)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "vae_explorer", "train", "--data-dir", str(data_dir), "--epochs",
          "100000", "--batch-size", "50", "--hidden-dim", "16", "--out", str(out)],
@@ -76,10 +77,17 @@ def test_ctrl_c_saves_the_model_trained_so_far(tmp_path, data_dir):
     for line in proc.stdout:  # wait for the first finished epoch
         if "test ELBO" in line or time.time() > deadline:
             break
-    proc.send_signal(signal.SIGINT)
+    for _ in range(signals):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.002)
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, output
-    assert "saving the model trained so far" in output
+    return output
+
+
+def test_ctrl_c_saves_the_model_trained_so_far(tmp_path, data_dir):
+    out = tmp_path / "interrupted.safetensors"
+    assert "saving the model trained so far" in _interrupted_run(out, data_dir, 1)
     assert load_checkpoint(out).metadata["epochs_completed"] >= 1
 
 
@@ -87,21 +95,7 @@ def test_impatient_ctrl_cs_still_save_the_model_trained_so_far(tmp_path, data_di
     """A second Ctrl-C before the save began (within ~100 ms of the first) used to end the
     process with nothing saved: the whole run lost."""
     out = tmp_path / "interrupted.safetensors"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vae_explorer", "train", "--data-dir", str(data_dir), "--epochs",
-         "100000", "--batch-size", "50", "--hidden-dim", "16", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    deadline = time.time() + 120
-    for line in proc.stdout:  # wait for the first finished epoch
-        if "test ELBO" in line or time.time() > deadline:
-            break
-    for _ in range(3):
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.002)
-    output, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 0, output
+    output = _interrupted_run(out, data_dir, 3)
     assert output.count("saving the model trained so far") == 1, output
     assert output.count("still stopping: the model is saved first") <= 1  # (told once, if at all)
     assert load_checkpoint(out).metadata["epochs_completed"] >= 1
