@@ -142,3 +142,18 @@ def _test_labels(folder):
     from vae_explorer.core.data import load_dataset
 
     return load_dataset(str(folder), "test", root=folder).labels
+
+
+@pytest.mark.parametrize("kind", ["m2", "m1m2"])
+def test_encode_classified_is_encode_and_classify_in_one_pass(kind):
+    """(What a training snapshot stores: the style codes and the classes they are under.)"""
+    torch.manual_seed(0)
+    model = LabelledModel(
+        LabelledConfig(kind, 2, 16, "bernoulli", 16, m1_latent_dim=4, m1_hidden_dim=16)
+    ).eval()
+    x = torch.rand(64, 784)
+    mu, logvar, labels = model.encode_classified(x)
+    expected_mu, expected_logvar = model.encode(x)
+    torch.testing.assert_close(mu, expected_mu)
+    torch.testing.assert_close(logvar, expected_logvar)
+    assert torch.equal(labels, model.classify(x)) and labels.dtype == torch.int64

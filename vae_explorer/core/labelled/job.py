@@ -42,7 +42,7 @@ from ..training.live_snapshots import LiveSnapshots
 from ..training.loop import adam, train
 from ..training.mlp_step import FusedAdam
 from ..training.threads import ThreadTuner
-from .evaluation import evaluate_labelled, predict_labels
+from .evaluation import evaluate_labelled
 from .job_settings import INDICES_KEY, LabelledJob
 from .loss import LossWeights, m2_loss
 from .m2_step import M2Step, unsupported
@@ -330,12 +330,12 @@ class _Run:
 
     def _snapshot(self, epoch: int, batch: int) -> Snapshot:
         self.model.eval()
-        mu, logvar = self.model.encode(self.test_images)
+        mu, logvar, predicted = self.model.encode_classified(self.test_images)
         test_mu, test_logvar = mu.cpu().numpy(), logvar.cpu().numpy()
         state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
         self.arrays = {
             INDICES_KEY: self.labelled, "test_mu": test_mu, "test_logvar": test_logvar,
-            "test_predicted": predict_labels(self.model, self.test_images),
+            "test_predicted": predicted.cpu().numpy().astype(np.int64),
         }  # fmt: skip
         snapshot = Snapshot(
             epoch, batch, state, self.model.config, test_mu, test_logvar,

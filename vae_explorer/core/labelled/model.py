@@ -253,6 +253,16 @@ class LabelledModel(nn.Module):
         return self.m2.encode(x, one_hot(labels, self.classes, x.dtype))
 
     @torch.inference_mode()
+    def encode_classified(self, images: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`encode` under the classifier's choice and that choice (int64 [B]), from one
+        pass (a training snapshot needs both: M1's features of 10,000 images took as long
+        again for :meth:`classify`)."""
+        x = self.features(self._images(images))
+        labels = self.m2.class_logits(x).argmax(-1)
+        mu, logvar = self.m2.encode(x, one_hot(labels, self.classes, x.dtype))
+        return mu, logvar, labels
+
+    @torch.inference_mode()
     def decode(self, z: Any, y: Any) -> torch.Tensor:
         """Mean images [B, 784] in [0, 1] of style z [B, latent_dim] drawn as digit(s) y."""
         zt = torch.as_tensor(z, dtype=torch.float32, device=self.device)
