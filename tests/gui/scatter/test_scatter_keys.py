@@ -129,3 +129,13 @@ def test_an_export_never_holds_the_focus_ring(qtbot, keyed):
     view.overlay_check.setFocus()
     qtbot.waitUntil(lambda: not view.plot.hasFocus(), timeout=3000)
     assert focused == rendered()
+
+
+def test_the_digit_keys_hide_and_show_a_class_as_the_legend_does(qtbot, keyed):
+    view = keyed
+    labels = view.state.test_set.labels
+    shown = view.cloud.visible_mask().sum()
+    press(qtbot, view, Qt.Key.Key_3)
+    assert not view.cloud.class_visible(3) and view.cloud.visible_mask().sum() == shown - (labels == 3).sum()
+    press(qtbot, view, Qt.Key.Key_3)
+    assert view.cloud.class_visible(3) and view.cloud.visible_mask().sum() == shown

@@ -3,9 +3,9 @@
 Tab stops at the plot (a ring shows it has the focus); then the arrow keys move the
 crosshair, decoding as it goes (Shift: farther), the view panning to keep it in sight;
 Enter picks the test point nearest the crosshair (its input and reconstruction, as a click
-on it); the Menu key or Shift+F10 opens the right-click menu there; + and - zoom about it.
-Each is a QAction of the plot's own (it acts only while the plot has the focus), so the
-Help ▸ Keyboard shortcuts page lists them under "Latent scatter".
+on it); the Menu key or Shift+F10 opens the right-click menu there; + and - zoom about it;
+0-9 hide or show a class. Each acts only while the plot has the focus; the actions are the
+plot's own, so the Help ▸ Keyboard shortcuts page lists them under "Latent scatter".
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPoint, QPointF, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication
 
 from ...core.rendering import nearest_point
@@ -51,6 +51,11 @@ class ScatterKeys(QObject):
         self._add("menu", "Menu for the crosshair's point", ["Menu", "Shift+F10"], self.open_menu)
         self._add("zoom_in", "Zoom in about the crosshair", ["+", "="], lambda: self.zoom(ZOOM))
         self._add("zoom_out", "Zoom out about the crosshair", ["-"], lambda: self.zoom(1 / ZOOM))
+        # The digit keys hide or show a class, as a click on its legend row (shortcuts, not
+        # actions: the shortcuts page has one row for the ten, help.py's CLASS_KEYS).
+        for label in range(10):
+            digit = QShortcut(QKeySequence(str(label)), plot, context=Qt.ShortcutContext.WidgetShortcut)
+            digit.activated.connect(lambda label=label: view.legend.toggle_class(label))
 
     def _add(self, name: str, text: str, keys: list[str], slot: object) -> None:
         action = QAction(text, self.view.plot)

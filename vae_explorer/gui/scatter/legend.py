@@ -76,6 +76,11 @@ class ClassLegend(pg.LegendItem):
     def set_class_visible(self, label: int, visible: bool) -> None:
         self._proxies[label].setVisible(visible)
 
+    def toggle_class(self, label: int) -> None:
+        """Hide a shown class, show a hidden one (a click on its row does the same)."""
+        if 0 <= label < len(self._proxies):
+            self.set_class_visible(label, not self._proxies[label].isVisible())
+
     def row_rect(self, label: int) -> QRectF:
         """The row of ``label`` in this item's coordinates (for tests and hit testing)."""
         sample, text = self.items[label]
@@ -93,6 +98,6 @@ class ClassLegend(pg.LegendItem):
             return
         for label in range(len(self.items)):
             if self.row_rect(label).contains(ev.pos()):
-                self.set_class_visible(label, not self._proxies[label].isVisible())
+                self.toggle_class(label)
                 ev.accept()
                 return

@@ -22,7 +22,7 @@ MOUSE_CONTROLS = (
     ("Latent scatter", "Input and reconstruction of a test image", "click a point"),
     ("Latent scatter", "Thumbnail of a test image", "hover a point"),
     ("Latent scatter", "Pan / zoom", "right-drag / wheel"),
-    ("Latent scatter", "Hide or show a class", "click it in the legend"),
+    ("Latent scatter", "Hide or show a class", "click it in the legend, or 0-9 (scatter focused)"),
     ("Latent scatter", "Walk from the picked test image to another", "Shift+click a point"),
     (
         "Latent scatter",
