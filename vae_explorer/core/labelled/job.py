@@ -43,7 +43,7 @@ from ..training.loop import adam, train
 from ..training.mlp_step import FusedAdam
 from ..training.threads import ThreadTuner
 from .evaluation import evaluate_labelled
-from .job_settings import INDICES_KEY, LabelledJob
+from .job_settings import INDICES_KEY, LabelledJob, phase_epochs
 from .loss import LossWeights, m2_loss
 from .m2_step import M2Step, unsupported
 from .model import LabelledModel, M2Networks
@@ -118,8 +118,7 @@ class _Run:
                 if failure is None and self._m1_stopped_at is not None:  # its snapshot went out
                     yield from self._finish(*self._m1_stopped_at, stopped=True, snapshot=False)
                 else:
-                    m1_done = sum(1 for r in self.history if r.get("phase") == "m1")
-                    yield from self._finish(m1_done, 0, stopped=True)
+                    yield from self._finish(phase_epochs(self.history, "m1"), 0, stopped=True)
                 return
         yield from self._train_m2(total, bu)
 
@@ -356,5 +355,5 @@ class _Run:
             self.model, self.test_images, self.test_labels, self.job.train_config.seed
         )
         metadata["train_seconds"] = round(time.perf_counter() - self.started, 2)
-        done = sum(1 for r in self.history if r.get("phase") == "m2")
+        done = phase_epochs(self.history, "m2")
         yield TrainingFinished(done, stopped, [dict(r) for r in self.history], metadata, dict(self.arrays))

@@ -18,6 +18,11 @@ INDICES_KEY = "labelled_indices"
 LABELLED_WEIGHTS = ("paper", "batch")
 
 
+def phase_epochs(history: list[dict[str, Any]], phase: str) -> int:
+    """How many of ``history``'s epoch records are of ``phase`` ("m1" or "m2")."""
+    return sum(1 for r in history if r.get("phase") == phase)
+
+
 @dataclass(frozen=True)
 class LabelledJob:
     """A labelled run. ``labels``: how many training images keep their label (balanced
@@ -75,7 +80,7 @@ class LabelledJob:
         if self.model_config.kind != "m1m2":
             return 0
         if self.m1_epochs_to_run:
-            return sum(1 for r in history if r.get("phase") == "m1")
+            return phase_epochs(history, "m1")
         return self.m1_epochs
 
     def metadata(
@@ -95,7 +100,7 @@ class LabelledJob:
             "labelled_batch": self.labelled_batch,
             "labelled_weight": self.labelled_weight,
             "train_config": self.train_config.to_dict(),
-            "epochs_completed": sum(1 for r in history if r.get("phase") == "m2"),
+            "epochs_completed": phase_epochs(history, "m2"),
             "history": [dict(r) for r in history],
             **({} if m1_kept is None else {"m1_kept_dims": [int(i) for i in m1_kept]}),
         }

@@ -10,13 +10,12 @@ plot's own, so the Help ▸ Keyboard shortcuts page lists them under "Latent sca
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication
-
-from ...core.rendering import nearest_point
 
 if TYPE_CHECKING:
     from .view import LatentScatterView
@@ -52,7 +51,7 @@ class ScatterKeys(QObject):
         self._add("zoom_in", "Zoom in about the crosshair", ["+", "="], lambda: self.zoom(ZOOM))
         self._add("zoom_out", "Zoom out about the crosshair", ["-"], lambda: self.zoom(1 / ZOOM))
         # The digit keys hide or show a class, as a click on its legend row (shortcuts, not
-        # actions: the shortcuts page has one row for the ten, help.py's CLASS_KEYS).
+        # actions: the shortcuts page has one row for the ten, in help.py's MOUSE_CONTROLS).
         for label in range(10):
             digit = QShortcut(QKeySequence(str(label)), plot, context=Qt.ShortcutContext.WidgetShortcut)
             digit.activated.connect(lambda label=label: view.legend.toggle_class(label))
@@ -97,14 +96,12 @@ class ScatterKeys(QObject):
     def pick(self) -> None:
         """Pick the shown test point nearest the crosshair on screen, as a click on it."""
         view = self.view
-        x, y = view.cloud.points()
-        if x.size == 0 or view.state.test_set is None:
+        if view.state.test_set is None:
             return
-        cx, cy = self._here()
-        sx, sy = view.vb.viewPixelSize()
-        i, _ = nearest_point(x, y, cx, cy, sx, sy, view.cloud.visible_mask())
+        i = view.point_near(QPointF(*self._here()), radius_px=math.inf)
         if i < 0:
             return
+        x, y = view.cloud.points()
         view.state.set_current_z_from_plane((float(x[i]), float(y[i])))
         view.state.set_picked_index(i)
         view.hovering.show_for(i)

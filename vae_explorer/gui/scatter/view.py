@@ -368,11 +368,11 @@ class LatentScatterView(QWidget):
     def _on_plot_left(self) -> None:
         self.hovering.hide()
 
-    def point_near(self, pos: QPointF) -> int:
-        """The shown point within HOVER_RADIUS_PX of ``pos`` on screen, or -1."""
+    def point_near(self, pos: QPointF, radius_px: float = HOVER_RADIUS_PX) -> int:
+        """The shown point within ``radius_px`` of ``pos`` on screen (the nearest), or -1."""
         x, y = self.cloud.points()
         if x.size == 0:
             return -1
         sx, sy = self.vb.viewPixelSize()
         i, dist = nearest_point(x, y, pos.x(), pos.y(), sx, sy, self.cloud.visible_mask())
-        return i if dist <= HOVER_RADIUS_PX else -1
+        return i if dist <= radius_px else -1

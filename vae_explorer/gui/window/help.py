@@ -48,7 +48,15 @@ def shortcut_rows(window: QWidget) -> list[tuple[str, str, str]]:
     """(area, what it does, keys) for every action of ``window`` that has a shortcut."""
     rows: list[tuple[str, str, str]] = []
     seen: set[tuple[str, str]] = set()
-    canvas = getattr(window, "canvas", None)
+
+    def inside(name: str, parent: object) -> bool:
+        panel = getattr(window, name, None)
+        return (
+            isinstance(panel, QWidget)
+            and isinstance(parent, QWidget)
+            and (parent is panel or panel.isAncestorOf(parent))
+        )
+
     for action in window.findChildren(QAction):
         keys = _keys(action)
         text = action.text().replace("&", "").rstrip("…").strip()
@@ -56,14 +64,11 @@ def shortcut_rows(window: QWidget) -> list[tuple[str, str, str]]:
             continue
         seen.add((text, keys))
         parent = action.parent()
-        in_canvas = (
-            canvas is not None
-            and isinstance(parent, QWidget)
-            and (parent is canvas or canvas.isAncestorOf(parent))
+        area = (
+            "Canvas"
+            if inside("canvas", parent)
+            else (SHORTCUT_AREA if inside("scatter", parent) else "Window")
         )
-        scatter = getattr(window, "scatter", None)
-        in_scatter = scatter is not None and isinstance(parent, QWidget) and scatter.isAncestorOf(parent)
-        area = "Canvas" if in_canvas else (SHORTCUT_AREA if in_scatter else "Window")
         rows.append((area, text, keys))
     rows.sort(key=lambda r: (r[0] != "Window", r[0], r[1]))
     # Each area's keys, then its mouse controls (a stable sort keeps that order inside it).
