@@ -8,11 +8,12 @@ import copy
 import threading
 
 import pytest
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 import vae_explorer.core.checkpoints as checkpoints
 from vae_explorer.core.checkpoints import save_checkpoint
 from vae_explorer.core.model import VAE, VAEConfig
+from vae_explorer.gui.window import file_dialogs
 
 Button = QMessageBox.StandardButton
 
@@ -58,9 +59,9 @@ def test_a_model_that_became_current_while_the_dialog_was_up_is_asked_about(wind
 
     def dialog(*args, **kwargs):  # the recovery question answered Open while it was up
         window.state.set_model(recovered, {"dataset": "mnist"}, None, modified=True)
-        return str(models["other"]), ""
+        return str(models["other"])
 
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", dialog)
+    monkeypatch.setattr(file_dialogs, "open_file_name", dialog)
     window.menus.open.trigger()
     assert asked and window.state.model is recovered and window.state.modified
 

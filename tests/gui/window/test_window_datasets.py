@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton
+from PySide6.QtWidgets import QApplication, QPushButton
 from window_helpers import (
     LEFT,
     same_weights,
@@ -24,6 +24,7 @@ from window_helpers import (
 )
 
 from vae_explorer.core.data import write_idx
+from vae_explorer.gui.window import file_dialogs
 
 
 def _idx_folder(folder: Path, n_train: int = 120, n_test: int = 60) -> Path:
@@ -70,7 +71,7 @@ DATA_FAULTS = {
 
 def _open_folder(window, monkeypatch, folder: Path) -> None:
     """Dataset ▸ Open folder of IDX files…, the dialog answering ``folder``."""
-    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    monkeypatch.setattr(file_dialogs, "existing_folder", lambda *a, **k: str(folder))
     window.menus.open_folder.trigger()
 
 

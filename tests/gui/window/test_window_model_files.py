@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from checkpoint_files import rewrite_header
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QApplication
 from window_helpers import (
     assert_scatter_decodes,
     good_file,
@@ -24,6 +24,7 @@ from window_helpers import (
 from vae_explorer.core import checkpoints as ck
 from vae_explorer.core.checkpoints import load_checkpoint, save_checkpoint
 from vae_explorer.core.model import VAE, VAEConfig
+from vae_explorer.gui.window import file_dialogs
 
 
 def test_save_and_open_a_model(window, tmp_path):
@@ -160,7 +161,7 @@ def test_an_unharmed_checkpoint_opens(window, tmp_path, monkeypatch):
 
 def _save_via_menu(window, monkeypatch, path: Path) -> None:
     """File ▸ Save model as…, the dialog answering ``path``."""
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    monkeypatch.setattr(file_dialogs, "save_file_name", lambda *a, **k: str(path))
     window.menus.save_as.trigger()
 
 
@@ -317,9 +318,9 @@ def test_the_open_dialog_starts_in_the_models_folder_then_the_last_one_used(
 
     def fake_dialog(parent, title, folder, filters):
         started_in.append(folder)
-        return "", ""
+        return ""
 
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", fake_dialog)
+    monkeypatch.setattr(file_dialogs, "open_file_name", fake_dialog)
     window.settings.remove("paths/last_dir")
     window.menus.open.trigger()
     assert started_in[-1] == str(small_checkpoint.parent)  # a first start: the model's folder
@@ -334,9 +335,9 @@ def test_save_dialogs_offer_a_file_name(window, monkeypatch):
 
     def ask(_parent, _title, start, _filters):
         offered.append(Path(start).name)
-        return "", ""
+        return ""
 
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", ask)
+    monkeypatch.setattr(file_dialogs, "save_file_name", ask)
     window.menus.save_as.trigger()
     window.state.set_model(VAE(VAEConfig(latent_dim=3, hidden_dim=8)), {"dataset": "mnist"})
     window.menus.save_as.trigger()
@@ -349,9 +350,7 @@ def test_open_starts_in_the_shipped_models_when_nothing_else_says_where(window, 
     from vae_explorer.core.model import VAE, VAEConfig
 
     started = []
-    monkeypatch.setattr(
-        QFileDialog, "getOpenFileName", lambda _p, _t, start, _f: started.append(start) or ("", "")
-    )
+    monkeypatch.setattr(file_dialogs, "open_file_name", lambda _p, _t, start, _f: started.append(start) or "")
     window.state.set_model(VAE(VAEConfig(latent_dim=2, hidden_dim=8)), {"dataset": "mnist"})  # no file
     window.menus.open.trigger()
     assert started == [str(PROJECT_ROOT / "trained")]
@@ -415,7 +414,7 @@ def test_an_unsaved_model_is_offered_a_name_of_its_kind(window, monkeypatch):
     from vae_explorer.gui.labelled import ExplorerLabelledModel
 
     offered: list[str] = []
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: offered.append(a[2]) or ("", ""))
+    monkeypatch.setattr(file_dialogs, "save_file_name", lambda *a, **k: offered.append(a[2]) or "")
     state = window.state
     state.set_model(VAE(VAEConfig(latent_dim=2, hidden_dim=16)), {"dataset": "mnist"}, None)
     window.menus.save.trigger()
@@ -435,8 +434,8 @@ def test_save_never_starts_in_the_shipped_models_folder(window, monkeypatch):
     if shipped is None:
         pytest.skip("no shipped MNIST model")
     offered: list[str] = []
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: offered.append(a[2]) or ("", ""))
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: offered.append(a[2]) or ("", ""))
+    monkeypatch.setattr(file_dialogs, "save_file_name", lambda *a, **k: offered.append(a[2]) or "")
+    monkeypatch.setattr(file_dialogs, "open_file_name", lambda *a, **k: offered.append(a[2]) or "")
     assert window.open_model(shipped)
     window.settings.setValue("paths/last_dir", str(SHIPPED_MODELS))  # (opened through the dialog)
     window.menus.save.trigger()
@@ -474,7 +473,7 @@ def test_a_name_typed_without_its_suffix_does_not_replace_a_file_unasked(
 
     def ask(_parent, _title, start, _filters):
         dialogs.append(Path(start).name)
-        return (str(tmp_path / "notes"), "") if len(dialogs) == 1 else ("", "")
+        return str(tmp_path / "notes") if len(dialogs) == 1 else ""
 
     questions: list[str] = []
 
@@ -482,7 +481,7 @@ def test_a_name_typed_without_its_suffix_does_not_replace_a_file_unasked(
         questions.append(text)
         return getattr(QMessageBox.StandardButton, answer)
 
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", ask)
+    monkeypatch.setattr(file_dialogs, "save_file_name", ask)
     monkeypatch.setattr(QMessageBox, "question", question)
     saved = window.menus.save_as_interactively()
     assert len(questions) == 1 and "notes.safetensors already exists" in questions[0]

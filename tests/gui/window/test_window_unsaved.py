@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 from window_helpers import LEFT, epoch_trained, small_run
 
 from vae_explorer.core.checkpoints import load_checkpoint
-from vae_explorer.gui.window import MainWindow
+from vae_explorer.gui.window import MainWindow, file_dialogs
 from vae_explorer.gui.window.unsaved import NEW_RUN, OPENING, QUITTING
 
 Button = QMessageBox.StandardButton
@@ -55,7 +55,7 @@ def test_save_writes_the_model_then_closes(trained_window, monkeypatch, tmp_path
     w = trained_window
     target = tmp_path / "kept.safetensors"
     _answer(w, monkeypatch, Button.Save)
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    monkeypatch.setattr(file_dialogs, "save_file_name", lambda *a, **k: str(target))
     weights = {k: v.clone() for k, v in w.state.model.state_dict().items()}
     w.menus.quit.trigger()
     assert not w.isVisible()
@@ -67,7 +67,7 @@ def test_save_writes_the_model_then_closes(trained_window, monkeypatch, tmp_path
 def test_a_save_dialog_cancelled_keeps_the_window_open(trained_window, monkeypatch):
     w = trained_window
     _answer(w, monkeypatch, Button.Save)
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
+    monkeypatch.setattr(file_dialogs, "save_file_name", lambda *a, **k: "")
     w.close()
     assert w.isVisible() and w.state.modified
     _answer(w, monkeypatch, Button.Discard)
@@ -83,7 +83,7 @@ def test_quitting_during_a_run_can_save_what_was_trained(qtbot, small_checkpoint
     qtbot.waitUntil(lambda: epoch_trained(w), timeout=30_000)
     target = tmp_path / "mid-run.safetensors"
     asked = _answer(w, monkeypatch, Button.Save)
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    monkeypatch.setattr(file_dialogs, "save_file_name", lambda *a, **k: str(target))
     w.close()
     assert asked == ["asked"] and not w.isVisible() and not w.trainer.is_running()
     assert load_checkpoint(target).metadata["epochs_completed"] >= 1
@@ -136,8 +136,8 @@ def test_a_job_that_does_not_end_is_waited_for_once(window, monkeypatch):
 
 def _refuse_file_dialogs(monkeypatch) -> None:
     fail = lambda *a, **k: pytest.fail("a file dialog opened")  # noqa: E731
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", fail)
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", fail)
+    monkeypatch.setattr(file_dialogs, "open_file_name", fail)
+    monkeypatch.setattr(file_dialogs, "save_file_name", fail)
 
 
 def test_cancel_before_opening_keeps_the_model_and_shows_no_file_dialog(trained_window, monkeypatch):
@@ -156,8 +156,8 @@ def test_save_before_opening_keeps_the_trained_model_in_a_file(
     target = tmp_path / "before-open.safetensors"
     weights = {k: v.clone() for k, v in w.state.model.state_dict().items()}
     asked = _answer(w, monkeypatch, Button.Save)
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(small_checkpoint), ""))
+    monkeypatch.setattr(file_dialogs, "save_file_name", lambda *a, **k: str(target))
+    monkeypatch.setattr(file_dialogs, "open_file_name", lambda *a, **k: str(small_checkpoint))
     w.menus.open.trigger()
     qtbot.waitUntil(lambda: not w.opening, timeout=10_000)
     assert asked == [OPENING]
@@ -169,8 +169,8 @@ def test_save_before_opening_keeps_the_trained_model_in_a_file(
 def test_discard_before_opening_opens_without_saving(trained_window, small_checkpoint, qtbot, monkeypatch):
     w = trained_window
     asked = _answer(w, monkeypatch, Button.Discard)
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: pytest.fail("asked where to save"))
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(small_checkpoint), ""))
+    monkeypatch.setattr(file_dialogs, "save_file_name", lambda *a, **k: pytest.fail("asked where to save"))
+    monkeypatch.setattr(file_dialogs, "open_file_name", lambda *a, **k: str(small_checkpoint))
     w.menus.open.trigger()
     qtbot.waitUntil(lambda: not w.opening, timeout=10_000)
     assert asked == [OPENING] and w.state.model_path == small_checkpoint

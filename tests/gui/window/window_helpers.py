@@ -9,12 +9,13 @@ import numpy as np
 import torch
 from gui_helpers import data_pos, decode, set_view
 from PySide6.QtCore import QEventLoop, Qt
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from vae_explorer.core.checkpoints import save_checkpoint
 from vae_explorer.core.history import HistoryRecorder
 from vae_explorer.core.latent import encode_images
 from vae_explorer.core.model import VAE, VAEConfig
+from vae_explorer.gui.window import file_dialogs
 
 LEFT = Qt.MouseButton.LeftButton
 STATIC_DIALOGS: list[str] = []
@@ -82,7 +83,7 @@ def good_file(path: Path) -> Path:
 
 def open_via_menu(window, monkeypatch, path: Path) -> None:
     """File ▸ Open model…, the dialog answering ``path``."""
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    monkeypatch.setattr(file_dialogs, "open_file_name", lambda *a, **k: str(path))
     window.menus.open.trigger()  # read in the background: wait until it is shown (or refused)
     deadline = time.monotonic() + 30
     while window.opening and time.monotonic() < deadline:

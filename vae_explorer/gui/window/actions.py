@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from ... import __version__
 from ...core.data import DATASETS, PROJECT_ROOT, locate_dataset
 from ...core.data.registry import is_folder
 from ...core.files import show_path
+from . import file_dialogs
 from .datasets import SHIPPED_MODELS
 from .unsaved import OPENING
 
@@ -225,7 +226,7 @@ class WindowMenus:
         here (it was replaced without a word)."""
         start = str(Path(self._last_dir()) / Path(self._suggested_name(suffix)).name)
         while True:
-            path, _ = QFileDialog.getSaveFileName(self.window, title, start, flt)
+            path = file_dialogs.save_file_name(self.window, title, start, flt)
             if not path:
                 return None
             if path.lower().endswith(suffix) or not Path(path + suffix).exists():
@@ -252,7 +253,7 @@ class WindowMenus:
         if not self.window.may_drop_model(OPENING):
             return
         shown = self.window.state.model_version
-        path, _ = QFileDialog.getOpenFileName(
+        path = file_dialogs.open_file_name(
             self.window, "Open model", self._last_dir(opening=True), MODEL_FILTER
         )
         # Another model became current while the dialog was up (a recovered one, say): it
@@ -293,9 +294,7 @@ class WindowMenus:
             self.window.export_latents(path)
 
     def _on_open_folder_triggered(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self.window, "Folder with the four IDX files", self._last_dir()
-        )
+        folder = file_dialogs.existing_folder(self.window, "Folder with the four IDX files", self._last_dir())
         if folder:
             self.window.set_dataset(folder)
 

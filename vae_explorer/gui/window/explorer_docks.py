@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog
+from PySide6.QtWidgets import QApplication, QDockWidget
 
 from ...core.files import show_path
 from ..latent_text import salient_text
@@ -26,6 +26,7 @@ from ..panels.timeline import TimelinePanel
 from ..panels.traversal import TraversalPanel
 from ..panels.walk import WalkEnd, WalkPanel
 from ..scatter.projection import ScatterPlane
+from . import file_dialogs
 from .animation_export import AnimationExporter
 from .docks import scrolled
 
@@ -282,7 +283,7 @@ def _export_traversal(window: MainWindow) -> None:
 
 def _ask_save(window: MainWindow, title: str, name: str, filters: str) -> Path | None:
     folder = Path(str(window.settings.value("paths/last_export_dir", str(Path.home()))))
-    chosen, _ = QFileDialog.getSaveFileName(window, title, str(folder / name), filters)
+    chosen = file_dialogs.save_file_name(window, title, str(folder / name), filters)
     if not chosen:
         return None
     path = Path(chosen)

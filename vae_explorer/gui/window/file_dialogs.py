@@ -1,0 +1,64 @@
+"""The window's file dialogs: QFileDialog's static functions, with file kinds named from
+the file's name alone.
+
+Qt's own dialog (used where the desktop offers no native one) names each file's kind by
+its MIME type, and a name that says nothing (no extension) makes Qt read the file's
+content to guess it. Reading /proc/kmsg, a FIFO or a device waits forever, so selecting
+one froze the whole window. :class:`NameOnlyKinds` asks only the name. Each function takes
+the static function's arguments and returns the chosen path, "" when cancelled.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QFileInfo, QMimeDatabase
+from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QWidget
+
+
+class NameOnlyKinds(QFileIconProvider):
+    """The "Type" column from the name's extension; never opens the file."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._mimes = QMimeDatabase()
+
+    def type(self, info: QFileInfo) -> str:
+        if info.isDir():
+            return "Folder"
+        mime = self._mimes.mimeTypeForFile(info.fileName(), QMimeDatabase.MatchMode.MatchExtension)
+        return "File" if mime.isDefault() else mime.comment()
+
+
+_kinds: NameOnlyKinds | None = None
+
+
+def _run(dialog: QFileDialog) -> str:
+    global _kinds
+    if _kinds is None:  # one for the process: a dialog keeps a pointer, not ownership
+        _kinds = NameOnlyKinds()
+    dialog.setIconProvider(_kinds)
+    try:
+        return dialog.selectedFiles()[0] if dialog.exec() and dialog.selectedFiles() else ""
+    finally:
+        dialog.deleteLater()
+
+
+def open_file_name(parent: QWidget | None, title: str, start: str, filters: str) -> str:
+    dialog = QFileDialog(parent, title, start, filters)
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+    dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+    return _run(dialog)
+
+
+def save_file_name(parent: QWidget | None, title: str, start: str, filters: str) -> str:
+    """``start`` may name a file: the dialog opens in its folder with the name filled in."""
+    dialog = QFileDialog(parent, title, start, filters)
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+    return _run(dialog)
+
+
+def existing_folder(parent: QWidget | None, title: str, start: str) -> str:
+    dialog = QFileDialog(parent, title, start)
+    dialog.setFileMode(QFileDialog.FileMode.Directory)
+    dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+    return _run(dialog)
