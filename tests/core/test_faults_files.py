@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,33 @@ def test_open_regular_never_blocks_on_a_pipe(tmp_path):
     regular.write_bytes(b"ab")
     with open_regular(regular) as f:
         assert f.read() == b"ab"
+
+
+def test_open_regular_refuses_an_empty_file(tmp_path):
+    empty = tmp_path / "empty.safetensors"
+    empty.write_bytes(b"")
+    with pytest.raises(NotAFileError, match=r"an empty file \(0 bytes\)"):
+        open_regular(empty)
+
+
+@pytest.mark.skipif(not os.access("/proc/kmsg", os.R_OK), reason="needs a readable /proc/kmsg")
+def test_a_kernel_pseudo_file_that_blocks_readers_is_refused_at_once():
+    # /proc/kmsg reports size 0 and a read waits for the next kernel message: choosing it
+    # in File > Open left the loading thread waiting forever, with no word to the user.
+    outcome: list[BaseException | None] = []
+
+    def attempt() -> None:
+        try:
+            with open_regular("/proc/kmsg") as f:
+                f.read(9)
+            outcome.append(None)
+        except OSError as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(5)
+    assert outcome and isinstance(outcome[0], NotAFileError) and outcome[0].kind == "an empty file (0 bytes)"
 
 
 def test_show_path_makes_any_name_printable():

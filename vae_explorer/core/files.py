@@ -6,9 +6,9 @@ target; any error removes the temporary file and leaves whatever was at the targ
 untouched. A symlink is written through (its target is replaced, the link stays), an
 existing file keeps its permissions, and a read-only file is refused, not replaced.
 
-Reading: :func:`open_regular` opens a file only if it is a regular file, so a folder, a
-named pipe (which would block) or a device (``/dev/zero`` never ends) is named for what
-it is. Torch-free: core/data uses it.
+Reading: :func:`open_regular` opens a file only if it is a regular file with content, so a
+folder, a named pipe (which would block), a device (``/dev/zero`` never ends) or an empty
+file is named for what it is. Torch-free: core/data uses it.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ _UMASK = _read_umask()
 
 
 class NotAFileError(OSError):
-    """A path names something other than a regular file; ``kind`` says what ("a folder",
-    "a named pipe (FIFO)", "a character device (such as /dev/zero)", ...)."""
+    """A path names something other than a regular file with content; ``kind`` says what
+    ("a folder", "a named pipe (FIFO)", "a character device (such as /dev/zero)", "an empty
+    file (0 bytes)", ...)."""
 
     def __init__(self, kind: str, filename: str) -> None:
         super().__init__(errno.EINVAL, f"Is {kind}, not a regular file", filename)
@@ -66,6 +67,9 @@ def show_text(value: object) -> str:
     return text if text.isprintable() else repr(text)[1:-1]
 
 
+EMPTY = "an empty file (0 bytes)"
+
+
 def describe_kind(mode: int) -> str | None:
     """What a file of this ``st_mode`` is when it is not a regular file ("a folder", ...);
     None for a regular file."""
@@ -85,16 +89,22 @@ def describe_kind(mode: int) -> str | None:
 
 
 def open_regular(path: str | os.PathLike[str]) -> io.BufferedReader:
-    """``path`` opened for binary reading if it is a regular file.
+    """``path`` opened for binary reading if it is a regular file that is not empty.
 
-    Raises FileNotFoundError, NotAFileError (saying what it is) or another OSError. The
-    open never blocks: a FIFO is opened non-blocking and refused from its fstat.
+    Raises FileNotFoundError, NotAFileError (saying what it is) or another OSError. Neither
+    the open nor a read blocks: a FIFO is opened non-blocking and refused from its fstat,
+    and so is a file of size 0, which every format read here is too short to be. (Kernel
+    pseudo-files report size 0, and some block a reader: /proc/kmsg waits for the next
+    kernel message.)
     """
     _refuse_nul(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(path, flags)
     try:
-        kind = describe_kind(os.fstat(fd).st_mode)
+        found = os.fstat(fd)
+        kind = describe_kind(found.st_mode)
+        if kind is None and found.st_size == 0:
+            kind = EMPTY
         if kind is not None:
             raise NotAFileError(kind, show_path(path))
         if hasattr(os, "set_blocking"):

@@ -4,28 +4,46 @@ the file's name alone.
 Qt's own dialog (used where the desktop offers no native one) names each file's kind by
 its MIME type, and a name that says nothing (no extension) makes Qt read the file's
 content to guess it. Reading /proc/kmsg, a FIFO or a device waits forever, so selecting
-one froze the whole window. :class:`NameOnlyKinds` asks only the name. Each function takes
+one froze the whole window; so did its icon, where the desktop has an icon theme.
+:class:`NameOnlyKinds` asks only the name. Each function takes
 the static function's arguments and returns the chosen path, "" when cancelled.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QFileInfo, QMimeDatabase
+from PySide6.QtCore import QFileInfo, QMimeDatabase, QMimeType
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QWidget
 
 
 class NameOnlyKinds(QFileIconProvider):
-    """The "Type" column from the name's extension; never opens the file."""
+    """Each file's kind ("Type" column) and icon from its name's extension; never opens it."""
 
     def __init__(self) -> None:
         super().__init__()
         self._mimes = QMimeDatabase()
 
+    def _mime(self, info: QFileInfo) -> QMimeType:
+        return self._mimes.mimeTypeForFile(info.fileName(), QMimeDatabase.MatchMode.MatchExtension)
+
     def type(self, info: QFileInfo) -> str:
         if info.isDir():
             return "Folder"
-        mime = self._mimes.mimeTypeForFile(info.fileName(), QMimeDatabase.MatchMode.MatchExtension)
+        mime = self._mime(info)
         return "File" if mime.isDefault() else mime.comment()
+
+    def icon(self, which: QFileInfo | QFileIconProvider.IconType) -> QIcon:  # type: ignore[override]
+        if not isinstance(which, QFileInfo):
+            return super().icon(which)
+        if which.isDir():
+            return super().icon(QFileIconProvider.IconType.Folder)
+        mime = self._mime(which)
+        if not mime.isDefault():
+            for name in (mime.iconName(), mime.genericIconName()):
+                themed = QIcon.fromTheme(name)
+                if not themed.isNull():
+                    return themed
+        return super().icon(QFileIconProvider.IconType.File)
 
 
 _kinds: NameOnlyKinds | None = None
