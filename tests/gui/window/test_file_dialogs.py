@@ -9,7 +9,7 @@ import threading
 
 import pytest
 from PySide6.QtCore import QFileInfo
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QFileIconProvider
 
 from vae_explorer.gui.window import file_dialogs
 from vae_explorer.gui.window.file_dialogs import NameOnlyKinds
@@ -82,3 +82,19 @@ def test_every_dialog_names_kinds_by_name(qapp, tmp_path, monkeypatch, ask, args
 def test_a_cancelled_dialog_returns_nothing(qapp, tmp_path, monkeypatch):
     monkeypatch.setattr(QFileDialog, "exec", lambda dialog: 0)
     assert file_dialogs.save_file_name(None, "Save", str(tmp_path / "a.png"), "PNG image (*.png)") == ""
+
+
+def test_icons_come_from_the_name(qapp, tmp_path, monkeypatch):
+    # Qt's own icon for a file looks its MIME type up by content where the desktop has an
+    # icon theme; NameOnlyKinds may ask its base only for the generic icons.
+    asked: list[object] = []
+    base_icon = QFileIconProvider.icon
+    monkeypatch.setattr(
+        QFileIconProvider, "icon", lambda self, which: asked.append(which) or base_icon(self, which)
+    )
+    kinds = NameOnlyKinds()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "notes").write_text("%PDF-1.4")
+    for name in ("sub", "notes", "digits.png"):
+        assert not kinds.icon(QFileInfo(str(tmp_path / name))).isNull()
+    assert asked and not any(isinstance(which, QFileInfo) for which in asked)
