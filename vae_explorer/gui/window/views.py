@@ -17,7 +17,7 @@ from ..panels import DecoderPreview, LatentGridPanel, SamplesPanel, TrainingPane
 from ..panels.posterior import PosteriorPanel
 from ..scatter import LatentScatterView
 from .actions import WindowMenus
-from .docks import scrolled
+from .docks import LayoutBoundary, scrolled
 from .downloads import DatasetDownloader
 from .status_bar import connect_run_status
 from .training_controller import TrainingController
@@ -44,7 +44,7 @@ def build_views(window: MainWindow) -> None:
     scroll = scrolled(window.training)
     scroll.setMinimumWidth(330)
     window.training_dock.setWidget(scroll)
-    window.preview_dock.setWidget(window.preview)
+    window.preview_dock.setWidget(LayoutBoundary(window.preview))
     window.grid_dock.setWidget(window.grid)
     window.samples_dock.setWidget(window.samples)
     # The canvas's tool row is wide; scrolled, it no longer sets the whole right dock
