@@ -45,6 +45,7 @@ def test_kinds_come_from_the_name(qapp, tmp_path):
     assert _kind_within(QFileInfo(str(tmp_path / "sub"))) == "Folder"
     assert _kind_within(QFileInfo(str(tmp_path / "digits.png"))) == "PNG image"
     assert _kind_within(QFileInfo(str(tmp_path / "notes"))) == "File"
+    assert _kind_within(QFileInfo(str(tmp_path / "mine.safetensors"))) == "Model (safetensors)"
 
 
 @pytest.mark.parametrize(

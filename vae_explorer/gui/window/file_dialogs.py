@@ -15,6 +15,9 @@ from PySide6.QtCore import QFileInfo, QMimeDatabase, QMimeType
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QWidget
 
+# The kinds this app's own files are, where the MIME database has no name for them.
+OWN_KINDS = {".safetensors": "Model (safetensors)"}
+
 
 class NameOnlyKinds(QFileIconProvider):
     """Each file's kind ("Type" column) and icon from its name's extension; never opens it."""
@@ -29,6 +32,9 @@ class NameOnlyKinds(QFileIconProvider):
     def type(self, info: QFileInfo) -> str:
         if info.isDir():
             return "Folder"
+        own = OWN_KINDS.get("." + info.suffix().lower())
+        if own is not None:
+            return own
         mime = self._mime(info)
         return "File" if mime.isDefault() else mime.comment()
 
