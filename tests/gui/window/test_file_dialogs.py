@@ -9,7 +9,7 @@ import threading
 
 import pytest
 from PySide6.QtCore import QFileInfo
-from PySide6.QtWidgets import QFileDialog, QFileIconProvider
+from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QTreeView
 
 from vae_explorer.gui.window import file_dialogs
 from vae_explorer.gui.window.file_dialogs import NameOnlyKinds
@@ -45,7 +45,7 @@ def test_kinds_come_from_the_name(qapp, tmp_path):
     assert _kind_within(QFileInfo(str(tmp_path / "sub"))) == "Folder"
     assert _kind_within(QFileInfo(str(tmp_path / "digits.png"))) == "PNG image"
     assert _kind_within(QFileInfo(str(tmp_path / "notes"))) == "File"
-    assert _kind_within(QFileInfo(str(tmp_path / "mine.safetensors"))) == "Model (safetensors)"
+    assert _kind_within(QFileInfo(str(tmp_path / "mine.safetensors"))) == "Model"
 
 
 @pytest.mark.parametrize(
@@ -99,3 +99,22 @@ def test_icons_come_from_the_name(qapp, tmp_path, monkeypatch):
     for name in ("sub", "notes", "digits.png"):
         assert not kinds.icon(QFileInfo(str(tmp_path / name))).isNull()
     assert asked and not any(isinstance(which, QFileInfo) for which in asked)
+
+
+def test_sizes_are_shown_whole_once_the_folder_is_listed(qapp, qtbot, tmp_path, monkeypatch):
+    for name in ("a.safetensors", "bigger-model.safetensors"):
+        with open(tmp_path / name, "wb") as f:
+            f.truncate(12_640_000 + len(name))  # "12.05 MiB": wider than Qt's first guess
+    widths: list[tuple[int, int]] = []
+
+    def exec_(dialog: QFileDialog) -> int:
+        details = dialog.findChild(QTreeView, "treeView")
+        qtbot.waitUntil(lambda: details.model().rowCount(details.rootIndex()) == 2, timeout=5000)
+        qtbot.wait(200)  # (the listing's end is signalled after its rows)
+        widths.append((details.columnWidth(1), details.sizeHintForColumn(1)))
+        return 0
+
+    monkeypatch.setattr(QFileDialog, "exec", exec_)
+    file_dialogs.open_file_name(None, "Open model", str(tmp_path), "Models (*.safetensors)")
+    ((shown, needed),) = widths
+    assert shown >= needed
