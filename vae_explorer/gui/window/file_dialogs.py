@@ -5,11 +5,13 @@ Qt's own dialog (used where the desktop offers no native one) names each file's 
 its MIME type, and a name that says nothing (no extension) makes Qt read the file's
 content to guess it. Reading /proc/kmsg, a FIFO or a device waits forever, so selecting
 one froze the whole window; so did its icon, where the desktop has an icon theme.
-:class:`NameOnlyKinds` asks only the name. Each function takes
-the static function's arguments and returns the chosen path, "" when cancelled.
+:class:`NameOnlyKinds` asks only the name. Each function takes the static function's
+arguments and returns the chosen path, "" when cancelled.
 """
 
 from __future__ import annotations
+
+import functools
 
 from PySide6.QtCore import QFileInfo, QMimeDatabase, QMimeType
 from PySide6.QtGui import QIcon
@@ -52,21 +54,22 @@ class NameOnlyKinds(QFileIconProvider):
         return super().icon(QFileIconProvider.IconType.File)
 
 
-_kinds: NameOnlyKinds | None = None
+@functools.cache
+def _kinds() -> NameOnlyKinds:
+    """One for the process: a dialog keeps a pointer to its provider, not ownership."""
+    return NameOnlyKinds()
 
 
 def _run(dialog: QFileDialog) -> str:
-    global _kinds
-    if _kinds is None:  # one for the process: a dialog keeps a pointer, not ownership
-        _kinds = NameOnlyKinds()
-    dialog.setIconProvider(_kinds)
+    dialog.setIconProvider(_kinds())
     # Qt's own dialog: its sizes shown whole ("12.3 MiB", not "12....MiB"), measured once
     # per folder listed (measuring as each row arrives stalled a 1,200-file folder 180 ms).
     details, listing = dialog.findChild(QTreeView, "treeView"), dialog.findChild(QFileSystemModel)
     if details is not None and listing is not None:
         listing.directoryLoaded.connect(lambda _folder: details.resizeColumnToContents(1))
     try:
-        return dialog.selectedFiles()[0] if dialog.exec() and dialog.selectedFiles() else ""
+        chosen = dialog.selectedFiles() if dialog.exec() else []
+        return chosen[0] if chosen else ""
     finally:
         dialog.deleteLater()
 
