@@ -122,6 +122,16 @@ def test_show_path_makes_any_name_printable():
     assert show_path("/tmp/naïve ✓.csv") == "/tmp/naïve ✓.csv"
 
 
+def test_show_text_escapes_only_what_cannot_be_printed_as_show_path_does():
+    from vae_explorer.core.files import show_text
+
+    # Quotes and backslashes beside a newline read as they are (repr would double or escape them).
+    assert show_text('it\'s \\ "x"\n') == 'it\'s \\ "x"\\n'
+    assert show_text("lone \ud800 surrogate") == "lone \\ud800 surrogate"
+    assert show_text(12.5) == "12.5"
+    assert show_text("a\\b\x1b") == show_path("a\\b\x1b") == "a\\b\\x1b"
+
+
 def test_a_name_with_a_nul_character_is_an_os_error_that_names_it(tmp_path):
     """(Python raises ValueError for it, which the messages for bad files did not catch.)"""
     from vae_explorer.core.checkpoint_file import CheckpointError

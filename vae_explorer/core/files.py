@@ -49,8 +49,7 @@ def show_path(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> str:
     characters that cannot be printed (a newline, an escape) with Python's escapes, so a
     message about such a file can be printed and shown in the window, on one line, without
     driving the terminal."""
-    text = os.fsencode(path).decode("utf-8", "backslashreplace")
-    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return show_text(os.fsencode(path).decode("utf-8", "backslashreplace"))
 
 
 def _refuse_nul(path: str | os.PathLike[str]) -> None:
@@ -62,9 +61,10 @@ def _refuse_nul(path: str | os.PathLike[str]) -> None:
 def show_text(value: object) -> str:
     """``value`` (a checkpoint's metadata, say) as printable text: a string holding a
     character that cannot be printed (a lone surrogate, a control or escape character)
-    is shown with Python's escapes, so printing it never fails or drives the terminal."""
+    is shown with Python's escapes, so printing it never fails or drives the terminal.
+    Only such characters are escaped: the rest (quotes, backslashes) reads as it is."""
     text = str(value)
-    return text if text.isprintable() else repr(text)[1:-1]
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 EMPTY = "an empty file (0 bytes)"

@@ -142,13 +142,18 @@ class CanvasPanel(CanvasControls):
         self.mask_presets.apply(name)
 
     def impute(self) -> None:
-        """Impute the canvas now (on the worker thread); the result arrives via ``imputed``."""
+        """Impute the canvas now (on the worker thread); the result arrives via ``imputed``.
+        With nothing masked there is nothing to fill in: no job, the message says why."""
         self._impute_later.cancel()
         method = self.method_combo.currentData()
         if self._worker_model is None or method is None or not self._can_impute():
             return
         self._token += 1
         self._dirty = False
+        if not self.canvas.mask_array().any():
+            self._set_message(self._paint_hint() if self.canvas.is_empty() else NOTHING_MASKED)
+            self._update_tiles()
+            return
         self.runner.submit(
             ImputeRequest(
                 token=self._token,
@@ -286,12 +291,12 @@ class CanvasPanel(CanvasControls):
             "" if result.method == "single" else f", {result.steps} {STEP_NOUNS.get(result.method, 'steps')}"
         )
         missing = int(self.canvas.mask_array().sum())
-        if missing == 0:  # the fill-ins would be the drawing itself, six times
+        if missing == 0:  # unmasked since the request: the fill-ins would be the drawing itself
             self._set_message(self._paint_hint() if self.canvas.is_empty() else NOTHING_MASKED)
-        else:
-            self._set_message(
-                f"{label}{steps}: {result.seconds * 1000:.0f} ms · {missing} of {IMAGE_PIXELS} pixels missing"
-            )
+            return
+        self._set_message(
+            f"{label}{steps}: {result.seconds * 1000:.0f} ms · {missing} of {IMAGE_PIXELS} pixels missing"
+        )
         self.imputed.emit(result.image.copy())
 
     # --- helpers --------------------------------------------------------------------------
