@@ -32,3 +32,19 @@ def test_items_wrap_to_the_width_and_a_stretched_item_fills_its_row(qtbot):
     height = flow.heightForWidth(host.width())
     assert height >= 4 * buttons[0].sizeHint().height()
     assert flow.heightForWidth(one_row) < height
+
+
+def test_items_qt_deleted_behind_the_layouts_back_are_left_out(qtbot):
+    """While a window is torn down Qt deletes a widget's children without telling their
+    layout; a size query meanwhile raised 'Internal C++ object already deleted'."""
+    import shiboken6
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    flow = FlowLayout(host, spacing=6)
+    flow.setContentsMargins(0, 0, 0, 0)
+    buttons = [flow.add(QPushButton(f"Button {i}")) for i in range(3)]
+    shiboken6.delete(flow.itemAt(0))  # the item goes, as Qt's teardown deletes it
+    assert flow.count() == 2 and [flow.itemAt(i).widget() for i in range(2)] == buttons[1:]
+    assert flow.minimumSize().width() == max(b.sizeHint().width() for b in buttons[1:])
+    assert flow.heightForWidth(10) > 0 and flow.sizeHint().width() > 0

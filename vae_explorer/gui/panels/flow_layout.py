@@ -6,6 +6,7 @@ window's minimum width: the minimum is the widest single item, not the sum of al
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QLayoutItem, QSizePolicy, QWidget
 
@@ -34,13 +35,15 @@ class FlowLayout(QLayout):
         self._items.append(item)
 
     def count(self) -> int:
-        return len(self._items)
+        return len(self._live())
 
     def itemAt(self, index: int) -> QLayoutItem | None:  # noqa: N802 - Qt override
-        return self._items[index] if 0 <= index < len(self._items) else None
+        items = self._live()
+        return items[index] if 0 <= index < len(items) else None
 
     def takeAt(self, index: int) -> QLayoutItem | None:  # noqa: N802 - Qt override
-        return self._items.pop(index) if 0 <= index < len(self._items) else None
+        items = self._live()
+        return items.pop(index) if 0 <= index < len(items) else None
 
     def expandingDirections(self) -> Qt.Orientation:  # noqa: N802 - Qt override
         return Qt.Orientation(0)
@@ -72,8 +75,17 @@ class FlowLayout(QLayout):
         return size + QSize(m.left() + m.right(), m.top() + m.bottom())
 
     # --- placing ---------------------------------------------------------------------------
+    def _live(self) -> list[QLayoutItem]:
+        """The items, less any Qt has deleted behind the layout's back: while a window is
+        torn down Qt deletes a widget's children without telling their layout (no
+        ChildRemoved, so no takeAt), and a focus change meanwhile can still ask the layout
+        for its size."""
+        if not all(map(shiboken6.isValid, self._items)):
+            self._items = [i for i in self._items if shiboken6.isValid(i)]
+        return self._items
+
     def _shown(self) -> list[QLayoutItem]:
-        return [i for i in self._items if not i.isEmpty()]
+        return [i for i in self._live() if not i.isEmpty()]
 
     def _rows(self, width: int) -> list[list[QLayoutItem]]:
         rows: list[list[QLayoutItem]] = [[]]

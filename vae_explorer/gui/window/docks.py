@@ -160,9 +160,9 @@ def build_docks(window: MainWindow) -> QByteArray:
     for dock in (window.walk_dock, window.traversal_dock, window.active_units_dock):
         window.tabifyDockWidget(window.timeline_dock, dock)
     window.timeline_dock.raise_()
-    window.tidy_tab_bars()  # Qt makes the tab bars on layout
+    window.after_layout_change()  # Qt makes the tab bars on layout
     for dock in window.docks:
-        dock.dockLocationChanged.connect(lambda _area: window.tidy_tab_bars())
+        dock.dockLocationChanged.connect(lambda _area: window.after_layout_change())
     window.grid_dock.raise_()
     default_layout = window.saveState()
     default_dock_sizes(window)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QScrollArea, QTabBar, QWidget
 
 from ..on_screen import enclosing_dock, on_screen
@@ -83,19 +83,6 @@ def order_by_reading(window: QMainWindow, docks: list[QDockWidget]) -> None:
     ordered = [w for group in groups for w in group]
     for first, second in zip(ordered, ordered[1:], strict=False):
         QWidget.setTabOrder(first, second)
-
-
-def order_once_laid_out(
-    window: QMainWindow, docks: Callable[[], list[QDockWidget]], closing: Callable[[], bool]
-) -> None:
-    """:func:`order_by_reading` after the layout pass that makes the docks' tab bars, unless
-    the window has started to close by then."""
-
-    def order() -> None:
-        if not closing():
-            order_by_reading(window, docks())
-
-    QTimer.singleShot(0, window, order)  # (dropped with the window)
 
 
 def _chain(window: QWidget) -> list[QWidget]:

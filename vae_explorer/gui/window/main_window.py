@@ -33,7 +33,7 @@ from .docks import DOCK_ATTRIBUTES, build_docks, default_dock_sizes
 from .ending import dismiss_questions, keep_work_for_signal, stop_jobs
 from .files import Files
 from .first_screen import FirstScatter, log_startup
-from .focus_chain import move_focus, order_once_laid_out
+from .focus_chain import move_focus, order_by_reading
 from .recovery import RecoveryCopy, ask_recover, offer_left_behind
 from .startup import (
     BackgroundStart,
@@ -144,6 +144,8 @@ class MainWindow(QMainWindow):
         free_at_exit(self)  # (if still there when the interpreter exits: at_exit.py)
         self.datasets = Datasets(self)
         self.files = Files(self)
+        self._tidy_timer = QTimer(self, singleShot=True, interval=0)  # (coalesces a layout's many moves)
+        self._tidy_timer.timeout.connect(self._tidy_layout)
         self._default_layout = build_docks(self)
         build_status_bar(self)
         self.state.modelChanged.connect(lambda: show_current_model(self))
@@ -207,7 +209,7 @@ class MainWindow(QMainWindow):
         from .explorer_docks import fill_explorer_docks
 
         fill_explorer_docks(self)
-        order_once_laid_out(self, lambda: self.docks, lambda: self._closing)
+        self.after_layout_change()
         self.recovery = RecoveryCopy(self)
         QTimer.singleShot(RECOVERY_OFFER_MS, self._offer_recovery)
         wrap_long_tooltips(self)
@@ -222,7 +224,7 @@ class MainWindow(QMainWindow):
         for dock in self.docks:
             dock.setFloating(False)
         default_dock_sizes(self)
-        self.tidy_tab_bars()
+        self.after_layout_change()
 
     @property
     def closing(self) -> bool:
@@ -234,9 +236,17 @@ class MainWindow(QMainWindow):
         """True once closing has given the running jobs their time to end."""
         return self._workers_waited
 
-    def tidy_tab_bars(self) -> None:
-        """After a layout change (restoreState, a dock moved): once Qt has laid it out."""
-        QTimer.singleShot(0, self, lambda: whole_tab_titles(self))  # (dropped with the window)
+    def after_layout_change(self) -> None:
+        """After a layout change (restoreState, a dock moved, the views built): once Qt has
+        laid it out (which makes the docks' tab bars), whole tab titles and Tab in the
+        order the window now reads."""
+        self._tidy_timer.start()
+
+    def _tidy_layout(self) -> None:
+        if not self._closing:
+            whole_tab_titles(self)
+            if self.views_ready:
+                order_by_reading(self, self.docks)
 
     @property
     def docks(self) -> list[QDockWidget]:

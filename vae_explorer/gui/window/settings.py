@@ -123,7 +123,7 @@ def restore(window: MainWindow, settings: QSettings) -> None:
     layout = read("window/state", _bytes)
     if layout is not None and not window.restoreState(layout):
         _dropped(settings, "window/state", layout)
-    window.tidy_tab_bars()
+    window.after_layout_change()
     key = settings.value("dataset")
     if usable_dataset_key(key):  # never raises: an unreadable folder (EACCES, ...) is dropped
         window.dataset_key_at_start = key

@@ -254,7 +254,7 @@ def finish_start(window: MainWindow, result: StartResult) -> None:
         window.restoreState(layout)
         if first_start:  # the default sizes for the real views' minimums (a labelled
             default_dock_sizes(window)  # model's wider docks took the right column's room)
-        window.tidy_tab_bars()
+        window.after_layout_change()
 
     QTimer.singleShot(0, window, relayout)  # (dropped with the window)
     window.statusBar().clearMessage()
