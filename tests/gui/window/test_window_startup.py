@@ -70,6 +70,35 @@ def test_the_first_screen_shows_the_cached_latents_then_the_model_comes_alive(qt
     w.close()
 
 
+def test_the_first_screen_is_gone_once_the_views_are_built(qtbot, cached_checkpoint):
+    """Qt deleted the replaced first scatter later; Tab's order, set meanwhile, linked it
+    and the focus chain was corrupted (the scatter's tool row lost its items, then a crash)."""
+    import gc
+
+    import shiboken6
+
+    from vae_explorer.gui.window.focus_chain import order_by_reading
+
+    w = _background_window(qtbot, cached_checkpoint)
+    first = w.first_scatter
+    alive_when_built = []
+
+    def order_at_once() -> None:  # in the turn the views are built, as a dock moved then does
+        alive_when_built.append(shiboken6.isValid(first))
+        order_by_reading(w, w.docks)
+
+    w.viewsReady.connect(order_at_once)
+    w.show()
+    qtbot.waitUntil(lambda: w.views_ready, timeout=READY_MS)
+    assert alive_when_built == [False]  # deleted with the views' build, not at a later turn
+    gc.collect()
+    qtbot.wait(300)
+    bar = w.scatter.bar
+    assert bar.count() >= 5 and all(shiboken6.isValid(bar.itemAt(i)) for i in range(bar.count()))
+    assert w.scatter.overlay_check.isVisible()
+    w.close()
+
+
 def test_a_checkpoint_without_a_cache_still_opens_encoded(qtbot, small_checkpoint):
     w = _background_window(qtbot, small_checkpoint)
     assert w.state.loading and w.state.latents is None and w.first_scatter.point_count == 0

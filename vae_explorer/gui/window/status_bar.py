@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
@@ -45,6 +46,8 @@ class _RoomForMessages(QObject):
         return False
 
     def fit(self) -> None:
+        if not shiboken6.isValid(self.bar):
+            return  # (the window is being torn down: its bar first, this filter after)
         message = self.bar.currentMessage()
         labels = [*self.shrinkable, *self.others]
         # The bar's own room right of the first label: spacing, the size grip, margins.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import shiboken6
 import torch
 
 from ..canvas import CanvasPanel
@@ -33,8 +34,13 @@ def build_views(window: MainWindow) -> None:
     if not use_one_cpu_thread_in_this_thread():
         torch.set_num_threads(1)
     state = window.state
+    first_screen = window.takeCentralWidget()  # (a background start's first scatter)
     window.scatter = LatentScatterView(state)
     window.setCentralWidget(window.scatter)
+    if first_screen is not None:
+        # Deleted now, not later by Qt: Tab's order (focus_chain) linking a widget on its
+        # way out corrupted the focus chain (the scatter's tool row lost its items; a crash).
+        shiboken6.delete(first_screen)
     window.training = TrainingPanel(state)
     window.preview = DecoderPreview(state)
     window.grid = LatentGridPanel(state)
