@@ -116,9 +116,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         _started()
-        if args.command is None:
+        if args.command is None or args.func is _run_gui:
             return _run_gui(args)
-        return int(args.func(args) or 0)
+        from .commands._common import stop_signals_interrupt
+
+        _escape_what_the_terminal_cannot_show()
+        with stop_signals_interrupt():  # SIGTERM, SIGHUP: as Ctrl-C (train saves what it has)
+            return int(args.func(args) or 0)
     except KeyboardInterrupt as exc:
         detail = f" ({exc})" if str(exc) else ""
         _say(f"\ninterrupted{detail}")
@@ -177,6 +181,18 @@ def _report(exc: Exception) -> int:
         f"{DEBUG_ENV}=1 shows the traceback)"
     )
     return EXIT_FAILED
+
+
+def _escape_what_the_terminal_cannot_show() -> None:
+    """A character the output's encoding lacks (a file named "café" on an ASCII
+    terminal) is written as an escape, not an error ending the command."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (OSError, ValueError):
+                pass
 
 
 def _say(line: str) -> None:

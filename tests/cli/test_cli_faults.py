@@ -289,3 +289,40 @@ def test_a_recorded_dataset_that_is_not_known_is_named_plainly(tmp_path, capsys,
                            {"dataset": recorded})  # fmt: skip
     code, err = run_cli(["eval", str(path)], capsys)
     assert code == 2 and said in assert_one_line(err) and "--data-dir" in err and "\x1b" not in err
+
+
+def test_sigterm_ends_any_command_as_ctrl_c_does(checkpoint):
+    """`eval`, `gaps`, `impute-eval` and `figures` were killed outright (exit 143, no
+    word); `train` and `animate` said "interrupted" and exited 130, as --help says."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vae_explorer", "gaps", str(checkpoint)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    proc.stdout.readline()  # its heading: the work has started (it takes far longer)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "interrupted (SIGTERM)" and "Traceback" not in err
+
+
+def test_a_command_runs_with_no_stderr_at_all(checkpoint):
+    """With stderr closed (or pythonw's None) the progress bar failed the whole command."""
+    done = subprocess.run(
+        [sys.executable, "-m", "vae_explorer", "eval", str(checkpoint)],
+        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, timeout=300,
+        preexec_fn=lambda: os.close(2),
+    )  # fmt: skip
+    assert done.returncode == 0 and "ELBO" in done.stdout
+
+
+def test_a_name_the_terminal_cannot_show_is_escaped_not_a_bug(checkpoint):
+    named = checkpoint.with_name("café.safetensors")
+    checkpoint.rename(named)
+    done = subprocess.run(
+        [sys.executable, "-m", "vae_explorer", "eval", str(named), "--quiet"],
+        capture_output=True, timeout=300, env={**os.environ, "PYTHONIOENCODING": "ascii"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert b"caf\\xe9.safetensors" in done.stdout and b"ELBO" in done.stdout

@@ -61,3 +61,25 @@ def test_predict_accepts_uint8_and_float_images(small_images, mnist_test):
 def test_mnist_classifier_is_over_95_percent_accurate(mnist_test):
     net = get_classifier("mnist")
     assert net.accuracy(mnist_test.images, mnist_test.labels) > 0.95
+
+
+def test_a_cache_with_nan_weights_is_retrained_not_trusted(small_images, mnist_test, monkeypatch):
+    """A well-formed file whose weights are NaN loaded without complaint: every image got
+    the same class and impute-eval printed 10% for every method."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    labels = mnist_test.labels[:300]
+    config = ClassifierConfig(epochs=1, seed=5)
+    load_or_train_classifier("nan", small_images[:300], labels, config)
+    (path,) = cache_dir().glob("classifier-nan-*.safetensors")
+    weights = load_file(path)
+    save_file({k: torch.full_like(v, float("nan")) for k, v in weights.items()}, path)
+    retrained = []
+    real = clf_mod.train_classifier
+    monkeypatch.setattr(clf_mod, "train_classifier", lambda *a: retrained.append(1) or real(*a))
+    net = load_or_train_classifier("nan", small_images[:300], labels, config)
+    assert retrained == [1]
+    assert all(torch.isfinite(p).all() for p in net.parameters())
+    assert net.accuracy(small_images[:300], labels) > 0.5
+    assert all(torch.isfinite(v).all() for v in load_file(path).values())  # the file made anew

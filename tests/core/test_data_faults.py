@@ -74,6 +74,20 @@ def test_find_file_never_raises_an_os_error(make_idx_folder, locked, code):
         registry.find_file(folder, "t10k-images-idx3-ubyte")
 
 
+@pytest.mark.parametrize("link", ["loop", "dangling"])
+def test_a_broken_link_in_a_data_folder_is_named_not_called_missing(make_idx_folder, link):
+    folder = make_idx_folder(20, 10)
+    (real,) = folder.glob("t10k-images-idx3-ubyte*")  # (written compressed or not)
+    real.unlink()
+    real.symlink_to(real.name if link == "loop" else "/nonexistent/images")
+    with pytest.raises(DatasetError) as info:
+        load_dataset("mnist", "test", root=folder)
+    assert "missing" not in str(info.value)
+    assert (
+        "symbolic links" if link == "loop" else "a link to /nonexistent/images, which does not exist"
+    ) in str(info.value)
+
+
 def test_a_folder_name_too_long_or_with_a_nul_byte_is_a_dataset_error(tmp_path):
     with pytest.raises(DatasetError, match="file name too long"):
         load_dataset("mnist", "test", root=tmp_path / LONG_NAME)

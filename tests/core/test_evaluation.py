@@ -65,3 +65,10 @@ def test_regrouped_mlp_likelihood_matches_the_direct_one(likelihood):
     z = torch.randn(4, 6, 3)
     direct = model.log_likelihood(x[:, None, :], model.decode_logits(z.reshape(-1, 3)).view(4, 6, -1))
     assert torch.allclose(log_px_of_samples(model, x, z), direct, rtol=1e-5, atol=1e-2)
+
+
+@pytest.mark.parametrize("bad", [2.5, -1, True, "10"])
+def test_a_sample_count_that_is_not_a_whole_number_is_named(tiny_model, small_images, bad):
+    """2.5 raised torch's bare "'float' object cannot be interpreted as an integer"."""
+    with pytest.raises(ValueError, match="iwae_samples must be a whole number >= 0"):
+        evaluate(tiny_model, small_images[:10], iwae_samples=bad)

@@ -97,6 +97,9 @@ def test_causes_are_ordered_by_the_settings():
     assert "learning rate 0.5" in big_lr[0] and "beta = 2" in big_lr[1]
     huge_lr = likely_causes(NonFinite("recon", 1, 4), TrainConfig(lr=1e308))  # its ratio overflows
     assert "learning rate 1e+308 is far above the default 0.003" in huge_lr[0] and "inf" not in huge_lr[0]
+    large_lr = likely_causes(NonFinite("recon", 1, 4), TrainConfig(lr=1e300))  # a 300-digit ratio
+    assert "learning rate 1e+300 is 3.3e+302x the default" in large_lr[0]
+    assert "is 33x the default" in likely_causes(NonFinite("recon", 1, 4), TrainConfig(lr=0.1))[0]
     ordinary = likely_causes(NonFinite("kl", 1, 4), TrainConfig())
     assert "learning rate 0.003 may still be too high" in ordinary[0]
     assert any("log-variance" in c for c in ordinary) and not any("beta" in c for c in ordinary)

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QThread
 
 from vae_explorer.core.data import DatasetError
+from vae_explorer.core.projection import ProjectionError
 from vae_explorer.gui.workers import LatestOnlyRunner, Worker, running_workers, wait_for_workers
 
 
@@ -54,14 +55,21 @@ def test_a_function_job_returns_its_value_and_reports_progress(qtbot):
     assert blocker.args == [42] and progress == [0, 1, 2]
 
 
-def test_a_user_error_is_a_message_without_traceback(qtbot, capfd):
+@pytest.mark.parametrize(
+    "error",
+    [
+        DatasetError("the folder /x has no test images"),
+        ProjectionError("UMAP needs at least 5 finite codes [N, d], got (1, 10)"),
+    ],
+)
+def test_a_user_error_is_a_message_without_traceback(qtbot, capfd, error):
     def job():
-        raise DatasetError("the folder /x has no test images")
+        raise error
 
     worker = Worker(job, name="test-user-error")
     with qtbot.waitSignal(worker.failed, timeout=5000) as blocker:
         worker.start()
-    assert blocker.args == ["the folder /x has no test images"]
+    assert blocker.args == [str(error)]
     assert "Traceback" not in capfd.readouterr().err
 
 

@@ -204,10 +204,12 @@ def stop_signals_interrupt() -> Iterator[None]:
 
 
 def progress_bar(total: int, desc: str, unit: str, quiet: bool = False) -> Any:
-    """A tqdm bar on stderr (as `train` has), or a no-op one with ``quiet``."""
+    """A tqdm bar on stderr, or a no-op one with ``quiet`` or with no stderr at all (closed,
+    or pythonw on Windows: tqdm would fail writing to None)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit=unit, disable=quiet, dynamic_ncols=True, file=sys.stderr)
+    off = quiet or sys.stderr is None
+    return tqdm(total=total, desc=desc, unit=unit, disable=off, dynamic_ncols=True, file=sys.stderr)
 
 
 def hidden_sizes(text: str) -> int | tuple[int, ...]:

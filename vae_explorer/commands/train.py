@@ -36,6 +36,7 @@ from ._common import (
     hidden_text,
     positive_float,
     positive_int,
+    progress_bar,
 )
 from .train_labelled import LABELLED_LR, add_labelled_arguments, labelled_command_parts, labelled_job
 from .train_output import kept_from_replacing, last_good_path, save_with_fallback
@@ -176,8 +177,6 @@ class _Run:
         self, ev: Any, stop: _StopSignals, last: Any, finished: Any, failure: Any
     ) -> tuple[Any, Any, Any]:
         """Display one event; returns the (last snapshot, finish, failure) seen so far."""
-        from tqdm import tqdm
-
         from ..core.training import (
             BatchMetrics,
             EpochSummary,
@@ -192,10 +191,8 @@ class _Run:
             self._write(f"interrupted ({stop.signal_name}): saving the model trained so far")
         if isinstance(ev, TrainingStarted):
             stop.training = True
-            self.bar = tqdm(
-                total=ev.epochs * ev.batches_per_epoch, unit="batch", disable=self.args.quiet,
-                dynamic_ncols=True, desc=f"train on {ev.device}",
-            )  # fmt: skip
+            total = ev.epochs * ev.batches_per_epoch
+            self.bar = progress_bar(total, f"train on {ev.device}", "batch", quiet=self.args.quiet)
         elif isinstance(ev, BatchMetrics) and self.bar is not None:
             bar = self.bar
 

@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 
 from .importance import Workspace, log_weights
@@ -33,8 +34,10 @@ def evaluate(
     ``progress(images_done)`` is called as the work goes (a CLI progress bar); memory stays
     bounded for any K (the weights are summed in chunks).
     """
-    if iwae_samples < 0:
-        raise ValueError(f"iwae_samples must be >= 0, got {iwae_samples}")
+    if isinstance(iwae_samples, bool) or not isinstance(iwae_samples, (int, np.integer)) or iwae_samples < 0:
+        raise ValueError(f"iwae_samples must be a whole number >= 0, got {iwae_samples!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
     was_training = model.training
     model.eval()
     device = model.device

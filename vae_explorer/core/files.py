@@ -99,7 +99,14 @@ def open_regular(path: str | os.PathLike[str]) -> io.BufferedReader:
     """
     _refuse_nul(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        if os.path.islink(path):  # there, but pointing at nothing: say so, not "not found"
+            raise NotAFileError(
+                f"a link to {show_path(os.readlink(path))}, which does not exist", show_path(path)
+            ) from None
+        raise
     try:
         found = os.fstat(fd)
         kind = describe_kind(found.st_mode)

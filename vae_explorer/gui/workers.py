@@ -35,6 +35,7 @@ from ..core.checkpoint_file import CheckpointError
 from ..core.data import DatasetError
 from ..core.devices import DeviceError, is_out_of_memory
 from ..core.model import ConfigError, InputError
+from ..core.projection import ProjectionError
 
 
 class JobCancelled(Exception):
@@ -50,6 +51,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     ConfigError,
     InputError,
     CheckpointError,
+    ProjectionError,
     OSError,
 )
 

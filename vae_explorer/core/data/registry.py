@@ -156,7 +156,9 @@ def find_file(folder: Path, stem: str) -> Path | None:
     """
     for candidate in (folder / f"{stem}.gz", folder / stem):
         try:
-            if candidate.exists():  # raises for EACCES, ENAMETOOLONG, EIO, ESTALE...
+            # exists() raises for EACCES, ENAMETOOLONG, EIO, ESTALE...; a looping or dangling
+            # link is there too (reading it then says so), where exists() says "missing".
+            if candidate.exists() or candidate.is_symlink():
                 return candidate
         except (OSError, ValueError) as exc:
             raise cannot_open(folder, exc) from None

@@ -92,5 +92,7 @@ def failure_message(found: NonFinite, config: TrainConfig) -> str:
 
 
 def _times(ratio: float) -> str:
-    """ "40x", or for a ratio too large for a float, "far above"."""
-    return f"{ratio:,.0f}x" if math.isfinite(ratio) else "far above"
+    """ "40x", "3.3e+302x", or for a ratio too large for a float, "far above"."""
+    if not math.isfinite(ratio):
+        return "far above"
+    return f"{ratio:,.0f}x" if ratio < 1e7 else f"{ratio:.2g}x"
