@@ -193,6 +193,9 @@ def test_a_labelled_model_says_it_has_no_imputation_not_impute_to_fill_in(state,
     setup_masked_digit(state, panel, model.eval())
     assert not panel.impute_button.isEnabled()
     assert panel.imputed_tile._placeholder == "—"
+    panel.load_test_digit(3)  # its message kept the reason out of view
+    assert panel.message_label.text().startswith("Imputation needs a VAE: this is a labelled model")
+    assert "#3" in panel.message_label.toolTip()
     assert not panel.draws_strip.isVisibleTo(panel)  # no row of empty fill-ins
     state.set_model(make_model(2))
     assert panel.imputed_tile._placeholder == "Impute to fill in"

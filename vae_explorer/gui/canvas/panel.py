@@ -382,6 +382,11 @@ class CanvasPanel(CanvasControls):
         return f"Paint or load a test {self.item_noun()}, then mask pixels to impute."
 
     def _set_message(self, text: str) -> None:
+        """``text``, after why this model cannot impute if it cannot (the reason stays in
+        view whatever the canvas reports, e.g. a test digit loaded)."""
+        reason = needs_a_vae(self.state.model, "Imputation")
+        if reason and text != reason:
+            text = f"{reason} {text}".rstrip()
         self.message_label.setText(text)
 
 
