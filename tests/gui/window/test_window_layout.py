@@ -363,3 +363,13 @@ def test_the_timelines_note_shows_whole_at_1024_by_700(app_theme, make_window, q
     room = label.contentsRect()
     need = label.fontMetrics().boundingRect(QRect(0, 0, room.width(), 10_000), flags, label.text())
     assert need.height() <= room.height(), (need.height(), room.height())
+
+
+def test_every_docks_float_and_close_buttons_say_what_they_do(window):
+    from PySide6.QtWidgets import QAbstractButton
+
+    for dock in window.docks:
+        buttons = {b.objectName(): b.toolTip() for b in dock.findChildren(QAbstractButton)}
+        title = dock.windowTitle()
+        assert f"Float “{title}” as a window" in buttons["qt_dockwidget_floatbutton"], buttons
+        assert f"Close “{title}”" in buttons["qt_dockwidget_closebutton"], buttons

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QWidget
+from PySide6.QtWidgets import QAbstractButton, QDockWidget, QMainWindow, QScrollArea, QWidget
 
 from .first_screen import LoadingPanel
 from .focus_chain import move_focus
@@ -46,7 +46,25 @@ def add_dock(
         | QDockWidget.DockWidgetFeature.DockWidgetClosable
     )
     window.addDockWidget(area, dock)
+    name_title_buttons(dock, title)
     return dock
+
+
+# Qt's own object names for a dock's title-bar buttons (they come without tooltips).
+TITLE_BUTTON_TIPS = {
+    "qt_dockwidget_floatbutton": (
+        "Float “{}” as a window of its own, or dock it back (or double-click the title)"
+    ),
+    "qt_dockwidget_closebutton": "Close “{}” (the View menu brings it back)",
+}
+
+
+def name_title_buttons(dock: QDockWidget, title: str) -> None:
+    """Tooltips for the float and close buttons of ``dock``'s title bar."""
+    for button in dock.findChildren(QAbstractButton):
+        tip = TITLE_BUTTON_TIPS.get(button.objectName())
+        if tip is not None:
+            button.setToolTip(tip.format(title))
 
 
 SHORT_WINDOW = 800  # pixels of window height below which the preview dock starts smaller
