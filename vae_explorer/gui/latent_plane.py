@@ -24,6 +24,7 @@ from ..core.projection import METHOD_LABELS, NeighbourProjection, PCAProjection,
 if TYPE_CHECKING:
     from .state import ExplorerState
 
+NO_SECOND_AXIS = "(1-d latent: no second axis)"
 KINDS = ("axes", "pca", "umap", "tsne")
 KIND_LABELS = {"axes": "Two axes", "pca": "PCA plane", "umap": "UMAP", "tsne": "t-SNE"}
 
@@ -59,6 +60,8 @@ class LatentPlane(QObject):
     def axis_labels(self) -> tuple[str, str]:
         if self._kind == "axes":
             x, y = self._state.dims
+            if self._state.latent_dim == 1:  # its points lie on y = 0
+                return f"z[{x}]", NO_SECOND_AXIS
             return f"z[{x}]", f"z[{y}]"
         if self._kind == "pca" and self.pca is not None:
             rx, ry = (100 * float(r) for r in self.pca.explained_ratio)

@@ -76,6 +76,11 @@ def test_a_one_dimensional_latent_space(window, qtbot):
     window.state.set_current_z(z)
     np.testing.assert_allclose(window.preview.canvas.image(), decode(window.state.model, z), atol=1e-6)
     assert window.samples.mosaic is not None
+    # No second axis: not labelled z[0] again, no ticks of the points' y = 0.
+    left = window.scatter.plot.getPlotItem().getAxis("left")
+    assert "no second axis" in left.labelText and not left.style["showValues"]
+    window.state.set_model(VAE(VAEConfig(latent_dim=2, hidden_dim=16)))  # and back
+    assert left.labelText == "z[1]" and left.style["showValues"]
 
 
 def _canvas(window, qtbot):

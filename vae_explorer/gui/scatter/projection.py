@@ -181,11 +181,7 @@ class ScatterPlane(QObject):
         """Points (scrubbed or live) and crosshair on the plane; labels of its axes."""
         state, s = self.state, self.scatter
         plane, scrubbed = state.plane, state.scrub.latents()
-        x_label, y_label = plane.axis_labels()
-        pi = s.plot.getPlotItem()
-        for side, label in (("bottom", x_label), ("left", y_label)):
-            if pi.getAxis(side).labelText != label:  # (a label re-renders its HTML: ~2 ms)
-                pi.setLabel(side, label)
+        s.label_axes()
         if plane.is_axes and scrubbed is None:
             s._refresh_points()
         else:

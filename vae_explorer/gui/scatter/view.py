@@ -104,7 +104,7 @@ class LatentScatterView(QWidget):
 
         self._on_dataset_changed()
         self._on_model_changed()
-        self._label_axes()  # from the start, not only once the dims change
+        self.label_axes()  # from the start, not only once the dims change
         self._on_latents_changed()
         self.placing.place_all()
         self._on_overlay_changed(state.overlay)
@@ -222,6 +222,7 @@ class LatentScatterView(QWidget):
         self.reset_zoom()
 
     def _on_model_changed(self) -> None:
+        self.label_axes()  # (a 1-d latent's axis: dims may not change with the model)
         if self._sync_dim_combos():
             self.reset_zoom()  # another latent dimension: a new space
         self._on_overlay_source_changed()
@@ -232,15 +233,20 @@ class LatentScatterView(QWidget):
         if not (self.state.live or self.state.training):
             self.reset_zoom()
 
-    def _label_axes(self) -> None:
-        x, y = self.state.dims
+    def label_axes(self) -> None:
+        """The axes' titles from the state's plane. A 1-d latent has no second axis: its
+        points lie on y = 0, and ticks there (±0.006) would only mislead."""
         pi = self.plot.getPlotItem()
-        pi.setLabel("bottom", f"z[{x}]")
-        pi.setLabel("left", f"z[{y}]")
+        for side, label in zip(("bottom", "left"), self.state.plane.axis_labels(), strict=True):
+            if pi.getAxis(side).labelText != label:  # (a label re-renders its HTML: ~2 ms)
+                pi.setLabel(side, label)
+        left, one_d = pi.getAxis("left"), self.state.latent_dim == 1
+        if left.style["showValues"] == one_d:
+            left.setStyle(showValues=not one_d)
 
     def _on_dims_changed(self) -> None:
         self._sync_dim_combos()
-        self._label_axes()
+        self.label_axes()
         self.cloud.forget_bounds()  # the new dims' points, not a step from the old ones'
         self._refresh_points()
         self.placing.place_all()
