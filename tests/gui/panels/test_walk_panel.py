@@ -87,3 +87,29 @@ def test_another_dataset_drops_the_test_image_ends_and_keeps_the_others(qtbot, s
     state.set_dataset("/some/folder", other)
     assert panel.ends["A"] is None
     np.testing.assert_allclose(panel.ends["B"].z, [0.5, -0.25])
+
+
+def test_a_hint_to_draw_first_goes_once_the_canvas_has_a_drawing(qtbot, state):
+    """Set ▸ Canvas drawing with nothing drawn said "Draw a digit on the Canvas first.";
+    the line stayed after the digit was drawn."""
+    panel = WalkPanel(state)
+    qtbot.addWidget(panel)
+    state.set_canvas_posterior(None, None)
+    panel.end_from_canvas("A")
+    assert panel.hint.text() == "Draw a digit on the Canvas first."
+    state.set_picked_index(3)  # (not what it asked for: the line stays)
+    assert panel.hint.text() == "Draw a digit on the Canvas first."
+    state.set_canvas_posterior(state.latents[0][7], state.latents[1][7])
+    assert "Canvas" not in panel.hint.text() and "Set" in panel.hint.text()
+    panel.end_from_canvas("A")
+    assert panel.ends["A"] is not None and panel.ends["A"].label == "the canvas drawing"
+
+
+def test_a_hint_to_pick_first_goes_once_a_test_image_is_picked(qtbot, state):
+    panel = WalkPanel(state)
+    qtbot.addWidget(panel)
+    state.set_picked_index(None)
+    panel.end_from_picked("B")
+    assert panel.hint.text().startswith("Pick a test image")
+    state.set_picked_index(5)
+    assert not panel.hint.text().startswith("Pick a test image")

@@ -45,6 +45,8 @@ STEPS_RANGE = (2, 60)
 SET_PADDING = 28  # pixels of a Set button beyond its text and menu arrow
 WIDE_WIDTH = 480  # pixels: a panel this wide has the options beside the ends
 MARGIN = 4  # pixels above and below the panel's content
+PICK_FIRST = "Pick a test image on the scatter first (click a point)."
+DRAW_FIRST = "Draw a digit on the Canvas first."
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ class WalkPanel(QWidget):
         self.spherical_label = self._strip_box.spherical_label
         self.spherical_canvas = self._strip_box.spherical_canvas
         self.hint = QLabel()
+        self._told = ""  # a "… first" hint on show (_tell), until what it asks for is there
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color: #9a9a9a;")
         self.caption.setStyleSheet("color: #9a9a9a;")
@@ -165,6 +168,8 @@ class WalkPanel(QWidget):
         state.latentsChanged.connect(self._on_latents_changed)
         state.scrub.epochChanged.connect(self._on_latents_changed)  # test images' ends move with it
         state.decoderChanged.connect(self._when_shown.request)  # scrubbed epoch, shown digit
+        state.pickedIndexChanged.connect(self._on_source_changed)
+        state.canvasPosteriorChanged.connect(self._on_source_changed)
         self._arrange()
         self._on_model_changed()
 
@@ -231,14 +236,14 @@ class WalkPanel(QWidget):
         index = self._state.picked_index
         end = self.test_image_end(index) if index is not None else None
         if end is None:
-            self._tell("Pick a test image on the scatter first (click a point).")
+            self._tell(PICK_FIRST)
             return
         self.set_walk_end(which, end)
 
     def end_from_canvas(self, which: str) -> None:
         posterior = self._state.canvas_posterior
         if posterior is None:
-            self._tell("Draw a digit on the Canvas first.")
+            self._tell(DRAW_FIRST)
             return
         self.set_end(which, posterior[0], "the canvas drawing")
 
@@ -298,7 +303,15 @@ class WalkPanel(QWidget):
     def _on_steps_changed(self) -> None:
         self._refresh()
 
+    def _on_source_changed(self) -> None:
+        # "Draw a digit on the Canvas first." stayed after the digit was drawn.
+        ready = {PICK_FIRST: self._state.picked_index, DRAW_FIRST: self._state.canvas_posterior}
+        if ready.get(self._told) is not None:
+            self._show_hint()
+            self._fit_strips()
+
     def _tell(self, text: str) -> None:
+        self._told = text
         self.hint.setText(text)
         self.hint.setVisible(True)
 
@@ -333,6 +346,26 @@ class WalkPanel(QWidget):
             n = self.steps.value()
             for kind in self.kinds():
                 self._decoded[kind] = decode_path(model, a.z, b.z, n, kind).reshape(n, 28, 28)
+        self._show_hint()
+        self.png_button.setEnabled(bool(self._decoded))
+        self.gif_button.setEnabled(bool(self._decoded))
+        drawn_as = self._drawn_as() if self._decoded else ""
+        self.caption.setText(f"Every frame {drawn_as} (the Latent grid's Digit)" if drawn_as else "")
+        self.caption.setToolTip(
+            "A labelled model decodes a style z together with a digit y: the walk moves the "
+            "style and draws every frame as the digit the other views show (Latent grid's Digit)"
+        )
+        self.caption.setVisible(bool(drawn_as))
+        named = self._state.latent_dim > 2  # one strip needs no name
+        self._strip_box.show_strips(self._decoded.get("linear"), self._decoded.get("spherical"), named)
+        self._fit_strips()
+        self.pathChanged.emit()
+
+    def _show_hint(self) -> None:
+        """What to do next (set the ends), or the walk's title while there is no strip."""
+        self._told = ""
+        a, b = self.ends["A"], self.ends["B"]
+        if self._decoded:
             self.hint.setText(self._title())
         elif a is None and b is None:
             self.hint.setText(
@@ -344,20 +377,10 @@ class WalkPanel(QWidget):
                 f"End {'A' if a is not None else 'B'} is set: right-click another digit on the "
                 f"scatter and choose “Walk {'to' if a is not None else 'from'} this digit”."
             )
-        self.png_button.setEnabled(bool(self._decoded))
-        self.gif_button.setEnabled(bool(self._decoded))
         self.hint.setVisible(not self._decoded)  # with a strip, the ends' labels say it all
-        drawn_as = self._drawn_as() if self._decoded else ""
-        self.caption.setText(f"Every frame {drawn_as} (the Latent grid's Digit)" if drawn_as else "")
-        self.caption.setToolTip(
-            "A labelled model decodes a style z together with a digit y: the walk moves the "
-            "style and draws every frame as the digit the other views show (Latent grid's Digit)"
-        )
-        self.caption.setVisible(bool(drawn_as))
-        named = self._state.latent_dim > 2  # one strip needs no name
-        self._strip_box.show_strips(self._decoded.get("linear"), self._decoded.get("spherical"), named)
+
+    def _fit_strips(self) -> None:
         layout = self.layout()
         if layout is not None:
             layout.activate()  # (the strips' room: below the ends, hint and caption as now shown)
         self._strip_box.fit_heights()
-        self.pathChanged.emit()

@@ -17,6 +17,10 @@ from PySide6.QtWidgets import (
 
 from ..scatter.keys import SHORTCUT_AREA
 
+HEIGHT = 560
+MIN_WIDTH = 560
+AIR = 24  # pixels after the longest row's texts
+
 MOUSE_CONTROLS = (
     ("Latent scatter", "Decode a point of latent space", "click / drag"),
     ("Latent scatter", "Input and reconstruction of a test image", "click a point"),
@@ -90,6 +94,12 @@ class ShortcutsDialog(QDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        # Where the window leaves too little width, a row wraps onto more lines (at a fixed
+        # height its words ended in "…").
+        self.table.setWordWrap(True)
+        rows_header = self.table.verticalHeader()
+        rows_header.setMinimumSectionSize(rows_header.defaultSectionSize())  # (as airy as before)
+        rows_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
@@ -99,4 +109,16 @@ class ShortcutsDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(self.table)
         lay.addWidget(buttons)
-        self.resize(560, 560)
+        # Every row on one line (where the window is as wide), the rest to the "What" column.
+        self.resize(min(self._one_line_width(), max(MIN_WIDTH, window.width())), HEIGHT)
+
+    def _one_line_width(self) -> int:
+        """The dialog's width with every row on one line."""
+        table = self.table
+        columns = sum(table.sizeHintForColumn(j) for j in range(table.columnCount()))
+        scroll_bar = table.verticalScrollBar().sizeHint().width()
+        layout = self.layout()
+        assert layout is not None
+        margins = layout.contentsMargins()
+        frame = 2 * table.frameWidth() + margins.left() + margins.right()
+        return columns + scroll_bar + frame + AIR
