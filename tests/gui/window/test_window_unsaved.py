@@ -249,5 +249,5 @@ def test_a_remembered_folder_that_cannot_be_read_does_not_stop_the_dialogs(train
     w = trained_window
     remembered = "x" * 5000  # (a name too long: is_dir raises, as it does for EACCES)
     w.settings.setValue("paths/last_dir", remembered)
-    start = w.menus._last_dir()
+    start = w.menus.last_dir()
     assert start != remembered and os.path.isdir(start)

@@ -188,7 +188,7 @@ class WindowMenus:
         return a
 
     # --- dialogs ---------------------------------------------------------------------------
-    def _last_dir(self, opening: bool = False) -> str:
+    def last_dir(self, opening: bool = False) -> str:
         """Where file dialogs open: the folder used last, else the current model's (at a
         first start the shipped models'), else (to open a model) the shipped models' or
         the home folder. Never the shipped models' to save into (a shipped model's own
@@ -203,28 +203,29 @@ class WindowMenus:
             return str(SHIPPED_MODELS)
         return str(Path.home())
 
-    def _remember_dir(self, path: str) -> None:
+    def remember_dir(self, path: str) -> None:
         self.window.settings.setValue("paths/last_dir", str(Path(path).parent))
 
-    def _suggested_name(self, suffix: str) -> str:
-        """A file name to start from: the model's own, else its kind if labelled, dataset and
-        latent size ("mnist-z2.safetensors", "m2-mnist-z2.safetensors", "mnist-z2-latents.csv")."""
+    def suggested_stem(self) -> str:
+        """What files of the model are named from: its own name, else its kind if labelled,
+        dataset and latent size ("mnist-z2", "m2-mnist-z2")."""
         state = self.window.state
         if state.model_path is not None:
-            stem = Path(state.model_path).stem
-        else:
-            dataset = state.model_meta.get("dataset")
-            stem = f"{dataset if isinstance(dataset, str) and dataset else 'model'}-z{state.latent_dim}"
-            kind = getattr(getattr(state.model, "config", None), "kind", None)
-            if isinstance(kind, str):  # a labelled model (M2, M1+M2), named as the shipped ones
-                stem = f"{kind}-{stem}"
-        return stem + {".safetensors": "", ".csv": "-latents"}.get(suffix, "-view") + suffix
+            return Path(state.model_path).stem
+        dataset = state.model_meta.get("dataset")
+        stem = f"{dataset if isinstance(dataset, str) and dataset else 'model'}-z{state.latent_dim}"
+        kind = getattr(getattr(state.model, "config", None), "kind", None)
+        return f"{kind}-{stem}" if isinstance(kind, str) else stem  # (as the shipped ones)
+
+    def _suggested_name(self, suffix: str) -> str:
+        """A file name to start from ("mnist-z2.safetensors", "mnist-z2-latents.csv")."""
+        return self.suggested_stem() + {".safetensors": "", ".csv": "-latents"}.get(suffix, "-view") + suffix
 
     def _save_name(self, title: str, flt: str, suffix: str) -> str | None:
         """Ask for a file to write; a name typed without ``suffix`` gets it. The dialog asks
         before replacing the name as typed; a file under the completed name is asked about
         here (it was replaced without a word)."""
-        start = str(Path(self._last_dir()) / Path(self._suggested_name(suffix)).name)
+        start = str(Path(self.last_dir()) / Path(self._suggested_name(suffix)).name)
         while True:
             path = file_dialogs.save_file_name(self.window, title, start, flt)
             if not path:
@@ -237,7 +238,7 @@ class WindowMenus:
             start = path  # "No": the dialog again, at that name
         if not path.lower().endswith(suffix):
             path += suffix
-        self._remember_dir(path)
+        self.remember_dir(path)
         return path
 
     def _may_replace(self, path: str) -> bool:
@@ -254,14 +255,14 @@ class WindowMenus:
             return
         shown = self.window.state.model_version
         path = file_dialogs.open_file_name(
-            self.window, "Open model", self._last_dir(opening=True), MODEL_FILTER
+            self.window, "Open model", self.last_dir(opening=True), MODEL_FILTER
         )
         # Another model became current while the dialog was up (a recovered one, say): it
         # is asked about in its turn.
         if path and self.window.state.model_version != shown and not self.window.may_drop_model(OPENING):
             return
         if path:
-            self._remember_dir(path)
+            self.remember_dir(path)
             self.window.open_model_in_background(path)
 
     def save_interactively(self) -> bool:
@@ -294,7 +295,7 @@ class WindowMenus:
             self.window.export_latents(path)
 
     def _on_open_folder_triggered(self) -> None:
-        folder = file_dialogs.existing_folder(self.window, "Folder with the four IDX files", self._last_dir())
+        folder = file_dialogs.existing_folder(self.window, "Folder with the four IDX files", self.last_dir())
         if folder:
             self.window.set_dataset(folder)
 

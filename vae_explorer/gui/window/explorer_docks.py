@@ -282,12 +282,16 @@ def _export_traversal(window: MainWindow) -> None:
 
 
 def _ask_save(window: MainWindow, title: str, name: str, filters: str) -> Path | None:
-    folder = Path(str(window.settings.value("paths/last_export_dir", str(Path.home()))))
-    chosen = file_dialogs.save_file_name(window, title, str(folder / name), filters)
+    """A file to export into, as File ▸ Export view asks: in the folder used last (they
+    started in the home folder whatever Export view used), under the model's name
+    ("small-walk.gif" for small.safetensors)."""
+    menus = window.menus
+    start = Path(menus.last_dir()) / f"{menus.suggested_stem()}-{name}"
+    chosen = file_dialogs.save_file_name(window, title, str(start), filters)
     if not chosen:
         return None
     path = Path(chosen)
     if not path.suffix:
         path = path.with_suffix(Path(name).suffix)
-    window.settings.setValue("paths/last_export_dir", str(path.parent))
+    menus.remember_dir(str(path))
     return path
