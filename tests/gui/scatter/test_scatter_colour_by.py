@@ -269,3 +269,19 @@ def test_in_a_training_run_a_newer_snapshot_does_not_cancel_the_running_job(qtbo
         qtbot.waitUntil(lambda: not control.is_busy(), timeout=10000)
         state.set_training(False)
     assert [q for _, q in fake_core.calls] == ["total_gap", "total_gap"]  # then the newest model's
+
+
+def test_a_title_wider_than_the_colour_bar_wraps_instead_of_being_cut(qtbot):
+    """ "KL (nats) (updating)" read "KL (nats) (updat" in the bar's 96-pixel column."""
+    from PySide6.QtGui import QFontMetrics
+
+    from vae_explorer.gui.scatter.colour_bar import ColourBarItem
+
+    bar = ColourBarItem()
+    line = QFontMetrics(bar._font).height()
+    bar.set_values("KL (nats)", 0.0, 1.0)
+    short_title, short_bar = bar.title_and_bar_rects()
+    bar.set_values("ELBO (nats) (updating)", 0.0, 1.0)
+    long_title, long_bar = bar.title_and_bar_rects()
+    assert short_title.height() == line and long_title.height() == 2 * line
+    assert long_bar.top() == short_bar.top() + line and long_bar.bottom() == short_bar.bottom()

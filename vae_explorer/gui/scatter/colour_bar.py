@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QLinearGradient, QPainter
+from PySide6.QtCore import QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QLinearGradient, QPainter
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 TABLE_SIZE = 64
 COLOUR_MAP = "viridis"  # perceptually uniform, readable by colour-blind users, dark to light
 CLIP_PERCENTILES = (1.0, 99.0)  # a few extreme images must not squash everyone else's colour
+_WRAP = int(Qt.AlignmentFlag.AlignLeft) | int(Qt.TextFlag.TextWordWrap)
 
 
 def colour_table(n: int = TABLE_SIZE) -> list[str]:
@@ -82,6 +83,17 @@ class ColourBarItem(pg.GraphicsWidget):
         """The texts at the bottom and the top of the bar."""
         return format_value(self._range[0]), format_value(self._range[1])
 
+    def title_and_bar_rects(self) -> tuple[QRectF, QRectF]:
+        """Where the title and the bar go. A title wider than the column ("ELBO (nats)
+        (updating)") takes two lines: cut to one, it lost what it says last."""
+        metrics = QFontMetrics(self._font)
+        line = metrics.height()
+        room = QRect(4, 2, int(self.width()) - 8, 2 * line)
+        height = min(metrics.boundingRect(room, _WRAP, self._title).height(), 2 * line)
+        top = max(line, height)
+        bar = QRectF(6, top + 8, self.BAR_WIDTH, self.height() - top - 16)
+        return QRectF(4, 2, room.width(), height), bar
+
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
         return QRectF(0, 0, self.width(), self.height())
 
@@ -90,8 +102,8 @@ class ColourBarItem(pg.GraphicsWidget):
         line = p.fontMetrics().height()
         p.fillRect(self.boundingRect(), QColor(30, 30, 30, 200))
         p.setPen(QColor("#dddddd"))
-        p.drawText(QRectF(4, 2, self.width() - 8, line), Qt.AlignmentFlag.AlignLeft, self._title)
-        bar = QRectF(6, line + 8, self.BAR_WIDTH, self.height() - line - 16)
+        title, bar = self.title_and_bar_rects()
+        p.drawText(title, _WRAP, self._title)
         gradient = QLinearGradient(bar.bottomLeft(), bar.topLeft())
         last = len(self._colours) - 1
         for i, c in enumerate(self._colours):
