@@ -5,22 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from window_helpers import recorded_run
-
-from vae_explorer.core.checkpoints import save_checkpoint
 from vae_explorer.gui.window import file_dialogs
-
-
-@pytest.fixture(scope="module")
-def history_checkpoint(tmp_path_factory, mnist_test):
-    """A small model with a training history the timeline can animate."""
-    models, arrays = recorded_run(mnist_test)
-    path = tmp_path_factory.mktemp("history") / "history.safetensors"
-    history = [{"epoch": e, "train_loss": 200.0 - e} for e in (1, 2, 3)]
-    meta = {"dataset": "mnist", "history": history, "epochs_completed": 3}
-    save_checkpoint(models[3], path, meta, arrays=arrays)
-    return path
 
 
 def test_panel_exports_start_where_the_last_export_went_under_the_models_name(
@@ -28,7 +13,7 @@ def test_panel_exports_start_where_the_last_export_went_under_the_models_name(
 ):
     """They started in the home folder, even after an export elsewhere, as "walk.gif",
     "traversal.png" and "training.gif"."""
-    window = make_window(history_checkpoint)
+    window = make_window(history_checkpoint[0])
     offered: list[Path] = []
     answer = {"path": ""}
 

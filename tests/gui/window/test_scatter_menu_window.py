@@ -142,20 +142,6 @@ def test_a_wider_model_opened_with_a_walk_set_clears_the_path_without_error(qtbo
     assert xs is None or len(xs) == 0
 
 
-@pytest.fixture(scope="module")
-def history_checkpoint(tmp_path_factory, mnist_test):
-    """Three 'epochs' of a small model (seeds 1..3) with the test set's latents."""
-    from window_helpers import recorded_run
-
-    from vae_explorer.core.checkpoints import save_checkpoint
-
-    models, arrays = recorded_run(mnist_test)
-    path = tmp_path_factory.mktemp("history") / "history.safetensors"
-    meta = {"dataset": "mnist", "history": [{"epoch": e} for e in (1, 2, 3)], "epochs_completed": 3}
-    save_checkpoint(models[3], path, meta, arrays=arrays)
-    return path, models
-
-
 @POPUP
 def test_scrubbed_back_a_test_image_is_paired_with_its_code_of_that_epoch(
     qtbot, make_window, history_checkpoint

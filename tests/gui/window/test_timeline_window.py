@@ -8,24 +8,11 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtWidgets import QApplication
-from window_helpers import recorded_run
 
 from vae_explorer.core.checkpoint_file import read_arrays
-from vae_explorer.core.checkpoints import save_checkpoint
 from vae_explorer.core.history import EPOCHS_KEY
 from vae_explorer.core.latent import encode_images
 from vae_explorer.core.model import VAE, VAEConfig
-
-
-@pytest.fixture(scope="module")
-def history_checkpoint(tmp_path_factory, mnist_test):
-    """Three 'epochs' of a small model (seeds 1..3) with the full test set's latents."""
-    models, arrays = recorded_run(mnist_test)
-    path = tmp_path_factory.mktemp("history") / "history.safetensors"
-    history = [{"epoch": e, "train_loss": 200.0 - e} for e in (1, 2, 3)]
-    meta = {"dataset": "mnist", "history": history, "epochs_completed": 3}
-    save_checkpoint(models[3], path, meta, arrays=arrays)
-    return path, models
 
 
 def test_scrubbing_moves_points_decoders_and_curves(qtbot, make_window, history_checkpoint, tmp_path):
