@@ -138,19 +138,3 @@ def test_tab_stops_at_the_scatter_whose_keys_the_shortcuts_page_lists(window):
         "Shift+F10" in keys["Menu for the crosshair's point"]
         and "Return" in keys["Pick the test point nearest the crosshair"]
     )
-
-
-def test_a_dock_moved_to_the_other_side_takes_its_place_in_the_round(window, qtbot):
-    """Tab's order was set once at start: a dock the user moved from the right to the left
-    kept its controls after the scatter's."""
-    qtbot.waitUntil(lambda: tab_round(window)[0] is window.training.smooth_check, timeout=3000)
-    dock = window.grid_dock
-    assert window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
-    assert [w for w in tab_round(window) if enclosing_dock(w) is dock]
-    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)  # as a drag there does
-    qtbot.waitUntil(lambda: window.dockWidgetArea(dock) == Qt.DockWidgetArea.LeftDockWidgetArea, timeout=2000)
-    qtbot.wait(50)
-    stops = tab_round(window)
-    mine = [i for i, w in enumerate(stops) if enclosing_dock(w) is dock]
-    scatter = stops.index(window.scatter.overlay_check)
-    assert mine and max(mine) < scatter  # read before the scatter, as it sits left of it
