@@ -364,3 +364,18 @@ def test_a_run_stopped_mid_epoch_says_which_epoch_it_stopped_in(panel):
     panel.on_batch(BatchMetrics(1, 10, 10, 150.0, 140.0, 5.0, 723.0))
     panel.on_done(True, 1, False)  # stopped at an epoch's end
     assert panel.progress.format() == "stopped after 1 epoch"
+
+
+def test_the_focus_goes_to_the_button_that_now_acts_not_to_smooth(panel, qtbot):
+    """Start, disabled as the run starts, passed the focus on to "Smooth": a Space then
+    toggled the curves' smoothing."""
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.activateWindow()
+    panel.start_button.setFocus()
+    qtbot.waitUntil(panel.start_button.hasFocus, timeout=2000)
+    panel.set_running(True)
+    assert panel.pause_button.hasFocus()
+    panel.stop_button.setFocus()
+    panel.set_running(False)
+    assert panel.start_button.hasFocus()

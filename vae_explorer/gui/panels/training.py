@@ -171,7 +171,15 @@ class TrainingPanel(QWidget):
 
     def set_running(self, running: bool) -> None:
         """Lock the form and Start while a run trains; Pause and Stop only then."""
+        # The focus on a button being disabled went to the next control Qt found
+        # ("Smooth", which a Space then toggled): it goes to the button that now acts.
+        leaving = (self.start_button,) if running else (self.pause_button, self.stop_button)
+        had_focus = any(b.hasFocus() for b in leaving)
         self.form.set_enabled(not running)
+        target = self.pause_button if running else self.start_button
+        target.setEnabled(True)
+        if had_focus:
+            target.setFocus()
         self.start_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
