@@ -33,7 +33,7 @@ from .docks import DOCK_ATTRIBUTES, build_docks, default_dock_sizes
 from .ending import dismiss_questions, keep_work_for_signal, stop_jobs
 from .files import Files
 from .first_screen import FirstScatter, log_startup
-from .focus_chain import move_focus, order_by_reading
+from .focus_chain import move_focus
 from .recovery import RecoveryCopy, ask_recover, offer_left_behind
 from .startup import (
     BackgroundStart,
@@ -44,7 +44,7 @@ from .startup import (
     show_first_screen,
 )
 from .status_bar import build_status_bar, show_current_model
-from .tab_bars import whole_tab_titles
+from .tab_bars import LayoutTidying
 from .unsaved import QUITTING, ask_unsaved, may_drop_model
 
 if TYPE_CHECKING:  # the views import torch: the window builds them after its first paint
@@ -144,9 +144,7 @@ class MainWindow(QMainWindow):
         free_at_exit(self)  # (if still there when the interpreter exits: at_exit.py)
         self.datasets = Datasets(self)
         self.files = Files(self)
-        self._tidy_timer = QTimer(self, singleShot=True, interval=0)  # (coalesces a layout's many moves)
-        self._tab_order_set = False
-        self._tidy_timer.timeout.connect(self._tidy_layout)
+        self._layout_tidying = LayoutTidying(self)
         self._default_layout = build_docks(self)
         build_status_bar(self)
         self.state.modelChanged.connect(lambda: show_current_model(self))
@@ -238,21 +236,8 @@ class MainWindow(QMainWindow):
         return self._workers_waited
 
     def after_layout_change(self) -> None:
-        """After a layout change (restoreState, a dock moved, the views built): whole tab
-        titles once Qt has laid it out (which makes the docks' tab bars)."""
-        self._tidy_timer.start()
-
-    def _tidy_layout(self) -> None:
-        if self._closing:
-            return
-        whole_tab_titles(self)
-        if self.views_ready and not self._tab_order_set:
-            # Once, as the views are first laid out. (Setting it again after every layout
-            # change went with two reports of a corrupted focus chain, the scatter's tool
-            # row losing its items and the status bar deleted, not reproduced here: see
-            # focus_chain.py. A dock moved later keeps its place in the order.)
-            self._tab_order_set = True
-            order_by_reading(self, self.docks)
+        """Call after a layout change: see tab_bars.LayoutTidying."""
+        self._layout_tidying.request()
 
     @property
     def docks(self) -> list[QDockWidget]:
