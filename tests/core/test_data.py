@@ -162,6 +162,27 @@ def test_folder_with_a_missing_file(tmp_path):
         load_dataset("mnist", "train", root=tmp_path)
 
 
+def test_cannot_train_on_names_what_a_run_would_miss(tmp_path):
+    """Known before a run asks to drop an unsaved model: no training files, no folder, the
+    images given to explore(); nothing against a complete folder or a registered name."""
+    from vae_explorer.core.data import OWN_IMAGES, cannot_train_on
+
+    img, lab = _write_split(tmp_path)
+    assert cannot_train_on(str(tmp_path)) is None
+    assert cannot_train_on("mnist") is None
+    lab.unlink()
+    told = cannot_train_on(str(tmp_path))
+    assert told is not None and "no training split" in told and "train-labels-idx1-ubyte" in told
+    assert "train-images" not in told
+    img.unlink()
+    told = cannot_train_on(str(tmp_path))
+    assert told is not None and "train-images-idx3-ubyte" in told and "train-labels" in told
+    told = cannot_train_on(str(tmp_path / "gone"))
+    assert told is not None and "no such folder" in told
+    told = cannot_train_on(OWN_IMAGES)
+    assert told is not None and "explore()" in told
+
+
 def test_wrong_shape_is_refused_from_the_header_without_inflating_the_body(tmp_path):
     img, _ = _write_split(tmp_path)
     header = bytes([0, 0, 8, 3]) + np.asarray((200_000, 32, 32), ">u4").tobytes()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QApplication, QPushButton
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 from window_helpers import (
     LEFT,
     same_weights,
@@ -113,20 +113,54 @@ def test_a_folder_of_empty_splits(window, qtbot, tmp_path, monkeypatch):
     assert "training split" in told(window) and "holds no images" in told(window)
 
 
-@pytest.mark.parametrize("damage, phrase", [(Path.unlink, "missing"), (_truncate, "truncated")])
-def test_a_bad_training_split_fails_at_start(window, qtbot, tmp_path, monkeypatch, damage, phrase):
-    """The test split alone is enough to look at; training then names the bad file."""
+def test_a_damaged_training_split_fails_at_start(window, qtbot, tmp_path, monkeypatch):
+    """The test split alone is enough to look at; training then names the bad file, and
+    the model and its curves stay as they were."""
     folder = _idx_folder(tmp_path / "data")
-    damage(folder / "train-images-idx3-ubyte.gz")
+    _truncate(folder / "train-images-idx3-ubyte.gz")
     _open_folder(window, monkeypatch, folder)
     assert window.state.dataset_key == str(folder)
     model, before = window.state.model, weights(window.state.model)
+    assert window.state.history, "the shipped model comes with its training history"
+    curves = window.training.curves
+    shown = curves.series("loss")[1].copy()
+    assert shown.size == len(window.state.history)
     small_run(window)
     qtbot.mouseClick(window.training.start_button, LEFT)
     qtbot.waitUntil(lambda: not window.trainer.is_running() and bool(window.last_error), timeout=10_000)
-    assert "train-images-idx3-ubyte" in told(window) and phrase in window.last_error
+    assert "train-images-idx3-ubyte" in told(window) and "truncated" in window.last_error
     assert "failed" in window.training.progress.format()
     assert window.state.model is model and same_weights(weights(model), before)
+    assert window.training.start_button.isEnabled()
+    np.testing.assert_array_equal(curves.series("loss")[1], shown)  # not left blank
+
+
+def test_a_folder_without_training_files_is_refused_before_the_unsaved_question(
+    window, qtbot, tmp_path, monkeypatch
+):
+    """Start on a folder with only the test files: no Save/Discard question for a run that
+    cannot start, the files named, the unsaved model and its curves kept."""
+    folder = _idx_folder(tmp_path / "data")
+    for stem in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
+        (folder / stem).unlink()
+    _open_folder(window, monkeypatch, folder)
+    assert window.state.dataset_key == str(folder)
+    state = window.state
+    model, before = state.model, weights(state.model)
+    state.set_model(model, dict(state.model_meta), None, modified=True)  # as if trained here
+    state.set_history(state.history)
+    shown = window.training.curves.series("loss")[1].copy()
+    asked: list[str] = []
+    monkeypatch.setattr(
+        window, "ask_unsaved", lambda before: asked.append(before) or QMessageBox.StandardButton.Discard
+    )
+    small_run(window)
+    qtbot.mouseClick(window.training.start_button, LEFT)
+    assert asked == [] and not window.trainer.is_running()
+    text = told(window)
+    assert "no training split" in text and "train-images-idx3-ubyte" in text and "train-labels" in text
+    assert state.model is model and state.modified and same_weights(weights(model), before)
+    assert shown.size and np.array_equal(window.training.curves.series("loss")[1], shown)
     assert window.training.start_button.isEnabled()
 
 

@@ -316,6 +316,36 @@ class DatasetRef:
         """What a checkpoint records as its dataset: the name, or "custom" for a folder."""
         return self.name if self.root is None and self.name in DATASETS else CUSTOM_DATASET
 
+    def missing_files(self, split: str = "train") -> str | None:
+        """Why ``split`` of a folder cannot be loaded, known without reading it: the files it
+        lacks, or the folder itself gone (None when all are there, and for a registered
+        dataset, which loading finds or downloads). Cheap: a few ``stat`` calls."""
+        if self.root is None:
+            return None
+        if not is_folder(self.root):
+            return f"{show_path(self.root)}: no such folder"
+        try:
+            missing = [stem for stem in SPLIT_FILES[split] if find_file(self.root, stem) is None]
+        except DatasetError as exc:
+            return str(exc)
+        if not missing:
+            return None
+        what = "training" if split == "train" else "test"
+        names = " and ".join(f"{stem} (or {stem}.gz)" for stem in missing)
+        return f"{show_path(self.root)} has no {what} split: missing {names}"
+
     def load(self, split: str = "train", download: bool = False, progress: Progress | None = None) -> Dataset:
         """One split; DatasetError (with what to do) if it is missing or malformed."""
         return load_dataset(self.name, split, root=self.root, download=download, progress=progress)
+
+
+def cannot_train_on(key: str) -> str | None:
+    """Why a run on dataset ``key`` would fail before its first batch, found without reading
+    the data (the images given to explore(), a folder without its training files); None
+    when nothing is known against it. Asked before a run asks to drop an unsaved model."""
+    if key == OWN_IMAGES:
+        return OWN_IMAGES_ERROR
+    try:
+        return DatasetRef.from_key(key).missing_files("train")
+    except DatasetError as exc:
+        return str(exc)

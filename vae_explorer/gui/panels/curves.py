@@ -223,6 +223,9 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.per_batch = True  # a run's curves come next
         self.follow()
 
+    def is_empty(self) -> bool:
+        return all(series.n == 0 for series in self.data.values())
+
     def add_batch(self, x: float, loss: float, recon: float, kl: float) -> None:
         self.data["loss"].append(x, loss)
         self.data["recon"].append(x, recon)

@@ -63,7 +63,7 @@ class TrainingPanel(QWidget):
         self._state = state
         # The window's say before a run replaces the current model (an unsaved one: Save /
         # Discard / Cancel); asked before the panel clears anything.
-        self.may_start: Callable[[], bool] = lambda: True
+        self.may_start: Callable[[TrainingJob | LabelledJob], bool] = lambda job: True
         self.form = f = TrainingForm()
         # The fields, by name, for the window's settings and for tests.
         self.dataset, self.likelihood, self.arch, self.device = f.dataset, f.likelihood, f.arch, f.device
@@ -251,7 +251,7 @@ class TrainingPanel(QWidget):
         except ValueError as exc:
             self.readout.show_error(str(exc))
             return
-        if not self.may_start():
+        if not self.may_start(job):
             return
         self.curves.clear_data()
         self.readout.loading()
@@ -282,6 +282,8 @@ class TrainingPanel(QWidget):
         if running:  # a new run: nothing of the last one stays on show
             self.curves.clear_data()
             self.readout.loading()
+        elif self.curves.is_empty():  # it ended before its first batch (a bad file...):
+            self.curves.set_history(self._state.history)  # the model put back has its own
 
     def _on_dataset_changed(self) -> None:
         self._show_dataset()

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
 )
 
-from ...core.data.registry import OWN_IMAGES, OWN_IMAGES_ERROR
+from ...core.data.registry import cannot_train_on
 from ..state import ExplorerState
 from ..theme import app_settings, configure_pyqtgraph
 from ..tooltips import wrap_long_tooltips
@@ -320,8 +320,9 @@ class MainWindow(QMainWindow):
         """Start a run (what the Start button does, minus the form)."""
         if self.trainer.is_running():
             return
-        if job.dataset == OWN_IMAGES:  # (an explore() window: its images are only to look at)
-            self.show_error("Training", OWN_IMAGES_ERROR)
+        refusal = cannot_train_on(job.dataset)
+        if refusal is not None:
+            self.show_error("Training", refusal)
             return
         if job.dataset != self.state.dataset_key and not self.set_dataset(job.dataset):
             return

@@ -12,12 +12,14 @@ import shiboken6
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from ...core.data import cannot_train_on
 from ..images import QWIDGETSIZE_MAX
 from ..labels import ElidedLabel
 from .unsaved import NEW_RUN
 
 if TYPE_CHECKING:
-    from ...core.training import BatchMetrics, TrainingFinished, TrainingStarted
+    from ...core.labelled import LabelledJob
+    from ...core.training import BatchMetrics, TrainingFinished, TrainingJob, TrainingStarted
     from .main_window import MainWindow
 
 KIND_NAMES = {"m1m2": "M1+M2"}  # as the training form names it; others upper-cased
@@ -170,7 +172,11 @@ def connect_run_status(window: MainWindow) -> None:
 
     window.state.trainingChanged.connect(window.menus.while_training)
 
-    def may_start() -> bool:
+    def may_start(job: TrainingJob | LabelledJob) -> bool:
+        refusal = cannot_train_on(job.dataset)
+        if refusal is not None:  # before the question: a run that cannot start drops nothing
+            window.show_error("Training", refusal)
+            return False
         if not window.may_drop_model(NEW_RUN):
             return False
         window.files.cancel_opening("a new run started")  # the newest request wins
