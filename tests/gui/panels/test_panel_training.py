@@ -231,6 +231,36 @@ def test_the_speed_after_a_run_is_the_runs_average_without_pauses(panel, monkeyp
     assert panel.progress.value() == panel.progress.maximum()
 
 
+def test_a_pause_while_the_data_loads_holds_when_the_run_starts(panel, state, monkeypatch):
+    """Pause pressed before the run's first event: the bar and the status line say paused
+    (the start message did not overwrite it) and the pause is not counted as run time."""
+    import vae_explorer.gui.panels.training_readout as readout
+    from vae_explorer.core.training import BatchMetrics, TrainingStarted
+
+    clock = [100.0]
+    monkeypatch.setattr(readout.time, "perf_counter", lambda: clock[0])
+    for run in range(2):  # the second: after a run that ended while paused
+        panel.readout.loading()
+        state.set_training(True)
+        panel.pause_button.setChecked(True)
+        clock[0] += 1.0
+        panel.on_started(TrainingStarted("cpu", 2, 10, 1000))
+        assert panel.progress.format() == "epoch 1/2 · paused", run
+        assert "Paused before the first batch" in panel.status.text()
+        clock[0] += 60.0  # a minute paused
+        panel.pause_button.setChecked(False)
+        assert panel.progress.format() == "epoch 1/2"
+        clock[0] += 2.0
+        panel.on_batch(BatchMetrics(1, 10, 10, 150.0, 140.0, 5.0, 723.0))
+        clock[0] += 2.0
+        panel.on_batch(BatchMetrics(2, 10, 10, 120.0, 110.0, 5.0, 723.0))
+        panel.pause_button.setChecked(True)  # paused again, then stopped: Pause unchecks silently
+        panel.on_done(True, 2, False)
+        state.set_training(False)
+        # 2,000 images in 4 s of training, not in the 64 s since the start
+        assert panel.status.text().endswith("· 500 img/s on average"), run
+
+
 @pytest.mark.parametrize(
     "field, typed, used, phrase, good",
     [

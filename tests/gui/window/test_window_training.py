@@ -93,6 +93,29 @@ def test_stop_and_pause(window, qtbot):
     assert window.state.model_path is None  # the stopped run's weights are the current model
 
 
+def test_pause_right_after_start_holds(window, qtbot):
+    """Pause clicked while the run's data loads: the run waits before its first batch and
+    every place says paused (the start message used to overwrite it); Resume trains."""
+    small_run(window, epochs=500)
+    started = []
+    window.trainer.started.connect(started.append)
+    qtbot.mouseClick(window.training.start_button, LEFT)
+    assert not started  # (the data is still loading on the worker)
+    qtbot.mouseClick(window.training.pause_button, LEFT)
+    qtbot.waitUntil(lambda: bool(started), timeout=30_000)
+    QApplication.processEvents()
+    assert window.trainer.paused
+    assert window.training.progress.format().endswith("· paused")
+    assert "Paused before the first batch" in window.training.status.text()
+    assert window.statusBar().currentMessage() == "Training paused before its first batch"
+    qtbot.wait(300)
+    assert window.training.curves.is_empty()  # no batch trained while paused
+    qtbot.mouseClick(window.training.pause_button, LEFT)
+    qtbot.waitUntil(lambda: not window.training.curves.is_empty(), timeout=30_000)
+    window.stop_training()
+    qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=10_000)
+
+
 def test_worker_errors_reach_the_window(window, qtbot, monkeypatch):
     import vae_explorer.core.training.job as job_module
 

@@ -70,6 +70,7 @@ class TrainingReadout:
         self.status.setText("")
         self.progress.setToolTip("")
         self._last = None
+        self._paused_at = None  # (a run stopped while paused leaves Pause unchecked silently)
         self.test_error = None
         self.m1_epochs, self._m1_done, self._running, self._m2_started = 0, 0, False, False
 
@@ -142,7 +143,10 @@ class TrainingReadout:
         """A run began; ``m1_epochs``: an M1+M2 run's M1 epochs, its first (core's events
         count the run's epochs, M1's and M2's together)."""
         self._started_at = time.perf_counter()
-        self._paused_for, self._paused_at = 0.0, None
+        # Paused while its data loaded: the run starts paused (its loop waits before the
+        # first batch), and the clock starts stopped.
+        self._paused_for = 0.0
+        self._paused_at = self._started_at if self._paused_at is not None else None
         self._total_batches = ev.epochs * ev.batches_per_epoch
         self._batches_per_epoch = max(ev.batches_per_epoch, 1)
         self._epochs = ev.epochs  # all of the run's (M1+M2: M1's and M2's)
@@ -153,7 +157,7 @@ class TrainingReadout:
         self._pace_from = None
         self.progress.setRange(0, max(self._total_batches, 1))
         self.progress.setValue(0)
-        self.progress.setFormat(self._bar_epoch(1))
+        self._set_running_format(self._bar_epoch(1))
         where = f"Training on {ev.device.upper()}: {ev.train_images:,} images"
         if self.m1_epochs:
             m2 = ev.epochs - self.m1_epochs
@@ -167,6 +171,8 @@ class TrainingReadout:
         else:
             self.progress.setToolTip("")
             self.status.setText(f"{where}, {ev.batches_per_epoch} batches per epoch")
+        if self._paused_at is not None:
+            self.status.setText(f"{self.status.text()}\nPaused before the first batch: Resume (F6) starts it")
 
     def _bar_epoch(self, epoch: int) -> str:
         phase, n, of = self.phase_epoch(epoch)

@@ -145,7 +145,10 @@ def connect_run_status(window: MainWindow) -> None:
         window.epoch_label.setText(readout.epoch_text(1))
         window.epoch_label.setToolTip(readout.progress.toolTip())
         # Whatever the bar said of the model before ("Opened ...") is no longer on show.
-        status.showMessage("Training started: every view follows the new model as it learns", 8000)
+        if trainer.paused:  # Pause was pressed while the data loaded: it still holds
+            status.showMessage("Training paused before its first batch")
+        else:
+            status.showMessage("Training started: every view follows the new model as it learns", 8000)
 
     def on_batch(ev: BatchMetrics) -> None:
         # The epoch under way, as the progress bar says (not the last one finished).
