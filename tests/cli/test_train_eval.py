@@ -64,18 +64,18 @@ def test_missing_dataset_folder_is_a_clean_error(tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
 
 
-def _interrupted_run(out, data_dir, signals: int) -> str:
+def _interrupted_run(out, data_dir, signals: int, *more: str) -> str:
     """A long `train` run sent ``signals`` SIGINTs 2 ms apart after its first epoch: its
     output (it must have exited 0)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "vae_explorer", "train", "--data-dir", str(data_dir), "--epochs",
-         "100000", "--batch-size", "50", "--hidden-dim", "16", "--out", str(out)],
+         "100000", "--batch-size", "50", "--hidden-dim", "16", "--out", str(out), *more],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     deadline = time.time() + 120
     for line in proc.stdout:  # wait for the first finished epoch
-        if "test ELBO" in line or time.time() > deadline:
+        if "train loss" in line or time.time() > deadline:
             break
     for _ in range(signals):
         proc.send_signal(signal.SIGINT)
@@ -99,3 +99,24 @@ def test_impatient_ctrl_cs_still_save_the_model_trained_so_far(tmp_path, data_di
     assert output.count("saving the model trained so far") == 1, output
     assert output.count("still stopping: the model is saved first") <= 1  # (told once, if at all)
     assert load_checkpoint(out).metadata["epochs_completed"] >= 1
+
+
+def test_ctrl_c_in_m1m2s_m1_phase_saves_and_says_m2_never_trained(tmp_path, data_dir):
+    """Stopped while M1 trains: saved at once (M2, untrained, is not scored) and said so."""
+    out = tmp_path / "m1.safetensors"
+    output = _interrupted_run(
+        out,
+        data_dir,
+        1,
+        "--model",
+        "m1m2",
+        "--labels",
+        "20",
+        "--m1-epochs",
+        "100000",
+        "--m1-hidden-dim",
+        "16",
+    )
+    assert "M2 never trained" in output, output
+    meta = load_checkpoint(out).metadata
+    assert meta["m1_epochs"] >= 1 and meta["epochs_completed"] == 0 and meta["test_metrics"] is None

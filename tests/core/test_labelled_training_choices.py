@@ -292,5 +292,6 @@ def test_an_m1m2_run_stopped_in_its_m1_phase_ends_with_the_weights_it_stopped_at
     m1_done = 2 if stop_at[1] is None else 0
     assert len(last.history) == m1_done and (last.batch > 0 or last.history)  # trained: kept
     assert last.metadata["m1_epochs"] == m1_done == events[-1].metadata["m1_epochs"]
+    assert events[-1].metadata["test_metrics"] is None  # M2 never trained: nothing to score (fast Stop)
     if not live:  # the CLI: no snapshot in the M1 phase but the stop's
         assert snaps == [last]

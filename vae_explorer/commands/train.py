@@ -226,7 +226,9 @@ class _Run:
         target = last_good_path(out) if failure is not None else out
         path, problem = save_with_fallback(target, last, finished.metadata)
         metrics, seconds = finished.metadata["test_metrics"], finished.metadata["train_seconds"]
-        if self.labelled:
+        if self.labelled and metrics is None:  # stopped while M1 trained
+            summary = f"in M1's phase after {seconds:.1f} s: M2 never trained"
+        elif self.labelled:
             summary = (
                 f"after {finished.epochs_completed} M2 epoch(s) in {seconds:.1f} s: test error "
                 f"{100 * metrics['error']:.2f}%, ELBO {metrics['elbo']:.3f}"

@@ -45,17 +45,25 @@ def test_form_offers_kinds_and_label_counts_with_tooltips(panel):
     assert job.model_config.classifier_dropout == 0.0
     panel.classifier_dropout.setValue(0.5)
     assert panel.job().model_config.classifier_dropout == 0.5
+    assert not panel.m1_epochs.isVisibleTo(panel)  # M2 alone trains no M1
+    assert panel.job().m1_epochs_to_run == 0
     choose(panel.kind, "m1m2")
     choose(panel.labels, "all")
+    assert panel.m1_epochs.isVisibleTo(panel) and panel.m1_epochs.isEnabled()
+    assert panel.m1_epochs.value() == LabelledJob.m1_epochs and "M1" in panel.m1_epochs.toolTip()
+    panel.m1_epochs.setValue(3)
     job = panel.job()
-    assert job.model_config.kind == "m1m2" and job.labels is None
+    assert job.model_config.kind == "m1m2" and job.labels is None and job.m1_epochs_to_run == 3
+    assert "M1 3 epochs" in panel.form.summary()
     # locked while training, then only the fields that apply come back
     panel.set_running(True)
-    assert not panel.kind.isEnabled() and not panel.labels.isEnabled()
+    assert not panel.kind.isEnabled() and not panel.labels.isEnabled() and not panel.m1_epochs.isEnabled()
     assert not panel.classifier_dropout.isEnabled()
     panel.set_running(False)
     assert panel.kind.isEnabled() and panel.labels.isEnabled() and not panel.beta.isEnabled()
-    assert panel.classifier_dropout.isEnabled()
+    assert panel.classifier_dropout.isEnabled() and panel.m1_epochs.isEnabled()
+    choose(panel.kind, "vae")
+    assert not panel.m1_epochs.isVisibleTo(panel) and "M1" not in panel.form.summary()
 
 
 def test_form_state_round_trips_kind_and_labels(panel, state):
@@ -64,11 +72,12 @@ def test_form_state_round_trips_kind_and_labels(panel, state):
     choose(panel.kind, "m2")
     choose(panel.labels, 3000)
     panel.classifier_dropout.setValue(0.3)
+    panel.m1_epochs.setValue(12)
     saved = panel.form_state()
     other = TrainingPanel(state)
     other.restore_form_state(saved)
     assert other.kind.currentData() == "m2" and other.labels.currentData() == 3000
-    assert other.classifier_dropout.value() == pytest.approx(0.3)
+    assert other.classifier_dropout.value() == pytest.approx(0.3) and other.m1_epochs.value() == 12
     other.restore_form_state({"kind": "nonsense", "labels": 7})  # damaged settings: ignored
     assert other.kind.currentData() == "m2" and other.labels.currentData() == 3000
     other.deleteLater()
@@ -147,7 +156,10 @@ def test_labelled_run_trains_in_the_background_and_becomes_the_state_model(panel
 def test_form_is_filled_from_a_labelled_models_config(panel):
     from vae_explorer.core.labelled import LabelledConfig
 
-    panel.form.set_model_config(LabelledConfig("m1m2", 50, classifier_dropout=0.5), {"epochs": 30}, 1000)
+    panel.form.set_model_config(LabelledConfig("m1m2", 50, classifier_dropout=0.5), {"epochs": 30}, 1000, 7)
     assert panel.kind.currentData() == "m1m2" and panel.labels.currentData() == 1000
+    assert panel.m1_epochs.value() == 7
     assert panel.classifier_dropout.value() == pytest.approx(0.5) and panel.epochs.value() == 30
     assert panel.classifier_dropout.text() == "0.50 dropout"
+    panel.form.set_model_config(LabelledConfig("m1m2", 50), {"epochs": 30}, 1000, "junk")
+    assert panel.m1_epochs.value() == 7  # an odd record leaves the field as it was

@@ -351,9 +351,12 @@ class _Run:
         if snapshot:
             yield self._snapshot(epoch, batch)
         metadata = self.job.metadata(self.history, self.labelled, self.m1_kept)
-        metadata["test_metrics"] = evaluate_labelled(
+        # A run stopped in M1's phase leaves M2 untrained: its test figures would say nothing,
+        # and scoring it would keep the user waiting on Stop for seconds.
+        in_m1 = bool(self.m1_epochs) and not phase_epochs(self.history, "m2")
+        metadata["test_metrics"] = None if in_m1 else evaluate_labelled(
             self.model, self.test_images, self.test_labels, self.job.train_config.seed
-        )
+        )  # fmt: skip
         metadata["train_seconds"] = round(time.perf_counter() - self.started, 2)
         done = phase_epochs(self.history, "m2")
         yield TrainingFinished(done, stopped, [dict(r) for r in self.history], metadata, dict(self.arrays))

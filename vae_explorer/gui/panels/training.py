@@ -69,6 +69,7 @@ class TrainingPanel(QWidget):
         self.dataset, self.likelihood, self.arch, self.device = f.dataset, f.likelihood, f.arch, f.device
         self.kind, self.labels, self.classifier_dropout = f.kind, f.labels, f.classifier_dropout
         self.latent_dim, self.hidden_dim, self.epochs = f.latent_dim, f.hidden_dim, f.epochs
+        self.m1_epochs = f.m1_epochs
         self.batch_size, self.lr, self.beta, self.seed = f.batch_size, f.lr, f.beta, f.seed
 
         self.start_button = QPushButton("Start")
@@ -300,8 +301,9 @@ class TrainingPanel(QWidget):
         train_config = meta.get("train_config")
         labels = "all" if meta.get("all_labels") is True else meta.get("labels")
         self.form.set_model_config(
-            s.model.config, train_config if isinstance(train_config, dict) else None, labels
-        )
+            s.model.config, train_config if isinstance(train_config, dict) else None, labels,
+            meta.get("m1_epochs"),
+        )  # fmt: skip
         self.curves.set_labelled(is_labelled(s.model))
         self.readout.clear()
 

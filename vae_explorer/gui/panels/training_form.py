@@ -116,6 +116,11 @@ class TrainingForm(QWidget):
             "(two stride-2 convolutions each way; labelled models are MLPs)",
         )
         self.epochs = int_spin(1, 10_000, 20, "Passes over the training set")
+        self.m1_epochs = int_spin(
+            1, 10_000, LabelledJob.m1_epochs,
+            "M1+M2 trains M1, a VAE, on every image for this many epochs first; then M2, on "
+            "M1's latents, for Epochs",
+        )  # fmt: skip
         self.batch_size = int_spin(1, 60_000, 100, "Images per gradient step")
         self.lr = float_spin(
             0.00001, 1.0, TrainConfig.lr, 0.0005, 5,
@@ -138,6 +143,7 @@ class TrainingForm(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         # Rows that apply to one kind of model only are shown for it alone.
         self._labelled_rows = (self._labels_row(),)
+        self._m1m2_rows = (self.m1_epochs,)
         self._vae_rows = (self.arch, self._beta_row())
         for label, field in (
             ("Dataset", self.dataset),
@@ -147,6 +153,7 @@ class TrainingForm(QWidget):
             ("Latent dim", self.latent_dim),
             ("Architecture", self._vae_rows[0]),
             ("Hidden layers", self._layers_row()),
+            ("M1 epochs", self.m1_epochs),
             ("Epochs", self.epochs),
             ("Batch size", self.batch_size),
             ("Learning rate", self.lr),
@@ -167,6 +174,7 @@ class TrainingForm(QWidget):
             "hidden_dim": "Hidden units",
             "hidden_layers": "Hidden layers",
             "epochs": "Epochs",
+            "m1_epochs": "M1 epochs",
             "batch_size": "Batch size",
             "lr": "Learning rate",
             "beta": "KL weight β",
@@ -221,6 +229,10 @@ class TrainingForm(QWidget):
             self._form.setRowVisible(row, labelled)
         for row in self._vae_rows:
             self._form.setRowVisible(row, not labelled)
+        m1m2 = self.kind.currentData() == "m1m2"
+        for row in self._m1m2_rows:
+            self._form.setRowVisible(row, m1m2)
+        self.m1_epochs.setEnabled(m1m2 and unlocked)
         self.labels.setEnabled(labelled and unlocked)
         self.classifier_dropout.setEnabled(labelled and unlocked)
         for w in (self.arch, self.beta, self.kl_warmup):
@@ -251,6 +263,7 @@ class TrainingForm(QWidget):
             self.hidden_layers,
             self.activation,
             self.arch,
+            self.m1_epochs,
             self.epochs,
             self.batch_size,
             self.lr,
@@ -266,6 +279,7 @@ class TrainingForm(QWidget):
             "hidden_dim": self.hidden_dim,
             "hidden_layers": self.hidden_layers,
             "epochs": self.epochs,
+            "m1_epochs": self.m1_epochs,
             "batch_size": self.batch_size,
             "lr": self.lr,
             "beta": self.beta,
@@ -280,9 +294,10 @@ class TrainingForm(QWidget):
         config: VAEConfig | LabelledConfig,
         train_config: dict[str, Any] | None = None,
         labels: object = None,
+        m1_epochs: object = None,
     ) -> None:
         """Fill the form from an opened model (and the settings it was trained with; for a
-        labelled model, ``labels``: its label count, or "all").
+        labelled model, ``labels``: its label count, or "all"; for M1+M2, ``m1_epochs``: M1's).
 
         Numbers from the file are clamped into each field's range (a model trained for
         more epochs than the field allows still fills it); odd values are skipped."""
@@ -297,6 +312,8 @@ class TrainingForm(QWidget):
             values.update(hidden_dim=sizes[0], hidden_layers=len(sizes))
         else:
             values["classifier_dropout"] = config.classifier_dropout
+            if m1_epochs:  # (a given M1 of unknown length records 0: the field keeps its value)
+                values["m1_epochs"] = m1_epochs
             if labels == "all" or (not isinstance(labels, bool) and labels in LABEL_BUDGETS):
                 select(self.labels, labels)
         if isinstance(train_config, dict):
@@ -378,6 +395,7 @@ class TrainingForm(QWidget):
                 ),
                 replace(train_config, beta=1.0, kl_warmup_epochs=0.0),
                 labels=None if labels == "all" else int(labels),
+                m1_epochs=self.m1_epochs.value(),
                 dataset=str(self.dataset.currentData()),
                 train_limit=train_limit,
                 torch_threads=torch_threads,

@@ -27,6 +27,7 @@ def run_summary(form: TrainingForm) -> str:
         form.dataset.currentText(),
         shape,
         "cross-entropy" if form.likelihood.currentData() == "bernoulli" else "squared error",
+        *([f"M1 {form.m1_epochs.value()} epochs"] if form.kind.currentData() == "m1m2" else []),
         f"{form.epochs.value()} epochs",
         f"batch {form.batch_size.value()}",
         f"lr {form.lr.value():g}",
