@@ -82,10 +82,15 @@ def longest_fitting(hint) -> str:
 
 
 def line_tops(view) -> set[int]:
-    """The tops of the tool row's lines (the row's items, the hint not among them)."""
-    bar = view.bar
-    items = [bar.itemAt(i) for i in range(bar.count())]
-    return {item.geometry().top() for item in items if item is not None and not item.isEmpty()}
+    """The tops of the tool row's lines in the view (its widgets, the hint not among them)."""
+    return {in_view(view, w).top() for w in view.bar.shown()}
+
+
+def in_view(view, widget):
+    """``widget``'s rectangle in the view's coordinates."""
+    return widget.geometry().translated(
+        widget.parentWidget().mapTo(view, widget.parentWidget().rect().topLeft())
+    )
 
 
 @pytest.mark.parametrize("width", [520, 600, 640, 700, 760, 820, 900, 1100])
@@ -93,10 +98,10 @@ def test_the_hint_never_wraps_the_tool_row_nor_moves_the_plot(qtbot, view, width
     settle(qtbot, view, width, 560)
     plot, hint, text = view.plot.geometry(), view.hint, view.hint.text()
     assert text == longest_fitting(hint)  # its wording follows its width alone
-    assert hint.geometry().bottom() < plot.top()
+    assert in_view(view, hint).bottom() < plot.top()
     # On the last line of the row (not on a line of its own), within the view.
     last = max(line_tops(view))
-    assert hint.geometry().top() <= last + 8 and hint.geometry().right() < view.width()
+    assert in_view(view, hint).top() <= last + 8 and in_view(view, hint).right() < view.width()
     # A colouring job's progress bar comes and goes (it did push the hint onto a second
     # line, where it took the whole width and a longer wording, and stayed there).
     progress = view.colour_by.progress

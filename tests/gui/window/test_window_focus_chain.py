@@ -138,3 +138,29 @@ def test_tab_stops_at_the_scatter_whose_keys_the_shortcuts_page_lists(window):
         "Shift+F10" in keys["Menu for the crosshair's point"]
         and "Return" in keys["Pick the test point nearest the crosshair"]
     )
+
+
+def test_runs_of_other_models_leave_the_status_bar_and_the_tool_row_alive(window, qtbot):
+    """The sequence a tour met it in: a labelled run, then a 10-d VAE run. At the second
+    run's end an error dialog ("QStatusBar already deleted"), and the scatter's x/y pickers
+    were gone until a restart."""
+    import gc
+
+    import shiboken6
+    from window_helpers import LEFT, small_run
+
+    status, row = window.statusBar(), list(window.scatter.bar.widgets())
+    pickers = (window.scatter.x_dim, window.scatter.y_dim)
+    training = window.training
+    for kind, latent in (("m2", 2), ("vae", 10)):
+        small_run(window, epochs=1)
+        training.kind.setCurrentIndex(training.kind.findData(kind))
+        training.latent_dim.setValue(latent)
+        qtbot.mouseClick(training.start_button, LEFT)
+        qtbot.waitUntil(lambda: not window.trainer.is_running(), timeout=120_000)
+        gc.collect()
+        QApplication.processEvents()
+    assert window.last_error is None, window.last_error
+    assert all(map(shiboken6.isValid, (status, *row, *pickers)))
+    assert status.currentMessage().startswith("Training finished")
+    assert window.scatter.bar.widgets() == row and all(p.isVisibleTo(window) for p in pickers)

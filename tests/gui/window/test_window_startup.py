@@ -94,7 +94,7 @@ def test_the_first_screen_is_gone_once_the_views_are_built(qtbot, cached_checkpo
     gc.collect()
     qtbot.wait(300)
     bar = w.scatter.bar
-    assert bar.count() >= 5 and all(shiboken6.isValid(bar.itemAt(i)) for i in range(bar.count()))
+    assert len(bar.widgets()) >= 5 and all(shiboken6.isValid(w) for w in bar.widgets())
     assert w.scatter.overlay_check.isVisible()
     w.close()
 

@@ -30,7 +30,7 @@ from ..labelled import class_names, is_labelled, style_rows
 from ..latent_text import vector_text
 from ..state import ExplorerState
 from ..workers import LatestOnlyRunner
-from .flow_layout import FlowLayout, labelled
+from .flow_row import FlowRow, labelled
 
 THROTTLE_MS = 40  # while painting, at most 25 requests a second (the runner keeps the latest)
 SOURCES = {
@@ -120,7 +120,7 @@ class AnalogyPanel(QWidget):
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.row_view = ImageCanvas(min_side=60, hug_height=True)
         self.row_view.setToolTip("The same style z drawn as each digit: decode(z, y) for y = 0..9")
-        tools = FlowLayout()
+        tools = FlowRow()
         self._fields = (labelled("Style from:", self.source_combo), labelled("Encode as:", self.label_combo))
         tools.add(self._fields[0], stretch=True)
         tools.add(self._fields[1])
@@ -130,7 +130,7 @@ class AnalogyPanel(QWidget):
         head.addWidget(self.info, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        lay.addLayout(tools)
+        lay.addWidget(tools)
         lay.addWidget(self.message)
         lay.addWidget(self.row_view, 1)
         lay.addLayout(head)

@@ -34,7 +34,7 @@ from ..on_screen import RefreshWhenShown, on_screen
 from ..own_turn import forget, in_own_turn
 from ..state import ExplorerState
 from ..workers import LatestOnlyRunner
-from .flow_layout import FlowLayout, labelled
+from .flow_row import FlowRow, labelled
 from .posterior_job import PosteriorRequest, PosteriorResult
 from .posterior_numbers import PosteriorNumbers
 from .posterior_plot import PosteriorPlot, compute
@@ -120,7 +120,7 @@ class PosteriorPanel(QWidget):
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.source_combo.setMinimumContentsLength(12)
-        tools = FlowLayout(spacing=6)
+        tools = FlowRow(spacing=6)
         image = labelled("Image:", self.source_combo)
         self._tools = (image, self.importance_box, self.draws_spin, self.redraw_button)
         for i, tool in enumerate(self._tools):
@@ -129,7 +129,7 @@ class PosteriorPanel(QWidget):
         lay = QVBoxLayout(content)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.setSpacing(4)
-        lay.addLayout(tools)
+        lay.addWidget(tools)
         lay.addWidget(self.caption)
         lay.addWidget(self.message)
         lay.addWidget(self.plot, 1)  # the latent plane takes what the rest leaves

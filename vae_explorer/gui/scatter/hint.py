@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QLabel, QLayoutItem, QSizePolicy, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
-from ..panels.flow_layout import FlowLayout
+from ..panels.flow_row import FlowRow
 
 HINT_FULL = (
     "click / drag: decode   ·   right-click: walk, traverse   ·   right-drag: pan   ·   wheel: zoom"
@@ -59,38 +59,36 @@ class HintLabel(QLabel):
             self.setText(text)
 
 
-class ToolRow(FlowLayout):
-    """The scatter's tool row: a FlowLayout whose ``hint`` (a child of the row's widget,
-    not an item) takes what is left at the end of the last line, or nothing."""
+class ToolRow(FlowRow):
+    """The scatter's tool row: a FlowRow whose ``hint`` (a child of the row, not one of its
+    widgets) takes what is left at the end of the last line, or nothing."""
 
-    def __init__(self, hint: HintLabel, spacing: int = 6) -> None:
+    def __init__(self, spacing: int = 6) -> None:
         super().__init__(spacing=spacing)
-        self.hint = hint
-        self._gap_px = spacing
+        self.hint = HintLabel(self)
 
-    def setGeometry(self, rect: QRect) -> None:  # noqa: N802 - Qt override
-        super().setGeometry(rect)
-        self.place_hint(rect)
+    def arrange(self) -> None:
+        super().arrange()
+        self.place_hint()
 
-    def place_hint(self, rect: QRect) -> None:
-        items = (self.itemAt(i) for i in range(self.count()))
-        shown = [item for item in items if item is not None and not item.isEmpty()]
+    def place_hint(self) -> None:
+        shown = self.shown()
         m = self.contentsMargins()
-        right = rect.right() - m.right()
+        right = self.width() - m.right()
         if not shown:
-            self.hint.setGeometry(QRect(rect.x() + m.left(), rect.y() + m.top(), 0, 0))
+            self.hint.setGeometry(QRect(m.left(), m.top(), 0, 0))
             return
         last = shown[-1].geometry()
         line = _line_of(shown, last)
-        left = last.right() + 1 + self._gap_px
-        self.hint.setGeometry(QRect(left, line.top(), max(right + 1 - left, 0), line.height()))
+        left = last.right() + 1 + self._gap
+        self.hint.setGeometry(QRect(left, line.top(), max(right - left, 0), line.height()))
 
 
-def _line_of(items: list[QLayoutItem], last: QRect) -> QRect:
-    """The band of the row's line that ``last`` is on (the items it shares a line with)."""
+def _line_of(widgets: list[QWidget], last: QRect) -> QRect:
+    """The band of the row's line that ``last`` is on (the widgets it shares a line with)."""
     band = QRect(last)
-    for item in items:
-        g = item.geometry()
+    for w in widgets:
+        g = w.geometry()
         if g.top() <= last.center().y() <= g.bottom():
             band = band.united(g)
     return band

@@ -25,12 +25,12 @@ from superqt.utils import qdebounced, qthrottled
 
 from ...core.rendering import nearest_point
 from ..own_turn import in_own_turn
-from ..panels.flow_layout import labelled
+from ..panels.flow_row import labelled
 from ..state import ExplorerState
 from .colour_by import ColourByControl
 from .context_menu import ScatterContextMenu
 from .grid_lines import GridLines
-from .hint import HintLabel, ToolRow
+from .hint import ToolRow
 from .hovering import Hovering
 from .keys import ScatterKeys
 from .markers import PosteriorMarker, make_crosshair
@@ -168,8 +168,8 @@ class LatentScatterView(QWidget):
         self.overlay_check.setToolTip(
             "Decoded grid overlay: tile decoded digits over the region of latent space they come from"
         )
-        self.hint = HintLabel(self)  # in the room the row's last line leaves: never wraps it
-        self.bar = bar = ToolRow(self.hint, spacing=8)
+        self.bar = bar = ToolRow(spacing=8)
+        self.hint = bar.hint  # in the room the row's last line leaves: never wraps it
         bar.setContentsMargins(6, 4, 6, 0)
         bar.add(labelled("x:", self.x_dim))
         bar.add(labelled("y:", self.y_dim))
@@ -179,7 +179,7 @@ class LatentScatterView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        lay.addLayout(bar)
+        lay.addWidget(bar)
         lay.addWidget(self.plot, 1)
         self.plot.setMinimumSize(MIN_PLOT_SIDE, MIN_PLOT_SIDE)
 

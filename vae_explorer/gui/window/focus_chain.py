@@ -86,14 +86,19 @@ def order_by_reading(window: QMainWindow, docks: list[QDockWidget]) -> None:
 
 
 def _chain(window: QWidget) -> list[QWidget]:
-    """The window's Tab stops in Qt's order (those that take the focus by Tab, no proxies)."""
+    """The window's Tab stops (those that take the focus by Tab, no proxies) in the order
+    of its widget tree: the order they were made and laid out in, as Qt's own chain.
+
+    Not by walking Qt's chain: PySide makes the widget ``nextInFocusChain()`` returns a
+    child of the widget it was asked of (its return-value heuristic), so every wrapper
+    became the owner of the next one's; a row of traversal sliders deleted later took the
+    wrappers after it with it (the status bar, the scatter's pickers: "Internal C++ object
+    already deleted" at a run's end). ``findChildren`` links nothing."""
     found: list[QWidget] = []
-    widget = window.nextInFocusChain()
-    while widget is not window and widget is not None and len(found) < 10 * MAX_STEPS:
+    for widget in window.findChildren(QWidget):
         takes_tab = widget.focusPolicy() & Qt.FocusPolicy.TabFocus
         if takes_tab and widget.focusProxy() is None and widget.window() is window:
             found.append(widget)
-        widget = widget.nextInFocusChain()
     # A compound widget's parts (a spin box's line edit) move with it: setTabOrder keeps
     # them together, and ordering them apart would cut the chain into loops.
     listed = set(found)
