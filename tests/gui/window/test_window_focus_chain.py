@@ -164,3 +164,22 @@ def test_runs_of_other_models_leave_the_status_bar_and_the_tool_row_alive(window
     assert all(map(shiboken6.isValid, (status, *row, *pickers)))
     assert status.currentMessage().startswith("Training finished")
     assert window.scatter.bar.widgets() == row and all(p.isVisibleTo(window) for p in pickers)
+
+
+def test_a_dock_moved_to_the_left_is_visited_before_the_scatter(window, qtbot):
+    """Tab's order follows a dock moved later (it kept its first place in the round)."""
+    window.grid_dock.raise_()
+    qtbot.waitUntil(window.grid.isVisible, timeout=3000)
+    stops = tab_round(window)
+    in_grid = [w for w in stops if enclosing_dock(w) is window.grid_dock]
+    assert in_grid and stops.index(in_grid[0]) > stops.index(window.scatter.overlay_check)
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, window.grid_dock)
+    window.grid_dock.raise_()
+    qtbot.waitUntil(window.grid.isVisible, timeout=3000)
+
+    def grid_first() -> bool:
+        stops = tab_round(window)
+        in_grid = [w for w in stops if enclosing_dock(w) is window.grid_dock]
+        return bool(in_grid) and stops.index(in_grid[0]) < stops.index(window.scatter.overlay_check)
+
+    qtbot.waitUntil(grid_first, timeout=3000)

@@ -1,5 +1,5 @@
 """The dock tab bars: whole titles, and none of the stale bars Qt leaves behind; Tab's
-order once the views are first laid out."""
+order after every layout change."""
 
 from __future__ import annotations
 
@@ -33,15 +33,12 @@ def whole_tab_titles(window: MainWindow) -> None:
 
 class LayoutTidying(QObject):
     """After a layout change (restoreState, a dock moved, the views built), once Qt has laid
-    it out (which makes the docks' tab bars): whole tab titles; and the first time the views
-    are there, Tab's order. (Setting the order again after every layout change went with two
-    reports of a corrupted focus chain, the scatter's tool row losing its items and the
-    status bar deleted, not reproduced here: a dock moved later keeps its place in it.)"""
+    it out (which makes the docks' tab bars): whole tab titles, and Tab's order as the
+    window now reads (a dock moved to the other side is visited there)."""
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
-        self._order_set = False
         self._timer = QTimer(self, singleShot=True, interval=0)  # (coalesces a layout's many moves)
         self._timer.timeout.connect(self._tidy)
 
@@ -53,6 +50,5 @@ class LayoutTidying(QObject):
         if window.closing:
             return
         whole_tab_titles(window)
-        if window.views_ready and not self._order_set:
-            self._order_set = True
+        if window.views_ready:
             order_by_reading(window, window.docks)
