@@ -65,3 +65,34 @@ def test_a_disabled_control_is_not_drawn_in_the_highlight(app_theme):
 
     palette, role, group = QApplication.palette(), QPalette.ColorRole.Highlight, QPalette.ColorGroup
     assert palette.color(group.Disabled, role) != palette.color(group.Active, role)
+
+
+def test_a_tab_bar_with_the_keyboards_focus_rings_its_current_tab(qtbot, app_theme):
+    """The dock tab bars take Tab's focus (the arrow keys then switch docks) but showed no
+    sign of having it."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QTabBar, QVBoxLayout, QWidget
+
+    from vae_explorer.gui.theme import FOCUS_RING
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    bar = QTabBar()
+    for title in ("Timeline", "Walk", "Traversal"):
+        bar.addTab(title)
+    QVBoxLayout(host).addWidget(bar)
+    host.show()
+    qtbot.waitExposed(host)
+
+    def ring_pixels() -> int:
+        image = bar.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+        rgb = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.width(), 4)
+        rgb = rgb[..., :3][..., ::-1].astype(int)
+        ring = np.array([FOCUS_RING.red(), FOCUS_RING.green(), FOCUS_RING.blue()])
+        return int((np.abs(rgb - ring).sum(-1) < 40).sum())
+
+    assert ring_pixels() == 0
+    bar.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(bar.hasFocus)
+    assert ring_pixels() > 60
