@@ -115,18 +115,46 @@ def test_a_wider_model_opens_on_its_two_most_informative_dims(state):
     state.set_model(_model(latent_dim=6), latents=(mu, logvar))
     assert state.dims == (4, 1) and "dimsChanged" in rec.fired()
     state.set_dims(0, 2)
-    state.set_model(_model(latent_dim=6, seed=3), latents=(mu, logvar))
-    assert state.dims == (0, 2)  # the same size: the user's choice stays
+    state.set_model(_model(latent_dim=6, seed=3), latents=(mu, logvar), live=True)
+    assert state.dims == (0, 2)  # the model changing under a run: the user's choice stays
+    other = (mu[:, ::-1].copy(), logvar[:, ::-1].copy())  # informative in 1 and 4
+    state.set_model(_model(latent_dim=6, seed=4), latents=other)
+    assert state.dims == (1, 4)  # another model opened, of the same size: its own axes
     state.set_model(_model(latent_dim=2))
     assert state.dims == (0, 1)
 
 
-def test_same_size_models_keep_the_users_point_and_dims(state):
+def test_a_run_ends_on_its_models_most_informative_axes_unless_the_user_chose(state):
+    """A run picked its axes off its untrained weights (a snapshot at its start) and kept
+    them: the trained model showed two arbitrary units, and so did the next one opened."""
+    n = len(state.test_set)
+    rng = np.random.default_rng(1)
+    flat = (rng.normal(0, 1, (n, 5)).astype(np.float32), np.zeros((n, 5), np.float32))
+    trained = (np.zeros((n, 5), np.float32), np.zeros((n, 5), np.float32))
+    trained[0][:, 3] = rng.normal(0, 3.0, n)
+    trained[0][:, 0] = rng.normal(0, 2.0, n)
+    for user_choice in (None, (2, 4)):
+        state.set_model(_model(latent_dim=2))
+        state.set_training(True)
+        state.set_model(_model(latent_dim=5, seed=1), latents=flat, live=True)  # the run's start
+        start = state.dims
+        if user_choice:
+            state.set_dims(*user_choice)
+        state.set_model(_model(latent_dim=5, seed=2), latents=flat, live=True)  # mid-run
+        assert state.dims == (user_choice or start)  # no jumps while it trains
+        state.set_model(_model(latent_dim=5, seed=3), latents=trained)  # the model it ends with
+        state.set_training(False)
+        assert state.dims == (user_choice or (3, 0))
+
+
+def test_same_size_models_keep_the_users_point(state):
+    from vae_explorer.gui.latent_plane import most_informative_dims
+
     state.set_model(_model(latent_dim=4))
     state.set_dims(3, 1)
     state.set_current_z([1, 2, 3, 4])
     state.set_model(_model(latent_dim=4, seed=5))
-    assert state.dims == (3, 1)
+    assert state.dims == most_informative_dims(state.latents, 4)  # its own axes (see above)
     np.testing.assert_array_equal(state.current_z, [1, 2, 3, 4])
 
 

@@ -79,6 +79,7 @@ class ExplorerState(QObject, DecodedViews):
         self._test_set: Dataset | None = None
         self._latents: tuple[np.ndarray, np.ndarray] | None = None
         self._dims = (0, 1)
+        self._dims_chosen = False  # the user picked the axes (set_dims) for the current model
         self._current_z: np.ndarray | None = None
         self._picked: int | None = None
         self._posterior: tuple[np.ndarray, np.ndarray] | None = None
@@ -203,9 +204,15 @@ class ExplorerState(QObject, DecodedViews):
         self._set_modified(path is None if modified is None else modified)
         dim = model.latent_dim
         self._latents = self._matching_latents(latents)
+        if not live and not self._training:
+            self._dims_chosen = False  # a model opened: its own axes, not those picked for the last
         if old_dim != dim or was_loading:
             self.scrub.leave_for_another_model()
             self._fit_to_latent_dim(dim)
+        elif not live and not self._dims_chosen:
+            # A model opened, or the one a run ends with: its most informative axes (a run's
+            # were read off its untrained weights at its start), unless the user chose some.
+            self._show_dims(most_informative_dims(self._latents, dim))
         self._end_loading()
         self.modelChanged.emit()
         self.latentsChanged.emit()
@@ -228,10 +235,8 @@ class ExplorerState(QObject, DecodedViews):
     def _fit_to_latent_dim(self, dim: int, informative: bool = True) -> None:
         """A model of another latent size: its two most informative dimensions on the axes
         (read off the test latents when there are any), no stale z or posterior."""
-        dims = most_informative_dims(self._latents if informative else None, dim)
-        if dims != self._dims:
-            self._dims = dims
-            self.dimsChanged.emit()
+        self._dims_chosen = False
+        self._show_dims(most_informative_dims(self._latents if informative else None, dim))
         if self._current_z is not None and len(self._current_z) != dim:
             self._current_z = None  # set_model puts a fresh origin in its place
         if self._posterior is not None and len(self._posterior[0]) != dim:
@@ -293,11 +298,18 @@ class ExplorerState(QObject, DecodedViews):
         return self._dims
 
     def set_dims(self, x: int, y: int) -> None:
+        """The user's choice of axes: kept for this model (and through a run) until another
+        model is opened."""
         dim = self.latent_dim
-        if not (0 <= x < dim and 0 <= y < dim) or (x, y) == self._dims:
+        if not (0 <= x < dim and 0 <= y < dim):
             return
-        self._dims = (x, y)
-        self.dimsChanged.emit()
+        self._dims_chosen = True
+        self._show_dims((x, y))
+
+    def _show_dims(self, dims: tuple[int, int]) -> None:
+        if dims != self._dims:
+            self._dims = dims
+            self.dimsChanged.emit()
 
     @property
     def current_z(self) -> np.ndarray | None:
