@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 
 import shiboken6
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from vae_explorer.gui.panels.flow_row import FlowRow
@@ -78,3 +79,40 @@ def test_a_deleted_widget_leaves_the_row_and_nothing_else_goes(qtbot):
     assert flow.widgets() == buttons[1:]
     assert flow.minimumSizeHint().width() == max(b.sizeHint().width() for b in buttons[1:])
     assert flow.heightForWidth(10) > 0 and flow.sizeHint().width() > 0
+
+
+class _LayoutRequests(QObject):
+    def __init__(self, watched: QWidget) -> None:
+        super().__init__()
+        self.count = 0
+        watched.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        self.count += event.type() == QEvent.Type.LayoutRequest
+        return False
+
+
+def test_a_child_of_the_same_size_does_not_relayout_the_parent_but_a_grown_one_does(qtbot):
+    host, flow = _host(qtbot)
+    label = flow.add(QLabel("x = 1.00"))
+    label.setFixedWidth(120)  # texts of one width, as a coordinate readout's
+    host.resize(400, 200)
+    host.show()
+    qtbot.waitExposed(host)
+    _settle()
+    requests = _LayoutRequests(host)
+    for value in range(5):
+        label.setText(f"x = {value}.50")
+        _settle()
+    assert requests.count == 0
+    label.setFixedWidth(300)
+    _settle()
+    assert requests.count >= 1
+    assert label.width() == 300
+
+
+def _settle() -> None:
+    # An event posted while posted events are delivered waits for the next pass: a child's
+    # request reaches the row in one, the row's request reaches its parent in the next.
+    for _ in range(3):
+        QApplication.processEvents()

@@ -29,7 +29,8 @@ class FlowRow(QWidget):
         self._widgets: list[QWidget] = []
         self._gap = spacing
         self._line_gap = line_spacing
-        self._height_for: tuple[int, int] | None = None  # (width, height) last told the parent
+        # The sizes the parent's layout last read: (hint, least, (width, height for it)).
+        self._read: list[object] = [None, None, None]
         policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
@@ -63,9 +64,19 @@ class FlowRow(QWidget):
         return True
 
     def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
-        return self._arrange(width, move=False)
+        height = self._arrange(width, move=False)
+        self._read[2] = (width, height)
+        return height
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        self._read[0] = hint = self._one_line()
+        return hint
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        self._read[1] = least = self._widest()
+        return least
+
+    def _one_line(self) -> QSize:
         """Everything on one line."""
         shown = self.shown()
         width = sum(_hint(w).width() for w in shown) + self._gap * max(len(shown) - 1, 0)
@@ -73,7 +84,7 @@ class FlowRow(QWidget):
         m = self.contentsMargins()
         return QSize(width + m.left() + m.right(), height + m.top() + m.bottom())
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def _widest(self) -> QSize:
         """The widest single widget: everything else wraps."""
         size = QSize(0, 0)
         for w in self.shown():
@@ -99,7 +110,15 @@ class FlowRow(QWidget):
         self.arrange()
 
     def _changed(self) -> None:
-        self.updateGeometry()  # the parent's layout asks for the new sizes
+        # The parent's layout is told only when a size it read has changed: a child's new
+        # text of the same size (a readout's, on every pick) must not relayout the window.
+        hint, least, height_for = self._read
+        if (
+            hint != self._one_line()
+            or least != self._widest()
+            or (isinstance(height_for, tuple) and height_for[1] != self._arrange(height_for[0], move=False))
+        ):
+            self.updateGeometry()
         self.arrange()
 
     # --- placing ---------------------------------------------------------------------------
